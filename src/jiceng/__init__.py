@@ -1,0 +1,1 @@
+"""Jiceng: party-building-led grassroots governance for a Chinese county."""

@@ -1,0 +1,136 @@
+"""Staff accounts, their roles at region nodes, and API tokens."""
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+from jiceng.accounts.roles import ROLE_CHOICES, ROLES
+from jiceng.core.access import minimal_prefixes
+from jiceng.core.fields import RegionCodeField
+
+
+class Department(models.Model):
+    """职能部门或公用事业单位 whose staff serve as specialist grid workers (专业网格员)."""
+
+    class Kind(models.TextChoices):
+        DEPARTMENT = "department", "县直部门"
+        UTILITY = "utility", "公用事业单位"
+
+    region_code = RegionCodeField(db_index=True, help_text="所属县（市、区）")
+    name = models.CharField("名称", max_length=64)
+    kind = models.CharField("类别", max_length=16, choices=Kind.choices)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "部门与单位"
+        ordering = ["region_code", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "name"], name="department_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A staff account. Each person has their own; nobody shares one (等保 2.0)."""
+
+    region_code = RegionCodeField(
+        "所属区划", blank=True, db_index=True, help_text="管理本账号的区划；账号管理按此限定范围"
+    )
+    full_name = models.CharField("姓名", max_length=64, blank=True)
+    phone = models.CharField("手机号", max_length=20, blank=True)
+    department = models.ForeignKey(
+        Department,
+        verbose_name="所属部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    failed_login_count = models.PositiveSmallIntegerField("连续登录失败次数", default=0)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "账号"
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def active_memberships(self) -> list["Membership"]:
+        """This account's roles, read once per request (the user object lives that long)."""
+        cached = self.__dict__.get("_memberships")
+        if cached is None:
+            cached = list(self.memberships.filter(is_active=True).order_by("region_code"))
+            self.__dict__["_memberships"] = cached
+        return cached
+
+    def scope_codes(self, permission: str) -> tuple[str, ...]:
+        if not self.is_active:
+            return ()
+        return minimal_prefixes(
+            m.region_code for m in self.active_memberships() if permission in m.permissions
+        )
+
+
+class Membership(models.Model):
+    """任职: a role held at a region node. The node bounds everything the role may touch."""
+
+    user = models.ForeignKey(
+        User, verbose_name="账号", on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField("角色", max_length=32, choices=ROLE_CHOICES)
+    region_code = RegionCodeField(db_index=True)
+    is_active = models.BooleanField("有效", default=True)
+    created_at = models.DateTimeField("授予时间", auto_now_add=True)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name="授予人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "角色任职"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "region_code"], name="membership_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_role_display()} @ {self.region_code}"
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        role = ROLES.get(self.role)
+        return role.permissions if role else frozenset()
+
+
+class ApiToken(models.Model):
+    """个人访问令牌 for the API. Only a digest is stored; the token is shown once."""
+
+    PREFIX = "jct_"
+
+    user = models.ForeignKey(
+        User, verbose_name="账号", on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField("用途", max_length=64, blank=True)
+    digest = models.CharField("摘要", max_length=64, unique=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    expires_at = models.DateTimeField("过期时间")
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "API 令牌"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.name}"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,96 @@
+"""Permissions and roles, declared in one place.
+
+A permission is a named code; a role is a set of codes that may be held at nodes of one
+or more region levels. Separation of duties (等保 2.0): the county administrator manages
+accounts and configuration but cannot reveal personal data; the auditor reads the audit
+trail and nothing else.
+"""
+
+from dataclasses import dataclass
+
+PERMISSIONS = {
+    "regions.view": "查看区划与网格",
+    "regions.manage": "维护区划与网格",
+    "people.view": "查看户与人口（脱敏）",
+    "people.view_sensitive": "查看个人敏感信息明文",
+    "people.import": "导入花名册",
+    "people.export": "导出花名册",
+    "party.view": "查看党组织与第一书记",
+    "users.manage": "管理账号与角色",
+    "audit.view": "查看审计日志",
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    levels: tuple[str, ...]
+    permissions: frozenset[str]
+
+
+def _role(code: str, label: str, levels: tuple[str, ...], *permissions: str) -> Role:
+    unknown = set(permissions) - set(PERMISSIONS)
+    if unknown:
+        raise ValueError(f"Role {code} names unknown permissions {sorted(unknown)}")
+    return Role(code, label, levels, frozenset(permissions))
+
+
+ROLES = {
+    role.code: role
+    for role in [
+        _role(
+            "county_admin",
+            "县级管理员",
+            ("county",),
+            "regions.view",
+            "regions.manage",
+            "people.view",
+            "people.import",
+            "people.export",
+            "party.view",
+            "users.manage",
+        ),
+        _role("auditor", "审计管理员", ("county",), "audit.view"),
+        _role(
+            "town_staff",
+            "乡镇（街道）工作人员",
+            ("town",),
+            "regions.view",
+            "people.view",
+            "people.view_sensitive",
+            "people.export",
+            "party.view",
+        ),
+        _role(
+            "community_worker",
+            "社区（村）工作人员",
+            ("community",),
+            "regions.view",
+            "people.view",
+            "people.view_sensitive",
+            "people.import",
+            "people.export",
+            "party.view",
+        ),
+        _role(
+            "grid_worker",
+            "专职网格员",
+            ("grid",),
+            "regions.view",
+            "people.view",
+            "people.view_sensitive",
+            "people.import",
+        ),
+        _role(
+            "specialist_grid_worker",
+            "专业网格员",
+            ("grid", "community", "town"),
+            "regions.view",
+            "people.view",
+        ),
+        _role("building_captain", "楼栋长", ("grid",), "regions.view", "people.view"),
+    ]
+}
+
+ROLE_CHOICES = [(role.code, role.label) for role in ROLES.values()]

@@ -1,0 +1,55 @@
+"""The REST API at /api/v1/: one NinjaAPI, routers from the apps, stable error bodies."""
+
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
+
+from jiceng.accounts.api import BearerToken
+from jiceng.accounts.api import router as auth_router
+from jiceng.core.errors import DomainError
+from jiceng.places.api import router as places_router
+
+
+class Utf8JSONRenderer(JSONRenderer):
+    """Chinese text as UTF-8, not \\u escapes: smaller, and readable in logs."""
+
+    media_type = "application/json; charset=utf-8"
+    json_dumps_params = {"ensure_ascii": False}
+
+
+api = NinjaAPI(
+    title="基层治理 API",
+    version="1",
+    description="Jiceng REST API. 认证：先 POST /api/v1/auth/token 取得令牌，"
+    "之后每个请求带 Authorization: Bearer <令牌>。个人信息默认脱敏。",
+    auth=BearerToken(),
+    urls_namespace="api",
+    renderer=Utf8JSONRenderer(),
+)
+api.add_router("/auth", auth_router)
+api.add_router("/", places_router)
+
+
+def _error(request, status: int, code: str, message: str, **extra):
+    return api.create_response(request, {"code": code, "message": message, **extra}, status=status)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    extra = {"field": exc.field} if exc.field else {}
+    return _error(request, exc.status, exc.code, exc.message, **extra)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request, exc):
+    return _error(request, 401, "unauthorized", "请先登录：缺少或无效的访问令牌。")
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    return _error(request, 422, "validation_error", "请求参数不正确。", detail=exc.errors)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, f"http_{exc.status_code}", str(exc))

@@ -1,0 +1,40 @@
+"""Writing the audit trail. Every service calls `record`; nothing else writes events."""
+
+from contextvars import ContextVar
+from typing import Any
+
+from jiceng.core.models import AuditEvent
+
+# Set per request by core.middleware.AuditContextMiddleware.
+request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: Any = "",
+    region_code: str = "",
+    outcome: str = AuditEvent.SUCCESS,
+    detail: dict | None = None,
+    ip_address: str | None = None,
+) -> AuditEvent:
+    """Append one event. `obj` fills type, id and region from a model instance."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or obj.pk
+        region_code = region_code or getattr(obj, "region_code", "") or ""
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent.objects.create(
+        actor=actor if authenticated else None,
+        actor_username=actor.get_username() if authenticated else "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        region_code=region_code,
+        outcome=outcome,
+        detail=detail or {},
+        ip_address=ip_address or request_ip.get(),
+    )

@@ -1,0 +1,18 @@
+"""What the navigation may offer this user (from memberships already read once)."""
+
+from jiceng.core.access import has_permission
+
+NAV = {
+    "people": "people.view",
+    "import": "people.import",
+    "party": "party.view",
+    "users": "users.manage",
+    "audit": "audit.view",
+}
+
+
+def nav(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": {}}
+    return {"nav": {key: has_permission(user, perm) for key, perm in NAV.items()}}

@@ -1,0 +1,107 @@
+"""Request-wide concerns: audit context, headers, and a clean 503 when the database is down."""
+
+from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from django.template.response import SimpleTemplateResponse
+
+from jiceng.core.audit import request_ip
+from jiceng.core.errors import Forbidden, NotFound
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Every page needs a session unless marked @login_not_required. The APIs are exempt
+    here because each call authenticates itself (bearer token, Open311 api_key)."""
+
+    exempt_prefixes = ("/api/", "/open311/")
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith(self.exempt_prefixes):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+def client_ip(request) -> str | None:
+    """The caller's address; behind our own proxy, the one it appended last."""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if settings.BEHIND_PROXY and forwarded:
+        return forwarded.split(",")[-1].strip()
+    return request.META.get("REMOTE_ADDR")
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = request_ip.set(client_ip(request))
+        try:
+            return self.get_response(request)
+        finally:
+            request_ip.reset(token)
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault(
+            "Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"
+        )
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """While the database is unreachable, answer 503 instead of a stack trace."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        if "locked" in str(exception):
+            return None  # SQLite contention is a bug to see, not an outage
+        response = SimpleTemplateResponse("503.html", status=503)
+        response["Retry-After"] = "30"
+        return response.render()
+
+
+class DomainErrorMiddleware:
+    """Pages: a NotFound from a selector is a 404, a Forbidden a 403 (with our templates)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        if isinstance(exception, Forbidden):
+            raise PermissionDenied(exception.message) from exception
+        return None

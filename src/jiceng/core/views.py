@@ -1,0 +1,48 @@
+"""Kernel pages: the health check and the audit trail."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from jiceng.core.access import require, scope_filter
+from jiceng.core.models import AuditEvent
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database answers; 503 otherwise (for load balancers and monitors)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
+    return JsonResponse({"status": "ok", "database": "up"})
+
+
+@require_GET
+def audit_list(request):
+    """审计日志 for the auditor: events in their county, newest first, filterable."""
+    require(request.user, "audit.view")
+    events = scope_filter(AuditEvent.objects.all(), request.user, "audit.view")
+    action = request.GET.get("action", "").strip()
+    username = request.GET.get("user", "").strip()
+    outcome = request.GET.get("outcome", "")
+    if action:
+        events = events.filter(action__startswith=action)
+    if username:
+        events = events.filter(actor_username=username)
+    if outcome in (AuditEvent.SUCCESS, AuditEvent.FAILURE):
+        events = events.filter(outcome=outcome)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "core/audit_list.html",
+        {"page": page, "action": action, "username": username, "outcome": outcome},
+    )

@@ -1,0 +1,87 @@
+"""`jiceng demo`: build the demo county (once) and serve it, printing the logins."""
+
+import json
+import os
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from jiceng.demo.generator import build_demo, database_has_real_data
+from jiceng.demo.models import DemoRun
+
+SCALES = ["tiny", "urban", "county", "city"]
+
+
+class Command(BaseCommand):
+    help = "生成演示县（嘉祥县城区）并启动服务；已生成过则直接启动。"
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale",
+            choices=SCALES,
+            default="urban",
+            help="urban: 嘉祥县城区（默认）；county: 全县；city: 济宁全市（性能测试用）；"
+            "tiny: 测试用",
+        )
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--no-serve", action="store_true", help="只生成数据，不启动服务")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, scale, seed, no_serve, port, **options):
+        started = time.monotonic()
+        call_command("migrate", interactive=False, verbosity=0)
+        run = DemoRun.objects.order_by("pk").first()
+        if run is None:
+            if database_has_real_data():
+                raise CommandError(
+                    "数据库中已有非演示数据（人员或账号），演示模式拒绝在其上运行。"
+                    "请用 JICENG_DATABASE_URL 指向一个空数据库。"
+                )
+            self.stdout.write(f"正在生成演示数据（{scale}）……")
+            run, totals = build_demo(scale=scale, seed=seed, progress=self.stdout.write)
+            logins = totals.logins
+            self._write_logins(logins)
+            self.stdout.write(
+                f"已生成：{totals.grids} 个网格，{totals.households} 户，{totals.persons} 人，"
+                f"{totals.party_branches} 个网格党支部，{totals.specialists} 名专业网格员，"
+                f"{totals.users} 个账号。用时 {time.monotonic() - started:.1f} 秒。"
+            )
+        else:
+            if not run.persons:
+                raise CommandError("上次生成演示数据未完成。请删除数据库文件（var/）后重新运行。")
+            if run.scale != scale:
+                self.stdout.write(f"已有 {run.scale} 规模的演示数据，沿用之。")
+            logins = self._read_logins()
+        self._print_logins(logins)
+        if no_serve:
+            return
+        if not settings.DEBUG:
+            self.stderr.write("提示：演示服务应以 JICENG_DEBUG=1 运行（make demo 已设置）。")
+        self.stdout.write(f"演示服务：http://127.0.0.1:{port}/  （Ctrl-C 停止）")
+        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False, use_threading=True)
+
+    def _logins_path(self):
+        return settings.VAR_DIR / "demo-logins.json"
+
+    def _write_logins(self, logins: list[dict]) -> None:
+        path = self._logins_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(logins, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def _read_logins(self) -> list[dict]:
+        path = self._logins_path()
+        if not path.exists():
+            raise CommandError(f"找不到 {path}，请删除数据库后重新生成演示数据。")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def _print_logins(self, logins: list[dict]) -> None:
+        self.stdout.write("")
+        self.stdout.write(f"{'角色':<24}{'账号':<20}{'密码':<14}区划")
+        for login in logins:
+            self.stdout.write(
+                f"{login['role']:<24}{login['username']:<20}{login['password']:<14}"
+                f"{login['region_code']}"
+            )
+        self.stdout.write(f"（以上也已写入 {self._logins_path()}）")

@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from jiceng.party.models import FirstSecretary
+
+
+@admin.register(FirstSecretary)
+class FirstSecretaryAdmin(admin.ModelAdmin):
+    list_display = ["name", "level", "sending_unit", "region_code", "term_start", "term_end"]
+    list_filter = ["level"]

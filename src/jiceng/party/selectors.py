@@ -1,0 +1,34 @@
+"""Scoped reads of party organizations and first secretaries."""
+
+from django.db.models import Count
+
+from jiceng.core.access import require, scope_filter
+from jiceng.party.models import FirstSecretary, PartyOrganization
+
+
+def organization_list(*, user, region_code: str):
+    require(user, "party.view", region_code)
+    return (
+        PartyOrganization.objects.filter(region_code__within=region_code)
+        .exclude(kind=PartyOrganization.Kind.MEMBER_HOUSEHOLD)
+        .select_related("secretary")
+        .annotate(member_count=Count("members"))
+        .order_by("region_code", "kind", "name")
+    )
+
+
+def organization_counts(*, user, region_code: str) -> dict[str, int]:
+    require(user, "party.view", region_code)
+    rows = (
+        PartyOrganization.objects.filter(region_code__within=region_code)
+        .values("kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["kind"]: row["n"] for row in rows}
+
+
+def first_secretary_list(*, user):
+    return scope_filter(FirstSecretary.objects.all(), user, "party.view").order_by(
+        "region_code", "term_start"
+    )

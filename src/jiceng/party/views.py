@@ -1,0 +1,34 @@
+"""Pages for party organizations on the region tree and for first secretaries."""
+
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from jiceng.core.access import require
+from jiceng.core.masking import mask_phone
+from jiceng.party import selectors
+from jiceng.places.selectors import region_breadcrumbs, region_get
+
+
+@require_GET
+def region_organizations(request, code: str):
+    region = region_get(user=request.user, code=code)
+    return render(
+        request,
+        "party/region.html",
+        {
+            "region": region,
+            "crumbs": region_breadcrumbs(user=request.user, region=region),
+            "organizations": selectors.organization_list(user=request.user, region_code=code),
+            "counts": selectors.organization_counts(user=request.user, region_code=code),
+        },
+    )
+
+
+@require_GET
+def first_secretaries(request):
+    require(request.user, "party.view")
+    rows = [
+        (secretary, mask_phone(secretary.phone))
+        for secretary in selectors.first_secretary_list(user=request.user)[:500]
+    ]
+    return render(request, "party/first_secretaries.html", {"rows": rows})

@@ -1,0 +1,16 @@
+from django.contrib import admin
+
+from jiceng.places.models import Region, SpecialGroup
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "grid_kind", "is_statutory"]
+    list_filter = ["level", "grid_kind", "is_statutory"]
+    search_fields = ["code", "name"]
+    raw_id_fields = ["parent", "leader"]
+
+
+@admin.register(SpecialGroup)
+class SpecialGroupAdmin(admin.ModelAdmin):
+    list_display = ["code", "name"]

@@ -1,0 +1,158 @@
+"""Scoped reads of the region tree and 一标三实. Every function takes the viewing user."""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Substr
+
+from jiceng.core.access import require, scope_filter, scopes
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.places.models import Building, Household, Organization, Person, Region
+
+SEARCH_LIMIT = 50
+
+
+def region_get_any(*, code: str) -> Region:
+    """Unscoped lookup, for services that have already checked the actor's scope."""
+    region = Region.objects.filter(code=code).first()
+    if region is None:
+        raise NotFound("未找到该区划或网格。")
+    return region
+
+
+def region_get(*, user, code: str) -> Region:
+    require(user, "regions.view", code)
+    return region_get_any(code=code)
+
+
+def regions_visible(*, user) -> list[Region]:
+    """The top nodes of the user's view of the tree (one per scope)."""
+    return list(Region.objects.filter(code__in=scopes(user, "regions.view")))
+
+
+def region_options(*, user, permission: str) -> list[Region]:
+    """The nodes at which the user holds `permission` (for choosing a target)."""
+    return list(Region.objects.filter(code__in=scopes(user, permission)).order_by("code"))
+
+
+def region_breadcrumbs(*, user, region: Region) -> list[Region]:
+    """Ancestors the user may open, top first, ending with the region itself."""
+    allowed = scopes(user, "regions.view")
+    codes = [c for c in region.ancestor_codes() if any(c.startswith(s) for s in allowed)]
+    return [*Region.objects.filter(code__in=codes).order_by("code"), region]
+
+
+def _counts_by_child(queryset: QuerySet, parent: Region) -> dict[str, int]:
+    """Rows of `queryset` under `parent`, counted per child node in one query."""
+    child_length = Region.CODE_LENGTHS.get(Region.CHILD_LEVEL.get(parent.level), 0)
+    if not child_length:
+        return {}
+    rows = (
+        queryset.filter(region_code__within=parent.code)
+        .annotate(child=Substr("region_code", 1, child_length))
+        .values("child")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["child"]: row["n"] for row in rows}
+
+
+def region_children(*, user, region: Region) -> list[Region]:
+    """The node's children with `household_count` and `person_count` set on each."""
+    require(user, "regions.view", region.code)
+    children = list(region.children.select_related("leader").order_by("code"))
+    households = _counts_by_child(Household.objects.all(), region)
+    persons = _counts_by_child(Person.objects.all(), region)
+    for child in children:
+        child.household_count = households.get(child.code, 0)
+        child.person_count = persons.get(child.code, 0)
+    return children
+
+
+def grid_buildings(*, user, grid: Region) -> list[Building]:
+    require(user, "regions.view", grid.code)
+    return list(
+        Building.objects.filter(region_code=grid.code)
+        .annotate(household_count=Count("dwellings__households"))
+        .order_by("name")
+    )
+
+
+def building_get(*, user, pk: int) -> Building:
+    building = Building.objects.filter(pk=pk).first()
+    if building is None:
+        raise NotFound()
+    require(user, "people.view", building.region_code)
+    return building
+
+
+def building_households(*, user, building: Building) -> list[Household]:
+    require(user, "people.view", building.region_code)
+    return list(
+        Household.objects.filter(dwelling__building=building)
+        .select_related("head", "dwelling__unit")
+        .annotate(member_count=Count("members"))
+        .order_by("dwelling__unit__number", "dwelling__room")
+    )
+
+
+def household_list(*, user, region_code: str | None = None) -> QuerySet:
+    queryset = scope_filter(Household.objects.all(), user, "people.view")
+    if region_code:
+        queryset = queryset.filter(region_code__within=region_code)
+    return queryset.select_related("head", "dwelling__building", "dwelling__unit")
+
+
+def household_get(*, user, pk: int) -> Household:
+    household = (
+        Household.objects.select_related("head", "dwelling__building", "dwelling__unit")
+        .filter(pk=pk)
+        .first()
+    )
+    if household is None:
+        raise NotFound()
+    require(user, "people.view", household.region_code)
+    return household
+
+
+def household_members(*, user, household: Household) -> list[Person]:
+    require(user, "people.view", household.region_code)
+    return list(household.members.order_by("id"))
+
+
+def person_list(*, user, region_code: str | None = None) -> QuerySet:
+    queryset = scope_filter(Person.objects.all(), user, "people.view")
+    if region_code:
+        queryset = queryset.filter(region_code__within=region_code)
+    return queryset.prefetch_related(Prefetch("special_groups"))
+
+
+def person_get(*, user, pk: int) -> Person:
+    person = Person.objects.select_related("household").filter(pk=pk).first()
+    if person is None:
+        raise NotFound()
+    require(user, "people.view", person.region_code)
+    return person
+
+
+def person_search(*, user, query: str, region_code: str | None = None) -> list[Person]:
+    """Find people in scope by name, the last 4 characters of an ID number or of a phone
+    number, or part of an address. Never matches on a full ID or phone number: staff
+    search by what they can see (the masked tail), and the audit log stays meaningful."""
+    query = query.strip()
+    if len(query) < 1:
+        return []
+    if len(query) > 50:
+        raise DomainError("搜索内容过长。", code="query_too_long")
+    people = person_list(user=user, region_code=region_code).select_related("household")
+    tail = query.upper()
+    if len(tail) == 4 and (tail.isdigit() or (tail[:3].isdigit() and tail[3] == "X")):
+        condition = Q(id_tail=tail) | Q(phone_tail=tail)
+    else:
+        condition = Q(name__contains=query) | Q(household__address__contains=query)
+    return list(people.filter(condition).order_by("region_code", "name")[:SEARCH_LIMIT])
+
+
+def organization_list(*, user, region_code: str | None = None) -> QuerySet:
+    queryset = scope_filter(Organization.objects.all(), user, "people.view")
+    if region_code:
+        queryset = queryset.filter(region_code__within=region_code)
+    return queryset

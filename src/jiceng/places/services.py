@@ -1,0 +1,127 @@
+"""Writes to the region tree and 一标三实, and the audited reveal of personal data."""
+
+from django.db import transaction
+
+from jiceng.core import audit
+from jiceng.core.access import require
+from jiceng.core.errors import DomainError
+from jiceng.core.models import AuditEvent
+from jiceng.places.models import Person, Region
+
+REVEALABLE_FIELDS = {"id_number": "身份证号", "phone": "联系电话", "special_groups": "特殊人群"}
+
+
+def person_reveal(*, user, person: Person, field: str) -> str:
+    """The unmasked value of one personal field. Each reveal, allowed or not, is audited."""
+    if field not in REVEALABLE_FIELDS:
+        raise DomainError("该字段不可查看。", code="unknown_field")
+    try:
+        require(user, "people.view_sensitive", person.region_code)
+    except DomainError:
+        audit.record(
+            actor=user,
+            action="person.reveal",
+            obj=person,
+            outcome=AuditEvent.FAILURE,
+            detail={"field": field},
+        )
+        raise
+    audit.record(actor=user, action="person.reveal", obj=person, detail={"field": field})
+    if field == "special_groups":
+        return "、".join(g.name for g in person.special_groups.all()) or "无"
+    return getattr(person, field)
+
+
+def _validate_boundary(boundary) -> None:
+    if boundary in (None, ""):
+        return
+    if not isinstance(boundary, dict) or boundary.get("type") not in ("Polygon", "MultiPolygon"):
+        raise DomainError("边界须为 GeoJSON Polygon 或 MultiPolygon。", code="boundary_type")
+    polygons = (
+        [boundary.get("coordinates")]
+        if boundary["type"] == "Polygon"
+        else boundary.get("coordinates")
+    )
+    try:
+        for polygon in polygons:
+            for ring in polygon:
+                if len(ring) < 4 or ring[0] != ring[-1]:
+                    raise DomainError("边界的每个环至少4个点且首尾相同。", code="boundary_ring")
+                for lon, lat in ring:
+                    if not (-180 <= float(lon) <= 180 and -90 <= float(lat) <= 90):
+                        raise DomainError("边界坐标超出经纬度范围。", code="boundary_range")
+    except (TypeError, ValueError):
+        raise DomainError("边界坐标格式不正确。", code="boundary_format") from None
+
+
+@transaction.atomic
+def region_create(
+    *,
+    actor,
+    parent: Region,
+    code: str,
+    name: str,
+    grid_kind: str = "",
+    is_statutory: bool = True,
+    is_rural: bool | None = None,
+    boundary=None,
+) -> Region:
+    """Add a child node (town, community or grid) under `parent`."""
+    require(actor, "regions.manage", parent.code)
+    level = Region.CHILD_LEVEL.get(parent.level)
+    if level is None:
+        raise DomainError("网格下不能再设下级。", code="region_leaf")
+    code = code.strip()
+    if not code.startswith(parent.code) or len(code) != Region.CODE_LENGTHS[level]:
+        suffix = Region.CODE_LENGTHS[level] - len(parent.code)
+        raise DomainError(
+            f"编码应为上级编码{parent.code}后加{suffix}位数字。", code="region_code_shape"
+        )
+    if not code.isdigit():
+        raise DomainError("编码只能由数字组成。", code="region_code_shape")
+    if Region.objects.filter(code=code).exists():
+        raise DomainError("该编码已存在。", code="region_code_taken")
+    name = name.strip()
+    if not name:
+        raise DomainError("请填写名称。", code="name_required")
+    if level == Region.Level.GRID:
+        if grid_kind not in Region.GridKind.values:
+            raise DomainError("请选择网格类型。", code="grid_kind")
+    else:
+        grid_kind = ""
+        if boundary:
+            raise DomainError("只有网格可以设置边界。", code="boundary_not_grid")
+    _validate_boundary(boundary)
+    region = Region.objects.create(
+        code=code,
+        name=name,
+        level=level,
+        parent=parent,
+        is_statutory=is_statutory,
+        is_rural=parent.is_rural if is_rural is None else is_rural,
+        grid_kind=grid_kind,
+        boundary=boundary or None,
+    )
+    audit.record(actor=actor, action="region.create", obj=region)
+    return region
+
+
+@transaction.atomic
+def grid_update(*, actor, grid: Region, name: str, grid_kind: str, leader=None, boundary=None):
+    require(actor, "regions.manage", grid.code)
+    if not grid.is_grid:
+        raise DomainError("只有网格可以这样修改。", code="not_grid")
+    if grid_kind not in Region.GridKind.values:
+        raise DomainError("请选择网格类型。", code="grid_kind")
+    if not name.strip():
+        raise DomainError("请填写名称。", code="name_required")
+    if leader is not None and not leader.is_active:
+        raise DomainError("网格长账号已停用。", code="leader_inactive")
+    _validate_boundary(boundary)
+    grid.name = name.strip()
+    grid.grid_kind = grid_kind
+    grid.leader = leader
+    grid.boundary = boundary or None
+    grid.save(update_fields=["name", "grid_kind", "leader", "boundary"])
+    audit.record(actor=actor, action="grid.update", obj=grid, region_code=grid.code)
+    return grid

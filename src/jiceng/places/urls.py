@@ -1,0 +1,20 @@
+from django.urls import path
+
+from jiceng.places import views
+
+app_name = "places"
+urlpatterns = [
+    path("regions/<str:code>/", views.region_detail, name="region"),
+    path("regions/<str:code>/children/", views.region_child_create, name="region_child_create"),
+    path("regions/<str:code>/grid/", views.grid_update, name="grid_update"),
+    path("regions/<str:code>/roster.xlsx", views.region_export, name="region_export"),
+    path("buildings/<int:pk>/", views.building_detail, name="building"),
+    path("households/<int:pk>/", views.household_detail, name="household"),
+    path("persons/<int:pk>/", views.person_detail, name="person"),
+    path("persons/<int:pk>/reveal/<str:field>/", views.person_reveal, name="person_reveal"),
+    path("search/", views.search, name="search"),
+    path("imports/", views.import_list, name="import_list"),
+    path("imports/template.xlsx", views.import_template, name="import_template"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
+]

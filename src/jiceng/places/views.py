@@ -1,0 +1,338 @@
+"""Pages for the region browser, people search, roster import and export."""
+
+import json
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import messages
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiceng.accounts.selectors import account_get, account_options, region_staff
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError
+from jiceng.party.selectors import organization_counts
+from jiceng.places import imports, selectors, services
+from jiceng.places.models import Region
+from jiceng.places.roster import IMPORT_LEVELS, roster_export, write_template
+
+
+@require_GET
+def home(request):
+    """The start page: the user's roles and the parts of the county they cover."""
+    user = request.user
+    memberships = user.active_memberships()
+    regions = {
+        r.code: r for r in Region.objects.filter(code__in=[m.region_code for m in memberships])
+    }
+    roots = selectors.regions_visible(user=user)
+    figures = [
+        {
+            "region": region,
+            "households": selectors.household_list(user=user, region_code=region.code).count(),
+            "persons": selectors.person_list(user=user, region_code=region.code).count(),
+        }
+        for region in roots
+        if has_permission(user, "people.view", region.code)
+    ]
+    return render(
+        request,
+        "places/home.html",
+        {
+            "roles": [(m, regions.get(m.region_code)) for m in memberships],
+            "roots": roots,
+            "figures": figures,
+        },
+    )
+
+
+class ChildRegionForm(forms.Form):
+    code = forms.CharField(label="编码", max_length=24)
+    name = forms.CharField(label="名称", max_length=64)
+    grid_kind = forms.ChoiceField(
+        label="网格类型", choices=[("", "（非网格不填）"), *Region.GridKind.choices], required=False
+    )
+
+
+class GridForm(forms.Form):
+    name = forms.CharField(label="名称", max_length=64)
+    grid_kind = forms.ChoiceField(label="网格类型", choices=Region.GridKind.choices)
+    leader = forms.TypedChoiceField(label="网格长", coerce=int, required=False, empty_value=None)
+    boundary = forms.CharField(
+        label="边界（GeoJSON）", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def clean_boundary(self):
+        text = self.cleaned_data["boundary"].strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise forms.ValidationError("边界不是有效的 JSON。") from None
+
+
+@require_GET
+def region_detail(request, code: str):
+    user = request.user
+    region = selectors.region_get(user=user, code=code)
+    context = {
+        "region": region,
+        "crumbs": selectors.region_breadcrumbs(user=user, region=region)[:-1],
+        "can_export": has_permission(user, "people.export", code),
+        "can_import": has_permission(user, "people.import", code) and region.level in IMPORT_LEVELS,
+        "can_manage": has_permission(user, "regions.manage", code),
+        "can_people": has_permission(user, "people.view", code),
+        "party_counts": organization_counts(user=user, region_code=code)
+        if has_permission(user, "party.view", code)
+        else None,
+    }
+    if region.is_grid:
+        context["buildings"] = selectors.grid_buildings(user=user, grid=region)
+        context["staff"] = region_staff(user=user, region_code=code)
+        if context["can_manage"]:
+            context["grid_form"] = GridForm(
+                initial={
+                    "name": region.name,
+                    "grid_kind": region.grid_kind,
+                    "leader": region.leader_id,
+                    "boundary": json.dumps(region.boundary, ensure_ascii=False)
+                    if region.boundary
+                    else "",
+                }
+            )
+            context["grid_form"].fields["leader"].choices = [
+                ("", "（未设）"),
+                *account_options(user=user, region_code=code),
+            ]
+    else:
+        context["children"] = selectors.region_children(user=user, region=region)
+        if context["can_manage"]:
+            context["child_form"] = ChildRegionForm()
+    return render(request, "places/region_detail.html", context)
+
+
+@require_POST
+def region_child_create(request, code: str):
+    parent = selectors.region_get(user=request.user, code=code)
+    form = ChildRegionForm(request.POST)
+    if form.is_valid():
+        try:
+            child = services.region_create(
+                actor=request.user,
+                parent=parent,
+                code=form.cleaned_data["code"],
+                name=form.cleaned_data["name"],
+                grid_kind=form.cleaned_data["grid_kind"],
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"已新增“{child.name}”。")
+            return redirect("places:region", code=child.code)
+    else:
+        messages.error(request, "请填写编码和名称。")
+    return redirect("places:region", code=parent.code)
+
+
+@require_POST
+def grid_update(request, code: str):
+    grid = selectors.region_get(user=request.user, code=code)
+    form = GridForm(request.POST)
+    form.fields["leader"].choices = [
+        ("", ""),
+        *account_options(user=request.user, region_code=code),
+    ]
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("places:region", code=code)
+    leader = None
+    if form.cleaned_data["leader"]:
+        leader = account_get(user=request.user, pk=form.cleaned_data["leader"], region_code=code)
+    try:
+        services.grid_update(
+            actor=request.user,
+            grid=grid,
+            name=form.cleaned_data["name"],
+            grid_kind=form.cleaned_data["grid_kind"],
+            leader=leader,
+            boundary=form.cleaned_data["boundary"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "网格信息已保存。")
+    return redirect("places:region", code=code)
+
+
+@require_GET
+def region_export(request, code: str):
+    region = selectors.region_get(user=request.user, code=code)
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
+    roster_export(user=request.user, region_code=region.code, target=handle.name)
+    handle.seek(0)
+    filename = f"{region.name}花名册-{timezone.localdate():%Y%m%d}.xlsx"
+    return FileResponse(handle, as_attachment=True, filename=filename)
+
+
+@require_GET
+def building_detail(request, pk: int):
+    user = request.user
+    building = selectors.building_get(user=user, pk=pk)
+    grid = selectors.region_get(user=user, code=building.region_code)
+    return render(
+        request,
+        "places/building_detail.html",
+        {
+            "building": building,
+            "grid": grid,
+            "crumbs": selectors.region_breadcrumbs(user=user, region=grid),
+            "households": selectors.building_households(user=user, building=building),
+        },
+    )
+
+
+@require_GET
+def household_detail(request, pk: int):
+    user = request.user
+    household = selectors.household_get(user=user, pk=pk)
+    grid = selectors.region_get(user=user, code=household.region_code)
+    return render(
+        request,
+        "places/household_detail.html",
+        {
+            "household": household,
+            "grid": grid,
+            "crumbs": selectors.region_breadcrumbs(user=user, region=grid),
+            "members": selectors.household_members(user=user, household=household),
+            "can_reveal": has_permission(user, "people.view_sensitive", household.region_code),
+        },
+    )
+
+
+@require_GET
+def person_detail(request, pk: int):
+    user = request.user
+    person = selectors.person_get(user=user, pk=pk)
+    grid = selectors.region_get(user=user, code=person.region_code)
+    return render(
+        request,
+        "places/person_detail.html",
+        {
+            "person": person,
+            "grid": grid,
+            "crumbs": selectors.region_breadcrumbs(user=user, region=grid),
+            "has_groups": person.special_groups.exists(),
+            "can_reveal": has_permission(user, "people.view_sensitive", person.region_code),
+        },
+    )
+
+
+@require_POST
+def person_reveal(request, pk: int, field: str):
+    """Show one unmasked field (an htmx fragment). Audited by the service."""
+    person = selectors.person_get(user=request.user, pk=pk)
+    value = services.person_reveal(user=request.user, person=person, field=field)
+    return render(request, "places/_revealed.html", {"value": value})
+
+
+@require_GET
+def search(request):
+    user = request.user
+    require(user, "people.view")
+    query = request.GET.get("q", "").strip()
+    region_code = request.GET.get("region", "").strip()
+    error = ""
+    results = []
+    if region_code and not region_code.isdigit():
+        region_code = ""
+    if query:
+        try:
+            results = selectors.person_search(
+                user=user, query=query, region_code=region_code or None
+            )
+        except DomainError as failure:
+            error = failure.message
+    template = "places/_search_results.html" if request.htmx else "places/search.html"
+    return render(
+        request,
+        template,
+        {
+            "query": query,
+            "region_code": region_code,
+            "results": results,
+            "error": error,
+            "limit": selectors.SEARCH_LIMIT,
+        },
+    )
+
+
+class ImportForm(forms.Form):
+    region = forms.ChoiceField(label="导入到")
+    file = forms.FileField(label="花名册文件（.xlsx 或 .csv）")
+
+
+def _import_targets(user) -> list[tuple[str, str]]:
+    options = []
+    for region in selectors.region_options(user=user, permission="people.import"):
+        options.append((region.code, f"{region.name}（{region.get_level_display()}）"))
+        if region.level != Region.Level.GRID:
+            for child in region.children.order_by("code"):
+                options.append((child.code, f"　{child.name}"))
+    return options
+
+
+@require_http_methods(["GET", "POST"])
+def import_list(request):
+    user = request.user
+    require(user, "people.import")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    form.fields["region"].choices = _import_targets(user)
+    if request.GET.get("region"):
+        form.initial["region"] = request.GET["region"]
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = imports.import_job_create(
+                actor=user,
+                region_code=form.cleaned_data["region"],
+                upload=form.cleaned_data["file"],
+            )
+        except DomainError as error:
+            form.add_error("file" if error.field == "file" else None, error.message)
+        else:
+            return redirect("places:import_detail", pk=job.pk)
+    jobs = imports.import_job_list(user=user)[:20]
+    return render(request, "places/import_list.html", {"form": form, "jobs": jobs})
+
+
+@require_GET
+def import_detail(request, pk: int):
+    job = imports.import_job_get(user=request.user, pk=pk)
+    template = "places/_import_status.html" if request.htmx else "places/import_detail.html"
+    return render(request, template, {"job": job, "stalled": imports.is_stalled(job)})
+
+
+@require_GET
+def import_errors(request, pk: int):
+    job = imports.import_job_get(user=request.user, pk=pk)
+    if not job.error_file:
+        return HttpResponse("没有错误清单。", status=404, content_type="text/plain; charset=utf-8")
+    return FileResponse(
+        job.error_file.open("rb"),
+        as_attachment=True,
+        filename=f"错误清单-{Path(job.original_name).stem}.xlsx",
+    )
+
+
+@require_GET
+def import_template(request):
+    require(request.user, "people.import")
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
+    write_template(handle.name)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename="花名册导入模板.xlsx")

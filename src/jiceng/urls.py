@@ -1,0 +1,19 @@
+"""URL map. Every route is declared in the authorization matrix (tests/test_access_matrix.py)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from jiceng.api import api
+from jiceng.core import views as core_views
+from jiceng.places import views as places_views
+
+urlpatterns = [
+    path("", places_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("audit/", core_views.audit_list, name="audit_list"),
+    path("accounts/", include("jiceng.accounts.urls")),
+    path("", include("jiceng.places.urls")),
+    path("", include("jiceng.party.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

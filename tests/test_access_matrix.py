@@ -1,0 +1,435 @@
+"""The authorization matrix: every route, as its owner, as the same role in another region,
+as a signed-in outsider with no role, and anonymously. A route missing from the matrix fails
+`test_every_route_is_declared`.
+
+Denied writes must change nothing: each POST case compares a fingerprint of the tables a
+write could touch before and after.
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from jiceng.accounts.models import Membership, User
+from jiceng.accounts.services import api_token_issue
+from jiceng.core import audit
+from jiceng.core.masking import mask_id_number
+from jiceng.party.models import FirstSecretary
+from jiceng.places.models import Household, ImportJob, Person, Region
+from jiceng.places.roster import RowError, write_error_workbook
+from tests.conftest import World, client_for
+
+PAGE_LOGIN = 302  # anonymous page visits are sent to the login page
+API_LOGIN = 401
+
+
+@dataclass
+class Case:
+    name: str
+    role: str  # the role whose holder in region A owns the object
+    url: Callable[[World], str]
+    method: str = "get"
+    data: Callable[[World], dict] | None = None
+    owner: int = 200
+    other: int = 404
+    outsider: int = 404
+    anonymous: int = PAGE_LOGIN
+    api: bool = False
+    marker: Callable[[World], str] | None = None  # owner sees it; other and outsider must not
+
+
+def _job(world: World, with_errors: bool = False) -> ImportJob:
+    owner = world.a("grid_worker")
+    job = ImportJob.objects.create(
+        region_code=world.grid_a.code,
+        created_by=owner,
+        original_name="甲网格花名册.csv",
+        file="imports/test.csv",
+        status=ImportJob.Status.REJECTED,
+        error_file="imports/errors/test.xlsx" if with_errors else "",
+    )
+    return job
+
+
+def _error_job_url(world: World) -> str:
+    job = _job(world, with_errors=True)
+    write_error_workbook(
+        [RowError(2, "姓名", "姓名不能为空。")], Path(default_storage.path(job.error_file.name))
+    )
+    return f"/imports/{job.pk}/errors.xlsx"
+
+
+def _first_secretary(world: World) -> FirstSecretary:
+    return FirstSecretary.objects.create(
+        region_code="370829001001",
+        name="甲书记",
+        level="province",
+        sending_unit="省农业农村厅",
+        term_start="2025-03-01",
+    )
+
+
+def _audit_event(world: World) -> str:
+    audit.record(
+        actor=world.a("grid_worker"), action="matrix.marker", region_code=world.grid_a.code
+    )
+    return "matrix.marker"
+
+
+def _managed_user(world: World) -> User:
+    return world.a("grid_worker")
+
+
+PAGES = [
+    Case("home", "grid_worker", lambda w: "/", other=200, outsider=200),
+    Case("healthz", "grid_worker", lambda w: "/healthz", other=200, outsider=200, anonymous=200),
+    Case(
+        "audit_list",
+        "auditor",
+        lambda w: "/audit/?action=matrix",
+        other=200,
+        outsider=403,
+        marker=_audit_event,
+    ),
+    Case(
+        "accounts:login",
+        "grid_worker",
+        lambda w: "/accounts/login/",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "accounts:logout",
+        "grid_worker",
+        lambda w: "/accounts/logout/",
+        method="post",
+        owner=302,
+        other=302,
+        outsider=302,
+    ),
+    Case(
+        "accounts:password", "grid_worker", lambda w: "/accounts/password/", other=200, outsider=200
+    ),
+    Case(
+        "accounts:user_list",
+        "county_admin",
+        lambda w: "/accounts/users/",
+        other=200,
+        outsider=403,
+        marker=lambda w: _managed_user(w).username,
+    ),
+    Case(
+        "accounts:user_detail", "county_admin", lambda w: f"/accounts/users/{_managed_user(w).pk}/"
+    ),
+    Case(
+        "accounts:user_grant",
+        "county_admin",
+        lambda w: f"/accounts/users/{_managed_user(w).pk}/grant/",
+        method="post",
+        data=lambda w: {"role": "grid_worker", "region_code": "370829001001002"},
+        owner=302,
+    ),
+    Case(
+        "accounts:user_revoke",
+        "county_admin",
+        lambda w: (
+            f"/accounts/users/{_managed_user(w).pk}/revoke/"
+            f"{_managed_user(w).memberships.first().pk}/"
+        ),
+        method="post",
+        owner=302,
+    ),
+    Case(
+        "accounts:user_set_active",
+        "county_admin",
+        lambda w: f"/accounts/users/{_managed_user(w).pk}/active/",
+        method="post",
+        data=lambda w: {"active": "0"},
+        owner=302,
+    ),
+    Case(
+        "accounts:user_reset_password",
+        "county_admin",
+        lambda w: f"/accounts/users/{_managed_user(w).pk}/password/",
+        method="post",
+        data=lambda w: {"password": "N3w-Passw0rd!x"},
+        owner=302,
+    ),
+    Case("places:region", "grid_worker", lambda w: f"/regions/{w.grid_a.code}/"),
+    Case(
+        "places:region_child_create",
+        "county_admin",
+        lambda w: "/regions/370829001001/children/",
+        method="post",
+        data=lambda w: {"code": "370829001001009", "name": "新网格", "grid_kind": "comprehensive"},
+        owner=302,
+    ),
+    Case(
+        "places:grid_update",
+        "county_admin",
+        lambda w: f"/regions/{w.grid_a.code}/grid/",
+        method="post",
+        data=lambda w: {"name": "改名网格", "grid_kind": "dedicated"},
+        owner=302,
+    ),
+    Case("places:region_export", "community_worker", lambda w: "/regions/370829001001/roster.xlsx"),
+    Case(
+        "places:building",
+        "grid_worker",
+        lambda w: f"/buildings/{w.household_a.dwelling.building_id}/",
+    ),
+    Case("places:household", "grid_worker", lambda w: f"/households/{w.household_a.pk}/"),
+    Case("places:person", "grid_worker", lambda w: f"/persons/{w.person_a.pk}/"),
+    Case(
+        "places:person_reveal",
+        "grid_worker",
+        lambda w: f"/persons/{w.person_a.pk}/reveal/id_number/",
+        method="post",
+    ),
+    Case(
+        "places:search",
+        "grid_worker",
+        lambda w: "/search/?q=甲测试人",
+        other=200,
+        outsider=403,
+        marker=lambda w: mask_id_number(w.person_a.id_number),
+    ),
+    Case(
+        "places:import_list",
+        "grid_worker",
+        lambda w: "/imports/",
+        other=200,
+        outsider=403,
+        marker=lambda w: _job(w).original_name,
+    ),
+    Case(
+        "places:import_template",
+        "grid_worker",
+        lambda w: "/imports/template.xlsx",
+        other=200,
+        outsider=403,
+    ),
+    Case("places:import_detail", "grid_worker", lambda w: f"/imports/{_job(w).pk}/"),
+    Case("places:import_errors", "grid_worker", _error_job_url),
+    Case("party:region", "community_worker", lambda w: "/party/370829001001/"),
+    Case(
+        "party:first_secretaries",
+        "community_worker",
+        lambda w: "/party/first-secretaries/",
+        other=200,
+        outsider=403,
+        marker=lambda w: _first_secretary(w).name,
+    ),
+]
+
+API = [
+    Case(
+        "api:token_create",
+        "grid_worker",
+        lambda w: "/api/v1/auth/token",
+        method="post",
+        data=lambda w: {"username": "a-grid_worker", "password": "Test-Passw0rd!"},
+        other=200,
+        outsider=200,
+        anonymous=200,
+        api=True,
+    ),
+    Case(
+        "api:region_list",
+        "grid_worker",
+        lambda w: "/api/v1/regions",
+        other=200,
+        outsider=200,
+        anonymous=API_LOGIN,
+        api=True,
+        marker=lambda w: w.grid_a.name,
+    ),
+    Case(
+        "api:region_detail",
+        "grid_worker",
+        lambda w: f"/api/v1/regions/{w.grid_a.code}",
+        anonymous=API_LOGIN,
+        api=True,
+    ),
+    Case(
+        "api:grid_list",
+        "grid_worker",
+        lambda w: "/api/v1/grids",
+        other=200,
+        outsider=200,
+        anonymous=API_LOGIN,
+        api=True,
+        marker=lambda w: w.grid_a.code,
+    ),
+    Case(
+        "api:grid_detail",
+        "grid_worker",
+        lambda w: f"/api/v1/grids/{w.grid_a.code}",
+        anonymous=API_LOGIN,
+        api=True,
+    ),
+    Case(
+        "api:household_list",
+        "grid_worker",
+        lambda w: "/api/v1/households",
+        other=200,
+        outsider=200,
+        anonymous=API_LOGIN,
+        api=True,
+        marker=lambda w: w.household_a.number,
+    ),
+    Case(
+        "api:household_detail",
+        "grid_worker",
+        lambda w: f"/api/v1/households/{w.household_a.pk}",
+        anonymous=API_LOGIN,
+        api=True,
+    ),
+    Case(
+        "api:person_list",
+        "grid_worker",
+        lambda w: "/api/v1/persons",
+        other=200,
+        outsider=200,
+        anonymous=API_LOGIN,
+        api=True,
+        marker=lambda w: "甲测试人",
+    ),
+    Case(
+        "api:person_detail",
+        "grid_worker",
+        lambda w: f"/api/v1/persons/{w.person_a.pk}",
+        anonymous=API_LOGIN,
+        api=True,
+    ),
+    Case(
+        "api:person_reveal",
+        "grid_worker",
+        lambda w: f"/api/v1/persons/{w.person_a.pk}/reveal",
+        method="post",
+        data=lambda w: {"field": "phone"},
+        anonymous=API_LOGIN,
+        api=True,
+    ),
+    Case(
+        "api:api-root",
+        "grid_worker",
+        lambda w: "/api/v1/",
+        owner=404,
+        other=404,
+        outsider=404,
+        anonymous=404,
+        api=True,
+    ),
+    Case(
+        "api:openapi-json",
+        "grid_worker",
+        lambda w: "/api/v1/openapi.json",
+        other=200,
+        outsider=200,
+        anonymous=200,
+        api=True,
+    ),
+    Case(
+        "api:openapi-view",
+        "grid_worker",
+        lambda w: "/api/v1/docs",
+        other=200,
+        outsider=200,
+        anonymous=200,
+        api=True,
+    ),
+]
+
+MATRIX = {case.name: case for case in PAGES + API}
+
+
+def _route_names(patterns, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _route_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            names.add(f"{namespace}{pattern.name}" if pattern.name else f"{namespace}<unnamed>")
+    return names
+
+
+def test_every_route_is_declared():
+    routes = {n for n in _route_names(get_resolver().url_patterns) if not n.startswith("admin:")}
+    assert routes - MATRIX.keys() == set(), "add these routes to the authorization matrix"
+    assert MATRIX.keys() - routes == set(), "the matrix names routes that no longer exist"
+
+
+def fingerprint() -> str:
+    """Everything a denied write could have touched."""
+    rows = [
+        list(User.objects.order_by("pk").values_list("pk", "is_active", "password")),
+        list(
+            Membership.objects.order_by("pk").values_list("pk", "role", "region_code", "is_active")
+        ),
+        list(Region.objects.order_by("code").values_list("code", "name", "grid_kind", "leader_id")),
+        list(Household.objects.order_by("pk").values_list("pk", "region_code", "head_id")),
+        list(Person.objects.order_by("pk").values_list("pk", "region_code", "name")),
+    ]
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _request(case: Case, world: World, user: User | None, url: str):
+    client = Client() if case.api else client_for(user)
+    headers = {}
+    if case.api and user is not None:
+        token, _ = api_token_issue(user=user)
+        headers["Authorization"] = f"Bearer {token}"
+    data = case.data(world) if case.data else {}
+    if case.method == "post":
+        if case.api:
+            return client.post(url, data, content_type="application/json", headers=headers)
+        return client.post(url, data, headers=headers)
+    return client.get(url, headers=headers)
+
+
+IDENTITIES = ["owner", "other", "outsider", "anonymous"]
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_route_access(world, name, identity):
+    case = MATRIX[name]
+    user = {
+        "owner": world.a(case.role),
+        "other": world.b(case.role),
+        "outsider": world.outsider,
+        "anonymous": None,
+    }[identity]
+    marker = case.marker(world) if case.marker else None
+    url = case.url(world)
+    before = fingerprint()
+    response = _request(case, world, user, url)
+    expected = getattr(case, identity)
+    assert response.status_code == expected, (name, identity, response.status_code)
+    denied = identity != "owner" and (expected >= 400 or expected == PAGE_LOGIN)
+    if case.method == "post" and denied and name not in ("accounts:logout", "api:token_create"):
+        assert fingerprint() == before, f"{name}: a denied {identity} request changed data"
+    if marker and response.status_code == 200:
+        content = response.content.decode()
+        if identity == "owner":
+            assert marker in content, (name, "owner should see", marker)
+        else:
+            assert marker not in content, (name, identity, "must not see", marker)
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/", "/admin/places/region/", "/admin/accounts/user/", "/admin/core/holiday/"]
+)
+def test_admin_is_for_the_operator_only(world, url):
+    assert client_for(world.operator).get(url).status_code == 200
+    assert client_for(world.a("county_admin")).get(url, follow=True).status_code == 403
+    assert client_for(None).get(url).status_code == 302
