@@ -1,0 +1,74 @@
+"""The demo county: its plan matches the article, and a small build is complete and safe."""
+
+import json
+import random
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from jiceng.accounts.models import Department, Membership, User
+from jiceng.core.idnumber import parse_id_number
+from jiceng.demo.generator import GRID_BRANCHES, grid_codes_of, plan_for
+from jiceng.party.models import PartyOrganization
+from jiceng.places.models import Household, Person, Region
+from tests.factories import PersonFactory, UserFactory
+
+
+def test_the_urban_plan_is_200_grids_of_300_to_500_households(db):
+    plans = plan_for("urban", random.Random(1))
+    grids = [code for plan in plans for code in grid_codes_of(plan)]
+    assert len(grids) == len(set(grids)) == 200
+    assert {plan.households for plan in plans} == {(300, 500)}
+    assert {plan.code for plan in plans} == {"370829001", "370829002", "370829003"}
+    assert all(len(code) == 15 for code in grids)
+
+
+@pytest.fixture
+def demo(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    call_command("demo", "--scale", "tiny", "--no-serve")
+    return tmp_path
+
+
+def test_a_tiny_demo_is_whole_and_valid(demo):
+    grids = Region.objects.filter(level="grid", code__startswith="370829001")
+    assert grids.count() == 4
+    for household in Household.objects.select_related("head"):
+        assert 8 <= Household.objects.filter(region_code=household.region_code).count() <= 12
+        assert household.head.relation_to_head == "户主"
+        assert household.head.region_code == household.region_code
+    for person in Person.objects.all()[:500]:
+        parsed = parse_id_number(person.id_number)
+        assert (parsed.gender, parsed.birth_date) == (person.gender, person.birth_date)
+        assert person.id_tail == person.id_number[-4:]
+    assert Department.objects.filter(kind="department").count() == 16
+    assert Department.objects.filter(kind="utility").count() == 5
+    assert Membership.objects.filter(role="specialist_grid_worker").count() == 1011
+    assert PartyOrganization.objects.filter(kind="grid_branch").count() == 4 * GRID_BRANCHES // 200
+    logins = json.loads((demo / "demo-logins.json").read_text(encoding="utf-8"))
+    roles = {login["role"] for login in logins}
+    assert roles >= {"county_admin", "grid_worker", "community_worker", "auditor", "superuser"}
+    worker = next(login for login in logins if login["role"] == "grid_worker")
+    assert User.objects.get(username=worker["username"]).check_password(worker["password"])
+    assert Region.objects.get(code=worker["region_code"]).leader.username == worker["username"]
+
+
+def test_running_the_demo_again_reuses_it(demo):
+    persons = Person.objects.count()
+    call_command("demo", "--scale", "tiny", "--no-serve")
+    assert Person.objects.count() == persons
+
+
+def test_the_demo_refuses_a_database_with_real_data(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    PersonFactory(region_code="370829001")
+    with pytest.raises(CommandError, match="非演示数据"):
+        call_command("demo", "--scale", "tiny", "--no-serve")
+
+
+def test_a_staff_account_alone_is_real_data_too(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    UserFactory(username="real-worker")
+    with pytest.raises(CommandError):
+        call_command("demo", "--scale", "tiny", "--no-serve")
+    assert not Person.objects.exists()

@@ -1,0 +1,42 @@
+"""Production settings pass Django's deployment checks with no warnings, and refuse to
+start without a secret key."""
+
+import os
+import subprocess
+import sys
+
+
+def run_jiceng(*args, **env):
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JICENG_") and k != "DJANGO_SETTINGS_MODULE"
+    }
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "jiceng", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean(tmp_path):
+    result = run_jiceng(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        JICENG_SECRET_KEY="k" * 10 + "".join(chr(65 + i % 26) + str(i) for i in range(40)),
+        JICENG_ALLOWED_HOSTS="jiceng.example.gov.cn",
+        JICENG_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_needs_a_secret_key(tmp_path):
+    result = run_jiceng("check", JICENG_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "JICENG_SECRET_KEY" in result.stderr
