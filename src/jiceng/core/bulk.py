@@ -1,37 +1,132 @@
-"""Writing many rows fast: COPY on PostgreSQL, batched INSERTs on SQLite."""
+"""Writing many rows fast: ids handed out before the insert, then COPY on PostgreSQL or
+batched INSERTs on SQLite."""
 
-from django.core.management.color import no_style
 from django.db import connection
 
 
 def bulk_insert(model, fields: list[str], rows) -> int:
     """Insert `rows` (tuples in the order of `fields`) into `model`'s table.
 
-    No model logic runs: callers pass complete, validated rows. Returns the row count.
+    No model logic runs: callers pass complete, validated rows (auto_now fields included).
+    Returns the row count.
     """
-    rows = list(rows)
-    if not rows:
-        return 0
-    if connection.vendor == "postgresql":
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-    else:
-        attnames = [model._meta.get_field(f).attname for f in fields]
-        model.objects.bulk_create(
-            [model(**dict(zip(attnames, row, strict=True))) for row in rows], batch_size=1000
+    with RowStream(model, fields) as stream:
+        for row in rows:
+            stream.write(row)
+    return stream.count
+
+
+class RowStream:
+    """An open insert into one table: rows go to the database as they are written, so the
+    server works on them while the caller prepares the next ones (COPY on PostgreSQL,
+    INSERTs of 1,000 rows on SQLite). No other query may run on the connection meanwhile.
+    """
+
+    BATCH = 1000
+
+    def __init__(self, model, fields: list[str]):
+        self.model = model
+        self.fields = fields
+        self.count = 0
+        self._copy_context = None
+        self._copy = None
+        self._pending: list[tuple] = []
+
+    def __enter__(self):
+        if connection.vendor == "postgresql":
+            quote = connection.ops.quote_name
+            meta = self.model._meta
+            columns = ", ".join(quote(meta.get_field(f).column) for f in self.fields)
+            self._cursor = connection.cursor()
+            self._copy_context = self._cursor.copy(
+                f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+            )
+            self._copy = self._copy_context.__enter__()
+        else:
+            meta = self.model._meta
+            self._attnames = [meta.get_field(f).attname for f in self.fields]
+        return self
+
+    def write(self, row: tuple) -> None:
+        self.count += 1
+        if self._copy is not None:
+            with connection.wrap_database_errors:  # psycopg's errors as Django's
+                self._copy.write_row(row)
+            return
+        self._pending.append(row)
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.model.objects.bulk_create(
+            [self.model(**dict(zip(self._attnames, row, strict=True))) for row in self._pending]
         )
-    return len(rows)
+        self._pending = []
+
+    def __exit__(self, kind, error, traceback):
+        if self._copy_context is not None:
+            try:
+                with connection.wrap_database_errors:
+                    return self._copy_context.__exit__(kind, error, traceback)
+            finally:
+                self._cursor.close()
+        if kind is None and self._pending:
+            self._flush()
+        return False
 
 
-def reset_sequences(*models) -> None:
-    """After inserting explicit primary keys, move PostgreSQL's id sequences past them."""
-    statements = connection.ops.sequence_reset_sql(no_style(), models)
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+class IdAllocator:
+    """Primary keys for new rows, handed out without a query each, so that new rows can
+    point at one another before any of them is written.
+
+    Use inside a transaction and `close()` before it commits. On PostgreSQL the tables are
+    locked against other writers until the transaction ends (readers carry on), the ids
+    continue the tables' sequences, and `close()` moves each sequence past the last id
+    handed out. On SQLite there is one writer at a time anyway; ids continue after both
+    the largest id in use and the table's AUTOINCREMENT counter, so none is ever reused.
+    """
+
+    def __init__(self, *models):
+        if not connection.in_atomic_block:
+            raise RuntimeError("IdAllocator needs a transaction")
+        self._next: dict = {}
+        self._models = sorted(models, key=lambda m: m._meta.db_table)  # one lock order
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                tables = ", ".join(quote(m._meta.db_table) for m in self._models)
+                cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+                for model in self._models:
+                    cursor.execute("SELECT nextval(%s)", [self._sequence(model)])
+                    self._next[model] = cursor.fetchone()[0]
+                return
+            for model in self._models:
+                table, column = model._meta.db_table, model._meta.pk.column
+                cursor.execute(f"SELECT MAX({quote(column)}) FROM {quote(table)}")  # noqa: S608
+                largest = cursor.fetchone()[0] or 0
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+                counter = cursor.fetchone()
+                self._next[model] = max(largest, counter[0] if counter else 0) + 1
+
+    @staticmethod
+    def _sequence(model) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)",
+                [model._meta.db_table, model._meta.pk.column],
+            )
+            return cursor.fetchone()[0]
+
+    def take(self, model) -> int:
+        value = self._next[model]
+        self._next[model] = value + 1
+        return value
+
+    def close(self) -> None:
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            for model in self._models:
+                cursor.execute(
+                    "SELECT setval(%s, %s, false)", [self._sequence(model), self._next[model]]
+                )

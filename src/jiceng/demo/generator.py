@@ -3,7 +3,7 @@
 200 grids of 300–500 households in the three subdistricts, 102 grid party branches, 1,011
 specialist grid workers from 16 departments and 5 utilities, with generated Chinese names,
 valid ID numbers and phones. Larger scales (a whole county, the whole city) exist for
-benchmarks. Rows are written in bulk with explicit ids (COPY on PostgreSQL); nothing here
+benchmarks. Rows are written in bulk with ids reserved ahead (COPY on PostgreSQL); nothing here
 runs through the services, and the run is recorded once in the audit trail.
 """
 
@@ -11,16 +11,16 @@ import datetime
 import random
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from jiceng.accounts.models import Department, Membership, User
 from jiceng.core import audit
-from jiceng.core.bulk import bulk_insert, reset_sequences
+from jiceng.core.bulk import IdAllocator, bulk_insert
 from jiceng.core.idnumber import check_character
 from jiceng.demo import names
 from jiceng.demo.models import DemoRun
@@ -36,6 +36,18 @@ from jiceng.places.models import (
     SpecialGroup,
 )
 
+ALLOCATED = (
+    Building,
+    BuildingUnit,
+    Dwelling,
+    Household,
+    Person,
+    Organization,
+    PartyOrganization,
+    PartyMember,
+    User,
+    Membership,
+)
 SHARED_PASSWORD = "Jiceng@2026"  # noqa: S105  (printed for demo logins)
 COUNTY = "370829"
 GRID_BRANCHES = 102
@@ -130,18 +142,6 @@ def _village_names(rng: random.Random, count: int) -> list[str]:
     while len(seen) < count:
         seen.add(rng.choice(names.SURNAMES[:40]) + rng.choice(names.VILLAGE_SUFFIXES) + "村")
     return sorted(seen)
-
-
-class Ids:
-    """Explicit primary keys, continuing after whatever the tables already hold."""
-
-    def __init__(self, *models):
-        self._next = {m: (m.objects.aggregate(n=Max("pk"))["n"] or 0) + 1 for m in models}
-
-    def take(self, model) -> int:
-        value = self._next[model]
-        self._next[model] = value + 1
-        return value
 
 
 class PeopleFactory:
@@ -240,18 +240,7 @@ class Builder:
         self.people = PeopleFactory(self.rng, self.today)
         self.password = make_password(SHARED_PASSWORD)  # hashed once for every account
         self.groups = dict(SpecialGroup.objects.values_list("code", "pk"))
-        self.ids = Ids(
-            Building,
-            BuildingUnit,
-            Dwelling,
-            Household,
-            Person,
-            Organization,
-            PartyOrganization,
-            PartyMember,
-            User,
-            Membership,
-        )
+        self.ids: IdAllocator | None = None  # one per transaction, see _writing()
         self.totals = Totals()
         self.users: list[tuple] = []
         self.memberships: list[tuple] = []
@@ -664,30 +653,27 @@ class Builder:
         step = len(self.urban_grids) / share
         self.branch_codes = {self.urban_grids[int(i * step)] for i in range(share)}
         departments = self._departments()
-        self._staff_headquarters()
+        with self._writing():
+            self._staff_headquarters()
         for plan in plans:
-            with transaction.atomic():
+            with self._writing():
                 self.build_town(plan)
                 self._town_staff(plan)
                 self.flush_users()
-        with transaction.atomic():
+        with self._writing():
             self._specialists(departments)
             self._first_secretaries()
             self.flush_users()
             self._grid_leaders()
-            reset_sequences(
-                Building,
-                BuildingUnit,
-                Dwelling,
-                Household,
-                Person,
-                Organization,
-                PartyOrganization,
-                PartyMember,
-                User,
-                Membership,
-            )
         return self.totals
+
+    @contextmanager
+    def _writing(self):
+        """One transaction, with ids for every table the generator fills."""
+        with transaction.atomic():
+            self.ids = IdAllocator(*ALLOCATED)
+            yield
+            self.ids.close()
 
     def _departments(self) -> list[tuple[Department, int]]:
         result = []

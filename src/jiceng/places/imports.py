@@ -1,9 +1,19 @@
-"""Roster import jobs: upload, run in the background, report progress and errors."""
+"""Roster import jobs: upload, run in the background, report progress and errors.
+
+Progress goes to a small file beside the uploads rather than to the database: the import
+holds its transaction (and, on PostgreSQL, a COPY) open on the connection the whole time,
+and a page polling the job must see progress before that transaction commits.
+"""
 
 import datetime
+import json
 import logging
+import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +26,53 @@ from jiceng.places.roster import roster_import, upload_limit_bytes, write_error_
 logger = logging.getLogger(__name__)
 STALLED_AFTER = datetime.timedelta(minutes=10)
 ALLOWED_SUFFIXES = (".xlsx", ".csv")
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str  # "validating" or "writing"
+    done: int
+    total: int
+    at: float  # when it was written (time.time())
+
+    @property
+    def percent(self) -> int:
+        return min(99, self.done * 100 // self.total) if self.total else 0
+
+
+def _progress_path(job_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / "imports" / "progress" / f"{job_id}.json"
+
+
+def _write_progress(job_id: int, stage: str, done: int, total: int) -> None:
+    path = _progress_path(job_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps({"stage": stage, "done": done, "total": max(total, done)}))
+    os.replace(partial, path)  # readers never see half a file
+
+
+def import_job_progress(job: ImportJob) -> Progress | None:
+    """How far a running job has got, or None if it has not reported yet."""
+    path = _progress_path(job.pk)
+    try:
+        data = json.loads(path.read_text())
+        return Progress(data["stage"], data["done"], data["total"], path.stat().st_mtime)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def is_stalled(job: ImportJob) -> bool:
+    """A job whose worker died (the server restarted) stops reporting progress."""
+    if job.is_finished:
+        return False
+    progress = import_job_progress(job)
+    last = (
+        datetime.datetime.fromtimestamp(progress.at, tz=datetime.timezone.utc)
+        if progress
+        else job.created_at
+    )
+    return timezone.now() - last > STALLED_AFTER
 
 
 def import_job_create(*, actor, region_code: str, upload) -> ImportJob:
@@ -33,12 +90,7 @@ def import_job_create(*, actor, region_code: str, upload) -> ImportJob:
     if upload.size == 0:
         raise DomainError("文件是空的。", code="empty_file", field="file")
     with transaction.atomic():
-        job = ImportJob(
-            region_code=region_code,
-            created_by=actor,
-            original_name=name[:200],
-            heartbeat_at=timezone.now(),
-        )
+        job = ImportJob(region_code=region_code, created_by=actor, original_name=name[:200])
         job.file.save(f"roster{Path(name).suffix.lower()}", upload, save=False)
         job.save()
         audit.record(actor=actor, action="roster.upload", obj=job, detail={"file": name})
@@ -49,37 +101,27 @@ def import_job_create(*, actor, region_code: str, upload) -> ImportJob:
 def import_job_run(job_id: int) -> None:
     """Run one queued job. Claimed with a conditional update, so it runs once."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.VALIDATING, heartbeat_at=timezone.now()
+        status=ImportJob.Status.RUNNING
     )
     if not claimed:
         return
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
-
-    def progress(stage: str, done: int, total: int) -> None:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=stage,
-            processed_rows=done,
-            total_rows=max(total, done),
-            heartbeat_at=timezone.now(),
-        )
-
-    finish = {"finished_at": timezone.now, "heartbeat_at": timezone.now}
+    started = time.monotonic()
     try:
         result = roster_import(
             actor=job.created_by,
             region_code=job.region_code,
             path=Path(job.file.path),
             original_name=job.original_name,
-            progress=progress,
+            progress=lambda stage, done, total: _write_progress(job_id, stage, done, total),
         )
     except DomainError as error:
-        _finish(job_id, finish, status=ImportJob.Status.REJECTED, message=error.message)
+        _finish(job_id, status=ImportJob.Status.REJECTED, message=error.message)
         return
     except Exception:
         logger.exception("Roster import %s failed", job_id)
         _finish(
             job_id,
-            finish,
             status=ImportJob.Status.FAILED,
             message="导入过程中出现系统错误，未写入任何数据。请联系管理员。",
         )
@@ -89,36 +131,30 @@ def import_job_run(job_id: int) -> None:
         write_error_workbook(result.errors, Path(job.file.storage.path(relative)))
         _finish(
             job_id,
-            finish,
             status=ImportJob.Status.REJECTED,
             total_rows=result.total,
-            processed_rows=result.total,
             error_count=len(result.errors),
             error_file=relative,
             message=f"发现 {len(result.errors)} 处错误，未写入任何数据。"
             "请下载错误清单，修改后重新导入。",
         )
         return
-    note = (
-        f"已忽略无法识别的列：{'、'.join(result.ignored_headers)}。"
-        if result.ignored_headers
-        else ""
-    )
+    ignored = "、".join(result.ignored_headers)
     _finish(
         job_id,
-        finish,
         status=ImportJob.Status.DONE,
         total_rows=result.total,
-        processed_rows=result.total,
         created_count=result.created,
         updated_count=result.updated,
         unchanged_count=result.unchanged,
-        message=note,
+        message=(f"已忽略无法识别的列：{ignored}。" if ignored else "")
+        + f"用时 {time.monotonic() - started:.0f} 秒。",
     )
 
 
-def _finish(job_id: int, stamps: dict, **fields) -> None:
-    ImportJob.objects.filter(pk=job_id).update(**{k: f() for k, f in stamps.items()}, **fields)
+def _finish(job_id: int, **fields) -> None:
+    ImportJob.objects.filter(pk=job_id).update(finished_at=timezone.now(), **fields)
+    _progress_path(job_id).unlink(missing_ok=True)
 
 
 def import_job_list(*, user):
@@ -130,12 +166,3 @@ def import_job_get(*, user, pk: int) -> ImportJob:
     if job is None:
         raise NotFound()
     return job
-
-
-def is_stalled(job: ImportJob) -> bool:
-    """A job whose worker died (server restarted) stops reporting progress."""
-    return (
-        not job.is_finished
-        and job.heartbeat_at is not None
-        and timezone.now() - job.heartbeat_at > STALLED_AFTER
-    )

@@ -249,7 +249,7 @@ class Person(models.Model):
         TEMPORARY = "temporary", "暂住"
         FLOATING = "floating", "流动"
 
-    region_code = RegionCodeField(db_index=True)
+    region_code = RegionCodeField()  # indexed with name below: one index serves both
     household = models.ForeignKey(
         Household,
         verbose_name="户",
@@ -259,7 +259,7 @@ class Person(models.Model):
         related_name="members",
     )
     name = models.CharField("姓名", max_length=64)
-    id_number = models.CharField("身份证号", max_length=18, unique=True)
+    id_number = models.CharField("身份证号", max_length=18)
     id_tail = models.CharField("身份证号后四位", max_length=4, editable=False)
     gender = models.CharField("性别", max_length=1, choices=Gender.choices)
     birth_date = models.DateField("出生日期")
@@ -288,6 +288,11 @@ class Person(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "实有人口"
         ordering = ["region_code", "household_id", "id"]
+        constraints = [
+            # A constraint rather than unique=True: no extra LIKE index on a column that is
+            # only ever matched whole, which keeps large imports fast.
+            models.UniqueConstraint(fields=["id_number"], name="person_id_number_unique")
+        ]
         indexes = [
             models.Index(
                 fields=["region_code", "name"],
@@ -341,8 +346,7 @@ class ImportJob(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", "排队中"
-        VALIDATING = "validating", "校验中"
-        WRITING = "writing", "写入中"
+        RUNNING = "running", "处理中"
         DONE = "done", "已完成"
         REJECTED = "rejected", "校验未通过"
         FAILED = "failed", "失败"
@@ -363,14 +367,12 @@ class ImportJob(models.Model):
     file = models.FileField("文件", upload_to="imports/%Y/%m/")
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField("总行数", default=0)
-    processed_rows = models.PositiveIntegerField("已处理行数", default=0)
     created_count = models.PositiveIntegerField("新增人数", default=0)
     updated_count = models.PositiveIntegerField("更新人数", default=0)
     unchanged_count = models.PositiveIntegerField("未变人数", default=0)
     error_count = models.PositiveIntegerField("错误数", default=0)
     error_file = models.FileField("错误清单", upload_to="imports/errors/%Y/%m/", blank=True)
     message = models.CharField("说明", max_length=500, blank=True)
-    heartbeat_at = models.DateTimeField("最近进展", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:
@@ -383,11 +385,3 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
-
-    @property
-    def percent(self) -> int:
-        if self.status == self.Status.DONE:
-            return 100
-        if not self.total_rows:
-            return 0
-        return min(99, self.processed_rows * 100 // self.total_rows)

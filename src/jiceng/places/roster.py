@@ -13,26 +13,19 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
 from jiceng.core import audit
 from jiceng.core.access import has_permission, require
-from jiceng.core.bulk import bulk_insert
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
 from jiceng.core.masking import mask_id_number, mask_phone, mask_text
 from jiceng.places.constants import ETHNICITIES, HEAD, POLITICAL_STATUSES, RELATIONS_TO_HEAD
-from jiceng.places.models import (
-    Building,
-    BuildingUnit,
-    Dwelling,
-    Household,
-    Person,
-    Region,
-    SpecialGroup,
-)
+from jiceng.places.models import Person, Region, SpecialGroup
+from jiceng.places.roster_writer import RosterWriter
 
 
 @dataclass(frozen=True)
@@ -157,30 +150,26 @@ def read_table(path: Path, original_name: str) -> Iterator[list[str]]:
 # --- checking --------------------------------------------------------------------------
 
 
-@dataclass
-class _Checked:
-    """What the check pass hands to the write pass."""
+class Entry(NamedTuple):
+    """One roster row that passed every check."""
 
-    persons: list[tuple] = field(default_factory=list)  # see _PERSON_FIELDS
-    groups: dict[str, list[str]] = field(default_factory=dict)  # id_number -> group codes
-    households: dict[tuple[str, str], dict] = field(default_factory=dict)
-    heads: dict[tuple[str, str], str] = field(default_factory=dict)  # household -> head ID
-    row_of_id: dict[str, int] = field(default_factory=dict)  # id_number -> row in file
-
-
-_PERSON_FIELDS = (
-    "region_code",
-    "household_key",
-    "name",
-    "id_number",
-    "gender",
-    "birth_date",
-    "phone",
-    "ethnicity",
-    "political_status",
-    "relation_to_head",
-    "residence_type",
-)
+    row: int
+    grid: str
+    household_number: str
+    relation: str
+    name: str
+    id_number: str
+    gender: str
+    birth_date: datetime.date
+    phone: str
+    ethnicity: str
+    political_status: str
+    residence_type: str
+    groups: tuple[str, ...]
+    building: str
+    unit: int
+    room: str
+    address: str
 
 
 def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
@@ -205,396 +194,161 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
     return positions, ignored
 
 
+@dataclass
+class _Pass:
+    """What one pass over the file found."""
+
+    errors: list[RowError] = field(default_factory=list)
+    count: int = 0
+    ignored_headers: list[str] = field(default_factory=list)
+    row_of_id: dict[str, int] = field(default_factory=dict)  # id_number -> row in file
+
+
 def _check(
     rows: Iterator[list[str]],
+    found: _Pass,
     *,
     grids: set[str],
     group_codes: dict[str, str],
+    sink: Callable[[Entry], None],
     progress: ProgressCallback | None,
     total: int,
-) -> tuple[_Checked, list[RowError], int, list[str]]:
+) -> None:
+    """Check every row; hand each good row to `sink` until the first error (after which
+    the rest is only checked, so that the error list is complete)."""
     try:
         header = next(rows)
     except StopIteration:
         raise RosterFileError("文件是空的。", code="empty_file") from None
-    positions, ignored = _header_map(header)
-    checked = _Checked()
-    errors: list[RowError] = []
-    seen_ids = checked.row_of_id
+    positions, found.ignored_headers = _header_map(header)
+    errors = found.errors
+    seen_ids = found.row_of_id
     head_rows: dict[tuple[str, str], int] = {}
     today = datetime.date.today()
-    count = 0
-    get = {key: (lambda r, i=i: r[i].strip() if i < len(r) else "") for key, i in positions.items()}
-    empty = lambda r: ""  # noqa: E731
-    cell = {c.key: get.get(c.key, empty) for c in COLUMNS}
+    indexes = [positions.get(c.key) for c in COLUMNS]
 
     for row_number, row in enumerate(rows, start=2):
-        if not any(str(v).strip() for v in row):
+        width = len(row)
+        values = [row[i].strip() if i is not None and i < width else "" for i in indexes]
+        if not any(values):
             continue
-        count += 1
-        if count > MAX_ROWS:
+        (grid_code, number, relation, name, raw_id, phone, ethnicity, political,
+         residence_label, groups_text, building, unit_text, room, address) = values  # fmt: skip
+        found.count += 1
+        if found.count > MAX_ROWS:
             raise RosterFileError(
                 f"单个文件最多 {MAX_ROWS} 行，请拆分后导入。", code="too_many_rows"
             )
-        if progress and count % PROGRESS_EVERY == 0:
-            progress("validating", count, total)
+        if progress and found.count % PROGRESS_EVERY == 0:
+            progress("validating", found.count, total)
+        problems: list[tuple[str, str]] = []  # (column key, message)
 
-        def error(key: str, message: str, row_number=row_number) -> None:
-            errors.append(RowError(row_number, HEADER_BY_KEY[key], message))
-
-        grid_code = cell["grid_code"](row)
         if not grid_code:
-            error("grid_code", "网格编码不能为空。")
+            problems.append(("grid_code", "网格编码不能为空。"))
         elif grid_code not in grids:
-            error("grid_code", "网格编码不存在，或不在本次导入范围内。")
-        number = cell["household_number"](row)
+            problems.append(("grid_code", "网格编码不存在，或不在本次导入范围内。"))
         if not number:
-            error("household_number", "户号不能为空。")
+            problems.append(("household_number", "户号不能为空。"))
         elif len(number) > 32:
-            error("household_number", "户号不能超过32个字符。")
-        relation = cell["relation_to_head"](row)
+            problems.append(("household_number", "户号不能超过32个字符。"))
         if relation not in RELATIONS_TO_HEAD:
-            error("relation_to_head", f"与户主关系应为：{'、'.join(RELATIONS_TO_HEAD)}。")
-        name = cell["name"](row)
+            problems.append(
+                ("relation_to_head", f"与户主关系应为：{'、'.join(RELATIONS_TO_HEAD)}。")
+            )
         if not name:
-            error("name", "姓名不能为空。")
+            problems.append(("name", "姓名不能为空。"))
         elif len(name) > 64 or any(c in name for c in "<>\"'&\t\r\n"):
-            error("name", "姓名过长或含有不允许的字符。")
-        raw_id = cell["id_number"](row)
+            problems.append(("name", "姓名过长或含有不允许的字符。"))
         parsed = None
         if not raw_id:
-            error("id_number", "身份证号不能为空。")
+            problems.append(("id_number", "身份证号不能为空。"))
         else:
             try:
                 parsed = parse_id_number(raw_id, today=today)
             except DomainError as failure:
-                error("id_number", failure.message)
+                problems.append(("id_number", failure.message))
         if parsed is not None:
             first = seen_ids.get(parsed.value)
             if first is not None:
-                error("id_number", f"与第{first}行的身份证号重复。")
-                parsed = None
+                problems.append(("id_number", f"与第{first}行的身份证号重复。"))
             else:
                 seen_ids[parsed.value] = row_number
-        phone = cell["phone"](row).replace(" ", "")
+        phone = phone.replace(" ", "")
         if phone and not PHONE_RE.match(phone):
-            error("phone", "联系电话应为11位手机号或带区号的固定电话。")
-        ethnicity = cell["ethnicity"](row) or "汉族"
+            problems.append(("phone", "联系电话应为11位手机号或带区号的固定电话。"))
+        ethnicity = ethnicity or "汉族"
         if ethnicity not in ETHNICITIES:
-            error("ethnicity", "民族名称不正确（如：汉族、回族）。")
-        political = cell["political_status"](row) or "群众"
+            problems.append(("ethnicity", "民族名称不正确（如：汉族、回族）。"))
+        political = political or "群众"
         if political not in POLITICAL_STATUSES:
-            error("political_status", f"政治面貌应为：{'、'.join(POLITICAL_STATUSES)}。")
-        residence_label = cell["residence_type"](row) or "常住"
-        residence = RESIDENCE_TYPES.get(residence_label)
+            problems.append(
+                ("political_status", f"政治面貌应为：{'、'.join(POLITICAL_STATUSES)}。")
+            )
+        residence = RESIDENCE_TYPES.get(residence_label or "常住")
         if residence is None:
-            error("residence_type", "居住类型应为：常住、暂住、流动。")
+            problems.append(("residence_type", "居住类型应为：常住、暂住、流动。"))
         groups = []
-        for group_name in LIST_SEPARATORS.split(cell["special_groups"](row)):
-            if not group_name:
-                continue
-            if group_name not in group_codes:
-                error("special_groups", f"未知的特殊人群类别“{group_name}”。")
-            else:
-                groups.append(group_codes[group_name])
-        building = cell["building"](row)
-        unit_text = cell["unit"](row) or "1"
-        room = cell["room"](row)
+        if groups_text:
+            for group_name in LIST_SEPARATORS.split(groups_text):
+                if group_name in group_codes:
+                    groups.append(group_codes[group_name])
+                elif group_name:
+                    problems.append(("special_groups", f"未知的特殊人群类别“{group_name}”。"))
+        unit_text = unit_text or "1"
         unit = int(unit_text) if unit_text.isdigit() and 0 < int(unit_text) < 100 else None
         if unit is None:
-            error("unit", "单元应为1至99的数字。")
+            problems.append(("unit", "单元应为1至99的数字。"))
         if room and not building:
-            error("building", "填写了房号时必须填写楼栋。")
+            problems.append(("building", "填写了房号时必须填写楼栋。"))
         if len(building) > 64 or len(room) > 16:
-            error("building" if len(building) > 64 else "room", "楼栋或房号过长。")
-        address = cell["address"](row)
+            problems.append(("building" if len(building) > 64 else "room", "楼栋或房号过长。"))
         if len(address) > 200:
-            error("address", "住址不能超过200个字符。")
-
-        if errors and errors[-1].row == row_number:
-            continue
-        key = (grid_code, number)
-        household = checked.households.setdefault(
-            key, {"address": "", "dwelling": None, "row": row_number}
-        )
-        if address and not household["address"]:
-            household["address"] = address
-        if building and room and household["dwelling"] is None:
-            household["dwelling"] = (building, unit, room)
-        if relation == HEAD:
+            problems.append(("address", "住址不能超过200个字符。"))
+        if relation == HEAD and not problems:
+            key = (grid_code, number)
             if key in head_rows:
-                error("relation_to_head", f"户号{number}已在第{head_rows[key]}行登记户主。")
-                continue
-            head_rows[key] = row_number
-            checked.heads[key] = parsed.value
-        checked.persons.append(
-            (
-                grid_code,
-                key,
-                name,
-                parsed.value,
-                parsed.gender,
-                parsed.birth_date,
-                phone,
-                ethnicity,
-                political,
-                relation,
-                residence,
-            )
-        )
-        checked.groups[parsed.value] = groups
+                problems.append(
+                    ("relation_to_head", f"户号{number}已在第{head_rows[key]}行登记户主。")
+                )
+            else:
+                head_rows[key] = row_number
+        if problems:
+            errors.extend(RowError(row_number, HEADER_BY_KEY[k], m) for k, m in problems)
+        elif not errors:
+            sink(
+                Entry(row_number, grid_code, number, relation, name, parsed.value, parsed.gender,
+                      parsed.birth_date, phone, ethnicity, political, residence, tuple(groups),
+                      building, unit, room, address)
+            )  # fmt: skip
     if progress:
-        progress("validating", count, total)
-    return checked, errors, count, ignored
+        progress("validating", found.count, total)
 
 
-def _check_against_database(checked: _Checked, region_code: str) -> list[RowError]:
-    """What only the database can tell: IDs registered outside the target region, and
-    new households without a head."""
-    errors = []
-    ids = list(checked.row_of_id)
-    for start in range(0, len(ids), 5000):
-        elsewhere = (
-            Person.objects.filter(id_number__in=ids[start : start + 5000])
+def _registered_outside(id_numbers: list[str], region_code: str) -> list[str]:
+    """Which of these ID numbers belong to persons outside `region_code`."""
+    found: list[str] = []
+    if connection.vendor == "postgresql":
+        # One array parameter instead of thousands of placeholders.
+        sql = (
+            f"SELECT id_number FROM {Person._meta.db_table} "  # noqa: S608
+            "WHERE id_number = ANY(%s) AND region_code NOT LIKE %s"
+        )
+        with connection.cursor() as cursor:
+            for start in range(0, len(id_numbers), 50_000):
+                cursor.execute(sql, [id_numbers[start : start + 50_000], region_code + "%"])
+                found += [row[0] for row in cursor.fetchall()]
+        return found
+    for start in range(0, len(id_numbers), 5000):
+        found += (
+            Person.objects.filter(id_number__in=id_numbers[start : start + 5000])
             .exclude(region_code__within=region_code)
             .values_list("id_number", flat=True)
         )
-        errors += [
-            RowError(
-                checked.row_of_id[id_number],
-                HEADER_BY_KEY["id_number"],
-                "该身份证号已在本次导入范围以外登记，请先办理迁出。",
-            )
-            for id_number in elsewhere
-        ]
-    existing = set(
-        Household.objects.filter(region_code__within=region_code).values_list(
-            "region_code", "number"
-        )
-    )
-    errors += [
-        RowError(
-            household["row"],
-            HEADER_BY_KEY["relation_to_head"],
-            f"户号{key[1]}是新登记的户，须有一行与户主关系为“户主”。",
-        )
-        for key, household in checked.households.items()
-        if key not in checked.heads and key not in existing
-    ]
-    return sorted(errors, key=lambda e: e.row)
+    return found
 
 
-# --- writing -------------------------------------------------------------------------
-
-
-def _ensure_dwellings(checked: _Checked) -> dict[tuple[str, str, int, str], int]:
-    """Create the buildings, units and dwellings the file names; return their ids."""
-    wanted = {
-        (key[0], *household["dwelling"])
-        for key, household in checked.households.items()
-        if household["dwelling"]
-    }
-    if not wanted:
-        return {}
-    grids = {w[0] for w in wanted}
-
-    def building_ids():
-        rows = Building.objects.filter(region_code__in=grids).values_list(
-            "region_code", "name", "id"
-        )
-        return {(g, name): pk for g, name, pk in rows}
-
-    def unit_ids():
-        rows = BuildingUnit.objects.filter(region_code__in=grids).values_list(
-            "building_id", "number", "id"
-        )
-        return {(b, n): pk for b, n, pk in rows}
-
-    def dwelling_ids():
-        rows = Dwelling.objects.filter(region_code__in=grids).values_list("unit_id", "room", "id")
-        return {(u, room): pk for u, room, pk in rows}
-
-    buildings = building_ids()
-    missing = sorted({(g, b) for g, b, _, _ in wanted} - buildings.keys())
-    if missing:
-        Building.objects.bulk_create([Building(region_code=g, name=b) for g, b in missing])
-        buildings = building_ids()
-    units = unit_ids()
-    missing = sorted(
-        {(g, buildings[(g, b)], u) for g, b, u, _ in wanted if (buildings[(g, b)], u) not in units}
-    )
-    if missing:
-        BuildingUnit.objects.bulk_create(
-            [BuildingUnit(region_code=g, building_id=b, number=u) for g, b, u in missing]
-        )
-        units = unit_ids()
-    dwellings = dwelling_ids()
-    located = {
-        w: (w[0], buildings[(w[0], w[1])], units[(buildings[(w[0], w[1])], w[2])], w[3])
-        for w in wanted
-    }
-    missing = sorted({spot for spot in located.values() if (spot[2], spot[3]) not in dwellings})
-    if missing:
-        Dwelling.objects.bulk_create(
-            [Dwelling(region_code=g, building_id=b, unit_id=u, room=r) for g, b, u, r in missing],
-            batch_size=2000,
-        )
-        dwellings = dwelling_ids()
-    return {w: dwellings[(spot[2], spot[3])] for w, spot in located.items()}
-
-
-def _write(checked: _Checked, region_code: str, result: ImportResult) -> None:
-    dwelling_ids = _ensure_dwellings(checked)
-
-    def dwelling_of(key):
-        spot = checked.households[key]["dwelling"]
-        return dwelling_ids[(key[0], *spot)] if spot else None
-
-    in_target = Household.objects.filter(region_code__within=region_code)
-    existing_households = {
-        (h.region_code, h.number): h
-        for h in in_target.only("id", "region_code", "number", "address", "dwelling_id", "head_id")
-    }
-    now = datetime.datetime.now(datetime.timezone.utc)
-    new_households = [
-        (key[0], key[1], household["address"], dwelling_of(key), now)
-        for key, household in checked.households.items()
-        if key not in existing_households
-    ]
-    bulk_insert(
-        Household, ["region_code", "number", "address", "dwelling", "updated_at"], new_households
-    )
-    changed_households = []
-    for key, household in existing_households.items():
-        if key not in checked.households:
-            continue
-        address = checked.households[key]["address"] or household.address
-        dwelling_id = dwelling_of(key) or household.dwelling_id
-        if (address, dwelling_id) != (household.address, household.dwelling_id):
-            household.address, household.dwelling_id = address, dwelling_id
-            changed_households.append(household)
-    Household.objects.bulk_update(changed_households, ["address", "dwelling"], batch_size=2000)
-    household_ids = {
-        (region, number): pk
-        for pk, region, number in in_target.values_list("id", "region_code", "number")
-    }
-
-    existing = {p.id_number: p for p in Person.objects.filter(region_code__within=region_code)}
-    new_rows = []
-    changed = []
-    for grid, key, name, id_number, gender, birth, phone, eth, pol, rel, res in checked.persons:
-        household_id = household_ids[key]
-        person = existing.get(id_number)
-        if person is None:
-            new_rows.append(
-                (
-                    grid,
-                    household_id,
-                    name,
-                    id_number,
-                    id_number[-4:],
-                    gender,
-                    birth,
-                    phone,
-                    phone[-4:],
-                    eth,
-                    pol,
-                    rel,
-                    res,
-                    now,
-                )
-            )
-            continue
-        values = {
-            "region_code": grid,
-            "household_id": household_id,
-            "name": name,
-            "phone": phone,
-            "phone_tail": phone[-4:],
-            "ethnicity": eth,
-            "political_status": pol,
-            "relation_to_head": rel,
-            "residence_type": res,
-        }
-        if any(getattr(person, f) != v for f, v in values.items()):
-            for f, v in values.items():
-                setattr(person, f, v)
-            person.updated_at = now
-            changed.append(person)
-    bulk_insert(Person, [*PERSON_COLUMNS, "updated_at"], new_rows)
-    Person.objects.bulk_update(changed, [*PERSON_UPDATE_COLUMNS, "updated_at"], batch_size=2000)
-    person_ids = dict(
-        Person.objects.filter(region_code__within=region_code).values_list("id_number", "id")
-    )
-    groups_changed = _write_special_groups(checked, region_code, person_ids)
-    result.created = len(new_rows)
-    result.updated = len({p.id_number for p in changed} | groups_changed)
-    result.unchanged = len(checked.persons) - result.created - result.updated
-
-    heads_changed = []
-    for household in in_target.only("id", "region_code", "number", "head_id"):
-        head_id_number = checked.heads.get((household.region_code, household.number))
-        if head_id_number and household.head_id != person_ids[head_id_number]:
-            household.head_id = person_ids[head_id_number]
-            heads_changed.append(household)
-    Household.objects.bulk_update(heads_changed, ["head"], batch_size=2000)
-
-
-PERSON_COLUMNS = [
-    "region_code",
-    "household",
-    "name",
-    "id_number",
-    "id_tail",
-    "gender",
-    "birth_date",
-    "phone",
-    "phone_tail",
-    "ethnicity",
-    "political_status",
-    "relation_to_head",
-    "residence_type",
-]
-PERSON_UPDATE_COLUMNS = [
-    "region_code",
-    "household",
-    "name",
-    "phone",
-    "phone_tail",
-    "ethnicity",
-    "political_status",
-    "relation_to_head",
-    "residence_type",
-]
-
-
-def _write_special_groups(checked: _Checked, region_code: str, person_ids: dict) -> set[str]:
-    """Make each listed person's special groups what the file says; return the IDs of
-    persons whose groups changed (a new person's first groups are not a change)."""
-    through = Person.special_groups.through
-    group_pk = dict(SpecialGroup.objects.values_list("code", "pk"))
-    current: dict[int, set[int]] = {}
-    for person_id, group_id in through.objects.filter(
-        person__region_code__within=region_code
-    ).values_list("person_id", "specialgroup_id"):
-        current.setdefault(person_id, set()).add(group_id)
-    replaced: list[int] = []
-    rows: list[tuple[int, int]] = []
-    changed = set()
-    for id_number, codes in checked.groups.items():
-        person_id = person_ids[id_number]
-        wanted = {group_pk[c] for c in codes}
-        have = current.get(person_id, set())
-        if wanted == have:
-            continue
-        if have:
-            replaced.append(person_id)
-            changed.add(id_number)
-        rows += [(person_id, g) for g in wanted]
-    for start in range(0, len(replaced), 2000):
-        through.objects.filter(person_id__in=replaced[start : start + 2000]).delete()
-    bulk_insert(through, ["person", "specialgroup"], rows)
-    return changed
+class _Rejected(Exception):
+    pass
 
 
 def roster_import(
@@ -605,9 +359,12 @@ def roster_import(
     original_name: str,
     progress: ProgressCallback | None = None,
 ) -> ImportResult:
-    """Check the whole file, then write it in one transaction, or write nothing.
+    """Check the whole file and write it in one transaction, or write nothing.
 
-    `actor` None means the server's own command line (`jiceng import-roster`).
+    Good rows stream into the database while the rest of the file is checked (the server
+    indexes them meanwhile); the first error stops the writing, the check goes on to list
+    every error, and the transaction is rolled back. `actor` None means the server's own
+    command line (`jiceng import-roster`).
     """
     if actor is not None:
         require(actor, "people.import", region_code)
@@ -623,19 +380,69 @@ def roster_import(
     )
     group_codes = dict(SpecialGroup.objects.values_list("name", "code"))
     total = _count_rows(path, original_name)
-    checked, errors, count, ignored = _check(
-        read_table(path, original_name),
-        grids=grids,
-        group_codes=group_codes,
-        progress=progress,
-        total=total,
-    )
-    result = ImportResult(total=count, errors=errors, ignored_headers=ignored)
-    if not errors:
-        errors.extend(_check_against_database(checked, region_code))
-    if not errors and count == 0:
-        errors.append(RowError(2, "", "文件中没有数据行。"))
-    if errors:
+    found = _Pass()
+    result = ImportResult()
+    try:
+        with transaction.atomic():
+            writer = RosterWriter(region_code)
+            with writer:
+                _check(
+                    read_table(path, original_name),
+                    found,
+                    grids=grids,
+                    group_codes=group_codes,
+                    sink=writer.add,
+                    progress=progress,
+                    total=total,
+                )
+            found.errors += [
+                RowError(
+                    row,
+                    HEADER_BY_KEY["relation_to_head"],
+                    f"户号{number}是新登记的户，须有一行与户主关系为“户主”。",
+                )
+                for row, number in writer.households_without_head()
+            ]
+            if not found.errors and found.count == 0:
+                found.errors.append(RowError(2, "", "文件中没有数据行。"))
+            if found.errors:
+                raise _Rejected
+            if progress:
+                progress("writing", found.count, total)
+            result.created, result.updated = writer.finish()
+            result.unchanged = found.count - result.created - result.updated
+            audit.record(
+                actor=actor,
+                action="roster.import",
+                object_type="places.region",
+                object_id=region_code,
+                region_code=region_code,
+                detail={
+                    "file": original_name,
+                    "rows": found.count,
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                },
+            )
+    except _Rejected:
+        pass
+    except IntegrityError:
+        # An ID number of the file is registered outside the target region (or someone
+        # changed the same records meanwhile): say which rows, having written nothing.
+        found.errors = [
+            RowError(
+                found.row_of_id[id_number],
+                HEADER_BY_KEY["id_number"],
+                "该身份证号已在本次导入范围以外登记，请先办理迁出。",
+            )
+            for id_number in _registered_outside(list(found.row_of_id), region_code)
+        ] or [RowError(0, "", "导入期间数据被他人修改，未写入任何数据，请重新导入。")]
+        found.errors.sort(key=lambda e: e.row)
+    result.total = found.count
+    result.errors = found.errors
+    result.ignored_headers = found.ignored_headers
+    if result.errors:
         audit.record(
             actor=actor,
             action="roster.import",
@@ -643,26 +450,7 @@ def roster_import(
             object_id=region_code,
             region_code=region_code,
             outcome="failure",
-            detail={"file": original_name, "rows": count, "errors": len(errors)},
-        )
-        return result
-    if progress:
-        progress("writing", count, total)
-    with transaction.atomic():
-        _write(checked, region_code, result)
-        audit.record(
-            actor=actor,
-            action="roster.import",
-            object_type="places.region",
-            object_id=region_code,
-            region_code=region_code,
-            detail={
-                "file": original_name,
-                "rows": count,
-                "created": result.created,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-            },
+            detail={"file": original_name, "rows": found.count, "errors": len(found.errors)},
         )
     return result
 

@@ -314,7 +314,15 @@ def import_list(request):
 def import_detail(request, pk: int):
     job = imports.import_job_get(user=request.user, pk=pk)
     template = "places/_import_status.html" if request.htmx else "places/import_detail.html"
-    return render(request, template, {"job": job, "stalled": imports.is_stalled(job)})
+    return render(
+        request,
+        template,
+        {
+            "job": job,
+            "progress": imports.import_job_progress(job),
+            "stalled": imports.is_stalled(job),
+        },
+    )
 
 
 @require_GET

@@ -1,0 +1,228 @@
+"""Writing a roster: checked rows stream in while the file is still being read.
+
+Used by `roster.roster_import` inside its transaction. New persons go to the database at
+once (COPY on PostgreSQL); households, buildings and dwellings, which rows keep adding
+detail to, are written at the end, together with changes to records that already existed.
+Ids are handed out ahead (core.bulk.IdAllocator), so every row can name its household and
+every household its head before either is written.
+"""
+
+import datetime
+
+from jiceng.core.bulk import IdAllocator, RowStream, bulk_insert
+from jiceng.places.constants import HEAD
+from jiceng.places.models import (
+    Building,
+    BuildingUnit,
+    Dwelling,
+    Household,
+    Person,
+    SpecialGroup,
+)
+
+PERSON_FIELDS = [
+    "id", "region_code", "household", "name", "id_number", "id_tail", "gender",
+    "birth_date", "phone", "phone_tail", "ethnicity", "political_status",
+    "relation_to_head", "residence_type", "updated_at",
+]  # fmt: skip
+# What decides that a known person changed; the ID number identifies them.
+PERSON_COMPARED = [
+    "region_code", "household_id", "name", "phone", "ethnicity", "political_status",
+    "relation_to_head", "residence_type",
+]  # fmt: skip
+
+
+class RosterWriter:
+    def __init__(self, region_code: str):
+        self.region_code = region_code
+        self.now = datetime.datetime.now(datetime.timezone.utc)
+        # Locks the tables against other writers, so what is read below stays true.
+        self.ids = IdAllocator(Building, BuildingUnit, Dwelling, Household, Person)
+        in_target = {"region_code__within": region_code}
+        self.persons_before = {
+            row[0]: row[1:]
+            for row in Person.objects.filter(**in_target).values_list(
+                "id_number", "id", *PERSON_COMPARED
+            )
+        }
+        self.households_before = {
+            (row[0], row[1]): row[2:]
+            for row in Household.objects.filter(**in_target).values_list(
+                "region_code", "number", "id", "address", "dwelling_id", "head_id"
+            )
+        }
+        self.household_ids = {key: values[0] for key, values in self.households_before.items()}
+        self.household_seen: dict[tuple, dict] = {}  # key -> first row, address, spot, head
+        self.groups: dict[int, tuple[str, ...]] = {}  # person id -> group codes in the file
+        self.updates: list[Person] = []
+        self.created = 0
+        self.stream = RowStream(Person, PERSON_FIELDS)
+
+    def __enter__(self):
+        self.stream.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.stream.__exit__(*exc)
+
+    def add(self, entry) -> None:
+        """One checked row (roster.Entry)."""
+        key = (entry.grid, entry.household_number)
+        household_id = self.household_ids.get(key)
+        if household_id is None:
+            household_id = self.household_ids[key] = self.ids.take(Household)
+        seen = self.household_seen.get(key)
+        if seen is None:
+            seen = self.household_seen[key] = {
+                "row": entry.row,
+                "address": "",
+                "spot": None,
+                "head": None,
+            }
+        if entry.address and not seen["address"]:
+            seen["address"] = entry.address
+        if entry.building and entry.room and seen["spot"] is None:
+            seen["spot"] = (entry.grid, entry.building, entry.unit, entry.room)
+
+        before = self.persons_before.get(entry.id_number)
+        if before is None:
+            person_id = self.ids.take(Person)
+            self.stream.write(
+                (person_id, entry.grid, household_id, entry.name, entry.id_number,
+                 entry.id_number[-4:], entry.gender, entry.birth_date, entry.phone,
+                 entry.phone[-4:], entry.ethnicity, entry.political_status, entry.relation,
+                 entry.residence_type, self.now)
+            )  # fmt: skip
+            self.created += 1
+            if entry.groups:
+                self.groups[person_id] = entry.groups
+        else:
+            person_id = before[0]
+            after = (entry.grid, household_id, entry.name, entry.phone, entry.ethnicity,
+                     entry.political_status, entry.relation, entry.residence_type)  # fmt: skip
+            if after != before[1:]:
+                self.updates.append(
+                    Person(
+                        pk=person_id,
+                        **dict(zip(PERSON_COMPARED, after, strict=True)),
+                        phone_tail=entry.phone[-4:],
+                        updated_at=self.now,
+                    )
+                )
+            self.groups[person_id] = entry.groups
+        if entry.relation == HEAD:
+            seen["head"] = person_id
+
+    def households_without_head(self) -> list[tuple[int, str]]:
+        """(first row, household number) of each new household the file gives no head."""
+        return [
+            (seen["row"], key[1])
+            for key, seen in self.household_seen.items()
+            if seen["head"] is None and key not in self.households_before
+        ]
+
+    def finish(self) -> tuple[int, int]:
+        """Write households, dwellings and changes; return (created, updated) persons."""
+        dwelling_ids = self._dwellings({s["spot"] for s in self.household_seen.values()} - {None})
+        new_households = []
+        household_updates = []
+        for key, seen in self.household_seen.items():
+            dwelling_id = dwelling_ids.get(seen["spot"])
+            before = self.households_before.get(key)
+            if before is None:
+                new_households.append(
+                    (self.household_ids[key], *key, seen["address"], dwelling_id, seen["head"],
+                     self.now)
+                )  # fmt: skip
+                continue
+            pk, address, old_dwelling, head = before
+            after = (seen["address"] or address, dwelling_id or old_dwelling, seen["head"] or head)
+            if after != (address, old_dwelling, head):
+                household_updates.append(
+                    Household(pk=pk, address=after[0], dwelling_id=after[1], head_id=after[2],
+                              updated_at=self.now)
+                )  # fmt: skip
+        bulk_insert(
+            Household,
+            ["id", "region_code", "number", "address", "dwelling", "head", "updated_at"],
+            new_households,
+        )
+        Household.objects.bulk_update(
+            household_updates, ["address", "dwelling", "head", "updated_at"], batch_size=2000
+        )
+        Person.objects.bulk_update(
+            self.updates, [*PERSON_COMPARED, "phone_tail", "updated_at"], batch_size=2000
+        )
+        regrouped = self._special_groups()
+        self.ids.close()
+        return self.created, len({p.pk for p in self.updates} | regrouped)
+
+    def _dwellings(self, spots: set[tuple]) -> dict[tuple, int]:
+        """Ids of the dwellings at these (grid, building, unit, room), creating the
+        buildings, units and dwellings that do not exist yet."""
+        if not spots:
+            return {}
+        in_target = {"region_code__within": self.region_code}
+        buildings = {
+            (grid, name): pk
+            for grid, name, pk in Building.objects.filter(**in_target).values_list(
+                "region_code", "name", "id"
+            )
+        }
+        units = {
+            (building, number): pk
+            for building, number, pk in BuildingUnit.objects.filter(**in_target).values_list(
+                "building_id", "number", "id"
+            )
+        }
+        dwellings = {
+            (unit, room): pk
+            for unit, room, pk in Dwelling.objects.filter(**in_target).values_list(
+                "unit_id", "room", "id"
+            )
+        }
+        new_buildings, new_units, new_dwellings = [], [], []
+        result = {}
+        for grid, name, number, room in sorted(spots):
+            building = buildings.get((grid, name))
+            if building is None:
+                building = buildings[(grid, name)] = self.ids.take(Building)
+                new_buildings.append((building, grid, name, Building.Kind.BLOCK, ""))
+            unit = units.get((building, number))
+            if unit is None:
+                unit = units[(building, number)] = self.ids.take(BuildingUnit)
+                new_units.append((unit, grid, building, number))
+            dwelling = dwellings.get((unit, room))
+            if dwelling is None:
+                dwelling = dwellings[(unit, room)] = self.ids.take(Dwelling)
+                new_dwellings.append((dwelling, grid, building, unit, room))
+            result[(grid, name, number, room)] = dwelling
+        bulk_insert(Building, ["id", "region_code", "name", "kind", "address"], new_buildings)
+        bulk_insert(BuildingUnit, ["id", "region_code", "building", "number"], new_units)
+        bulk_insert(Dwelling, ["id", "region_code", "building", "unit", "room"], new_dwellings)
+        return result
+
+    def _special_groups(self) -> set[int]:
+        """Make each person's special groups what the file says; return the ids of known
+        persons whose groups changed (a new person's first groups are not a change)."""
+        through = Person.special_groups.through
+        group_pk = dict(SpecialGroup.objects.values_list("code", "pk"))
+        current: dict[int, set[int]] = {}
+        for person_id, group_id in through.objects.filter(
+            person__region_code__within=self.region_code
+        ).values_list("person_id", "specialgroup_id"):
+            current.setdefault(person_id, set()).add(group_id)
+        replaced, rows, changed = [], [], set()
+        for person_id, codes in self.groups.items():
+            wanted = {group_pk[c] for c in codes}
+            have = current.get(person_id, set())
+            if wanted == have:
+                continue
+            if have:
+                replaced.append(person_id)
+                changed.add(person_id)
+            rows += [(person_id, g) for g in wanted]
+        for start in range(0, len(replaced), 2000):
+            through.objects.filter(person_id__in=replaced[start : start + 2000]).delete()
+        bulk_insert(through, ["person", "specialgroup"], rows)
+        return changed
