@@ -172,7 +172,8 @@ class PeopleFactory:
 
     def phone(self) -> str:
         while True:
-            number = f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
+            prefix = self.rng.choice(names.MOBILE_PREFIXES)
+            number = f"{prefix}{self.rng.randrange(10**8):08d}"
             if number not in self.used_phones:
                 self.used_phones.add(number)
                 return number
@@ -454,6 +455,7 @@ class Builder:
         rng = self.rng
         target = rng.randint(*plan.households)
         street = rng.choice(names.STREETS)
+        estate = f"{street}{rng.randint(1, 300)}号"  # a grid is about one estate
         made = 0
         building_number = 0
         while made < target:
@@ -473,7 +475,7 @@ class Builder:
                         grid_code,
                         name,
                         Building.Kind.BLOCK,
-                        f"{street}{rng.randint(1, 300)}号{community_name}{name}",
+                        f"{estate}{name}",
                     )
                 )
                 unit_count, floors, per_floor = rng.choice([(2, 6, 2), (3, 6, 2), (2, 11, 2)])
@@ -491,9 +493,9 @@ class Builder:
                             grid_code,
                             made,
                             dwelling_id,
-                            f"{community_name}{name}{unit_number}单元{room}"
+                            f"{estate}{name}{unit_number}单元{room}"
                             if not plan.is_rural
-                            else f"{community_name}{name}{room}",
+                            else f"嘉祥县{community_name}{name}{room}",
                             households,
                             persons,
                             links,

@@ -17,7 +17,8 @@ def organization_list(*, user, region_code: str):
     )
 
 
-def organization_counts(*, user, region_code: str) -> dict[str, int]:
+def organization_counts(*, user, region_code: str) -> list[tuple[str, int]]:
+    """(kind label, count) of the party organizations under a node, top level first."""
     require(user, "party.view", region_code)
     rows = (
         PartyOrganization.objects.filter(region_code__within=region_code)
@@ -25,7 +26,10 @@ def organization_counts(*, user, region_code: str) -> dict[str, int]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return {row["kind"]: row["n"] for row in rows}
+    counts = {row["kind"]: row["n"] for row in rows}
+    return [
+        (label, counts[kind]) for kind, label in PartyOrganization.Kind.choices if kind in counts
+    ]
 
 
 def first_secretary_list(*, user):

@@ -1,7 +1,7 @@
 """Scoped reads of the region tree and 一标三实. Every function takes the viewing user."""
 
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models.functions import Length, Substr
 
 from jiceng.core.access import require, scope_filter, scopes
 from jiceng.core.errors import DomainError, NotFound
@@ -72,7 +72,7 @@ def grid_buildings(*, user, grid: Region) -> list[Building]:
     return list(
         Building.objects.filter(region_code=grid.code)
         .annotate(household_count=Count("dwellings__households"))
-        .order_by("name")
+        .order_by(Length("name"), "name")  # 2号楼 before 10号楼
     )
 
 
@@ -151,8 +151,7 @@ def person_search(*, user, query: str, region_code: str | None = None) -> list[P
     return list(people.filter(condition).order_by("region_code", "name")[:SEARCH_LIMIT])
 
 
-def organization_list(*, user, region_code: str | None = None) -> QuerySet:
-    queryset = scope_filter(Organization.objects.all(), user, "people.view")
-    if region_code:
-        queryset = queryset.filter(region_code__within=region_code)
-    return queryset
+def organization_list(*, user, region_code: str) -> list[Organization]:
+    """实有单位 under a node (the first 200, by name)."""
+    require(user, "people.view", region_code)
+    return list(Organization.objects.filter(region_code__within=region_code).order_by("name")[:200])

@@ -92,6 +92,8 @@ def region_detail(request, code: str):
     }
     if region.is_grid:
         context["buildings"] = selectors.grid_buildings(user=user, grid=region)
+        if context["can_people"]:
+            context["organizations"] = selectors.organization_list(user=user, region_code=code)
         context["staff"] = region_staff(user=user, region_code=code)
         if context["can_manage"]:
             context["grid_form"] = GridForm(
