@@ -18,6 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from jiceng.accounts.models import Membership, User
 from jiceng.accounts.services import api_token_issue
+from jiceng.api import api
 from jiceng.core import audit
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
@@ -231,7 +232,7 @@ PAGES = [
 
 API = [
     Case(
-        "api:token_create",
+        "POST /api/v1/auth/token",
         "grid_worker",
         lambda w: "/api/v1/auth/token",
         method="post",
@@ -242,7 +243,18 @@ API = [
         api=True,
     ),
     Case(
-        "api:region_list",
+        "DELETE /api/v1/auth/token",
+        "grid_worker",
+        lambda w: "/api/v1/auth/token",
+        method="delete",
+        owner=204,
+        other=204,
+        outsider=204,
+        anonymous=API_LOGIN,
+        api=True,
+    ),
+    Case(
+        "GET /api/v1/regions",
         "grid_worker",
         lambda w: "/api/v1/regions",
         other=200,
@@ -252,14 +264,14 @@ API = [
         marker=lambda w: w.grid_a.name,
     ),
     Case(
-        "api:region_detail",
+        "GET /api/v1/regions/{code}",
         "grid_worker",
         lambda w: f"/api/v1/regions/{w.grid_a.code}",
         anonymous=API_LOGIN,
         api=True,
     ),
     Case(
-        "api:grid_list",
+        "GET /api/v1/grids",
         "grid_worker",
         lambda w: "/api/v1/grids",
         other=200,
@@ -269,14 +281,14 @@ API = [
         marker=lambda w: w.grid_a.code,
     ),
     Case(
-        "api:grid_detail",
+        "GET /api/v1/grids/{code}",
         "grid_worker",
         lambda w: f"/api/v1/grids/{w.grid_a.code}",
         anonymous=API_LOGIN,
         api=True,
     ),
     Case(
-        "api:household_list",
+        "GET /api/v1/households",
         "grid_worker",
         lambda w: "/api/v1/households",
         other=200,
@@ -286,14 +298,14 @@ API = [
         marker=lambda w: w.household_a.number,
     ),
     Case(
-        "api:household_detail",
+        "GET /api/v1/households/{household_id}",
         "grid_worker",
         lambda w: f"/api/v1/households/{w.household_a.pk}",
         anonymous=API_LOGIN,
         api=True,
     ),
     Case(
-        "api:person_list",
+        "GET /api/v1/persons",
         "grid_worker",
         lambda w: "/api/v1/persons",
         other=200,
@@ -303,14 +315,14 @@ API = [
         marker=lambda w: "甲测试人",
     ),
     Case(
-        "api:person_detail",
+        "GET /api/v1/persons/{person_id}",
         "grid_worker",
         lambda w: f"/api/v1/persons/{w.person_a.pk}",
         anonymous=API_LOGIN,
         api=True,
     ),
     Case(
-        "api:person_reveal",
+        "POST /api/v1/persons/{person_id}/reveal",
         "grid_worker",
         lambda w: f"/api/v1/persons/{w.person_a.pk}/reveal",
         method="post",
@@ -362,8 +374,17 @@ def _route_names(patterns, namespace: str = "") -> set[str]:
     return names
 
 
+API_PAGES = {"api:api-root", "api:openapi-json", "api:openapi-view"}
+
+
 def test_every_route_is_declared():
-    routes = {n for n in _route_names(get_resolver().url_patterns) if not n.startswith("admin:")}
+    """Pages by URL name; API operations by method and path (several share one URL)."""
+    names = _route_names(get_resolver().url_patterns)
+    pages = {n for n in names if not n.startswith(("admin:", "api:"))}
+    assert names >= API_PAGES
+    schema = api.get_openapi_schema()
+    operations = {f"{m.upper()} {path}" for path, ops in schema["paths"].items() for m in ops}
+    routes = pages | API_PAGES | operations
     assert routes - MATRIX.keys() == set(), "add these routes to the authorization matrix"
     assert MATRIX.keys() - routes == set(), "the matrix names routes that no longer exist"
 
@@ -393,6 +414,8 @@ def _request(case: Case, world: World, user: User | None, url: str):
         if case.api:
             return client.post(url, data, content_type="application/json", headers=headers)
         return client.post(url, data, headers=headers)
+    if case.method == "delete":
+        return client.delete(url, headers=headers)
     return client.get(url, headers=headers)
 
 
@@ -416,7 +439,11 @@ def test_route_access(world, name, identity):
     expected = getattr(case, identity)
     assert response.status_code == expected, (name, identity, response.status_code)
     denied = identity != "owner" and (expected >= 400 or expected == PAGE_LOGIN)
-    if case.method == "post" and denied and name not in ("accounts:logout", "api:token_create"):
+    if (
+        case.method == "post"
+        and denied
+        and name not in ("accounts:logout", "POST /api/v1/auth/token")
+    ):
         assert fingerprint() == before, f"{name}: a denied {identity} request changed data"
     if marker and response.status_code == 200:
         content = response.content.decode()

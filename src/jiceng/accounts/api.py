@@ -2,7 +2,7 @@
 
 import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
 from jiceng.accounts import services
@@ -12,10 +12,12 @@ router = Router(tags=["认证"])
 
 class BearerToken(HttpBearer):
     def authenticate(self, request, token: str):
-        user = services.api_token_authenticate(token)
-        if user is not None:
-            request.user = user
-        return user
+        api_token = services.api_token_authenticate(token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        request.api_token = api_token
+        return api_token.user
 
 
 class TokenIn(Schema):
@@ -37,3 +39,9 @@ def token_create(request, payload: TokenIn):
     )
     raw, token = services.api_token_issue(user=user, name=payload.name)
     return TokenOut(token=raw, expires_at=token.expires_at)
+
+
+@router.delete("/token", response={204: None}, summary="吊销当前使用的访问令牌（退出）")
+def token_revoke(request):
+    services.api_token_revoke(actor=request.user, token=request.api_token)
+    return Status(204, None)

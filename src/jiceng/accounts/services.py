@@ -57,8 +57,8 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[str, ApiToken]:
     return raw, token
 
 
-def api_token_authenticate(raw: str) -> User | None:
-    """The active user a bearer token belongs to, or None if it is unknown, expired,
+def api_token_authenticate(raw: str) -> ApiToken | None:
+    """The token (with its user) for a bearer string, or None if it is unknown, expired,
     revoked, or its user has been deactivated."""
     if not raw.startswith(ApiToken.PREFIX):
         return None
@@ -72,7 +72,7 @@ def api_token_authenticate(raw: str) -> User | None:
         return None
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def api_token_revoke(*, actor: User, token: ApiToken) -> None:

@@ -23,6 +23,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
 from jiceng.core.masking import mask_id_number, mask_phone, mask_text
+from jiceng.core.models import AuditEvent
 from jiceng.places.constants import ETHNICITIES, HEAD, POLITICAL_STATUSES, RELATIONS_TO_HEAD
 from jiceng.places.models import Person, Region, SpecialGroup
 from jiceng.places.roster_writer import RosterWriter
@@ -411,20 +412,8 @@ def roster_import(
                 progress("writing", found.count, total)
             result.created, result.updated = writer.finish()
             result.unchanged = found.count - result.created - result.updated
-            audit.record(
-                actor=actor,
-                action="roster.import",
-                object_type="places.region",
-                object_id=region_code,
-                region_code=region_code,
-                detail={
-                    "file": original_name,
-                    "rows": found.count,
-                    "created": result.created,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                },
-            )
+            detail = {"created": result.created, "updated": result.updated}
+            _audit(actor, region_code, original_name, found.count, detail)
     except _Rejected:
         pass
     except IntegrityError:
@@ -443,16 +432,21 @@ def roster_import(
     result.errors = found.errors
     result.ignored_headers = found.ignored_headers
     if result.errors:
-        audit.record(
-            actor=actor,
-            action="roster.import",
-            object_type="places.region",
-            object_id=region_code,
-            region_code=region_code,
-            outcome="failure",
-            detail={"file": original_name, "rows": found.count, "errors": len(found.errors)},
-        )
+        detail = {"errors": len(result.errors)}
+        _audit(actor, region_code, original_name, found.count, detail, AuditEvent.FAILURE)
     return result
+
+
+def _audit(actor, region_code, file, rows, detail, outcome=AuditEvent.SUCCESS) -> None:
+    audit.record(
+        actor=actor,
+        action="roster.import",
+        object_type="places.region",
+        object_id=region_code,
+        region_code=region_code,
+        outcome=outcome,
+        detail={"file": file, "rows": rows, **detail},
+    )
 
 
 def _count_rows(path: Path, original_name: str) -> int:
