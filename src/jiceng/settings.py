@@ -1,5 +1,6 @@
 """Settings, read from environment variables only (see README, "Configuration")."""
 
+import datetime
 import os
 from pathlib import Path
 
@@ -156,6 +157,23 @@ SESSION_COOKIE_AGE = env_int("JICENG_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 JICENG_API_TOKEN_DAYS = env_int("JICENG_API_TOKEN_DAYS", 30)
+
+
+def env_office_hours(name: str, default: str) -> list[tuple[datetime.time, datetime.time]]:
+    """Office hours as "08:30-12:00,13:30-17:30": working-hour time limits count only these."""
+    periods = []
+    for part in env_str(name, default).split(","):
+        try:
+            opens, closes = (datetime.time.fromisoformat(t.strip()) for t in part.split("-"))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {part!r} is not like 08:30-12:00") from None
+        if opens >= closes:
+            raise ImproperlyConfigured(f"{name}: {part!r} closes before it opens")
+        periods.append((opens, closes))
+    return sorted(periods)
+
+
+JICENG_OFFICE_HOURS = env_office_hours("JICENG_OFFICE_HOURS", "08:30-12:00,13:30-17:30")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

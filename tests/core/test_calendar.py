@@ -50,3 +50,29 @@ def test_staff_entries_override_and_make_a_year_known(db):
 def test_negative_spans_are_refused(calendar):
     with pytest.raises(ValueError):
         calendar.add_workdays(D(2025, 3, 7), -1)
+
+
+def aware(*args):
+    from django.utils import timezone
+
+    return timezone.make_aware(datetime.datetime(*args))
+
+
+def test_five_working_days_from_the_eve_of_national_day_2026(calendar):
+    # Oct 1-7 off, Sat Oct 10 worked in exchange, Sun Oct 11 off.
+    due = calendar.deadline(aware(2026, 9, 30, 10, 0), 5, "day")
+    assert due == aware(2026, 10, 13, 23, 59, 59)
+
+
+def test_working_hours_skip_lunch_nights_and_holidays(calendar):
+    # 16:30 on the last day before the holiday: one hour left that day, then Oct 8.
+    due = calendar.deadline(aware(2026, 9, 30, 16, 30), 4, "hour")
+    assert due == aware(2026, 10, 8, 11, 30)
+    assert calendar.deadline(aware(2026, 10, 8, 11, 30), 1, "hour") == aware(2026, 10, 8, 14, 0)
+    # received in the night: the clock starts when the office opens
+    assert calendar.deadline(aware(2026, 10, 8, 22, 0), 2, "hour") == aware(2026, 10, 9, 10, 30)
+
+
+def test_the_yellow_card_horizon_is_one_working_day_ahead(calendar):
+    assert calendar.warning_horizon(aware(2026, 9, 30, 9, 0)) == aware(2026, 10, 8, 9, 0)
+    assert calendar.warning_horizon(aware(2026, 10, 9, 9, 0)) == aware(2026, 10, 10, 9, 0)

@@ -10,8 +10,14 @@ import datetime
 from functools import lru_cache
 
 import chinese_calendar
+from django.conf import settings
+from django.utils import timezone
 
 from jiceng.core.models import Holiday
+
+DAY = "day"
+HOUR = "hour"
+UNITS = [(DAY, "工作日"), (HOUR, "工作小时")]
 
 
 @lru_cache(maxsize=64)
@@ -69,3 +75,40 @@ class WorkCalendar:
         if self.is_known(day.year):
             return ""
         return f"{day.year}年节假日安排尚未录入，暂按周一至周五计算工作日。"
+
+    def deadline(self, start: datetime.datetime, amount: int, unit: str) -> datetime.datetime:
+        """When a time limit that starts at `start` runs out.
+
+        In working days: the end of the `amount`-th working day after the day of `start`
+        (a request received on 30 September 2026 with 5 days is due at the end of
+        13 October, after the National Day holiday and its make-up Saturday). In working
+        hours: counted within office hours (JICENG_OFFICE_HOURS) on working days.
+        """
+        local = timezone.localtime(start)
+        if unit == DAY:
+            day = self.add_workdays(local.date(), amount)
+            end = datetime.datetime.combine(day, datetime.time(23, 59, 59))
+            return timezone.make_aware(end, local.tzinfo)
+        if unit != HOUR:
+            raise ValueError(f"unknown unit {unit!r}")
+        remaining = datetime.timedelta(hours=amount)
+        day = local.date()
+        moment = local.replace(tzinfo=None)
+        while True:
+            if self.is_workday(day):
+                for opens, closes in settings.JICENG_OFFICE_HOURS:
+                    begin = max(moment, datetime.datetime.combine(day, opens))
+                    end = datetime.datetime.combine(day, closes)
+                    if begin >= end:
+                        continue
+                    if end - begin >= remaining:
+                        return timezone.make_aware(begin + remaining, local.tzinfo)
+                    remaining -= end - begin
+            day += datetime.timedelta(days=1)
+            moment = datetime.datetime.combine(day, datetime.time.min)
+
+    def warning_horizon(self, now: datetime.datetime) -> datetime.datetime:
+        """Deadlines up to this moment are due soon (黄牌): one working day ahead of now."""
+        local = timezone.localtime(now)
+        day = self.add_workdays(local.date(), 1)
+        return timezone.make_aware(datetime.datetime.combine(day, local.time()), local.tzinfo)
