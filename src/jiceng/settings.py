@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "jiceng.places",
     "jiceng.accounts",
     "jiceng.party",
+    "jiceng.cases",
     "jiceng.demo",
 ]
 
@@ -174,6 +175,14 @@ def env_office_hours(name: str, default: str) -> list[tuple[datetime.time, datet
 
 
 JICENG_OFFICE_HOURS = env_office_hours("JICENG_OFFICE_HOURS", "08:30-12:00,13:30-17:30")
+
+# Resident requests.
+JICENG_PHOTO_MAX_MB = env_int("JICENG_PHOTO_MAX_MB", 10)
+JICENG_REOPEN_DAYS = env_int("JICENG_REOPEN_DAYS", 7)  # a resident may ask for rework this long
+JICENG_INTAKE_PER_HOUR_DEVICE = env_int("JICENG_INTAKE_PER_HOUR_DEVICE", 5)
+JICENG_INTAKE_PER_HOUR_GRID = env_int("JICENG_INTAKE_PER_HOUR_GRID", 60)
+JICENG_NOTIFY_SENDER = env_str("JICENG_NOTIFY_SENDER", "jiceng.cases.notify.LogSender")
+JICENG_NOTIFY_WEBHOOK_URL = env_str("JICENG_NOTIFY_WEBHOOK_URL", "")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

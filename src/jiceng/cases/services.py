@@ -1,0 +1,669 @@
+"""Every change to a request: intake, and one function per step of cases.workflow.
+
+A step locks the request row, checks its status against the workflow table and the
+actor's permission for the request's region, changes it, appends an Event (and an audit
+record), computes the next deadline, and leaves notifications for after the commit.
+"""
+
+import datetime
+import hashlib
+import itertools
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiceng.cases import notify
+from jiceng.cases.models import Case, Category, Event, Photo
+from jiceng.cases.photos import CleanPhoto
+from jiceng.cases.workflow import STEPS
+from jiceng.core import audit
+from jiceng.core.access import has_permission, require
+from jiceng.core.calendar import DAY, WorkCalendar
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.masking import mask_name
+from jiceng.places.models import Building, Region
+
+S = Case.Status
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+MAX_DESCRIPTION = 4000
+MAX_PHOTOS = 3
+DEFAULT_ACCEPT = (1, DAY)  # for a request that arrives without a category
+
+
+def _tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+
+
+def actor_label(user) -> str:
+    """How a staff member appears in a timeline a resident can read: role and masked name."""
+    if user is None:
+        return "居民"
+    memberships = user.active_memberships()
+    role = memberships[0].get_role_display() if memberships else "工作人员"
+    return f"{role} {mask_name(user.full_name or user.username)}"
+
+
+def _step(case: Case, action: str, actor, *, note: str = "", public: bool = True,
+          data: dict | None = None, authorize=None, derive=None, **changes) -> Case:  # fmt: skip
+    """Apply one workflow step to a locked copy of `case` and record it.
+
+    `authorize(locked)` replaces the table's permission check where the right to act
+    comes from elsewhere: the assignment (handlers) or the private link (residents).
+    `derive(locked)` returns further changes worked out from the locked row, once its
+    status and the actor's right have been checked.
+    """
+    step = STEPS[action]
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.status not in step.sources:
+        raise DomainError(
+            f"这件诉求当前“{locked.get_status_display()}”，不能{step.label}。",
+            code="invalid_transition",
+        )
+    if authorize is not None:
+        authorize(locked)
+    elif step.permission:
+        require(actor, step.permission, locked.region_code)
+    from_status = locked.status
+    if derive is not None:
+        changes.update(derive(locked))
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    if step.target and "status" not in changes:
+        locked.status = step.target
+    locked.save()
+    Event.objects.create(
+        case=locked,
+        at=timezone.now(),
+        actor=actor,
+        actor_label=actor_label(actor),
+        action=action,
+        from_status=from_status,
+        to_status=locked.status,
+        note=note,
+        is_public=public,
+        data=data or {},
+    )
+    audit.record(
+        actor=actor,
+        action=f"case.{action}",
+        obj=locked,
+        detail={"from": from_status, "to": locked.status},
+    )
+    return locked
+
+
+def _deadline(start: datetime.datetime, amount: int, unit: str) -> datetime.datetime:
+    return WorkCalendar().deadline(start, amount, unit)
+
+
+# --- intake ----------------------------------------------------------------------------
+
+
+def client_fingerprint(ip: str | None, device_id: str = "") -> str:
+    """A non-reversible key for rate limiting anonymous intake (the address is not kept)."""
+    raw = f"{settings.SECRET_KEY}|{ip or ''}|{device_id}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def intake_allowed(*, fingerprint: str, region_code: str) -> None:
+    """Refuse an anonymous submission past the hourly limits for one device and one grid."""
+    since = timezone.now() - datetime.timedelta(hours=1)
+    recent = Case.objects.filter(received_at__gte=since, submitted_by__isnull=True)
+    if recent.filter(client_fingerprint=fingerprint).count() >= (
+        settings.JICENG_INTAKE_PER_HOUR_DEVICE
+    ):
+        raise DomainError(
+            "您提交得太频繁了，请一小时后再试。紧急情况请直接联系网格员或拨打12345。",
+            code="rate_limited",
+        )
+    if recent.filter(region_code=region_code).count() >= settings.JICENG_INTAKE_PER_HOUR_GRID:
+        raise DomainError(
+            "本网格近一小时收到的诉求过多，请稍后再试，或直接联系网格员。", code="rate_limited"
+        )
+
+
+def _point_in_polygon(lon: float, lat: float, boundary: dict) -> bool:
+    polygons = (
+        [boundary["coordinates"]] if boundary["type"] == "Polygon" else boundary["coordinates"]
+    )
+    for polygon in polygons:
+        ring = polygon[0]
+        inside = False
+        for (x1, y1), (x2, y2) in itertools.pairwise(ring):
+            if (y1 > lat) != (y2 > lat) and lon < (x2 - x1) * (lat - y1) / (y2 - y1) + x1:
+                inside = not inside
+        if inside:
+            return True
+    return False
+
+
+def check_location(region: Region, latitude, longitude) -> None:
+    """A point must lie in the county (when the county's boundary is known)."""
+    if latitude is None and longitude is None:
+        return
+    if latitude is None or longitude is None:
+        raise DomainError("经纬度须同时提供。", code="location_incomplete")
+    lat, lon = float(latitude), float(longitude)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise DomainError("经纬度超出范围。", code="location_invalid")
+    county = Region.objects.filter(code=region.code[:6]).only("boundary").first()
+    if county and county.boundary and not _point_in_polygon(lon, lat, county.boundary):
+        raise DomainError("该位置不在本县（市、区）范围内。", code="location_outside")
+
+
+def check_answers(category: Category, answers: dict) -> dict:
+    """Keep the answers to the category's questions, in their declared types."""
+    clean = {}
+    for question in category.questions.all():
+        value = answers.get(question.code)
+        if value in (None, "", []):
+            if question.required:
+                raise DomainError(f"请回答：{question.label}", code="answer_required")
+            continue
+        keys = {str(v.get("key")) for v in question.values}
+        if question.datatype == "number":
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise DomainError(f"“{question.label}”须为数字。", code="answer_invalid") from None
+        elif question.datatype == "singlevaluelist":
+            if str(value) not in keys:
+                raise DomainError(f"“{question.label}”的选项无效。", code="answer_invalid")
+            value = str(value)
+        elif question.datatype == "multivaluelist":
+            values = value if isinstance(value, list) else [value]
+            if not {str(v) for v in values} <= keys:
+                raise DomainError(f"“{question.label}”的选项无效。", code="answer_invalid")
+            value = [str(v) for v in values]
+        else:
+            value = str(value)[:1000]
+        clean[question.code] = value
+    return clean
+
+
+def case_submit(
+    *,
+    channel: str,
+    region_code: str,
+    description: str,
+    category: Category | None = None,
+    answers: dict | None = None,
+    building: Building | None = None,
+    unit_number: int | None = None,
+    address: str = "",
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    hide_reporter: bool = False,
+    reporter_account: str = "",
+    device_id: str = "",
+    fingerprint: str = "",
+    photos: list[CleanPhoto] = (),
+    submitted_by=None,
+    open311_client=None,
+    idempotency_key: str | None = None,
+) -> tuple[Case, bool]:
+    """Record a new request. Returns (case, created): a replayed submission (same
+    idempotency key) returns the request it created the first time."""
+    if idempotency_key:
+        existing = Case.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    if submitted_by is not None:
+        require(submitted_by, "cases.submit", region_code)
+    region = Region.objects.filter(code=region_code, level=Region.Level.GRID).first()
+    if region is None:
+        raise DomainError("未找到该网格。", code="grid_unknown")
+    description = (description or "").strip()
+    if not description:
+        raise DomainError("请描述遇到的问题。", code="description_required", field="description")
+    if len(description) > MAX_DESCRIPTION:
+        raise DomainError(
+            f"问题描述不能超过 {MAX_DESCRIPTION} 字。",
+            code="description_too_long",
+            field="description",
+        )
+    if category is not None:
+        if category.is_group or not category.is_active or category.region_code != region_code[:6]:
+            raise DomainError("请选择有效的诉求类别。", code="category_invalid", field="category")
+        answers = check_answers(category, answers or {})
+    if building is not None and building.region_code != region_code:
+        raise DomainError("楼栋不在该网格内。", code="building_invalid", field="building")
+    if len(photos) > MAX_PHOTOS:
+        raise DomainError(f"最多上传 {MAX_PHOTOS} 张照片。", code="too_many_photos", field="photos")
+    if latitude is None and longitude is None:
+        located = next((p for p in photos if p.latitude is not None), None)
+        if located:
+            latitude, longitude = located.latitude, located.longitude
+    check_location(region, latitude, longitude)
+    if reporter_phone and not (reporter_phone.isdigit() and 7 <= len(reporter_phone) <= 12):
+        raise DomainError("联系电话格式不正确。", code="phone_invalid", field="reporter_phone")
+
+    now = timezone.now()
+    limit = (category.accept_limit, category.accept_unit) if category else DEFAULT_ACCEPT
+    try:
+        with transaction.atomic():
+            case = Case.objects.create(
+                region_code=region_code,
+                tracking_code=_tracking_code(),
+                access_token=secrets.token_urlsafe(24),
+                category=category,
+                description=description,
+                answers=answers or {},
+                channel=channel,
+                building=building,
+                unit_number=unit_number,
+                address=address[:200],
+                latitude=latitude,
+                longitude=longitude,
+                reporter_name=reporter_name[:64],
+                reporter_phone=reporter_phone,
+                hide_reporter=hide_reporter,
+                reporter_account=reporter_account[:100],
+                device_id=device_id[:100],
+                client_fingerprint=fingerprint,
+                submitted_by=submitted_by,
+                open311_client=open311_client,
+                idempotency_key=idempotency_key,
+                received_at=now,
+                due_at=_deadline(now, *limit),
+            )
+            for photo in photos:
+                Photo.objects.create(case=case, kind=Photo.Kind.REPORT, image=photo.content)
+            Event.objects.create(
+                case=case,
+                at=now,
+                actor=submitted_by,
+                actor_label=actor_label(submitted_by),
+                action="submit",
+                to_status=case.status,
+                note="",
+                data={"channel": channel},
+            )
+            audit.record(actor=submitted_by, action="case.submit", obj=case)
+            notify.triage_staff(case, "new", f"新诉求 {case.tracking_code}：{description[:40]}")
+    except IntegrityError:
+        if idempotency_key:  # the same submission raced itself: return the winner
+            existing = Case.objects.filter(idempotency_key=idempotency_key).first()
+            if existing:
+                return existing, False
+        raise
+    return case, True
+
+
+# --- triage ----------------------------------------------------------------------------
+
+
+def case_accept(*, actor, case: Case, category: Category | None = None, note: str = "") -> Case:
+    """立案: confirm the category; the request is then to be dispatched."""
+    category = category or case.category
+    if category is None or category.is_group or category.region_code != case.region_code[:6]:
+        raise DomainError("立案前请确认诉求类别。", code="category_required", field="category")
+    with transaction.atomic():
+        return _step(case, "accept", actor, note=note, category=category)
+
+
+def case_void(*, actor, case: Case, reason: str) -> Case:
+    if not reason.strip():
+        raise DomainError("作废须说明理由。", code="reason_required", field="reason")
+    with transaction.atomic():
+        return _step(
+            case, "void", actor, note=reason.strip(), due_at=None, closed_at=timezone.now()
+        )
+
+
+def case_merge(*, actor, case: Case, into: Case, note: str = "") -> Case:
+    """Merge a duplicate into another open request; its reporter follows that one."""
+    if into.pk == case.pk or into.status not in Case.OPEN or into.merged_into_id:
+        raise DomainError("只能合并到另一件未办结的诉求。", code="merge_target")
+    require(actor, "cases.triage", into.region_code)
+    with transaction.atomic():
+        merged = _step(
+            case, "merge", actor, note=note or f"与 {into.tracking_code} 为同一问题，合并办理",
+            merged_into=into, due_at=None,
+        )  # fmt: skip
+        Event.objects.create(
+            case=into,
+            at=timezone.now(),
+            actor=actor,
+            actor_label=actor_label(actor),
+            action="merged_in",
+            from_status=into.status,
+            to_status=into.status,
+            note=f"合并了 {case.tracking_code}",
+        )
+    return merged
+
+
+HANDLER_ROLES = ("grid_worker", "specialist_grid_worker", "community_worker")
+
+
+def handlers_for(case: Case):
+    """Accounts posted at this request's grid (or its community) who handle requests: the
+    usual choices when dispatching."""
+    from jiceng.accounts.models import User
+
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__is_active=True,
+            memberships__region_code__in=[case.region_code, case.region_code[:12]],
+            memberships__role__in=HANDLER_ROLES,
+        )
+        .select_related("department")
+        .distinct()
+        .order_by("department_id", "full_name")
+    )
+
+
+def _may_dispatch_to(actor, handler) -> bool:
+    """Cross-grid dispatch is allowed within the dispatcher's own scope."""
+    codes = handler.scope_codes("cases.handle") if handler.is_active else ()
+    return any(has_permission(actor, "cases.triage", code) for code in codes)
+
+
+def _handling_deadline(case: Case, start) -> dict:
+    due = _deadline(start, case.category.handle_limit, case.category.handle_unit)
+    return {"handle_due_at": due, "due_at": due}
+
+
+def case_dispatch(*, actor, case: Case, handler=None, department=None, note: str = "") -> Case:
+    """派单 to a person who handles requests, or to a department whose specialist grid
+    workers take it. The handling deadline starts now."""
+    if (handler is None) == (department is None):
+        raise DomainError("请选择一名承办人或一个承办部门。", code="handler_required")
+    if handler is not None and not _may_dispatch_to(actor, handler):
+        raise DomainError("该账号不能承办这件诉求。", code="handler_invalid", field="handler")
+    if department is not None and department.region_code != case.region_code[:6]:
+        raise DomainError("承办部门不属于本县。", code="department_invalid", field="department")
+    now = timezone.now()
+    with transaction.atomic():
+        case = _step(
+            case, "dispatch", actor, note=note, handler=handler, handler_department=department,
+            dispatched_at=now, derive=lambda c: _handling_deadline(c, now),
+        )  # fmt: skip
+        notify.handlers(case, "dispatched", f"新派单 {case.tracking_code}：{case.description[:40]}")
+    return case
+
+
+# --- handling --------------------------------------------------------------------------
+
+
+def may_handle(user, case: Case) -> bool:
+    """The assigned handler, or a member of the assigned department who handles requests."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if case.handler_id:
+        return case.handler_id == user.pk
+    return (
+        case.handler_department_id is not None
+        and user.department_id == case.handler_department_id
+        and has_permission(user, "cases.handle")
+    )
+
+
+def _as_handler(actor):
+    def authorize(case: Case) -> None:
+        if not may_handle(actor, case):
+            raise NotFound()
+
+    return authorize
+
+
+def case_start(*, actor, case: Case) -> Case:
+    """接单: the handler (or one of the department's staff, who then owns it) starts."""
+    with transaction.atomic():
+        return _step(case, "start", actor, authorize=_as_handler(actor), handler=actor)
+
+
+def case_return(*, actor, case: Case, reason: str) -> Case:
+    """退单: outside the handler's remit, sent back to triage within the return limit."""
+    if not reason.strip():
+        raise DomainError("退单须说明理由。", code="reason_required", field="reason")
+
+    def authorize(locked: Case) -> None:
+        _as_handler(actor)(locked)
+        limit = WorkCalendar().deadline(
+            locked.dispatched_at, locked.category.return_limit_days, DAY
+        )
+        if timezone.now() > limit:
+            raise DomainError(
+                f"已超过退单时限（派单后{locked.category.return_limit_days}个工作日），请按期办理或申请延期。",
+                code="return_too_late",
+            )
+
+    now = timezone.now()
+    with transaction.atomic():
+        case = _step(
+            case, "return", actor, note=reason.strip(), authorize=authorize, handler=None,
+            handler_department=None, handle_due_at=None, due_at=_deadline(now, 1, DAY),
+        )  # fmt: skip
+        notify.triage_staff(case, "returned", f"诉求 {case.tracking_code} 被退单：{reason[:40]}")
+    return case
+
+
+def case_request_extension(*, actor, case: Case, days: int, reason: str) -> Case:
+    """申请延期: asks for more working days, within the category's cap."""
+    if not reason.strip():
+        raise DomainError("申请延期须说明理由。", code="reason_required", field="reason")
+
+    def authorize(locked: Case) -> None:
+        _as_handler(actor)(locked)
+        room = locked.category.max_extension_days - locked.extension_days
+        if not 1 <= days <= room:
+            raise DomainError(
+                f"最多还可延期 {room} 个工作日。" if room > 0 else "已达延期上限，不能再延期。",
+                code="extension_cap",
+                field="days",
+            )
+        if locked.extension_requested_days:
+            raise DomainError("已有待审批的延期申请。", code="extension_pending")
+
+    with transaction.atomic():
+        case = _step(
+            case, "request_extension", actor, note=reason.strip(), authorize=authorize,
+            data={"days": days}, extension_requested_days=days,
+        )  # fmt: skip
+        notify.approvers(case, "extension", f"诉求 {case.tracking_code} 申请延期 {days} 个工作日")
+    return case
+
+
+def case_decide_extension(*, actor, case: Case, approve: bool, note: str = "") -> Case:
+    """审批延期: an approved extension moves the handling deadline by that many working days."""
+
+    def authorize(locked: Case) -> None:
+        require(actor, "cases.approve_extension", locked.region_code)
+        if not locked.extension_requested_days:
+            raise DomainError("没有待审批的延期申请。", code="extension_none")
+
+    def decided(locked: Case) -> dict:
+        changes = {"extension_requested_days": 0}
+        if approve:
+            due = timezone.localtime(locked.handle_due_at)
+            day = WorkCalendar().add_workdays(due.date(), locked.extension_requested_days)
+            due = due.replace(year=day.year, month=day.month, day=day.day)
+            changes.update(
+                handle_due_at=due,
+                due_at=due,
+                extension_days=locked.extension_days + locked.extension_requested_days,
+            )
+        return changes
+
+    with transaction.atomic():
+        case = _step(
+            case, "decide_extension", actor, note=note, authorize=authorize,
+            data={"approved": approve}, derive=decided,
+        )  # fmt: skip
+        notify.handlers(
+            case, f"extension_{'ok' if approve else 'no'}",
+            f"诉求 {case.tracking_code} 的延期申请{'已批准' if approve else '未批准'}",
+        )  # fmt: skip
+    return case
+
+
+def _check_deadline(case: Case, start):
+    return _deadline(start, case.category.check_limit, case.category.check_unit)
+
+
+def case_handle(*, actor, case: Case, result: str, photos: list[CleanPhoto] = ()) -> Case:
+    """办结反馈: the handler reports what was done; the community then checks it."""
+    result = (result or "").strip()
+    if not result:
+        raise DomainError("请填写办理结果。", code="result_required", field="result")
+    if len(result) > MAX_DESCRIPTION or len(photos) > MAX_PHOTOS:
+        raise DomainError("办理结果过长或照片过多。", code="result_too_long", field="result")
+    now = timezone.now()
+    with transaction.atomic():
+        case = _step(
+            case, "handle", actor, note=result, authorize=_as_handler(actor), result=result,
+            handled_at=now, derive=lambda c: {"due_at": _check_deadline(c, now)},
+        )  # fmt: skip
+        for photo in photos:
+            Photo.objects.create(case=case, kind=Photo.Kind.RESULT, image=photo.content)
+        notify.checkers(case, "handled", f"诉求 {case.tracking_code} 已办理，请核查")
+    return case
+
+
+def _rework(locked: Case, now) -> dict:
+    """Back to the same handler with a fresh handling deadline (返工)."""
+    due = _deadline(now, locked.category.handle_limit, locked.category.handle_unit)
+    return {
+        "status": Case.Status.DISPATCHED,
+        "rework_count": locked.rework_count + 1,
+        "dispatched_at": now,
+        "handle_due_at": due,
+        "due_at": due,
+        "closed_at": None,
+        "closed_on_time": None,
+    }
+
+
+def case_check(*, actor, case: Case, passed: bool, note: str = "") -> Case:
+    """核查: on site. Passed closes the request; failed sends it back as rework."""
+    if not passed and not note.strip():
+        raise DomainError("核查不通过须说明原因。", code="reason_required", field="note")
+    now = timezone.now()
+
+    def outcome(locked: Case) -> dict:
+        if not passed:
+            return _rework(locked, now)
+        return {
+            "status": Case.Status.CLOSED,
+            "closed_at": now,
+            "closed_on_time": locked.handled_at <= locked.handle_due_at,
+            "due_at": None,
+        }
+
+    with transaction.atomic():
+        case = _step(case, "check", actor, note=note, data={"passed": passed}, derive=outcome)
+        if passed:
+            notify.handlers(case, "closed", f"诉求 {case.tracking_code} 核查通过，已结案")
+        else:
+            notify.handlers(
+                case, "rework", f"诉求 {case.tracking_code} 核查未通过，请返工：{note[:40]}"
+            )
+    return case
+
+
+# --- the resident ----------------------------------------------------------------------
+
+
+def case_for_resident(*, tracking_code: str, access_token: str) -> Case:
+    """The request behind a private tracking link (both parts must match)."""
+    case = Case.objects.filter(tracking_code=tracking_code.upper()).first()
+    if case is None or not secrets.compare_digest(case.access_token, access_token):
+        raise NotFound("未找到该诉求，请检查查询链接。")
+    return case
+
+
+def case_rate(*, case: Case, rating: int, comment: str = "") -> Case:
+    """评价 on the 5-level scale. Dissatisfied (不满意/非常不满意) reopens the request as
+    rework; the second time it is also escalated to the town for supervision (督办)."""
+    if rating not in Case.Rating.values:
+        raise DomainError("请选择评价等级。", code="rating_invalid", field="rating")
+    comment = comment.strip()[:500]
+    now = timezone.now()
+
+    def authorize(locked: Case) -> None:
+        if locked.rated_at and locked.rated_at >= locked.closed_at:
+            raise DomainError("这次办理已经评价过了。", code="already_rated")
+
+    def outcome(locked: Case) -> dict:
+        changes = {"rating": rating, "rating_comment": comment, "rated_at": now}
+        if rating > Case.Rating.DISSATISFIED:
+            return changes
+        changes["dissatisfied_count"] = locked.dissatisfied_count + 1
+        changes.update(_rework(locked, now))
+        if changes["dissatisfied_count"] >= 2:
+            changes["supervised_region_code"] = locked.region_code[:9]
+        return changes
+
+    with transaction.atomic():
+        case = _step(
+            case, "rate", None, note=comment, authorize=authorize, data={"rating": rating},
+            derive=outcome,
+        )  # fmt: skip
+        if case.status == Case.Status.DISPATCHED:
+            notify.handlers(case, "rework", f"居民对诉求 {case.tracking_code} 不满意，请返工")
+            notify.checkers(case, "dissatisfied", f"诉求 {case.tracking_code} 居民评价不满意")
+        if case.supervised_region_code:
+            notify.supervisors(
+                case, "supervised", f"诉求 {case.tracking_code} 两次不满意，已提级督办"
+            )
+    return case
+
+
+def case_reopen(*, case: Case, reason: str) -> Case:
+    """申请重办: within JICENG_REOPEN_DAYS of closing, the resident asks for rework."""
+    if not reason.strip():
+        raise DomainError("请说明需要重办的原因。", code="reason_required", field="reason")
+    now = timezone.now()
+
+    def authorize(locked: Case) -> None:
+        if now - locked.closed_at > datetime.timedelta(days=settings.JICENG_REOPEN_DAYS):
+            raise DomainError(
+                f"办结已超过 {settings.JICENG_REOPEN_DAYS} 天，不能申请重办。"
+                "如有新问题请重新反映。",
+                code="reopen_too_late",
+            )
+
+    with transaction.atomic():
+        case = _step(
+            case, "reopen", None, note=reason.strip()[:500], authorize=authorize,
+            derive=lambda c: _rework(c, now),
+        )  # fmt: skip
+        notify.handlers(case, "rework", f"居民申请重办诉求 {case.tracking_code}")
+    return case
+
+
+# --- oversight ---------------------------------------------------------------------------
+
+
+def case_supervise(*, actor, case: Case, note: str) -> Case:
+    """督办: a supervisor (community, town or county) presses an open request."""
+    if not note.strip():
+        raise DomainError("请填写督办意见。", code="reason_required", field="note")
+    level = next(
+        (
+            code
+            for code in actor.scope_codes("cases.supervise")
+            if case.region_code.startswith(code)
+        ),
+        case.region_code[:9],
+    )
+    with transaction.atomic():
+        case = _step(case, "supervise", actor, note=note.strip(), supervised_region_code=level)
+        notify.handlers(case, "supervised", f"诉求 {case.tracking_code} 被督办：{note[:40]}")
+    return case
+
+
+def case_note(*, actor, case: Case, note: str) -> Case:
+    """An internal note in the timeline (not shown to the resident)."""
+    if not note.strip():
+        raise DomainError("请填写备注。", code="reason_required", field="note")
+    with transaction.atomic():
+        return _step(case, "note", actor, note=note.strip()[:2000], public=False)
