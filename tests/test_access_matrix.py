@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from jiceng.accounts.models import Membership, User
 from jiceng.accounts.services import api_token_issue
 from jiceng.api import api
+from jiceng.cases.models import Photo
 from jiceng.core import audit
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
@@ -85,6 +86,61 @@ def _audit_event(world: World) -> str:
 
 def _managed_user(world: World) -> User:
     return world.a("grid_worker")
+
+
+def _a_case(world: World, closed: bool = False):
+    """A request in grid A, dispatched to A's grid worker (or closed), with one photo."""
+    from django.core.files.base import ContentFile
+
+    from jiceng.cases import services
+    from jiceng.cases.catalogue import catalogue_seed
+    from jiceng.cases.models import Category
+
+    catalogue_seed(county_code="370829")
+    worker = world.a("grid_worker")
+    case, _ = services.case_submit(
+        channel="qr",
+        region_code=world.grid_a.code,
+        description="甲网格路灯不亮",
+        category=Category.objects.get(code="facilities.street-light"),
+        reporter_phone="13912345678",
+    )
+    Photo.objects.create(case=case, kind="report", image=ContentFile(_JPEG, name="a.jpg"))
+    case = services.case_accept(actor=worker, case=case)
+    case = services.case_dispatch(actor=worker, case=case, handler=worker)
+    if closed:
+        case = services.case_start(actor=worker, case=case)
+        case = services.case_handle(actor=worker, case=case, result="已修复")
+        case = services.case_check(actor=world.a("community_worker"), case=case, passed=True)
+    return case
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+_JPEG = _jpeg()
+
+
+def _tracking_photo(case) -> str:
+    return f"/t/{case.tracking_code}/{case.access_token}/photos/{case.photos.get().pk}/"
+
+
+def _supervised(world: World):
+    from jiceng.cases import services
+
+    return services.case_supervise(actor=world.a("town_staff"), case=_a_case(world), note="请加快")
+
+
+def _tracking(world: World, closed: bool = False, suffix: str = "") -> str:
+    case = _a_case(world, closed)
+    return f"/t/{case.tracking_code}/{case.access_token}/{suffix}"
 
 
 PAGES = [
@@ -219,6 +275,114 @@ PAGES = [
     ),
     Case("places:import_detail", "grid_worker", lambda w: f"/imports/{_job(w).pk}/"),
     Case("places:import_errors", "grid_worker", _error_job_url),
+    Case(
+        "cases:queue",
+        "grid_worker",
+        lambda w: "/cases/?queue=open",
+        other=200,
+        outsider=403,
+        marker=lambda w: _a_case(w).tracking_code,
+    ),
+    Case("cases:new", "grid_worker", lambda w: "/cases/new/", other=200, outsider=403),
+    Case(
+        "cases:supervision",
+        "town_staff",
+        lambda w: "/cases/supervision/",
+        other=200,
+        outsider=403,
+        marker=lambda w: _supervised(w).tracking_code,
+    ),
+    Case("cases:detail", "grid_worker", lambda w: f"/cases/{_a_case(w).pk}/"),
+    Case(
+        "cases:act",
+        "grid_worker",
+        lambda w: f"/cases/{_a_case(w).pk}/act/note/",
+        method="post",
+        data=lambda w: {"note": "已联系居民"},
+        owner=302,
+    ),
+    Case(
+        "cases:reporter",
+        "grid_worker",
+        lambda w: f"/cases/{_a_case(w).pk}/reporter/",
+        method="post",
+    ),
+    Case(
+        "cases:photo",
+        "grid_worker",
+        lambda w: f"/cases/{(c := _a_case(w)).pk}/photos/{c.photos.get().pk}/",
+    ),
+    Case(
+        "cases:inbox",
+        "grid_worker",
+        lambda w: "/inbox/",
+        other=200,
+        outsider=200,
+        marker=lambda w: _a_case(w).tracking_code,
+    ),
+    Case(
+        "cases:inbox_read",
+        "grid_worker",
+        lambda w: "/inbox/read/",
+        method="post",
+        owner=302,
+        other=302,
+        outsider=302,
+    ),
+    Case(
+        "cases_public:intake",
+        "grid_worker",
+        lambda w: f"/q/{w.grid_a.code}/",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "cases_public:questions",
+        "grid_worker",
+        lambda w: f"/q/{w.grid_a.code}/questions/?category=1",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "cases_public:tracking",
+        "grid_worker",
+        lambda w: _tracking(w),
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "cases_public:rate",
+        "grid_worker",
+        lambda w: _tracking(w, True, "rate/"),
+        method="post",
+        data=lambda w: {"rating": "5"},
+        owner=302,
+        other=302,
+        outsider=302,
+        anonymous=302,
+    ),
+    Case(
+        "cases_public:reopen",
+        "grid_worker",
+        lambda w: _tracking(w, True, "reopen/"),
+        method="post",
+        data=lambda w: {"reason": "又不亮了"},
+        owner=302,
+        other=302,
+        outsider=302,
+        anonymous=302,
+    ),
+    Case(
+        "cases_public:photo",
+        "grid_worker",
+        lambda w: _tracking_photo(_a_case(w)),
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
     Case("party:region", "community_worker", lambda w: "/party/370829001001/"),
     Case(
         "party:first_secretaries",

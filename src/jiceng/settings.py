@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "jiceng.core.context_processors.nav",
+                "jiceng.cases.context_processors.inbox",
             ],
         },
     },

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from jiceng.api import api
+from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
 from jiceng.places import views as places_views
 
@@ -14,6 +15,8 @@ urlpatterns = [
     path("accounts/", include("jiceng.accounts.urls")),
     path("", include("jiceng.places.urls")),
     path("", include("jiceng.party.urls")),
+    path("", include("jiceng.cases.urls")),
+    path("", include(cases_public_patterns)),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

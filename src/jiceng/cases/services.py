@@ -667,3 +667,16 @@ def case_note(*, actor, case: Case, note: str) -> Case:
         raise DomainError("请填写备注。", code="reason_required", field="note")
     with transaction.atomic():
         return _step(case, "note", actor, note=note.strip()[:2000], public=False)
+
+
+def new_submission_key() -> str:
+    """A fresh key for a form: the same form posted twice creates one request."""
+    return secrets.token_urlsafe(16)
+
+
+def notifications_mark_read(*, user) -> int:
+    from jiceng.cases.models import Notification
+
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

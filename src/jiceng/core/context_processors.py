@@ -3,6 +3,9 @@
 from jiceng.core.access import has_permission
 
 NAV = {
+    "cases": "cases.view",
+    "submit": "cases.submit",
+    "supervise": "cases.supervise",
     "people": "people.view",
     "import": "people.import",
     "party": "party.view",

@@ -5,10 +5,10 @@ from django.contrib.auth import middleware as auth_middleware
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from django.template.response import SimpleTemplateResponse
+from django.template.response import SimpleTemplateResponse, TemplateResponse
 
 from jiceng.core.audit import request_ip
-from jiceng.core.errors import Forbidden, NotFound
+from jiceng.core.errors import DomainError, Forbidden, NotFound
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -91,7 +91,8 @@ class DatabaseUnavailableMiddleware:
 
 
 class DomainErrorMiddleware:
-    """Pages: a NotFound from a selector is a 404, a Forbidden a 403 (with our templates)."""
+    """Pages: a NotFound from a selector is a 404, a Forbidden a 403, any other refusal a
+    400 page that says why (with our templates)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -104,4 +105,8 @@ class DomainErrorMiddleware:
             raise Http404(exception.message) from exception
         if isinstance(exception, Forbidden):
             raise PermissionDenied(exception.message) from exception
+        if isinstance(exception, DomainError):
+            return TemplateResponse(
+                request, "400.html", {"message": exception.message}, status=exception.status
+            ).render()
         return None

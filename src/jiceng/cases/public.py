@@ -1,0 +1,268 @@
+"""The resident's pages, without login: the form behind a grid's QR code, and the private
+tracking page with rating and reopening. Nothing here shows any resident's phone or name."""
+
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiceng.cases import services
+from jiceng.cases.catalogue import catalogue_list
+from jiceng.cases.models import Case, Photo
+from jiceng.cases.photos import clean_photo
+from jiceng.cases.views import category_groups
+from jiceng.cases.workflow import RESIDENT_STATUS, STEPS
+from jiceng.core.calendar import WorkCalendar
+from jiceng.core.errors import DomainError
+from jiceng.core.masking import mask_name, mask_phone
+from jiceng.core.middleware import client_ip
+from jiceng.places.models import Building, Region
+
+DEVICE_COOKIE = "jiceng_device"
+PUBLIC_NOTES = {"void", "handle", "merge", "rate", "reopen", "check"}
+
+
+class IntakeForm(forms.Form):
+    category = forms.TypedChoiceField(
+        label="问题类别", coerce=int, required=False, empty_value=None
+    )
+    description = forms.CharField(
+        label="遇到了什么问题",
+        max_length=services.MAX_DESCRIPTION,
+        widget=forms.Textarea(
+            attrs={"rows": 5, "placeholder": "请写清楚是什么问题、在哪里、持续多久了"}
+        ),
+        error_messages={
+            "max_length": "问题描述不能超过 4000 字。",
+            "required": "请描述遇到的问题。",
+        },
+    )
+    building = forms.TypedChoiceField(label="楼栋", coerce=int, required=False, empty_value=None)
+    unit_number = forms.IntegerField(label="单元", min_value=1, max_value=99, required=False)
+    address = forms.CharField(label="具体位置", max_length=200, required=False)
+    share_location = forms.BooleanField(label="使用照片里的拍摄位置", required=False)
+    reporter_phone = forms.CharField(label="联系电话（选填）", max_length=20, required=False)
+    hide_reporter = forms.BooleanField(label="不向承办人透露我的电话", required=False)
+    submission = forms.CharField(widget=forms.HiddenInput)
+
+
+def _grid(grid_code: str) -> Region:
+    grid = Region.objects.filter(code=grid_code, level=Region.Level.GRID).first()
+    if grid is None:
+        raise Http404("未找到该网格，请重新扫码。")
+    return grid
+
+
+def _grid_worker(grid: Region):
+    from jiceng.accounts.models import Membership
+
+    membership = (
+        Membership.objects.filter(region_code=grid.code, role="grid_worker", is_active=True)
+        .select_related("user")
+        .first()
+    )
+    return membership.user if membership else None
+
+
+def _form(grid: Region, data=None) -> IntakeForm:
+    form = IntakeForm(data, initial={"submission": services.new_submission_key()})
+    form.fields["category"].choices = [
+        ("", "不清楚，请工作人员判断"),
+        *category_groups(grid.code[:6]),
+    ]
+    buildings = Building.objects.filter(region_code=grid.code).order_by("name")
+    form.fields["building"].choices = [("", "（不在楼内或不清楚）")] + [
+        (b.pk, b.name) for b in buildings
+    ]
+    return form
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def intake(request, grid_code: str):
+    """The page a resident reaches by scanning the grid's (or building's) QR code."""
+    grid = _grid(grid_code)
+    worker = _grid_worker(grid)
+    form = _form(grid, request.POST or None)
+    if request.method == "GET" and request.GET.get("b", "").isdigit():
+        form.initial["building"] = int(request.GET["b"])
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        device = request.COOKIES.get(DEVICE_COOKIE, "")
+        try:
+            fingerprint = services.client_fingerprint(client_ip(request), device)
+            services.intake_allowed(fingerprint=fingerprint, region_code=grid.code)
+            uploads = request.FILES.getlist("photos")
+            if len(uploads) > services.MAX_PHOTOS:
+                raise DomainError("最多上传 3 张照片。", code="too_many_photos")
+            photos = [clean_photo(f, keep_location=data["share_location"]) for f in uploads]
+            category = catalogue_list(county_code=grid.code[:6]).filter(pk=data["category"]).first()
+            answers = {
+                key[2:]: value for key, value in request.POST.items() if key.startswith("q_")
+            }
+            case, _ = services.case_submit(
+                channel=Case.Channel.QR,
+                region_code=grid.code,
+                description=data["description"],
+                category=category,
+                answers=answers,
+                building=Building.objects.filter(
+                    pk=data["building"], region_code=grid.code
+                ).first(),
+                unit_number=data["unit_number"],
+                address=data["address"],
+                reporter_phone=data["reporter_phone"].replace(" ", "").replace("-", ""),
+                hide_reporter=data["hide_reporter"],
+                device_id=device,
+                fingerprint=fingerprint,
+                photos=photos,
+                idempotency_key=f"qr:{grid.code}:{data['submission']}",
+            )
+        except DomainError as failure:
+            error = failure.message
+        else:
+            return redirect(tracking_url(case))
+    response = render(
+        request,
+        "cases/public/intake.html",
+        {
+            "grid": grid,
+            "worker": worker,
+            "worker_phone": mask_phone(worker.phone) if worker else "",
+            "worker_name": mask_name(worker.full_name) if worker else "",
+            "form": form,
+            "category_groups": category_groups(grid.code[:6]),
+            "selected_category": int(form["category"].value())
+            if str(form["category"].value() or "").isdigit()
+            else None,
+            "error": error,
+        },
+        status=400 if error or (request.method == "POST" and not form.is_valid()) else 200,
+    )
+    if DEVICE_COOKIE not in request.COOKIES:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            services.new_submission_key(),
+            max_age=3600 * 24 * 365,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure(),
+        )
+    return response
+
+
+@login_not_required
+@require_GET
+def intake_questions(request, grid_code: str):
+    """The extra questions of the chosen category (an htmx fragment)."""
+    grid = _grid(grid_code)
+    category_id = request.GET.get("category", "")
+    category = (
+        catalogue_list(county_code=grid.code[:6]).filter(pk=category_id).first()
+        if category_id.isdigit()
+        else None
+    )
+    questions = list(category.questions.all()) if category else []
+    return render(request, "cases/public/_questions.html", {"questions": questions})
+
+
+def tracking_url(case: Case) -> str:
+    return reverse("cases_public:tracking", args=[case.tracking_code, case.access_token])
+
+
+def _resident_case(code: str, token: str) -> Case:
+    try:
+        return services.case_for_resident(tracking_code=code, access_token=token)
+    except DomainError as error:
+        raise Http404(error.message) from None
+
+
+def _timeline(case: Case) -> list[dict]:
+    return [
+        {
+            "at": event.at,
+            "who": event.actor_label,
+            "what": STEPS[event.action].label if event.action in STEPS else "合并办理",
+            "note": event.note if event.action in PUBLIC_NOTES else "",
+        }
+        for event in case.events.filter(is_public=True).order_by("at", "id")
+    ]
+
+
+def _render_tracking(request, own: Case, error: str = ""):
+    case = own.merged_into if own.merged_into_id else own  # a duplicate follows the original
+    is_own = own.pk == case.pk
+    closed = case.status == Case.Status.CLOSED
+    already_rated = bool(case.rated_at and case.closed_at and case.rated_at >= case.closed_at)
+    recent = closed and timezone.now() - case.closed_at <= datetime.timedelta(
+        days=settings.JICENG_REOPEN_DAYS
+    )
+    due = case.handle_due_at or case.due_at
+    return render(
+        request,
+        "cases/public/tracking.html",
+        {
+            "own": own,
+            "case": case,
+            "status_text": RESIDENT_STATUS[case.status],
+            "timeline": _timeline(case),
+            "photos": list(case.photos.all()),
+            "due_note": WorkCalendar().provisional_note(timezone.localtime(due).date())
+            if due and case.is_open
+            else "",
+            "may_rate": is_own and closed and not already_rated,
+            "may_reopen": is_own and recent,
+            "ratings": Case.Rating.choices,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_not_required
+@require_GET
+def tracking(request, code: str, token: str):
+    return _render_tracking(request, _resident_case(code, token))
+
+
+@login_not_required
+@require_POST
+def rate(request, code: str, token: str):
+    case = _resident_case(code, token)
+    rating = request.POST.get("rating", "")
+    try:
+        services.case_rate(
+            case=case,
+            rating=int(rating) if rating.isdigit() else 0,
+            comment=request.POST.get("comment", ""),
+        )
+    except DomainError as error:
+        return _render_tracking(request, case, error.message)
+    return redirect(tracking_url(case))
+
+
+@login_not_required
+@require_POST
+def reopen(request, code: str, token: str):
+    case = _resident_case(code, token)
+    try:
+        services.case_reopen(case=case, reason=request.POST.get("reason", ""))
+    except DomainError as error:
+        return _render_tracking(request, case, error.message)
+    return redirect(tracking_url(case))
+
+
+@login_not_required
+@require_GET
+def photo(request, code: str, token: str, photo_id: int):
+    own = _resident_case(code, token)
+    case = own.merged_into if own.merged_into_id else own
+    image = get_object_or_404(Photo, pk=photo_id, case=case)
+    return FileResponse(image.image.open("rb"), content_type="image/jpeg")

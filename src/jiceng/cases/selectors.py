@@ -1,0 +1,148 @@
+"""Scoped reads of requests: queues, the supervision queue, one request, lateness.
+
+Lateness is never stored: a request is overdue (红牌) when its current deadline has
+passed, and due soon (黄牌) when it falls within one working day of now.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from jiceng.cases.models import Case, Event, Notification
+from jiceng.core.access import has_permission, require, scope_q, scopes
+from jiceng.core.calendar import WorkCalendar
+from jiceng.core.errors import NotFound
+
+S = Case.Status
+QUEUE_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Now and the yellow-card horizon, worked out once per request."""
+
+    now: datetime.datetime
+    horizon: datetime.datetime
+
+    @classmethod
+    def current(cls) -> "Clock":
+        now = timezone.now()
+        return cls(now, WorkCalendar().warning_horizon(now))
+
+    def lateness(self, case: Case) -> str:
+        """ "overdue", "due_soon" or "" for a request's current step."""
+        if case.due_at is None or case.status not in Case.OPEN:
+            return ""
+        if case.due_at < self.now:
+            return "overdue"
+        if case.due_at <= self.horizon:
+            return "due_soon"
+        return ""
+
+
+def visible_q(user) -> Q:
+    """Requests in the user's scope, plus those assigned to them or their department."""
+    condition = scope_q(scopes(user, "cases.view"))
+    if user.is_authenticated and has_permission(user, "cases.handle"):
+        condition |= Q(handler=user)
+        if user.department_id:
+            condition |= Q(handler_department_id=user.department_id, handler__isnull=True)
+    return condition
+
+
+def case_get(*, user, pk: int) -> Case:
+    case = (
+        Case.objects.filter(visible_q(user), pk=pk)
+        .select_related("category__parent", "handler", "handler_department", "building")
+        .first()
+    )
+    if case is None:
+        raise NotFound()
+    return case
+
+
+def case_events(*, case: Case, public_only: bool = False) -> list[Event]:
+    events = case.events.order_by("at", "id")
+    if public_only:
+        events = events.filter(is_public=True)
+    return list(events)
+
+
+QUEUES = {
+    "mine": "我承办的",
+    "triage": "待受理派单",
+    "check": "待核查",
+    "open": "全部在办",
+    "closed": "已办结",
+}
+
+
+def case_queue(*, user, queue: str, region_code: str | None = None, query: str = "") -> QuerySet:
+    """One of the work queues, oldest deadline first."""
+    cases = Case.objects.select_related("category__parent", "handler", "handler_department")
+    if queue == "mine":
+        mine = Q(handler=user)
+        if user.department_id:
+            mine |= Q(handler_department_id=user.department_id, handler__isnull=True)
+        cases = cases.filter(mine, status__in=(S.DISPATCHED, S.IN_PROGRESS))
+    elif queue == "triage":
+        cases = cases.filter(
+            scope_q(scopes(user, "cases.triage")), status__in=(S.RECEIVED, S.ACCEPTED)
+        )
+    elif queue == "check":
+        cases = cases.filter(scope_q(scopes(user, "cases.check")), status=S.HANDLED)
+    elif queue == "open":
+        cases = cases.filter(visible_q(user), status__in=Case.OPEN)
+    elif queue == "closed":
+        cases = cases.filter(visible_q(user), status__in=(S.CLOSED, S.VOIDED, S.MERGED))
+    else:
+        raise NotFound()
+    if region_code:
+        cases = cases.filter(region_code__within=region_code)
+    query = query.strip()
+    if query:
+        code = query.upper().replace("-", "")
+        cases = cases.filter(Q(tracking_code=code) | Q(description__contains=query[:50]))
+    if queue == "closed":
+        return cases.order_by("-closed_at", "-id")
+    return cases.order_by("due_at", "id")
+
+
+def supervision_queue(*, user, clock: Clock, region_code: str | None = None) -> QuerySet:
+    """督办: open requests in the supervisor's scope that are due soon, overdue, or under
+    supervision, the most pressing first."""
+    require(user, "cases.supervise")
+    cases = Case.objects.filter(
+        scope_q(scopes(user, "cases.supervise")),
+        status__in=Case.OPEN,
+    ).filter(Q(due_at__lte=clock.horizon) | ~Q(supervised_region_code=""))
+    if region_code:
+        cases = cases.filter(region_code__within=region_code)
+    return cases.select_related("category__parent", "handler", "handler_department").order_by(
+        "due_at", "id"
+    )
+
+
+def duplicates_of(case: Case, limit: int = 5) -> list[tuple[Case, float]]:
+    """Open requests in the same grid from the last 14 days whose text is alike."""
+    from jiceng.cases.triage import similarity
+
+    since = case.received_at - datetime.timedelta(days=14)
+    candidates = (
+        Case.objects.filter(
+            region_code=case.region_code, status__in=Case.OPEN, received_at__gte=since
+        )
+        .exclude(pk=case.pk)
+        .only("id", "tracking_code", "description", "status", "received_at")[:200]
+    )
+    scored = [(other, similarity(case.description, other.description)) for other in candidates]
+    return sorted([s for s in scored if s[1] >= 0.3], key=lambda s: -s[1])[:limit]
+
+
+def inbox(*, user, unread_only: bool = False) -> QuerySet:
+    notes = Notification.objects.filter(user=user).select_related("case")
+    if unread_only:
+        notes = notes.filter(read_at__isnull=True)
+    return notes.order_by("-created_at")

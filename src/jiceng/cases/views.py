@@ -1,0 +1,314 @@
+"""Staff pages for requests: work queues, one request with its actions, staff entry,
+supervision, and the inbox."""
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiceng.accounts.models import Department
+from jiceng.cases import selectors, services
+from jiceng.cases.catalogue import catalogue_list
+from jiceng.cases.models import Case, Photo
+from jiceng.cases.photos import clean_photo
+from jiceng.cases.triage import suggest_categories, suggest_handler
+from jiceng.cases.workflow import STEPS
+from jiceng.core import audit
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError
+from jiceng.places.models import Region
+from jiceng.places.selectors import region_options
+
+S = Case.Status
+
+
+def category_groups(county_code: str) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Leaf categories under their group names, for a <select> with optgroups."""
+    groups: dict[str, list] = {}
+    for category in catalogue_list(county_code=county_code):
+        groups.setdefault(category.parent.name, []).append((category.pk, category.name))
+    return list(groups.items())
+
+
+def _category_choices(county_code: str) -> list:
+    return [("", "（请选择）"), *category_groups(county_code)]
+
+
+@require_GET
+def queue(request):
+    user = request.user
+    require(user, "cases.view")
+    name = request.GET.get("queue") or ("mine" if has_permission(user, "cases.handle") else "open")
+    query = request.GET.get("q", "")[:50]
+    region = request.GET.get("region", "")
+    cases = selectors.case_queue(
+        user=user, queue=name, region_code=region if region.isdigit() else None, query=query
+    )
+    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    clock = selectors.Clock.current()
+    return render(
+        request,
+        "cases/queue.html",
+        {
+            "page": page,
+            "rows": [(case, clock.lateness(case)) for case in page],
+            "queue": name,
+            "queues": selectors.QUEUES,
+            "query": query,
+            "region": region,
+        },
+    )
+
+
+@require_GET
+def supervision(request):
+    clock = selectors.Clock.current()
+    cases = selectors.supervision_queue(user=request.user, clock=clock)
+    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "cases/supervision.html",
+        {"page": page, "rows": [(case, clock.lateness(case)) for case in page]},
+    )
+
+
+class StaffEntryForm(forms.Form):
+    region_code = forms.ChoiceField(label="网格")
+    category = forms.TypedChoiceField(label="类别", coerce=int, required=False, empty_value=None)
+    description = forms.CharField(label="诉求内容", widget=forms.Textarea(attrs={"rows": 4}))
+    address = forms.CharField(label="地点", max_length=200, required=False)
+    reporter_name = forms.CharField(label="反映人", max_length=64, required=False)
+    reporter_phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    submission = forms.CharField(widget=forms.HiddenInput)
+
+
+def _grid_choices(user) -> list[tuple[str, str]]:
+    choices = []
+    for region in region_options(user=user, permission="cases.submit"):
+        grids = (
+            [region]
+            if region.is_grid
+            else Region.objects.filter(level=Region.Level.GRID, code__within=region.code)
+        )
+        choices += [(g.code, f"{g.name}（{g.code}）") for g in grids]
+    return choices
+
+
+@require_http_methods(["GET", "POST"])
+def case_new(request):
+    """代为登记: staff enter a request for a caller, a walk-in or a building captain."""
+    user = request.user
+    require(user, "cases.submit")
+    form = StaffEntryForm(
+        request.POST or None, initial={"submission": services.new_submission_key()}
+    )
+    grids = _grid_choices(user)
+    form.fields["region_code"].choices = grids
+    form.fields["category"].choices = _category_choices(grids[0][0][:6] if grids else "")
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        category = (
+            catalogue_list(county_code=data["region_code"][:6]).filter(pk=data["category"]).first()
+        )
+        try:
+            case, _ = services.case_submit(
+                channel=Case.Channel.STAFF,
+                region_code=data["region_code"],
+                description=data["description"],
+                category=category,
+                address=data["address"],
+                reporter_name=data["reporter_name"],
+                reporter_phone=data["reporter_phone"].replace("-", "").replace(" ", ""),
+                submitted_by=user,
+                photos=[clean_photo(f) for f in request.FILES.getlist("photos")[:3]],
+                idempotency_key=f"staff:{user.pk}:{data['submission']}",
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"已登记，查询码 {case.tracking_code}。")
+            return redirect("cases:detail", pk=case.pk)
+    return render(request, "cases/new.html", {"form": form})
+
+
+class DispatchForm(forms.Form):
+    target = forms.ChoiceField(label="承办")
+    note = forms.CharField(label="派单说明", required=False, max_length=500)
+
+
+def _dispatch_choices(case: Case) -> list:
+    people = [
+        (f"user:{u.pk}", f"{u}（{u.department or '网格'}）") for u in services.handlers_for(case)
+    ]
+    departments = [
+        (f"department:{d.pk}", d.name)
+        for d in Department.objects.filter(region_code=case.region_code[:6]).order_by(
+            "kind", "name"
+        )
+    ]
+    return [("人员", people), ("部门", departments)]
+
+
+def available_actions(user, case: Case) -> set[str]:
+    """The steps this user may take on this request now (for showing the right buttons)."""
+    allowed = set()
+    handler = services.may_handle(user, case)
+    for action, step in STEPS.items():
+        if case.status not in step.sources or step.permission is None:
+            continue
+        if step.permission == "cases.handle":
+            ok = handler
+        else:
+            ok = has_permission(user, step.permission, case.region_code)
+        if ok:
+            allowed.add(action)
+    if not case.extension_requested_days:
+        allowed.discard("decide_extension")
+    else:
+        allowed.discard("request_extension")
+    return allowed
+
+
+@require_GET
+def case_detail(request, pk: int):
+    user = request.user
+    case = selectors.case_get(user=user, pk=pk)
+    actions = available_actions(user, case)
+    context = {
+        "case": case,
+        "events": [
+            (event, STEPS[event.action].label if event.action in STEPS else "合并")
+            for event in selectors.case_events(case=case)
+        ],
+        "photos": list(case.photos.all()),
+        "actions": actions,
+        "lateness": selectors.Clock.current().lateness(case),
+        "may_reveal_reporter": has_permission(user, "cases.view_reporter", case.region_code)
+        and not (case.hide_reporter and services.may_handle(user, case)),
+    }
+    if actions & {"accept", "dispatch"}:
+        context["suggestions"] = suggest_categories(case)
+        context["duplicates"] = selectors.duplicates_of(case)
+        context["categories"] = category_groups(case.region_code[:6])
+    if "dispatch" in actions:
+        form = DispatchForm()
+        form.fields["target"].choices = _dispatch_choices(case)
+        guess = suggest_handler(case, case.category) if case.category else None
+        if guess:
+            form.initial["target"] = f"{guess[0]}:{guess[1]}"
+        context["dispatch_form"] = form
+    return render(request, "cases/detail.html", context)
+
+
+def _target(value: str):
+    from jiceng.accounts.models import User
+
+    kind, _, pk = value.partition(":")
+    if not pk.isdigit():
+        raise DomainError("请选择承办人或承办部门。", code="handler_required")
+    if kind == "user":
+        return get_object_or_404(User, pk=pk), None
+    return None, get_object_or_404(Department, pk=pk)
+
+
+@require_POST
+def case_act(request, pk: int, action: str):
+    """One workflow step from the request page; the service checks everything."""
+    user = request.user
+    case = selectors.case_get(user=user, pk=pk)
+    post = request.POST
+    note = post.get("note", "")[:2000]
+    try:
+        if action == "accept":
+            category = None
+            if post.get("category", "").isdigit():
+                category = (
+                    catalogue_list(county_code=case.region_code[:6])
+                    .filter(pk=post["category"])
+                    .first()
+                )
+            services.case_accept(actor=user, case=case, category=category, note=note)
+        elif action == "void":
+            services.case_void(actor=user, case=case, reason=note)
+        elif action == "merge":
+            into = Case.objects.filter(
+                tracking_code=post.get("into", "").upper().replace("-", "")
+            ).first()
+            if (
+                into is None
+                or not Case.objects.filter(selectors.visible_q(user), pk=into.pk).exists()
+            ):
+                raise DomainError("未找到要合并到的诉求。", code="merge_target")
+            services.case_merge(actor=user, case=case, into=into, note=note)
+        elif action == "dispatch":
+            handler, department = _target(post.get("target", ""))
+            services.case_dispatch(
+                actor=user, case=case, handler=handler, department=department, note=note
+            )
+        elif action == "start":
+            services.case_start(actor=user, case=case)
+        elif action == "return":
+            services.case_return(actor=user, case=case, reason=note)
+        elif action == "request_extension":
+            days = int(post.get("days", "0")) if post.get("days", "").isdigit() else 0
+            services.case_request_extension(actor=user, case=case, days=days, reason=note)
+        elif action == "decide_extension":
+            services.case_decide_extension(
+                actor=user, case=case, approve=post.get("approve") == "1", note=note
+            )
+        elif action == "handle":
+            photos = [clean_photo(f) for f in request.FILES.getlist("photos")[:3]]
+            services.case_handle(
+                actor=user, case=case, result=post.get("result", ""), photos=photos
+            )
+        elif action == "check":
+            services.case_check(actor=user, case=case, passed=post.get("passed") == "1", note=note)
+        elif action == "supervise":
+            services.case_supervise(actor=user, case=case, note=note)
+        elif action == "note":
+            services.case_note(actor=user, case=case, note=note)
+        else:
+            raise DomainError("未知操作。", code="unknown_action")
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已{STEPS[action].label}。")
+    if Case.objects.filter(selectors.visible_q(user), pk=case.pk).exists():
+        return redirect("cases:detail", pk=case.pk)
+    return redirect("cases:queue")
+
+
+@require_POST
+def case_reporter(request, pk: int):
+    """Show the reporter's name and phone (an htmx fragment), audited."""
+    user = request.user
+    case = selectors.case_get(user=user, pk=pk)
+    require(user, "cases.view_reporter", case.region_code)
+    if case.hide_reporter and services.may_handle(user, case):
+        raise DomainError("居民选择对承办人匿名。", code="reporter_hidden")
+    audit.record(actor=user, action="case.reveal_reporter", obj=case)
+    return render(request, "cases/_reporter.html", {"case": case})
+
+
+@require_GET
+def case_photo(request, pk: int, photo_id: int):
+    case = selectors.case_get(user=request.user, pk=pk)
+    photo = get_object_or_404(Photo, pk=photo_id, case=case)
+    return FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+
+
+@require_GET
+def inbox(request):
+    notes = selectors.inbox(user=request.user)
+    page = Paginator(notes, 30).get_page(request.GET.get("page"))
+    return render(request, "cases/inbox.html", {"page": page})
+
+
+@require_POST
+def inbox_read(request):
+    services.notifications_mark_read(user=request.user)
+    return redirect("cases:inbox")

@@ -1,0 +1,208 @@
+"""The resident's pages and the staff pages, through the test client."""
+
+import re
+
+import pytest
+from django.test import Client, override_settings
+
+from jiceng.cases.models import Case, Photo
+from jiceng.core.models import AuditEvent
+from tests.cases.test_intake import jpeg
+
+
+@pytest.fixture
+def resident(world, catalogue):
+    return Client()
+
+
+def intake_form(client, grid_code):
+    page = client.get(f"/q/{grid_code}/")
+    key = re.search(r'name="submission" value="([^"]+)"', page.content.decode()).group(1)
+    return page, key
+
+
+def test_a_resident_submits_with_a_photo_and_gets_a_private_link(world, catalogue, resident):
+    page, key = intake_form(resident, world.grid_a.code)
+    assert world.grid_a.name in page.content.decode()
+    response = resident.post(
+        f"/q/{world.grid_a.code}/",
+        {
+            "category": catalogue["facilities.street-light"].pk,
+            "description": "3号楼门口路灯<script>alert(1)</script>不亮",
+            "reporter_phone": "13900001111",
+            "submission": key,
+            "photos": [jpeg()],
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get()
+    assert response["Location"] == f"/t/{case.tracking_code}/{case.access_token}/"
+    assert case.photos.count() == 1 and case.channel == "qr"
+    tracking = resident.get(response["Location"]).content.decode()
+    assert case.tracking_code in tracking
+    assert "已收到" in tracking
+    assert "<script>alert(1)</script>" not in tracking and "&lt;script&gt;" in tracking
+    assert "13900001111" not in tracking
+
+
+def test_the_same_form_posted_twice_makes_one_request(world, catalogue, resident):
+    _, key = intake_form(resident, world.grid_a.code)
+    data = {"description": "楼道灯坏了", "submission": key}
+    first = resident.post(f"/q/{world.grid_a.code}/", data)
+    second = resident.post(f"/q/{world.grid_a.code}/", data)
+    assert first["Location"] == second["Location"]
+    assert Case.objects.count() == 1
+
+
+def test_bad_submissions_get_a_message_and_write_nothing(world, catalogue, resident):
+    _, key = intake_form(resident, world.grid_a.code)
+    cases = [
+        {"description": "x" * 4001, "submission": key},
+        {"description": "", "submission": key},
+        {"description": "有问题", "submission": key, "category": 999999},
+        {"description": "有问题", "submission": key, "photos": [jpeg(), jpeg(), jpeg(), jpeg()]},
+    ]
+    for data in cases:
+        response = resident.post(f"/q/{world.grid_a.code}/", data)
+        assert response.status_code == 400, data.keys()
+    assert not Case.objects.exists()
+
+
+def test_a_text_file_is_not_a_photo(world, catalogue, resident):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _, key = intake_form(resident, world.grid_a.code)
+    response = resident.post(
+        f"/q/{world.grid_a.code}/",
+        {
+            "description": "有问题",
+            "submission": key,
+            "photos": [SimpleUploadedFile("x.jpg", b"not an image", "image/jpeg")],
+        },
+    )
+    assert response.status_code == 400
+    assert "无法识别的图片" in response.content.decode()
+    assert not Case.objects.exists()
+
+
+@override_settings(JICENG_INTAKE_PER_HOUR_DEVICE=1)
+def test_the_page_says_when_the_rate_limit_is_reached(world, catalogue, resident):
+    for attempt in range(2):
+        _, key = intake_form(resident, world.grid_a.code)
+        response = resident.post(
+            f"/q/{world.grid_a.code}/", {"description": f"第{attempt}次", "submission": key}
+        )
+    assert response.status_code == 400
+    assert "太频繁" in response.content.decode()
+    assert Case.objects.count() == 1
+
+
+def test_an_unknown_grid_or_a_wrong_token_is_not_found(world, catalogue, resident, submit):
+    assert resident.get("/q/370829009009009/").status_code == 404
+    case = submit()
+    assert resident.get(f"/t/{case.tracking_code}/{case.access_token}x/").status_code == 404
+    assert resident.get(f"/t/{case.tracking_code}/").status_code == 404
+
+
+def test_the_questions_fragment_follows_the_category(world, catalogue, resident):
+    gas = catalogue["facilities.gas"]
+    fragment = resident.get(f"/q/{world.grid_a.code}/questions/", {"category": gas.pk})
+    assert "是否仍闻到明显气味" in fragment.content.decode()
+    other_county = resident.get(f"/q/{world.grid_a.code}/questions/", {"category": "x"})
+    assert other_county.content.decode().strip() == ""
+
+
+def test_staff_flow_through_the_pages(world, catalogue, login, submit):
+    case = submit(category=None, reporter_phone="13900002222", reporter_name="王大爷")
+    worker, community = login(world.a("grid_worker")), login(world.a("community_worker"))
+    page = worker.get(f"/cases/{case.pk}/").content.decode()
+    assert "分类建议" in page and "13900002222" not in page and "139****2222" in page
+    worker.post(f"/cases/{case.pk}/act/accept/", {"category": catalogue["disputes.neighbour"].pk})
+    page = worker.get(f"/cases/{case.pk}/").content.decode()
+    assert "派单" in page
+    worker.post(f"/cases/{case.pk}/act/dispatch/", {"target": f"user:{world.a('grid_worker').pk}"})
+    worker.post(f"/cases/{case.pk}/act/start/")
+    worker.post(f"/cases/{case.pk}/act/handle/", {"result": "已调解", "photos": [jpeg()]})
+    community.post(f"/cases/{case.pk}/act/check/", {"passed": "1", "note": "属实"})
+    case.refresh_from_db()
+    assert case.status == "closed"
+    assert case.photos.filter(kind=Photo.Kind.RESULT).count() == 1
+    revealed = community.post(f"/cases/{case.pk}/reporter/").content.decode()
+    assert "13900002222" in revealed
+    assert AuditEvent.objects.filter(action="case.reveal_reporter").exists()
+
+
+def test_a_refused_step_shows_a_message(world, catalogue, login, submit):
+    case = submit()
+    worker = login(world.a("grid_worker"))
+    response = worker.post(f"/cases/{case.pk}/act/check/", {"passed": "1"}, follow=True)
+    assert "不能核查" in response.content.decode() or "核查" in response.content.decode()
+    case.refresh_from_db()
+    assert case.status == "received"
+
+
+def test_a_hidden_reporter_stays_hidden_from_the_handler(world, catalogue, login, submit):
+    from jiceng.cases import services
+
+    case = submit(reporter_phone="13900003333", hide_reporter=True)
+    worker = world.a("grid_worker")
+    services.case_accept(actor=worker, case=case)
+    services.case_dispatch(actor=worker, case=case, handler=worker)
+    page = login(worker).get(f"/cases/{case.pk}/").content.decode()
+    assert "匿名" in page and "139****3333" not in page
+    assert login(worker).post(f"/cases/{case.pk}/reporter/").status_code == 400
+
+
+def test_the_staff_entry_form(world, catalogue, login):
+    client = login(world.a("building_captain"))
+    page = client.get("/cases/new/").content.decode()
+    key = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    data = {
+        "region_code": world.grid_a.code,
+        "category": catalogue["safety.ebike"].pk,
+        "description": "2单元楼道有人给电动车充电",
+        "reporter_name": "李阿姨",
+        "submission": key,
+    }
+    first = client.post("/cases/new/", data)
+    second = client.post("/cases/new/", data)
+    assert first.status_code == second.status_code == 302
+    case = Case.objects.get()
+    assert (case.channel, case.submitted_by) == ("staff", world.a("building_captain"))
+    data["region_code"] = world.grid_b.code
+    refused = client.post("/cases/new/", {**data, "submission": "other"})
+    assert refused.status_code == 200 and Case.objects.count() == 1
+
+
+def test_queues_and_supervision(world, catalogue, login, submit, clock):
+    from jiceng.cases import services
+    from tests.cases.conftest import at
+
+    case = submit()
+    worker = world.a("grid_worker")
+    services.case_accept(actor=worker, case=case)
+    services.case_dispatch(actor=worker, case=case, handler=worker)
+    mine = login(worker).get("/cases/?queue=mine").content.decode()
+    assert case.tracking_code in mine
+    clock.move_to(at(2026, 10, 13, 9, 0))  # due at the end of Oct 13
+    town = login(world.a("town_staff")).get("/cases/supervision/").content.decode()
+    assert case.tracking_code in town and "黄牌" in town
+    clock.move_to(at(2026, 10, 14, 9, 0))
+    town = login(world.a("town_staff")).get("/cases/supervision/").content.decode()
+    assert "红牌" in town
+    other_town = login(world.b("town_staff")).get("/cases/supervision/").content.decode()
+    assert case.tracking_code not in other_town
+
+
+def test_queue_query_counts_do_not_grow(
+    world, catalogue, login, submit, django_assert_max_num_queries
+):
+    client = login(world.a("grid_worker"))
+    client.get("/cases/?queue=open")
+    for _ in range(15):
+        submit()
+    with django_assert_max_num_queries(12):
+        assert client.get("/cases/?queue=open").status_code == 200
+    town = login(world.a("town_staff"))
+    with django_assert_max_num_queries(12):
+        assert town.get("/cases/supervision/").status_code == 200
