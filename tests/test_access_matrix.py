@@ -128,6 +128,29 @@ def _jpeg() -> bytes:
 _JPEG = _jpeg()
 
 
+def _catalogue(world: World, url: str) -> str:
+    from jiceng.cases.catalogue import catalogue_seed
+
+    catalogue_seed(county_code="370829")
+    return url
+
+
+def _category(world: World):
+    from jiceng.cases.models import Category
+
+    _catalogue(world, "")
+    return Category.objects.get(region_code="370829", code="facilities.gas")
+
+
+def _open311_client(world: World):
+    from jiceng.cases.services import open311_client_create
+
+    _catalogue(world, "")
+    return open311_client_create(
+        actor=world.a("county_admin"), name="甲县小程序", county_code="370829"
+    )
+
+
 def _tracking_photo(case) -> str:
     return f"/t/{case.tracking_code}/{case.access_token}/photos/{case.photos.get().pk}/"
 
@@ -379,6 +402,92 @@ PAGES = [
         "cases_public:photo",
         "grid_worker",
         lambda w: _tracking_photo(_a_case(w)),
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "cases_settings:catalogue",
+        "county_admin",
+        lambda w: _catalogue(w, "/settings/catalogue/"),
+        other=200,
+        outsider=403,
+        marker=lambda w: "暴露垃圾",
+    ),
+    Case(
+        "cases_settings:category",
+        "county_admin",
+        lambda w: f"/settings/catalogue/{_category(w).pk}/",
+        outsider=403,
+    ),
+    Case(
+        "cases_settings:open311",
+        "county_admin",
+        lambda w: "/settings/open311/",
+        other=200,
+        outsider=403,
+        marker=lambda w: _open311_client(w)[0].name,
+    ),
+    Case(
+        "cases_settings:open311_active",
+        "county_admin",
+        lambda w: f"/settings/open311/{_open311_client(w)[0].pk}/active/",
+        method="post",
+        data=lambda w: {"active": "0"},
+        owner=302,
+    ),
+    Case(
+        "open311:discovery",
+        "grid_worker",
+        lambda w: "/open311/v2/discovery.json",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "open311:services",
+        "grid_worker",
+        lambda w: _catalogue(w, "/open311/v2/services.xml"),
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "open311:service",
+        "grid_worker",
+        lambda w: _catalogue(w, "/open311/v2/services/facilities.gas.json"),
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "open311:requests",
+        "grid_worker",
+        lambda w: "/open311/v2/requests.json",
+        method="post",
+        data=lambda w: {
+            "api_key": _open311_client(w)[1],
+            "service_code": "facilities.gas",
+            "address_id": w.grid_a.code,
+            "attribute[smell]": "no",
+        },
+        owner=201,
+        other=201,
+        outsider=201,
+        anonymous=201,
+    ),
+    Case(
+        "open311:request",
+        "grid_worker",
+        lambda w: f"/open311/v2/requests/{_a_case(w).tracking_code}.xml",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "open311:token",
+        "grid_worker",
+        lambda w: f"/open311/v2/tokens/{_a_case(w).tracking_code}.json",
         other=200,
         outsider=200,
         anonymous=200,

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from jiceng.api import api
+from jiceng.cases.urls import open311_patterns, settings_patterns
 from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
 from jiceng.places import views as places_views
@@ -17,6 +18,8 @@ urlpatterns = [
     path("", include("jiceng.party.urls")),
     path("", include("jiceng.cases.urls")),
     path("", include(cases_public_patterns)),
+    path("settings/", include(settings_patterns)),
+    path("open311/v2/", include(open311_patterns)),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -138,7 +138,9 @@ class Case(models.Model):
         Status.HANDLED,
     )
 
-    region_code = RegionCodeField(db_index=True, help_text="所在网格")
+    region_code = RegionCodeField(
+        db_index=True, help_text="所在网格；经接口进来、尚未定位到网格的，为乡镇或县的编码"
+    )
     tracking_code = models.CharField("查询码", max_length=12, unique=True)
     access_token = models.CharField("查看凭据", max_length=32, unique=True)
     category = models.ForeignKey(
@@ -156,6 +158,7 @@ class Case(models.Model):
     )
     unit_number = models.PositiveSmallIntegerField("单元", null=True, blank=True)
     address = models.CharField("地点", max_length=200, blank=True)
+    media_url = models.URLField("外部图片链接", max_length=500, blank=True)
     latitude = models.DecimalField("纬度", max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
     # Who asked (personal data: masked; hidden from the handler if the resident wishes)

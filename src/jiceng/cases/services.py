@@ -200,6 +200,7 @@ def case_submit(
     reporter_phone: str = "",
     hide_reporter: bool = False,
     reporter_account: str = "",
+    media_url: str = "",
     device_id: str = "",
     fingerprint: str = "",
     photos: list[CleanPhoto] = (),
@@ -215,8 +216,16 @@ def case_submit(
             return existing, False
     if submitted_by is not None:
         require(submitted_by, "cases.submit", region_code)
-    region = Region.objects.filter(code=region_code, level=Region.Level.GRID).first()
-    if region is None:
+    region = Region.objects.filter(code=region_code).first()
+    # Requests through the interfaces may arrive placed only at a town or the county;
+    # triage then puts them in a grid. Everything else starts in a grid.
+    interface = channel in (Case.Channel.OPEN311, Case.Channel.API)
+    placeable = (
+        (Region.Level.GRID, Region.Level.TOWN, Region.Level.COUNTY)
+        if interface
+        else (Region.Level.GRID,)
+    )
+    if region is None or region.level not in placeable:
         raise DomainError("未找到该网格。", code="grid_unknown")
     description = (description or "").strip()
     if not description:
@@ -258,6 +267,7 @@ def case_submit(
                 building=building,
                 unit_number=unit_number,
                 address=address[:200],
+                media_url=media_url[:500],
                 latitude=latitude,
                 longitude=longitude,
                 reporter_name=reporter_name[:64],
@@ -298,13 +308,23 @@ def case_submit(
 # --- triage ----------------------------------------------------------------------------
 
 
-def case_accept(*, actor, case: Case, category: Category | None = None, note: str = "") -> Case:
-    """立案: confirm the category; the request is then to be dispatched."""
+def case_accept(
+    *, actor, case: Case, category: Category | None = None, grid: Region | None = None,
+    note: str = "",
+) -> Case:  # fmt: skip
+    """立案: confirm the category, and the grid if the request came in without one; the
+    request is then to be dispatched."""
     category = category or case.category
     if category is None or category.is_group or category.region_code != case.region_code[:6]:
         raise DomainError("立案前请确认诉求类别。", code="category_required", field="category")
+    changes = {"category": category}
+    if len(case.region_code) != Region.CODE_LENGTHS[Region.Level.GRID] or grid is not None:
+        if grid is None or not grid.is_grid or not grid.code.startswith(case.region_code[:6]):
+            raise DomainError("立案前请确定所在网格。", code="grid_required", field="grid")
+        require(actor, "cases.triage", grid.code)
+        changes["region_code"] = grid.code
     with transaction.atomic():
-        return _step(case, "accept", actor, note=note, category=category)
+        return _step(case, "accept", actor, note=note, **changes)
 
 
 def case_void(*, actor, case: Case, reason: str) -> Case:
@@ -679,4 +699,33 @@ def notifications_mark_read(*, user) -> int:
 
     return Notification.objects.filter(user=user, read_at__isnull=True).update(
         read_at=timezone.now()
+    )
+
+
+def open311_client_create(*, actor, name: str, county_code: str) -> tuple:
+    """Issue an api_key to a client app. The key is returned once; only its digest is kept."""
+    from jiceng.cases.models import Open311Client
+
+    require(actor, "cases.manage_catalogue", county_code)
+    name = name.strip()[:100]
+    if not name:
+        raise DomainError("请填写应用名称。", code="name_required", field="name")
+    raw = "o311_" + secrets.token_urlsafe(24)
+    client = Open311Client.objects.create(
+        region_code=county_code,
+        name=name,
+        key_digest=hashlib.sha256(raw.encode()).hexdigest(),
+        created_by=actor,
+    )
+    audit.record(actor=actor, action="open311.client_create", obj=client)
+    return client, raw
+
+
+def open311_client_set_active(*, actor, client, is_active: bool) -> None:
+    from jiceng.cases.models import Open311Client
+
+    require(actor, "cases.manage_catalogue", client.region_code)
+    Open311Client.objects.filter(pk=client.pk).update(is_active=is_active)
+    audit.record(
+        actor=actor, action="open311.client_active", obj=client, detail={"active": is_active}
     )

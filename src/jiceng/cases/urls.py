@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from jiceng.cases import public, views
+from jiceng.cases import open311, public, settings_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -25,4 +25,29 @@ public_patterns = (
         path("t/<str:code>/<str:token>/photos/<int:photo_id>/", public.photo, name="photo"),
     ],
     "cases_public",
+)
+
+settings_patterns = (
+    [
+        path("catalogue/", settings_views.catalogue, name="catalogue"),
+        path("catalogue/<int:pk>/", settings_views.category_edit, name="category"),
+        path("open311/", settings_views.open311_clients, name="open311"),
+        path(
+            "open311/<int:pk>/active/", settings_views.open311_client_active, name="open311_active"
+        ),
+    ],
+    "cases_settings",
+)
+
+FMT = r"\.(?P<fmt>xml|json)$"
+open311_patterns = (
+    [
+        re_path(r"^discovery" + FMT, open311.discovery, name="discovery"),
+        re_path(r"^services" + FMT, open311.service_list, name="services"),
+        re_path(r"^services/(?P<code>[\w.-]+?)" + FMT, open311.service_definition, name="service"),
+        re_path(r"^requests" + FMT, open311.requests_view, name="requests"),
+        re_path(r"^requests/(?P<request_id>\w+)" + FMT, open311.request_detail, name="request"),
+        re_path(r"^tokens/(?P<token>\w+)" + FMT, open311.token_detail, name="token"),
+    ],
+    "open311",
 )
