@@ -206,3 +206,25 @@ def test_queue_query_counts_do_not_grow(
     town = login(world.a("town_staff"))
     with django_assert_max_num_queries(12):
         assert town.get("/cases/supervision/").status_code == 200
+
+
+def test_an_unplaced_request_gets_its_grid_at_acceptance(world, catalogue, login, county_staff):
+    from jiceng.cases.services import case_submit
+
+    case, _ = case_submit(
+        channel="open311",
+        region_code="370829",
+        description="某处路灯不亮",
+        category=catalogue["facilities.street-light"],
+    )
+    client = login(county_staff)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert 'name="grid"' in page
+    client.post(f"/cases/{case.pk}/act/accept/", {"category": case.category_id, "grid": "370829"})
+    case.refresh_from_db()
+    assert case.status == "received"  # a county is not a grid
+    client.post(
+        f"/cases/{case.pk}/act/accept/", {"category": case.category_id, "grid": world.grid_a.code}
+    )
+    case.refresh_from_db()
+    assert (case.status, case.region_code) == ("accepted", world.grid_a.code)

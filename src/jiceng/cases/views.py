@@ -229,7 +229,9 @@ def case_act(request, pk: int, action: str):
                     .filter(pk=post["category"])
                     .first()
                 )
-            services.case_accept(actor=user, case=case, category=category, note=note)
+            code = post.get("grid", "").strip()
+            grid = Region.objects.filter(code=code).first() if code.isdigit() else None
+            services.case_accept(actor=user, case=case, category=category, grid=grid, note=note)
         elif action == "void":
             services.case_void(actor=user, case=case, reason=note)
         elif action == "merge":

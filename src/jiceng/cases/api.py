@@ -1,0 +1,232 @@
+"""REST API for the staff app: queues, one request, staff entry, and workflow steps."""
+
+import datetime
+
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
+
+from jiceng.accounts.models import Department, User
+from jiceng.cases import selectors, services
+from jiceng.cases.catalogue import catalogue_list
+from jiceng.cases.models import Case
+from jiceng.cases.workflow import STEPS
+from jiceng.core.access import require
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.masking import mask_name, mask_phone
+from jiceng.places.models import Region
+
+router = Router(tags=["诉求"])
+
+
+class CaseOut(Schema):
+    id: int
+    tracking_code: str
+    region_code: str
+    status: str
+    status_label: str = Field(alias="get_status_display")
+    category: str | None = None
+    description: str
+    channel: str
+    received_at: datetime.datetime
+    due_at: datetime.datetime | None
+    handle_due_at: datetime.datetime | None
+    lateness: str = Field("", description="overdue（红牌）、due_soon（黄牌）或空")
+    handler: str | None = None
+    reporter: str = Field("", description="脱敏")
+    rework_count: int
+    supervised: bool = False
+
+    @staticmethod
+    def resolve_category(obj):
+        return obj.category.code if obj.category_id else None
+
+    @staticmethod
+    def resolve_handler(obj):
+        if obj.handler_id:
+            return str(obj.handler)
+        return obj.handler_department.name if obj.handler_department_id else None
+
+    @staticmethod
+    def resolve_reporter(obj):
+        return f"{mask_name(obj.reporter_name)} {mask_phone(obj.reporter_phone)}".strip()
+
+    @staticmethod
+    def resolve_supervised(obj):
+        return bool(obj.supervised_region_code)
+
+    @staticmethod
+    def resolve_lateness(obj, context):
+        return context["request"].clock.lateness(obj)
+
+
+class EventOut(Schema):
+    at: datetime.datetime
+    actor: str = Field(alias="actor_label")
+    action: str
+    from_status: str
+    to_status: str
+    note: str
+    public: bool = Field(alias="is_public")
+
+
+class CaseDetailOut(CaseOut):
+    result: str
+    answers: dict
+    events: list[EventOut]
+    actions: list[str]
+
+    @staticmethod
+    def resolve_events(obj):
+        return selectors.case_events(case=obj)
+
+    @staticmethod
+    def resolve_actions(obj, context):
+        from jiceng.cases.views import available_actions
+
+        return sorted(available_actions(context["request"].user, obj))
+
+
+class CaseIn(Schema):
+    region_code: str
+    category: str | None = Field(None, description="类别代码，如 facilities.gas")
+    description: str
+    answers: dict = {}
+    address: str = ""
+    reporter_name: str = ""
+    reporter_phone: str = ""
+
+
+class StepIn(Schema):
+    note: str = ""
+    category: str | None = None
+    grid: str | None = None
+    handler_id: int | None = None
+    department_id: int | None = None
+    into: str | None = Field(None, description="合并到的查询码")
+    days: int = 0
+    approve: bool = False
+    passed: bool = False
+    result: str = ""
+
+
+def _with_clock(request):
+    request.clock = selectors.Clock.current()
+
+
+@router.get("/cases", response=list[CaseOut], summary="工作队列")
+@paginate
+def case_list(request, queue: str = "open", within: str | None = None, q: str = ""):
+    require(request.user, "cases.view")
+    if within and not within.isdigit():
+        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
+    if queue not in selectors.QUEUES:
+        raise DomainError("未知队列。", code="unknown_queue")
+    _with_clock(request)
+    return selectors.case_queue(user=request.user, queue=queue, region_code=within, query=q)
+
+
+@router.get("/cases/supervision", response=list[CaseOut], summary="督办队列：临期、超期、被督办")
+@paginate
+def supervision_list(request):
+    _with_clock(request)
+    return selectors.supervision_queue(user=request.user, clock=request.clock)
+
+
+@router.get("/cases/{case_id}", response=CaseDetailOut, summary="一件诉求及其流转记录")
+def case_detail(request, case_id: int):
+    _with_clock(request)
+    return selectors.case_get(user=request.user, pk=case_id)
+
+
+@router.post("/cases", response={201: CaseDetailOut, 200: CaseDetailOut}, summary="代为登记")
+def case_create(request, payload: CaseIn):
+    """Send an Idempotency-Key header to make retries safe: the same key returns the
+    request it created the first time (200) instead of a second one (201)."""
+    key = request.headers.get("Idempotency-Key", "")[:60]
+    category = None
+    if payload.category:
+        category = (
+            catalogue_list(county_code=payload.region_code[:6])
+            .filter(code=payload.category)
+            .first()
+        )
+        if category is None:
+            raise DomainError("未知的诉求类别。", code="category_invalid", field="category")
+    case, created = services.case_submit(
+        channel=Case.Channel.API,
+        region_code=payload.region_code,
+        description=payload.description,
+        category=category,
+        answers=payload.answers,
+        address=payload.address,
+        reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone,
+        submitted_by=request.user,
+        idempotency_key=f"api:{request.user.pk}:{key}" if key else None,
+    )
+    _with_clock(request)
+    return Status(201 if created else 200, case)
+
+
+@router.post("/cases/{case_id}/steps/{action}", response=CaseDetailOut, summary="办理一步")
+def case_step(request, case_id: int, action: str, payload: StepIn):
+    """action: accept, void, merge, dispatch, start, return, request_extension,
+    decide_extension, handle, check, supervise, note."""
+    user = request.user
+    case = selectors.case_get(user=user, pk=case_id)
+    if action not in STEPS or STEPS[action].permission is None:
+        raise DomainError("未知操作。", code="unknown_action")
+    note = payload.note
+    if action == "accept":
+        category = (
+            catalogue_list(county_code=case.region_code[:6]).filter(code=payload.category).first()
+            if payload.category
+            else None
+        )
+        grid = Region.objects.filter(code=payload.grid).first() if payload.grid else None
+        case = services.case_accept(actor=user, case=case, category=category, grid=grid, note=note)
+    elif action == "void":
+        case = services.case_void(actor=user, case=case, reason=note)
+    elif action == "merge":
+        into = Case.objects.filter(
+            selectors.visible_q(user), tracking_code=(payload.into or "").upper()
+        ).first()
+        if into is None:
+            raise DomainError("未找到要合并到的诉求。", code="merge_target")
+        case = services.case_merge(actor=user, case=case, into=into, note=note)
+    elif action == "dispatch":
+        handler = User.objects.filter(pk=payload.handler_id).first() if payload.handler_id else None
+        department = Department.objects.filter(pk=payload.department_id or 0).first()
+        if (payload.handler_id and handler is None) or (
+            payload.department_id and department is None
+        ):
+            raise NotFound("未找到该承办人或部门。")
+        case = services.case_dispatch(
+            actor=user, case=case, handler=handler, department=department, note=note
+        )
+    elif action == "start":
+        case = services.case_start(actor=user, case=case)
+    elif action == "return":
+        case = services.case_return(actor=user, case=case, reason=note)
+    elif action == "request_extension":
+        case = services.case_request_extension(
+            actor=user, case=case, days=payload.days, reason=note
+        )
+    elif action == "decide_extension":
+        case = services.case_decide_extension(
+            actor=user, case=case, approve=payload.approve, note=note
+        )
+    elif action == "handle":
+        case = services.case_handle(actor=user, case=case, result=payload.result)
+    elif action == "check":
+        case = services.case_check(actor=user, case=case, passed=payload.passed, note=note)
+    elif action == "supervise":
+        case = services.case_supervise(actor=user, case=case, note=note)
+    else:
+        case = services.case_note(actor=user, case=case, note=note)
+    _with_clock(request)
+    return selectors.case_get(user=user, pk=case.pk) if _still_visible(user, case) else case
+
+
+def _still_visible(user, case: Case) -> bool:
+    return Case.objects.filter(selectors.visible_q(user), pk=case.pk).exists()
