@@ -151,6 +151,24 @@ def _open311_client(world: World):
     )
 
 
+def _patrol(world: World):
+    from django.utils import timezone
+
+    from jiceng.cases.services import patrol_log
+
+    now = timezone.now()
+    return patrol_log(
+        actor=world.a("grid_worker"), grid=world.grid_a, started_at=now, ended_at=now,
+        notes="甲网格巡查记录",
+    )  # fmt: skip
+
+
+def _visit(world: World):
+    from jiceng.cases.services import visit_log
+
+    return visit_log(actor=world.a("grid_worker"), household=world.household_a, notes="甲户走访")
+
+
 def _tracking_photo(case) -> str:
     return f"/t/{case.tracking_code}/{case.access_token}/photos/{case.photos.get().pk}/"
 
@@ -491,6 +509,38 @@ PAGES = [
         other=200,
         outsider=200,
         anonymous=200,
+    ),
+    Case(
+        "patrols:list",
+        "grid_worker",
+        lambda w: "/patrols/",
+        other=200,
+        outsider=403,
+        marker=lambda w: f"/patrols/{_patrol(w).pk}/",
+    ),
+    Case("patrols:new", "grid_worker", lambda w: "/patrols/new/", other=200, outsider=403),
+    Case("patrols:detail", "grid_worker", lambda w: f"/patrols/{_patrol(w).pk}/"),
+    Case(
+        "patrols:finding",
+        "grid_worker",
+        lambda w: f"/patrols/{_patrol(w).pk}/finding/",
+        method="post",
+        data=lambda w: {"description": "井盖松动"},
+        owner=302,
+    ),
+    Case(
+        "patrols:visit",
+        "grid_worker",
+        lambda w: f"/patrols/{_patrol(w).pk}/visit/",
+        method="post",
+        data=lambda w: {"household": w.household_a.pk, "notes": "老人身体尚好"},
+        owner=302,
+    ),
+    Case(
+        "patrols:visit_reveal",
+        "grid_worker",
+        lambda w: f"/patrols/visits/{_visit(w).pk}/reveal/",
+        method="post",
     ),
     Case("party:region", "community_worker", lambda w: "/party/370829001001/"),
     Case(

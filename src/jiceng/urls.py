@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from jiceng.api import api
-from jiceng.cases.urls import open311_patterns, settings_patterns
+from jiceng.cases.urls import open311_patterns, patrol_patterns, settings_patterns
 from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
 from jiceng.places import views as places_views
@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("jiceng.cases.urls")),
     path("", include(cases_public_patterns)),
     path("settings/", include(settings_patterns)),
+    path("patrols/", include(patrol_patterns)),
     path("open311/v2/", include(open311_patterns)),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -206,6 +206,7 @@ def case_submit(
     photos: list[CleanPhoto] = (),
     submitted_by=None,
     open311_client=None,
+    patrol=None,
     idempotency_key: str | None = None,
 ) -> tuple[Case, bool]:
     """Record a new request. Returns (case, created): a replayed submission (same
@@ -278,6 +279,7 @@ def case_submit(
                 client_fingerprint=fingerprint,
                 submitted_by=submitted_by,
                 open311_client=open311_client,
+                patrol=patrol,
                 idempotency_key=idempotency_key,
                 received_at=now,
                 due_at=_deadline(now, *limit),
@@ -729,3 +731,96 @@ def open311_client_set_active(*, actor, client, is_active: bool) -> None:
     audit.record(
         actor=actor, action="open311.client_active", obj=client, detail={"active": is_active}
     )
+
+
+# --- patrols and visits ------------------------------------------------------------------
+
+
+def patrol_log(
+    *, actor, grid: Region, started_at, ended_at, buildings=(), checked_facilities=False,
+    checked_people=False, checked_hazards=False, notes: str = "",
+):  # fmt: skip
+    """Record one patrol round of a grid (三必清: facilities, people, hazards)."""
+    from jiceng.cases.models import Patrol
+
+    require(actor, "patrols.log", grid.code)
+    if not grid.is_grid:
+        raise DomainError("巡查须在网格内。", code="grid_required")
+    if ended_at < started_at:
+        raise DomainError("结束时间不能早于开始时间。", code="patrol_times")
+    if started_at > timezone.now() + datetime.timedelta(minutes=5):
+        raise DomainError("不能登记将来的巡查。", code="patrol_future")
+    if ended_at - started_at > datetime.timedelta(hours=12):
+        raise DomainError("一次巡查不超过12小时。", code="patrol_too_long")
+    buildings = list(buildings)
+    if any(b.region_code != grid.code for b in buildings):
+        raise DomainError("楼栋不在该网格内。", code="building_invalid")
+    with transaction.atomic():
+        patrol = Patrol.objects.create(
+            region_code=grid.code,
+            worker=actor,
+            started_at=started_at,
+            ended_at=ended_at,
+            checked_facilities=checked_facilities,
+            checked_people=checked_people,
+            checked_hazards=checked_hazards,
+            notes=notes.strip()[:2000],
+        )
+        patrol.buildings.set(buildings)
+        audit.record(actor=actor, action="patrol.log", obj=patrol)
+    return patrol
+
+
+def patrol_finding(*, actor, patrol, description: str, category=None, building=None,
+                   photos=(), idempotency_key: str | None = None) -> Case:  # fmt: skip
+    """Turn something seen on patrol into a request, in one step."""
+    if patrol.worker_id != actor.pk:
+        raise NotFound()
+    case, _ = case_submit(
+        channel=Case.Channel.PATROL,
+        region_code=patrol.region_code,
+        description=description,
+        category=category,
+        building=building,
+        photos=list(photos),
+        submitted_by=actor,
+        patrol=patrol,
+        idempotency_key=idempotency_key,
+    )
+    return case
+
+
+def visit_log(*, actor, household, notes: str, patrol=None):
+    """Record a call on a household (走访); the notes are sensitive."""
+    from jiceng.cases.models import Visit
+
+    require(actor, "patrols.log", household.region_code)
+    notes = notes.strip()
+    if not notes:
+        raise DomainError("请填写走访情况。", code="notes_required", field="notes")
+    if patrol is not None and (
+        patrol.worker_id != actor.pk or patrol.region_code != household.region_code
+    ):
+        raise DomainError("这次走访不属于该巡查。", code="patrol_invalid")
+    with transaction.atomic():
+        visit = Visit.objects.create(
+            region_code=household.region_code,
+            household=household,
+            worker=actor,
+            patrol=patrol,
+            at=timezone.now(),
+            notes=notes[:2000],
+        )
+        audit.record(actor=actor, action="visit.log", obj=visit)
+    return visit
+
+
+def visit_reveal(*, actor, visit) -> str:
+    """The notes of a visit, for those who may see sensitive data there; audited."""
+    try:
+        require(actor, "people.view_sensitive", visit.region_code)
+    except DomainError:
+        audit.record(actor=actor, action="visit.reveal", obj=visit, outcome="failure")
+        raise
+    audit.record(actor=actor, action="visit.reveal", obj=visit)
+    return visit.notes

@@ -6,6 +6,8 @@ NAV = {
     "cases": "cases.view",
     "submit": "cases.submit",
     "supervise": "cases.supervise",
+    "patrols": "patrols.view",
+    "catalogue": "cases.manage_catalogue",
     "people": "people.view",
     "import": "people.import",
     "party": "party.view",

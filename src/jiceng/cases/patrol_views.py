@@ -1,0 +1,214 @@
+"""Pages for patrols (巡查) and visits (走访): log a round, report a finding in one step,
+record visits to households, and see coverage per grid and per worker."""
+
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiceng.cases import selectors, services
+from jiceng.cases.catalogue import catalogue_list
+from jiceng.cases.models import Visit
+from jiceng.cases.photos import clean_photo
+from jiceng.cases.views import category_groups
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.places.models import Building, Household, Region
+from jiceng.places.selectors import region_options
+
+
+def _period(request) -> tuple[datetime.date, datetime.date]:
+    today = timezone.localdate()
+    try:
+        start = datetime.date.fromisoformat(request.GET.get("start", ""))
+    except ValueError:
+        start = today.replace(day=1)
+    try:
+        end = datetime.date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        end = today
+    if end < start or (end - start).days > 366:
+        start, end = today.replace(day=1), today
+    return start, end
+
+
+@require_GET
+def patrol_list(request):
+    user = request.user
+    require(user, "patrols.view")
+    roots = region_options(user=user, permission="patrols.view")
+    region = request.GET.get("region", "") or (roots[0].code if roots else "")
+    if not region.isdigit():
+        raise NotFound()
+    start, end = _period(request)
+    grids, workers = selectors.patrol_coverage(user=user, region_code=region, start=start, end=end)
+    patrols = Paginator(selectors.patrol_list(user=user, region_code=region), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "cases/patrols/list.html",
+        {
+            "coverage": grids,
+            "workers": workers,
+            "patrols": patrols,
+            "region": region,
+            "roots": roots,
+            "start": start,
+            "end": end,
+            "can_log": has_permission(user, "patrols.log"),
+        },
+    )
+
+
+class PatrolForm(forms.Form):
+    grid = forms.ChoiceField(label="网格")
+    started_at = forms.DateTimeField(
+        label="开始时间", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ended_at = forms.DateTimeField(
+        label="结束时间", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    buildings = forms.TypedMultipleChoiceField(
+        label="走过的楼栋", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    checked_facilities = forms.BooleanField(label="区域设施已查清", required=False)
+    checked_people = forms.BooleanField(label="人员情况已查清", required=False)
+    checked_hazards = forms.BooleanField(label="矛盾隐患已查清", required=False)
+    notes = forms.CharField(
+        label="巡查记录", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def patrol_new(request):
+    user = request.user
+    require(user, "patrols.log")
+    grids = [r for r in region_options(user=user, permission="patrols.log") if r.is_grid]
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    form = PatrolForm(
+        request.POST or None,
+        initial={"started_at": now - datetime.timedelta(hours=1), "ended_at": now},
+    )
+    form.fields["grid"].choices = [(g.code, g.name) for g in grids]
+    chosen = request.POST.get("grid") or (grids[0].code if grids else "")
+    buildings = {b.pk: b for b in Building.objects.filter(region_code=chosen).order_by("name")}
+    form.fields["buildings"].choices = [(pk, b.name) for pk, b in buildings.items()]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            patrol = services.patrol_log(
+                actor=user,
+                grid=Region.objects.get(code=data["grid"]),
+                started_at=data["started_at"],
+                ended_at=data["ended_at"],
+                buildings=[buildings[pk] for pk in data["buildings"]],
+                checked_facilities=data["checked_facilities"],
+                checked_people=data["checked_people"],
+                checked_hazards=data["checked_hazards"],
+                notes=data["notes"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "巡查已记录。发现问题可在下面直接上报。")
+            return redirect("patrols:detail", pk=patrol.pk)
+    return render(request, "cases/patrols/new.html", {"form": form})
+
+
+@require_GET
+def patrol_detail(request, pk: int):
+    user = request.user
+    patrol = selectors.patrol_get(user=user, pk=pk)
+    mine = patrol.worker_id == user.pk
+    special = (
+        Household.objects.filter(
+            region_code=patrol.region_code, members__special_groups__isnull=False
+        )
+        .distinct()
+        .order_by("number")[:200]
+    )
+    return render(
+        request,
+        "cases/patrols/detail.html",
+        {
+            "patrol": patrol,
+            "buildings": list(patrol.buildings.order_by("name")),
+            "findings": list(patrol.findings.select_related("category__parent")),
+            "visits": list(patrol.visits.select_related("household")),
+            "mine": mine,
+            "categories": category_groups(patrol.region_code[:6]) if mine else [],
+            "households": special if mine else [],
+            "can_reveal": has_permission(user, "people.view_sensitive", patrol.region_code),
+            "submission": services.new_submission_key(),
+        },
+    )
+
+
+@require_POST
+def patrol_finding(request, pk: int):
+    user = request.user
+    patrol = selectors.patrol_get(user=user, pk=pk)
+    post = request.POST
+    try:
+        category = (
+            catalogue_list(county_code=patrol.region_code[:6]).filter(pk=post["category"]).first()
+            if post.get("category", "").isdigit()
+            else None
+        )
+        building = (
+            Building.objects.filter(pk=post["building"], region_code=patrol.region_code).first()
+            if post.get("building", "").isdigit()
+            else None
+        )
+        case = services.patrol_finding(
+            actor=user,
+            patrol=patrol,
+            description=post.get("description", ""),
+            category=category,
+            building=building,
+            photos=[clean_photo(f) for f in request.FILES.getlist("photos")[:3]],
+            idempotency_key=f"patrol:{patrol.pk}:{post.get('submission', '')[:40]}",
+        )
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已上报诉求 {case.tracking_code}。")
+    return redirect("patrols:detail", pk=patrol.pk)
+
+
+@require_POST
+def patrol_visit(request, pk: int):
+    user = request.user
+    patrol = selectors.patrol_get(user=user, pk=pk)
+    household = Household.objects.filter(
+        pk=request.POST.get("household") or 0, region_code=patrol.region_code
+    ).first()
+    try:
+        if household is None:
+            raise DomainError("请选择走访的户。", code="household_required")
+        services.visit_log(
+            actor=user, household=household, notes=request.POST.get("notes", ""), patrol=patrol
+        )
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "走访已记录。")
+    return redirect("patrols:detail", pk=patrol.pk)
+
+
+@require_POST
+def visit_reveal(request, pk: int):
+    visit = Visit.objects.filter(pk=pk).select_related("household").first()
+    if visit is None or not has_permission(request.user, "patrols.view", visit.region_code):
+        raise NotFound()
+    notes = services.visit_reveal(actor=request.user, visit=visit)
+    return render(request, "places/_revealed.html", {"value": notes})
