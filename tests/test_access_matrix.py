@@ -169,6 +169,12 @@ def _visit(world: World):
     return visit_log(actor=world.a("grid_worker"), household=world.household_a, notes="甲户走访")
 
 
+def _today() -> str:
+    from django.utils import timezone
+
+    return timezone.localdate().isoformat()
+
+
 def _tracking_photo(case) -> str:
     return f"/t/{case.tracking_code}/{case.access_token}/photos/{case.photos.get().pk}/"
 
@@ -511,6 +517,14 @@ PAGES = [
         anonymous=200,
     ),
     Case(
+        "cases:figures",
+        "community_worker",
+        lambda w: "/cases/figures/",
+        other=200,
+        outsider=403,
+        marker=lambda w: f'data-figure="received">{_a_case(w) and 1}<',
+    ),
+    Case(
         "patrols:list",
         "grid_worker",
         lambda w: "/patrols/",
@@ -573,6 +587,14 @@ API = [
         anonymous=API_LOGIN,
         api=True,
         marker=lambda w: _supervised(w).tracking_code,
+    ),
+    Case(
+        "GET /api/v1/cases/figures",
+        "community_worker",
+        lambda w: f"/api/v1/cases/figures?region=370829001001&start={_today()}&end={_today()}",
+        outsider=404,
+        anonymous=API_LOGIN,
+        api=True,
     ),
     Case(
         "GET /api/v1/cases/{case_id}",

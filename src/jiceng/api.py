@@ -14,7 +14,6 @@ from jiceng.places.api import router as places_router
 class Utf8JSONRenderer(JSONRenderer):
     """Chinese text as UTF-8, not \\u escapes: smaller, and readable in logs."""
 
-    media_type = "application/json; charset=utf-8"
     json_dumps_params = {"ensure_ascii": False}
 
 

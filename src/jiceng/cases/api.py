@@ -132,6 +132,37 @@ def supervision_list(request):
     return selectors.supervision_queue(user=request.user, clock=request.clock)
 
 
+class FiguresOut(Schema):
+    region_code: str
+    start: datetime.date
+    end: datetime.date
+    received: int
+    accepted: int
+    due_to_close: int
+    closed: int
+    closed_on_time: int
+    reworked: int
+    extended: int
+    rated: int
+    satisfied: int
+    closing_rate: float | None = Field(None, description="结案率 %")
+    on_time_rate: float | None = Field(None, description="按期结案率 %")
+    rework_rate: float | None = Field(None, description="返工率 %")
+    extension_rate: float | None = Field(None, description="延期率 %")
+    satisfaction_rate: float | None = Field(None, description="满意率 %")
+    average_hours_to_close: float | None
+    top_categories: list[tuple[str, int]]
+
+
+@router.get("/cases/figures", response=FiguresOut, summary="诉求统计（按区划与时段）")
+def figures(request, region: str, start: datetime.date, end: datetime.date):
+    if not region.isdigit():
+        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
+    if end < start or (end - start).days > 3660:
+        raise DomainError("时段无效。", code="bad_period")
+    return selectors.case_figures(user=request.user, region_code=region, start=start, end=end)
+
+
 @router.get("/cases/{case_id}", response=CaseDetailOut, summary="一件诉求及其流转记录")
 def case_detail(request, case_id: int):
     _with_clock(request)

@@ -257,3 +257,99 @@ def patrol_coverage(*, user, region_code: str, start: datetime.date, end: dateti
         .order_by("-n")
     )
     return list(rows.values()), workers
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """诉求统计 for one region and period (requests received in the period)."""
+
+    region_code: str
+    start: datetime.date
+    end: datetime.date
+    received: int = 0
+    accepted: int = 0
+    due_to_close: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    reworked: int = 0
+    extended: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    average_hours_to_close: float | None = None
+    top_categories: list = None
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float | None:
+        return round(100 * part / whole, 1) if whole else None
+
+    @property
+    def closing_rate(self):  # 结案率
+        return self._rate(self.closed, self.due_to_close)
+
+    @property
+    def on_time_rate(self):  # 按期结案率
+        return self._rate(self.closed_on_time, self.due_to_close)
+
+    @property
+    def rework_rate(self):  # 返工率
+        return self._rate(self.reworked, self.closed)
+
+    @property
+    def extension_rate(self):  # 延期率
+        return self._rate(self.extended, self.accepted)
+
+    @property
+    def satisfaction_rate(self):  # 满意率
+        return self._rate(self.satisfied, self.rated)
+
+
+def case_figures(*, user, region_code: str, start: datetime.date, end: datetime.date) -> Figures:
+    """The indicators of STANDARDS ("Case handling") over requests received in [start, end].
+
+    应结案 (due to close): accepted requests whose handling deadline has passed by the end
+    of the period, or that are closed. 结案率 = closed / due to close; 按期结案率 = closed on
+    time / due to close; 返工率 = closed with rework / closed; 延期率 = extended / accepted.
+    """
+    from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F
+
+    require(user, "cases.figures", region_code)
+    begin = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    finish = timezone.make_aware(datetime.datetime.combine(end, datetime.time.max))
+    cases = Case.objects.filter(region_code__within=region_code, received_at__range=(begin, finish))
+    accepted = ~Q(status__in=(S.RECEIVED, S.VOIDED, S.MERGED))
+    closed = Q(status=S.CLOSED)
+    due = accepted & (closed | Q(handle_due_at__lte=min(finish, timezone.now())))
+    counts = cases.aggregate(
+        received=Count("id"),
+        accepted=Count("id", filter=accepted),
+        due_to_close=Count("id", filter=due),
+        closed=Count("id", filter=closed),
+        closed_on_time=Count("id", filter=closed & Q(closed_on_time=True)),
+        reworked=Count("id", filter=closed & Q(rework_count__gt=0)),
+        extended=Count("id", filter=accepted & Q(extension_days__gt=0)),
+        rated=Count("id", filter=Q(rating__isnull=False)),
+        satisfied=Count("id", filter=Q(rating__gte=Case.Rating.FAIRLY_SATISFIED)),
+        average=Avg(
+            ExpressionWrapper(F("closed_at") - F("received_at"), output_field=DurationField()),
+            filter=closed,
+        ),
+    )
+    average = counts.pop("average")
+    top = list(
+        cases.filter(category__isnull=False)
+        .values("category__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:10]
+        .values_list("category__name", "n")
+    )
+    return Figures(
+        region_code=region_code,
+        start=start,
+        end=end,
+        average_hours_to_close=round(average.total_seconds() / 3600, 1) if average else None,
+        top_categories=top,
+        **counts,
+    )

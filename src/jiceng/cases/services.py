@@ -824,3 +824,38 @@ def visit_reveal(*, actor, visit) -> str:
         raise
     audit.record(actor=actor, action="visit.reveal", obj=visit)
     return visit.notes
+
+
+# --- deadline warnings ---------------------------------------------------------------------
+
+
+def deadline_notices() -> int:
+    """Warn about steps due within a working day (黄牌) and overdue ones (红牌).
+
+    Run every few minutes (`jiceng notify-deadlines --every 300`). Each warning's key names
+    the request, the kind and the deadline, so it is created (and sent) once, however
+    often this runs; a new deadline (the next step, an extension) brings a new warning.
+    """
+    from jiceng.cases.selectors import Clock
+
+    clock = Clock.current()
+    created = 0
+    pending = Case.objects.filter(status__in=Case.OPEN, due_at__lte=clock.horizon).select_related(
+        "handler"
+    )
+    for case in pending.iterator(chunk_size=500):
+        overdue = case.due_at < clock.now
+        kind = "overdue" if overdue else "due_soon"
+        label = "已超期（红牌）" if overdue else "一个工作日内到期（黄牌）"
+        text = f"诉求 {case.tracking_code} {case.get_status_display()}，{label}"
+        key = f"{kind}:{case.pk}:{case.due_at.isoformat()}"
+        with transaction.atomic():
+            if case.status in (S.DISPATCHED, S.IN_PROGRESS):
+                created += len(notify.handlers(case, kind, text, key))
+            elif case.status == S.HANDLED:
+                created += len(notify.checkers(case, kind, text, key))
+            else:
+                created += len(notify.triage_staff(case, kind, text, key))
+            if overdue:
+                created += len(notify.supervisors(case, kind, text, key))
+    return created

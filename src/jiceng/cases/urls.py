@@ -7,6 +7,7 @@ urlpatterns = [
     path("cases/", views.queue, name="queue"),
     path("cases/new/", views.case_new, name="new"),
     path("cases/supervision/", views.supervision, name="supervision"),
+    path("cases/figures/", views.figures, name="figures"),
     path("cases/<int:pk>/", views.case_detail, name="detail"),
     path("cases/<int:pk>/act/<str:action>/", views.case_act, name="act"),
     path("cases/<int:pk>/reporter/", views.case_reporter, name="reporter"),

@@ -1,11 +1,14 @@
 """Staff pages for requests: work queues, one request with its actions, staff entry,
-supervision, and the inbox."""
+supervision, the inbox, and the figures."""
+
+import datetime
 
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.models import Department
@@ -314,3 +317,29 @@ def inbox(request):
 def inbox_read(request):
     services.notifications_mark_read(user=request.user)
     return redirect("cases:inbox")
+
+
+@require_GET
+def figures(request):
+    """诉求统计 for a region and period, as a page (the API has the same figures)."""
+    user = request.user
+    require(user, "cases.figures")
+    roots = region_options(user=user, permission="cases.figures")
+    region = request.GET.get("region", "") or (roots[0].code if roots else "")
+    if not region.isdigit():
+        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
+    today = timezone.localdate()
+    try:
+        start = datetime.date.fromisoformat(request.GET.get("start", ""))
+        end = datetime.date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        start, end = today.replace(month=1, day=1), today
+    if end < start:
+        raise DomainError("结束日期不能早于开始日期。", code="bad_period")
+    data = selectors.case_figures(user=user, region_code=region, start=start, end=end)
+    children = Region.objects.filter(parent_id=region).order_by("code")
+    return render(
+        request,
+        "cases/figures.html",
+        {"figures": data, "roots": roots, "region": region, "children": children},
+    )

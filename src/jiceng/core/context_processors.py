@@ -7,6 +7,7 @@ NAV = {
     "submit": "cases.submit",
     "supervise": "cases.supervise",
     "patrols": "patrols.view",
+    "figures": "cases.figures",
     "catalogue": "cases.manage_catalogue",
     "people": "people.view",
     "import": "people.import",
