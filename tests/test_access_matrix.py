@@ -524,6 +524,8 @@ PAGES = [
         outsider=403,
         marker=lambda w: f'data-figure="received">{_a_case(w) and 1}<',
     ),
+    Case("cases:posters", "grid_worker", lambda w: f"/regions/{w.grid_a.code}/posters/"),
+    Case("cases:poster", "grid_worker", lambda w: f"/regions/{w.grid_a.code}/poster.svg"),
     Case(
         "patrols:list",
         "grid_worker",

@@ -184,6 +184,8 @@ JICENG_INTAKE_PER_HOUR_DEVICE = env_int("JICENG_INTAKE_PER_HOUR_DEVICE", 5)
 JICENG_INTAKE_PER_HOUR_GRID = env_int("JICENG_INTAKE_PER_HOUR_GRID", 60)
 JICENG_NOTIFY_SENDER = env_str("JICENG_NOTIFY_SENDER", "jiceng.cases.notify.LogSender")
 JICENG_NOTIFY_WEBHOOK_URL = env_str("JICENG_NOTIFY_WEBHOOK_URL", "")
+# The address residents use (printed in QR codes), e.g. https://jiceng.county.gov.cn
+JICENG_PUBLIC_URL = env_str("JICENG_PUBLIC_URL", "")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

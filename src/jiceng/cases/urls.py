@@ -12,6 +12,8 @@ urlpatterns = [
     path("cases/<int:pk>/act/<str:action>/", views.case_act, name="act"),
     path("cases/<int:pk>/reporter/", views.case_reporter, name="reporter"),
     path("cases/<int:pk>/photos/<int:photo_id>/", views.case_photo, name="photo"),
+    path("regions/<str:code>/posters/", views.posters, name="posters"),
+    path("regions/<str:code>/poster.svg", views.poster_download, name="poster"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read/", views.inbox_read, name="inbox_read"),
 ]

@@ -6,7 +6,7 @@ import datetime
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,6 +16,7 @@ from jiceng.cases import selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
+from jiceng.cases.posters import grid_posters, public_base_url
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
 from jiceng.core import audit
@@ -343,3 +344,32 @@ def figures(request):
         "cases/figures.html",
         {"figures": data, "roots": roots, "region": region, "children": children},
     )
+
+
+@require_GET
+def posters(request, code: str):
+    """Printable QR posters (one A4 page each) for the grids, or buildings, under a node."""
+    from jiceng.places.selectors import region_get
+
+    region = region_get(user=request.user, code=code)
+    per_building = request.GET.get("buildings") == "1"
+    items = list(
+        grid_posters(
+            region=region, base_url=public_base_url(request), per_building=per_building, limit=300
+        )
+    )
+    return render(request, "cases/posters.html", {"region": region, "posters": items})
+
+
+@require_GET
+def poster_download(request, code: str):
+    """One grid's poster as an SVG file."""
+    from jiceng.places.selectors import region_get
+
+    grid = region_get(user=request.user, code=code)
+    if not grid.is_grid:
+        raise DomainError("只有网格有二维码海报。", code="not_grid")
+    name, svg = next(grid_posters(region=grid, base_url=public_base_url(request)))
+    response = HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
