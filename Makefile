@@ -23,8 +23,11 @@ demo: install
 test: install
 	$(BIN)/pytest -m "not browser" -n 2 $(PYTEST_ARGS)
 
+# A database file rather than memory: the live server's threads then each open their own
+# connection instead of sharing the test's.
 test-browser: install
-	$(BIN)/pytest -m browser $(PYTEST_ARGS)
+	mkdir -p var
+	JICENG_TEST_SQLITE=$(CURDIR)/var/test-browser.sqlite3 $(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

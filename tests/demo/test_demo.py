@@ -72,3 +72,25 @@ def test_a_staff_account_alone_is_real_data_too(db, settings, tmp_path):
     with pytest.raises(CommandError):
         call_command("demo", "--scale", "tiny", "--no-serve")
     assert not Person.objects.exists()
+
+
+def test_demo_requests_cover_every_state(demo):
+    import random
+
+    from django.db import transaction
+
+    from jiceng.cases.models import Case
+    from jiceng.core.bulk import IdAllocator
+    from jiceng.demo.generator import ALLOCATED
+    from jiceng.demo.requests import RequestHistory
+
+    grids = list(Region.objects.filter(level="grid").values_list("code", flat=True))
+    with transaction.atomic():
+        ids = IdAllocator(*ALLOCATED)
+        RequestHistory(ids, random.Random(3), grids, target=600).build()
+        ids.close()
+    states = set(Case.objects.values_list("status", flat=True))
+    assert states == set(Case.Status.values)
+    for case in Case.objects.filter(status="closed")[:50]:
+        assert case.events.filter(action="check").exists()
+        assert case.closed_at >= case.received_at

@@ -14,7 +14,19 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if Path(__file__).parent in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.django_db(transaction=True, serialized_rollback=True))
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def reference_data(transactional_db):
+    """Live-server tests empty the database after each test, migration data included (and
+    Playwright's event loop keeps Django's serialized copy out of reach), so put the
+    shipped reference data back before each one."""
+    from django.apps import apps
+
+    from jiceng.places.reference import load
+
+    load(apps.get_model("places", "Region"), apps.get_model("places", "SpecialGroup"))
 
 
 @pytest.fixture(scope="session")

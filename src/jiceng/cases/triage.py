@@ -125,3 +125,26 @@ def suggest_handler(case: Case, category: Category):
     if category.default_department_id:
         return ("department", category.default_department_id)
     return None
+
+
+def evaluate(county_code: str, share: float = 0.2, seed: int = 1, cold: bool = False) -> dict:
+    """Hold out a share of the county's closed requests, learn from the rest, and report how
+    often the suggested category was right (first guess, or among the first three).
+    `cold` learns from the categories' names and keywords only (a county's first day)."""
+    import random
+
+    closed = list(
+        Case.objects.filter(
+            region_code__within=county_code, status=Case.Status.CLOSED, category__isnull=False
+        ).values_list("id", "category_id", "description")
+    )
+    random.Random(seed).shuffle(closed)
+    held = closed[: int(len(closed) * share)]
+    model = build(county_code, exclude_ids=[pk for pk, _, _ in (closed if cold else held)])
+    first = top3 = 0
+    for _, category_id, description in held:
+        ranked = [c for c, _ in model.rank(description)[:3]]
+        first += bool(ranked) and ranked[0] == category_id
+        top3 += category_id in ranked
+    total = len(held) or 1
+    return {"tested": len(held), "top1": first / total, "top3": top3 / total}

@@ -2,6 +2,7 @@
 batched INSERTs on SQLite."""
 
 from django.db import connection
+from psycopg.types.json import Jsonb
 
 
 def bulk_insert(model, fields: list[str], rows) -> int:
@@ -37,6 +38,12 @@ class RowStream:
             quote = connection.ops.quote_name
             meta = self.model._meta
             columns = ", ".join(quote(meta.get_field(f).column) for f in self.fields)
+            # COPY does not know dicts: JSON columns go as jsonb.
+            self._json = [
+                i
+                for i, f in enumerate(self.fields)
+                if meta.get_field(f).get_internal_type() == "JSONField"
+            ]
             self._cursor = connection.cursor()
             self._copy_context = self._cursor.copy(
                 f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
@@ -50,6 +57,10 @@ class RowStream:
     def write(self, row: tuple) -> None:
         self.count += 1
         if self._copy is not None:
+            if self._json:
+                row = list(row)
+                for index in self._json:
+                    row[index] = Jsonb(row[index])
             with connection.wrap_database_errors:  # psycopg's errors as Django's
                 self._copy.write_row(row)
             return

@@ -8,7 +8,9 @@ runs through the services, and the run is recorded once in the audit trail.
 """
 
 import datetime
+import hashlib
 import random
+import secrets
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -19,11 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from jiceng.accounts.models import Department, Membership, User
+from jiceng.cases.catalogue import catalogue_seed
+from jiceng.cases.models import Case, Event, Notification, Open311Client, Patrol, Visit
 from jiceng.core import audit
 from jiceng.core.bulk import IdAllocator, bulk_insert
 from jiceng.core.idnumber import check_character
 from jiceng.demo import names
 from jiceng.demo.models import DemoRun
+from jiceng.demo.requests import RequestHistory, build_patrols
 from jiceng.party.models import FirstSecretary, PartyMember, PartyOrganization
 from jiceng.places.models import (
     Building,
@@ -47,6 +52,11 @@ ALLOCATED = (
     PartyMember,
     User,
     Membership,
+    Case,
+    Event,
+    Notification,
+    Patrol,
+    Visit,
 )
 SHARED_PASSWORD = "Jiceng@2026"  # noqa: S105  (printed for demo logins)
 COUNTY = "370829"
@@ -73,6 +83,8 @@ class Totals:
     party_branches: int = 0
     specialists: int = 0
     users: int = 0
+    requests: int = 0
+    patrols: int = 0
     logins: list[dict] = field(default_factory=list)
 
 
@@ -667,7 +679,27 @@ class Builder:
             self._first_secretaries()
             self.flush_users()
             self._grid_leaders()
+        with self._writing():
+            self._requests()
         return self.totals
+
+    def _requests(self) -> None:
+        """The request catalogue, an Open311 key for the demo's client app, this year's
+        requests, and recent patrols."""
+        catalogue_seed(county_code=COUNTY)
+        raw = "o311_demo_" + secrets.token_urlsafe(18)
+        Open311Client.objects.create(
+            region_code=COUNTY,
+            name="演示小程序",
+            key_digest=hashlib.sha256(raw.encode()).hexdigest(),
+        )
+        self.totals.logins.append(
+            {"role": "open311_client", "username": "", "password": "", "region_code": COUNTY,
+             "api_key": raw}
+        )  # fmt: skip
+        target = {"tiny": 40}.get(self.scale, 1200)
+        self.totals.requests = RequestHistory(self.ids, self.rng, self.urban_grids, target).build()
+        self.totals.patrols = build_patrols(self.ids, self.rng, self.urban_grids)
 
     @contextmanager
     def _writing(self):

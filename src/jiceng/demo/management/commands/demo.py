@@ -46,7 +46,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"已生成：{totals.grids} 个网格，{totals.households} 户，{totals.persons} 人，"
                 f"{totals.party_branches} 个网格党支部，{totals.specialists} 名专业网格员，"
-                f"{totals.users} 个账号。用时 {time.monotonic() - started:.1f} 秒。"
+                f"{totals.users} 个账号，{totals.requests} 件诉求，{totals.patrols} 次巡查。"
+                f"用时 {time.monotonic() - started:.1f} 秒。"
             )
         else:
             if not run.persons:
@@ -80,8 +81,9 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"{'角色':<24}{'账号':<20}{'密码':<14}区划")
         for login in logins:
+            key = f"  api_key={login['api_key']}" if "api_key" in login else ""
             self.stdout.write(
                 f"{login['role']:<24}{login['username']:<20}{login['password']:<14}"
-                f"{login['region_code']}"
+                f"{login['region_code']}{key}"
             )
         self.stdout.write(f"（以上也已写入 {self._logins_path()}）")
