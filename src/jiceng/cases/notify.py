@@ -11,11 +11,11 @@ import urllib.request
 import uuid
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from jiceng.cases.models import Notification
+from jiceng.core import tasks
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +67,25 @@ def send_pending(notification_ids: list[int]) -> None:
 
 
 def notify(users, case, kind: str, text: str, key: str | None = None) -> list[Notification]:
-    """Create inbox rows (once per key) and send them after the commit."""
-    created = []
-    for user in {u.pk: u for u in users}.values():
-        row_key = f"{key}:{user.pk}" if key else f"{kind}:{case.pk}:{user.pk}:{uuid.uuid4().hex}"
-        notification, new = Notification.objects.get_or_create(
-            key=row_key, defaults={"user": user, "case": case, "kind": kind, "text": text[:300]}
-        )
-        if new:
-            created.append(notification)
+    """Create inbox rows (once per key) and send them, in the background, after the commit.
+    Without a key every call is a new occurrence."""
+    rows = {
+        (f"{key}:{user.pk}" if key else f"{kind}:{case.pk}:{user.pk}:{uuid.uuid4().hex}"): user
+        for user in users
+    }
+    if key:
+        for existing in Notification.objects.filter(key__in=list(rows)).values_list(
+            "key", flat=True
+        ):
+            del rows[existing]
+    created = Notification.objects.bulk_create(
+        [
+            Notification(user=user, case=case, kind=kind, text=text[:300], key=row_key)
+            for row_key, user in rows.items()
+        ]
+    )
     if created:
-        ids = [n.pk for n in created]
-        transaction.on_commit(lambda: send_pending(ids))
+        tasks.enqueue(send_pending, [n.pk for n in created])
     return created
 
 

@@ -281,11 +281,10 @@ def _post_request(request, fmt: str):
     fields = sorted((k, v) for k, v in request.POST.lists() if k != "api_key")
     digest = hashlib.sha256(repr(fields).encode()).hexdigest()[:32]
     bucket = int(timezone.now().timestamp() // 600)
-    for earlier in (bucket - 1, bucket):
-        key = f"open311:{client.pk}:{digest}:{earlier}"
-        existing = Case.objects.filter(idempotency_key=key).first()
-        if existing:
-            return render([_created(existing)], fmt, "service_requests", "request")
+    keys = [f"open311:{client.pk}:{digest}:{b}" for b in (bucket - 1, bucket)]
+    existing = Case.objects.filter(idempotency_key__in=keys).first()
+    if existing:
+        return render([_created(existing)], fmt, "service_requests", "request")
     name = " ".join(filter(None, [_param(request, "last_name"), _param(request, "first_name")]))
     case, _ = services.case_submit(
         channel=Case.Channel.OPEN311,
@@ -303,7 +302,7 @@ def _post_request(request, fmt: str):
         device_id=device,
         fingerprint=fingerprint,
         open311_client=client,
-        idempotency_key=f"open311:{client.pk}:{digest}:{bucket}",
+        idempotency_key=keys[1],
     )
     return render([_created(case)], fmt, "service_requests", "request", status=201)
 
