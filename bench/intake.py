@@ -62,7 +62,7 @@ def generate_requests(rng: random.Random) -> int:
         "rating", "rework_count", "extension_days", "extension_requested_days",
         "dissatisfied_count", "supervised_region_code", "address", "reporter_name",
         "reporter_phone", "hide_reporter", "reporter_account", "device_id",
-        "client_fingerprint", "media_url", "result", "rating_comment",
+        "client_fingerprint", "media_url", "result", "rating_comment", "idempotency_key",
     ]  # fmt: skip
     with transaction.atomic():
         ids = IdAllocator(Case)
@@ -91,13 +91,13 @@ def generate_requests(rng: random.Random) -> int:
                     (closed <= handle_due) if status == S.CLOSED else None, closed or received,
                     workers[grid] if handled else None,
                     rng.choice([5, 5, 4, 4, 3, 2, None]) if status == S.CLOSED else None,
-                    0, 0, 0, 0, "", "", "", "", False, "", "", "", "", "", "",
+                    0, 0, 0, 0, "", "", "", "", False, "", "", "", "", "", "", "",
                 ))  # fmt: skip
         ids.close()
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE cases_case")
+        cursor.execute("VACUUM ANALYZE")  # as autovacuum leaves the database in service
     return REQUESTS
 
 
@@ -168,7 +168,8 @@ def throughput(var_dir: str, logins: dict, api_key: str) -> list[tuple[str, floa
         "PYTHONPATH": str(HERE),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bench_wsgi:application", "--workers", "4",
+        [sys.executable, "-m", "gunicorn", "bench_wsgi:application",
+         "--workers", os.environ.get("JICENG_BENCH_WORKERS", "4"),
          "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning"],
         cwd=HERE, env=env,
     )  # fmt: skip

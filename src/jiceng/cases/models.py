@@ -139,12 +139,17 @@ class Case(models.Model):
     )
 
     region_code = RegionCodeField(
-        db_index=True, help_text="所在网格；经接口进来、尚未定位到网格的，为乡镇或县的编码"
+        help_text="所在网格；经接口进来、尚未定位到网格的，为乡镇或县的编码"
     )
-    tracking_code = models.CharField("查询码", max_length=12, unique=True)
-    access_token = models.CharField("查看凭据", max_length=32, unique=True)
+    tracking_code = models.CharField("查询码", max_length=12)
+    access_token = models.CharField("查看凭据", max_length=32)
     category = models.ForeignKey(
-        Category, verbose_name="类别", null=True, blank=True, on_delete=models.PROTECT
+        Category,
+        verbose_name="类别",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
     )
     description = models.TextField("诉求内容", max_length=4000)
     answers = models.JSONField("附加问题回答", default=dict, blank=True)
@@ -154,7 +159,12 @@ class Case(models.Model):
     )
     # Where
     building = models.ForeignKey(
-        "places.Building", verbose_name="楼栋", null=True, blank=True, on_delete=models.SET_NULL
+        "places.Building",
+        verbose_name="楼栋",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        db_index=False,
     )
     unit_number = models.PositiveSmallIntegerField("单元", null=True, blank=True)
     address = models.CharField("地点", max_length=200, blank=True)
@@ -167,7 +177,7 @@ class Case(models.Model):
     hide_reporter = models.BooleanField("对承办人匿名", default=False)
     reporter_account = models.CharField("反映人账号", max_length=100, blank=True)
     device_id = models.CharField("设备标识", max_length=100, blank=True)
-    client_fingerprint = models.CharField("来源指纹", max_length=64, blank=True, db_index=True)
+    client_fingerprint = models.CharField("来源指纹", max_length=64, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="登记人",
@@ -175,9 +185,15 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     open311_client = models.ForeignKey(
-        "cases.Open311Client", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "cases.Open311Client",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     patrol = models.ForeignKey(
         "cases.Patrol",
@@ -187,7 +203,7 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="findings",
     )
-    idempotency_key = models.CharField("幂等键", max_length=80, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField("幂等键", max_length=80, blank=True)
     # Who handles it
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -196,6 +212,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="handled_cases",
+        db_index=False,
     )
     handler_department = models.ForeignKey(
         "accounts.Department",
@@ -207,12 +224,12 @@ class Case(models.Model):
     )
     result = models.TextField("办理结果", max_length=4000, blank=True)
     # Time: the current step's deadline is stored; lateness is worked out when read.
-    received_at = models.DateTimeField("受理时间", db_index=True)
-    due_at = models.DateTimeField("当前环节时限", null=True, blank=True, db_index=True)
+    received_at = models.DateTimeField("受理时间")
+    due_at = models.DateTimeField("当前环节时限", null=True, blank=True)
     dispatched_at = models.DateTimeField("派单时间", null=True, blank=True)
     handle_due_at = models.DateTimeField("办理时限", null=True, blank=True)
     handled_at = models.DateTimeField("办结反馈时间", null=True, blank=True)
-    closed_at = models.DateTimeField("结案时间", null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField("结案时间", null=True, blank=True)
     closed_on_time = models.BooleanField("按期结案", null=True, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     # Counters the indicators need (返工率, 延期率, 督办)
@@ -233,18 +250,25 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="duplicates",
+        db_index=False,
     )
 
     class Meta:
         verbose_name = verbose_name_plural = "诉求"
         ordering = ["-received_at"]
         indexes = [
+            # Work and supervision queues read open requests only: a small partial index.
             models.Index(
-                fields=["region_code", "status", "due_at"],
-                name="case_queue_idx",
-                opclasses=["varchar_pattern_ops", "varchar_pattern_ops", ""],
+                fields=["region_code", "due_at"],
+                name="case_open_idx",
+                opclasses=["varchar_pattern_ops", ""],
+                condition=Q(
+                    status__in=["received", "accepted", "dispatched", "in_progress", "handled"]
+                ),
             ),
             models.Index(fields=["handler", "status", "due_at"], name="case_handler_idx"),
+            models.Index(fields=["client_fingerprint", "received_at"], name="case_device_idx"),
+            models.Index(fields=["closed_at"], name="case_closed_idx"),
             models.Index(
                 fields=["region_code", "received_at"],
                 name="case_period_idx",
@@ -252,6 +276,14 @@ class Case(models.Model):
             ),
         ]
         constraints = [
+            # Constraints rather than unique=True: no LIKE indexes on codes matched whole.
+            models.UniqueConstraint(fields=["tracking_code"], name="case_tracking_code"),
+            models.UniqueConstraint(fields=["access_token"], name="case_access_token"),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="case_idempotency_key",
+            ),
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
                 name="case_rating_scale",

@@ -281,7 +281,7 @@ def case_submit(
                 submitted_by=submitted_by,
                 open311_client=open311_client,
                 patrol=patrol,
-                idempotency_key=idempotency_key,
+                idempotency_key=idempotency_key or "",
                 received_at=now,
                 due_at=_deadline(now, *limit),
             )

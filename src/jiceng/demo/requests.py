@@ -447,6 +447,7 @@ class RequestHistory:
                 "",
                 "",
                 row["merged_into"],
+                "",
             )
         )
 
@@ -490,6 +491,7 @@ CASE_FIELDS = [
     "client_fingerprint",
     "media_url",
     "merged_into",
+    "idempotency_key",
 ]
 EVENT_FIELDS = [
     "id",
