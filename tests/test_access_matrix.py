@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from jiceng.accounts.models import Membership, User
 from jiceng.accounts.services import api_token_issue
 from jiceng.api import api
-from jiceng.cases.models import Photo
+from jiceng.cases.models import Photo, Question
 from jiceng.core import audit
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
@@ -445,6 +445,26 @@ PAGES = [
         outsider=403,
     ),
     Case(
+        "cases_settings:question_add",
+        "county_admin",
+        lambda w: f"/settings/catalogue/{_category(w).pk}/questions/",
+        method="post",
+        data=lambda w: {"code": "floor", "label": "几楼？", "datatype": "number"},
+        owner=302,
+        outsider=403,
+    ),
+    Case(
+        "cases_settings:question_remove",
+        "county_admin",
+        lambda w: (
+            f"/settings/catalogue/{_category(w).pk}/questions/"
+            f"{_category(w).questions.get().pk}/delete/"
+        ),
+        method="post",
+        owner=302,
+        outsider=403,
+    ),
+    Case(
         "cases_settings:open311",
         "county_admin",
         lambda w: "/settings/open311/",
@@ -792,6 +812,7 @@ def fingerprint() -> str:
         list(Region.objects.order_by("code").values_list("code", "name", "grid_kind", "leader_id")),
         list(Household.objects.order_by("pk").values_list("pk", "region_code", "head_id")),
         list(Person.objects.order_by("pk").values_list("pk", "region_code", "name")),
+        list(Question.objects.order_by("pk").values_list("pk", "code")),
     ]
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 

@@ -228,3 +228,33 @@ def test_an_unplaced_request_gets_its_grid_at_acceptance(world, catalogue, login
     )
     case.refresh_from_db()
     assert (case.status, case.region_code) == ("accepted", world.grid_a.code)
+
+
+def test_county_admins_edit_limits_and_questions(world, catalogue, login):
+    from jiceng.cases.models import Category
+
+    client = login(world.a("county_admin"))
+    noise = catalogue["disputes.noise"]
+    data = {
+        "name": "噪音扰民", "is_active": "on", "accept_limit": 2, "accept_unit": "hour",
+        "handle_limit": 3, "handle_unit": "day", "check_limit": 1, "check_unit": "day",
+        "return_limit_days": 2, "max_extension_days": 5, "default_department": "",
+    }  # fmt: skip
+    assert client.post(f"/settings/catalogue/{noise.pk}/", data).status_code == 302
+    noise.refresh_from_db()
+    assert (noise.handle_limit, noise.default_department) == (3, None)
+    refused = client.post(f"/settings/catalogue/{noise.pk}/", {**data, "handle_limit": 9})
+    assert "不能超过10个工作日" in refused.content.decode()
+    client.post(
+        f"/settings/catalogue/{noise.pk}/questions/",
+        {"code": "when", "label": "重复", "datatype": "string"},
+    )
+    client.post(
+        f"/settings/catalogue/{noise.pk}/questions/",
+        {"code": "source", "label": "噪音来源", "datatype": "singlevaluelist",
+         "values": "home:住户\nshop:商铺", "required": "on"},
+    )  # fmt: skip
+    questions = list(Category.objects.get(pk=noise.pk).questions.values_list("code", "required"))
+    assert questions == [("when", False), ("source", True)]
+    definition = client.get("/open311/v2/services/disputes.noise.json").json()
+    assert [a["code"] for a in definition["attributes"]] == ["when", "source"]

@@ -92,3 +92,54 @@ def category_update(*, actor, category: Category, **fields) -> Category:
         actor=actor, action="category.update", obj=category, detail={"fields": list(fields)}
     )
     return category
+
+
+@transaction.atomic
+def question_add(*, actor, category: Category, code: str, label: str, datatype: str,
+                 required: bool = False, values_text: str = "") -> Question:  # fmt: skip
+    """Add an extra question (an Open311 attribute). Choices are lines of key:name."""
+    require(actor, "cases.manage_catalogue", category.region_code)
+    code, label = code.strip(), label.strip()
+    if not code.replace("-", "").replace("_", "").isalnum() or not code.isascii():
+        raise DomainError("代码只能用英文字母、数字、- 和 _。", code="question_code", field="code")
+    if not label:
+        raise DomainError("请填写问题。", code="question_label", field="label")
+    if datatype not in Question.Datatype.values:
+        raise DomainError("问题类型无效。", code="question_type", field="datatype")
+    if category.questions.filter(code=code).exists():
+        raise DomainError("该代码已被本类别使用。", code="question_code_taken", field="code")
+    values = []
+    for line in values_text.splitlines():
+        key, _, name = line.partition(":")
+        if key.strip() and name.strip():
+            values.append({"key": key.strip(), "name": name.strip()})
+    if datatype in ("singlevaluelist", "multivaluelist") and len(values) < 2:
+        raise DomainError(
+            "单选、多选至少要两个选项（每行一个，写成 代码:名称）。", code="question_values"
+        )
+    question = Question.objects.create(
+        category=category,
+        code=code[:48],
+        label=label[:120],
+        datatype=datatype,
+        required=required,
+        order=category.questions.count(),
+        values=values,
+    )
+    audit.record(
+        actor=actor, action="category.question_add", obj=question, region_code=category.region_code
+    )
+    return question
+
+
+@transaction.atomic
+def question_remove(*, actor, question: Question) -> None:
+    require(actor, "cases.manage_catalogue", question.category.region_code)
+    audit.record(
+        actor=actor,
+        action="category.question_remove",
+        obj=question,
+        region_code=question.category.region_code,
+        detail={"code": question.code},
+    )
+    question.delete()

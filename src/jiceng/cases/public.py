@@ -7,7 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -196,6 +196,13 @@ def _timeline(case: Case) -> list[dict]:
     ]
 
 
+def _photos(own: Case, case: Case) -> list[Photo]:
+    """The resident's own photos and the handler's; never another resident's."""
+    return list(own.photos.all()) + (
+        list(case.photos.filter(kind=Photo.Kind.RESULT)) if case.pk != own.pk else []
+    )
+
+
 def _render_tracking(request, own: Case, error: str = ""):
     case = own.merged_into if own.merged_into_id else own  # a duplicate follows the original
     is_own = own.pk == case.pk
@@ -213,7 +220,7 @@ def _render_tracking(request, own: Case, error: str = ""):
             "case": case,
             "status_text": RESIDENT_STATUS[case.status],
             "timeline": _timeline(case),
-            "photos": list(case.photos.all()),
+            "photos": _photos(own, case),
             "due_note": WorkCalendar().provisional_note(timezone.localtime(due).date())
             if due and case.is_open
             else "",
@@ -264,5 +271,7 @@ def reopen(request, code: str, token: str):
 def photo(request, code: str, token: str, photo_id: int):
     own = _resident_case(code, token)
     case = own.merged_into if own.merged_into_id else own
-    image = get_object_or_404(Photo, pk=photo_id, case=case)
+    image = next((p for p in _photos(own, case) if p.pk == photo_id), None)
+    if image is None:
+        raise Http404("未找到该照片。")
     return FileResponse(image.image.open("rb"), content_type="image/jpeg")

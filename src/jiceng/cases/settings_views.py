@@ -8,7 +8,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from jiceng.accounts.models import Department
 from jiceng.cases import services
 from jiceng.cases.catalogue import category_update
-from jiceng.cases.models import Category, Open311Client
+from jiceng.cases.catalogue import question_add as catalogue_question_add
+from jiceng.cases.catalogue import question_remove as catalogue_question_remove
+from jiceng.cases.models import Category, Open311Client, Question
 from jiceng.core.access import require, scope_filter, scopes
 from jiceng.core.calendar import UNITS
 from jiceng.core.errors import DomainError
@@ -101,4 +103,46 @@ def category_edit(request, pk: int):
         else:
             messages.success(request, f"已保存“{category}”。")
             return redirect("cases_settings:catalogue")
-    return render(request, "cases/settings/category.html", {"form": form, "category": category})
+    return render(
+        request,
+        "cases/settings/category.html",
+        {
+            "form": form,
+            "category": category,
+            "questions": category.questions.all(),
+            "datatypes": Question.Datatype.choices,
+        },
+    )
+
+
+@require_POST
+def question_add(request, pk: int):
+    county = _county(request.user)
+    category = get_object_or_404(Category, pk=pk, region_code=county, parent__isnull=False)
+    post = request.POST
+    try:
+        catalogue_question_add(
+            actor=request.user,
+            category=category,
+            code=post.get("code", ""),
+            label=post.get("label", ""),
+            datatype=post.get("datatype", ""),
+            required=post.get("required") == "on",
+            values_text=post.get("values", ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "已添加问题。")
+    return redirect("cases_settings:category", pk=category.pk)
+
+
+@require_POST
+def question_remove(request, pk: int, question_pk: int):
+    county = _county(request.user)
+    question = get_object_or_404(
+        Question, pk=question_pk, category_id=pk, category__region_code=county
+    )
+    catalogue_question_remove(actor=request.user, question=question)
+    messages.success(request, "已删除问题。")
+    return redirect("cases_settings:category", pk=pk)

@@ -34,6 +34,12 @@ settings_patterns = (
     [
         path("catalogue/", settings_views.catalogue, name="catalogue"),
         path("catalogue/<int:pk>/", settings_views.category_edit, name="category"),
+        path("catalogue/<int:pk>/questions/", settings_views.question_add, name="question_add"),
+        path(
+            "catalogue/<int:pk>/questions/<int:question_pk>/delete/",
+            settings_views.question_remove,
+            name="question_remove",
+        ),
         path("open311/", settings_views.open311_clients, name="open311"),
         path(
             "open311/<int:pk>/active/", settings_views.open311_client_active, name="open311_active"
