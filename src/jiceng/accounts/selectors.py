@@ -65,3 +65,30 @@ def user_get(*, actor, pk: int) -> User:
     if account is None:
         raise NotFound()
     return account
+
+
+def staff_at(*, roles, region_codes):
+    """Active accounts holding one of `roles` exactly at one of `region_codes` (who is
+    posted where: for dispatching, notifying, and the worker named on a grid's poster)."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__is_active=True,
+            memberships__role__in=list(roles),
+            memberships__region_code__in=list(region_codes),
+        )
+        .select_related("department")
+        .distinct()
+    )
+
+
+def grid_workers(*, region_codes) -> dict[str, User]:
+    """The grid worker of each of these grids (one, if several are posted)."""
+    return {
+        m.region_code: m.user
+        for m in Membership.objects.filter(
+            region_code__in=list(region_codes), role="grid_worker", is_active=True
+        )
+        .select_related("user")
+        .order_by("region_code", "-id")
+    }

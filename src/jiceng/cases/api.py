@@ -81,9 +81,7 @@ class CaseDetailOut(CaseOut):
 
     @staticmethod
     def resolve_actions(obj, context):
-        from jiceng.cases.views import available_actions
-
-        return sorted(available_actions(context["request"].user, obj))
+        return sorted(selectors.available_actions(context["request"].user, obj))
 
 
 class CaseIn(Schema):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from jiceng.accounts.selectors import staff_at
 from jiceng.cases.models import Notification
 from jiceng.core import tasks
 
@@ -89,21 +90,11 @@ def notify(users, case, kind: str, text: str, key: str | None = None) -> list[No
     return created
 
 
-def _staff(case, roles: tuple[str, ...], codes: list[str]):
-    from jiceng.accounts.models import User
-
-    return User.objects.filter(
-        is_active=True,
-        memberships__is_active=True,
-        memberships__role__in=roles,
-        memberships__region_code__in=codes,
-    ).distinct()
-
-
 def triage_staff(case, kind: str, text: str, key: str | None = None):
     """The grid's workers and the community's staff, who accept and dispatch."""
-    staff = _staff(
-        case, ("grid_worker", "community_worker"), [case.region_code, case.region_code[:12]]
+    staff = staff_at(
+        roles=("grid_worker", "community_worker"),
+        region_codes=[case.region_code, case.region_code[:12]],
     )
     return notify(staff, case, kind, text, key)
 
@@ -113,10 +104,9 @@ def handlers(case, kind: str, text: str, key: str | None = None):
     if case.handler_id:
         return notify([case.handler], case, kind, text, key)
     if case.handler_department_id:
-        staff = _staff(
-            case,
-            ("specialist_grid_worker",),
-            [case.region_code, case.region_code[:12], case.region_code[:9]],
+        staff = staff_at(
+            roles=("specialist_grid_worker",),
+            region_codes=[case.region_code, case.region_code[:12], case.region_code[:9]],
         ).filter(department_id=case.handler_department_id)
         return notify(staff, case, kind, text, key)
     return triage_staff(case, kind, text, key)
@@ -124,9 +114,8 @@ def handlers(case, kind: str, text: str, key: str | None = None):
 
 def checkers(case, kind: str, text: str, key: str | None = None):
     """Community staff, who check on site, close, and approve extensions."""
-    return notify(
-        _staff(case, ("community_worker",), [case.region_code[:12]]), case, kind, text, key
-    )
+    staff = staff_at(roles=("community_worker",), region_codes=[case.region_code[:12]])
+    return notify(staff, case, kind, text, key)
 
 
 approvers = checkers
@@ -134,7 +123,8 @@ approvers = checkers
 
 def supervisors(case, kind: str, text: str, key: str | None = None):
     """Town staff and the county's command centre."""
-    staff = _staff(
-        case, ("town_staff", "county_staff"), [case.region_code[:9], case.region_code[:6]]
+    staff = staff_at(
+        roles=("town_staff", "county_staff"),
+        region_codes=[case.region_code[:9], case.region_code[:6]],
     )
     return notify(staff, case, kind, text, key)

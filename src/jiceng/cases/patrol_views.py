@@ -14,37 +14,20 @@ from jiceng.cases import selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Visit
 from jiceng.cases.photos import clean_photo
-from jiceng.cases.views import category_groups
+from jiceng.cases.views import category_groups, region_and_period
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import Building, Household, Region
 from jiceng.places.selectors import region_options
 
 
-def _period(request) -> tuple[datetime.date, datetime.date]:
-    today = timezone.localdate()
-    try:
-        start = datetime.date.fromisoformat(request.GET.get("start", ""))
-    except ValueError:
-        start = today.replace(day=1)
-    try:
-        end = datetime.date.fromisoformat(request.GET.get("end", ""))
-    except ValueError:
-        end = today
-    if end < start or (end - start).days > 366:
-        start, end = today.replace(day=1), today
-    return start, end
-
-
 @require_GET
 def patrol_list(request):
     user = request.user
     require(user, "patrols.view")
-    roots = region_options(user=user, permission="patrols.view")
-    region = request.GET.get("region", "") or (roots[0].code if roots else "")
-    if not region.isdigit():
-        raise NotFound()
-    start, end = _period(request)
+    roots, region, start, end = region_and_period(
+        request, "patrols.view", timezone.localdate().replace(day=1)
+    )
     grids, workers = selectors.patrol_coverage(user=user, region_code=region, start=start, end=end)
     patrols = Paginator(selectors.patrol_list(user=user, region_code=region), 30).get_page(
         request.GET.get("page")

@@ -11,6 +11,7 @@ from html import escape
 import segno
 from django.conf import settings
 
+from jiceng.accounts.selectors import grid_workers
 from jiceng.core.masking import mask_phone
 from jiceng.places.models import Building, Region
 
@@ -74,19 +75,12 @@ def public_base_url(request=None) -> str:
 
 def grid_posters(*, region: Region, base_url: str, per_building: bool = False, limit: int = 500):
     """(file name, SVG) for every grid under `region`, or every building when asked."""
-    from jiceng.accounts.models import Membership
-
     grids = list(
         Region.objects.filter(level=Region.Level.GRID, code__within=region.code).order_by("code")[
             :limit
         ]
     )
-    workers = {
-        m.region_code: m.user
-        for m in Membership.objects.filter(
-            region_code__in=[g.code for g in grids], role="grid_worker", is_active=True
-        ).select_related("user")
-    }
+    workers = grid_workers(region_codes=[g.code for g in grids])
     for grid in grids:
         worker = workers.get(grid.code)
         if not per_building:

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jiceng.accounts.selectors import grid_workers
 from jiceng.cases import services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
@@ -59,17 +60,6 @@ def _grid(grid_code: str) -> Region:
     return grid
 
 
-def _grid_worker(grid: Region):
-    from jiceng.accounts.models import Membership
-
-    membership = (
-        Membership.objects.filter(region_code=grid.code, role="grid_worker", is_active=True)
-        .select_related("user")
-        .first()
-    )
-    return membership.user if membership else None
-
-
 def _form(grid: Region, data=None) -> IntakeForm:
     form = IntakeForm(data, initial={"submission": services.new_submission_key()})
     form.fields["category"].choices = [
@@ -88,7 +78,7 @@ def _form(grid: Region, data=None) -> IntakeForm:
 def intake(request, grid_code: str):
     """The page a resident reaches by scanning the grid's (or building's) QR code."""
     grid = _grid(grid_code)
-    worker = _grid_worker(grid)
+    worker = grid_workers(region_codes=[grid.code]).get(grid.code)
     form = _form(grid, request.POST or None)
     if request.method == "GET" and request.GET.get("b", "").isdigit():
         form.initial["building"] = int(request.GET["b"])

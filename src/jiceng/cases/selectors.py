@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jiceng.cases.models import Case, Category, Event, Notification
+from jiceng.cases.workflow import STEPS
 from jiceng.core.access import has_permission, require, scope_filter, scope_q, scopes
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import NotFound
@@ -73,6 +74,40 @@ def case_events(*, case: Case, public_only: bool = False) -> list[Event]:
 # Fetched for a page of a queue by id, not joined: the page's rows are chosen on the
 # request table alone, whatever the planner believes about the joined tables.
 QUEUE_RELATED = ("category__parent", "handler", "handler_department")
+
+
+def may_handle(user, case: Case) -> bool:
+    """The assigned handler, or a member of the assigned department who handles requests."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if case.handler_id:
+        return case.handler_id == user.pk
+    return (
+        case.handler_department_id is not None
+        and user.department_id == case.handler_department_id
+        and has_permission(user, "cases.handle")
+    )
+
+
+def available_actions(user, case: Case) -> set[str]:
+    """The steps this user may take on this request now (for showing the right buttons)."""
+    allowed = set()
+    handler = may_handle(user, case)
+    for action, step in STEPS.items():
+        if case.status not in step.sources or step.permission is None:
+            continue
+        if step.permission == "cases.handle":
+            ok = handler
+        else:
+            ok = has_permission(user, step.permission, case.region_code)
+        if ok:
+            allowed.add(action)
+    if not case.extension_requested_days:
+        allowed.discard("decide_extension")
+    else:
+        allowed.discard("request_extension")
+    return allowed
+
 
 QUEUES = {
     "mine": "我承办的",

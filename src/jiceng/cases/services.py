@@ -15,9 +15,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from jiceng.accounts.selectors import staff_at
 from jiceng.cases import notify
 from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.cases.photos import CleanPhoto
+from jiceng.cases.selectors import may_handle
 from jiceng.cases.workflow import STEPS
 from jiceng.core import audit
 from jiceng.core.access import has_permission, require
@@ -368,19 +370,9 @@ HANDLER_ROLES = ("grid_worker", "specialist_grid_worker", "community_worker")
 def handlers_for(case: Case):
     """Accounts posted at this request's grid (or its community) who handle requests: the
     usual choices when dispatching."""
-    from jiceng.accounts.models import User
-
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__is_active=True,
-            memberships__region_code__in=[case.region_code, case.region_code[:12]],
-            memberships__role__in=HANDLER_ROLES,
-        )
-        .select_related("department")
-        .distinct()
-        .order_by("department_id", "full_name")
-    )
+    return staff_at(
+        roles=HANDLER_ROLES, region_codes=[case.region_code, case.region_code[:12]]
+    ).order_by("department_id", "full_name")
 
 
 def _may_dispatch_to(actor, handler) -> bool:
@@ -414,19 +406,6 @@ def case_dispatch(*, actor, case: Case, handler=None, department=None, note: str
 
 
 # --- handling --------------------------------------------------------------------------
-
-
-def may_handle(user, case: Case) -> bool:
-    """The assigned handler, or a member of the assigned department who handles requests."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if case.handler_id:
-        return case.handler_id == user.pk
-    return (
-        case.handler_department_id is not None
-        and user.department_id == case.handler_department_id
-        and has_permission(user, "cases.handle")
-    )
 
 
 def _as_handler(actor):

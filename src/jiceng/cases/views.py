@@ -155,31 +155,11 @@ def _dispatch_choices(case: Case) -> list:
     return [("人员", people), ("部门", departments)]
 
 
-def available_actions(user, case: Case) -> set[str]:
-    """The steps this user may take on this request now (for showing the right buttons)."""
-    allowed = set()
-    handler = services.may_handle(user, case)
-    for action, step in STEPS.items():
-        if case.status not in step.sources or step.permission is None:
-            continue
-        if step.permission == "cases.handle":
-            ok = handler
-        else:
-            ok = has_permission(user, step.permission, case.region_code)
-        if ok:
-            allowed.add(action)
-    if not case.extension_requested_days:
-        allowed.discard("decide_extension")
-    else:
-        allowed.discard("request_extension")
-    return allowed
-
-
 @require_GET
 def case_detail(request, pk: int):
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
-    actions = available_actions(user, case)
+    actions = selectors.available_actions(user, case)
     context = {
         "case": case,
         "events": [
@@ -190,7 +170,7 @@ def case_detail(request, pk: int):
         "actions": actions,
         "lateness": selectors.Clock.current().lateness(case),
         "may_reveal_reporter": has_permission(user, "cases.view_reporter", case.region_code)
-        and not (case.hide_reporter and services.may_handle(user, case)),
+        and not (case.hide_reporter and selectors.may_handle(user, case)),
     }
     if actions & {"accept", "dispatch"}:
         context["suggestions"] = suggest_categories(case)
@@ -294,7 +274,7 @@ def case_reporter(request, pk: int):
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
     require(user, "cases.view_reporter", case.region_code)
-    if case.hide_reporter and services.may_handle(user, case):
+    if case.hide_reporter and selectors.may_handle(user, case):
         raise DomainError("居民选择对承办人匿名。", code="reporter_hidden")
     audit.record(actor=user, action="case.reveal_reporter", obj=case)
     return render(request, "cases/_reporter.html", {"case": case})
@@ -320,23 +300,32 @@ def inbox_read(request):
     return redirect("cases:inbox")
 
 
+def region_and_period(request, permission: str, default_start: datetime.date):
+    """The region (default: the user's own node) and the period (default: from
+    `default_start` to today) asked for in a report's query string."""
+    roots = region_options(user=request.user, permission=permission)
+    region = request.GET.get("region", "") or (roots[0].code if roots else "")
+    if not region.isdigit():
+        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
+    try:
+        start = datetime.date.fromisoformat(request.GET.get("start", ""))
+        end = datetime.date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        start, end = default_start, timezone.localdate()
+    if end < start or (end - start).days > 3660:
+        raise DomainError("时段无效：结束日期不能早于开始日期。", code="bad_period")
+    return roots, region, start, end
+
+
 @require_GET
 def figures(request):
     """诉求统计 for a region and period, as a page (the API has the same figures)."""
     user = request.user
     require(user, "cases.figures")
-    roots = region_options(user=user, permission="cases.figures")
-    region = request.GET.get("region", "") or (roots[0].code if roots else "")
-    if not region.isdigit():
-        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
     today = timezone.localdate()
-    try:
-        start = datetime.date.fromisoformat(request.GET.get("start", ""))
-        end = datetime.date.fromisoformat(request.GET.get("end", ""))
-    except ValueError:
-        start, end = today.replace(month=1, day=1), today
-    if end < start:
-        raise DomainError("结束日期不能早于开始日期。", code="bad_period")
+    roots, region, start, end = region_and_period(
+        request, "cases.figures", today.replace(month=1, day=1)
+    )
     data = selectors.case_figures(user=user, region_code=region, start=start, end=end)
     children = Region.objects.filter(parent_id=region).order_by("code")
     return render(
