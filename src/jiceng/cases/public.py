@@ -21,7 +21,7 @@ from jiceng.cases.views import category_groups
 from jiceng.cases.workflow import RESIDENT_STATUS, STEPS
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
-from jiceng.core.masking import mask_name, mask_phone
+from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
 from jiceng.places.models import Building, Region
 
@@ -126,7 +126,7 @@ def intake(request, grid_code: str):
             "grid": grid,
             "worker": worker,
             "worker_phone": mask_phone(worker.phone) if worker else "",
-            "worker_name": mask_name(worker.full_name) if worker else "",
+            "worker_name": (worker.full_name or worker.username) if worker else "",
             "form": form,
             "category_groups": category_groups(grid.code[:6]),
             "selected_category": int(form["category"].value())
