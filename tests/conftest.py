@@ -78,6 +78,22 @@ def client_for(user: User | None) -> Client:
 
 
 @pytest.fixture
+def reference_data(transactional_db):
+    """Tests that commit (live server, concurrency) empty the database after each test,
+    migration data included (and Playwright's event loop keeps Django's serialized copy
+    out of reach), so put the shipped reference data back before each one."""
+    from django.apps import apps
+
+    from jiceng.activities import reference as activity_reference
+    from jiceng.places import reference as place_reference
+
+    place_reference.load(
+        apps.get_model("places", "Region"), apps.get_model("places", "SpecialGroup")
+    )
+    activity_reference.load(apps.get_model("activities", "ServiceType"))
+
+
+@pytest.fixture
 def login():
     return client_for
 

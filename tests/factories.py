@@ -114,3 +114,18 @@ def household_with_people(grid_code: str, size: int = 2, **person_fields) -> Hou
     household.head = people[0]
     household.save()
     return household
+
+
+_phones = iter(range(10**7, 10**8))
+
+
+def resident(person=None, phone: str | None = None, **fields):
+    """A signed-up resident, linked to `person` (and its region) if given."""
+    from jiceng.residents.models import Resident
+
+    return Resident.objects.create(
+        phone=phone or f"139{next(_phones):08d}",
+        person=person,
+        region_code=person.region_code if person else fields.pop("region_code", ""),
+        **fields,
+    )

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "jiceng.accounts",
     "jiceng.party",
     "jiceng.cases",
+    "jiceng.residents",
+    "jiceng.activities",
+    "jiceng.points",
     "jiceng.demo",
 ]
 
@@ -184,6 +187,9 @@ JICENG_INTAKE_PER_HOUR_DEVICE = env_int("JICENG_INTAKE_PER_HOUR_DEVICE", 5)
 JICENG_INTAKE_PER_HOUR_GRID = env_int("JICENG_INTAKE_PER_HOUR_GRID", 60)
 JICENG_NOTIFY_SENDER = env_str("JICENG_NOTIFY_SENDER", "jiceng.cases.notify.LogSender")
 JICENG_NOTIFY_WEBHOOK_URL = env_str("JICENG_NOTIFY_WEBHOOK_URL", "")
+# Residents sign in with a one-time code sent by SMS.
+JICENG_SMS_SENDER = env_str("JICENG_SMS_SENDER", "jiceng.residents.sms.LogSender")
+JICENG_SMS_WEBHOOK_URL = env_str("JICENG_SMS_WEBHOOK_URL", "")
 # The address residents use (printed in QR codes), e.g. https://jiceng.county.gov.cn
 JICENG_PUBLIC_URL = env_str("JICENG_PUBLIC_URL", "")
 

@@ -18,15 +18,8 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
-def reference_data(transactional_db):
-    """Live-server tests empty the database after each test, migration data included (and
-    Playwright's event loop keeps Django's serialized copy out of reach), so put the
-    shipped reference data back before each one."""
-    from django.apps import apps
-
-    from jiceng.places.reference import load
-
-    load(apps.get_model("places", "Region"), apps.get_model("places", "SpecialGroup"))
+def _reference_data(reference_data):
+    """Live-server tests empty the database after each test, migration data included."""
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,14 @@ PERMISSIONS = {
     "cases.manage_catalogue": "维护诉求类别与 Open311 应用",
     "patrols.log": "登记巡查走访",
     "patrols.view": "查看巡查走访",
+    "residents.confirm": "核实居民账号",
+    "activities.view": "查看服务活动",
+    "activities.manage": "策划、发布、派单、结算服务活动",
+    "activities.needs": "登记居民需求",
+    "points.view": "查看积分账目",
+    "points.manage": "积分规则、审核、调整",
+    "stores.manage": "管理文明超市与商品",
+    "stores.serve": "文明超市收银兑换",
 }
 
 
@@ -64,6 +72,9 @@ ROLES = {
             "users.manage",
             "cases.figures",
             "cases.manage_catalogue",
+            "activities.view",
+            "points.view",
+            "stores.manage",
         ),
         _role("auditor", "审计管理员", ("county",), "audit.view"),
         _role(
@@ -82,6 +93,8 @@ ROLES = {
             "cases.supervise",
             "cases.figures",
             "patrols.view",
+            "activities.view",
+            "points.view",
         ),
         _role(
             "town_staff",
@@ -102,6 +115,11 @@ ROLES = {
             "cases.supervise",
             "cases.figures",
             "patrols.view",
+            "residents.confirm",
+            "activities.view",
+            "activities.manage",
+            "points.view",
+            "points.manage",
         ),
         _role(
             "community_worker",
@@ -123,6 +141,13 @@ ROLES = {
             "cases.supervise",
             "cases.figures",
             "patrols.view",
+            "residents.confirm",
+            "activities.view",
+            "activities.manage",
+            "activities.needs",
+            "points.view",
+            "points.manage",
+            "stores.manage",
         ),
         _role(
             "grid_worker",
@@ -139,6 +164,9 @@ ROLES = {
             "cases.handle",
             "patrols.log",
             "patrols.view",
+            "residents.confirm",
+            "activities.view",
+            "activities.needs",
         ),
         _role(
             "specialist_grid_worker",
@@ -149,6 +177,7 @@ ROLES = {
             "cases.view",
             "cases.handle",
         ),
+        _role("store_clerk", "文明超市店员", ("community",), "stores.serve"),
         _role(
             "building_captain",
             "楼栋长",

@@ -1,0 +1,240 @@
+"""Reading activities: staff lists within scope, the public monthly preview, what a
+resident or a team leader sees, and the activity figures."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from jiceng.activities.models import Activity, Need, SignUp, Venue, VolunteerTeam
+from jiceng.activities.workflow import PUBLIC
+from jiceng.core.access import has_permission, require, scope_filter
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.places.models import Region
+from jiceng.points.selectors import points_figures
+
+A = Activity.Status
+HELD = (A.HELD, A.COMPLETED, A.SETTLED)
+RELATED = ("service_type", "venue", "team")
+
+
+def month_bounds(month: str | None) -> tuple[datetime.date, datetime.datetime, datetime.datetime]:
+    """'2026-12' → (the first day, its start, the next month's start); default: this month."""
+    try:
+        first = (
+            datetime.date.fromisoformat(f"{month}-01")
+            if month
+            else timezone.localdate().replace(day=1)
+        )
+    except ValueError:
+        raise DomainError("月份格式应为 2026-12。", code="bad_month") from None
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
+    end = timezone.make_aware(datetime.datetime.combine(following, datetime.time.min))
+    return first, start, end
+
+
+def activity_list(
+    *, user, region_code: str | None = None, month: str | None = None, status: str = ""
+) -> QuerySet:
+    activities = scope_filter(Activity.objects.all(), user, "activities.view")
+    if region_code:
+        activities = activities.filter(region_code__within=region_code)
+    if month:
+        _, start, end = month_bounds(month)
+        activities = activities.filter(starts_at__gte=start, starts_at__lt=end)
+    if status in A.values:
+        activities = activities.filter(status=status)
+    return activities.select_related(*RELATED).annotate(
+        signed_up=Count("signups", filter=Q(signups__status=SignUp.Status.CONFIRMED))
+    )
+
+
+def activity_get(*, user, pk: int) -> Activity:
+    activity = Activity.objects.select_related(*RELATED, "team__leader").filter(pk=pk).first()
+    if activity is None:
+        raise NotFound()
+    require(user, "activities.view", activity.region_code)
+    return activity
+
+
+def activity_signups(activity: Activity) -> list[SignUp]:
+    return list(
+        activity.signups.exclude(status=SignUp.Status.CANCELLED)
+        .select_related("resident__person")
+        .order_by("status", "created_at", "id")
+    )
+
+
+def need_list(*, user, region_code: str | None = None, open_only: bool = False) -> QuerySet:
+    needs = scope_filter(Need.objects.all(), user, "activities.view")
+    if region_code:
+        needs = needs.filter(region_code__within=region_code)
+    if open_only:
+        needs = needs.filter(activity__isnull=True)
+    return needs.select_related("service_type", "recorded_by", "activity")
+
+
+def venue_list(*, user, region_code: str | None = None) -> QuerySet:
+    venues = scope_filter(Venue.objects.all(), user, "activities.view")
+    if region_code:
+        venues = venues.filter(region_code__within=region_code)
+    return venues
+
+
+def team_list(*, user, region_code: str | None = None) -> QuerySet:
+    teams = scope_filter(VolunteerTeam.objects.all(), user, "activities.view")
+    if region_code:
+        teams = teams.filter(region_code__within=region_code)
+    return teams.select_related("leader__person").annotate(member_count=Count("members"))
+
+
+def team_get(*, user, pk: int) -> VolunteerTeam:
+    team = VolunteerTeam.objects.select_related("leader__person").filter(pk=pk).first()
+    if team is None or not has_permission(user, "activities.view", team.region_code):
+        raise NotFound()
+    return team
+
+
+# --- residents ----------------------------------------------------------------------------
+
+
+def public_activities(*, region_code: str, month: str | None = None) -> QuerySet:
+    """月度活动预告: what residents of a county, town or community may see in a month."""
+    activities = Activity.objects.filter(region_code__within=region_code, status__in=PUBLIC)
+    if month:
+        _, start, end = month_bounds(month)
+        activities = activities.filter(starts_at__gte=start, starts_at__lt=end)
+    return activities.select_related(*RELATED).order_by("starts_at", "id")
+
+
+def public_activity(pk: int) -> Activity:
+    activity = Activity.objects.select_related(*RELATED).filter(pk=pk, status__in=PUBLIC).first()
+    if activity is None:
+        raise NotFound("未找到该活动。")
+    return activity
+
+
+def confirmed_count(activity: Activity) -> int:
+    return activity.signups.filter(status=SignUp.Status.CONFIRMED).count()
+
+
+def resident_signups(resident, upcoming_only: bool = False) -> QuerySet:
+    signups = resident.signups.exclude(status=SignUp.Status.CANCELLED).select_related(
+        "activity__venue", "activity__service_type"
+    )
+    if upcoming_only:
+        signups = signups.filter(activity__ends_at__gte=timezone.now())
+    return signups.order_by("-activity__starts_at")
+
+
+def led_teams(resident) -> list[VolunteerTeam]:
+    return list(resident.led_teams.filter(is_active=True).order_by("name"))
+
+
+def claimable(team: VolunteerTeam) -> QuerySet:
+    """抢单: activities published in the team's town (街道) that no team has yet."""
+    return (
+        Activity.objects.filter(
+            status=A.PUBLISHED,
+            region_code__within=team.region_code[:9],
+            starts_at__gt=timezone.now(),
+        )
+        .select_related(*RELATED)
+        .order_by("starts_at")
+    )
+
+
+def team_activities(team: VolunteerTeam) -> QuerySet:
+    return (
+        team.activities.exclude(status=A.CANCELLED)
+        .select_related(*RELATED)
+        .annotate(signed_up=Count("signups", filter=Q(signups__status=SignUp.Status.CONFIRMED)))
+        .order_by("-starts_at")
+    )
+
+
+def led_activity(resident, pk: int) -> Activity:
+    """An activity of a team the resident leads (or nothing: 404)."""
+    activity = (
+        Activity.objects.select_related(*RELATED)
+        .filter(pk=pk, team__leader=resident, team__is_active=True)
+        .first()
+    )
+    if activity is None:
+        raise NotFound()
+    return activity
+
+
+# --- figures ------------------------------------------------------------------------------
+
+
+@dataclass
+class ActivityFigures:
+    """活动统计 for one region and period (activities that started in it)."""
+
+    region_code: str
+    start: datetime.date
+    end: datetime.date
+    held: int
+    cancelled: int
+    participations: int
+    people: int
+    hours: float
+    points_issued: int
+    points_spent: int
+    by_type: list
+    by_region: list
+
+
+def activity_figures(
+    *, user, region_code: str, start: datetime.date, end: datetime.date
+) -> ActivityFigures:
+    require(user, "activities.view", region_code)
+    begin = timezone.make_aware(datetime.datetime.combine(start, datetime.time.min))
+    finish = timezone.make_aware(datetime.datetime.combine(end, datetime.time.min)) + (
+        datetime.timedelta(days=1)
+    )
+    activities = Activity.objects.filter(
+        region_code__within=region_code, starts_at__gte=begin, starts_at__lt=finish
+    )
+    held = activities.filter(status__in=HELD)
+    attended = SignUp.objects.filter(activity__in=held, status=SignUp.Status.CONFIRMED).filter(
+        Q(checked_in_at__isnull=False) | Q(marked_by_leader=True)
+    )
+    totals = attended.aggregate(
+        n=Count("pk"), people=Count("resident", distinct=True), hours=Sum("hours")
+    )
+    by_type = list(
+        held.values("service_type__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "service_type__name")
+    )
+    child_length = {6: 9, 9: 12}.get(len(region_code))
+    by_region = []
+    if child_length:
+        counts = dict(
+            held.annotate(child=Substr("region_code", 1, child_length))
+            .values("child")
+            .annotate(n=Count("pk"))
+            .values_list("child", "n")
+        )
+        names = dict(Region.objects.filter(code__in=counts).values_list("code", "name"))
+        by_region = sorted(((names.get(c, c), c, n) for c, n in counts.items()), key=lambda r: r[1])
+    issued, spent = points_figures(region_code=region_code, start=begin, end=finish)
+    return ActivityFigures(
+        region_code=region_code,
+        start=start,
+        end=end,
+        held=held.count(),
+        cancelled=activities.filter(status=A.CANCELLED).count(),
+        participations=totals["n"],
+        people=totals["people"],
+        hours=float(totals["hours"] or 0),
+        points_issued=issued,
+        points_spent=spent,
+        by_type=[(row["service_type__name"], row["n"]) for row in by_type],
+        by_region=by_region,
+    )

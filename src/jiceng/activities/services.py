@@ -1,0 +1,645 @@
+"""Every change to activities, teams, venues, needs and sign-ups. A step of the declared
+process locks the activity row, checks its status against activities.workflow and the
+actor's right, changes it, and appends an ActivityEvent (plus an audit record)."""
+
+import datetime
+import hashlib
+import hmac
+import secrets
+import time
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from jiceng.activities.models import (
+    Activity,
+    ActivityEvent,
+    Need,
+    ServiceType,
+    SignUp,
+    TeamMember,
+    Venue,
+    VolunteerTeam,
+)
+from jiceng.activities.workflow import STEPS
+from jiceng.core import audit
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.masking import mask_name
+from jiceng.points.ledger import account_for, ledger_for, post
+from jiceng.points.models import Account, JournalEntry
+from jiceng.residents import sms
+
+A = Activity.Status
+CODE_SECONDS = 30  # the check-in code shown by the leader changes this often
+CHECK_IN_EARLY = datetime.timedelta(minutes=30)
+
+
+def _label(actor=None, resident=None) -> str:
+    if resident is not None:
+        return f"居民 {resident}"
+    if actor is None:
+        return "系统"
+    return f"工作人员 {mask_name(actor.full_name or actor.username)}"
+
+
+def _step(
+    activity: Activity, action: str, *, actor=None, resident=None, authorize, note="", **changes
+) -> Activity:
+    step = STEPS[action]
+    locked = Activity.objects.select_for_update().get(pk=activity.pk)
+    if locked.status not in step.sources:
+        raise DomainError(
+            f"活动当前“{locked.get_status_display()}”，不能{step.label}。",
+            code="invalid_transition",
+        )
+    authorize(locked)
+    before = locked.status
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    locked.status = step.target
+    locked.sequence += 1
+    locked.save()
+    ActivityEvent.objects.create(
+        activity=locked,
+        at=timezone.now(),
+        actor=actor,
+        actor_label=_label(actor, resident),
+        action=action,
+        from_status=before,
+        to_status=locked.status,
+        note=note[:300],
+    )
+    audit.record(actor=actor, action=f"activity.{action}", obj=locked, detail={"to": locked.status})
+    return locked
+
+
+def _staff(actor):
+    def authorize(activity: Activity) -> None:
+        require(actor, "activities.manage", activity.region_code)
+
+    return authorize
+
+
+def _leader_or_staff(actor=None, resident=None):
+    def authorize(activity: Activity) -> None:
+        if resident is not None and activity.team_id and activity.team.leader_id == resident.pk:
+            return
+        if actor is not None and has_permission(actor, "activities.manage", activity.region_code):
+            return
+        raise NotFound()
+
+    return authorize
+
+
+# --- venues, teams, needs ------------------------------------------------------------------
+
+
+@transaction.atomic
+def venue_create(
+    *,
+    actor,
+    region_code: str,
+    name: str,
+    kind: str,
+    capacity: int,
+    opens_at,
+    closes_at,
+    address: str = "",
+) -> Venue:
+    require(actor, "activities.manage", region_code)
+    if kind not in Venue.Kind.values or capacity < 1 or closes_at <= opens_at or not name.strip():
+        raise DomainError("请完整填写阵地名称、类型、容纳人数和开放时间。", code="venue_invalid")
+    venue = Venue.objects.create(
+        region_code=region_code,
+        name=name.strip()[:64],
+        kind=kind,
+        capacity=capacity,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        address=address[:200],
+    )
+    audit.record(actor=actor, action="venue.create", obj=venue)
+    return venue
+
+
+@transaction.atomic
+def team_create(
+    *, actor, region_code: str, name: str, leader, service_types=(), description: str = ""
+) -> VolunteerTeam:
+    require(actor, "activities.manage", region_code)
+    if not name.strip():
+        raise DomainError("请填写队伍名称。", code="name_required", field="name")
+    try:
+        with transaction.atomic():
+            team = VolunteerTeam.objects.create(
+                region_code=region_code,
+                name=name.strip()[:64],
+                leader=leader,
+                description=description[:300],
+            )
+    except IntegrityError:
+        raise DomainError("本社区已有同名队伍。", code="team_name_taken") from None
+    team.service_types.set(service_types)
+    TeamMember.objects.create(team=team, resident=leader)
+    account_for(ledger_for(region_code), Account.Kind.TEAM, team)
+    audit.record(actor=actor, action="team.create", obj=team)
+    return team
+
+
+def team_member_add(
+    *, team: VolunteerTeam, resident, kind: str = TeamMember.Kind.RESIDENT, actor=None, leader=None
+) -> TeamMember:
+    """The team's leader, or community staff, add a member."""
+    if leader is not None:
+        if team.leader_id != leader.pk:
+            raise NotFound()
+    else:
+        require(actor, "activities.manage", team.region_code)
+    if kind not in TeamMember.Kind.values:
+        raise DomainError("身份无效。", code="kind_invalid")
+    member, created = TeamMember.objects.get_or_create(
+        team=team, resident=resident, defaults={"kind": kind}
+    )
+    if not created:
+        raise DomainError("已经是队员了。", code="already_member")
+    audit.record(actor=actor, action="team.member_add", obj=team, detail={"resident": resident.pk})
+    return member
+
+
+@transaction.atomic
+def need_record(
+    *, actor, region_code: str, text: str, service_type: ServiceType | None = None
+) -> Need:
+    """A resident's need, as a grid worker heard it."""
+    require(actor, "activities.needs", region_code)
+    if len(region_code) != 15:
+        raise DomainError("需求登记到网格。", code="grid_required")
+    if not text.strip():
+        raise DomainError("请填写需求。", code="text_required", field="text")
+    need = Need.objects.create(
+        region_code=region_code,
+        text=text.strip()[:300],
+        service_type=service_type,
+        recorded_by=actor,
+    )
+    audit.record(actor=actor, action="need.record", obj=need)
+    return need
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def _check_venue(
+    venue: Venue | None,
+    region_code: str,
+    starts_at,
+    ends_at,
+    capacity: int,
+    exclude: int | None = None,
+) -> None:
+    """The venue belongs to the community, is open then, holds everyone, and is free.
+    The venue row is locked, so two bookings of it cannot both see it free."""
+    if venue is None:
+        return
+    venue = Venue.objects.select_for_update().get(pk=venue.pk)
+    if venue.region_code != region_code or not venue.is_active:
+        raise DomainError("阵地不属于本社区或已停用。", code="venue_invalid", field="venue")
+    local_start, local_end = timezone.localtime(starts_at), timezone.localtime(ends_at)
+    if local_start.date() != local_end.date() or not (
+        venue.opens_at <= local_start.time() and local_end.time() <= venue.closes_at
+    ):
+        raise DomainError(
+            f"阵地开放时间为 {venue.opens_at:%H:%M}–{venue.closes_at:%H:%M}。",
+            code="venue_closed",
+            field="venue",
+        )
+    if capacity > venue.capacity:
+        raise DomainError(
+            f"阵地最多容纳 {venue.capacity} 人。", code="venue_too_small", field="capacity"
+        )
+    clash = (
+        Activity.objects.filter(venue=venue, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .exclude(status__in=(A.CANCELLED, A.DRAFT))
+        .exclude(pk=exclude)
+        .first()
+    )
+    if clash:
+        raise DomainError(
+            f"该时段阵地已被“{clash.title}”预约。", code="venue_booked", field="venue"
+        )
+
+
+@transaction.atomic
+def activity_create(
+    *,
+    actor,
+    region_code: str,
+    title: str,
+    service_type: ServiceType,
+    starts_at,
+    ends_at,
+    capacity: int,
+    points: int = 0,
+    venue: Venue | None = None,
+    place: str = "",
+    description: str = "",
+    holiday_tag: str = "",
+    needs=(),
+) -> Activity:
+    """A draft activity for next month's plan, optionally answering recorded needs."""
+    require(actor, "activities.manage", region_code)
+    if len(region_code) != 12:
+        raise DomainError("活动由社区（村）策划。", code="community_required")
+    if not title.strip():
+        raise DomainError("请填写活动名称。", code="title_required", field="title")
+    if ends_at <= starts_at:
+        raise DomainError("结束时间须晚于开始时间。", code="times_invalid", field="ends_at")
+    if starts_at < timezone.now():
+        raise DomainError("不能策划已经开始的活动。", code="times_past", field="starts_at")
+    if not 1 <= capacity <= 10_000 or not 0 <= points <= 1000:
+        raise DomainError("名额须为1至10000，积分须为0至1000。", code="numbers_invalid")
+    _check_venue(venue, region_code, starts_at, ends_at, capacity)
+    activity = Activity.objects.create(
+        region_code=region_code,
+        title=title.strip()[:80],
+        description=description[:2000],
+        service_type=service_type,
+        venue=venue,
+        place=place[:200],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        points=points,
+        holiday_tag=holiday_tag[:16],
+        created_by=actor,
+        check_in_secret=secrets.token_hex(16),
+    )
+    ActivityEvent.objects.create(
+        activity=activity,
+        at=timezone.now(),
+        actor=actor,
+        actor_label=_label(actor),
+        action="create",
+        to_status=activity.status,
+    )
+    Need.objects.filter(pk__in=[n.pk for n in needs], region_code__startswith=region_code).update(
+        activity=activity
+    )
+    audit.record(actor=actor, action="activity.create", obj=activity)
+    return activity
+
+
+@transaction.atomic
+def activity_publish(*, actor, activity: Activity) -> Activity:
+    return _step(activity, "publish", actor=actor, authorize=_staff(actor))
+
+
+def activity_claim(*, resident, activity: Activity, team: VolunteerTeam) -> Activity:
+    """抢单: the first team's leader to claim wins. The status moves with one conditional
+    update, so of any number of simultaneous claims exactly one succeeds."""
+    if team.leader_id != resident.pk or not team.is_active:
+        raise NotFound()
+    if team.region_code[:9] != activity.region_code[:9]:
+        raise DomainError("只能认领本街道（乡镇）的活动。", code="team_far_away")
+    with transaction.atomic():
+        won = Activity.objects.filter(pk=activity.pk, status=A.PUBLISHED).update(
+            status=A.CLAIMED, team=team, assigned=False
+        )
+        if not won:
+            current = Activity.objects.get(pk=activity.pk)
+            if current.team_id:
+                raise DomainError("来晚了，该活动已被其他队伍认领。", code="already_claimed")
+            raise DomainError("该活动现在不能认领。", code="invalid_transition")
+        Activity.objects.filter(pk=activity.pk).update(sequence=activity.sequence + 1)
+        ActivityEvent.objects.create(
+            activity_id=activity.pk,
+            at=timezone.now(),
+            actor_label=f"队长 {resident}（{team.name}）",
+            action="claim",
+            from_status=A.PUBLISHED,
+            to_status=A.CLAIMED,
+        )
+        audit.record(actor=None, action="activity.claim", obj=activity, detail={"team": team.pk})
+    return Activity.objects.get(pk=activity.pk)
+
+
+@transaction.atomic
+def activity_assign(*, actor, activity: Activity, team: VolunteerTeam) -> Activity:
+    """派单: the community gives the activity to a team."""
+    if team.region_code[:9] != activity.region_code[:9] or not team.is_active:
+        raise DomainError("只能派给本街道（乡镇）的队伍。", code="team_far_away")
+    return _step(activity, "assign", actor=actor, authorize=_staff(actor), team=team, assigned=True)
+
+
+@transaction.atomic
+def activity_open_signup(*, activity: Activity, actor=None, resident=None) -> Activity:
+    return _step(
+        activity,
+        "open_signup",
+        actor=actor,
+        resident=resident,
+        authorize=_leader_or_staff(actor, resident),
+    )
+
+
+@transaction.atomic
+def activity_hold(*, activity: Activity, actor=None, resident=None) -> Activity:
+    """活动开始: from half an hour before the start; sign-up closes."""
+    if timezone.now() < activity.starts_at - CHECK_IN_EARLY:
+        raise DomainError("活动开始前半小时内才能开始签到。", code="too_early")
+    return _step(
+        activity,
+        "hold",
+        actor=actor,
+        resident=resident,
+        authorize=_leader_or_staff(actor, resident),
+    )
+
+
+def _hours(start, end, activity: Activity) -> Decimal:
+    start, end = max(start, activity.starts_at), min(end, activity.ends_at)
+    return Decimal(max(0, (end - start).total_seconds()) / 3600).quantize(Decimal("0.01"))
+
+
+@transaction.atomic
+def activity_complete(*, activity: Activity, actor=None, resident=None) -> Activity:
+    """确认出勤: attendance is final; those checked in but not out are counted to the end."""
+    if timezone.now() < activity.starts_at:
+        raise DomainError("活动尚未开始，不能确认出勤。", code="too_early")
+    activity = _step(
+        activity,
+        "complete",
+        actor=actor,
+        resident=resident,
+        authorize=_leader_or_staff(actor, resident),
+    )
+    for signup in activity.signups.filter(status=SignUp.Status.CONFIRMED):
+        if signup.checked_in_at and not signup.checked_out_at:
+            signup.hours = _hours(signup.checked_in_at, activity.ends_at, activity)
+            signup.save(update_fields=["hours"])
+    return activity
+
+
+def activity_settle(*, actor, activity: Activity) -> Activity:
+    """结算: post the activity's points to each attendee (key checkin:<sign-up>) and to the
+    team; then the activity is settled. Settling twice posts nothing twice."""
+    with transaction.atomic():
+        activity = _step(activity, "settle", actor=actor, authorize=_staff(actor))
+        ledger = ledger_for(activity.region_code)
+        issuance = account_for(ledger, Account.Kind.ISSUANCE)
+        attended = [
+            s
+            for s in activity.signups.select_related("resident")
+            if s.attended and s.status == SignUp.Status.CONFIRMED
+        ]
+        if activity.points:
+            for signup in attended:
+                post(
+                    ledger=ledger,
+                    key=f"checkin:{signup.pk}",
+                    kind=JournalEntry.Kind.EARN,
+                    memo=f"参加活动：{activity.title}",
+                    lines=[
+                        (
+                            account_for(ledger, Account.Kind.RESIDENT, signup.resident),
+                            activity.points,
+                        ),
+                        (issuance, -activity.points),
+                    ],
+                    actor=actor,
+                )
+            if activity.team_id and attended:
+                post(
+                    ledger=ledger,
+                    key=f"activity:{activity.pk}:team",
+                    kind=JournalEntry.Kind.EARN,
+                    memo=f"承办活动：{activity.title}",
+                    lines=[
+                        (account_for(ledger, Account.Kind.TEAM, activity.team), activity.points),
+                        (issuance, -activity.points),
+                    ],
+                    actor=actor,
+                )
+    return activity
+
+
+def activity_cancel(*, actor, activity: Activity, reason: str) -> Activity:
+    """取消: signed-up residents are told by SMS (after the commit)."""
+    if not reason.strip():
+        raise DomainError("取消活动须说明原因。", code="reason_required", field="reason")
+    with transaction.atomic():
+        activity = _step(
+            activity,
+            "cancel",
+            actor=actor,
+            authorize=_staff(actor),
+            note=reason,
+            cancel_reason=reason.strip()[:200],
+        )
+        phones = list(
+            activity.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
+                "resident__phone", flat=True
+            )
+        )
+        text = f"【基层治理】您报名的活动“{activity.title}”已取消：{reason.strip()[:40]}"
+        transaction.on_commit(lambda: [sms.send(phone, text) for phone in phones])
+    return activity
+
+
+@transaction.atomic
+def activity_update(
+    *,
+    actor,
+    activity: Activity,
+    starts_at=None,
+    ends_at=None,
+    venue=None,
+    place: str | None = None,
+    capacity: int | None = None,
+) -> Activity:
+    """Reschedule or move an activity that has not started; its iCalendar SEQUENCE grows."""
+    locked = Activity.objects.select_for_update().get(pk=activity.pk)
+    require(actor, "activities.manage", locked.region_code)
+    if locked.status not in (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP):
+        raise DomainError("活动已举行或已取消，不能修改。", code="invalid_transition")
+    starts_at = starts_at or locked.starts_at
+    ends_at = ends_at or locked.ends_at
+    capacity = capacity or locked.capacity
+    if ends_at <= starts_at:
+        raise DomainError("结束时间须晚于开始时间。", code="times_invalid")
+    if capacity < locked.signups.filter(status=SignUp.Status.CONFIRMED).count():
+        raise DomainError("名额不能少于已报名人数。", code="capacity_below_signups")
+    venue = venue if venue is not None else locked.venue
+    _check_venue(venue, locked.region_code, starts_at, ends_at, capacity, exclude=locked.pk)
+    locked.starts_at, locked.ends_at, locked.capacity, locked.venue = (
+        starts_at,
+        ends_at,
+        capacity,
+        venue,
+    )
+    if place is not None:
+        locked.place = place[:200]
+    locked.sequence += 1
+    locked.save()
+    audit.record(actor=actor, action="activity.update", obj=locked)
+    return locked
+
+
+# --- sign-up, check-in, attendance ----------------------------------------------------------
+
+
+def signup_create(*, resident, activity: Activity) -> SignUp:
+    """报名: a place if there is one, otherwise the waitlist. The activity row is locked,
+    so two sign-ups for the last place cannot both get it."""
+    with transaction.atomic():
+        locked = Activity.objects.select_for_update().get(pk=activity.pk)
+        if locked.status != A.SIGNUP:
+            raise DomainError("该活动现在不接受报名。", code="signup_closed")
+        if locked.starts_at <= timezone.now():
+            raise DomainError("活动已经开始，不能报名。", code="signup_closed")
+        existing = SignUp.objects.filter(activity=locked, resident=resident).first()
+        if existing and existing.status != SignUp.Status.CANCELLED:
+            raise DomainError("您已经报过名了。", code="already_signed_up")
+        confirmed = locked.signups.filter(status=SignUp.Status.CONFIRMED).count()
+        status = (
+            SignUp.Status.CONFIRMED if confirmed < locked.capacity else SignUp.Status.WAITLISTED
+        )
+        if existing:
+            existing.status = status
+            existing.created_at = timezone.now()
+            existing.save(update_fields=["status", "created_at"])
+            signup = existing
+        else:
+            signup = SignUp.objects.create(activity=locked, resident=resident, status=status)
+        audit.record(
+            actor=None,
+            action="activity.signup",
+            obj=signup,
+            region_code=locked.region_code,
+            detail={"status": status},
+        )
+    return signup
+
+
+def signup_cancel(*, resident, signup: SignUp) -> SignUp:
+    """Withdraw; the first on the waitlist takes the place (and is told)."""
+    if signup.resident_id != resident.pk:
+        raise NotFound()
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().get(pk=signup.activity_id)
+        if activity.status not in (A.SIGNUP, A.CLAIMED):
+            raise DomainError("活动已开始或已结束，不能取消报名。", code="signup_closed")
+        signup = SignUp.objects.select_for_update().get(pk=signup.pk)
+        if signup.status == SignUp.Status.CANCELLED:
+            return signup
+        was_confirmed = signup.status == SignUp.Status.CONFIRMED
+        signup.status = SignUp.Status.CANCELLED
+        signup.save(update_fields=["status"])
+        if was_confirmed:
+            first = (
+                activity.signups.filter(status=SignUp.Status.WAITLISTED)
+                .order_by("created_at", "id")
+                .first()
+            )
+            if first:
+                first.status = SignUp.Status.CONFIRMED
+                first.save(update_fields=["status"])
+                phone, title = first.resident.phone, activity.title
+                transaction.on_commit(
+                    lambda: sms.send(phone, f"【基层治理】候补成功：您已获得活动“{title}”的名额。")
+                )
+        audit.record(
+            actor=None,
+            action="activity.signup_cancel",
+            obj=signup,
+            region_code=activity.region_code,
+        )
+    return signup
+
+
+def check_in_code(activity: Activity, at: float | None = None) -> str:
+    """The code the leader shows now; it changes every CODE_SECONDS seconds."""
+    window = int((at or time.time()) // CODE_SECONDS)
+    digest = hmac.new(activity.check_in_secret.encode(), str(window).encode(), hashlib.sha256)
+    return digest.hexdigest()[:10]
+
+
+def signup_check_in(*, resident, activity: Activity, code: str) -> SignUp:
+    """签到 by scanning the leader's current code (this or the previous window only: a
+    photo of it sent to a friend is stale a minute later)."""
+    now = time.time()
+    if not any(
+        hmac.compare_digest(code or "", check_in_code(activity, now - lag))
+        for lag in (0, CODE_SECONDS)
+    ):
+        raise DomainError("签到码已过期，请扫描现场屏幕上最新的签到码。", code="code_stale")
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().get(pk=activity.pk)
+        moment = timezone.now()
+        if activity.status not in (A.SIGNUP, A.HELD) or not (
+            activity.starts_at - CHECK_IN_EARLY <= moment <= activity.ends_at
+        ):
+            raise DomainError("现在不在签到时间内。", code="checkin_closed")
+        signup = SignUp.objects.filter(
+            activity=activity, resident=resident, status=SignUp.Status.CONFIRMED
+        ).first()
+        if signup is None:
+            raise DomainError("您没有这个活动的名额，请先报名。", code="not_signed_up")
+        if signup.checked_in_at:
+            raise DomainError("您已经签到过了。", code="already_checked_in")
+        signup.checked_in_at = moment
+        signup.save(update_fields=["checked_in_at"])
+        audit.record(
+            actor=None, action="activity.check_in", obj=signup, region_code=activity.region_code
+        )
+    return signup
+
+
+@transaction.atomic
+def signup_check_out(*, resident, activity: Activity) -> SignUp:
+    """签退: the service hours are the time between check-in and now, within the activity."""
+    signup = (
+        SignUp.objects.select_for_update()
+        .filter(
+            activity=activity,
+            resident=resident,
+            checked_in_at__isnull=False,
+            checked_out_at__isnull=True,
+        )
+        .first()
+    )
+    if signup is None:
+        raise DomainError("您还没有签到，或已经签退了。", code="not_checked_in")
+    now = timezone.now()
+    signup.checked_out_at = now
+    signup.hours = _hours(signup.checked_in_at, now, activity)
+    signup.save(update_fields=["checked_out_at", "hours"])
+    audit.record(
+        actor=None, action="activity.check_out", obj=signup, region_code=activity.region_code
+    )
+    return signup
+
+
+@transaction.atomic
+def attendance_mark(*, signup: SignUp, attended: bool, actor=None, resident=None) -> SignUp:
+    """The leader (or staff) marks attendance for someone who could not check in: they
+    are counted for the whole activity."""
+    activity = signup.activity
+    _leader_or_staff(actor, resident)(activity)
+    if activity.status not in (A.SIGNUP, A.HELD) or signup.status != SignUp.Status.CONFIRMED:
+        raise DomainError("现在不能确认出勤。", code="attendance_closed")
+    signup.marked_by_leader = attended
+    signup.hours = (
+        _hours(activity.starts_at, activity.ends_at, activity) if attended else Decimal(0)
+    )
+    signup.save(update_fields=["marked_by_leader", "hours"])
+    audit.record(
+        actor=actor,
+        action="activity.attendance",
+        obj=signup,
+        region_code=activity.region_code,
+        detail={"attended": attended},
+    )
+    return signup

@@ -1,0 +1,312 @@
+"""Posting to the ledger: the one function that moves points, and the check that proves the
+books are whole.
+
+`post` takes the ledger row lock (which orders the hash chain), then the accounts in
+ascending id (a fixed order, so two postings never wait on each other in a circle),
+changes balances with conditional updates that the database's floor constraint guards,
+spends earned lots oldest first, keeps the monthly earnings that rankings read, and
+appends the entry with its hash. An entry's key comes from its cause (`checkin:<id>`,
+`redeem:<id>`): posting the same key again returns the entry already there.
+"""
+
+import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from jiceng.core.errors import DomainError
+from jiceng.points.models import (
+    Account,
+    JournalEntry,
+    Ledger,
+    Lot,
+    MonthlyEarning,
+    Posting,
+)
+
+EARNING_KINDS = (JournalEntry.Kind.EARN, JournalEntry.Kind.DEDUCT, JournalEntry.Kind.ADJUST)
+RANKED = (Account.Kind.RESIDENT, Account.Kind.HOUSEHOLD, Account.Kind.TEAM)
+NO_FLOOR = (Account.Kind.ISSUANCE, Account.Kind.EXPIRY)
+
+
+def ledger_for(region_code: str) -> Ledger:
+    """The community's currency (created on first use)."""
+    ledger, _ = Ledger.objects.get_or_create(region_code=region_code[:12])
+    return ledger
+
+
+def account_for(ledger: Ledger, kind: str, owner=None) -> Account:
+    """The account of an owner (a resident, household, team or store) or a system account."""
+    fields = {kind: owner} if owner is not None else {}
+    account = Account.objects.filter(ledger=ledger, kind=kind, **fields).first()
+    if account:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(
+                ledger=ledger, kind=kind, floor=None if kind in NO_FLOOR else 0, **fields
+            )
+    except IntegrityError:  # created meanwhile by another request
+        return Account.objects.get(ledger=ledger, kind=kind, **fields)
+
+
+def entry_hash(prev_hash: str, entry: JournalEntry, lines: list[tuple[int, int]]) -> str:
+    body = json.dumps(
+        [entry.sequence, entry.key, entry.kind, entry.at.isoformat(), entry.memo, sorted(lines)],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def month_of(moment: datetime.datetime) -> datetime.date:
+    return timezone.localtime(moment).date().replace(day=1)
+
+
+def counts_as_earning(kind: str, reversed_kind: str | None = None) -> bool:
+    """Rankings count what was earned in the period: awards, deductions and corrections,
+    and reversals of these; never redemption or expiry (spending is not un-earning)."""
+    if kind == JournalEntry.Kind.REVERSE:
+        return reversed_kind in EARNING_KINDS
+    return kind in EARNING_KINDS
+
+
+@dataclass
+class Entry:
+    """One entry to post: its key (from its cause), kind, memo and (account, amount) lines."""
+
+    key: str
+    kind: str
+    memo: str
+    lines: list[tuple[Account, int]]
+    reverses: JournalEntry | None = None
+
+
+def post(
+    *,
+    ledger: Ledger,
+    key: str,
+    kind: str,
+    memo: str,
+    lines: list[tuple[Account, int]],
+    actor=None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Append one balanced entry, or return the one this key already made."""
+    return post_many(ledger=ledger, entries=[Entry(key, kind, memo, lines, reverses)], actor=actor)[
+        0
+    ]
+
+
+@transaction.atomic
+def post_many(
+    *, ledger: Ledger, entries: list[Entry], actor=None, at: datetime.datetime | None = None
+) -> list[JournalEntry]:
+    """Append balanced entries to one community's ledger, all or none, in order. An entry
+    whose key is already posted is not posted again: the existing one is returned in its
+    place. `at` backdates the batch (the demo's history); it defaults to now."""
+    for spec in entries:
+        spec.lines = [(account, amount) for account, amount in spec.lines if amount]
+        if not spec.lines or sum(amount for _, amount in spec.lines) != 0:
+            raise DomainError("分录借贷不平衡。", code="entry_unbalanced")
+        if any(account.ledger_id != ledger.pk for account, _ in spec.lines):
+            raise DomainError("分录跨越了不同社区的积分账本。", code="entry_cross_ledger")
+    keys = [spec.key for spec in entries]
+    if len(set(keys)) != len(keys):
+        raise DomainError("同一批分录中幂等键重复。", code="entry_duplicate")
+    ledger = Ledger.objects.select_for_update().get(pk=ledger.pk)  # orders the hash chain
+    posted = {e.key: e for e in JournalEntry.objects.filter(key__in=keys)}
+    fresh = [spec for spec in entries if spec.key not in posted]
+    if fresh:
+        for entry in _append(ledger, fresh, actor, at or timezone.now()):
+            posted[entry.key] = entry
+    return [posted[key] for key in keys]
+
+
+def _append(ledger: Ledger, entries: list[Entry], actor, now) -> list[JournalEntry]:
+    ids = sorted({account.pk for spec in entries for account, _ in spec.lines})
+    accounts = {
+        a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
+    running = {pk: account.balance for pk, account in accounts.items()}
+    for spec in entries:  # in order: no entry may take an account below its floor
+        for account, amount in spec.lines:
+            running[account.pk] += amount
+            floor = accounts[account.pk].floor
+            if floor is not None and running[account.pk] < floor:
+                raise DomainError("积分余额不足。", code="insufficient_points")
+    for pk in ids:
+        delta = running[pk] - accounts[pk].balance
+        if not delta:
+            continue
+        try:
+            with transaction.atomic():
+                Account.objects.filter(pk=pk).update(balance=F("balance") + delta)
+        except IntegrityError:  # the floor constraint: the database has the last word
+            raise DomainError("积分余额不足。", code="insufficient_points") from None
+    rows, prev, sequence = [], ledger.last_hash, ledger.entry_count
+    author = actor if actor is not None and actor.is_authenticated else None
+    for spec in entries:
+        sequence += 1
+        entry = JournalEntry(
+            ledger=ledger,
+            at=now,
+            kind=spec.kind,
+            key=spec.key,
+            memo=spec.memo[:200],
+            actor=author,
+            reverses=spec.reverses,
+            sequence=sequence,
+            prev_hash=prev,
+        )
+        entry.hash = prev = entry_hash(prev, entry, [(a.pk, n) for a, n in spec.lines])
+        rows.append(entry)
+    try:
+        with transaction.atomic():
+            JournalEntry.objects.bulk_create(rows)
+    except IntegrityError:  # the same key, posted meanwhile by another ledger's request
+        raise DomainError("该笔积分已经入账。", code="entry_duplicate") from None
+    if rows[0].pk is None:  # a backend that does not return ids from bulk inserts
+        by_key = dict(
+            JournalEntry.objects.filter(key__in=[e.key for e in rows]).values_list("key", "pk")
+        )
+        for entry in rows:
+            entry.pk = by_key[entry.key]
+    Posting.objects.bulk_create(
+        [
+            Posting(entry=entry, account_id=account.pk, amount=amount)
+            for entry, spec in zip(rows, entries, strict=True)
+            for account, amount in spec.lines
+        ]
+    )
+    Ledger.objects.filter(pk=ledger.pk).update(last_hash=prev, entry_count=sequence)
+    expires = (
+        now + datetime.timedelta(days=30 * ledger.expiry_months) if ledger.expiry_months else None
+    )
+    month = month_of(now)
+    earned: dict[int, int] = {}
+    for entry, spec in zip(rows, entries, strict=True):
+        ranked = counts_as_earning(spec.kind, spec.reverses.kind if spec.reverses else None)
+        for account, amount in spec.lines:
+            kind = accounts[account.pk].kind
+            if kind not in NO_FLOOR:
+                _lots(accounts[account.pk], entry, amount, expires)
+            if ranked and kind in RANKED:
+                earned[account.pk] = earned.get(account.pk, 0) + amount
+    for pk, amount in earned.items():
+        _earned(accounts[pk], ledger, month, amount)
+    return rows
+
+
+def _lots(account: Account, entry: JournalEntry, amount: int, expires) -> None:
+    """Credits become lots; debits spend the lots that expire first (FIFO)."""
+    if amount > 0:
+        Lot.objects.create(
+            account=account, entry=entry, amount=amount, remaining=amount, expires_at=expires
+        )
+        return
+    due = -amount
+    for lot in (
+        Lot.objects.select_for_update()
+        .filter(account=account, remaining__gt=0)
+        .order_by(F("expires_at").asc(nulls_last=True), "id")
+    ):
+        take = min(due, lot.remaining)
+        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
+        due -= take
+        if not due:
+            return
+
+
+def _earned(account: Account, ledger: Ledger, month: datetime.date, amount: int) -> None:
+    if not amount:
+        return
+    updated = MonthlyEarning.objects.filter(account=account, month=month).update(
+        earned=F("earned") + amount
+    )
+    if not updated:
+        MonthlyEarning.objects.create(
+            account=account,
+            ledger=ledger,
+            region_code=ledger.region_code,
+            kind=account.kind,
+            month=month,
+            earned=amount,
+        )
+
+
+@dataclass
+class Problem:
+    where: str
+    what: str
+
+
+def verify(region_code: str | None = None) -> tuple[int, list[Problem]]:
+    """Check every entry sums to zero, every balance equals its postings, every resident's
+    unspent lots equal their balance, the monthly earnings match the postings, and each
+    ledger's hash chain is unbroken. Returns (entries checked, problems)."""
+    problems: list[Problem] = []
+    ledgers = Ledger.objects.all()
+    if region_code:
+        ledgers = ledgers.filter(region_code__within=region_code)
+    checked = 0
+    for ledger in ledgers:
+        prev = "0" * 64
+        count = 0
+        lines: dict[int, list[tuple[int, int]]] = {}
+        for entry_id, account_id, amount in Posting.objects.filter(
+            entry__ledger=ledger
+        ).values_list("entry_id", "account_id", "amount"):
+            lines.setdefault(entry_id, []).append((account_id, amount))
+        for sequence, entry in enumerate(ledger.entries.order_by("sequence"), start=1):
+            checked += 1
+            count = sequence
+            pairs = lines.get(entry.pk, [])
+            if sum(amount for _, amount in pairs) != 0:
+                problems.append(Problem(entry.key, "借贷不平衡"))
+            if entry.sequence != sequence or entry.prev_hash != prev:
+                problems.append(Problem(entry.key, "序号或前一摘要不连续"))
+            if entry_hash(prev, entry, pairs) != entry.hash:
+                problems.append(Problem(entry.key, "摘要与内容不符（分录被改动过）"))
+            prev = entry.hash
+        if ledger.last_hash != prev or ledger.entry_count != count:
+            problems.append(Problem(ledger.region_code, "账本链尾与分录不符"))
+        sums = dict(
+            Posting.objects.filter(entry__ledger=ledger)
+            .values("account_id")
+            .annotate(total=Sum("amount"))
+            .values_list("account_id", "total")
+        )
+        lots = dict(
+            Lot.objects.filter(account__ledger=ledger)
+            .values("account_id")
+            .annotate(total=Sum("remaining"))
+            .values_list("account_id", "total")
+        )
+        for account in ledger.accounts.all():
+            if account.balance != sums.get(account.pk, 0):
+                problems.append(Problem(f"账户{account.pk}", "余额与过账合计不符"))
+            if account.floor is not None and account.balance < account.floor:
+                problems.append(Problem(f"账户{account.pk}", "余额低于下限"))
+            if account.kind not in NO_FLOOR and lots.get(account.pk, 0) != account.balance:
+                problems.append(Problem(f"账户{account.pk}", "积分批次合计与余额不符"))
+        earned: dict[tuple[int, datetime.date], int] = {}
+        for account_id, at, kind, reversed_kind, amount in Posting.objects.filter(
+            entry__ledger=ledger, account__kind__in=RANKED
+        ).values_list("account_id", "entry__at", "entry__kind", "entry__reverses__kind", "amount"):
+            if counts_as_earning(kind, reversed_kind):
+                month = month_of(at)
+                earned[(account_id, month)] = earned.get((account_id, month), 0) + amount
+        earned = {key: amount for key, amount in earned.items() if amount}
+        kept = {
+            (row.account_id, row.month): row.earned
+            for row in MonthlyEarning.objects.filter(ledger=ledger)
+            if row.earned
+        }
+        if kept != earned:
+            problems.append(Problem(ledger.region_code, "月度积分与过账不符"))
+    return checked, problems

@@ -1,0 +1,335 @@
+"""Points operations: good deeds and their approval, adjustments and reversals, stores,
+goods and stock, redemption at the counter, and expiry. Every movement goes through
+points.ledger.post."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from jiceng.core import audit
+from jiceng.core.access import require
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.points.ledger import account_for, ledger_for, post
+from jiceng.points.models import (
+    Account,
+    DeedClaim,
+    EarningRule,
+    Good,
+    JournalEntry,
+    Lot,
+    Redemption,
+    RedemptionLine,
+    Restock,
+    Store,
+)
+
+MAX_LINES = 20
+
+
+def resident_account(resident, region_code: str) -> Account:
+    ledger = ledger_for(region_code)
+    return account_for(ledger, Account.Kind.RESIDENT, resident)
+
+
+# --- earning by deeds, and corrections -------------------------------------------------------
+
+
+@transaction.atomic
+def deed_propose(*, actor, rule: EarningRule, resident, description: str) -> DeedClaim:
+    """Put forward a good deed (or a deduction) for a resident; staff approve it."""
+    require(actor, "points.manage", rule.ledger.region_code)
+    if not rule.is_active:
+        raise DomainError("该积分规则已停用。", code="rule_inactive")
+    if not description.strip():
+        raise DomainError("请写明事由。", code="reason_required", field="description")
+    claim = DeedClaim.objects.create(
+        rule=rule, resident=resident, description=description.strip()[:200], proposed_by=actor
+    )
+    audit.record(
+        actor=actor, action="points.deed_propose", obj=claim, region_code=rule.ledger.region_code
+    )
+    return claim
+
+
+@transaction.atomic
+def deed_decide(*, actor, claim: DeedClaim, approve: bool) -> DeedClaim:
+    """Approve (the points are posted) or reject a proposed deed. The proposer may not
+    approve their own (two people see every award)."""
+    ledger = claim.rule.ledger
+    require(actor, "points.manage", ledger.region_code)
+    if claim.proposed_by_id == actor.pk:
+        raise DomainError("不能审核自己提出的申报。", code="self_approval")
+    claimed = DeedClaim.objects.filter(pk=claim.pk, status=DeedClaim.Status.PENDING).update(
+        status=DeedClaim.Status.APPROVED if approve else DeedClaim.Status.REJECTED,
+        decided_by=actor,
+        decided_at=timezone.now(),
+    )
+    if not claimed:
+        raise DomainError("该申报已经审核过了。", code="already_decided")
+    claim.refresh_from_db()
+    if approve:
+        rule = claim.rule
+        resident = account_for(ledger, Account.Kind.RESIDENT, claim.resident)
+        issuance = account_for(ledger, Account.Kind.ISSUANCE)
+        sign = 1 if rule.kind == EarningRule.Kind.DEED else -1
+        post(
+            ledger=ledger,
+            key=f"deed:{claim.pk}",
+            kind=JournalEntry.Kind.EARN if sign > 0 else JournalEntry.Kind.DEDUCT,
+            memo=f"{rule.name}：{claim.description}",
+            lines=[(resident, sign * rule.points), (issuance, -sign * rule.points)],
+            actor=actor,
+        )
+    audit.record(actor=actor, action="points.deed_decide", obj=claim, detail={"approved": approve})
+    return claim
+
+
+@transaction.atomic
+def adjust(
+    *, actor, resident, region_code: str, amount: int, reason: str, key: str
+) -> JournalEntry:
+    """A correction of a resident's points (+ or −) with its reason; shown publicly."""
+    require(actor, "points.manage", region_code)
+    if not reason.strip():
+        raise DomainError("调整积分须说明理由。", code="reason_required", field="reason")
+    if not amount or abs(amount) > 10_000:
+        raise DomainError(
+            "调整数额须在 ±10000 以内且不为零。", code="amount_invalid", field="amount"
+        )
+    ledger = ledger_for(region_code)
+    entry = post(
+        ledger=ledger,
+        key=f"adjust:{actor.pk}:{key}",
+        kind=JournalEntry.Kind.ADJUST,
+        memo=reason.strip(),
+        lines=[
+            (account_for(ledger, Account.Kind.RESIDENT, resident), amount),
+            (account_for(ledger, Account.Kind.ISSUANCE), -amount),
+        ],
+        actor=actor,
+    )
+    audit.record(
+        actor=actor,
+        action="points.adjust",
+        obj=entry,
+        region_code=ledger.region_code,
+        detail={"amount": amount},
+    )
+    return entry
+
+
+@transaction.atomic
+def reverse(*, actor, entry: JournalEntry, reason: str) -> JournalEntry:
+    """冲正: undo an entry by posting its mirror image; the original stays as it was."""
+    require(actor, "points.manage", entry.ledger.region_code)
+    if entry.kind in (JournalEntry.Kind.REVERSE, JournalEntry.Kind.REDEEM):
+        raise DomainError("冲正单和兑换单不能再冲正；兑换请在超市办理退货。", code="not_reversible")
+    if not reason.strip():
+        raise DomainError("冲正须说明理由。", code="reason_required", field="reason")
+    lines = [
+        (posting.account, -posting.amount) for posting in entry.postings.select_related("account")
+    ]
+    reversal = post(
+        ledger=entry.ledger,
+        key=f"reverse:{entry.pk}",
+        kind=JournalEntry.Kind.REVERSE,
+        memo=f"冲正 {entry.key}：{reason.strip()}",
+        lines=lines,
+        actor=actor,
+        reverses=entry,
+    )
+    audit.record(
+        actor=actor, action="points.reverse", obj=reversal, region_code=entry.ledger.region_code
+    )
+    return reversal
+
+
+def expire_lots(now=None) -> int:
+    """Move the unspent part of every expired lot to its community's expiry account, one
+    entry per lot (keyed by the lot, so running again changes nothing)."""
+    now = now or timezone.now()
+    done = 0
+    for lot in Lot.objects.filter(expires_at__lte=now, remaining__gt=0).select_related(
+        "account__ledger"
+    ):
+        with transaction.atomic():
+            locked = Lot.objects.select_for_update().get(pk=lot.pk)
+            if not locked.remaining:
+                continue
+            ledger = lot.account.ledger
+            post(
+                ledger=ledger,
+                key=f"expire:{lot.pk}",
+                kind=JournalEntry.Kind.EXPIRE,
+                memo="积分到期",
+                lines=[
+                    (lot.account, -locked.remaining),
+                    (account_for(ledger, Account.Kind.EXPIRY), locked.remaining),
+                ],
+            )
+            done += 1
+    return done
+
+
+# --- stores and goods -----------------------------------------------------------------
+
+
+@transaction.atomic
+def store_create(*, actor, region_code: str, name: str, address: str = "") -> Store:
+    require(actor, "stores.manage", region_code)
+    if not name.strip():
+        raise DomainError("请填写超市名称。", code="name_required", field="name")
+    store = Store.objects.create(
+        region_code=region_code, name=name.strip()[:64], address=address[:200]
+    )
+    account_for(ledger_for(region_code), Account.Kind.STORE, store)
+    audit.record(actor=actor, action="store.create", obj=store)
+    return store
+
+
+@transaction.atomic
+def store_add_clerk(*, actor, store: Store, clerk) -> None:
+    require(actor, "stores.manage", store.region_code)
+    if not clerk.scope_codes("stores.serve") or not any(
+        store.region_code.startswith(code) for code in clerk.scope_codes("stores.serve")
+    ):
+        raise DomainError("该账号不是本社区的超市店员。", code="clerk_invalid")
+    store.clerks.add(clerk)
+    audit.record(actor=actor, action="store.clerk_add", obj=store, detail={"clerk": clerk.username})
+
+
+@transaction.atomic
+def good_create(*, actor, store: Store, name: str, price: int, stock: int = 0) -> Good:
+    require(actor, "stores.manage", store.region_code)
+    if not name.strip() or price < 1 or stock < 0:
+        raise DomainError("请填写商品名称、积分价格（至少1）和库存。", code="good_invalid")
+    good = Good.objects.create(store=store, name=name.strip()[:64], price=price, stock=stock)
+    audit.record(actor=actor, action="good.create", obj=good, region_code=store.region_code)
+    return good
+
+
+@transaction.atomic
+def good_restock(*, actor, good: Good, quantity: int) -> Good:
+    """补货: the stock goes up by `quantity` (a conditional update: no lost restock)."""
+    require(actor, "stores.manage", good.store.region_code)
+    if not 1 <= quantity <= 100_000:
+        raise DomainError("补货数量须为正数。", code="quantity_invalid", field="quantity")
+    Good.objects.filter(pk=good.pk).update(stock=F("stock") + quantity)
+    Restock.objects.create(good=good, quantity=quantity, actor=actor)
+    good.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="good.restock",
+        obj=good,
+        region_code=good.store.region_code,
+        detail={"quantity": quantity},
+    )
+    return good
+
+
+# --- redemption at the counter ----------------------------------------------------------
+
+
+def _serving(clerk, store: Store) -> None:
+    """A clerk serves only at their own store."""
+    require(clerk, "stores.serve", store.region_code)
+    if not store.clerks.filter(pk=clerk.pk).exists():
+        raise NotFound("您不是该超市的店员。")
+
+
+@transaction.atomic
+def redemption_open(*, clerk, store: Store, resident, items: dict[int, int]) -> Redemption:
+    """The clerk picks goods for a resident (who showed their code); nothing moves until
+    the resident confirms on their own phone."""
+    _serving(clerk, store)
+    if not store.is_active:
+        raise DomainError("该超市已停业。", code="store_closed")
+    items = {good_id: qty for good_id, qty in items.items() if qty}
+    if not items or len(items) > MAX_LINES or any(q < 1 or q > 99 for q in items.values()):
+        raise DomainError("请选择商品和数量（每种1至99件）。", code="items_invalid")
+    goods = {g.pk: g for g in Good.objects.filter(store=store, is_active=True, pk__in=list(items))}
+    if len(goods) != len(items):
+        raise DomainError("有商品不属于本超市或已下架。", code="good_invalid")
+    for good_id, quantity in items.items():
+        if goods[good_id].stock < quantity:
+            raise DomainError(f"“{goods[good_id].name}”库存不足。", code="out_of_stock")
+    total = sum(goods[g].price * q for g, q in items.items())
+    account = account_for(ledger_for(store.region_code), Account.Kind.RESIDENT, resident)
+    if account.balance < total:
+        raise DomainError(
+            f"积分不足：需要 {total}，余额 {account.balance}。", code="insufficient_points"
+        )
+    redemption = Redemption.objects.create(store=store, resident=resident, clerk=clerk, total=total)
+    RedemptionLine.objects.bulk_create(
+        [
+            RedemptionLine(redemption=redemption, good=goods[g], quantity=q, price=goods[g].price)
+            for g, q in sorted(items.items())
+        ]
+    )
+    audit.record(
+        actor=clerk, action="redemption.open", obj=redemption, region_code=store.region_code
+    )
+    return redemption
+
+
+def redemption_confirm(*, resident, redemption: Redemption) -> Redemption:
+    """The resident confirms: stock and balance change together, or not at all. Goods are
+    locked in id order and taken with conditional updates that the stock constraint
+    guards; replaying a confirmed redemption changes nothing."""
+    if redemption.resident_id != resident.pk:
+        raise NotFound()
+    with transaction.atomic():
+        locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+        if locked.status == Redemption.Status.CONFIRMED:
+            return locked
+        if locked.status != Redemption.Status.PENDING:
+            raise DomainError("该兑换单已取消。", code="redemption_cancelled")
+        store = locked.store
+        ledger = ledger_for(store.region_code)
+        lines = list(locked.lines.select_related("good").order_by("good_id"))
+        for line in lines:
+            try:
+                with transaction.atomic():
+                    taken = Good.objects.filter(
+                        pk=line.good_id, stock__gte=line.quantity, is_active=True
+                    ).update(stock=F("stock") - line.quantity)
+            except IntegrityError:
+                taken = 0
+            if not taken:
+                raise DomainError(f"“{line.good.name}”库存不足，兑换未完成。", code="out_of_stock")
+        entry = post(
+            ledger=ledger,
+            key=f"redeem:{locked.pk}",
+            kind=JournalEntry.Kind.REDEEM,
+            memo=f"{store.name}兑换",
+            lines=[
+                (account_for(ledger, Account.Kind.RESIDENT, resident), -locked.total),
+                (account_for(ledger, Account.Kind.STORE, store), locked.total),
+            ],
+        )
+        now = timezone.now()
+        locked.status = Redemption.Status.CONFIRMED
+        locked.confirmed_at = now
+        locked.entry = entry
+        locked.receipt_no = f"{timezone.localtime(now):%Y%m%d}{locked.pk:08d}"
+        locked.save(update_fields=["status", "confirmed_at", "entry", "receipt_no"])
+        audit.record(
+            actor=None, action="redemption.confirm", obj=locked, region_code=store.region_code
+        )
+    return locked
+
+
+@transaction.atomic
+def redemption_cancel(*, actor=None, resident=None, redemption: Redemption) -> Redemption:
+    """A pending redemption is cancelled by its resident or its clerk."""
+    if resident is not None and redemption.resident_id != resident.pk:
+        raise NotFound()
+    if actor is not None:
+        _serving(actor, redemption.store)
+    updated = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.PENDING).update(
+        status=Redemption.Status.CANCELLED
+    )
+    if not updated:
+        raise DomainError("只能取消待确认的兑换单。", code="not_pending")
+    redemption.refresh_from_db()
+    return redemption

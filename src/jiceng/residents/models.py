@@ -1,0 +1,61 @@
+"""Residents who sign in (by phone and a one-time code) to take part in activities and
+use their points. A resident is linked to their person record once staff confirm it."""
+
+from django.conf import settings
+from django.db import models
+
+from jiceng.core.fields import RegionCodeField
+
+
+class Resident(models.Model):
+    """居民账号: a phone number that has proved itself by a one-time code."""
+
+    phone = models.CharField("手机号", max_length=20, unique=True)
+    display_name = models.CharField("称呼", max_length=32, blank=True)
+    region_code = RegionCodeField(blank=True, db_index=True, help_text="所在社区或网格")
+    person = models.OneToOneField(
+        "places.Person",
+        verbose_name="对应实有人口",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resident",
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="核实人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField("核实时间", null=True, blank=True)
+    created_at = models.DateTimeField("注册时间", auto_now_add=True)
+    last_login_at = models.DateTimeField("最近登录", null=True, blank=True)
+    is_active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "居民账号"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.phone[-4:]
+
+
+class OneTimeCode(models.Model):
+    """A sign-in code sent by SMS. Only its digest is kept; it expires and allows a few
+    attempts."""
+
+    phone = models.CharField("手机号", max_length=20, db_index=True)
+    digest = models.CharField("摘要", max_length=64)
+    created_at = models.DateTimeField("发送时间", auto_now_add=True)
+    expires_at = models.DateTimeField("过期时间")
+    attempts = models.PositiveSmallIntegerField("已尝试", default=0)
+    used_at = models.DateTimeField("使用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "登录验证码"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.phone

@@ -1,0 +1,232 @@
+"""The activity process: planning, claiming, sign-up with a waitlist, check-in by the
+rotating code, attendance, hours, settlement and cancellation."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from jiceng.activities import services
+from jiceng.activities.models import Activity, ActivityEvent, ServiceType, SignUp
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.points.ledger import verify
+from jiceng.points.models import Account, JournalEntry
+from jiceng.residents.sms import MemorySender
+from tests.activities.conftest import COMMUNITY_A, at
+from tests.factories import resident
+
+A = Activity.Status
+
+
+@pytest.fixture
+def sent(settings):
+    """SMS texts sent (after commit) during the test."""
+    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
+    MemorySender.outbox = []
+    return MemorySender.outbox
+
+
+def test_full_process_issues_points_once(world, staff_a, team, leader, make_activity, clock):
+    activity = make_activity("published")
+    activity = services.activity_claim(resident=leader, activity=activity, team=team)
+    assert activity.status == A.CLAIMED and activity.team == team and not activity.assigned
+    activity = services.activity_open_signup(resident=leader, activity=activity)
+    residents = [resident() for _ in range(3)]
+    signups = [services.signup_create(resident=r, activity=activity) for r in residents]
+    clock.move_to(at(2026, 11, 10, 8, 45))
+    activity = services.activity_hold(resident=leader, activity=activity)
+    code = services.check_in_code(activity)
+    services.signup_check_in(resident=residents[0], activity=activity, code=code)
+    services.attendance_mark(signup=signups[1], attended=True, resident=leader)
+    clock.move_to(at(2026, 11, 10, 10, 30))
+    out = services.signup_check_out(resident=residents[0], activity=activity)
+    assert out.hours == Decimal("1.50")  # counted from the start, not from arriving early
+    clock.move_to(at(2026, 11, 10, 11, 30))
+    activity = services.activity_complete(resident=leader, activity=activity)
+    activity = services.activity_settle(actor=staff_a, activity=activity)
+    assert activity.status == A.SETTLED
+    keys = set(JournalEntry.objects.values_list("key", flat=True))
+    assert keys == {
+        f"checkin:{signups[0].pk}",
+        f"checkin:{signups[1].pk}",
+        f"activity:{activity.pk}:team",
+    }
+    balances = {
+        a.resident_id: a.balance for a in Account.objects.filter(kind=Account.Kind.RESIDENT)
+    }
+    assert balances == {residents[0].pk: 10, residents[1].pk: 10}  # the absent one gets none
+    signups[1].refresh_from_db()
+    assert signups[1].hours == Decimal("2.00")
+    with pytest.raises(DomainError) as refused:
+        services.activity_settle(actor=staff_a, activity=activity)
+    assert refused.value.code == "invalid_transition"
+    assert JournalEntry.objects.count() == 3
+    assert verify() == (3, [])
+    actions = list(activity.events.values_list("action", flat=True))
+    assert actions == ["create", "publish", "claim", "open_signup", "hold", "complete", "settle"]
+
+
+def test_claim_refusals(world, staff_a, team, leader, make_activity):
+    activity = make_activity("published")
+    other_leader = resident()
+    other = services.team_create(
+        actor=staff_a, region_code=COMMUNITY_A, name="银龄服务队", leader=other_leader
+    )
+    with pytest.raises(NotFound):  # only the team's own leader claims for it
+        services.activity_claim(resident=other_leader, activity=activity, team=team)
+    services.activity_claim(resident=leader, activity=activity, team=team)
+    with pytest.raises(DomainError) as late:
+        services.activity_claim(resident=other_leader, activity=activity, team=other)
+    assert late.value.code == "already_claimed"
+    far = services.team_create(
+        actor=world.b("community_worker"),
+        region_code="370829002001",
+        name="远方服务队",
+        leader=resident(),
+    )
+    fresh = make_activity("published", title="另一场")
+    with pytest.raises(DomainError) as away:
+        services.activity_claim(resident=far.leader, activity=fresh, team=far)
+    assert away.value.code == "team_far_away"
+    assert Activity.objects.get(pk=fresh.pk).team is None
+
+
+def test_staff_of_another_community_cannot_step(world, make_activity, team):
+    activity = make_activity("draft")
+    with pytest.raises(NotFound):
+        services.activity_publish(actor=world.b("community_worker"), activity=activity)
+    with pytest.raises(NotFound):
+        services.activity_assign(actor=world.b("town_staff"), activity=activity, team=team)
+    assert Activity.objects.get(pk=activity.pk).status == A.DRAFT
+    assert ActivityEvent.objects.filter(activity=activity).count() == 1
+
+
+def test_venue_is_not_double_booked(world, staff_a, make_activity):
+    venue = services.venue_create(
+        actor=staff_a,
+        region_code=COMMUNITY_A,
+        name="红帆驿站",
+        kind="station",
+        capacity=30,
+        opens_at=datetime.time(8),
+        closes_at=datetime.time(20),
+    )
+    make_activity("published", venue=venue)
+    with pytest.raises(DomainError) as clash:
+        make_activity(
+            "published", venue=venue, starts_at=at(2026, 11, 10, 10), ends_at=at(2026, 11, 10, 12)
+        )
+    assert clash.value.code == "venue_booked"
+    with pytest.raises(DomainError) as closed:
+        make_activity(venue=venue, starts_at=at(2026, 11, 11, 19), ends_at=at(2026, 11, 11, 21))
+    assert closed.value.code == "venue_closed"
+    with pytest.raises(DomainError) as small:
+        make_activity(
+            venue=venue, capacity=50, starts_at=at(2026, 11, 12, 9), ends_at=at(2026, 11, 12, 10)
+        )
+    assert small.value.code == "venue_too_small"
+    back_to_back = make_activity(
+        "published", venue=venue, starts_at=at(2026, 11, 10, 11), ends_at=at(2026, 11, 10, 12)
+    )
+    assert back_to_back.venue == venue
+
+
+def test_waitlist_promotes_in_order(
+    world, team, make_activity, sent, django_capture_on_commit_callbacks
+):
+    activity = make_activity("signup", team=team, capacity=2)
+    people = [resident() for _ in range(4)]
+    signups = [services.signup_create(resident=p, activity=activity) for p in people]
+    assert [s.status for s in signups] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
+    with pytest.raises(DomainError) as twice:
+        services.signup_create(resident=people[0], activity=activity)
+    assert twice.value.code == "already_signed_up"
+    with pytest.raises(NotFound):
+        services.signup_cancel(resident=people[1], signup=signups[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.signup_cancel(resident=people[0], signup=signups[0])
+    statuses = dict(SignUp.objects.values_list("resident_id", "status"))
+    assert statuses[people[2].pk] == "confirmed" and statuses[people[3].pk] == "waitlisted"
+    assert [phone for phone, _ in sent] == [people[2].phone]
+    again = services.signup_create(resident=people[0], activity=activity)
+    assert again.pk == signups[0].pk and again.status == "waitlisted"
+
+
+def test_check_in_code_rotates(world, team, make_activity, clock):
+    activity = make_activity("signup", team=team)
+    person = resident()
+    services.signup_create(resident=person, activity=activity)
+    clock.move_to(at(2026, 11, 10, 9, 0, 0))
+    shown = services.check_in_code(activity)
+    clock.move_to(at(2026, 11, 10, 9, 1, 10))  # two windows later: a forwarded photo
+    with pytest.raises(DomainError) as stale:
+        services.signup_check_in(resident=person, activity=activity, code=shown)
+    assert stale.value.code == "code_stale"
+    with pytest.raises(DomainError):
+        services.signup_check_in(resident=person, activity=activity, code="0123456789")
+    current = services.check_in_code(activity)
+    clock.move_to(at(2026, 11, 10, 9, 1, 35))  # the previous window still counts
+    services.signup_check_in(resident=person, activity=activity, code=current)
+    with pytest.raises(DomainError) as twice:
+        services.signup_check_in(
+            resident=person, activity=activity, code=services.check_in_code(activity)
+        )
+    assert twice.value.code == "already_checked_in"
+    stranger = resident()
+    with pytest.raises(DomainError) as unknown:
+        services.signup_check_in(
+            resident=stranger, activity=activity, code=services.check_in_code(activity)
+        )
+    assert unknown.value.code == "not_signed_up"
+
+
+def test_check_in_only_around_the_activity(world, team, make_activity, clock):
+    activity = make_activity("signup", team=team)
+    person = resident()
+    services.signup_create(resident=person, activity=activity)
+    clock.move_to(at(2026, 11, 10, 8, 0))
+    with pytest.raises(DomainError) as early:
+        services.signup_check_in(
+            resident=person, activity=activity, code=services.check_in_code(activity)
+        )
+    assert early.value.code == "checkin_closed"
+    with pytest.raises(DomainError):
+        services.activity_hold(actor=world.a("community_worker"), activity=activity)
+
+
+def test_cancel_tells_signed_up_residents(
+    world, staff_a, team, make_activity, sent, django_capture_on_commit_callbacks
+):
+    activity = make_activity("signup", team=team, capacity=1)
+    first, second = resident(), resident()
+    services.signup_create(resident=first, activity=activity)
+    services.signup_create(resident=second, activity=activity)
+    with pytest.raises(DomainError):
+        services.activity_cancel(actor=staff_a, activity=activity, reason=" ")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.activity_cancel(actor=staff_a, activity=activity, reason="大风预警")
+    assert sorted(phone for phone, _ in sent) == sorted([first.phone, second.phone])
+    assert all("大风预警" in text for _, text in sent)
+    assert Activity.objects.get(pk=activity.pk).cancel_reason == "大风预警"
+
+
+def test_reschedule_grows_sequence(world, staff_a, make_activity):
+    activity = make_activity("published")
+    moved = services.activity_update(
+        actor=staff_a,
+        activity=activity,
+        starts_at=at(2026, 11, 11, 9),
+        ends_at=at(2026, 11, 11, 10),
+    )
+    assert moved.sequence == activity.sequence + 1
+
+
+def test_need_is_recorded_to_a_grid(world):
+    worker = world.a("grid_worker")
+    health = ServiceType.objects.get(code="health")
+    need = services.need_record(
+        actor=worker, region_code=world.grid_a.code, text="希望有人上门量血压", service_type=health
+    )
+    assert need.region_code == world.grid_a.code
+    with pytest.raises(NotFound):
+        services.need_record(actor=worker, region_code=world.grid_b.code, text="越界")
