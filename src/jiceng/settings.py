@@ -110,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "jiceng.core.context_processors.nav",
                 "jiceng.cases.context_processors.inbox",
+                "jiceng.residents.context_processors.resident",
             ],
         },
     },

@@ -3,11 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from jiceng.activities.urls import leader_patterns
+from jiceng.activities.urls import public_patterns as activities_public_patterns
 from jiceng.api import api
 from jiceng.cases.urls import open311_patterns, patrol_patterns, settings_patterns
 from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
 from jiceng.places import views as places_views
+from jiceng.points.urls import store_patterns
+from jiceng.residents.urls import staff_patterns as residents_staff_patterns
 
 urlpatterns = [
     path("", places_views.home, name="home"),
@@ -20,6 +24,13 @@ urlpatterns = [
     path("", include(cases_public_patterns)),
     path("settings/", include(settings_patterns)),
     path("patrols/", include(patrol_patterns)),
+    path("", include(residents_staff_patterns)),
+    path("me/", include("jiceng.residents.urls")),
+    path("me/", include(leader_patterns)),
+    path("activities/", include("jiceng.activities.urls")),
+    path("", include(activities_public_patterns)),
+    path("", include("jiceng.points.urls")),
+    path("stores/", include(store_patterns)),
     path("open311/v2/", include(open311_patterns)),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -3,7 +3,7 @@ import pytest
 from jiceng.points import services
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
-from tests.factories import resident, staff
+from tests.factories import resident
 
 COMMUNITY_A = "370829001001"
 COMMUNITY_B = "370829002001"
@@ -38,7 +38,7 @@ def award(ledger_a):
 def store_a(world):
     manager = world.a("community_worker")
     store = services.store_create(actor=manager, region_code=COMMUNITY_A, name="城南文明超市")
-    clerk = staff("store_clerk", COMMUNITY_A, username="a-store_clerk")
+    clerk = world.a("store_clerk")
     services.store_add_clerk(actor=manager, store=store, clerk=clerk)
     store.clerk = clerk
     return store

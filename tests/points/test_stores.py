@@ -100,7 +100,7 @@ def test_a_clerk_serves_only_their_own_store(world, award, someone, store_a, goo
     award(someone, 100)
     manager_b = world.b("community_worker")
     store_b = services.store_create(actor=manager_b, region_code="370829002001", name="卧龙山超市")
-    clerk_b = staff("store_clerk", "370829002001", username="b-store_clerk")
+    clerk_b = world.b("store_clerk")
     services.store_add_clerk(actor=manager_b, store=store_b, clerk=clerk_b)
     with pytest.raises(NotFound):
         services.redemption_open(

@@ -88,7 +88,11 @@ def team_list(*, user, region_code: str | None = None) -> QuerySet:
     teams = scope_filter(VolunteerTeam.objects.all(), user, "activities.view")
     if region_code:
         teams = teams.filter(region_code__within=region_code)
-    return teams.select_related("leader__person").annotate(member_count=Count("members"))
+    return (
+        teams.select_related("leader__person")
+        .annotate(member_count=Count("members"))
+        .order_by("region_code", "name")
+    )
 
 
 def team_get(*, user, pk: int) -> VolunteerTeam:

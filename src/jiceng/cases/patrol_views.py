@@ -14,11 +14,12 @@ from jiceng.cases import selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Visit
 from jiceng.cases.photos import clean_photo
-from jiceng.cases.views import category_groups, region_and_period
+from jiceng.cases.views import category_groups
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import Building, Household, Region
 from jiceng.places.selectors import region_options
+from jiceng.places.views import region_and_period
 
 
 @require_GET

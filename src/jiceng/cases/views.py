@@ -1,8 +1,6 @@
 """Staff pages for requests: work queues, one request with its actions, staff entry,
 supervision, the inbox, and the figures."""
 
-import datetime
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -23,7 +21,8 @@ from jiceng.core import audit
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.places.models import Region
-from jiceng.places.selectors import region_options
+from jiceng.places.selectors import nodes_under
+from jiceng.places.views import region_and_period
 
 S = Case.Status
 
@@ -89,15 +88,8 @@ class StaffEntryForm(forms.Form):
 
 
 def _grid_choices(user) -> list[tuple[str, str]]:
-    choices = []
-    for region in region_options(user=user, permission="cases.submit"):
-        grids = (
-            [region]
-            if region.is_grid
-            else Region.objects.filter(level=Region.Level.GRID, code__within=region.code)
-        )
-        choices += [(g.code, f"{g.name}（{g.code}）") for g in grids]
-    return choices
+    grids = nodes_under(user=user, permission="cases.submit", level=Region.Level.GRID)
+    return [(g.code, f"{g.name}（{g.code}）") for g in grids]
 
 
 @require_http_methods(["GET", "POST"])
@@ -298,23 +290,6 @@ def inbox(request):
 def inbox_read(request):
     services.notifications_mark_read(user=request.user)
     return redirect("cases:inbox")
-
-
-def region_and_period(request, permission: str, default_start: datetime.date):
-    """The region (default: the user's own node) and the period (default: from
-    `default_start` to today) asked for in a report's query string."""
-    roots = region_options(user=request.user, permission=permission)
-    region = request.GET.get("region", "") or (roots[0].code if roots else "")
-    if not region.isdigit():
-        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
-    try:
-        start = datetime.date.fromisoformat(request.GET.get("start", ""))
-        end = datetime.date.fromisoformat(request.GET.get("end", ""))
-    except ValueError:
-        start, end = default_start, timezone.localdate()
-    if end < start or (end - start).days > 3660:
-        raise DomainError("时段无效：结束日期不能早于开始日期。", code="bad_period")
-    return roots, region, start, end
 
 
 @require_GET

@@ -3,7 +3,7 @@
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Length, Substr
 
-from jiceng.core.access import require, scope_filter, scopes
+from jiceng.core.access import require, scope_filter, scope_q, scopes
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import Building, Household, Organization, Person, Region
 
@@ -31,6 +31,15 @@ def regions_visible(*, user) -> list[Region]:
 def region_options(*, user, permission: str) -> list[Region]:
     """The nodes at which the user holds `permission` (for choosing a target)."""
     return list(Region.objects.filter(code__in=scopes(user, permission)).order_by("code"))
+
+
+def nodes_under(*, user, permission: str, level: str, limit: int = 2000) -> list[Region]:
+    """The communities (or grids …) at or under the nodes where the user holds
+    `permission`: the choices for a form's community or grid."""
+    roots = scopes(user, permission)
+    if not roots:
+        return []
+    return list(Region.objects.filter(scope_q(roots, "code"), level=level).order_by("code")[:limit])
 
 
 def region_breadcrumbs(*, user, region: Region) -> list[Region]:

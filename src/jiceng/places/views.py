@@ -1,5 +1,6 @@
 """Pages for the region browser, people search, roster import and export."""
 
+import datetime
 import json
 import tempfile
 from pathlib import Path
@@ -231,6 +232,8 @@ def person_detail(request, pk: int):
             "crumbs": selectors.region_breadcrumbs(user=user, region=grid),
             "has_groups": person.special_groups.exists(),
             "can_reveal": has_permission(user, "people.view_sensitive", person.region_code),
+            "can_confirm": has_permission(user, "residents.confirm", person.region_code),
+            "resident_account": getattr(person, "resident", None),
         },
     )
 
@@ -346,3 +349,20 @@ def import_template(request):
     write_template(handle.name)
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename="花名册导入模板.xlsx")
+
+
+def region_and_period(request, permission: str, default_start: datetime.date):
+    """The region (default: the user's own node) and the period (default: from
+    `default_start` to today) asked for in a report's query string."""
+    roots = selectors.region_options(user=request.user, permission=permission)
+    region = request.GET.get("region", "") or (roots[0].code if roots else "")
+    if not region.isdigit():
+        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
+    try:
+        start = datetime.date.fromisoformat(request.GET.get("start", ""))
+        end = datetime.date.fromisoformat(request.GET.get("end", ""))
+    except ValueError:
+        start, end = default_start, timezone.localdate()
+    if end < start or (end - start).days > 3660:
+        raise DomainError("时段无效：结束日期不能早于开始日期。", code="bad_period")
+    return roots, region, start, end

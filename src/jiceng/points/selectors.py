@@ -275,8 +275,10 @@ def entry_get(*, user, pk: int) -> JournalEntry:
 
 
 def store_list(*, user, permission: str = "stores.manage") -> QuerySet:
-    return scope_filter(Store.objects.all(), user, permission).annotate(
-        goods_count=Count("goods", filter=Q(goods__is_active=True))
+    return (
+        scope_filter(Store.objects.all(), user, permission)
+        .annotate(goods_count=Count("goods", filter=Q(goods__is_active=True)))
+        .order_by("region_code", "name")
     )
 
 
@@ -290,6 +292,14 @@ def store_get(*, user, pk: int) -> Store:
     if has_permission(user, "stores.serve", store.region_code) and store.clerks.filter(pk=user.pk):
         return store
     raise NotFound()
+
+
+def counter_store(*, user, pk: int) -> Store:
+    """A store whose counter the user serves at (a clerk of it, in its community)."""
+    store = Store.objects.filter(pk=pk, clerks=user).first() if user.is_authenticated else None
+    if store is None or not has_permission(user, "stores.serve", store.region_code):
+        raise NotFound("您不是该超市的店员。")
+    return store
 
 
 @dataclass

@@ -35,6 +35,19 @@ def resident_account(resident, region_code: str) -> Account:
 
 
 @transaction.atomic
+def rule_create(*, actor, region_code: str, name: str, kind: str, points: int) -> EarningRule:
+    """积分规则: a good deed (环保卫士, 安全巡查员) or a deduction item, with its points."""
+    require(actor, "points.manage", region_code)
+    if not name.strip() or kind not in EarningRule.Kind.values or not 1 <= points <= 1000:
+        raise DomainError("请填写规则名称、类型和分值（1至1000）。", code="rule_invalid")
+    rule = EarningRule.objects.create(
+        ledger=ledger_for(region_code), name=name.strip()[:32], kind=kind, points=points
+    )
+    audit.record(actor=actor, action="points.rule_create", obj=rule, region_code=region_code)
+    return rule
+
+
+@transaction.atomic
 def deed_propose(*, actor, rule: EarningRule, resident, description: str) -> DeedClaim:
     """Put forward a good deed (or a deduction) for a resident; staff approve it."""
     require(actor, "points.manage", rule.ledger.region_code)

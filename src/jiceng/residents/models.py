@@ -47,6 +47,7 @@ class OneTimeCode(models.Model):
     attempts."""
 
     phone = models.CharField("手机号", max_length=20, db_index=True)
+    client_fingerprint = models.CharField("来源摘要", max_length=32, db_index=True)
     digest = models.CharField("摘要", max_length=64)
     created_at = models.DateTimeField("发送时间", auto_now_add=True)
     expires_at = models.DateTimeField("过期时间")

@@ -22,6 +22,7 @@ from jiceng.residents.models import OneTimeCode, Resident
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 CODE_MINUTES = 5
 MAX_ATTEMPTS = 5
+OTP_PER_HOUR_CLIENT = 10
 SESSION_KEY = "resident_id"
 PERSONAL_CODE_SECONDS = 120
 SIGNER_SALT = "jiceng.residents.personal-code"
@@ -40,21 +41,26 @@ def normalize_phone(phone: str) -> str:
     return phone
 
 
-def otp_request(*, phone: str) -> None:
-    """Send a 6-digit code by SMS: at most one a minute and five an hour per phone."""
+def otp_request(*, phone: str, fingerprint: str) -> None:
+    """Send a 6-digit code by SMS: at most one a minute and five an hour per phone, and
+    OTP_PER_HOUR_CLIENT an hour from one device or address (SMS costs the county money)."""
     phone = normalize_phone(phone)
     now = timezone.now()
-    recent = OneTimeCode.objects.filter(
-        phone=phone, created_at__gte=now - datetime.timedelta(hours=1)
-    )
+    hour = OneTimeCode.objects.filter(created_at__gte=now - datetime.timedelta(hours=1))
+    recent = hour.filter(phone=phone)
     if recent.filter(created_at__gte=now - datetime.timedelta(minutes=1)).exists():
         raise DomainError("验证码已发送，请一分钟后再试。", code="otp_too_soon")
-    if recent.count() >= 5:
+    if (
+        recent[:5].count() >= 5
+        or hour.filter(client_fingerprint=fingerprint)[:OTP_PER_HOUR_CLIENT].count()
+        >= OTP_PER_HOUR_CLIENT
+    ):
         raise DomainError("验证码发送次数过多，请一小时后再试。", code="otp_too_many")
     code = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
         OneTimeCode.objects.create(
             phone=phone,
+            client_fingerprint=fingerprint,
             digest=_digest(phone, code),
             expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
         )
@@ -94,6 +100,13 @@ def otp_verify(*, phone: str, code: str) -> Resident:
         raise DomainError("该账号已停用，请联系社区。", code="resident_inactive")
     Resident.objects.filter(pk=resident.pk).update(last_login_at=now)
     audit.record(actor=None, action="resident.login", obj=resident)
+    return resident
+
+
+def resident_by_phone(phone: str) -> Resident:
+    """The resident with this mobile number, registered now if staff name them first (a
+    team leader, a member, someone given points); they sign in later with a code."""
+    resident, _ = Resident.objects.get_or_create(phone=normalize_phone(phone))
     return resident
 
 

@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('phone', models.CharField(db_index=True, max_length=20, verbose_name='手机号')),
+                ('client_fingerprint', models.CharField(db_index=True, max_length=32, verbose_name='来源摘要')),
                 ('digest', models.CharField(max_length=64, verbose_name='摘要')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='发送时间')),
                 ('expires_at', models.DateTimeField(verbose_name='过期时间')),

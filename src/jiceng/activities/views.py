@@ -1,0 +1,344 @@
+"""Staff pages for activities: the monthly plan and its activities, each activity's steps,
+residents' needs, venues, volunteer teams, and the activity figures."""
+
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from jiceng.activities import selectors, services
+from jiceng.activities.models import Activity, ServiceType, SignUp, TeamMember, Venue
+from jiceng.activities.workflow import STEPS
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.places.models import Region
+from jiceng.places.selectors import nodes_under
+from jiceng.places.views import region_and_period
+from jiceng.residents.services import resident_by_phone
+
+A = Activity.Status
+STAFF_STEPS = ("publish", "assign", "open_signup", "hold", "complete", "settle", "cancel")
+
+
+def community_choices(user, permission: str) -> list[tuple[str, str]]:
+    return [
+        (r.code, r.name)
+        for r in nodes_under(user=user, permission=permission, level=Region.Level.COMMUNITY)
+    ]
+
+
+@require_GET
+def activity_list(request):
+    user = request.user
+    require(user, "activities.view")
+    month = request.GET.get("month") or f"{timezone.localdate():%Y-%m}"
+    status = request.GET.get("status", "")
+    activities = selectors.activity_list(
+        user=user, month=month, status=status, region_code=request.GET.get("region") or None
+    ).order_by("starts_at", "id")
+    first, _, _ = selectors.month_bounds(month)
+    page = Paginator(activities, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "activities/list.html",
+        {
+            "page": page,
+            "month": first,
+            "status": status,
+            "statuses": A.choices,
+            "may_manage": has_permission(user, "activities.manage"),
+            "previous": (first - datetime.timedelta(days=1)).replace(day=1),
+            "following": (first + datetime.timedelta(days=32)).replace(day=1),
+        },
+    )
+
+
+class ActivityForm(forms.Form):
+    region_code = forms.ChoiceField(label="社区")
+    title = forms.CharField(label="活动名称", max_length=80)
+    service_type = forms.ModelChoiceField(
+        label="服务类型", queryset=ServiceType.objects.filter(is_active=True)
+    )
+    date = forms.DateField(label="日期", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.TimeField(label="开始", widget=forms.TimeInput(attrs={"type": "time"}))
+    end = forms.TimeField(label="结束", widget=forms.TimeInput(attrs={"type": "time"}))
+    venue = forms.ModelChoiceField(label="阵地", queryset=Venue.objects.none(), required=False)
+    place = forms.CharField(label="地点说明", max_length=200, required=False)
+    capacity = forms.IntegerField(label="名额", min_value=1, max_value=10_000, initial=20)
+    points = forms.IntegerField(label="每人积分", min_value=0, max_value=1000, initial=10)
+    holiday_tag = forms.CharField(label="节日专题", max_length=16, required=False)
+    description = forms.CharField(
+        label="活动内容", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    needs = forms.ModelMultipleChoiceField(
+        label="对应的居民需求", queryset=None, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def activity_new(request):
+    """策划活动: a draft for the monthly plan, optionally answering recorded needs."""
+    user = request.user
+    require(user, "activities.manage")
+    form = ActivityForm(request.POST or None)
+    form.fields["region_code"].choices = community_choices(user, "activities.manage")
+    form.fields["venue"].queryset = selectors.venue_list(user=user).filter(is_active=True)
+    form.fields["needs"].queryset = selectors.need_list(user=user, open_only=True)[:50]
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        when = [
+            timezone.make_aware(datetime.datetime.combine(data["date"], data[t]))
+            for t in ("start", "end")
+        ]
+        try:
+            activity = services.activity_create(
+                actor=user,
+                region_code=data["region_code"],
+                title=data["title"],
+                service_type=data["service_type"],
+                starts_at=when[0],
+                ends_at=when[1],
+                capacity=data["capacity"],
+                points=data["points"],
+                venue=data["venue"],
+                place=data["place"],
+                description=data["description"],
+                holiday_tag=data["holiday_tag"],
+                needs=list(data["needs"]),
+            )
+        except DomainError as refusal:
+            form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
+        else:
+            messages.success(request, "活动已创建（草稿），发布后志愿队可以认领。")
+            return redirect("activities:detail", pk=activity.pk)
+    return render(request, "activities/new.html", {"form": form})
+
+
+@require_GET
+def activity_detail(request, pk: int):
+    user = request.user
+    activity = selectors.activity_get(user=user, pk=pk)
+    may_manage = has_permission(user, "activities.manage", activity.region_code)
+    steps = [
+        (name, STEPS[name].label)
+        for name in STAFF_STEPS
+        if may_manage and activity.status in STEPS[name].sources
+    ]
+    return render(
+        request,
+        "activities/detail.html",
+        {
+            "activity": activity,
+            "signups": selectors.activity_signups(activity),
+            "events": [
+                (event, STEPS[event.action].label if event.action in STEPS else event.action)
+                for event in activity.events.all()
+            ],
+            "steps": steps,
+            "teams": selectors.team_list(user=user, region_code=activity.region_code[:9]).filter(
+                is_active=True
+            )
+            if "assign" in dict(steps)
+            else [],
+            "may_manage": may_manage,
+            "needs": activity.needs.all(),
+        },
+    )
+
+
+@require_POST
+def activity_act(request, pk: int, action: str):
+    user = request.user
+    activity = selectors.activity_get(user=user, pk=pk)
+    if action not in STAFF_STEPS:
+        raise NotFound()
+    try:
+        if action == "assign":
+            team = selectors.team_list(user=user).filter(pk=request.POST.get("team") or 0).first()
+            if team is None:
+                raise DomainError("请选择承办队伍。", code="team_required")
+            services.activity_assign(actor=user, activity=activity, team=team)
+        elif action == "cancel":
+            services.activity_cancel(
+                actor=user, activity=activity, reason=request.POST.get("reason", "")
+            )
+        else:
+            getattr(services, f"activity_{action}")(actor=user, activity=activity)
+        messages.success(request, f"已{STEPS[action].label}。")
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    return redirect("activities:detail", pk=pk)
+
+
+@require_POST
+def attendance(request, pk: int, signup_pk: int):
+    user = request.user
+    activity = selectors.activity_get(user=user, pk=pk)
+    signup = SignUp.objects.filter(pk=signup_pk, activity=activity).first()
+    if signup is None:
+        raise NotFound()
+    try:
+        services.attendance_mark(
+            signup=signup, attended=request.POST.get("attended") == "1", actor=user
+        )
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    return redirect("activities:detail", pk=pk)
+
+
+# --- needs, venues, teams ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def needs(request):
+    """居民需求: grid workers record them; the community plans from the open ones."""
+    user = request.user
+    require(user, "activities.view")
+    if request.method == "POST":
+        service_type = ServiceType.objects.filter(pk=request.POST.get("service_type") or 0).first()
+        try:
+            services.need_record(
+                actor=user,
+                region_code=request.POST.get("region_code", ""),
+                text=request.POST.get("text", ""),
+                service_type=service_type,
+            )
+            messages.success(request, "需求已登记。")
+        except DomainError as refusal:
+            messages.error(request, refusal.message)
+        return redirect("activities:needs")
+    grids = nodes_under(user=user, permission="activities.needs", level=Region.Level.GRID)
+    page = Paginator(selectors.need_list(user=user), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "activities/needs.html",
+        {"page": page, "grids": grids, "types": ServiceType.objects.filter(is_active=True)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def venues(request):
+    """阵地: 红帆驿站, 红色议事厅, squares … with capacity and opening hours."""
+    user = request.user
+    require(user, "activities.view")
+    if request.method == "POST":
+        try:
+            opens, closes = (
+                datetime.time.fromisoformat(request.POST.get(name, ""))
+                for name in ("opens_at", "closes_at")
+            )
+            services.venue_create(
+                actor=user,
+                region_code=request.POST.get("region_code", ""),
+                name=request.POST.get("name", ""),
+                kind=request.POST.get("kind", ""),
+                capacity=int(request.POST.get("capacity") or 0),
+                opens_at=opens,
+                closes_at=closes,
+                address=request.POST.get("address", ""),
+            )
+            messages.success(request, "阵地已添加。")
+        except ValueError:
+            messages.error(request, "请完整填写阵地名称、类型、容纳人数和开放时间。")
+        except DomainError as refusal:
+            messages.error(request, refusal.message)
+        return redirect("activities:venues")
+    return render(
+        request,
+        "activities/venues.html",
+        {
+            "venues": selectors.venue_list(user=user)[:500],
+            "communities": community_choices(user, "activities.manage"),
+            "kinds": Venue.Kind.choices,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def teams(request):
+    user = request.user
+    require(user, "activities.view")
+    if request.method == "POST":
+        try:
+            team = services.team_create(
+                actor=user,
+                region_code=request.POST.get("region_code", ""),
+                name=request.POST.get("name", ""),
+                leader=resident_by_phone(request.POST.get("leader_phone", "")),
+                service_types=ServiceType.objects.filter(
+                    pk__in=[int(v) for v in request.POST.getlist("service_types") if v.isdigit()]
+                ),
+                description=request.POST.get("description", ""),
+            )
+        except DomainError as refusal:
+            messages.error(request, refusal.message)
+            return redirect("activities:teams")
+        messages.success(request, "队伍已成立，队长用手机号登录即可认领活动。")
+        return redirect("activities:team", pk=team.pk)
+    page = Paginator(selectors.team_list(user=user), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "activities/teams.html",
+        {
+            "page": page,
+            "communities": community_choices(user, "activities.manage"),
+            "types": ServiceType.objects.filter(is_active=True),
+        },
+    )
+
+
+@require_GET
+def team(request, pk: int):
+    own = selectors.team_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "activities/team.html",
+        {
+            "team": own,
+            "members": own.members.select_related("resident__person").order_by("joined_at"),
+            "activities": selectors.team_activities(own)[:50],
+            "kinds": TeamMember.Kind.choices,
+            "may_manage": has_permission(request.user, "activities.manage", own.region_code),
+        },
+    )
+
+
+@require_POST
+def team_member_add(request, pk: int):
+    own = selectors.team_get(user=request.user, pk=pk)
+    try:
+        services.team_member_add(
+            actor=request.user,
+            team=own,
+            resident=resident_by_phone(request.POST.get("phone", "")),
+            kind=request.POST.get("kind", TeamMember.Kind.RESIDENT),
+        )
+        messages.success(request, "队员已加入。")
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    return redirect("activities:team", pk=pk)
+
+
+@require_GET
+def figures(request):
+    """活动统计 for a region and period (the API has the same figures)."""
+    user = request.user
+    require(user, "activities.view")
+    roots, region, start, end = region_and_period(
+        request, "activities.view", timezone.localdate().replace(month=1, day=1)
+    )
+    data = selectors.activity_figures(user=user, region_code=region, start=start, end=end)
+    return render(
+        request,
+        "activities/figures.html",
+        {
+            "figures": data,
+            "roots": roots,
+            "region": region,
+            "children": Region.objects.filter(parent_id=region).order_by("code"),
+        },
+    )

@@ -1,0 +1,32 @@
+from django.urls import path
+
+from jiceng.points import store_views, views
+
+app_name = "points"
+urlpatterns = [
+    path("points/", views.ledger, name="ledger"),
+    path("points/adjust/", views.adjust, name="adjust"),
+    path("points/entries/<int:pk>/reverse/", views.reverse, name="reverse"),
+    path("points/rules/", views.rule_create, name="rule_create"),
+    path("points/deeds/", views.deed_propose, name="deed_propose"),
+    path("points/deeds/<int:pk>/decide/", views.deed_decide, name="deed_decide"),
+    path("rank/<str:code>/", views.ranking, name="ranking"),
+]
+
+store_patterns = (
+    [
+        path("", store_views.store_list, name="list"),
+        path("scan/<str:token>/", store_views.scan, name="scan"),
+        path("<int:pk>/", store_views.store_detail, name="detail"),
+        path("<int:pk>/goods/", store_views.good_create, name="good_create"),
+        path("<int:pk>/goods/<int:good_pk>/restock/", store_views.good_restock, name="restock"),
+        path("<int:pk>/clerks/", store_views.clerk_add, name="clerk_add"),
+        path("<int:pk>/report/", store_views.report, name="report"),
+        path("<int:pk>/counter/", store_views.counter, name="counter"),
+        path("<int:pk>/orders/<int:order_pk>/", store_views.order, name="order"),
+        path(
+            "<int:pk>/orders/<int:order_pk>/cancel/", store_views.order_cancel, name="order_cancel"
+        ),
+    ],
+    "stores",
+)

@@ -1,0 +1,155 @@
+"""The pages, end to end through HTTP: staff plan and settle, a team leader claims and
+shows the code, residents sign in by SMS code, sign up and check in, a clerk redeems."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from jiceng.activities import services
+from jiceng.activities.models import Activity
+from jiceng.points import services as points_services
+from jiceng.points.models import Good, Redemption
+from jiceng.residents.models import Resident
+from jiceng.residents.sms import MemorySender
+from tests.activities.conftest import COMMUNITY_A, at
+from tests.conftest import client_for
+from tests.factories import resident, staff
+
+
+@pytest.fixture
+def sms(settings):
+    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
+    MemorySender.outbox = []
+    return MemorySender.outbox
+
+
+def resident_client(phone: str, sms, capture) -> Client:
+    client = Client()
+    with capture(execute=True):
+        response = client.post("/me/login/", {"phone": phone, "step": "send"})
+    assert "验证码已发送" in response.content.decode()
+    code = re.search(r"验证码为 (\d{6})", sms[-1][1]).group(1)
+    response = client.post("/me/login/", {"phone": phone, "code": code, "step": "verify"})
+    assert response.status_code == 302
+    return client
+
+
+def test_from_plan_to_points_to_store(
+    world, staff_a, clock, sms, settings, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    settings.SESSION_COOKIE_AGE = 30 * 24 * 3600  # the clock jumps days ahead below
+    staff_page = client_for(staff_a)
+    response = staff_page.post(
+        "/activities/new/",
+        {
+            "region_code": COMMUNITY_A,
+            "title": "重阳节包饺子",
+            "service_type": "6",
+            "date": "2026-11-10",
+            "start": "09:00",
+            "end": "11:00",
+            "capacity": "2",
+            "points": "15",
+            "holiday_tag": "重阳",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    activity = Activity.objects.get(title="重阳节包饺子")
+    staff_page.post(f"/activities/{activity.pk}/act/publish/")
+    leader = resident_client("13900001111", sms, capture)
+    team = services.team_create(
+        actor=staff_a,
+        region_code=COMMUNITY_A,
+        name="夕阳红服务队",
+        leader=Resident.objects.get(phone="13900001111"),
+    )
+    page = leader.get(f"/me/teams/{team.pk}/").content.decode()
+    assert "重阳节包饺子" in page
+    leader.post(f"/me/teams/{team.pk}/claim/{activity.pk}/")
+    leader.post(f"/me/activities/{activity.pk}/act/open_signup/")
+    assert Activity.objects.get(pk=activity.pk).status == "signup"
+
+    month = Client().get(f"/calendar/{COMMUNITY_A}/?month=2026-11").content.decode()
+    assert "重阳节包饺子" in month and "重阳" in month
+    ical = Client().get(f"/calendar/{COMMUNITY_A}/activities.ics").content.decode()
+    assert "SUMMARY:重阳节包饺子" in ical and "BEGIN:VEVENT" in ical
+    rss = Client().get(f"/calendar/{COMMUNITY_A}/rss/").content.decode()
+    assert "【重阳】重阳节包饺子" in rss
+
+    neighbour = resident_client("13900002222", sms, capture)
+    neighbour.post(f"/a/{activity.pk}/signup/")
+    again = neighbour.post(f"/a/{activity.pk}/signup/", follow=True).content.decode()
+    assert "您已经报过名了" in again
+
+    clock.move_to(at(2026, 11, 10, 8, 50))
+    leader.post(f"/me/activities/{activity.pk}/act/hold/")
+    code_page = leader.get(f"/me/activities/{activity.pk}/code/").content.decode()
+    check_in_url = re.search(r'href="http://testserver(/a/\d+/checkin/\w+/)"', code_page).group(1)
+    assert "<svg" in code_page
+    done = neighbour.post(check_in_url, follow=True).content.decode()
+    assert "签到成功" in done
+    clock.move_to(at(2026, 11, 10, 11, 5))
+    leader.post(f"/me/activities/{activity.pk}/act/complete/")
+    staff_page.post(f"/activities/{activity.pk}/act/settle/")
+    assert Activity.objects.get(pk=activity.pk).status == "settled"
+    home = neighbour.get("/me/").content.decode()
+    assert 'data-balance="370829001001">15<' in home
+
+    store = points_services.store_create(
+        actor=staff_a, region_code=COMMUNITY_A, name="城南文明超市"
+    )
+    clerk = staff("store_clerk", COMMUNITY_A, username="clerk-a")
+    points_services.store_add_clerk(actor=staff_a, store=store, clerk=clerk)
+    soap = points_services.good_create(actor=staff_a, store=store, name="肥皂", price=5, stock=3)
+    shown = neighbour.get("/me/code/").content.decode()
+    token = re.search(r"data-personal-code>([^<]+)<", shown).group(1)
+    counter = client_for(clerk)
+    scanned = counter.get(f"/stores/scan/{token}/", follow=True).content.decode()
+    assert "data-balance>15<" in scanned
+    response = counter.post(f"/stores/{store.pk}/counter/", {"code": token, f"qty_{soap.pk}": "2"})
+    order = Redemption.objects.get()
+    assert response.status_code == 302 and order.status == "pending"
+    assert f"/me/redemptions/{order.pk}/" in neighbour.get("/me/").content.decode()
+    neighbour.post(f"/me/redemptions/{order.pk}/confirm/")
+    neighbour.post(f"/me/redemptions/{order.pk}/confirm/")  # a replay changes nothing
+    order.refresh_from_db()
+    assert order.status == "confirmed" and Good.objects.get(pk=soap.pk).stock == 1
+    assert (
+        order.receipt_no in counter.get(f"/stores/{store.pk}/orders/{order.pk}/").content.decode()
+    )
+    assert 'data-balance="370829001001">5<' in neighbour.get("/me/").content.decode()
+
+    board = Client().get(f"/rank/{COMMUNITY_A}/?period=2026-11").content.decode()
+    assert "尾号2222" in board and "13900002222" not in board
+
+
+def test_login_refusals(world, sms, django_capture_on_commit_callbacks):
+    client = Client()
+    page = client.post("/me/login/", {"phone": "12345", "step": "send"}).content.decode()
+    assert "请输入11位手机号" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/me/login/", {"phone": "13900003333", "step": "send"})
+    wrong = client.post(
+        "/me/login/", {"phone": "13900003333", "code": "000000", "step": "verify"}
+    ).content.decode()
+    assert "验证码不正确" in wrong or (len(sms) and sms[-1][1].find("000000") >= 0)
+    soon = client.post("/me/login/", {"phone": "13900003333", "step": "send"}).content.decode()
+    assert "一分钟后再试" in soon
+    assert client.get("/me/").status_code == 302
+
+
+def test_stale_check_in_code_is_refused_with_a_message(world, team, make_activity, clock):
+    activity = make_activity("signup", team=team)
+    person = resident(phone="13900004444")
+    services.signup_create(resident=person, activity=activity)
+    clock.move_to(at(2026, 11, 10, 9, 0))
+    old = services.check_in_code(activity)
+    clock.move_to(at(2026, 11, 10, 9, 2))
+    client = Client()
+    session = client.session
+    session["resident_id"] = person.pk
+    session.save()
+    page = client.post(f"/a/{activity.pk}/checkin/{old}/", follow=True).content.decode()
+    assert "签到码已过期" in page
