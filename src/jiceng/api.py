@@ -6,6 +6,7 @@ from ninja.renderers import JSONRenderer
 
 from jiceng.accounts.api import BearerToken
 from jiceng.accounts.api import router as auth_router
+from jiceng.activities.api import router as activities_router
 from jiceng.cases.api import router as cases_router
 from jiceng.core.errors import DomainError
 from jiceng.places.api import router as places_router
@@ -29,6 +30,7 @@ api = NinjaAPI(
 api.add_router("/auth", auth_router)
 api.add_router("/", places_router)
 api.add_router("/", cases_router)
+api.add_router("/", activities_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -94,3 +94,23 @@ def test_demo_requests_cover_every_state(demo):
     for case in Case.objects.filter(status="closed")[:50]:
         assert case.events.filter(action="check").exists()
         assert case.closed_at >= case.received_at
+
+
+def test_demo_activities_and_points_are_whole(demo):
+    from jiceng.activities.models import Activity, SignUp
+    from jiceng.points.ledger import verify
+    from jiceng.points.models import JournalEntry, Redemption, Store
+
+    assert Activity.objects.filter(status="settled").exists()
+    assert {"draft", "published", "signup", "settled"} <= set(
+        Activity.objects.values_list("status", flat=True)
+    )
+    assert SignUp.objects.filter(checked_in_at__isnull=False).count() > 50
+    assert Store.objects.count() == 4  # two grids in each of the two communities
+    assert Redemption.objects.filter(status="confirmed", entry__isnull=False).exists()
+    checked, problems = verify()
+    assert checked == JournalEntry.objects.count() > 0 and problems == []
+    logins = json.loads((demo / "demo-logins.json").read_text(encoding="utf-8"))
+    roles = {login["role"]: login for login in logins}
+    assert roles["resident"]["username"] != roles["team_leader"]["username"]
+    assert {"store_clerk", "resident", "team_leader"} <= roles.keys()

@@ -14,6 +14,7 @@ from jiceng.core.access import require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_name, mask_phone
 from jiceng.places.models import Region
+from jiceng.places.selectors import check_report_scope
 
 router = Router(tags=["诉求"])
 
@@ -154,10 +155,7 @@ class FiguresOut(Schema):
 
 @router.get("/cases/figures", response=FiguresOut, summary="诉求统计（按区划与时段）")
 def figures(request, region: str, start: datetime.date, end: datetime.date):
-    if not region.isdigit():
-        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
-    if end < start or (end - start).days > 3660:
-        raise DomainError("时段无效。", code="bad_period")
+    check_report_scope(region, start, end)
     return selectors.case_figures(user=request.user, region_code=region, start=start, end=end)
 
 

@@ -27,6 +27,7 @@ from jiceng.core import audit
 from jiceng.core.bulk import IdAllocator, bulk_insert
 from jiceng.core.idnumber import check_character
 from jiceng.demo import names
+from jiceng.demo.activities import ActivityHistory
 from jiceng.demo.models import DemoRun
 from jiceng.demo.requests import RequestHistory, build_patrols
 from jiceng.party.models import FirstSecretary, PartyMember, PartyOrganization
@@ -84,6 +85,9 @@ class Totals:
     specialists: int = 0
     users: int = 0
     requests: int = 0
+    activities: int = 0
+    participations: int = 0
+    stores: int = 0
     patrols: int = 0
     logins: list[dict] = field(default_factory=list)
 
@@ -681,6 +685,15 @@ class Builder:
             self._grid_leaders()
         with self._writing():
             self._requests()
+        with transaction.atomic():
+            self.progress("服务活动、积分与文明超市……")
+            history = ActivityHistory(
+                self.rng, self.urban_grids, held_target={"tiny": 16}.get(self.scale, 380)
+            ).build()
+        self.totals.activities = history.held
+        self.totals.participations = history.participations
+        self.totals.stores = history.stores
+        self.totals.logins += history.logins
         return self.totals
 
     def _requests(self) -> None:
@@ -730,6 +743,7 @@ class Builder:
             community = grid_code[:12]
             if grid_code.endswith("001"):
                 self.add_user(f"cw{community}", community, "community_worker")
+                self.add_user(f"sc{community}", community, "store_clerk")
                 self.add_user(f"bc{grid_code}", grid_code, "building_captain")
             self.add_user(f"gw{grid_code}", grid_code, "grid_worker")
 

@@ -42,6 +42,14 @@ def nodes_under(*, user, permission: str, level: str, limit: int = 2000) -> list
     return list(Region.objects.filter(scope_q(roots, "code"), level=level).order_by("code")[:limit])
 
 
+def check_report_scope(region_code: str, start, end) -> None:
+    """A report's region is a code and its period runs forwards, for at most ten years."""
+    if not region_code.isdigit():
+        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
+    if end < start or (end - start).days > 3660:
+        raise DomainError("时段无效：结束日期不能早于开始日期。", code="bad_period")
+
+
 def region_breadcrumbs(*, user, region: Region) -> list[Region]:
     """Ancestors the user may open, top first, ending with the region itself."""
     allowed = scopes(user, "regions.view")

@@ -356,13 +356,10 @@ def region_and_period(request, permission: str, default_start: datetime.date):
     `default_start` to today) asked for in a report's query string."""
     roots = selectors.region_options(user=request.user, permission=permission)
     region = request.GET.get("region", "") or (roots[0].code if roots else "")
-    if not region.isdigit():
-        raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
     try:
         start = datetime.date.fromisoformat(request.GET.get("start", ""))
         end = datetime.date.fromisoformat(request.GET.get("end", ""))
     except ValueError:
         start, end = default_start, timezone.localdate()
-    if end < start or (end - start).days > 3660:
-        raise DomainError("时段无效：结束日期不能早于开始日期。", code="bad_period")
+    selectors.check_report_scope(region, start, end)
     return roots, region, start, end

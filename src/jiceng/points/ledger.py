@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 
 from jiceng.core.errors import DomainError
@@ -56,11 +56,16 @@ def account_for(ledger: Ledger, kind: str, owner=None) -> Account:
 
 def entry_hash(prev_hash: str, entry: JournalEntry, lines: list[tuple[int, int]]) -> str:
     body = json.dumps(
-        [entry.sequence, entry.key, entry.kind, entry.at.isoformat(), entry.memo, sorted(lines)],
+        [entry.sequence, entry.key, entry.kind, _utc(entry.at), entry.memo, sorted(lines)],
         ensure_ascii=False,
         separators=(",", ":"),
     )
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _utc(moment: datetime.datetime) -> str:
+    """The moment as the database gives it back, whatever zone it was written in."""
+    return moment.astimezone(datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
 def month_of(moment: datetime.datetime) -> datetime.date:
@@ -84,6 +89,7 @@ class Entry:
     memo: str
     lines: list[tuple[Account, int]]
     reverses: JournalEntry | None = None
+    at: datetime.datetime | None = None  # when it happened, if not now (a ledger's history)
 
 
 def post(
@@ -108,7 +114,8 @@ def post_many(
 ) -> list[JournalEntry]:
     """Append balanced entries to one community's ledger, all or none, in order. An entry
     whose key is already posted is not posted again: the existing one is returned in its
-    place. `at` backdates the batch (the demo's history); it defaults to now."""
+    place. An entry is dated now unless it says when it happened (a community bringing its
+    paper ledger of the year, or the demo's history); `at` dates the whole batch."""
     for spec in entries:
         spec.lines = [(account, amount) for account, amount in spec.lines if amount]
         if not spec.lines or sum(amount for _, amount in spec.lines) != 0:
@@ -139,14 +146,17 @@ def _append(ledger: Ledger, entries: list[Entry], actor, now) -> list[JournalEnt
             floor = accounts[account.pk].floor
             if floor is not None and running[account.pk] < floor:
                 raise DomainError("积分余额不足。", code="insufficient_points")
-    for pk in ids:
-        delta = running[pk] - accounts[pk].balance
-        if not delta:
-            continue
-        try:
+    deltas = {
+        pk: running[pk] - accounts[pk].balance for pk in ids if running[pk] != accounts[pk].balance
+    }
+    if deltas:
+        try:  # one statement; the floor constraint has the last word
             with transaction.atomic():
-                Account.objects.filter(pk=pk).update(balance=F("balance") + delta)
-        except IntegrityError:  # the floor constraint: the database has the last word
+                Account.objects.filter(pk__in=list(deltas)).update(
+                    balance=F("balance")
+                    + Case(*(When(pk=pk, then=Value(d)) for pk, d in deltas.items()), default=0)
+                )
+        except IntegrityError:
             raise DomainError("积分余额不足。", code="insufficient_points") from None
     rows, prev, sequence = [], ledger.last_hash, ledger.entry_count
     author = actor if actor is not None and actor.is_authenticated else None
@@ -154,7 +164,7 @@ def _append(ledger: Ledger, entries: list[Entry], actor, now) -> list[JournalEnt
         sequence += 1
         entry = JournalEntry(
             ledger=ledger,
-            at=now,
+            at=spec.at or now,
             kind=spec.kind,
             key=spec.key,
             memo=spec.memo[:200],
@@ -184,59 +194,100 @@ def _append(ledger: Ledger, entries: list[Entry], actor, now) -> list[JournalEnt
         ]
     )
     Ledger.objects.filter(pk=ledger.pk).update(last_hash=prev, entry_count=sequence)
-    expires = (
-        now + datetime.timedelta(days=30 * ledger.expiry_months) if ledger.expiry_months else None
-    )
-    month = month_of(now)
-    earned: dict[int, int] = {}
+    _lots(ledger, accounts, rows, entries)
+    earned: dict[tuple[int, datetime.date], int] = {}
     for entry, spec in zip(rows, entries, strict=True):
-        ranked = counts_as_earning(spec.kind, spec.reverses.kind if spec.reverses else None)
-        for account, amount in spec.lines:
-            kind = accounts[account.pk].kind
-            if kind not in NO_FLOOR:
-                _lots(accounts[account.pk], entry, amount, expires)
-            if ranked and kind in RANKED:
-                earned[account.pk] = earned.get(account.pk, 0) + amount
-    for pk, amount in earned.items():
-        _earned(accounts[pk], ledger, month, amount)
+        if counts_as_earning(spec.kind, spec.reverses.kind if spec.reverses else None):
+            for account, amount in spec.lines:
+                if accounts[account.pk].kind in RANKED:
+                    key = (account.pk, month_of(entry.at))
+                    earned[key] = earned.get(key, 0) + amount
+    _earned(ledger, {key: n for key, n in earned.items() if n}, accounts)
     return rows
 
 
-def _lots(account: Account, entry: JournalEntry, amount: int, expires) -> None:
-    """Credits become lots; debits spend the lots that expire first (FIFO)."""
-    if amount > 0:
-        Lot.objects.create(
-            account=account, entry=entry, amount=amount, remaining=amount, expires_at=expires
-        )
-        return
-    due = -amount
+def _lots(ledger: Ledger, accounts: dict, rows: list[JournalEntry], entries: list[Entry]) -> None:
+    """Credits become lots (with the community's expiry); debits spend the lots that
+    expire first (FIFO). Worked out in memory for the whole batch, then written."""
+    months = ledger.expiry_months
+    held = [
+        (a.pk, n) for spec in entries for a, n in spec.lines if accounts[a.pk].kind not in NO_FLOOR
+    ]
+    pools: dict[int, list[Lot]] = {}
     for lot in (
         Lot.objects.select_for_update()
-        .filter(account=account, remaining__gt=0)
-        .order_by(F("expires_at").asc(nulls_last=True), "id")
+        .filter(account_id__in={pk for pk, n in held if n < 0}, remaining__gt=0)
+        .order_by("id")
     ):
-        take = min(due, lot.remaining)
-        Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
-        due -= take
-        if not due:
-            return
+        pools.setdefault(lot.account_id, []).append(lot)
+    fresh: list[Lot] = []
+    touched: dict[int, Lot] = {}
+    for entry, spec in zip(rows, entries, strict=True):
+        for account, amount in spec.lines:
+            if accounts[account.pk].kind in NO_FLOOR:
+                continue
+            pool = pools.setdefault(account.pk, [])
+            if amount > 0:
+                expires = entry.at + datetime.timedelta(days=30 * months) if months else None
+                lot = Lot(
+                    account_id=account.pk,
+                    entry=entry,
+                    amount=amount,
+                    remaining=amount,
+                    expires_at=expires,
+                )
+                fresh.append(lot)
+                pool.append(lot)
+                continue
+            due = -amount
+            pool.sort(
+                key=lambda lot: (
+                    lot.expires_at is None,
+                    lot.expires_at and lot.expires_at.timestamp(),
+                )
+            )
+            for lot in pool:
+                take = min(due, lot.remaining)
+                if not take:
+                    continue
+                lot.remaining -= take
+                due -= take
+                if lot.pk:
+                    touched[lot.pk] = lot
+                if not due:
+                    break
+            if due:  # the floor check passed, so the lots must cover it: the books are broken
+                raise RuntimeError(f"account {account.pk}: lots do not cover its balance")
+    Lot.objects.bulk_create(fresh)
+    Lot.objects.bulk_update(touched.values(), ["remaining"])
 
 
-def _earned(account: Account, ledger: Ledger, month: datetime.date, amount: int) -> None:
-    if not amount:
+def _earned(ledger: Ledger, amounts: dict[tuple[int, datetime.date], int], accounts) -> None:
+    """Add to the months' earnings (the ledger lock keeps this read-modify-write safe)."""
+    if not amounts:
         return
-    updated = MonthlyEarning.objects.filter(account=account, month=month).update(
-        earned=F("earned") + amount
-    )
-    if not updated:
-        MonthlyEarning.objects.create(
-            account=account,
+    rows = {
+        (row.account_id, row.month): row
+        for row in MonthlyEarning.objects.filter(
+            account_id__in={pk for pk, _ in amounts}, month__in={m for _, m in amounts}
+        )
+    }
+    changed = [row for key, row in rows.items() if key in amounts]
+    for row in changed:
+        row.earned += amounts[(row.account_id, row.month)]
+    MonthlyEarning.objects.bulk_update(changed, ["earned"])
+    MonthlyEarning.objects.bulk_create(
+        MonthlyEarning(
+            account_id=pk,
             ledger=ledger,
             region_code=ledger.region_code,
-            kind=account.kind,
+            kind=accounts[pk].kind,
             month=month,
             earned=amount,
         )
+        for (pk, month), amount in amounts.items()
+        if (pk, month) not in rows
+    )
 
 
 @dataclass

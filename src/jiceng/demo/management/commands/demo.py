@@ -46,7 +46,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"已生成：{totals.grids} 个网格，{totals.households} 户，{totals.persons} 人，"
                 f"{totals.party_branches} 个网格党支部，{totals.specialists} 名专业网格员，"
-                f"{totals.users} 个账号，{totals.requests} 件诉求，{totals.patrols} 次巡查。"
+                f"{totals.users} 个账号，{totals.requests} 件诉求，{totals.patrols} 次巡查，"
+                f"{totals.activities} 场活动（{totals.participations} 人次），"
+                f"{totals.stores} 家文明超市。"
                 f"用时 {time.monotonic() - started:.1f} 秒。"
             )
         else:
@@ -82,6 +84,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'角色':<24}{'账号':<20}{'密码':<14}区划")
         for login in logins:
             key = f"  api_key={login['api_key']}" if "api_key" in login else ""
+            key += f"  {login['note']}" if "note" in login else ""
             self.stdout.write(
                 f"{login['role']:<24}{login['username']:<20}{login['password']:<14}"
                 f"{login['region_code']}{key}"

@@ -20,7 +20,7 @@ class Command(BaseCommand):
             self.stdout.write(f"到期积分：处理 {moved} 个批次。")
             return
         checked, problems = verify(region or None)
-        for problem in problems:
+        for problem in problems[:50]:
             self.stderr.write(f"{problem.where}: {problem.what}")
         if problems:
             self.stderr.write(f"校验 {checked} 条分录，发现 {len(problems)} 处问题。")

@@ -1,0 +1,90 @@
+"""REST API for activities and points: scoped lists, one activity, the activity figures
+and the rankings — the same selectors, scope and masking as the pages."""
+
+import datetime
+
+from ninja import Field, Router, Schema
+from ninja.pagination import paginate
+
+from jiceng.activities import selectors
+from jiceng.core.access import require
+from jiceng.places.selectors import check_report_scope
+from jiceng.points.selectors import Period, ranking
+
+router = Router(tags=["服务活动与积分"])
+
+
+class ActivityOut(Schema):
+    id: int
+    region_code: str
+    title: str
+    status: str
+    status_label: str = Field(alias="get_status_display")
+    service_type: str = Field(alias="service_type.name")
+    starts_at: datetime.datetime
+    ends_at: datetime.datetime
+    venue: str | None = None
+    place: str
+    capacity: int
+    signed_up: int = 0
+    points: int
+    holiday_tag: str
+    team: str | None = None
+
+    @staticmethod
+    def resolve_venue(obj):
+        return obj.venue.name if obj.venue_id else None
+
+    @staticmethod
+    def resolve_team(obj):
+        return obj.team.name if obj.team_id else None
+
+
+@router.get("/activities", response=list[ActivityOut], summary="服务活动（本人辖区）")
+@paginate
+def activity_list(request, region: str | None = None, month: str | None = None, status: str = ""):
+    return selectors.activity_list(
+        user=request.user, region_code=region, month=month, status=status
+    ).order_by("starts_at", "id")
+
+
+class FiguresOut(Schema):
+    region_code: str
+    start: datetime.date
+    end: datetime.date
+    held: int = Field(description="开展活动场次")
+    cancelled: int
+    participations: int = Field(description="参与人次")
+    people: int = Field(description="参与人数")
+    hours: float = Field(description="服务时长（小时）")
+    points_issued: int
+    points_spent: int
+    by_type: list[tuple[str, int]]
+
+
+@router.get("/activities/figures", response=FiguresOut, summary="活动统计（按区划与时段）")
+def figures(request, region: str, start: datetime.date, end: datetime.date):
+    check_report_scope(region, start, end)
+    return selectors.activity_figures(user=request.user, region_code=region, start=start, end=end)
+
+
+@router.get("/activities/{activity_id}", response=ActivityOut, summary="一项活动")
+def activity_detail(request, activity_id: int):
+    activity = selectors.activity_get(user=request.user, pk=activity_id)
+    activity.signed_up = selectors.confirmed_count(activity)
+    return activity
+
+
+class RankOut(Schema):
+    place: int
+    name: str = Field(description="已脱敏")
+    earned: int
+
+
+@router.get("/points/rankings", response=list[RankOut], summary="积分排行（张榜公示）")
+def rankings(request, region: str, period: str | None = None, kind: str = "resident"):
+    """`period` is 2026-11 (a month) or 2026 (a year); `kind` resident, household or team."""
+    require(request.user, "points.view", region)
+    if kind not in ("resident", "household", "team"):
+        kind = "resident"
+    return ranking(region_code=region, kind=kind, period=Period.parse(period))
