@@ -3,6 +3,7 @@
 python bench/run.py            all of them
 python bench/run.py roster     roster import and person search (issue: foundation)
 python bench/run.py intake     request intake, queues and figures (issue: requests)
+python bench/run.py points     ledger posting and rankings (issue: activities and points)
 """
 
 import subprocess
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["roster", "intake"]
+BENCHMARKS = ["roster", "intake", "points"]
 
 
 def main() -> int:

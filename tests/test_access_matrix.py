@@ -6,6 +6,7 @@ Denied writes must change nothing: each POST case compares a fingerprint of the 
 write could touch before and after.
 """
 
+import datetime
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -822,6 +823,18 @@ PAGES = [
         "community_worker",
         lambda w: f"/activities/{_activity(w).pk}/act/publish/",
         method="post",
+        owner=302,
+    ),
+    Case(
+        "activities:reschedule",
+        "community_worker",
+        lambda w: f"/activities/{_activity(w).pk}/reschedule/",
+        method="post",
+        data=lambda w: {
+            "date": f"{_week_ahead() + datetime.timedelta(days=1):%Y-%m-%d}",
+            "start": "09:00",
+            "end": "10:00",
+        },
         owner=302,
     ),
     Case(

@@ -230,3 +230,23 @@ def test_need_is_recorded_to_a_grid(world):
     assert need.region_code == world.grid_a.code
     with pytest.raises(NotFound):
         services.need_record(actor=worker, region_code=world.grid_b.code, text="越界")
+
+
+def test_rescheduling_tells_those_signed_up(
+    world, staff_a, team, make_activity, sent, django_capture_on_commit_callbacks
+):
+    activity = make_activity("signup", team=team)
+    person = resident()
+    services.signup_create(resident=person, activity=activity)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.activity_update(
+            actor=staff_a, activity=activity, starts_at=at(2026, 11, 12, 14),
+            ends_at=at(2026, 11, 12, 16),
+        )  # fmt: skip
+    assert [(phone, "11月12日 14:00" in text) for phone, text in sent] == [(person.phone, True)]
+    with pytest.raises(DomainError) as past:
+        services.activity_update(
+            actor=staff_a, activity=activity, starts_at=at(2026, 11, 1, 9),
+            ends_at=at(2026, 11, 1, 10),
+        )  # fmt: skip
+    assert past.value.code == "times_past"

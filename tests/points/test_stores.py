@@ -142,3 +142,20 @@ def test_restock_is_recorded(world, store_a, goods):
         services.good_restock(actor=world.b("community_worker"), good=goods["oil"], quantity=5)
     report = selectors.daily_report(store=store_a, day=timezone.localdate())
     assert [(r.good.name, r.quantity) for r in report.restocks] == [("食用油", 5)]
+
+
+def test_an_order_not_confirmed_in_time_lapses(award, someone, store_a, goods):
+    import datetime
+
+    import time_machine
+
+    award(someone, 100)
+    order = services.redemption_open(
+        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+    )
+    with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
+        with pytest.raises(DomainError) as lapsed:
+            services.redemption_confirm(resident=someone, redemption=order)
+        assert lapsed.value.code == "redemption_lapsed"
+        assert Redemption.objects.get(pk=order.pk).lapsed
+    assert Good.objects.get(pk=goods["soap"].pk).stock == 10

@@ -459,7 +459,8 @@ def activity_update(
     place: str | None = None,
     capacity: int | None = None,
 ) -> Activity:
-    """Reschedule or move an activity that has not started; its iCalendar SEQUENCE grows."""
+    """Reschedule or move an activity that has not started; its iCalendar SEQUENCE grows
+    and those signed up are told of a new time."""
     locked = Activity.objects.select_for_update().get(pk=activity.pk)
     require(actor, "activities.manage", locked.region_code)
     if locked.status not in (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP):
@@ -469,10 +470,13 @@ def activity_update(
     capacity = capacity or locked.capacity
     if ends_at <= starts_at:
         raise DomainError("结束时间须晚于开始时间。", code="times_invalid")
+    if starts_at < timezone.now():
+        raise DomainError("不能改到已经过去的时间。", code="times_past")
     if capacity < locked.signups.filter(status=SignUp.Status.CONFIRMED).count():
         raise DomainError("名额不能少于已报名人数。", code="capacity_below_signups")
     venue = venue if venue is not None else locked.venue
     _check_venue(venue, locked.region_code, starts_at, ends_at, capacity, exclude=locked.pk)
+    moved = (starts_at, ends_at) != (locked.starts_at, locked.ends_at)
     locked.starts_at, locked.ends_at, locked.capacity, locked.venue = (
         starts_at,
         ends_at,
@@ -483,7 +487,28 @@ def activity_update(
         locked.place = place[:200]
     locked.sequence += 1
     locked.save()
+    ActivityEvent.objects.create(
+        activity=locked,
+        at=timezone.now(),
+        actor=actor,
+        actor_label=_label(actor),
+        action="update",
+        from_status=locked.status,
+        to_status=locked.status,
+        note=f"改为 {timezone.localtime(starts_at):%m月%d日 %H:%M}" if moved else "",
+    )
     audit.record(actor=actor, action="activity.update", obj=locked)
+    if moved:
+        phones = list(
+            locked.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
+                "resident__phone", flat=True
+            )
+        )
+        text = (
+            f"【基层治理】您报名的活动“{locked.title}”改期为"
+            f"{timezone.localtime(starts_at):%m月%d日 %H:%M}，请留意。"
+        )
+        transaction.on_commit(lambda: [sms.send(phone, text) for phone in phones])
     return locked
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("teams/<int:pk>/members/", views.team_member_add, name="team_member_add"),
     path("<int:pk>/", views.activity_detail, name="detail"),
     path("<int:pk>/act/<str:action>/", views.activity_act, name="act"),
+    path("<int:pk>/reschedule/", views.reschedule, name="reschedule"),
     path("<int:pk>/attendance/<int:signup_pk>/", views.attendance, name="attendance"),
 ]
 

@@ -21,6 +21,7 @@ from jiceng.places.views import region_and_period
 from jiceng.residents.services import resident_by_phone
 
 A = Activity.Status
+RESCHEDULABLE = (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP)
 STAFF_STEPS = ("publish", "assign", "open_signup", "hold", "complete", "settle", "cancel")
 
 
@@ -135,7 +136,7 @@ def activity_detail(request, pk: int):
             "activity": activity,
             "signups": selectors.activity_signups(activity),
             "events": [
-                (event, STEPS[event.action].label if event.action in STEPS else event.action)
+                (event, STEPS[event.action].label if event.action in STEPS else "改期")
                 for event in activity.events.all()
             ],
             "steps": steps,
@@ -145,6 +146,7 @@ def activity_detail(request, pk: int):
             if "assign" in dict(steps)
             else [],
             "may_manage": may_manage,
+            "may_reschedule": may_manage and activity.status in RESCHEDULABLE,
             "needs": activity.needs.all(),
         },
     )
@@ -169,6 +171,28 @@ def activity_act(request, pk: int, action: str):
         else:
             getattr(services, f"activity_{action}")(actor=user, activity=activity)
         messages.success(request, f"已{STEPS[action].label}。")
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    return redirect("activities:detail", pk=pk)
+
+
+@require_POST
+def reschedule(request, pk: int):
+    """改期: a new date and time (those signed up are told by SMS)."""
+    user = request.user
+    activity = selectors.activity_get(user=user, pk=pk)
+    try:
+        day = datetime.date.fromisoformat(request.POST.get("date", ""))
+        start, end = (
+            timezone.make_aware(
+                datetime.datetime.combine(day, datetime.time.fromisoformat(request.POST.get(t, "")))
+            )
+            for t in ("start", "end")
+        )
+        services.activity_update(actor=user, activity=activity, starts_at=start, ends_at=end)
+        messages.success(request, "已改期，已报名的居民会收到短信。")
+    except ValueError:
+        messages.error(request, "请填写新的日期和起止时间。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
     return redirect("activities:detail", pk=pk)

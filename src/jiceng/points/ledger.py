@@ -151,11 +151,10 @@ def _append(ledger: Ledger, entries: list[Entry], actor, now) -> list[JournalEnt
     }
     if deltas:
         try:  # one statement; the floor constraint has the last word
-            with transaction.atomic():
-                Account.objects.filter(pk__in=list(deltas)).update(
-                    balance=F("balance")
-                    + Case(*(When(pk=pk, then=Value(d)) for pk, d in deltas.items()), default=0)
-                )
+            Account.objects.filter(pk__in=list(deltas)).update(
+                balance=F("balance")
+                + Case(*(When(pk=pk, then=Value(d)) for pk, d in deltas.items()), default=0)
+            )
         except IntegrityError:
             raise DomainError("积分余额不足。", code="insufficient_points") from None
     rows, prev, sequence = [], ledger.last_hash, ledger.entry_count
@@ -175,9 +174,8 @@ def _append(ledger: Ledger, entries: list[Entry], actor, now) -> list[JournalEnt
         )
         entry.hash = prev = entry_hash(prev, entry, [(a.pk, n) for a, n in spec.lines])
         rows.append(entry)
-    try:
-        with transaction.atomic():
-            JournalEntry.objects.bulk_create(rows)
+    try:  # post_many's own savepoint rolls back whatever went before
+        JournalEntry.objects.bulk_create(rows)
     except IntegrityError:  # the same key, posted meanwhile by another ledger's request
         raise DomainError("该笔积分已经入账。", code="entry_duplicate") from None
     if rows[0].pk is None:  # a backend that does not return ids from bulk inserts

@@ -4,9 +4,12 @@ goes below its floor (the database refuses it); every entry has an idempotency k
 what caused it; corrections are reversal entries, never edits; entries are chained by hash
 per community, so `jiceng points verify` can prove nothing was changed afterwards."""
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from jiceng.core.fields import RegionCodeField
 
@@ -269,7 +272,7 @@ class DeedClaim(models.Model):
 class Store(models.Model):
     """文明超市: a points store of one community, with its clerks."""
 
-    region_code = RegionCodeField(db_index=True, help_text="所属社区")
+    region_code = RegionCodeField(db_index=True, help_text="所在社区或网格（积分记入其社区的账本）")
     name = models.CharField("名称", max_length=64)
     address = models.CharField("地址", max_length=200, blank=True)
     clerks = models.ManyToManyField(
@@ -326,6 +329,8 @@ class Redemption(models.Model):
     """兑换单: the clerk picks goods for a resident; the resident confirms; balance and
     stock change together, or not at all."""
 
+    PENDING_FOR = datetime.timedelta(minutes=15)
+
     class Status(models.TextChoices):
         PENDING = "pending", "待居民确认"
         CONFIRMED = "confirmed", "已兑换"
@@ -352,6 +357,15 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return self.receipt_no or f"#{self.pk}"
+
+    @property
+    def lapsed(self) -> bool:
+        """A pending order not confirmed within PENDING_FOR has lapsed (worked out when
+        read, like lateness): it can no longer be confirmed."""
+        return (
+            self.status == self.Status.PENDING
+            and self.created_at < timezone.now() - self.PENDING_FOR
+        )
 
 
 class RedemptionLine(models.Model):

@@ -143,7 +143,8 @@ class Rank:
 
 def _earnings(region_code: str, kind: str, period: Period) -> QuerySet:
     first, last = period.months
-    rows = MonthlyEarning.objects.filter(kind=kind, month__range=(first, last))
+    months = {"month": first} if first == last else {"month__range": (first, last)}
+    rows = MonthlyEarning.objects.filter(kind=kind, **months)  # a month walks the index
     if len(region_code) >= 12:  # one community: its ledger's own index
         ledger = Ledger.objects.filter(region_code=region_code[:12]).first()
         return rows.filter(ledger=ledger) if ledger else rows.none()

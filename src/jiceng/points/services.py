@@ -297,6 +297,10 @@ def redemption_confirm(*, resident, redemption: Redemption) -> Redemption:
             return locked
         if locked.status != Redemption.Status.PENDING:
             raise DomainError("该兑换单已取消。", code="redemption_cancelled")
+        if locked.lapsed:
+            raise DomainError(
+                "兑换单超过15分钟未确认，已失效，请让店员重新开单。", code="redemption_lapsed"
+            )
         store = locked.store
         ledger = ledger_for(store.region_code)
         lines = list(locked.lines.select_related("good").order_by("good_id"))

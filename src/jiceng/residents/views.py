@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -91,7 +92,10 @@ def home(request):
             "accounts": points_selectors.resident_accounts(resident),
             "signups": activity_selectors.resident_signups(resident, upcoming_only=True)[:20],
             "teams": activity_selectors.led_teams(resident),
-            "pending": resident.redemptions.filter(status=Redemption.Status.PENDING)
+            "pending": resident.redemptions.filter(
+                status=Redemption.Status.PENDING,
+                created_at__gte=timezone.now() - Redemption.PENDING_FOR,
+            )
             .select_related("store")
             .prefetch_related("lines__good"),
             "label": points_selectors.resident_label(resident),

@@ -176,7 +176,7 @@ class Migration(migrations.Migration):
             name='Store',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('region_code', jiceng.core.fields.RegionCodeField(db_index=True, help_text='所属社区')),
+                ('region_code', jiceng.core.fields.RegionCodeField(db_index=True, help_text='所在社区或网格（积分记入其社区的账本）')),
                 ('name', models.CharField(max_length=64, verbose_name='名称')),
                 ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
                 ('is_active', models.BooleanField(default=True, verbose_name='营业')),

@@ -1,0 +1,65 @@
+"""List pages read a fixed number of queries, however many rows they show."""
+
+import pytest
+from django.test import Client
+
+from jiceng.activities import services
+from jiceng.points import services as points_services
+from jiceng.points.ledger import account_for, ledger_for, post
+from jiceng.points.models import Account, JournalEntry
+from tests.activities.conftest import COMMUNITY_A
+from tests.conftest import client_for
+from tests.factories import resident
+
+
+@pytest.fixture
+def busy_community(world, staff_a, team, make_activity, clock):
+    """Several activities with sign-ups, teams, stores and ledger entries."""
+    ledger = ledger_for(COMMUNITY_A)
+    for n in range(6):
+        activity = make_activity("signup", team=team, title=f"活动{n}")
+        for _ in range(3):
+            person = resident()
+            services.signup_create(resident=person, activity=activity)
+            post(
+                ledger=ledger,
+                key=f"q:{activity.pk}:{person.pk}",
+                kind=JournalEntry.Kind.EARN,
+                memo="参加活动",
+                lines=[
+                    (account_for(ledger, Account.Kind.RESIDENT, person), 5),
+                    (account_for(ledger, Account.Kind.ISSUANCE), -5),
+                ],
+            )
+        services.team_create(
+            actor=staff_a, region_code=COMMUNITY_A, name=f"队伍{n}", leader=resident()
+        )
+        points_services.store_create(actor=staff_a, region_code=COMMUNITY_A, name=f"超市{n}")
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        ("/activities/?month=2026-11", 9),
+        ("/activities/teams/", 11),
+        ("/activities/needs/", 10),
+        ("/points/", 14),
+        ("/stores/", 10),
+    ],
+)
+def test_staff_lists(busy_community, world, staff_a, django_assert_max_num_queries, url, queries):
+    client = client_for(staff_a)
+    with django_assert_max_num_queries(queries):
+        assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        (f"/calendar/{COMMUNITY_A}/?month=2026-11", 2),
+        (f"/rank/{COMMUNITY_A}/?period=2026-11", 5),
+    ],
+)
+def test_public_pages(busy_community, django_assert_max_num_queries, url, queries):
+    with django_assert_max_num_queries(queries):
+        assert Client().get(url).status_code == 200
