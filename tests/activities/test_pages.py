@@ -153,3 +153,13 @@ def test_stale_check_in_code_is_refused_with_a_message(world, team, make_activit
     session.save()
     page = client.post(f"/a/{activity.pk}/checkin/{old}/", follow=True).content.decode()
     assert "签到码已过期" in page
+
+
+def test_signing_up_before_signing_in_comes_back_to_the_activity(world, team, make_activity):
+    activity = make_activity("signup", team=team)
+    page = f"http://testserver/a/{activity.pk}/"
+    response = Client().post(f"/a/{activity.pk}/signup/", headers={"referer": page})
+    assert response.status_code == 302
+    assert response["Location"] == f"/me/login/?next={page.replace(':', '%3A')}"
+    away = Client().post(f"/a/{activity.pk}/signup/", headers={"referer": "https://evil.example/"})
+    assert away["Location"] == "/me/login/?next=/me/"

@@ -425,6 +425,17 @@ def activity_settle(*, actor, activity: Activity) -> Activity:
     return activity
 
 
+def _tell_signed_up(activity: Activity, news: str) -> None:
+    """An SMS to everyone signed up or waiting, once the change is committed."""
+    phones = list(
+        activity.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
+            "resident__phone", flat=True
+        )
+    )
+    text = f"【基层治理】您报名的活动“{activity.title}”{news}"
+    transaction.on_commit(lambda: [sms.send(phone, text) for phone in phones])
+
+
 def activity_cancel(*, actor, activity: Activity, reason: str) -> Activity:
     """取消: signed-up residents are told by SMS (after the commit)."""
     if not reason.strip():
@@ -438,13 +449,7 @@ def activity_cancel(*, actor, activity: Activity, reason: str) -> Activity:
             note=reason,
             cancel_reason=reason.strip()[:200],
         )
-        phones = list(
-            activity.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
-                "resident__phone", flat=True
-            )
-        )
-        text = f"【基层治理】您报名的活动“{activity.title}”已取消：{reason.strip()[:40]}"
-        transaction.on_commit(lambda: [sms.send(phone, text) for phone in phones])
+        _tell_signed_up(activity, f"已取消：{reason.strip()[:40]}")
     return activity
 
 
@@ -499,16 +504,7 @@ def activity_update(
     )
     audit.record(actor=actor, action="activity.update", obj=locked)
     if moved:
-        phones = list(
-            locked.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
-                "resident__phone", flat=True
-            )
-        )
-        text = (
-            f"【基层治理】您报名的活动“{locked.title}”改期为"
-            f"{timezone.localtime(starts_at):%m月%d日 %H:%M}，请留意。"
-        )
-        transaction.on_commit(lambda: [sms.send(phone, text) for phone in phones])
+        _tell_signed_up(locked, f"改期为{timezone.localtime(starts_at):%m月%d日 %H:%M}，请留意。")
     return locked
 
 

@@ -33,12 +33,20 @@ def resident_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         resident = services.current_resident(request)
-        if resident is None:
-            return redirect(f"{reverse('me:login')}?next={quote(request.get_full_path())}")
+        if resident is None:  # after signing in, back to this page (or the one posted from)
+            back = request.get_full_path() if request.method == "GET" else _referer(request)
+            return redirect(f"{reverse('me:login')}?next={quote(back)}")
         request.resident = resident
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _referer(request) -> str:
+    referer = request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
+        return referer
+    return reverse("me:home")
 
 
 def _next(request) -> str:
@@ -183,9 +191,9 @@ def redemption_cancel(request, pk: int):
 def confirm(request, pk: int):
     """Staff link the resident who signed in with a phone number to this person record."""
     person = person_get(user=request.user, pk=pk)
-    phone = request.POST.get("phone", "").strip()
-    resident = Resident.objects.filter(phone=phone).first() if phone else None
     try:
+        phone = services.normalize_phone(request.POST.get("phone", ""))
+        resident = Resident.objects.filter(phone=phone).first()
         if resident is None:
             raise DomainError("该手机号还没有注册居民账号，请居民先登录一次。", code="no_resident")
         services.resident_confirm(actor=request.user, resident=resident, person=person)
