@@ -1500,7 +1500,16 @@ def test_route_access(world, name, identity):
 
 
 @pytest.mark.parametrize(
-    "url", ["/admin/", "/admin/places/region/", "/admin/accounts/user/", "/admin/core/holiday/"]
+    "url",
+    [
+        "/admin/",
+        "/admin/places/region/",
+        "/admin/accounts/user/",
+        "/admin/core/holiday/",
+        "/admin/activities/servicetype/",
+        "/admin/points/ledger/",
+        "/admin/points/journalentry/",
+    ],
 )
 def test_admin_is_for_the_operator_only(world, url):
     assert client_for(world.operator).get(url).status_code == 200

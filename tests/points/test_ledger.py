@@ -138,7 +138,8 @@ def test_lots_expire_oldest_first(ledger_a, award, someone, store_a, goods):
         services.redemption_confirm(resident=someone, redemption=order)  # 25 from the oldest lot
     with time_machine.travel(timezone.make_aware(datetime.datetime(2026, 1, 1)), tick=False):
         assert services.expire_lots() == 1
-        assert services.expire_lots() == 0
+        call_command("points", "expire")  # again, from the command line: nothing left to do
+    assert JournalEntry.objects.filter(kind="expire").count() == 1
     account = account_for(ledger_a, Account.Kind.RESIDENT, someone)
     account.refresh_from_db()
     assert account.balance == 20
@@ -204,3 +205,17 @@ def test_deeds_need_a_second_person(world, ledger_a, someone):
     account = account_for(ledger_a, Account.Kind.RESIDENT, someone)
     account.refresh_from_db()
     assert account.balance == 5
+
+
+def test_the_operator_cannot_change_an_entry_in_the_admin(world, award, someone):
+    from tests.conftest import client_for
+
+    entry = award(someone, 10)
+    operator = client_for(world.operator)
+    page = f"/admin/points/journalentry/{entry.pk}/change/"
+    assert operator.get(page).status_code == 200  # shown, read-only
+    assert operator.post(page, {"memo": "改过"}).status_code == 403
+    assert operator.post(f"/admin/points/journalentry/{entry.pk}/delete/").status_code == 403
+    assert operator.get("/admin/points/journalentry/add/").status_code == 403
+    entry.refresh_from_db()
+    assert entry.memo == "参加活动"

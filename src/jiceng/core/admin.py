@@ -33,16 +33,11 @@ class HolidayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit trail cannot be edited or deleted from the application."""
+class ReadOnly:
+    """Rows the application never changes (the audit trail, posted points): shown, not
+    added, changed or deleted, whoever asks."""
 
-    list_display = ["at", "actor_username", "action", "object_type", "object_id", "outcome"]
-    list_filter = ["outcome", "action"]
-    search_fields = ["actor_username", "action", "object_id"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -50,3 +45,17 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit trail cannot be edited or deleted from the application."""
+
+    list_display = ["at", "actor_username", "action", "object_type", "object_id", "outcome"]
+    list_filter = ["outcome", "action"]
+    search_fields = ["actor_username", "action", "object_id"]
+    date_hierarchy = "at"
