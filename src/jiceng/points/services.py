@@ -349,4 +349,10 @@ def redemption_cancel(*, actor=None, resident=None, redemption: Redemption) -> R
     if not updated:
         raise DomainError("只能取消待确认的兑换单。", code="not_pending")
     redemption.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="redemption.cancel",
+        obj=redemption,
+        region_code=redemption.store.region_code,
+    )
     return redemption
