@@ -660,6 +660,23 @@ PAGES = [
         owner=302,
     ),
     Case(
+        "open311:openapi",
+        "grid_worker",
+        lambda w: "/open311/v2/openapi.json",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "open311:unknown",
+        "grid_worker",
+        lambda w: "/open311/v2/nothing-here.json",
+        owner=404,
+        other=404,
+        outsider=404,
+        anonymous=404,
+    ),
+    Case(
         "open311:discovery",
         "grid_worker",
         lambda w: "/open311/v2/discovery.json",

@@ -18,7 +18,35 @@ class Utf8JSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "description": "stable error code, e.g. not_found, bad_period"},
+        "message": {"type": "string", "description": "说明（中文）"},
+        "field": {"type": "string"},
+        "detail": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+
+class JicengAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Every operation may also answer with an error body (4XX): say so, with its
+        shape, so clients (and the fuzzing tests) know what to expect."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {
+            "description": "请求被拒绝：code 为稳定的错误代码，message 为中文说明",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                operation["responses"].setdefault("4XX", error)
+        return schema
+
+
+api = JicengAPI(
     title="基层治理 API",
     version="1",
     description="Jiceng REST API. 认证：先 POST /api/v1/auth/token 取得令牌，"

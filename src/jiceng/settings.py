@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "jiceng.core.middleware.NulByteMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -188,6 +189,7 @@ JICENG_INTAKE_PER_HOUR_DEVICE = env_int("JICENG_INTAKE_PER_HOUR_DEVICE", 5)
 JICENG_INTAKE_PER_HOUR_GRID = env_int("JICENG_INTAKE_PER_HOUR_GRID", 60)
 JICENG_NOTIFY_SENDER = env_str("JICENG_NOTIFY_SENDER", "jiceng.cases.notify.LogSender")
 JICENG_NOTIFY_WEBHOOK_URL = env_str("JICENG_NOTIFY_WEBHOOK_URL", "")
+NINJA_PAGINATION_CLASS = "jiceng.core.pagination.BoundedPagination"
 # Residents sign in with a one-time code sent by SMS.
 JICENG_SMS_SENDER = env_str("JICENG_SMS_SENDER", "jiceng.residents.sms.LogSender")
 JICENG_SMS_WEBHOOK_URL = env_str("JICENG_SMS_WEBHOOK_URL", "")

@@ -1,7 +1,7 @@
 import pytest
 
 from jiceng.core.access import has_permission, minimal_prefixes, require, scope_filter
-from jiceng.core.errors import Forbidden, NotFound
+from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.places.models import Person
 
 
@@ -18,8 +18,9 @@ def test_within_matches_the_region_and_below_but_not_its_neighbours(world):
 
 
 def test_within_refuses_anything_but_digits(db):
-    with pytest.raises(ValueError):
+    with pytest.raises(DomainError) as refused:  # from a query string: a 400, not a 500
         list(Person.objects.filter(region_code__within="37%"))
+    assert refused.value.code == "bad_region_code"
 
 
 def test_scope_follows_the_membership(world):

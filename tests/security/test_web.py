@@ -196,3 +196,15 @@ def test_security_headers(world, url):
 
 def test_the_form_list_names_real_routes():
     assert set(FORMS_ON_GET) <= MATRIX.keys()
+
+
+def test_a_nul_character_is_refused_before_any_view(world):
+    api = Client().post(
+        "/api/v1/auth/token", '{"username": "a\\u0000b", "password": "x"}', "application/json"
+    )
+    assert (api.status_code, api.json()["code"]) == (400, "nul_character")
+    assert Client().get("/api/v1/grids?q=%00").status_code == 400
+    page = Client().post(
+        "/me/login/", "phone=139%0000000000&step=send", "application/x-www-form-urlencoded"
+    )
+    assert page.status_code == 400 and "非法字符" in page.content.decode()

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from jiceng.cases import services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Category, Open311Client
+from jiceng.cases.open311_openapi import open311_openapi
 from jiceng.cases.workflow import RESIDENT_STATUS
 from jiceng.core.errors import DomainError
 from jiceng.core.middleware import client_ip
@@ -130,6 +131,13 @@ def _iso(moment) -> str:
 
 
 # --- discovery and services --------------------------------------------------------------
+
+
+@login_not_required
+@require_GET
+def openapi(request):
+    """The OpenAPI description of these endpoints (JSON form)."""
+    return JsonResponse(open311_openapi(), json_dumps_params={"ensure_ascii": False})
 
 
 @open311_view
@@ -399,6 +407,14 @@ def request_detail(request, request_id: str, fmt: str):
     if case is None:
         raise Open311Error(404, f"unknown service_request_id {request_id}")
     return render([_request_data(case, client)], fmt, "service_requests", "request")
+
+
+@login_not_required
+@csrf_exempt
+def unknown(request, path: str):
+    """Any other address under /open311/v2/: a GeoReport error, not an HTML page."""
+    fmt = "xml" if path.endswith(".xml") else "json"
+    return error(fmt, 404, "unknown endpoint")
 
 
 @open311_view

@@ -51,12 +51,14 @@ settings_patterns = (
 FMT = r"\.(?P<fmt>xml|json)$"
 open311_patterns = (
     [
+        path("openapi.json", open311.openapi, name="openapi"),
         re_path(r"^discovery" + FMT, open311.discovery, name="discovery"),
         re_path(r"^services" + FMT, open311.service_list, name="services"),
         re_path(r"^services/(?P<code>[\w.-]+?)" + FMT, open311.service_definition, name="service"),
         re_path(r"^requests" + FMT, open311.requests_view, name="requests"),
         re_path(r"^requests/(?P<request_id>\w+)" + FMT, open311.request_detail, name="request"),
         re_path(r"^tokens/(?P<token>\w+)" + FMT, open311.token_detail, name="token"),
+        re_path(r"^(?P<path>.*)$", open311.unknown, name="unknown"),
     ],
     "open311",
 )

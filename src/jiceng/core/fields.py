@@ -8,6 +8,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Lookup
 
+from jiceng.core.errors import DomainError
+
 region_code_validator = RegexValidator(r"^[0-9]{2,24}$", "区划编码只能由2至24位数字组成。")
 
 
@@ -39,7 +41,8 @@ class Within(Lookup):
 
     def get_prep_lookup(self):
         if not isinstance(self.rhs, str) or not self.rhs.isdigit():
-            raise ValueError(f"A region code is digits only, not {self.rhs!r}.")
+            # Often straight from a query string: a clear 400, not a server error.
+            raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
         return self.rhs
 
     def as_sql(self, compiler, connection):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import middleware as auth_middleware
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.template.response import SimpleTemplateResponse, TemplateResponse
 
 from jiceng.core.audit import request_ip
@@ -69,6 +69,35 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"
         )
         return response
+
+
+class NulByteMiddleware:
+    """Text never holds a NUL character, and PostgreSQL refuses to store one: a request
+    carrying one in its query string or in a JSON or form body is refused (400) before it
+    reaches a view. Uploaded files (multipart) are not text and are left alone."""
+
+    TEXT_BODIES = ("application/json", "application/x-www-form-urlencoded")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._carries_nul(request):
+            message = "请求中含有非法字符（NUL）。"
+            if request.path.startswith("/open311/"):  # GeoReport's own error shape
+                return JsonResponse([{"code": 400, "description": message}], safe=False, status=400)
+            if request.path.startswith("/api/"):
+                return JsonResponse({"code": "nul_character", "message": message}, status=400)
+            return TemplateResponse(request, "400.html", {"message": message}, status=400).render()
+        return self.get_response(request)
+
+    def _carries_nul(self, request) -> bool:
+        if "%00" in request.META.get("QUERY_STRING", "").lower() or "\x00" in request.path:
+            return True
+        if request.content_type not in self.TEXT_BODIES:
+            return False
+        body = request.body.lower()
+        return b"\x00" in body or b"%00" in body or b"\\u0000" in body
 
 
 class DatabaseUnavailableMiddleware:
