@@ -215,3 +215,10 @@ def test_bad_filters_are_400(client311, params):
 def test_unknown_jurisdiction_and_request(client311):
     assert client311.get("services", jurisdiction_id="999999")[0] == 404
     assert client311.get("requests/NOSUCHCODE", jurisdiction_id=JURISDICTION)[0] == 404
+
+
+@pytest.mark.parametrize("path", ["nothing-here", "services/a%0Ab", "requests/x%0D%0A"])
+def test_any_other_address_is_a_georeport_404(client311, path):
+    """Found by fuzzing: a line break in the path slipped past the catch-all to an HTML page."""
+    status, errors = client311.get(path, jurisdiction_id=JURISDICTION)  # parses JSON or fails
+    assert status == 404 and errors == [{"code": 404, "description": "unknown endpoint"}]

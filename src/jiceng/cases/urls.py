@@ -58,7 +58,7 @@ open311_patterns = (
         re_path(r"^requests" + FMT, open311.requests_view, name="requests"),
         re_path(r"^requests/(?P<request_id>\w+)" + FMT, open311.request_detail, name="request"),
         re_path(r"^tokens/(?P<token>\w+)" + FMT, open311.token_detail, name="token"),
-        re_path(r"^(?P<path>.*)$", open311.unknown, name="unknown"),
+        re_path(r"^(?P<path>(?s:.*))$", open311.unknown, name="unknown"),
     ],
     "open311",
 )

@@ -1,0 +1,26 @@
+"""`jiceng restore FILE [--replace]`: put a backup back, then migrate it to this release.
+
+Stop the web server first: on SQLite the file is rewritten under it, and on PostgreSQL
+open sessions would block the restore's transaction."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jiceng.core.backup import restore
+from jiceng.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "从备份文件恢复数据库和上传的文件，然后执行迁移。恢复前请先停止服务。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="jiceng backup 生成的 .tar 文件")
+        parser.add_argument(
+            "--replace", action="store_true", help="当前数据库已有数据时，确认用备份覆盖"
+        )
+
+    def handle(self, *args, file, replace, **options):
+        try:
+            manifest = restore(file, replace=replace)
+        except DomainError as refused:
+            raise CommandError(refused.message) from refused
+        self.stdout.write(f"已恢复 {manifest.created} 的备份，并迁移到当前版本。")
