@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-browser lint format bench clean
+.PHONY: install demo test test-browser lint format bench bench-city clean
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ format: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Jining at full size (about an hour, some 40 GB): by hand, not in CI.
+bench-city: install
+	$(BIN)/python bench/city.py
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

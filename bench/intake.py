@@ -36,8 +36,8 @@ PORT = 8765
 HERE = Path(__file__).resolve().parent
 
 
-def generate_requests(rng: random.Random) -> int:
-    """REQUESTS requests over the last two years across the demo grids, almost all closed,
+def generate_requests(rng: random.Random, count: int = REQUESTS) -> int:
+    """`count` requests over the last two years across the demo grids, almost all closed,
     the rest spread over the open states (written by COPY, without timelines)."""
     from django.db import transaction
     from django.utils import timezone
@@ -48,7 +48,7 @@ def generate_requests(rng: random.Random) -> int:
     from jiceng.core.bulk import IdAllocator, RowStream
 
     S = Case.Status
-    categories = list(Category.objects.filter(region_code="370829", parent__isnull=False))
+    categories = list(Category.objects.filter(parent__isnull=False))
     workers = dict(
         Membership.objects.filter(role="grid_worker").values_list("region_code", "user_id")
     )
@@ -67,7 +67,7 @@ def generate_requests(rng: random.Random) -> int:
     with transaction.atomic():
         ids = IdAllocator(Case)
         with RowStream(Case, fields) as stream:
-            for _ in range(REQUESTS):
+            for _ in range(count):
                 grid = rng.choice(grids)
                 category = rng.choice(categories)
                 received = now - datetime.timedelta(seconds=rng.random() * 730 * 86400)
@@ -98,20 +98,22 @@ def generate_requests(rng: random.Random) -> int:
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # as autovacuum leaves the database in service
-    return REQUESTS
+    return count
 
 
-def page_latencies(logins: dict) -> list[tuple[str, list[float], float]]:
+PAGES = [
+    ("grid worker: my queue", "grid_worker", "/cases/?queue=mine", 100),
+    ("grid worker: open in grid", "grid_worker", "/cases/?queue=open", 100),
+    ("town: supervision queue", "town_staff", "/cases/supervision/", 100),
+    ("county: figures this year", "county_admin", "/cases/figures/?region=370829", 300),
+]
+
+
+def page_latencies(logins: dict, pages=PAGES) -> list[tuple[str, list[float], float]]:
     from django.test import Client
 
     from jiceng.accounts.models import User
 
-    pages = [
-        ("grid worker: my queue", "grid_worker", "/cases/?queue=mine", 100),
-        ("grid worker: open in grid", "grid_worker", "/cases/?queue=open", 100),
-        ("town: supervision queue", "town_staff", "/cases/supervision/", 100),
-        ("county: figures this year", "county_admin", "/cases/figures/?region=370829", 300),
-    ]
     results = []
     for label, role, url, target in pages:
         client = Client()
@@ -153,7 +155,9 @@ def load(path: str, body_for, headers: dict, method: str = "POST") -> tuple[int,
     return sum(done), sum(failed)
 
 
-def throughput(var_dir: str, logins: dict, api_key: str) -> list[tuple[str, float, int]]:
+def throughput(
+    var_dir: str, logins: dict, api_key: str, url: str = DATABASE_URL
+) -> list[tuple[str, float, int]]:
     from jiceng.accounts.models import User
     from jiceng.accounts.services import api_token_issue
 
@@ -161,7 +165,7 @@ def throughput(var_dir: str, logins: dict, api_key: str) -> list[tuple[str, floa
     grid = logins["grid_worker"]["region_code"]
     env = {
         **os.environ,
-        **bench_environment(var_dir, DATABASE_URL),
+        **bench_environment(var_dir, url),
         "JICENG_INTAKE_PER_HOUR_DEVICE": "100000000",
         "JICENG_INTAKE_PER_HOUR_GRID": "100000000",
         "JICENG_LOG_LEVEL": "ERROR",

@@ -170,15 +170,16 @@ def posting_throughput() -> list[tuple[str, float, float]]:
     return results
 
 
-def ranking_latencies() -> list[tuple[str, list[float]]]:
+def ranking_latencies(
+    county: str = COUNTY, town: str = f"{COUNTY}001", community: str = f"{COUNTY}001001"
+) -> list[tuple[str, list[float]]]:
     from django.test import Client
 
     from jiceng.points.selectors import Period, ranking
 
     month = Period.parse(None)
-    town, community = f"{COUNTY}001", f"{COUNTY}001001"
     cases = [
-        ("county, top 100", lambda: ranking(region_code=COUNTY, kind="resident", period=month)),
+        ("county, top 100", lambda: ranking(region_code=county, kind="resident", period=month)),
         ("town, top 100", lambda: ranking(region_code=town, kind="resident", period=month)),
         (
             "community, top 100",
@@ -186,8 +187,8 @@ def ranking_latencies() -> list[tuple[str, list[float]]]:
         ),
     ]
     client = Client()
-    assert client.get(f"/rank/{COUNTY}/").status_code == 200
-    cases.append(("public board page, county", lambda: client.get(f"/rank/{COUNTY}/")))
+    assert client.get(f"/rank/{county}/").status_code == 200
+    cases.append(("public board page, county", lambda: client.get(f"/rank/{county}/")))
     year = Period(month.year)
     cases.append(
         (
@@ -198,7 +199,7 @@ def ranking_latencies() -> list[tuple[str, list[float]]]:
     cases.append(
         (
             "county, this year (no target)",
-            lambda: ranking(region_code=COUNTY, kind="resident", period=year),
+            lambda: ranking(region_code=county, kind="resident", period=year),
         )
     )
     return [

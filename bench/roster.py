@@ -56,8 +56,11 @@ def build_grids() -> list[str]:
     return [r.code for r in regions if r.level == "grid"]
 
 
-def write_roster(path: Path, grids: list[str]) -> list[tuple]:
-    """A roster CSV of PERSONS rows; returns the same persons as table rows for COPY."""
+def write_roster(
+    path: Path, grids: list[str], persons: int = PERSONS, origin: str = COUNTY
+) -> list[tuple]:
+    """A roster CSV of `persons` rows, ID numbers issued in `origin` (a county whose
+    people are not in the database yet); returns the same persons as table rows for COPY."""
     from jiceng.core.idnumber import check_character
     from jiceng.demo import names
     from jiceng.places.roster import COLUMNS
@@ -73,10 +76,10 @@ def write_roster(path: Path, grids: list[str]) -> list[tuple]:
         writer.writerow([c.header for c in COLUMNS])
         written = 0
         household = 0
-        while written < PERSONS:
+        while written < persons:
             household += 1
             grid = grids[household % len(grids)]
-            size = min(rng.choice([1, 2, 3, 3, 4]), PERSONS - written)
+            size = min(rng.choice([1, 2, 3, 3, 4]), persons - written)
             building = f"{household % 40 + 1}号楼"
             room = f"{household % 6 + 1}0{household % 2 + 1}"
             for member in range(size):
@@ -84,7 +87,7 @@ def write_roster(path: Path, grids: list[str]) -> list[tuple]:
                 while True:
                     birth = today - datetime.timedelta(days=rng.randrange(365 * 5, 365 * 85))
                     seq = rng.randrange(500) * 2 + (1 if male else 0)
-                    first17 = f"{COUNTY}{birth:%Y%m%d}{seq:03d}"
+                    first17 = f"{origin}{birth:%Y%m%d}{seq:03d}"
                     if first17 not in seen:
                         seen.add(first17)
                         break
@@ -95,7 +98,7 @@ def write_roster(path: Path, grids: list[str]) -> list[tuple]:
                 writer.writerow(
                     [
                         grid,
-                        f"{household:08d}",
+                        f"R{household:08d}",
                         relation,
                         name,
                         id_number,
@@ -131,27 +134,32 @@ def write_roster(path: Path, grids: list[str]) -> list[tuple]:
     return table_rows
 
 
-def raw_copy(rows: list[tuple]) -> float:
+def raw_copy(rows: list[tuple], into_the_table: bool = False) -> float:
+    """Seconds to COPY `rows` into an empty table like places_person, or (into_the_table)
+    into places_person itself with all it already holds, rolled back afterwards."""
     from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_raw_person")
-        cursor.execute("CREATE TABLE bench_raw_person (LIKE places_person INCLUDING ALL)")
+    table = "places_person" if into_the_table else "bench_raw_person"
+    if not into_the_table:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_raw_person")
+            cursor.execute("CREATE TABLE bench_raw_person (LIKE places_person INCLUDING ALL)")
     started = time.perf_counter()
     with (
         transaction.atomic(),
         connection.cursor() as cursor,
         cursor.copy(
-            "COPY bench_raw_person (region_code, name, id_number, id_tail, gender, birth_date,"
+            f"COPY {table} (region_code, name, id_number, id_tail, gender, birth_date,"
             " phone, phone_tail, ethnicity, political_status, relation_to_head, residence_type,"
             " updated_at) FROM STDIN"
         ) as copy,
     ):
         for row in rows:
             copy.write_row(row)
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started  # the rows are in; only the commit is left
+        transaction.set_rollback(into_the_table)
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE bench_raw_person")
+        cursor.execute("DROP TABLE IF EXISTS bench_raw_person")
     return elapsed
 
 

@@ -738,7 +738,10 @@ class Builder:
         self.flush_users()
 
     def _town_staff(self, plan: TownPlan) -> None:
-        self.add_user(f"town{plan.code[-3:]}", plan.code, "town_staff")
+        # 嘉祥's towns keep the short names the demo logins print; the city scale's other
+        # counties reuse town serials, so theirs carry the whole code.
+        short = plan.code[-3:] if plan.code.startswith(COUNTY) else plan.code
+        self.add_user(f"town{short}", plan.code, "town_staff")
         for grid_code in grid_codes_of(plan):
             community = grid_code[:12]
             if grid_code.endswith("001"):
