@@ -85,8 +85,9 @@ def generate_accounts(rng: random.Random) -> None:
         cursor.execute("VACUUM ANALYZE")  # as autovacuum leaves the database in service
 
 
-def posting_throughput() -> list[tuple[str, float, float]]:
-    """(label, entries per second, baseline entries per second)."""
+def posting_throughput(town: str = f"{COUNTY}099") -> list[tuple[str, float, float]]:
+    """(label, entries per second, baseline entries per second), on two fresh ledgers of
+    communities in `town` (another town for each run on the same database)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -94,12 +95,13 @@ def posting_throughput() -> list[tuple[str, float, float]]:
     from jiceng.points.models import Account, JournalEntry
     from jiceng.residents.models import Resident
 
-    ledger = ledger_for(f"{COUNTY}099001")
+    ledger = ledger_for(f"{town}001")
     issuance = account_for(ledger, Account.Kind.ISSUANCE)
     people = [
         account_for(ledger, Account.Kind.RESIDENT, r)
         for r in Resident.objects.bulk_create(
-            Resident(phone=f"2{n:010d}", region_code=ledger.region_code) for n in range(BATCH)
+            Resident(phone=f"2{town[-3:]}{n:07d}", region_code=ledger.region_code)
+            for n in range(BATCH)
         )
     ]
 
@@ -111,14 +113,15 @@ def posting_throughput() -> list[tuple[str, float, float]]:
     def one_by_one():
         for _ in range(ENTRIES):
             n = next(serial)
-            post(ledger=ledger, key=f"bench:{n}", kind="earn", memo="参加活动", lines=lines(n))
+            key = f"bench:{town}:{n}"
+            post(ledger=ledger, key=key, kind="earn", memo="参加活动", lines=lines(n))
 
     def batches():
         for _ in range(ENTRIES // BATCH):
             numbers = [next(serial) for _ in range(BATCH)]
             post_many(
                 ledger=ledger,
-                entries=[Entry(f"bench:{n}", "earn", "参加活动", lines(n)) for n in numbers],
+                entries=[Entry(f"bench:{town}:{n}", "earn", "参加活动", lines(n)) for n in numbers],
             )
 
     entry_sql = (
@@ -126,7 +129,7 @@ def posting_throughput() -> list[tuple[str, float, float]]:
         " hash) VALUES (%s, %s, 'earn', %s, '参加活动', %s, %s, %s) RETURNING id"
     )
     posting_sql = "INSERT INTO points_posting (entry_id, account_id, amount) VALUES (%s, %s, %s)"
-    baseline_ledger = ledger_for(f"{COUNTY}099002")
+    baseline_ledger = ledger_for(f"{town}002")
     baseline_issuance = account_for(baseline_ledger, Account.Kind.ISSUANCE)
 
     def bare(per_transaction: int):
@@ -141,7 +144,7 @@ def posting_throughput() -> list[tuple[str, float, float]]:
                                 [
                                     baseline_ledger.pk,
                                     timezone.now(),
-                                    f"bare:{n}",
+                                    f"bare:{town}:{n}",
                                     n,
                                     "0" * 64,
                                     "0" * 64,

@@ -98,7 +98,7 @@ def write_roster(
                 writer.writerow(
                     [
                         grid,
-                        f"R{household:08d}",
+                        f"{origin}-{household:08d}",
                         relation,
                         name,
                         id_number,
@@ -171,8 +171,8 @@ def search_bench(grids: list[str]) -> list[tuple[str, list[float], list[float]]]
     from jiceng.places.selectors import person_search
 
     grid = grids[len(grids) // 2]
-    user = User.objects.create(username="bench-worker", region_code=grid)
-    Membership.objects.create(user=user, role="grid_worker", region_code=grid)
+    user, _ = User.objects.get_or_create(username="bench-worker", defaults={"region_code": grid})
+    Membership.objects.get_or_create(user=user, role="grid_worker", region_code=grid)
     sample = Person.objects.filter(region_code=grid).first()
     queries = {
         "name": sample.name[:1],

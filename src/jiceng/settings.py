@@ -137,6 +137,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": env_str("JICENG_TEST_SQLITE", ":memory:")}
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+    # JIT compiling costs 50–70 ms on each figures or ranking query and saves less: our
+    # queries are short, indexed and many (measured in bench/RESULTS.md, city scale).
+    DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 from jiceng.core.models import AuditEvent
 from jiceng.places.models import Building, Household, ImportJob, Person
 from jiceng.places.roster import COLUMNS, roster_import
+from jiceng.places.roster_writer import RosterWriter
 from tests.factories import make_id_number
 
 GRID = "370829001001001"
@@ -119,6 +120,22 @@ def test_a_corrected_file_updates_by_id_number(grids, tmp_path):
     person = Person.objects.get(id_number=rows[1][HEADERS.index("身份证号")])
     assert person.phone == "13905379999"
     assert {g.name for g in person.special_groups.all()} == {"残疾人", "低保对象"}
+
+
+def test_households_and_updates_carry_across_batches(grids, tmp_path, monkeypatch):
+    """The writer reads what exists batch by batch: a household split between batches is
+    one household, and a re-import of the corrected file updates, in any batch."""
+    monkeypatch.setattr(RosterWriter, "BATCH", 2)
+    rows = family("0001", 3) + family("0002", 2)
+    assert run(write_xlsx(tmp_path / "a.xlsx", rows)).created == 5
+    assert Household.objects.get(region_code=GRID, number="0001").members.count() == 3
+    rows[2][HEADERS.index("联系电话")] = "13905379999"
+    rows[4][HEADERS.index("特殊人群")] = "残疾人"
+    result = run(write_xlsx(tmp_path / "b.xlsx", rows))
+    assert (result.created, result.updated, result.unchanged) == (0, 2, 3)
+    assert Person.objects.get(id_number=rows[2][HEADERS.index("身份证号")]).phone == "13905379999"
+    assert Household.objects.filter(region_code=GRID, number__in=["0001", "0002"]).count() == 2
+    assert Building.objects.filter(region_code=GRID, name="1号楼").count() == 1
 
 
 def test_gbk_csv_as_excel_saves_it(grids, tmp_path):

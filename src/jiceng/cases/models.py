@@ -269,11 +269,24 @@ class Case(models.Model):
             models.Index(fields=["handler", "status", "due_at"], name="case_handler_idx"),
             models.Index(fields=["client_fingerprint", "received_at"], name="case_device_idx"),
             models.Index(fields=["closed_at"], name="case_closed_idx"),
+            # The figures read only these columns: on PostgreSQL they come from the index
+            # alone, so a county's year costs its own rows, not the city's table.
             models.Index(
                 fields=["region_code", "received_at"],
                 name="case_period_idx",
                 opclasses=["varchar_pattern_ops", ""],
-            ),
+                include=[
+                    "id",
+                    "category",
+                    "status",
+                    "handle_due_at",
+                    "closed_at",
+                    "closed_on_time",
+                    "rework_count",
+                    "extension_days",
+                    "rating",
+                ],
+            ),  # fmt: skip
         ]
         constraints = [
             # Constraints rather than unique=True: no LIKE indexes on codes matched whole.

@@ -33,40 +33,67 @@ PERSON_COMPARED = [
 
 
 class RosterWriter:
+    """Rows are taken in batches: what the database already knows of a batch's persons
+    and households is read by their keys, so an import costs what its file holds, not
+    what the target region holds."""
+
+    BATCH = 20_000
+
     def __init__(self, region_code: str):
         self.region_code = region_code
         self.now = datetime.datetime.now(datetime.timezone.utc)
         # Locks the tables against other writers, so what is read below stays true.
         self.ids = IdAllocator(Building, BuildingUnit, Dwelling, Household, Person)
-        in_target = {"region_code__within": region_code}
-        self.persons_before = {
-            row[0]: row[1:]
-            for row in Person.objects.filter(**in_target).values_list(
-                "id_number", "id", *PERSON_COMPARED
-            )
-        }
-        self.households_before = {
-            (row[0], row[1]): row[2:]
-            for row in Household.objects.filter(**in_target).values_list(
-                "region_code", "number", "id", "address", "dwelling_id", "head_id"
-            )
-        }
-        self.household_ids = {key: values[0] for key, values in self.households_before.items()}
+        self.persons_before: dict[str, tuple] = {}  # id number -> (id, *PERSON_COMPARED)
+        self.households_before: dict[tuple, tuple] = {}  # key -> (id, address, dwelling, head)
+        self.household_ids: dict[tuple, int] = {}
         self.household_seen: dict[tuple, dict] = {}  # key -> first row, address, spot, head
         self.groups: dict[int, tuple[str, ...]] = {}  # person id -> group codes in the file
         self.updates: list[Person] = []
         self.created = 0
-        self.stream = RowStream(Person, PERSON_FIELDS)
+        self.pending: list = []
 
     def __enter__(self):
-        self.stream.__enter__()
         return self
 
-    def __exit__(self, *exc):
-        return self.stream.__exit__(*exc)
+    def __exit__(self, kind, error, traceback):
+        if kind is None:
+            self._write_batch()
+        return False
 
     def add(self, entry) -> None:
         """One checked row (roster.Entry)."""
+        self.pending.append(entry)
+        if len(self.pending) >= self.BATCH:
+            self._write_batch()
+
+    def _write_batch(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        in_target = {"region_code__within": self.region_code}
+        # By ID number alone (its unique index); one registered outside the target stays
+        # unknown here, and its insert fails on that index (roster_import says so).
+        for row in Person.objects.filter(id_number__in=[e.id_number for e in batch]).values_list(
+            "id_number", "id", *PERSON_COMPARED
+        ):
+            if row[2].startswith(self.region_code):
+                self.persons_before[row[0]] = row[1:]
+        keys = {(e.grid, e.household_number) for e in batch} - self.household_ids.keys()
+        if keys:
+            for row in Household.objects.filter(
+                region_code__in={grid for grid, _ in keys},
+                number__in={number for _, number in keys},
+                **in_target,
+            ).values_list("region_code", "number", "id", "address", "dwelling_id", "head_id"):
+                if (row[0], row[1]) in keys:
+                    self.households_before[(row[0], row[1])] = row[3:]
+                    self.household_ids[(row[0], row[1])] = row[2]
+        with RowStream(Person, PERSON_FIELDS) as stream:
+            for entry in batch:
+                self._add(entry, stream)
+
+    def _add(self, entry, stream: RowStream) -> None:
         key = (entry.grid, entry.household_number)
         household_id = self.household_ids.get(key)
         if household_id is None:
@@ -87,7 +114,7 @@ class RosterWriter:
         before = self.persons_before.get(entry.id_number)
         if before is None:
             person_id = self.ids.take(Person)
-            self.stream.write(
+            stream.write(
                 (person_id, entry.grid, household_id, entry.name, entry.id_number,
                  entry.id_number[-4:], entry.gender, entry.birth_date, entry.phone,
                  entry.phone[-4:], entry.ethnicity, entry.political_status, entry.relation,
@@ -135,7 +162,8 @@ class RosterWriter:
                      self.now)
                 )  # fmt: skip
                 continue
-            pk, address, old_dwelling, head = before
+            pk = self.household_ids[key]
+            address, old_dwelling, head = before
             after = (seen["address"] or address, dwelling_id or old_dwelling, seen["head"] or head)
             if after != (address, old_dwelling, head):
                 household_updates.append(
@@ -162,22 +190,23 @@ class RosterWriter:
         buildings, units and dwellings that do not exist yet."""
         if not spots:
             return {}
-        in_target = {"region_code__within": self.region_code}
+        # Only the buildings the file names, their units and dwellings.
         buildings = {
             (grid, name): pk
-            for grid, name, pk in Building.objects.filter(**in_target).values_list(
-                "region_code", "name", "id"
-            )
+            for grid, name, pk in Building.objects.filter(
+                region_code__in={spot[0] for spot in spots},
+                name__in={spot[1] for spot in spots},
+            ).values_list("region_code", "name", "id")
         }
         units = {
             (building, number): pk
-            for building, number, pk in BuildingUnit.objects.filter(**in_target).values_list(
-                "building_id", "number", "id"
-            )
+            for building, number, pk in BuildingUnit.objects.filter(
+                building_id__in=buildings.values()
+            ).values_list("building_id", "number", "id")
         }
         dwellings = {
             (unit, room): pk
-            for unit, room, pk in Dwelling.objects.filter(**in_target).values_list(
+            for unit, room, pk in Dwelling.objects.filter(unit_id__in=units.values()).values_list(
                 "unit_id", "room", "id"
             )
         }
@@ -208,11 +237,14 @@ class RosterWriter:
         through = Person.special_groups.through
         group_pk = dict(SpecialGroup.objects.values_list("code", "pk"))
         current: dict[int, set[int]] = {}
-        for person_id, group_id in through.objects.filter(
-            person__region_code__within=self.region_code
-        ).values_list("person_id", "specialgroup_id"):
-            current.setdefault(person_id, set()).add(group_id)
+        known = [before[0] for before in self.persons_before.values()]  # new ones have none
+        for start in range(0, len(known), 10_000):
+            for person_id, group_id in through.objects.filter(
+                person_id__in=known[start : start + 10_000]
+            ).values_list("person_id", "specialgroup_id"):
+                current.setdefault(person_id, set()).add(group_id)
         replaced, rows, changed = [], [], set()
+        known_set = set(known)
         for person_id, codes in self.groups.items():
             wanted = {group_pk[c] for c in codes}
             have = current.get(person_id, set())
@@ -220,6 +252,7 @@ class RosterWriter:
                 continue
             if have:
                 replaced.append(person_id)
+            if person_id in known_set:
                 changed.add(person_id)
             rows += [(person_id, g) for g in wanted]
         for start in range(0, len(replaced), 2000):

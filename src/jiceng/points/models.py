@@ -116,6 +116,11 @@ class Account(models.Model):
         return f"{self.get_kind_display()} {self.pk}"
 
 
+# Deductions, adjustments and reversals: shown on the public board with their reasons,
+# and rare among the earnings, so a small partial index finds them.
+CORRECTION_KINDS = ("deduct", "adjust", "reverse")
+
+
 class JournalEntry(AppendOnly):
     """记账凭证: one event that moves points, with its postings."""
 
@@ -145,6 +150,13 @@ class JournalEntry(AppendOnly):
     class Meta:
         verbose_name = verbose_name_plural = "积分分录"
         ordering = ["ledger", "sequence"]
+        indexes = [
+            models.Index(
+                fields=["ledger", "at"],
+                name="entry_correction_idx",
+                condition=models.Q(kind__in=CORRECTION_KINDS),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["key"], name="entry_key_once"),
             models.UniqueConstraint(fields=["ledger", "sequence"], name="entry_sequence"),

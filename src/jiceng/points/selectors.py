@@ -11,8 +11,8 @@ from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_name
 from jiceng.places.models import Household
-from jiceng.points.ledger import EARNING_KINDS
 from jiceng.points.models import (
+    CORRECTION_KINDS,
     Account,
     JournalEntry,
     Ledger,
@@ -227,13 +227,12 @@ def corrections(*, region_code: str, period: Period, limit: int = 200) -> list[C
     """Adjustments, deductions and reversals in the period, with their reasons: the part
     of the board that shows why someone's points changed other than by taking part."""
     start, end = period.bounds
-    kinds = [k for k in EARNING_KINDS if k != JournalEntry.Kind.EARN] + [JournalEntry.Kind.REVERSE]
     postings = (
         Posting.objects.filter(
             entry__ledger__region_code__within=region_code,
             entry__at__gte=start,
             entry__at__lt=end,
-            entry__kind__in=kinds,
+            entry__kind__in=CORRECTION_KINDS,  # as entry_correction_idx
             account__kind__in=(Account.Kind.RESIDENT, Account.Kind.HOUSEHOLD, Account.Kind.TEAM),
         )
         .select_related("entry", *(f"account__{r}" for r in LABEL_RELATED))
