@@ -171,7 +171,9 @@ def search_bench(grids: list[str]) -> list[tuple[str, list[float], list[float]]]
     from jiceng.places.selectors import person_search
 
     grid = grids[len(grids) // 2]
-    user, _ = User.objects.get_or_create(username="bench-worker", defaults={"region_code": grid})
+    user, _ = User.objects.get_or_create(
+        username=f"bench-worker-{grid}", defaults={"region_code": grid}
+    )  # one per grid: a rerun on the same database must not widen anyone's scope
     Membership.objects.get_or_create(user=user, role="grid_worker", region_code=grid)
     sample = Person.objects.filter(region_code=grid).first()
     queries = {
