@@ -286,7 +286,7 @@ class Case(models.Model):
                     "extension_days",
                     "rating",
                 ],
-            ),  # fmt: skip
+            ),
         ]
         constraints = [
             # Constraints rather than unique=True: no LIKE indexes on codes matched whole.
