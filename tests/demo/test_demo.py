@@ -1,14 +1,16 @@
 """The demo county: its plan matches the article, and a small build is complete and safe."""
 
+import itertools
 import json
 import random
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from jiceng.accounts.models import Department, Membership, User
 from jiceng.core.idnumber import parse_id_number
-from jiceng.demo.generator import GRID_BRANCHES, grid_codes_of, plan_for
+from jiceng.demo.generator import GRID_BRANCHES, Builder, grid_codes_of, plan_for
 from jiceng.party.models import PartyOrganization
 from jiceng.places.models import Household, Person, Region
 from tests.factories import PersonFactory, UserFactory
@@ -21,6 +23,21 @@ def test_the_urban_plan_is_200_grids_of_300_to_500_households(db):
     assert {plan.households for plan in plans} == {(300, 500)}
     assert {plan.code for plan in plans} == {"370829001", "370829002", "370829003"}
     assert all(len(code) == 15 for code in grids)
+
+
+def test_the_city_plan_names_every_account_once(db):
+    """The city scale (for benchmarks) once failed half-way: other counties' towns reused
+    嘉祥's town serials as staff usernames."""
+    plans = plan_for("city", random.Random(1))
+    builder = Builder("city", 1, progress=lambda message: None)
+    serial = itertools.count(1)
+    builder.ids = SimpleNamespace(take=lambda model: next(serial))
+    for plan in plans:
+        builder._town_staff(plan)
+    usernames = [row[1] for row in builder.users]
+    assert len(usernames) == len(set(usernames)) > 7000
+    assert "town001" in usernames  # 嘉祥's towns keep the names the demo logins print
+    assert len({code for plan in plans for code in grid_codes_of(plan)}) > 7000
 
 
 @pytest.fixture
