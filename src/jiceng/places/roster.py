@@ -385,7 +385,7 @@ def roster_import(
     result = ImportResult()
     try:
         with transaction.atomic():
-            writer = RosterWriter(region_code)
+            writer = RosterWriter(region_code, expected_rows=total)
             with writer:
                 _check(
                     read_table(path, original_name),

@@ -53,13 +53,17 @@ def _persons_by_id_number(id_numbers: list[str]) -> list[tuple]:
 
 
 class RosterWriter:
-    """Rows are taken in batches: what the database already knows of a batch's persons
-    and households is read by their keys, so an import costs what its file holds, not
-    what the target region holds."""
+    """What the database already knows of the file's persons and households is read one
+    of two ways, whichever costs less. Into a region holding few persons next to the file,
+    all of them are read first and rows stream into one COPY while the file is still being
+    checked (the server indexes them meanwhile). Into a region holding many, rows are
+    taken in batches and each batch's persons and households are read by their keys, so a
+    small file into a large county costs what the file holds, not what the county holds."""
 
     BATCH = 20_000
+    READ_ALL_BELOW = 4  # × the file's rows: read the whole region when it holds fewer
 
-    def __init__(self, region_code: str):
+    def __init__(self, region_code: str, expected_rows: int = 0):
         self.region_code = region_code
         self.now = datetime.datetime.now(datetime.timezone.utc)
         # Locks the tables against other writers, so what is read below stays true.
@@ -69,29 +73,56 @@ class RosterWriter:
         self.household_ids: dict[tuple, int] = {}
         self.household_seen: dict[tuple, dict] = {}  # key -> first row, address, spot, head
         self.groups: dict[int, tuple[str, ...]] = {}  # person id -> group codes in the file
+        self.known: set[int] = set()  # ids of the file's persons that existed before
         self.updates: list[Person] = []
         self.created = 0
         self.pending: list = []
+        self.stream: RowStream | None = None
+        in_target = {"region_code__within": region_code}
+        limit = self.READ_ALL_BELOW * max(expected_rows, self.BATCH)
+        self.read_all = Person.objects.filter(**in_target)[:limit].count() < limit
+        if self.read_all:
+            self.persons_before = {
+                row[0]: row[1:]
+                for row in Person.objects.filter(**in_target).values_list(
+                    "id_number", "id", *PERSON_COMPARED
+                )
+            }
+            self._households(Household.objects.filter(**in_target), keys=None)
 
     def __enter__(self):
+        if self.read_all:
+            self.stream = RowStream(Person, PERSON_FIELDS).__enter__()
         return self
 
     def __exit__(self, kind, error, traceback):
         if kind is None:
             self._write_batch()
+        if self.stream is not None:
+            self.stream.__exit__(kind, error, traceback)
         return False
 
     def add(self, entry) -> None:
         """One checked row (roster.Entry)."""
+        if self.read_all:
+            self._add(entry, self.stream)
+            return
         self.pending.append(entry)
         if len(self.pending) >= self.BATCH:
             self._write_batch()
+
+    def _households(self, households, keys: set[tuple] | None) -> None:
+        for row in households.values_list(
+            "region_code", "number", "id", "address", "dwelling_id", "head_id"
+        ):
+            if keys is None or (row[0], row[1]) in keys:
+                self.households_before[(row[0], row[1])] = row[3:]
+                self.household_ids[(row[0], row[1])] = row[2]
 
     def _write_batch(self) -> None:
         batch, self.pending = self.pending, []
         if not batch:
             return
-        in_target = {"region_code__within": self.region_code}
         # By ID number alone (its unique index); one registered outside the target stays
         # unknown here, and its insert fails on that index (roster_import says so).
         for row in _persons_by_id_number([e.id_number for e in batch]):
@@ -99,14 +130,12 @@ class RosterWriter:
                 self.persons_before[row[0]] = row[1:]
         keys = {(e.grid, e.household_number) for e in batch} - self.household_ids.keys()
         if keys:
-            for row in Household.objects.filter(
+            households = Household.objects.filter(
                 region_code__in={grid for grid, _ in keys},
                 number__in={number for _, number in keys},
-                **in_target,
-            ).values_list("region_code", "number", "id", "address", "dwelling_id", "head_id"):
-                if (row[0], row[1]) in keys:
-                    self.households_before[(row[0], row[1])] = row[3:]
-                    self.household_ids[(row[0], row[1])] = row[2]
+                region_code__within=self.region_code,
+            )
+            self._households(households, keys)
         with RowStream(Person, PERSON_FIELDS) as stream:
             for entry in batch:
                 self._add(entry, stream)
@@ -143,6 +172,7 @@ class RosterWriter:
                 self.groups[person_id] = entry.groups
         else:
             person_id = before[0]
+            self.known.add(person_id)
             after = (entry.grid, household_id, entry.name, entry.phone, entry.ethnicity,
                      entry.political_status, entry.relation, entry.residence_type)  # fmt: skip
             if after != before[1:]:
@@ -255,14 +285,13 @@ class RosterWriter:
         through = Person.special_groups.through
         group_pk = dict(SpecialGroup.objects.values_list("code", "pk"))
         current: dict[int, set[int]] = {}
-        known = [before[0] for before in self.persons_before.values()]  # new ones have none
+        known = list(self.known)  # new persons have no groups yet
         for start in range(0, len(known), 10_000):
             for person_id, group_id in through.objects.filter(
                 person_id__in=known[start : start + 10_000]
             ).values_list("person_id", "specialgroup_id"):
                 current.setdefault(person_id, set()).add(group_id)
         replaced, rows, changed = [], [], set()
-        known_set = set(known)
         for person_id, codes in self.groups.items():
             wanted = {group_pk[c] for c in codes}
             have = current.get(person_id, set())
@@ -270,7 +299,7 @@ class RosterWriter:
                 continue
             if have:
                 replaced.append(person_id)
-            if person_id in known_set:
+            if person_id in self.known:
                 changed.add(person_id)
             rows += [(person_id, g) for g in wanted]
         for start in range(0, len(replaced), 2000):
