@@ -42,8 +42,8 @@ class Manifest:
         return json.dumps(body, ensure_ascii=False, indent=2).encode()
 
 
-def _database_file_name() -> str:
-    return "database.dump" if connection.vendor == "postgresql" else "database.sqlite3"
+def _database_file_name(vendor: str) -> str:
+    return "database.dump" if vendor == "postgresql" else "database.sqlite3"
 
 
 def _applied_migrations() -> dict[str, list[str]]:
@@ -103,7 +103,7 @@ def backup(path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(created.isoformat(), connection.vendor, _applied_migrations())
     with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
-        database = Path(scratch) / _database_file_name()
+        database = Path(scratch) / _database_file_name(connection.vendor)
         _dump_database(database)
         partial = Path(scratch) / path.name
         with tarfile.open(partial, "w") as archive:
@@ -206,7 +206,7 @@ def _unpack(archive: tarfile.TarFile, into: Path) -> tuple[Manifest, Path, list[
     the uploaded files (regular files under media/ only: no links, devices or '..')."""
     manifest = _read_manifest(archive)
     _check_compatible(manifest)
-    name = "database.dump" if manifest.vendor == "postgresql" else "database.sqlite3"
+    name = _database_file_name(manifest.vendor)
     files = []
     for member in archive.getmembers():
         parts = PurePosixPath(member.name).parts

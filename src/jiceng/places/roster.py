@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from jiceng.core import audit
 from jiceng.core.access import has_permission, require
@@ -26,7 +26,7 @@ from jiceng.core.masking import mask_id_number, mask_phone, mask_text
 from jiceng.core.models import AuditEvent
 from jiceng.places.constants import ETHNICITIES, HEAD, POLITICAL_STATUSES, RELATIONS_TO_HEAD
 from jiceng.places.models import Person, Region, SpecialGroup
-from jiceng.places.roster_writer import RosterWriter
+from jiceng.places.roster_writer import RosterWriter, persons_by_id_number
 
 
 @dataclass(frozen=True)
@@ -327,25 +327,9 @@ def _check(
 
 def _registered_outside(id_numbers: list[str], region_code: str) -> list[str]:
     """Which of these ID numbers belong to persons outside `region_code`."""
-    found: list[str] = []
-    if connection.vendor == "postgresql":
-        # One array parameter instead of thousands of placeholders.
-        sql = (
-            f"SELECT id_number FROM {Person._meta.db_table} "  # noqa: S608
-            "WHERE id_number = ANY(%s) AND region_code NOT LIKE %s"
-        )
-        with connection.cursor() as cursor:
-            for start in range(0, len(id_numbers), 50_000):
-                cursor.execute(sql, [id_numbers[start : start + 50_000], region_code + "%"])
-                found += [row[0] for row in cursor.fetchall()]
-        return found
-    for start in range(0, len(id_numbers), 5000):
-        found += (
-            Person.objects.filter(id_number__in=id_numbers[start : start + 5000])
-            .exclude(region_code__within=region_code)
-            .values_list("id_number", flat=True)
-        )
-    return found
+    return [
+        row[0] for row in persons_by_id_number(id_numbers) if not row[2].startswith(region_code)
+    ]
 
 
 class _Rejected(Exception):

@@ -34,22 +34,26 @@ PERSON_COMPARED = [
 ]  # fmt: skip
 
 
-def _persons_by_id_number(id_numbers: list[str]) -> list[tuple]:
-    """(id_number, id, *PERSON_COMPARED) of the persons with these ID numbers."""
+def persons_by_id_number(id_numbers: list[str]) -> list[tuple]:
+    """(id_number, id, *PERSON_COMPARED) of the persons with these ID numbers, wherever
+    they are registered (PERSON_COMPARED starts with the region code)."""
+    found: list[tuple] = []
     if connection.vendor != "postgresql":
-        return list(
-            Person.objects.filter(id_number__in=id_numbers).values_list(
-                "id_number", "id", *PERSON_COMPARED
-            )
-        )
+        for start in range(0, len(id_numbers), 5000):
+            found += Person.objects.filter(
+                id_number__in=id_numbers[start : start + 5000]
+            ).values_list("id_number", "id", *PERSON_COMPARED)
+        return found
     # One array parameter instead of thousands of placeholders (each costs parsing).
     sql = (
         f"SELECT id_number, id, {', '.join(PERSON_COMPARED)} "  # noqa: S608  (constants)
         f"FROM {Person._meta.db_table} WHERE id_number = ANY(%s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [id_numbers])
-        return cursor.fetchall()
+        for start in range(0, len(id_numbers), 50_000):
+            cursor.execute(sql, [id_numbers[start : start + 50_000]])
+            found += cursor.fetchall()
+    return found
 
 
 class RosterWriter:
@@ -125,7 +129,7 @@ class RosterWriter:
             return
         # By ID number alone (its unique index); one registered outside the target stays
         # unknown here, and its insert fails on that index (roster_import says so).
-        for row in _persons_by_id_number([e.id_number for e in batch]):
+        for row in persons_by_id_number([e.id_number for e in batch]):
             if row[2].startswith(self.region_code):
                 self.persons_before[row[0]] = row[1:]
         keys = {(e.grid, e.household_number) for e in batch} - self.household_ids.keys()
