@@ -81,6 +81,15 @@ class Membership(models.Model):
     )
     role = models.CharField("角色", max_length=32, choices=ROLE_CHOICES)
     region_code = RegionCodeField(db_index=True)
+    building = models.ForeignKey(
+        "places.Building",
+        verbose_name="楼栋",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="楼栋长只管本楼栋",
+    )
     is_active = models.BooleanField("有效", default=True)
     created_at = models.DateTimeField("授予时间", auto_now_add=True)
     created_by = models.ForeignKey(

@@ -84,3 +84,19 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {'上班' if self.is_workday else '放假'} {self.name}"
+
+
+class ThrottleHit(models.Model):
+    """One counted try (a sign-in, a code checked) under a limit. The key is a keyed digest
+    of what is limited (an account and an address, a phone), never the value itself."""
+
+    scope = models.CharField("限制项", max_length=32)
+    key = models.CharField("摘要", max_length=64)
+    at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "频次记录"
+        indexes = [models.Index(fields=["scope", "key", "at"], name="throttle_key_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.at:%Y-%m-%d %H:%M:%S}"

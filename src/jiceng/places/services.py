@@ -2,9 +2,9 @@
 
 from django.db import transaction
 
-from jiceng.core import audit
-from jiceng.core.access import require
-from jiceng.core.errors import DomainError
+from jiceng.core import audit, refusals
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.places.models import Person, Region
 
@@ -15,17 +15,17 @@ def person_reveal(*, user, person: Person, field: str) -> str:
     """The unmasked value of one personal field. Each reveal, allowed or not, is audited."""
     if field not in REVEALABLE_FIELDS:
         raise DomainError("该字段不可查看。", code="unknown_field")
-    try:
-        require(user, "people.view_sensitive", person.region_code)
-    except DomainError:
-        audit.record(
-            actor=user,
-            action="person.reveal",
-            obj=person,
-            outcome=AuditEvent.FAILURE,
-            detail={"field": field},
+    if not has_permission(user, "people.view_sensitive", person.region_code):
+        refusals.refuse(
+            NotFound(),
+            record=lambda: audit.record(
+                actor=user,
+                action="person.reveal",
+                obj=person,
+                outcome=AuditEvent.FAILURE,
+                detail={"field": field},
+            ),
         )
-        raise
     audit.record(actor=user, action="person.reveal", obj=person, detail={"field": field})
     if field == "special_groups":
         return "、".join(g.name for g in person.special_groups.all()) or "无"

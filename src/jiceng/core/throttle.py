@@ -1,0 +1,55 @@
+"""Limits on how often something may be tried: sign-ins, one-time codes, reveals.
+
+Every try is a row (`ThrottleHit`), written through `refusals.keep`, so a try counts even
+when the service then refuses it and rolls its transaction back. What is limited (an
+account with an address, a phone) is stored only as a keyed digest.
+"""
+
+import datetime
+import hashlib
+import hmac
+import random
+
+from django.conf import settings
+from django.utils import timezone
+
+from jiceng.core import refusals
+from jiceng.core.errors import DomainError
+from jiceng.core.models import ThrottleHit
+
+KEEP_FOR = datetime.timedelta(days=2)  # longer than any window a limit counts over
+
+
+def key_of(scope: str, *parts) -> str:
+    message = "|".join([scope, *(str(p) for p in parts)]).encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def count(scope: str, *parts, within: datetime.timedelta, limit: int | None = None) -> int:
+    """Tries of `parts` under `scope` in the last `within` (counted up to `limit` only, so
+    that a flood does not make each check slower)."""
+    hits = ThrottleHit.objects.filter(
+        scope=scope, key=key_of(scope, *parts), at__gte=timezone.now() - within
+    )
+    if limit is not None:
+        hits = hits[:limit]
+    return hits.count()
+
+
+def hit(scope: str, *parts) -> None:
+    """Count one try; it survives a refusal of the service it is counted in."""
+    key = key_of(scope, *parts)
+    refusals.keep(lambda: ThrottleHit.objects.create(scope=scope, key=key))
+    if random.random() < 0.01:
+        ThrottleHit.objects.filter(at__lt=timezone.now() - KEEP_FOR).delete()
+
+
+def clear(scope: str, *parts) -> None:
+    ThrottleHit.objects.filter(scope=scope, key=key_of(scope, *parts)).delete()
+
+
+def take(scope: str, *parts, limit: int, within: datetime.timedelta, error: DomainError) -> None:
+    """Count one try and refuse it with `error` if it is more than `limit` in `within`."""
+    hit(scope, *parts)
+    if count(scope, *parts, within=within, limit=limit + 1) > limit:
+        raise error
