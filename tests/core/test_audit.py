@@ -43,3 +43,13 @@ def test_the_request_address_is_recorded(world, login):
     assert event.ip_address == "10.1.2.3"
     assert event.actor == world.a("grid_worker")
     assert event.detail == {"field": "phone"}
+
+
+def test_an_alert_is_shown_to_the_auditor_of_its_county_only(world, login):
+    from jiceng.core import audit
+
+    audit.alert(kind="test", text="有人在短时间内大量导入", region_code="370829001")
+    mine = login(world.a("auditor")).get("/audit/").content.decode()
+    other = login(world.b("auditor")).get("/audit/").content.decode()
+    assert "有人在短时间内大量导入" in mine
+    assert "有人在短时间内大量导入" not in other

@@ -1,13 +1,17 @@
 """Kernel pages: the health check and the audit trail."""
 
+import datetime
+
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from jiceng.core import audit
 from jiceng.core.access import require, scope_filter
 from jiceng.core.models import AuditEvent
 
@@ -41,8 +45,18 @@ def audit_list(request):
     if outcome in (AuditEvent.SUCCESS, AuditEvent.FAILURE):
         events = events.filter(outcome=outcome)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    alerts = scope_filter(AuditEvent.objects.all(), request.user, "audit.view").filter(
+        action__startswith=audit.ALERT_PREFIX,
+        at__gte=timezone.now() - datetime.timedelta(days=audit.ALERT_DAYS),
+    )[:20]
     return render(
         request,
         "core/audit_list.html",
-        {"page": page, "action": action, "username": username, "outcome": outcome},
+        {
+            "page": page,
+            "alerts": alerts,
+            "action": action,
+            "username": username,
+            "outcome": outcome,
+        },
     )
