@@ -14,6 +14,7 @@ ROLE_HOMES = {
     # role: (region in A, same role's region in B)
     "county_admin": ("370829", "370830"),
     "auditor": ("370829", "370830"),
+    "security_admin": ("370829", "370830"),
     "town_staff": ("370829001", "370829002"),
     "community_worker": ("370829001001", "370829002001"),
     "grid_worker": ("370829001001001", "370829002001001"),
@@ -66,6 +67,10 @@ def world(db) -> World:
     for role, (home_a, home_b) in ROLE_HOMES.items():
         world.users_a[role] = staff(role, home_a, username=f"a-{role}")
         world.users_b[role] = staff(role, home_b, username=f"b-{role}")
+    # A second security administrator in A: sensitive grants take two.
+    world.users_a["security_admin_2"] = staff(
+        "security_admin", "370829", username="a-security_admin-2"
+    )
     world.outsider = UserFactory(username="outsider", region_code="370829")
     world.operator = UserFactory(username="operator", is_superuser=True, is_staff=True)
     return world

@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from jiceng.accounts.models import Membership, User
+from jiceng.accounts.models import ApiToken, GrantRequest, Membership, User
 from jiceng.accounts.services import api_token_issue
 from jiceng.activities.models import Activity, SignUp, TeamMember
 from jiceng.api import api
@@ -102,6 +102,32 @@ def _audit_event(world: World) -> str:
 
 def _managed_user(world: World) -> User:
     return world.a("grid_worker")
+
+
+def _pending_grant(world: World, batch: bool = False):
+    """A sensitive role asked for by A's system administrator, not yet signed."""
+    from jiceng.accounts.models import GrantBatch, GrantRequest
+    from tests.factories import UserFactory
+
+    grantee = UserFactory(username="matrix-grantee", full_name="甲待授权人", region_code="370829")
+    return GrantRequest.objects.create(
+        user=grantee,
+        role="town_staff",
+        region_code="370829001",
+        requested_by=world.a("county_admin"),
+        batch=GrantBatch.objects.create(
+            region_code="370829", name="甲县账号导入", created_by=world.a("county_admin")
+        )
+        if batch
+        else None,
+    )
+
+
+def _own_token(world: World):
+    from jiceng.accounts.models import ApiToken
+
+    api_token_issue(user=world.a("grid_worker"), name="甲的令牌")
+    return ApiToken.objects.get(name="甲的令牌")
 
 
 def _a_case(world: World, closed: bool = False):
@@ -443,6 +469,65 @@ PAGES = [
         lambda w: f"/accounts/users/{_managed_user(w).pk}/password/",
         method="post",
         data=lambda w: {"password": "N3w-Passw0rd!x"},
+        owner=302,
+    ),
+    Case(
+        "accounts:user_import",
+        "county_admin",
+        lambda w: "/accounts/users/import/",
+        other=200,
+        outsider=403,
+    ),
+    Case(
+        "accounts:user_import_template",
+        "county_admin",
+        lambda w: "/accounts/users/import/template.xlsx",
+        other=200,
+        outsider=403,
+    ),
+    Case(
+        "accounts:grant_list",
+        "security_admin",
+        lambda w: "/accounts/grants/",
+        other=200,
+        outsider=403,
+        marker=lambda w: _pending_grant(w).user.full_name,
+    ),
+    Case(
+        "accounts:grant_sign",
+        "security_admin",
+        lambda w: f"/accounts/grants/{_pending_grant(w).pk}/sign/",
+        method="post",
+        owner=302,
+    ),
+    Case(
+        "accounts:grant_refuse",
+        "security_admin",
+        lambda w: f"/accounts/grants/{_pending_grant(w).pk}/refuse/",
+        method="post",
+        data=lambda w: {"reason": "不认识此人"},
+        owner=302,
+    ),
+    Case(
+        "accounts:grant_batch_sign",
+        "security_admin",
+        lambda w: f"/accounts/grants/batches/{_pending_grant(w, batch=True).batch_id}/sign/",
+        method="post",
+        owner=302,
+    ),
+    Case(
+        "accounts:token_list",
+        "grid_worker",
+        lambda w: "/accounts/tokens/",
+        other=200,
+        outsider=200,
+        marker=lambda w: _own_token(w).name,
+    ),
+    Case(
+        "accounts:token_revoke",
+        "grid_worker",
+        lambda w: f"/accounts/tokens/{_own_token(w).pk}/revoke/",
+        method="post",
         owner=302,
     ),
     Case("places:region", "grid_worker", lambda w: f"/regions/{w.grid_a.code}/"),
@@ -1387,7 +1472,7 @@ API = [
         lambda w: "/api/v1/openapi.json",
         other=200,
         outsider=200,
-        anonymous=200,
+        anonymous=API_LOGIN,
         api=True,
     ),
     Case(
@@ -1396,7 +1481,7 @@ API = [
         lambda w: "/api/v1/docs",
         other=200,
         outsider=200,
-        anonymous=200,
+        anonymous=API_LOGIN,
         api=True,
     ),
 ]
@@ -1452,6 +1537,17 @@ def fingerprint() -> str:
         list(Redemption.objects.order_by("pk").values_list("pk", "status")),
         list(Store.clerks.through.objects.order_by("pk").values_list("pk", "user_id")),
         list(Resident.objects.order_by("pk").values_list("pk", "person_id")),
+        list(
+            GrantRequest.objects.order_by("pk").values_list(
+                "pk", "status", "first_signed_by", "second_signed_by"
+            )
+        ),
+        # Revoked tokens only: the matrix itself issues a token for each API request.
+        list(
+            ApiToken.objects.filter(revoked_at__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
     ]
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
@@ -1530,5 +1626,5 @@ def test_route_access(world, name, identity):
 )
 def test_admin_is_for_the_operator_only(world, url):
     assert client_for(world.operator).get(url).status_code == 200
-    assert client_for(world.a("county_admin")).get(url, follow=True).status_code == 403
-    assert client_for(None).get(url).status_code == 302
+    assert client_for(world.a("county_admin")).get(url, follow=True).status_code == 404
+    assert client_for(None).get(url).status_code == 404

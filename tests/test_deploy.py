@@ -22,6 +22,14 @@ def run_jiceng(*args, **env):
     )
 
 
+GATEWAYS = {
+    "JICENG_SMS_SENDER": "jiceng.residents.sms.WebhookSender",
+    "JICENG_SMS_WEBHOOK_URL": "https://sms.example.gov.cn/send",
+    "JICENG_NOTIFY_SENDER": "jiceng.cases.notify.WebhookSender",
+    "JICENG_NOTIFY_WEBHOOK_URL": "https://sms.example.gov.cn/notify",
+}
+
+
 def test_check_deploy_is_clean(tmp_path):
     result = run_jiceng(
         "check",
@@ -31,9 +39,23 @@ def test_check_deploy_is_clean(tmp_path):
         JICENG_SECRET_KEY="k" * 10 + "".join(chr(65 + i % 26) + str(i) for i in range(40)),
         JICENG_ALLOWED_HOSTS="jiceng.example.gov.cn",
         JICENG_VAR_DIR=str(tmp_path),
+        **GATEWAYS,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_with_the_log_senders(tmp_path):
+    """They print one-time codes into the server's log."""
+    result = run_jiceng(
+        "check",
+        "--deploy",
+        JICENG_SECRET_KEY="k" * 10 + "".join(chr(65 + i % 26) + str(i) for i in range(40)),
+        JICENG_ALLOWED_HOSTS="jiceng.example.gov.cn",
+        JICENG_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "jiceng.E001" in result.stdout + result.stderr
 
 
 def test_production_needs_a_secret_key(tmp_path):

@@ -1,11 +1,15 @@
 """The REST API at /api/v1/: one NinjaAPI, routers from the apps, stable error bodies."""
 
+import functools
+
+from django.http import JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 
 from jiceng.accounts.api import BearerToken
 from jiceng.accounts.api import router as auth_router
+from jiceng.accounts.services import api_token_authenticate
 from jiceng.activities.api import router as activities_router
 from jiceng.cases.api import router as cases_router
 from jiceng.core.errors import DomainError
@@ -46,6 +50,23 @@ class JicengAPI(NinjaAPI):
         return schema
 
 
+def signed_in(view):
+    """The API's description and docs are for its users: a signed-in session or a token."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        if request.user.is_authenticated or (
+            header.startswith("Bearer ") and api_token_authenticate(header[7:].strip())
+        ):
+            return view(request, *args, **kwargs)
+        return JsonResponse(
+            {"code": "unauthorized", "message": "请先登录：缺少或无效的访问令牌。"}, status=401
+        )
+
+    return wrapped
+
+
 api = JicengAPI(
     title="基层治理 API",
     version="1",
@@ -54,6 +75,7 @@ api = JicengAPI(
     auth=BearerToken(),
     urls_namespace="api",
     renderer=Utf8JSONRenderer(),
+    docs_decorator=signed_in,
 )
 api.add_router("/auth", auth_router)
 api.add_router("/", places_router)

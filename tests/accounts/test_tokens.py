@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from jiceng.accounts.models import ApiToken, User
 from jiceng.accounts.services import api_token_issue
+from jiceng.core.models import AuditEvent
 from tests.factories import PASSWORD
 
 
@@ -41,7 +42,11 @@ def test_the_api_honours_the_lockout(world, settings):
     for _ in range(settings.JICENG_LOGIN_MAX_FAILURES):
         get_token(client, "a-grid_worker", "wrong")
     response = get_token(client, "a-grid_worker")
-    assert response.json()["code"] == "account_locked"
+    # Locked or wrong: one answer, so that nobody learns which accounts exist or are locked.
+    assert response.json()["code"] == "invalid_credentials"
+    assert not ApiToken.objects.exists()
+    last = AuditEvent.objects.filter(action="auth.login", outcome="failure").first()
+    assert last.detail["reason"] == "locked"
 
 
 def test_tokens_stop_working_when_expired_revoked_or_the_user_is_deactivated(world):

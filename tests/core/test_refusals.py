@@ -87,3 +87,16 @@ def test_a_limit_counts_refused_tries(db):
     assert throttle.count("test", "13900000000", within=datetime.timedelta(hours=1)) == 5
     assert throttle.count("test", "13900000001", within=datetime.timedelta(hours=1)) == 0
     assert not ThrottleHit.objects.filter(key__contains="1390000").exists()  # digests only
+
+
+def test_a_record_that_keeps_writes_of_its_own_is_done_again_once(db):
+    @refusals.atomic
+    def attempt():
+        refusals.refuse(
+            DomainError("不行。"),
+            record=lambda: throttle.hit("test", "nested"),
+        )
+
+    with pytest.raises(DomainError):
+        attempt()
+    assert throttle.count("test", "nested", within=datetime.timedelta(hours=1)) == 1

@@ -48,8 +48,12 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="staff",
     )
-    failed_login_count = models.PositiveSmallIntegerField("连续登录失败次数", default=0)
-    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    login_unlocked_at = models.DateTimeField(
+        "解锁时间", null=True, blank=True, help_text="此前的登录失败不再计入锁定"
+    )
+    password_must_change = models.BooleanField(
+        "须修改密码", default=False, help_text="初始或重置的密码，登录后须先修改"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "账号"
@@ -66,7 +70,8 @@ class User(AbstractUser):
         return cached
 
     def scope_codes(self, permission: str) -> tuple[str, ...]:
-        if not self.is_active:
+        # The platform operator (superuser) configures the platform and holds no data role.
+        if not self.is_active or self.is_superuser:
             return ()
         return minimal_prefixes(
             m.region_code for m in self.active_memberships() if permission in m.permissions
@@ -116,6 +121,101 @@ class Membership(models.Model):
     def permissions(self) -> frozenset[str]:
         role = ROLES.get(self.role)
         return role.permissions if role else frozenset()
+
+
+class GrantBatch(models.Model):
+    """授权批次: sensitive roles requested together (an account import) and signed together."""
+
+    region_code = RegionCodeField(db_index=True, help_text="申请人所在县（市、区）")
+    name = models.CharField("说明", max_length=200)
+    created_by = models.ForeignKey(
+        User, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "授权批次"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GrantRequest(models.Model):
+    """待审批授权: a role with reveal, export, audit or security rights, which takes effect
+    once two security administrators (neither of them the account itself) have signed it.
+    A request by the system administrator (an account import) carries no signature yet; a
+    security administrator's own request carries theirs."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        APPROVED = "approved", "已生效"
+        REFUSED = "refused", "已驳回"
+
+    user = models.ForeignKey(
+        User, verbose_name="账号", on_delete=models.CASCADE, related_name="grant_requests"
+    )
+    role = models.CharField("角色", max_length=32, choices=ROLE_CHOICES)
+    region_code = RegionCodeField(db_index=True)
+    batch = models.ForeignKey(
+        GrantBatch,
+        verbose_name="批次",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests",
+    )
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        User, verbose_name="申请人", on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField("申请时间", auto_now_add=True)
+    first_signed_by = models.ForeignKey(
+        User,
+        verbose_name="授予人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    first_signed_at = models.DateTimeField("授予时间", null=True, blank=True)
+    second_signed_by = models.ForeignKey(
+        User,
+        verbose_name="审批人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("办结时间", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name="办结人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField("驳回理由", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "待审批授权"
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "region_code"],
+                condition=models.Q(status="pending"),
+                name="grant_request_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(second_signed_by__isnull=True)
+                | ~models.Q(second_signed_by=models.F("first_signed_by")),
+                name="grant_request_two_signers",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.get_role_display()} @ {self.region_code}"
 
 
 class ApiToken(models.Model):

@@ -1,9 +1,13 @@
 """Permissions and roles, declared in one place.
 
 A permission is a named code; a role is a set of codes that may be held at nodes of one
-or more region levels. Separation of duties (等保 2.0): the county administrator manages
-accounts and configuration but cannot reveal personal data; the auditor reads the audit
-trail and nothing else.
+or more region levels.
+
+Separation of duties (三权分立, 等保 2.0): the system administrator (county_admin) manages
+accounts and configuration and grants only roles without reveal, export, audit or
+security rights; the security administrator grants those, each grant waiting for a second
+security administrator; the auditor reads the audit trail and nothing else. The three
+administrator roles are held alone: an account holding one holds no other role.
 """
 
 from dataclasses import dataclass
@@ -16,7 +20,8 @@ PERMISSIONS = {
     "people.import": "导入花名册",
     "people.export": "导出花名册",
     "party.view": "查看党组织与第一书记",
-    "users.manage": "管理账号与角色",
+    "users.manage": "管理账号，授予一般角色",
+    "security.grant": "授予与审批敏感角色",
     "audit.view": "查看审计日志",
     "cases.view": "查看诉求",
     "cases.view_reporter": "查看反映人联系方式",
@@ -41,12 +46,38 @@ PERMISSIONS = {
 }
 
 
+# Rights a system administrator may not hand out: a role holding one is granted by a
+# security administrator and approved by a second one.
+SENSITIVE_PERMISSIONS = frozenset(
+    {
+        "people.view_sensitive",
+        "people.import",
+        "people.export",
+        "cases.view_reporter",
+        "audit.view",
+        "users.manage",
+        "security.grant",
+    }
+)
+ADMINISTRATOR_ROLES = ("county_admin", "security_admin", "auditor")
+
+
 @dataclass(frozen=True)
 class Role:
     code: str
     label: str
     levels: tuple[str, ...]
     permissions: frozenset[str]
+
+    @property
+    def is_sensitive(self) -> bool:
+        """Granted only by two security administrators."""
+        return bool(self.permissions & SENSITIVE_PERMISSIONS)
+
+    @property
+    def is_administrator(self) -> bool:
+        """Held alone (separation of duties)."""
+        return self.code in ADMINISTRATOR_ROLES
 
 
 def _role(code: str, label: str, levels: tuple[str, ...], *permissions: str) -> Role:
@@ -76,6 +107,7 @@ ROLES = {
             "points.view",
             "stores.manage",
         ),
+        _role("security_admin", "安全管理员", ("county",), "security.grant"),
         _role("auditor", "审计管理员", ("county",), "audit.view"),
         _role(
             "county_staff",

@@ -2,8 +2,8 @@
 
 from django.db.models import Prefetch, Q
 
-from jiceng.accounts.models import Membership, User
-from jiceng.core.access import require, scope_filter
+from jiceng.accounts.models import ApiToken, GrantBatch, GrantRequest, Membership, User
+from jiceng.core.access import require, scope_filter, scope_q, scopes
 from jiceng.core.errors import NotFound
 
 GRID_ROLES = ("grid_worker", "specialist_grid_worker", "building_captain")
@@ -47,8 +47,18 @@ def account_get(*, user, pk: int, region_code: str) -> User:
     return account
 
 
+ACCOUNT_PERMISSIONS = ("users.manage", "security.grant")
+
+
+def _accounts(actor):
+    """Accounts the system administrator manages or the security administrator grants to
+    (the platform operator's are neither's)."""
+    prefixes = [code for p in ACCOUNT_PERMISSIONS for code in scopes(actor, p)]
+    return User.objects.filter(scope_q(prefixes), is_superuser=False)
+
+
 def user_list(*, actor, query: str = ""):
-    users = scope_filter(User.objects.all(), actor, "users.manage")
+    users = _accounts(actor)
     if query:
         users = users.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
     return (
@@ -61,10 +71,62 @@ def user_list(*, actor, query: str = ""):
 
 
 def user_get(*, actor, pk: int) -> User:
-    account = scope_filter(User.objects.all(), actor, "users.manage").filter(pk=pk).first()
+    account = _accounts(actor).filter(pk=pk).first()
     if account is None:
         raise NotFound()
     return account
+
+
+def grant_requests_pending(*, actor):
+    """Grants waiting for a security administrator's signature, in its scope, by batch."""
+    require(actor, "security.grant")
+    return (
+        scope_filter(GrantRequest.objects.all(), actor, "security.grant")
+        .filter(status=GrantRequest.Status.PENDING)
+        .select_related("user", "batch", "requested_by", "first_signed_by")
+        .order_by("batch_id", "pk")
+    )
+
+
+def grant_requests_decided(*, actor, limit: int = 50):
+    require(actor, "security.grant")
+    return (
+        scope_filter(GrantRequest.objects.all(), actor, "security.grant")
+        .exclude(status=GrantRequest.Status.PENDING)
+        .select_related("user", "first_signed_by", "second_signed_by", "decided_by")
+        .order_by("-decided_at", "-pk")[:limit]
+    )
+
+
+def grant_request_get(*, actor, pk: int) -> GrantRequest:
+    request = (
+        scope_filter(GrantRequest.objects.all(), actor, "security.grant")
+        .select_related("user")
+        .filter(pk=pk)
+        .first()
+    )
+    if request is None:
+        raise NotFound()
+    return request
+
+
+def grant_batch_get(*, actor, pk: int) -> GrantBatch:
+    batch = scope_filter(GrantBatch.objects.all(), actor, "security.grant").filter(pk=pk).first()
+    if batch is None:
+        raise NotFound()
+    return batch
+
+
+def user_grant_requests(*, account: User):
+    """An account's grants still waiting (shown on its page to those who may see it)."""
+    return account.grant_requests.filter(status=GrantRequest.Status.PENDING).select_related(
+        "first_signed_by"
+    )
+
+
+def api_token_list(*, user):
+    """One's own tokens, newest first (live and dead, for the record)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at")[:50]
 
 
 def staff_at(*, roles, region_codes):

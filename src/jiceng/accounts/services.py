@@ -1,32 +1,117 @@
-"""Writes for accounts: login, API tokens, and managing staff accounts within one's scope."""
+"""Writes for accounts: signing in, API tokens, staff accounts and the roles they hold.
+
+Separation of duties (accounts.roles): the system administrator creates accounts and
+grants roles without sensitive rights; a sensitive role takes effect once two security
+administrators have signed it; administrator roles are held alone; the accounts of
+security administrators and auditors are managed only on the server (`jiceng grant`).
+"""
 
 import datetime
+import re
 import secrets
+import time
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from jiceng.accounts.backends import is_locked
-from jiceng.accounts.models import ApiToken, Department, Membership, User
-from jiceng.accounts.roles import ROLES
-from jiceng.core import audit
-from jiceng.core.access import require
+from jiceng.accounts.hashers import generated_password
+from jiceng.accounts.models import ApiToken, Department, GrantBatch, GrantRequest, Membership, User
+from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
+from jiceng.core import audit, refusals, throttle
+from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
 from jiceng.places.selectors import region_get_any
 
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,149}$")
+USERNAME_RULE = "账号须为2至150位的小写英文字母、数字或 . _ -，并以字母或数字开头。"
+LOGIN_REFUSED = "用户名或密码错误；连续输错多次后须等待一段时间再试。"
+HOUR = datetime.timedelta(hours=1)
+SERVER_MANAGED = ("security_admin", "auditor")
+
+# --- signing in -----------------------------------------------------------------------------
+
+
+def _lock_window() -> datetime.timedelta:
+    return datetime.timedelta(minutes=settings.JICENG_LOGIN_LOCK_MINUTES)
+
 
 def login_check(*, request, username: str, password: str) -> User:
-    """Check a username and password; lockout and audit included. Raises DomainError."""
+    """Check a username and password. Every failure — unknown account, wrong password,
+    locked, deactivated, too many tries from this address — gets the same answer after
+    the same work (one password hash), and is counted and audited.
+
+    The lock holds for one account from one client address; failures on one account from
+    everywhere slow its sign-ins down and alert the auditor, but lock nobody out."""
+    address = client_ip(request) or ""
     user = authenticate(request, username=username, password=password)
-    if user is not None:
+    known = user or User.objects.filter(username=username).first()
+    window = _lock_window()
+    if (
+        throttle.count(
+            "login.address",
+            address,
+            within=HOUR,
+            limit=settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS,
+        )
+        >= settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS
+    ):
+        reason = "address"
+    elif (
+        known is not None
+        and throttle.count(
+            "login.pair",
+            known.pk,
+            address,
+            within=window,
+            since=known.login_unlocked_at,
+            limit=settings.JICENG_LOGIN_MAX_FAILURES,
+        )
+        >= settings.JICENG_LOGIN_MAX_FAILURES
+    ):
+        reason = "locked"
+    elif user is None:
+        reason = "inactive" if known is not None and not known.is_active else "credentials"
+    else:
+        throttle.clear("login.pair", user.pk, address)
         audit.record(actor=user, action="auth.login", obj=user)
         return user
-    known = User.objects.filter(username=username).first()
-    locked = known is not None and is_locked(known)
+    if known is not None and _account_under_attack(known, window):
+        time.sleep(settings.JICENG_LOGIN_SLOWDOWN_SECONDS)
+    refusals.refuse(
+        DomainError(LOGIN_REFUSED, code="invalid_credentials"),
+        record=lambda: _login_failed(known, username, address, reason),
+    )
+
+
+def _account_under_attack(user: User, window: datetime.timedelta) -> bool:
+    limit = settings.JICENG_LOGIN_ACCOUNT_ALERT
+    return throttle.count("login.account", user.pk, within=window, limit=limit) >= limit
+
+
+def _login_failed(known: User | None, username: str, address: str, reason: str) -> None:
+    throttle.hit("login.address", address)
+    if known is not None:
+        throttle.hit("login.pair", known.pk, address)
+        throttle.hit("login.account", known.pk)
+        window = _lock_window()
+        if _account_under_attack(known, window) and not throttle.count(
+            "login.alerted", known.pk, within=window
+        ):
+            throttle.hit("login.alerted", known.pk)
+            audit.alert(
+                kind="login_attack",
+                text=f"账号 {known.username} 短时间内登录失败 "
+                f"{settings.JICENG_LOGIN_ACCOUNT_ALERT} 次以上，已放慢其登录。",
+                region_code=known.region_code,
+                detail={"username": known.username},
+            )
     audit.record(
         actor=None,
         action="auth.login",
@@ -34,18 +119,17 @@ def login_check(*, request, username: str, password: str) -> User:
         object_id=known.pk if known else "",
         region_code=known.region_code if known else "",
         outcome=AuditEvent.FAILURE,
-        detail={"username": username[:150], "reason": "locked" if locked else "credentials"},
+        detail={"username": username[:150], "reason": reason},
     )
-    if locked:
-        raise DomainError(
-            f"连续登录失败次数过多，账号已锁定，请{settings.JICENG_LOGIN_LOCK_MINUTES}分钟后再试。",
-            code="account_locked",
-        )
-    raise DomainError("用户名或密码错误。", code="invalid_credentials")
+
+
+# --- API tokens -----------------------------------------------------------------------------
 
 
 def api_token_issue(*, user: User, name: str = "") -> tuple[str, ApiToken]:
     """Create a personal access token. The raw token is returned once and never stored."""
+    if user.password_must_change:
+        raise DomainError("请先登录网页修改初始密码，再申请访问令牌。", code="password_must_change")
     raw = ApiToken.PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -59,13 +143,18 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[str, ApiToken]:
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
     """The token (with its user) for a bearer string, or None if it is unknown, expired,
-    revoked, or its user has been deactivated."""
+    revoked, unused for JICENG_API_TOKEN_IDLE_DAYS, or its user has been deactivated."""
     if not raw.startswith(ApiToken.PREFIX):
         return None
     now = timezone.now()
+    idle_since = now - datetime.timedelta(days=settings.JICENG_API_TOKEN_IDLE_DAYS)
     token = (
         ApiToken.objects.select_related("user")
         .filter(digest=ApiToken.digest_of(raw), revoked_at__isnull=True, expires_at__gt=now)
+        .filter(
+            Q(last_used_at__gte=idle_since)
+            | Q(last_used_at__isnull=True, created_at__gte=idle_since)
+        )
         .first()
     )
     if token is None or not token.user.is_active:
@@ -82,10 +171,35 @@ def api_token_revoke(*, actor: User, token: ApiToken) -> None:
     audit.record(actor=actor, action="auth.token_revoke", obj=token)
 
 
+def _revoke_tokens(user: User) -> int:
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def _held_roles(user: User) -> set[str]:
+    """Roles the account holds or has pending."""
+    return set(user.memberships.filter(is_active=True).values_list("role", flat=True)) | set(
+        user.grant_requests.filter(status=GrantRequest.Status.PENDING).values_list(
+            "role", flat=True
+        )
+    )
+
+
 def _require_manageable(actor: User, user: User) -> None:
-    if not user.region_code:
+    """The system administrator manages accounts in scope, except the platform operator's
+    and those of security administrators and auditors (managed on the server only)."""
+    if not user.region_code or user.is_superuser:
         raise NotFound()
     require(actor, "users.manage", user.region_code)
+    if _held_roles(user) & set(SERVER_MANAGED):
+        raise DomainError(
+            "安全管理员、审计管理员的账号只能由服务器上的 jiceng grant 命令管理。",
+            code="server_managed",
+        )
 
 
 def _validated_password(password: str, user: User) -> str:
@@ -96,6 +210,19 @@ def _validated_password(password: str, user: User) -> str:
             " ".join(error.messages), code="weak_password", field="password"
         ) from None
     return password
+
+
+def check_username(username: str) -> str:
+    """New account names: lowercase ASCII letters, digits, dot, dash, underscore — no
+    look-alikes (AUDITOR, Cyrillic а) of an existing account."""
+    username = username.strip()
+    if not username:
+        raise DomainError("请填写账号。", code="username_required", field="username")
+    if not USERNAME.match(username):
+        raise DomainError(USERNAME_RULE, code="username_invalid", field="username")
+    if User.objects.filter(username__iexact=username).exists():
+        raise DomainError("该账号已存在。", code="username_taken", field="username")
+    return username
 
 
 @transaction.atomic
@@ -111,11 +238,7 @@ def user_create(
 ) -> User:
     require(actor, "users.manage", region_code)
     region_get_any(code=region_code)
-    username = username.strip()
-    if not username:
-        raise DomainError("请填写账号。", code="username_required", field="username")
-    if User.objects.filter(username=username).exists():
-        raise DomainError("该账号已存在。", code="username_taken", field="username")
+    username = check_username(username)
     if department is not None and not region_code.startswith(department.region_code):
         raise DomainError("所属部门不在本区划内。", code="department_scope", field="department")
     user = User(
@@ -132,15 +255,44 @@ def user_create(
 
 
 @transaction.atomic
-def membership_grant(*, actor: User, user: User, role: str, region_code: str) -> Membership:
-    """Give `user` a role at a node. The actor must manage both the user and the node,
-    and may not raise their own rights."""
+def user_set_active(*, actor: User, user: User, is_active: bool) -> None:
     _require_manageable(actor, user)
-    require(actor, "users.manage", region_code)
     if user.pk == actor.pk:
-        raise DomainError("不能给自己授予角色。", code="self_grant")
+        raise DomainError("不能停用自己的账号。", code="self_deactivate")
+    User.objects.filter(pk=user.pk).update(is_active=is_active)
+    if not is_active:
+        _revoke_tokens(user)
+    audit.record(actor=actor, action="user.activate" if is_active else "user.deactivate", obj=user)
+
+
+@transaction.atomic
+def user_set_password(*, actor: User, user: User, password: str) -> None:
+    """Change a password: one's own, or (with users.manage) another account's, which must
+    then be changed at its next sign-in. Either way the account's API tokens die and its
+    sign-in locks open."""
+    if user.pk != actor.pk:
+        _require_manageable(actor, user)
+    user.set_password(_validated_password(password, user))
+    user.password_must_change = user.pk != actor.pk
+    user.login_unlocked_at = timezone.now()
+    user.save(update_fields=["password", "password_must_change", "login_unlocked_at"])
+    revoked = _revoke_tokens(user)
+    audit.record(actor=actor, action="user.password", obj=user, detail={"tokens_revoked": revoked})
+
+
+# --- roles ----------------------------------------------------------------------------------
+
+
+def _check_grant(*, user: User, role: str, region_code: str):
+    """What holds for any grant, direct or signed: a known role at its level, to an
+    active staff account that is not the platform operator, and administrator roles held
+    alone."""
     if role not in ROLES:
         raise DomainError("未知角色。", code="unknown_role", field="role")
+    if user.is_superuser:
+        raise DomainError("平台运维账号不担任业务角色。", code="operator_no_role")
+    if not user.is_active:
+        raise DomainError("该账号已停用。", code="user_inactive")
     region = region_get_any(code=region_code)
     if region.level not in ROLES[role].levels:
         raise DomainError(
@@ -148,15 +300,42 @@ def membership_grant(*, actor: User, user: User, role: str, region_code: str) ->
             code="role_level",
             field="region_code",
         )
+    others = _held_roles(user) - {role}
+    if others and (role in ADMINISTRATOR_ROLES or others & set(ADMINISTRATOR_ROLES)):
+        raise DomainError(
+            "系统管理员、安全管理员、审计管理员须各用单独的账号，不能兼任其他角色。",
+            code="separation_of_duties",
+        )
+    return region
+
+
+def _membership_activate(*, user: User, role: str, region_code: str, granted_by: User | None):
     membership, created = Membership.objects.get_or_create(
-        user=user,
-        role=role,
-        region_code=region_code,
-        defaults={"created_by": actor},
+        user=user, role=role, region_code=region_code, defaults={"created_by": granted_by}
     )
     if not created and not membership.is_active:
-        membership.is_active = True
-        membership.save(update_fields=["is_active"])
+        Membership.objects.filter(pk=membership.pk).update(is_active=True, created_by=granted_by)
+    return membership
+
+
+@transaction.atomic
+def membership_grant(*, actor: User, user: User, role: str, region_code: str) -> Membership:
+    """The system administrator gives `user` a role without sensitive rights at a node it
+    manages. A sensitive role goes through `grant_request` instead."""
+    _require_manageable(actor, user)
+    require(actor, "users.manage", region_code)
+    if user.pk == actor.pk:
+        raise DomainError("不能给自己授予角色。", code="self_grant")
+    _check_grant(user=user, role=role, region_code=region_code)
+    if ROLES[role].is_sensitive:
+        raise DomainError(
+            f"“{ROLES[role].label}”含敏感权限，须经两名安全管理员审批后生效。",
+            code="needs_security_approval",
+            field="role",
+        )
+    membership = _membership_activate(
+        user=user, role=role, region_code=region_code, granted_by=actor
+    )
     audit.record(
         actor=actor,
         action="user.grant",
@@ -167,38 +346,221 @@ def membership_grant(*, actor: User, user: User, role: str, region_code: str) ->
 
 
 @transaction.atomic
+def grant_request(
+    *, actor: User, user: User, role: str, region_code: str, batch: GrantBatch | None = None
+) -> GrantRequest:
+    """Ask for a sensitive role. A security administrator's request carries their
+    signature; the system administrator's (for accounts it manages) carries none. Either
+    way it takes effect only when two security administrators have signed."""
+    if user.pk == actor.pk:
+        raise DomainError("不能给自己授予角色。", code="self_grant")
+    signs = has_permission(actor, "security.grant", region_code)
+    if not signs:
+        _require_manageable(actor, user)
+        require(actor, "users.manage", region_code)
+    elif user.is_superuser or not user.region_code:
+        raise NotFound()
+    else:
+        require(actor, "security.grant", user.region_code)
+    _check_grant(user=user, role=role, region_code=region_code)
+    if not ROLES[role].is_sensitive:
+        raise DomainError("该角色无需审批，请由系统管理员直接授予。", code="not_sensitive")
+    if GrantRequest.objects.filter(
+        user=user, role=role, region_code=region_code, status=GrantRequest.Status.PENDING
+    ).exists():
+        raise DomainError("已有一份相同的授权在等待审批。", code="grant_pending")
+    now = timezone.now()
+    request = GrantRequest.objects.create(
+        user=user,
+        role=role,
+        region_code=region_code,
+        batch=batch,
+        requested_by=actor,
+        first_signed_by=actor if signs else None,
+        first_signed_at=now if signs else None,
+    )
+    audit.record(
+        actor=actor,
+        action="user.grant_request",
+        obj=request,
+        detail={"user": user.username, "role": role, "signed": signs},
+    )
+    return request
+
+
+def _locked_pending(request: GrantRequest) -> GrantRequest:
+    locked = GrantRequest.objects.select_for_update().select_related("user").get(pk=request.pk)
+    if locked.status != GrantRequest.Status.PENDING:
+        raise DomainError("该授权已办结。", code="grant_decided")
+    return locked
+
+
+def _sign(actor: User, request: GrantRequest) -> GrantRequest:
+    require(actor, "security.grant", request.region_code)
+    request = _locked_pending(request)
+    if actor.pk == request.user_id:
+        raise DomainError("不能审批给自己的授权。", code="self_grant")
+    if actor.pk == request.first_signed_by_id:
+        raise DomainError("须由另一名安全管理员审批。", code="second_signer_required")
+    now = timezone.now()
+    if request.first_signed_by_id is None:
+        request.first_signed_by, request.first_signed_at = actor, now
+        request.save(update_fields=["first_signed_by", "first_signed_at"])
+        audit.record(actor=actor, action="user.grant_sign", obj=request)
+        return request
+    # What held when it was asked for must hold still (the account may have changed).
+    _check_grant(user=request.user, role=request.role, region_code=request.region_code)
+    request.second_signed_by = request.decided_by = actor
+    request.status, request.decided_at = GrantRequest.Status.APPROVED, now
+    request.save(update_fields=["second_signed_by", "decided_by", "status", "decided_at"])
+    membership = _membership_activate(
+        user=request.user,
+        role=request.role,
+        region_code=request.region_code,
+        granted_by=request.first_signed_by,
+    )
+    audit.record(
+        actor=actor,
+        action="user.grant",
+        obj=membership,
+        detail={
+            "user": request.user.username,
+            "role": request.role,
+            "granted_by": request.first_signed_by.username,
+            "approved_by": actor.username,
+        },
+    )
+    return request
+
+
+@transaction.atomic
+def grant_sign(*, actor: User, request: GrantRequest) -> GrantRequest:
+    """Sign a pending grant: the first security administrator's signature grants it, the
+    second (another person) approves it, and the role takes effect."""
+    return _sign(actor, request)
+
+
+@transaction.atomic
+def grant_batch_sign(*, actor: User, batch: GrantBatch) -> tuple[int, int]:
+    """Sign every pending grant of a batch that this security administrator may sign;
+    return (signed, left for someone else)."""
+    signed = left = 0
+    for request in batch.requests.filter(status=GrantRequest.Status.PENDING).order_by("pk"):
+        if (
+            request.user_id == actor.pk
+            or request.first_signed_by_id == actor.pk
+            or not has_permission(actor, "security.grant", request.region_code)
+        ):
+            left += 1
+            continue
+        _sign(actor, request)
+        signed += 1
+    audit.record(actor=actor, action="user.grant_batch_sign", obj=batch, detail={"signed": signed})
+    return signed, left
+
+
+@transaction.atomic
+def grant_refuse(*, actor: User, request: GrantRequest, reason: str) -> GrantRequest:
+    require(actor, "security.grant", request.region_code)
+    request = _locked_pending(request)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("请填写驳回理由。", code="reason_required", field="reason")
+    request.status, request.reason = GrantRequest.Status.REFUSED, reason[:200]
+    request.decided_by, request.decided_at = actor, timezone.now()
+    request.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    audit.record(actor=actor, action="user.grant_refuse", obj=request, detail={"reason": reason})
+    return request
+
+
+@transaction.atomic
 def membership_revoke(*, actor: User, membership: Membership) -> None:
-    _require_manageable(actor, membership.user)
-    require(actor, "users.manage", membership.region_code)
+    """Take a role away: the system administrator any role of an account it manages, a
+    security administrator a sensitive role within its scope."""
+    user = membership.user
+    if not (
+        has_permission(actor, "security.grant", membership.region_code)
+        and ROLES[membership.role].is_sensitive
+        and membership.role not in SERVER_MANAGED
+    ):
+        _require_manageable(actor, user)
+        require(actor, "users.manage", membership.region_code)
     Membership.objects.filter(pk=membership.pk).update(is_active=False)
     audit.record(
         actor=actor,
         action="user.revoke",
         obj=membership,
-        detail={"user": membership.user.username, "role": membership.role},
+        detail={"user": user.username, "role": membership.role},
     )
 
 
+# --- the server's own command -----------------------------------------------------------------
+
+
 @transaction.atomic
-def user_set_active(*, actor: User, user: User, is_active: bool) -> None:
-    _require_manageable(actor, user)
-    if user.pk == actor.pk:
-        raise DomainError("不能停用自己的账号。", code="self_deactivate")
-    User.objects.filter(pk=user.pk).update(is_active=is_active)
-    if not is_active:
-        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
+def server_grant(
+    *,
+    username: str,
+    role: str,
+    region_code: str,
+    full_name: str = "",
+    phone: str = "",
+    revoke: bool = False,
+) -> tuple[User, str]:
+    """`jiceng grant`: what only someone at the server may do — make the first
+    administrators of an installation, and manage security administrators' and
+    auditors' accounts. Creates the account if it does not exist (returning its first
+    password, to be changed at its first sign-in). Audited, with an alert to the auditor."""
+    password = ""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        if revoke:
+            raise DomainError("没有这个账号。", code="not_found")
+        username = check_username(username)
+        region_get_any(code=region_code)
+        password = generated_password()
+        user = User(
+            username=username,
+            full_name=full_name.strip() or username,
+            region_code=region_code,
+            phone=phone.strip(),
+            password_must_change=True,
         )
-    audit.record(actor=actor, action="user.activate" if is_active else "user.deactivate", obj=user)
+        user.password = make_password(password, hasher="generated_sha256")
+        user.save()
+        audit.record(actor=None, action="user.create", obj=user, detail={"via": "jiceng grant"})
+    if revoke:
+        updated = Membership.objects.filter(
+            user=user, role=role, region_code=region_code, is_active=True
+        ).update(is_active=False)
+        if not updated:
+            raise DomainError("该账号没有这个角色。", code="not_found")
+        action, text = "user.revoke", f"服务器命令撤销了 {username} 的{ROLES[role].label}角色。"
+    else:
+        _check_grant(user=user, role=role, region_code=region_code)
+        _membership_activate(user=user, role=role, region_code=region_code, granted_by=None)
+        action, text = "user.grant", f"服务器命令授予 {username} {ROLES[role].label}角色。"
+    detail = {"user": username, "role": role, "via": "jiceng grant"}
+    audit.record(actor=None, action=action, obj=user, region_code=region_code, detail=detail)
+    audit.alert(kind="server_grant", text=text, region_code=region_code, detail=detail)
+    return user, password
 
 
 @transaction.atomic
-def user_set_password(*, actor: User, user: User, password: str) -> None:
-    """Change a password: one's own, or (with users.manage) another account's."""
-    if user.pk != actor.pk:
-        _require_manageable(actor, user)
-    user.set_password(_validated_password(password, user))
-    user.failed_login_count = 0
-    user.locked_until = None
-    user.save(update_fields=["password", "failed_login_count", "locked_until"])
-    audit.record(actor=actor, action="user.password", obj=user)
+def server_reset_password(*, username: str) -> str:
+    """`jiceng grant --reset-password`: a new first password for any staff account (the
+    way back in for a security administrator or auditor who lost theirs)."""
+    user = User.objects.filter(username=username, is_superuser=False).first()
+    if user is None:
+        raise DomainError("没有这个账号。", code="not_found")
+    password = generated_password()
+    User.objects.filter(pk=user.pk).update(
+        password=make_password(password, hasher="generated_sha256"),
+        password_must_change=True,
+        login_unlocked_at=timezone.now(),
+    )
+    _revoke_tokens(user)
+    text = f"服务器命令重置了账号 {username} 的密码。"
+    audit.record(actor=None, action="user.password", obj=user, detail={"via": "jiceng grant"})
+    audit.alert(kind="server_grant", text=text, region_code=user.region_code)
+    return password

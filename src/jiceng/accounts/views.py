@@ -1,20 +1,28 @@
-"""Pages for signing in and out, one's password, and managing staff accounts."""
+"""Pages for signing in and out, one's password and tokens, managing staff accounts, and
+the security administrators' signing of sensitive roles."""
+
+import tempfile
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
+from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiceng.accounts import selectors, services
-from jiceng.accounts.models import Department, Membership
-from jiceng.accounts.roles import ROLE_CHOICES
-from jiceng.core.access import require, scope_filter
-from jiceng.core.errors import DomainError
+from jiceng.accounts import imports, selectors, services
+from jiceng.accounts.models import ApiToken, Department, GrantRequest, Membership
+from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
+from jiceng.core.access import has_permission, require, scope_filter
+from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.places.models import Region
 from jiceng.places.selectors import region_options
 
 
@@ -84,13 +92,13 @@ def password_view(request):
                 form.add_error("new_password", error.message)
             else:
                 update_session_auth_hash(request, request.user)
-                messages.success(request, "密码已修改。")
+                messages.success(request, "密码已修改，您的 API 令牌已全部失效。")
                 return redirect("home")
     return render(request, "accounts/password.html", {"form": form})
 
 
 class UserForm(forms.Form):
-    username = forms.CharField(label="账号", max_length=150)
+    username = forms.CharField(label="账号", max_length=150, help_text=services.USERNAME_RULE)
     full_name = forms.CharField(label="姓名", max_length=64)
     phone = forms.CharField(label="手机号", max_length=20, required=False)
     region_code = forms.ChoiceField(label="所属区划")
@@ -101,8 +109,22 @@ class UserForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    role = forms.ChoiceField(label="角色", choices=ROLE_CHOICES)
+    role = forms.ChoiceField(label="角色")
     region_code = forms.CharField(label="区划或网格编码", max_length=24)
+
+
+def _grant_form(user, data=None) -> GrantForm:
+    """The roles this administrator may give or ask for (administrator roles are given
+    only on the server)."""
+    form = GrantForm(data)
+    manages = has_permission(user, "users.manage")
+    signs = has_permission(user, "security.grant")
+    form.fields["role"].choices = [
+        (role.code, role.label + ("（须两名安全管理员审批）" if role.is_sensitive else ""))
+        for role in ROLES.values()
+        if role.code not in ADMINISTRATOR_ROLES[1:] and (manages or (signs and role.is_sensitive))
+    ]
+    return form
 
 
 def _manageable_regions(user) -> list[tuple[str, str]]:
@@ -112,9 +134,19 @@ def _manageable_regions(user) -> list[tuple[str, str]]:
     ]
 
 
+def _region_names(codes) -> dict[str, str]:
+    return dict(Region.objects.filter(code__in=set(codes)).values_list("code", "name"))
+
+
+def _require_accounts(user) -> None:
+    if not any(has_permission(user, p) for p in selectors.ACCOUNT_PERMISSIONS):
+        raise Forbidden()
+
+
 @require_http_methods(["GET", "POST"])
 def user_list(request):
-    require(request.user, "users.manage")
+    _require_accounts(request.user)
+    may_create = has_permission(request.user, "users.manage")
     query = request.GET.get("q", "").strip()[:50]
     form = UserForm(request.POST or None)
     form.fields["region_code"].choices = _manageable_regions(request.user)
@@ -124,7 +156,7 @@ def user_list(request):
     form.fields["department"].choices = [("", "（无）")] + [
         (pk, d.name) for pk, d in departments.items()
     ]
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and may_create and form.is_valid():
         data = form.cleaned_data
         try:
             account = services.user_create(
@@ -141,44 +173,71 @@ def user_list(request):
         else:
             messages.success(request, f"已创建账号 {account.username}，请为其分配岗位。")
             return redirect("accounts:user_detail", pk=account.pk)
-    users = selectors.user_list(actor=request.user, query=query)[:200]
+    users = list(selectors.user_list(actor=request.user, query=query)[:200])
+    names = _region_names(
+        [u.region_code for u in users] + [m.region_code for u in users for m in u.memberships.all()]
+    )
     return render(
-        request, "accounts/user_list.html", {"users": users, "form": form, "query": query}
+        request,
+        "accounts/user_list.html",
+        {
+            "users": users,
+            "names": names,
+            "form": form if may_create else None,
+            "query": query,
+        },
     )
 
 
 @require_GET
 def user_detail(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
+    memberships = list(account.memberships.filter(is_active=True).order_by("region_code"))
+    pending = list(selectors.user_grant_requests(account=account))
+    server_managed = any(m.role in services.SERVER_MANAGED for m in memberships) or any(
+        g.role in services.SERVER_MANAGED for g in pending
+    )
     return render(
         request,
         "accounts/user_detail.html",
         {
             "account": account,
-            "memberships": account.memberships.filter(is_active=True).order_by("region_code"),
-            "grant_form": GrantForm(),
+            "memberships": memberships,
+            "pending": pending,
+            "names": _region_names(
+                [account.region_code]
+                + [m.region_code for m in memberships]
+                + [g.region_code for g in pending]
+            ),
+            "grant_form": None if server_managed else _grant_form(request.user),
+            "manages": has_permission(request.user, "users.manage", account.region_code)
+            and not server_managed,
         },
     )
 
 
 @require_POST
 def user_grant(request, pk: int):
+    """Give a role without sensitive rights, or file a sensitive one for signing."""
     account = selectors.user_get(actor=request.user, pk=pk)
-    form = GrantForm(request.POST)
-    if form.is_valid():
-        try:
-            services.membership_grant(
-                actor=request.user,
-                user=account,
-                role=form.cleaned_data["role"],
-                region_code=form.cleaned_data["region_code"].strip(),
-            )
-        except DomainError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(request, "已分配岗位。")
-    else:
+    form = _grant_form(request.user, request.POST)
+    if not form.is_valid():
         messages.error(request, "请选择角色并填写区划编码。")
+        return redirect("accounts:user_detail", pk=account.pk)
+    role, region_code = form.cleaned_data["role"], form.cleaned_data["region_code"].strip()
+    try:
+        if ROLES[role].is_sensitive:
+            services.grant_request(
+                actor=request.user, user=account, role=role, region_code=region_code
+            )
+            messages.success(request, "已提交，须经两名安全管理员签批后生效。")
+        else:
+            services.membership_grant(
+                actor=request.user, user=account, role=role, region_code=region_code
+            )
+            messages.success(request, "已分配岗位。")
+    except DomainError as error:
+        messages.error(request, error.message)
     return redirect("accounts:user_detail", pk=account.pk)
 
 
@@ -222,5 +281,143 @@ def user_reset_password(request, pk: int):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "密码已重置，账号已解锁。")
+        messages.success(request, "密码已重置，账号已解锁；对方首次登录须修改密码。")
     return redirect("accounts:user_detail", pk=account.pk)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="账号表（.xlsx 或 .csv）")
+
+
+@require_http_methods(["GET", "POST"])
+def user_import(request):
+    """Accounts from a spreadsheet. A clean file answers with the first passwords (once)."""
+    require(request.user, "users.manage")
+    form = ImportForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix.lower()) as source:
+            for chunk in upload.chunks():
+                source.write(chunk)
+            source.flush()
+            try:
+                result = imports.account_import(
+                    actor=request.user, path=Path(source.name), original_name=upload.name
+                )
+            except DomainError as error:
+                form.add_error("file", error.message)
+                result = None
+        if result is not None and result.errors:
+            errors = result.errors[:200]
+        elif result is not None:
+            handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
+            imports.write_passwords(result, handle.name)
+            handle.seek(0)
+            filename = f"账号初始密码-{timezone.localdate():%Y%m%d}.xlsx"
+            return FileResponse(handle, as_attachment=True, filename=filename)
+    return render(
+        request,
+        "accounts/user_import.html",
+        {"form": form, "errors": errors, "roles": imports.IMPORTABLE},
+    )
+
+
+@require_GET
+def user_import_template(request):
+    require(request.user, "users.manage")
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
+    imports.write_template(handle.name)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename="账号导入模板.xlsx")
+
+
+# --- the security administrators' signing ------------------------------------------------
+
+
+@require_GET
+def grant_list(request):
+    """待审批授权: the sensitive roles waiting for this security administrator, by batch."""
+    pending = list(selectors.grant_requests_pending(actor=request.user)[:500])
+    decided = list(selectors.grant_requests_decided(actor=request.user))
+    batches: dict = {}
+    for grant in pending:
+        batches.setdefault(grant.batch, []).append(grant)
+    return render(
+        request,
+        "accounts/grant_list.html",
+        {
+            "batches": list(batches.items()),
+            "decided": decided,
+            "names": _region_names([g.region_code for g in pending + decided]),
+            "me": request.user,
+        },
+    )
+
+
+@require_POST
+def grant_sign(request, pk: int):
+    grant = selectors.grant_request_get(actor=request.user, pk=pk)
+    try:
+        grant = services.grant_sign(actor=request.user, request=grant)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        if grant.status == GrantRequest.Status.APPROVED:
+            messages.success(request, f"已审批：{grant} 已生效。")
+        else:
+            messages.success(request, f"已签批：{grant}，待另一名安全管理员审批。")
+    return redirect("accounts:grant_list")
+
+
+@require_POST
+def grant_refuse(request, pk: int):
+    grant = selectors.grant_request_get(actor=request.user, pk=pk)
+    try:
+        services.grant_refuse(
+            actor=request.user, request=grant, reason=request.POST.get("reason", "")
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"已驳回：{grant}。")
+    return redirect("accounts:grant_list")
+
+
+@require_POST
+def grant_batch_sign(request, pk: int):
+    batch = selectors.grant_batch_get(actor=request.user, pk=pk)
+    try:
+        signed, left = services.grant_batch_sign(actor=request.user, batch=batch)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        note = f"，另有 {left} 项须由另一名安全管理员办理" if left else ""
+        messages.success(request, f"已签批本批次 {signed} 项{note}。")
+    return redirect("accounts:grant_list")
+
+
+# --- one's own API tokens -----------------------------------------------------------------
+
+
+@require_GET
+def token_list(request):
+    return render(
+        request,
+        "accounts/token_list.html",
+        {
+            "tokens": selectors.api_token_list(user=request.user),
+            "now": timezone.now(),
+            "idle_days": settings.JICENG_API_TOKEN_IDLE_DAYS,
+        },
+    )
+
+
+@require_POST
+def token_revoke(request, pk: int):
+    token = ApiToken.objects.filter(pk=pk, user=request.user).first()
+    if token is None:
+        raise NotFound()
+    services.api_token_revoke(actor=request.user, token=token)
+    messages.success(request, "令牌已吊销。")
+    return redirect("accounts:token_list")

@@ -1,10 +1,12 @@
-"""Admin for platform configuration. Only superusers (the platform operator) get in;
-county staff work through the scoped pages. Personal data is not in the admin at all."""
+"""Admin for platform configuration. Only superusers (the platform operator) get in — to
+anyone else /admin/ does not exist (core.middleware.OperatorAdminMiddleware); county staff
+work through the scoped pages. Accounts and roles are shown, never changed here, and every
+change the operator makes is copied to the audit trail."""
 
 from django.contrib import admin
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
+from jiceng.core import audit
 from jiceng.core.models import AuditEvent, Holiday
 
 
@@ -13,11 +15,8 @@ def _operator_only(request) -> bool:
 
 
 def _login(request, extra_context=None):
-    # One way in: our login page, with its lockout and audit. Signed-in staff who are not
-    # the operator are refused rather than sent round the login page again.
-    if request.user.is_authenticated:
-        raise PermissionDenied("系统配置仅限平台运维账号。")
-    return redirect_to_login(request.get_full_path())
+    # One way in: our login page, with its lockout and audit.
+    raise Http404
 
 
 admin.site.has_permission = _operator_only
@@ -26,8 +25,33 @@ admin.site.site_header = admin.site.site_title = "基层治理 · 系统配置"
 admin.site.index_title = "配置"
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Every admin: what the operator adds, changes or deletes goes to the audit trail."""
+
+    def _audit(self, request, action: str, obj, message="") -> None:
+        audit.record(
+            actor=request.user,
+            action=f"admin.{action}",
+            obj=obj,
+            detail={"object": str(obj)[:200], "change": str(message)[:500]},
+        )
+
+    def log_addition(self, request, obj, message):
+        self._audit(request, "add", obj, message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        self._audit(request, "change", obj, message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, "delete", obj)
+        return super().log_deletions(request, queryset)
+
+
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(AuditedAdmin):
     list_display = ["date", "is_workday", "name"]
     list_filter = ["is_workday"]
     date_hierarchy = "date"
@@ -47,7 +71,7 @@ class ReadOnly:
         return False
 
 
-class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnly, AuditedAdmin):
     pass
 
 

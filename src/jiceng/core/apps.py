@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "系统内核"
 
     def ready(self) -> None:
-        from jiceng.core import fields  # noqa: F401  registers the `within` lookup
+        from jiceng.core import checks, fields  # noqa: F401  the `within` lookup, our checks

@@ -47,19 +47,11 @@ ALERT_DAYS = 30
 def alert(*, kind: str, text: str, region_code: str, detail: dict | None = None) -> AuditEvent:
     """Warn the auditor of `region_code`: an event the audit page shows above the rest for
     ALERT_DAYS (a flood of imports meeting registrations elsewhere, an account under
-    attack). Written through refusals.keep, so it stands when the action is refused."""
-    from jiceng.core import refusals
-
-    events: list[AuditEvent] = []
-    refusals.keep(
-        lambda: events.append(
-            record(
-                actor=None,
-                action=ALERT_PREFIX + kind,
-                region_code=region_code,
-                outcome=AuditEvent.FAILURE,
-                detail={"text": text, **(detail or {})},
-            )
-        )
+    attack). To stand when the action is refused, raise it from a refusal's record."""
+    return record(
+        actor=None,
+        action=ALERT_PREFIX + kind,
+        region_code=region_code,
+        outcome=AuditEvent.FAILURE,
+        detail={"text": text, **(detail or {})},
     )
-    return events[-1]

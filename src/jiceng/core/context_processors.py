@@ -17,6 +17,7 @@ NAV = {
     "import": "people.import",
     "party": "party.view",
     "users": "users.manage",
+    "grants": "security.grant",
     "audit": "audit.view",
 }
 

@@ -46,6 +46,21 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR")
 
 
+class OperatorAdminMiddleware:
+    """The admin (platform configuration) exists only for the platform operator: to anyone
+    else, signed in or not, /admin/ is a page that is not there."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info.startswith("/admin/"):
+            user = getattr(request, "user", None)
+            if user is None or not (user.is_authenticated and user.is_active and user.is_superuser):
+                raise Http404
+        return self.get_response(request)
+
+
 class AuditContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -38,7 +38,11 @@ def keep(write: Callable[[], object]) -> None:
             "refusals.keep() inside a transaction that refusals.atomic does not own: "
             "a rollback would lose the write"
         )
-    write()
+    token = _kept.set([])  # what `write` keeps itself is done again with it, not apart
+    try:
+        write()
+    finally:
+        _kept.reset(token)
     if kept is not None:
         kept.append(write)
 
@@ -64,7 +68,7 @@ def atomic(func: Callable) -> Callable:
                 return func(*args, **kwargs)
         except BaseException:
             if kept:
-                _kept.set(None)
+                _kept.set([])
                 with transaction.atomic(durable=True):
                     for write in kept:
                         write()

@@ -25,12 +25,19 @@ def key_of(scope: str, *parts) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def count(scope: str, *parts, within: datetime.timedelta, limit: int | None = None) -> int:
-    """Tries of `parts` under `scope` in the last `within` (counted up to `limit` only, so
-    that a flood does not make each check slower)."""
-    hits = ThrottleHit.objects.filter(
-        scope=scope, key=key_of(scope, *parts), at__gte=timezone.now() - within
-    )
+def count(
+    scope: str,
+    *parts,
+    within: datetime.timedelta,
+    limit: int | None = None,
+    since: datetime.datetime | None = None,
+) -> int:
+    """Tries of `parts` under `scope` in the last `within`, and after `since` if given
+    (counted up to `limit` only, so that a flood does not make each check slower)."""
+    start = timezone.now() - within
+    if since is not None and since > start:
+        start = since
+    hits = ThrottleHit.objects.filter(scope=scope, key=key_of(scope, *parts), at__gte=start)
     if limit is not None:
         hits = hits[:limit]
     return hits.count()

@@ -273,9 +273,10 @@ class Builder:
         role_region: str | None = None,
         superuser: bool = False,
         department_id: int | None = None,
+        login_label: str | None = None,
     ) -> None:
-        """Queue an account (and its one role). The first account of each role is the
-        demo login for that role."""
+        """Queue an account (and its one role). The first account of each role (or of
+        `login_label`) is the demo login for that role."""
         gender = self.rng.choice("MF")
         full_name = self.people.surname() + self.people.given_name(gender)
         user_id = self.ids.take(User)
@@ -295,7 +296,7 @@ class Builder:
                 "",
                 "",
                 "",
-                0,
+                False,
             )
         )
         role_region = role_region or region_code
@@ -303,7 +304,7 @@ class Builder:
             self.memberships.append(
                 (self.ids.take(Membership), user_id, role, role_region, True, self.now)
             )
-        label = role or "superuser"
+        label = login_label or role or "superuser"
         if label not in {login["role"] for login in self.totals.logins}:
             self.totals.logins.append(
                 {
@@ -332,7 +333,7 @@ class Builder:
                 "first_name",
                 "last_name",
                 "email",
-                "failed_login_count",
+                "password_must_change",
             ],
             self.users,
         )
@@ -735,6 +736,9 @@ class Builder:
         self.add_user("operator", "", superuser=True)
         self.add_user("admin", COUNTY, "county_admin")
         self.add_user("auditor", COUNTY, "auditor")
+        # Sensitive roles take two security administrators' signatures.
+        self.add_user("security", COUNTY, "security_admin")
+        self.add_user("security2", COUNTY, "security_admin", login_label="security_admin_2")
         self.flush_users()
 
     def _town_staff(self, plan: TownPlan) -> None:

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from jiceng.core.admin import AuditedAdmin
 from jiceng.places.models import Region, SpecialGroup
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdmin):
     list_display = ["code", "name", "level", "grid_kind", "is_statutory"]
     list_filter = ["level", "grid_kind", "is_statutory"]
     search_fields = ["code", "name"]
@@ -12,5 +13,5 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SpecialGroup)
-class SpecialGroupAdmin(admin.ModelAdmin):
+class SpecialGroupAdmin(AuditedAdmin):
     list_display = ["code", "name"]

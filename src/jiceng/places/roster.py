@@ -444,7 +444,7 @@ def _count_rows(path: Path, original_name: str) -> int:
 # --- error workbook and export -------------------------------------------------------
 
 
-def _safe_cell(value) -> object:
+def safe_cell(value) -> object:
     """Defuse spreadsheet formulas: text starting with = + - @ is shown, not run."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -458,7 +458,7 @@ def write_error_workbook(errors: list[RowError], target: Path) -> None:
     sheet = workbook.create_sheet("错误清单")
     sheet.append(["行号", "列", "错误说明"])
     for item in errors:
-        sheet.append([item.row, _safe_cell(item.column), _safe_cell(item.message)])
+        sheet.append([item.row, safe_cell(item.column), safe_cell(item.message)])
     target.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(target)
 
@@ -502,7 +502,7 @@ def roster_export(*, user, region_code: str, target) -> int:
         groups = "、".join(g.name for g in person.special_groups.all())
         sheet.append(
             [
-                _safe_cell(v)
+                safe_cell(v)
                 for v in (
                     person.region_code,
                     household.number if household else "",

@@ -4,12 +4,12 @@ entries made by community staff, and the database refuses edits anyway."""
 
 from django.contrib import admin
 
-from jiceng.core.admin import ReadOnly, ReadOnlyAdmin
+from jiceng.core.admin import AuditedAdmin, ReadOnly, ReadOnlyAdmin
 from jiceng.points.models import JournalEntry, Ledger, Posting
 
 
 @admin.register(Ledger)
-class LedgerAdmin(admin.ModelAdmin):
+class LedgerAdmin(AuditedAdmin):
     list_display = ["region_code", "name", "expiry_months", "entry_count"]
     fields = ["region_code", "name", "expiry_months", "entry_count", "last_hash"]
     readonly_fields = ["region_code", "entry_count", "last_hash"]

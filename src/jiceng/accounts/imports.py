@@ -1,0 +1,255 @@
+"""Accounts imported from a spreadsheet: a county onboards a thousand grid workers at once.
+
+Every row is checked first; any error writes nothing. A clean file creates every account
+with a first password of its own (given back once, in a workbook for the administrator to
+hand out; each must be changed at its first sign-in), grants at once the roles without
+sensitive rights, and files the sensitive ones as one batch for two security
+administrators to sign.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models.functions import Lower
+
+from jiceng.accounts.hashers import generated_password
+from jiceng.accounts.models import Department, GrantBatch, GrantRequest, Membership, User
+from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
+from jiceng.accounts.services import USERNAME, USERNAME_RULE
+from jiceng.core import audit
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError
+from jiceng.places.models import Region
+from jiceng.places.roster import RowError, read_table, safe_cell
+
+HEADERS = ["账号", "姓名", "手机号", "所属区划", "角色", "任职区划", "所属部门"]
+REQUIRED = ["账号", "姓名", "所属区划"]
+MAX_ROWS = 5000
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+IMPORTABLE = {
+    role.label: role
+    for role in ROLES.values()
+    if role.code not in ADMINISTRATOR_ROLES and role.code != "building_captain"
+}
+
+
+@dataclass
+class Row:
+    number: int
+    username: str
+    full_name: str
+    phone: str
+    region_code: str
+    role: str
+    role_region: str
+    department: Department | None
+
+
+@dataclass
+class AccountImportResult:
+    errors: list[RowError] = field(default_factory=list)
+    accounts: list[tuple[User, str, str]] = field(default_factory=list)  # user, password, note
+    batch: GrantBatch | None = None
+
+
+def _rows(path: Path, original_name: str):
+    rows = read_table(path, original_name)
+    header = next(rows, None)
+    if header is None:
+        raise DomainError("文件是空的。", code="empty_file")
+    names = [str(h).strip().rstrip("*＊").strip() for h in header]
+    missing = [h for h in REQUIRED if h not in names]
+    if missing:
+        raise DomainError(
+            f"缺少必填列：{'、'.join(missing)}。请使用导入模板。", code="header_missing"
+        )
+    index = {h: names.index(h) for h in HEADERS if h in names}
+    for number, raw in enumerate(rows, start=2):
+        values = {h: (raw[i].strip() if i < len(raw) else "") for h, i in index.items()}
+        if any(values.values()):
+            yield number, values
+
+
+def _check(actor, path: Path, original_name: str) -> tuple[list[Row], list[RowError]]:
+    rows: list[Row] = []
+    errors: list[RowError] = []
+    departments = {d.name: d for d in Department.objects.all()}
+    seen: dict[str, int] = {}
+    parsed = list(_rows(path, original_name))
+    if len(parsed) > MAX_ROWS:
+        raise DomainError(f"单个文件最多 {MAX_ROWS} 个账号，请拆分后导入。", code="too_many_rows")
+    codes = {v.get("所属区划", "") for _, v in parsed} | {v.get("任职区划", "") for _, v in parsed}
+    regions = {r.code: r for r in Region.objects.filter(code__in=codes - {""})}
+    usernames = [v.get("账号", "").lower() for _, v in parsed]
+    taken = set(
+        User.objects.annotate(lower=Lower("username"))
+        .filter(lower__in=usernames)
+        .values_list("lower", flat=True)
+    )
+    for number, values in parsed:
+        problems = []
+        username = values.get("账号", "")
+        if not USERNAME.match(username):
+            problems.append(("账号", USERNAME_RULE))
+        elif username in taken:
+            problems.append(("账号", "该账号已存在。"))
+        elif username in seen:
+            problems.append(("账号", f"与第{seen[username]}行的账号重复。"))
+        else:
+            seen[username] = number
+        full_name = values.get("姓名", "")
+        if not full_name or len(full_name) > 64:
+            problems.append(("姓名", "姓名不能为空，且不超过64个字符。"))
+        phone = re.sub(r"[\s-]", "", values.get("手机号", "")).removeprefix("+86")
+        if phone and not MOBILE.match(phone):
+            problems.append(("手机号", "手机号应为11位手机号码。"))
+        home = values.get("所属区划", "")
+        if home not in regions or not has_permission(actor, "users.manage", home):
+            problems.append(("所属区划", "区划编码不存在，或不在您管理的范围内。"))
+        role_label = values.get("角色", "")
+        role_region = values.get("任职区划", "") or home
+        role = IMPORTABLE.get(role_label)
+        if role_label and role is None:
+            problems.append(("角色", f"角色应为：{'、'.join(IMPORTABLE)}。"))
+        elif role is not None:
+            region = regions.get(role_region)
+            if region is None or not has_permission(actor, "users.manage", role_region):
+                problems.append(("任职区划", "区划编码不存在，或不在您管理的范围内。"))
+            elif region.level not in role.levels:
+                problems.append(
+                    ("任职区划", f"“{role.label}”不能设在{region.get_level_display()}一级。")
+                )
+        department = None
+        if values.get("所属部门"):
+            department = departments.get(values["所属部门"])
+            if department is None or not home.startswith(department.region_code):
+                problems.append(("所属部门", "没有这个部门，或它不在所属区划内。"))
+        if problems:
+            errors += [RowError(number, column, message) for column, message in problems]
+            continue
+        rows.append(
+            Row(number, username, full_name, phone, home, role.code if role else "",
+                role_region, department)
+        )  # fmt: skip
+    if not parsed:
+        errors.append(RowError(2, "", "文件中没有数据行。"))
+    return rows, errors
+
+
+def account_import(*, actor, path: Path, original_name: str) -> AccountImportResult:
+    """Check the whole file, then create every account in one transaction, or none."""
+    require(actor, "users.manage")
+    rows, errors = _check(actor, path, original_name)
+    result = AccountImportResult(errors=errors)
+    if errors:
+        audit.record(
+            actor=actor,
+            action="user.import",
+            region_code=actor.region_code,
+            outcome="failure",
+            detail={"file": original_name, "errors": len(errors)},
+        )
+        return result
+    with transaction.atomic():
+        passwords = [generated_password() for _ in rows]
+        users = User.objects.bulk_create(
+            [
+                User(
+                    username=row.username,
+                    full_name=row.full_name,
+                    phone=row.phone,
+                    region_code=row.region_code,
+                    department=row.department,
+                    password=make_password(password, hasher="generated_sha256"),
+                    password_must_change=True,
+                )
+                for row, password in zip(rows, passwords, strict=True)
+            ]
+        )
+        users = {
+            u.username: u for u in User.objects.filter(username__in=[r.username for r in rows])
+        }
+        sensitive = [r for r in rows if r.role and ROLES[r.role].is_sensitive]
+        if sensitive:
+            result.batch = GrantBatch.objects.create(
+                region_code=actor.region_code,
+                name=f"账号导入：{original_name}"[:200],
+                created_by=actor,
+            )
+        granted = Membership.objects.bulk_create(
+            [
+                Membership(user=users[r.username], role=r.role, region_code=r.role_region,
+                           created_by=actor)
+                for r in rows
+                if r.role and not ROLES[r.role].is_sensitive
+            ]
+        )  # fmt: skip
+        GrantRequest.objects.bulk_create(
+            [
+                GrantRequest(user=users[r.username], role=r.role, region_code=r.role_region,
+                             batch=result.batch, requested_by=actor)
+                for r in sensitive
+            ]
+        )  # fmt: skip
+        for row, password in zip(rows, passwords, strict=True):
+            user = users[row.username]
+            if not row.role:
+                note = "未分配岗位"
+            elif ROLES[row.role].is_sensitive:
+                note = f"{ROLES[row.role].label}：待两名安全管理员审批"
+            else:
+                note = f"{ROLES[row.role].label}：已授予"
+            result.accounts.append((user, password, note))
+            audit.record(
+                actor=actor,
+                action="user.create",
+                obj=user,
+                detail={"via": "import", "role": row.role},
+            )
+        for membership in Membership.objects.filter(pk__in=[m.pk for m in granted]):
+            audit.record(
+                actor=actor,
+                action="user.grant",
+                obj=membership,
+                detail={"user": membership.user.username, "role": membership.role},
+            )
+        audit.record(
+            actor=actor,
+            action="user.import",
+            region_code=actor.region_code,
+            detail={
+                "file": original_name,
+                "accounts": len(rows),
+                "pending_grants": len(sensitive),
+                "batch": result.batch.pk if result.batch else None,
+            },
+        )
+    return result
+
+
+def write_template(target) -> None:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "账号"
+    sheet.append([h + ("*" if h in REQUIRED else "") for h in HEADERS])
+    sheet.append(
+        ["wangjg", "王建国", "13905370001", "370829001", "专职网格员", "370829001001001", ""]
+    )
+    workbook.save(target)
+
+
+def write_passwords(result: AccountImportResult, target) -> None:
+    """The first passwords, once: the administrator hands each to its holder."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("初始密码")
+    sheet.append(["账号", "姓名", "初始密码（首次登录须修改）", "岗位"])
+    for user, password, note in result.accounts:
+        sheet.append([user.username, safe_cell(user.full_name), password, note])
+    workbook.save(target)

@@ -1,0 +1,32 @@
+"""Deployment checks of our own (`jiceng check --deploy`): what would leak or silently
+fail in production."""
+
+from django.conf import settings
+from django.core import checks
+
+SENDERS = {
+    "JICENG_SMS_SENDER": "JICENG_SMS_WEBHOOK_URL",
+    "JICENG_NOTIFY_SENDER": "JICENG_NOTIFY_WEBHOOK_URL",
+}
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def senders(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """The log senders write one-time codes and notices into the server's log: for the
+    demo and development only. A webhook sender needs its gateway's address."""
+    problems = []
+    for name, url_name in SENDERS.items():
+        sender = getattr(settings, name)
+        if sender.endswith(".LogSender"):
+            problems.append(
+                checks.Error(
+                    f"{name} is the log sender, which writes one-time codes into the log.",
+                    hint=f"Set {name} to a WebhookSender and {url_name} to the SMS gateway.",
+                    id="jiceng.E001",
+                )
+            )
+        elif sender.endswith(".WebhookSender") and not getattr(settings, url_name):
+            problems.append(
+                checks.Error(f"{name} posts to {url_name}, which is not set.", id="jiceng.E002")
+            )
+    return problems

@@ -1,0 +1,98 @@
+"""Staff sign-in (M10): one answer and one password hash for every failure, a lock that
+holds per account and address, a limit per address, and an account under attack slowed
+down and reported — never locked out for everyone."""
+
+import re
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.test import Client
+
+from jiceng.accounts.models import User
+from jiceng.core.models import AuditEvent
+from tests.factories import PASSWORD
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"]+"')
+
+
+def attempt(username, password, address="10.0.0.1"):
+    return Client(REMOTE_ADDR=address).post(
+        "/accounts/login/", {"username": username, "password": password}
+    )
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """Counts password hashes computed (a check is one hash of the password tried)."""
+    calls = []
+    encode = PBKDF2PasswordHasher.encode
+
+    def counting(self, password, salt, iterations=None):
+        calls.append(password)
+        return encode(self, password, salt, iterations)
+
+    monkeypatch.setattr(PBKDF2PasswordHasher, "encode", counting)
+    return calls
+
+
+def test_every_failure_gets_the_same_answer_after_the_same_work(world, hashes):
+    worker = world.a("grid_worker")
+    inactive = world.b("grid_worker")
+    User.objects.filter(pk=inactive.pk).update(is_active=False)
+    locked = world.a("community_worker")
+    for _ in range(settings.JICENG_LOGIN_MAX_FAILURES):
+        attempt(locked.username, "wrong")
+    answers, work = {}, {}
+    for name, username, password in [
+        ("unknown", "nobody-here", "wrong"),
+        ("wrong password", worker.username, "wrong"),
+        ("locked, right password", locked.username, PASSWORD),
+        ("deactivated, right password", inactive.username, PASSWORD),
+    ]:
+        hashes.clear()
+        response = attempt(username, password)
+        body = TOKEN.sub("", response.content.decode()).replace(f'value="{username}"', "")
+        answers[name] = (response.status_code, body)
+        work[name] = len(hashes)
+    assert len(set(answers.values())) == 1, "an answer tells one failure from another"
+    assert set(work.values()) == {1}, work
+    reasons = AuditEvent.objects.filter(action="auth.login", outcome="failure")
+    assert {"credentials", "locked", "inactive"} <= set(
+        reasons.values_list("detail__reason", flat=True)
+    )
+
+
+def test_a_stranger_cannot_lock_a_worker_out(world):
+    """The lock holds for the account from the address that failed; the worker's own
+    phone, elsewhere, still signs in."""
+    worker = world.a("grid_worker")
+    for _ in range(settings.JICENG_LOGIN_MAX_FAILURES + 3):
+        attempt(worker.username, "wrong", address="203.0.113.9")
+    assert attempt(worker.username, PASSWORD, address="203.0.113.9").status_code == 200
+    assert attempt(worker.username, PASSWORD, address="10.1.2.3").status_code == 302
+
+
+def test_one_address_may_fail_only_so_often(world, settings):
+    settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS = 6
+    for number in range(6):
+        attempt(f"guess{number}", "wrong", address="198.51.100.7")
+    worker = world.a("grid_worker")
+    assert attempt(worker.username, PASSWORD, address="198.51.100.7").status_code == 200
+    assert attempt(worker.username, PASSWORD, address="198.51.100.8").status_code == 302
+    last = AuditEvent.objects.filter(action="auth.login", outcome="failure").first()
+    assert last.detail["reason"] == "address"
+
+
+def test_an_account_under_attack_is_slowed_down_and_reported_once(world, settings, monkeypatch):
+    settings.JICENG_LOGIN_ACCOUNT_ALERT = 4
+    slept = []
+    monkeypatch.setattr("jiceng.accounts.services.time.sleep", slept.append)
+    worker = world.a("grid_worker")
+    for number in range(8):
+        attempt(worker.username, "wrong", address=f"192.0.2.{number}")
+    alerts = AuditEvent.objects.filter(action="alert.login_attack")
+    assert alerts.count() == 1
+    assert alerts.get().region_code == worker.region_code
+    assert len(slept) == 4  # the fifth to eighth tries waited
+    assert attempt(worker.username, PASSWORD, address="192.0.2.200").status_code == 302
