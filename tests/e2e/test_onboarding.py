@@ -1,0 +1,73 @@
+"""Onboarding grid workers, as a county does it: the system administrator imports accounts
+from a spreadsheet and gets their first passwords once; two security administrators sign
+the batch on their phones; the new grid worker signs in, must choose a password, and then
+sees their grid."""
+
+import io
+import re
+
+from openpyxl import Workbook, load_workbook
+from playwright.sync_api import expect
+
+from jiceng.accounts.models import Membership, User
+from tests.factories import PASSWORD
+
+
+def _sign_in(page, username, password):
+    page.goto("/accounts/login/")
+    page.get_by_label("账号").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def _sign_out(page):
+    page.get_by_role("button", name="退出").click()
+
+
+def test_accounts_imported_then_signed_by_two_then_used(world, phone, tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["账号*", "姓名*", "手机号", "所属区划*", "角色", "任职区划"])
+    sheet.append(["zhangwei", "张伟", "13905371234", "370829001", "专职网格员", world.grid_a.code])
+    sheet.append(["lina", "李娜", "13905375678", "370829001", "专职网格员", world.grid_a.code])
+    roster = tmp_path / "网格员.xlsx"
+    workbook.save(roster)
+
+    _sign_in(phone, world.a("county_admin").username, PASSWORD)
+    phone.goto("/accounts/users/")
+    phone.get_by_role("link", name="批量导入账号").click()
+    phone.get_by_label("账号表").set_input_files(roster)
+    with phone.expect_download() as download:
+        phone.get_by_role("button", name="检查并导入").click()
+    passwords = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    first = {row[0]: row[2] for row in passwords.iter_rows(min_row=2, values_only=True)}
+    assert set(first) == {"zhangwei", "lina"}
+    assert not Membership.objects.filter(user__username="zhangwei").exists()
+    _sign_out(phone)
+
+    for security_admin, button in [
+        ("security_admin", "签批本批次"),
+        ("security_admin_2", "签批本批次"),
+    ]:
+        _sign_in(phone, world.a(security_admin).username, PASSWORD)
+        phone.get_by_role("link", name="待审批授权").first.click()
+        expect(phone.get_by_text("张伟")).to_be_visible()
+        phone.get_by_role("button", name=re.compile(button)).click()
+        expect(phone.locator(".messages")).to_contain_text("已签批本批次 2 项")
+        _sign_out(phone)
+    assert Membership.objects.filter(
+        user__username="zhangwei", role="grid_worker", region_code=world.grid_a.code
+    ).exists()
+
+    _sign_in(phone, "zhangwei", first["zhangwei"])
+    expect(phone).to_have_url(re.compile(r"/accounts/password/"))
+    phone.get_by_label("原密码").fill(first["zhangwei"])
+    phone.locator("#id_new_password").fill("Zhang-Wei-2026!")
+    phone.get_by_label("再次输入新密码").fill("Zhang-Wei-2026!")
+    phone.get_by_role("button", name="保存").click()
+    expect(phone.get_by_role("heading", name=re.compile("您好"))).to_be_visible()
+    phone.get_by_role("link", name=world.grid_a.name).first.click()
+    expect(phone.get_by_role("heading", name=re.compile(world.grid_a.name))).to_be_visible()
+    assert not User.objects.get(username="zhangwei").password_must_change
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= phone.viewport_size["width"], "the page is wider than the phone"
