@@ -64,8 +64,14 @@ def world(db) -> World:
         household_b=factories.household_with_people(grid_b.code, name="乙测试人"),
     )
     for role, (home_a, home_b) in ROLE_HOMES.items():
-        world.users_a[role] = staff(role, home_a, username=f"a-{role}")
-        world.users_b[role] = staff(role, home_b, username=f"b-{role}")
+        # The captains keep the building of each side's household.
+        building_a, building_b = (
+            (world.household_a.dwelling.building, world.household_b.dwelling.building)
+            if role == "building_captain"
+            else (None, None)
+        )
+        world.users_a[role] = staff(role, home_a, username=f"a-{role}", building=building_a)
+        world.users_b[role] = staff(role, home_b, username=f"b-{role}", building=building_b)
     world.outsider = UserFactory(username="outsider", region_code="370829")
     world.operator = UserFactory(username="operator", is_superuser=True, is_staff=True)
     return world

@@ -178,11 +178,12 @@ ROLES = {
             "cases.handle",
         ),
         _role("store_clerk", "文明超市店员", ("community",), "stores.serve"),
+        # Held at one building of a grid (Membership.building): these reach that
+        # building's households, persons and requests only, never the grid's.
         _role(
             "building_captain",
             "楼栋长",
-            ("grid",),
-            "regions.view",
+            ("building",),
             "people.view",
             "cases.view",
             "cases.submit",

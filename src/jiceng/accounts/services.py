@@ -16,6 +16,7 @@ from jiceng.core import audit
 from jiceng.core.access import require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
+from jiceng.places.models import Building
 from jiceng.places.selectors import region_get_any
 
 
@@ -132,9 +133,12 @@ def user_create(
 
 
 @transaction.atomic
-def membership_grant(*, actor: User, user: User, role: str, region_code: str) -> Membership:
-    """Give `user` a role at a node. The actor must manage both the user and the node,
-    and may not raise their own rights."""
+def membership_grant(
+    *, actor: User, user: User, role: str, region_code: str, building: Building | None = None
+) -> Membership:
+    """Give `user` a role at a node (for a role held at buildings, at one `building` of the
+    grid `region_code`). The actor must manage both the user and the node, and may not
+    raise their own rights."""
     _require_manageable(actor, user)
     require(actor, "users.manage", region_code)
     if user.pk == actor.pk:
@@ -142,7 +146,8 @@ def membership_grant(*, actor: User, user: User, role: str, region_code: str) ->
     if role not in ROLES:
         raise DomainError("未知角色。", code="unknown_role", field="role")
     region = region_get_any(code=region_code)
-    if region.level not in ROLES[role].levels:
+    _check_building(role, region_code, building)
+    if building is None and region.level not in ROLES[role].levels:
         raise DomainError(
             f"“{ROLES[role].label}”不能设在{region.get_level_display()}一级。",
             code="role_level",
@@ -152,8 +157,13 @@ def membership_grant(*, actor: User, user: User, role: str, region_code: str) ->
         user=user,
         role=role,
         region_code=region_code,
-        defaults={"created_by": actor},
+        defaults={"created_by": actor, "building": building},
     )
+    if not created and membership.building_id != (building.pk if building else None):
+        if membership.is_active and membership.building_id is not None:
+            raise DomainError("该账号已在本网格另一楼栋任此岗位，请先撤销。", code="building_taken")
+        membership.building = building
+        membership.save(update_fields=["building"])
     if not created and not membership.is_active:
         membership.is_active = True
         membership.save(update_fields=["is_active"])
@@ -161,9 +171,26 @@ def membership_grant(*, actor: User, user: User, role: str, region_code: str) ->
         actor=actor,
         action="user.grant",
         obj=membership,
-        detail={"user": user.username, "role": role},
+        detail={"user": user.username, "role": role}
+        | ({"building": building.pk} if building else {}),
     )
     return membership
+
+
+def _check_building(role: str, region_code: str, building: Building | None) -> None:
+    """A role held at buildings needs one building of the grid; no other role takes one."""
+    if "building" not in ROLES[role].levels:
+        if building is not None:
+            raise DomainError(
+                f"“{ROLES[role].label}”不设在楼栋。", code="building_refused", field="building"
+            )
+        return
+    if building is None:
+        raise DomainError(
+            f"“{ROLES[role].label}”须指定所在楼栋。", code="building_required", field="building"
+        )
+    if building.region_code != region_code:
+        raise DomainError("该楼栋不在所填网格内。", code="building_scope", field="building")
 
 
 @transaction.atomic

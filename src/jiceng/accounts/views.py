@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -15,7 +16,7 @@ from jiceng.accounts.models import Department, Membership
 from jiceng.accounts.roles import ROLE_CHOICES
 from jiceng.core.access import require, scope_filter
 from jiceng.core.errors import DomainError
-from jiceng.places.selectors import region_options
+from jiceng.places.selectors import building_options, region_options
 
 
 class LoginForm(forms.Form):
@@ -103,6 +104,12 @@ class UserForm(forms.Form):
 class GrantForm(forms.Form):
     role = forms.ChoiceField(label="角色", choices=ROLE_CHOICES)
     region_code = forms.CharField(label="区划或网格编码", max_length=24)
+    building = forms.IntegerField(
+        label="楼栋（楼栋长必选）",
+        required=False,
+        min_value=1,
+        widget=forms.Select(choices=[("", "（填网格编码后选择）")]),
+    )
 
 
 def _manageable_regions(user) -> list[tuple[str, str]]:
@@ -150,13 +157,23 @@ def user_list(request):
 @require_GET
 def user_detail(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
+    grant_form = GrantForm()
+    grant_form.fields["region_code"].widget.attrs.update(
+        {
+            "hx-get": reverse("accounts:grant_buildings", args=[account.pk]),
+            "hx-target": "#id_building",
+            "hx-trigger": "change",
+        }
+    )
     return render(
         request,
         "accounts/user_detail.html",
         {
             "account": account,
-            "memberships": account.memberships.filter(is_active=True).order_by("region_code"),
-            "grant_form": GrantForm(),
+            "memberships": account.memberships.filter(is_active=True)
+            .select_related("building")
+            .order_by("region_code"),
+            "grant_form": grant_form,
         },
     )
 
@@ -166,12 +183,14 @@ def user_grant(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     form = GrantForm(request.POST)
     if form.is_valid():
+        region_code = form.cleaned_data["region_code"].strip()
         try:
             services.membership_grant(
                 actor=request.user,
                 user=account,
                 role=form.cleaned_data["role"],
-                region_code=form.cleaned_data["region_code"].strip(),
+                region_code=region_code,
+                building=_grant_building(request.user, region_code, form.cleaned_data["building"]),
             )
         except DomainError as error:
             messages.error(request, error.message)
@@ -224,3 +243,28 @@ def user_reset_password(request, pk: int):
     else:
         messages.success(request, "密码已重置，账号已解锁。")
     return redirect("accounts:user_detail", pk=account.pk)
+
+
+def _grant_building(user, region_code: str, pk: int | None):
+    """The chosen building, looked up only among the grid's (so that an id from elsewhere
+    is answered like one that does not exist)."""
+    if pk is None:
+        return None
+    building = building_options(user=user, permission="users.manage", grid_code=region_code)
+    building = building.filter(pk=pk).first()
+    if building is None:
+        raise DomainError("该楼栋不在所填网格内。", code="building_scope", field="building")
+    return building
+
+
+@require_GET
+def grant_buildings(request, pk: int):
+    """The buildings of the grid typed into the grant form (an htmx fragment)."""
+    selectors.user_get(actor=request.user, pk=pk)
+    code = request.GET.get("region_code", "").strip()
+    buildings = (
+        building_options(user=request.user, permission="users.manage", grid_code=code)
+        if code.isdigit()
+        else []
+    )
+    return render(request, "accounts/_grant_buildings.html", {"buildings": buildings})

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from jiceng.cases.models import Case, Category, Event, Notification
 from jiceng.cases.workflow import STEPS
-from jiceng.core.access import has_permission, require, scope_filter, scope_q, scopes
+from jiceng.core.access import has_permission, reach_q, require, scope_filter, scope_q, scopes
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import NotFound
 
@@ -44,8 +44,11 @@ class Clock:
 
 
 def visible_q(user) -> Q:
-    """Requests in the user's scope, plus those assigned to them or their department."""
-    condition = scope_q(scopes(user, "cases.view"))
+    """Requests in the user's scope or in a building assigned to them (楼栋长), plus those
+    they entered, and those assigned to them or their department."""
+    condition = reach_q(user, "cases.view", building="building")
+    if user.is_authenticated and has_permission(user, "cases.submit"):
+        condition |= Q(submitted_by=user)
     if user.is_authenticated and has_permission(user, "cases.handle"):
         condition |= Q(handler=user)
         if user.department_id:

@@ -220,7 +220,7 @@ def case_submit(
         if existing:
             return existing, False
     if submitted_by is not None:
-        require(submitted_by, "cases.submit", region_code)
+        require(submitted_by, "cases.submit", region_code, building.pk if building else None)
     region = Region.objects.filter(code=region_code).first()
     # Requests through the interfaces may arrive placed only at a town or the county;
     # triage then puts them in a grid. Everything else starts in a grid.

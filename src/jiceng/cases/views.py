@@ -21,7 +21,7 @@ from jiceng.core import audit
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.places.models import Region
-from jiceng.places.selectors import nodes_under
+from jiceng.places.selectors import buildings_assigned, nodes_under
 from jiceng.places.views import region_and_period
 
 S = Case.Status
@@ -79,6 +79,7 @@ def supervision(request):
 
 class StaffEntryForm(forms.Form):
     region_code = forms.ChoiceField(label="网格")
+    building = forms.TypedChoiceField(label="楼栋", coerce=int)
     category = forms.TypedChoiceField(label="类别", coerce=int, required=False, empty_value=None)
     description = forms.CharField(label="诉求内容", widget=forms.Textarea(attrs={"rows": 4}))
     address = forms.CharField(label="地点", max_length=200, required=False)
@@ -94,24 +95,33 @@ def _grid_choices(user) -> list[tuple[str, str]]:
 
 @require_http_methods(["GET", "POST"])
 def case_new(request):
-    """代为登记: staff enter a request for a caller, a walk-in or a building captain."""
+    """代为登记: staff enter a request for a caller or a walk-in; a building captain (楼栋长)
+    enters one for their building."""
     user = request.user
     require(user, "cases.submit")
     form = StaffEntryForm(
         request.POST or None, initial={"submission": services.new_submission_key()}
     )
     grids = _grid_choices(user)
-    form.fields["region_code"].choices = grids
-    form.fields["category"].choices = _category_choices(grids[0][0][:6] if grids else "")
+    buildings = {b.pk: b for b in buildings_assigned(user=user, permission="cases.submit")}
+    if grids:
+        del form.fields["building"]
+        form.fields["region_code"].choices = grids
+    else:  # held only by assignment: the request is placed in one's building
+        del form.fields["region_code"]
+        form.fields["building"].choices = [(pk, str(b)) for pk, b in buildings.items()]
+    county = grids[0][0][:6] if grids else next((b.region_code[:6] for b in buildings.values()), "")
+    form.fields["category"].choices = _category_choices(county)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        category = (
-            catalogue_list(county_code=data["region_code"][:6]).filter(pk=data["category"]).first()
-        )
+        building = buildings.get(data.get("building"))
+        region_code = building.region_code if building else data["region_code"]
+        category = catalogue_list(county_code=region_code[:6]).filter(pk=data["category"]).first()
         try:
             case, _ = services.case_submit(
                 channel=Case.Channel.STAFF,
-                region_code=data["region_code"],
+                region_code=region_code,
+                building=building,
                 description=data["description"],
                 category=category,
                 address=data["address"],

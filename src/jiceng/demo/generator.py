@@ -261,6 +261,7 @@ class Builder:
         self.totals = Totals()
         self.users: list[tuple] = []
         self.memberships: list[tuple] = []
+        self.first_building: dict[str, int] = {}  # grid code → its first building's id
 
     # --- accounts --------------------------------------------------------------------
 
@@ -273,6 +274,7 @@ class Builder:
         role_region: str | None = None,
         superuser: bool = False,
         department_id: int | None = None,
+        building_id: int | None = None,
     ) -> None:
         """Queue an account (and its one role). The first account of each role is the
         demo login for that role."""
@@ -301,7 +303,7 @@ class Builder:
         role_region = role_region or region_code
         if role:
             self.memberships.append(
-                (self.ids.take(Membership), user_id, role, role_region, True, self.now)
+                (self.ids.take(Membership), user_id, role, role_region, building_id, True, self.now)
             )
         label = role or "superuser"
         if label not in {login["role"] for login in self.totals.logins}:
@@ -338,7 +340,7 @@ class Builder:
         )
         bulk_insert(
             Membership,
-            ["id", "user", "role", "region_code", "is_active", "created_at"],
+            ["id", "user", "role", "region_code", "building", "is_active", "created_at"],
             self.memberships,
         )
         self.totals.users += len(self.users)
@@ -477,6 +479,7 @@ class Builder:
         while made < target:
             building_number += 1
             building_id = self.ids.take(Building)
+            self.first_building.setdefault(grid_code, building_id)
             if plan.is_rural:
                 name = f"{community_name[:-1]}{building_number}巷"
                 buildings.append(
@@ -747,7 +750,12 @@ class Builder:
             if grid_code.endswith("001"):
                 self.add_user(f"cw{community}", community, "community_worker")
                 self.add_user(f"sc{community}", community, "store_clerk")
-                self.add_user(f"bc{grid_code}", grid_code, "building_captain")
+                self.add_user(
+                    f"bc{grid_code}",
+                    grid_code,
+                    "building_captain",
+                    building_id=self.first_building.get(grid_code),
+                )
             self.add_user(f"gw{grid_code}", grid_code, "grid_worker")
 
     def _specialists(self, departments) -> None:
