@@ -1,6 +1,7 @@
-"""Building captains (楼栋长) saw the whole grid: every building's households and persons,
-the grid's request queue, and the special-group flag. A captain is posted to one
-building and reaches that building only."""
+"""Building captains (楼栋长) and specialist grid workers (专业网格员) saw the whole grid:
+every building's households and persons, the grid's request queue, and the special-group
+flag. A captain is posted to one building and reaches that building only; a specialist
+reaches the requests routed to them and none of the register."""
 
 import io
 import re
@@ -10,11 +11,11 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from PIL import Image
 
-from jiceng.accounts.models import Membership
+from jiceng.accounts.models import Department, Membership
 from jiceng.accounts.services import api_token_issue, membership_grant
 from jiceng.cases import services as case_services
 from jiceng.cases.catalogue import catalogue_seed
-from jiceng.cases.models import Case, Category, Photo
+from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent
 from jiceng.places.models import Household, Person, SpecialGroup
@@ -246,3 +247,93 @@ def test_the_grant_form_offers_the_grids_buildings(world, street):
     other = client_for(world.b("county_admin"))
     url = f"/accounts/users/{account.pk}/grant/buildings/?region_code={world.grid_a.code}"
     assert other.get(url).status_code == 404
+
+
+# --- the specialist grid worker ---------------------------------------------------------------
+
+
+@pytest.fixture
+def specialist(world, street):
+    """Grid A's specialist, of the gas company: one request dispatched to them, one to the
+    company, one to the grid worker."""
+    gas = Department.objects.create(region_code="370829", name="县燃气公司", kind="utility")
+    user = world.a("specialist_grid_worker")
+    user.department = gas
+    user.save(update_fields=["department"])
+    worker = world.a("grid_worker")
+    for key, target in (
+        ("own_case", {"handler": user}),
+        ("neighbour_case", {"department": gas}),
+        ("grid_case", {"handler": worker}),
+    ):
+        case = case_services.case_accept(actor=worker, case=street[key])
+        street[key] = case_services.case_dispatch(actor=worker, case=case, **target)
+    return user
+
+
+def test_the_specialist_sees_no_register(world, street, specialist):
+    client = client_for(specialist)
+    assert client.get(f"/households/{world.household_a.pk}/").status_code == 404
+    assert client.get(f"/persons/{world.person_a.pk}/").status_code == 404
+    assert client.get(f"/buildings/{street['own'].pk}/").status_code == 404
+    assert client.get(f"/regions/{world.grid_a.code}/").status_code == 404
+    assert client.get("/search/?q=甲测试人").status_code == 403
+    api = _api(specialist)
+    assert api.get("/api/v1/persons").json()["count"] == 0
+    assert api.get("/api/v1/households").json()["count"] == 0
+    assert api.get(f"/api/v1/persons/{world.person_a.pk}").status_code == 404
+    assert api.get("/api/v1/grids").json()["count"] == 0
+    home = client.get("/").content.decode()
+    assert "/search/" not in home and 'href="/cases/"' in home
+
+
+def test_the_specialist_sees_the_requests_routed_to_them(world, street, specialist):
+    client = client_for(specialist)
+    routed = {street["own_case"].pk, street["neighbour_case"].pk}
+    for queue in ("mine", "open"):
+        listed = _api(specialist).get(f"/api/v1/cases?queue={queue}").json()
+        assert {c["id"] for c in listed["items"]} == routed
+    page = client.get("/cases/").content.decode()
+    assert street["own_case"].tracking_code in page
+    assert street["grid_case"].tracking_code not in page
+    other = street["grid_case"]
+    assert client.get(f"/cases/{other.pk}/").status_code == 404
+    assert client.get(f"/cases/{other.pk}/photos/{other.photos.get().pk}/").status_code == 404
+    before = Event.objects.filter(case=other).count()
+    assert client.post(f"/cases/{other.pk}/act/note/", {"note": "看看"}).status_code == 404
+    assert Event.objects.filter(case=other).count() == before
+
+
+def test_the_specialist_handles_what_is_routed_to_them(world, street, specialist):
+    client = client_for(specialist)
+    own = street["own_case"]
+    assert client.get(f"/cases/{own.pk}/").status_code == 200
+    assert client.get(f"/cases/{own.pk}/photos/{own.photos.get().pk}/").status_code == 200
+    assert client.post(f"/cases/{own.pk}/act/start/").status_code == 302
+    assert client.post(f"/cases/{own.pk}/act/note/", {"note": "已电话联系"}).status_code == 302
+    assert client.post(f"/cases/{own.pk}/act/handle/", {"result": "已更换灯泡"}).status_code == 302
+    own.refresh_from_db()
+    assert own.status == Case.Status.HANDLED
+    assert Event.objects.filter(case=own, action="note", actor=specialist).exists()
+    company = street["neighbour_case"]
+    assert client.post(f"/cases/{company.pk}/act/start/").status_code == 302
+    company.refresh_from_db()
+    assert company.handler == specialist
+
+
+def test_the_handling_specialist_may_call_the_reporter_back(world, street, specialist):
+    """The handling unit calls the resident back (12345 practice): the assigned handler
+    reads the reporter's phone, audited; not before taking a company's request, and
+    never when the resident chose to stay anonymous to the handler."""
+    client = client_for(specialist)
+    own, company = street["own_case"], street["neighbour_case"]
+    revealed = client.post(f"/cases/{own.pk}/reporter/")
+    assert revealed.status_code == 200 and "13912345678" in revealed.content.decode()
+    assert AuditEvent.objects.filter(
+        action="case.reveal_reporter", object_id=str(own.pk), actor_id=specialist.pk
+    ).exists()
+    assert client.post(f"/cases/{company.pk}/reporter/").status_code == 404
+    Case.objects.filter(pk=own.pk).update(hide_reporter=True)
+    hidden = client.post(f"/cases/{own.pk}/reporter/")
+    assert hidden.status_code == 400 and "13912345678" not in hidden.content.decode()
+    assert AuditEvent.objects.filter(action="case.reveal_reporter").count() == 1

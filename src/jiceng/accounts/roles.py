@@ -168,13 +168,12 @@ ROLES = {
             "activities.view",
             "activities.needs",
         ),
+        # Department staff see the requests routed to them (as handler, or to their
+        # department), not the grid's register or its other requests.
         _role(
             "specialist_grid_worker",
             "专业网格员",
             ("grid", "community", "town"),
-            "regions.view",
-            "people.view",
-            "cases.view",
             "cases.handle",
         ),
         _role("store_clerk", "文明超市店员", ("community",), "stores.serve"),

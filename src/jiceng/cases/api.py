@@ -10,8 +10,7 @@ from jiceng.cases import selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case
 from jiceng.cases.workflow import STEPS
-from jiceng.core.access import require
-from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.masking import mask_name, mask_phone
 from jiceng.places.models import Building, Region
 from jiceng.places.selectors import check_report_scope
@@ -116,7 +115,8 @@ def _with_clock(request):
 @router.get("/cases", response=list[CaseOut], summary="工作队列")
 @paginate
 def case_list(request, queue: str = "open", within: str | None = None, q: str = ""):
-    require(request.user, "cases.view")
+    if not selectors.may_see_requests(request.user):
+        raise Forbidden()
     if within and not within.isdigit():
         raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
     if queue not in selectors.QUEUES:

@@ -56,6 +56,24 @@ def visible_q(user) -> Q:
     return condition
 
 
+def may_see_requests(user) -> bool:
+    """Whether the user has any requests to see: in a scope or building, or to handle."""
+    return has_permission(user, "cases.view") or has_permission(user, "cases.handle")
+
+
+def may_reveal_reporter(user, case: Case) -> bool:
+    """Who may read a reporter's name and phone: staff holding cases.view_reporter at the
+    request's region, and the request's assigned handler (who calls the resident back, as
+    the 12345 rules expect of the handling unit), except a handler the resident chose to
+    stay anonymous to."""
+    handler = may_handle(user, case)
+    if handler and case.hide_reporter:
+        return False
+    if handler and case.handler_id == user.pk:
+        return True
+    return has_permission(user, "cases.view_reporter", case.region_code)
+
+
 def case_get(*, user, pk: int) -> Case:
     case = (
         Case.objects.filter(visible_q(user), pk=pk)
@@ -101,6 +119,8 @@ def available_actions(user, case: Case) -> set[str]:
             continue
         if step.permission == "cases.handle":
             ok = handler
+        elif action == "note":  # the handler notes their work, whatever their region
+            ok = handler or has_permission(user, step.permission, case.region_code)
         else:
             ok = has_permission(user, step.permission, case.region_code)
         if ok:

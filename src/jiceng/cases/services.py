@@ -665,11 +665,19 @@ def case_supervise(*, actor, case: Case, note: str) -> Case:
 
 
 def case_note(*, actor, case: Case, note: str) -> Case:
-    """An internal note in the timeline (not shown to the resident)."""
+    """An internal note in the timeline (not shown to the resident): by staff who see the
+    region's requests, and by the request's handler."""
     if not note.strip():
         raise DomainError("请填写备注。", code="reason_required", field="note")
+
+    def authorize(locked: Case) -> None:
+        if not may_handle(actor, locked):
+            require(actor, STEPS["note"].permission, locked.region_code)
+
     with transaction.atomic():
-        return _step(case, "note", actor, note=note.strip()[:2000], public=False)
+        return _step(
+            case, "note", actor, note=note.strip()[:2000], public=False, authorize=authorize
+        )
 
 
 def new_submission_key() -> str:

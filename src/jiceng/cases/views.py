@@ -19,7 +19,7 @@ from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
 from jiceng.core import audit
 from jiceng.core.access import has_permission, require
-from jiceng.core.errors import DomainError
+from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.places.models import Region
 from jiceng.places.selectors import buildings_assigned, nodes_under
 from jiceng.places.views import region_and_period
@@ -42,7 +42,8 @@ def _category_choices(county_code: str) -> list:
 @require_GET
 def queue(request):
     user = request.user
-    require(user, "cases.view")
+    if not selectors.may_see_requests(user):
+        raise Forbidden()
     name = request.GET.get("queue") or ("mine" if has_permission(user, "cases.handle") else "open")
     query = request.GET.get("q", "")[:50]
     region = request.GET.get("region", "")
@@ -171,8 +172,8 @@ def case_detail(request, pk: int):
         "photos": list(case.photos.all()),
         "actions": actions,
         "lateness": selectors.Clock.current().lateness(case),
-        "may_reveal_reporter": has_permission(user, "cases.view_reporter", case.region_code)
-        and not (case.hide_reporter and selectors.may_handle(user, case)),
+        "may_reveal_reporter": selectors.may_reveal_reporter(user, case),
+        "may_open_grid": has_permission(user, "regions.view", case.region_code),
     }
     if actions & {"accept", "dispatch"}:
         context["suggestions"] = suggest_categories(case)
@@ -275,9 +276,10 @@ def case_reporter(request, pk: int):
     """Show the reporter's name and phone (an htmx fragment), audited."""
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
-    require(user, "cases.view_reporter", case.region_code)
-    if case.hide_reporter and selectors.may_handle(user, case):
-        raise DomainError("居民选择对承办人匿名。", code="reporter_hidden")
+    if not selectors.may_reveal_reporter(user, case):
+        if case.hide_reporter and selectors.may_handle(user, case):
+            raise DomainError("居民选择对承办人匿名。", code="reporter_hidden")
+        raise NotFound()
     audit.record(actor=user, action="case.reveal_reporter", obj=case)
     return render(request, "cases/_reporter.html", {"case": case})
 
