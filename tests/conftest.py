@@ -65,8 +65,14 @@ def world(db) -> World:
         household_b=factories.household_with_people(grid_b.code, name="乙测试人"),
     )
     for role, (home_a, home_b) in ROLE_HOMES.items():
-        world.users_a[role] = staff(role, home_a, username=f"a-{role}")
-        world.users_b[role] = staff(role, home_b, username=f"b-{role}")
+        # The captains keep the building of each side's household.
+        building_a, building_b = (
+            (world.household_a.dwelling.building, world.household_b.dwelling.building)
+            if role == "building_captain"
+            else (None, None)
+        )
+        world.users_a[role] = staff(role, home_a, username=f"a-{role}", building=building_a)
+        world.users_b[role] = staff(role, home_b, username=f"b-{role}", building=building_b)
     # A second security administrator in A: sensitive grants take two.
     world.users_a["security_admin_2"] = staff(
         "security_admin", "370829", username="a-security_admin-2"

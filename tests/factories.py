@@ -56,12 +56,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = _PASSWORD_HASH
 
 
-def staff(role: str, region_code: str, username: str | None = None, **fields) -> User:
-    """An account holding `role` at `region_code`, managed from that region."""
+def staff(
+    role: str, region_code: str, username: str | None = None, building=None, **fields
+) -> User:
+    """An account holding `role` at `region_code` (at `building` of that grid, for a role
+    held at buildings), managed from that region."""
     user = UserFactory(
         username=username or f"{role}-{region_code}", region_code=region_code, **fields
     )
-    Membership.objects.create(user=user, role=role, region_code=region_code)
+    Membership.objects.create(user=user, role=role, region_code=region_code, building=building)
     return user
 
 

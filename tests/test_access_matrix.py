@@ -446,6 +446,14 @@ PAGES = [
         owner=302,
     ),
     Case(
+        "accounts:grant_buildings",
+        "county_admin",
+        lambda w: (
+            f"/accounts/users/{_managed_user(w).pk}/grant/buildings/?region_code={w.grid_a.code}"
+        ),
+        marker=lambda w: w.household_a.dwelling.building.name,
+    ),
+    Case(
         "accounts:user_revoke",
         "county_admin",
         lambda w: (

@@ -38,7 +38,7 @@ def test_reveal_is_audited_and_needs_the_permission(world, api):
     assert response.json() == {"field": "id_number", "value": person.id_number}
     assert AuditEvent.objects.filter(action="person.reveal", outcome="success").count() == 1
 
-    denied = api("specialist_grid_worker").post(
+    denied = api("building_captain").post(
         f"/api/v1/persons/{person.pk}/reveal", {"field": "id_number"}, "application/json"
     )
     assert denied.status_code == 404

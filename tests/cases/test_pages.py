@@ -154,7 +154,7 @@ def test_a_hidden_reporter_stays_hidden_from_the_handler(world, catalogue, login
 
 
 def test_the_staff_entry_form(world, catalogue, login):
-    client = login(world.a("building_captain"))
+    client = login(world.a("grid_worker"))
     page = client.get("/cases/new/").content.decode()
     key = re.search(r'name="submission" value="([^"]+)"', page).group(1)
     data = {
@@ -168,7 +168,7 @@ def test_the_staff_entry_form(world, catalogue, login):
     second = client.post("/cases/new/", data)
     assert first.status_code == second.status_code == 302
     case = Case.objects.get()
-    assert (case.channel, case.submitted_by) == ("staff", world.a("building_captain"))
+    assert (case.channel, case.submitted_by) == ("staff", world.a("grid_worker"))
     data["region_code"] = world.grid_b.code
     refused = client.post("/cases/new/", {**data, "submission": "other"})
     assert refused.status_code == 200 and Case.objects.count() == 1

@@ -61,6 +61,8 @@ def test_a_tiny_demo_is_whole_and_valid(demo):
     assert Department.objects.filter(kind="department").count() == 16
     assert Department.objects.filter(kind="utility").count() == 5
     assert Membership.objects.filter(role="specialist_grid_worker").count() == 1011
+    captains = Membership.objects.filter(role="building_captain").select_related("building")
+    assert captains and all(m.building.region_code == m.region_code for m in captains)
     assert PartyOrganization.objects.filter(kind="grid_branch").count() == 4 * GRID_BRANCHES // 200
     logins = json.loads((demo / "demo-logins.json").read_text(encoding="utf-8"))
     roles = {login["role"] for login in logins}

@@ -19,8 +19,8 @@ def test_household_page_masks_and_offers_reveal_only_to_those_allowed(world, log
     assert mask_phone(person.phone) in page
     assert person.id_number not in page and person.phone not in page
     assert "查看" in page
-    specialist = login(world.a("specialist_grid_worker"))
-    page = specialist.get(f"/households/{world.household_a.pk}/").content.decode()
+    captain = login(world.a("building_captain"))  # sees the building's households, masked
+    page = captain.get(f"/households/{world.household_a.pk}/").content.decode()
     assert mask_id_number(person.id_number) in page
     assert "hx-post" not in page
 
@@ -32,7 +32,7 @@ def test_reveal_fragment_and_audit(world, login):
     assert AuditEvent.objects.filter(
         action="person.reveal", object_id=str(person.pk), detail__field="phone"
     ).exists()
-    denied = login(world.a("specialist_grid_worker")).post(f"/persons/{person.pk}/reveal/phone/")
+    denied = login(world.a("building_captain")).post(f"/persons/{person.pk}/reveal/phone/")
     assert denied.status_code == 404
     assert person.phone not in denied.content.decode()
 

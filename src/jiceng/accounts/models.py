@@ -70,16 +70,33 @@ class User(AbstractUser):
         return cached
 
     def scope_codes(self, permission: str) -> tuple[str, ...]:
+        """Where a role held at a region node grants `permission` (the node and below). A
+        membership that names a building grants nothing here: see assigned_buildings."""
         # The platform operator (superuser) configures the platform and holds no data role.
         if not self.is_active or self.is_superuser:
             return ()
         return minimal_prefixes(
-            m.region_code for m in self.active_memberships() if permission in m.permissions
+            m.region_code
+            for m in self.active_memberships()
+            if permission in m.permissions and m.building_id is None
+        )
+
+    def assigned_buildings(self, permission: str) -> frozenset[int]:
+        """The buildings this account holds `permission` in by being assigned to them."""
+        if not self.is_active or self.is_superuser:
+            return frozenset()
+        return frozenset(
+            m.building_id
+            for m in self.active_memberships()
+            if permission in m.permissions and m.building_id is not None
         )
 
 
 class Membership(models.Model):
-    """任职: a role held at a region node. The node bounds everything the role may touch."""
+    """任职: a role held at a region node. The node bounds everything the role may touch.
+
+    A role held at buildings (楼栋长) names its building too, and reaches only what lies
+    in that building (core.access.assigned); region_code is then the building's grid."""
 
     user = models.ForeignKey(
         User, verbose_name="账号", on_delete=models.CASCADE, related_name="memberships"
@@ -120,7 +137,14 @@ class Membership(models.Model):
     @property
     def permissions(self) -> frozenset[str]:
         role = ROLES.get(self.role)
-        return role.permissions if role else frozenset()
+        if role is None:
+            return frozenset()
+        # A role held at buildings grants nothing without one, and a building grants
+        # nothing to a role held at region nodes: a row made before the rule (a captain
+        # posted to a whole grid) must not open the grid.
+        if ("building" in role.levels) != (self.building_id is not None):
+            return frozenset()
+        return role.permissions
 
 
 class GrantBatch(models.Model):

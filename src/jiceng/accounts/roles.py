@@ -200,21 +200,21 @@ ROLES = {
             "activities.view",
             "activities.needs",
         ),
+        # Department staff see the requests routed to them (as handler, or to their
+        # department), not the grid's register or its other requests.
         _role(
             "specialist_grid_worker",
             "专业网格员",
             ("grid", "community", "town"),
-            "regions.view",
-            "people.view",
-            "cases.view",
             "cases.handle",
         ),
         _role("store_clerk", "文明超市店员", ("community",), "stores.serve"),
+        # Held at one building of a grid (Membership.building): these reach that
+        # building's households, persons and requests only, never the grid's.
         _role(
             "building_captain",
             "楼栋长",
-            ("grid",),
-            "regions.view",
+            ("building",),
             "people.view",
             "cases.view",
             "cases.submit",

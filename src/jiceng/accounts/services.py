@@ -27,6 +27,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
+from jiceng.places.models import Building
 from jiceng.places.selectors import region_get_any
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,149}$")
@@ -283,10 +284,10 @@ def user_set_password(*, actor: User, user: User, password: str) -> None:
 # --- roles ----------------------------------------------------------------------------------
 
 
-def _check_grant(*, user: User, role: str, region_code: str):
-    """What holds for any grant, direct or signed: a known role at its level, to an
-    active staff account that is not the platform operator, and administrator roles held
-    alone."""
+def _check_grant(*, user: User, role: str, region_code: str, building: Building | None = None):
+    """What holds for any grant, direct or signed: a known role at its level (a role held
+    at buildings: at one building of the grid), to an active staff account that is not the
+    platform operator, and administrator roles held alone."""
     if role not in ROLES:
         raise DomainError("未知角色。", code="unknown_role", field="role")
     if user.is_superuser:
@@ -294,7 +295,8 @@ def _check_grant(*, user: User, role: str, region_code: str):
     if not user.is_active:
         raise DomainError("该账号已停用。", code="user_inactive")
     region = region_get_any(code=region_code)
-    if region.level not in ROLES[role].levels:
+    _check_building(role, region_code, building)
+    if building is None and region.level not in ROLES[role].levels:
         raise DomainError(
             f"“{ROLES[role].label}”不能设在{region.get_level_display()}一级。",
             code="role_level",
@@ -309,24 +311,59 @@ def _check_grant(*, user: User, role: str, region_code: str):
     return region
 
 
-def _membership_activate(*, user: User, role: str, region_code: str, granted_by: User | None):
+def _check_building(role: str, region_code: str, building: Building | None) -> None:
+    """A role held at buildings needs one building of the grid; no other role takes one."""
+    if "building" not in ROLES[role].levels:
+        if building is not None:
+            raise DomainError(
+                f"“{ROLES[role].label}”不设在楼栋。", code="building_refused", field="building"
+            )
+        return
+    if building is None:
+        raise DomainError(
+            f"“{ROLES[role].label}”须指定所在楼栋。", code="building_required", field="building"
+        )
+    if building.region_code != region_code:
+        raise DomainError("该楼栋不在所填网格内。", code="building_scope", field="building")
+
+
+def _membership_activate(
+    *,
+    user: User,
+    role: str,
+    region_code: str,
+    granted_by: User | None,
+    building: Building | None = None,
+) -> Membership:
     membership, created = Membership.objects.get_or_create(
-        user=user, role=role, region_code=region_code, defaults={"created_by": granted_by}
+        user=user,
+        role=role,
+        region_code=region_code,
+        defaults={"created_by": granted_by, "building": building},
     )
-    if not created and not membership.is_active:
-        Membership.objects.filter(pk=membership.pk).update(is_active=True, created_by=granted_by)
+    if created:
+        return membership
+    if membership.building_id != (building.pk if building else None):
+        if membership.is_active and membership.building_id is not None:
+            raise DomainError("该账号已在本网格另一楼栋任此岗位，请先撤销。", code="building_taken")
+        membership.building = building
+    membership.is_active, membership.created_by = True, granted_by
+    membership.save(update_fields=["building", "is_active", "created_by"])
     return membership
 
 
 @transaction.atomic
-def membership_grant(*, actor: User, user: User, role: str, region_code: str) -> Membership:
+def membership_grant(
+    *, actor: User, user: User, role: str, region_code: str, building: Building | None = None
+) -> Membership:
     """The system administrator gives `user` a role without sensitive rights at a node it
-    manages. A sensitive role goes through `grant_request` instead."""
+    manages (a role held at buildings: at one `building` of the grid `region_code`). A
+    sensitive role goes through `grant_request` instead."""
     _require_manageable(actor, user)
     require(actor, "users.manage", region_code)
     if user.pk == actor.pk:
         raise DomainError("不能给自己授予角色。", code="self_grant")
-    _check_grant(user=user, role=role, region_code=region_code)
+    _check_grant(user=user, role=role, region_code=region_code, building=building)
     if ROLES[role].is_sensitive:
         raise DomainError(
             f"“{ROLES[role].label}”含敏感权限，须经两名安全管理员审批后生效。",
@@ -334,13 +371,14 @@ def membership_grant(*, actor: User, user: User, role: str, region_code: str) ->
             field="role",
         )
     membership = _membership_activate(
-        user=user, role=role, region_code=region_code, granted_by=actor
+        user=user, role=role, region_code=region_code, granted_by=actor, building=building
     )
     audit.record(
         actor=actor,
         action="user.grant",
         obj=membership,
-        detail={"user": user.username, "role": role},
+        detail={"user": user.username, "role": role}
+        | ({"building": building.pk} if building else {}),
     )
     return membership
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("grants/batches/<int:pk>/sign/", views.grant_batch_sign, name="grant_batch_sign"),
     path("users/<int:pk>/", views.user_detail, name="user_detail"),
     path("users/<int:pk>/grant/", views.user_grant, name="user_grant"),
+    path("users/<int:pk>/grant/buildings/", views.grant_buildings, name="grant_buildings"),
     path("users/<int:pk>/revoke/<int:membership_pk>/", views.user_revoke, name="user_revoke"),
     path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
     path("users/<int:pk>/password/", views.user_reset_password, name="user_reset_password"),

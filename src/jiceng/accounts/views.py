@@ -11,6 +11,7 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -23,7 +24,7 @@ from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.places.models import Region
-from jiceng.places.selectors import region_options
+from jiceng.places.selectors import building_options, region_options
 
 
 class LoginForm(forms.Form):
@@ -111,12 +112,26 @@ class UserForm(forms.Form):
 class GrantForm(forms.Form):
     role = forms.ChoiceField(label="角色")
     region_code = forms.CharField(label="区划或网格编码", max_length=24)
+    building = forms.IntegerField(
+        label="楼栋（楼栋长必选）",
+        required=False,
+        min_value=1,
+        widget=forms.Select(choices=[("", "（填网格编码后选择）")]),
+    )
 
 
-def _grant_form(user, data=None) -> GrantForm:
+def _grant_form(user, data=None, account=None) -> GrantForm:
     """The roles this administrator may give or ask for (administrator roles are given
-    only on the server)."""
+    only on the server); typing a grid code offers its buildings."""
     form = GrantForm(data)
+    if account is not None:
+        form.fields["region_code"].widget.attrs.update(
+            {
+                "hx-get": reverse("accounts:grant_buildings", args=[account.pk]),
+                "hx-target": "#id_building",
+                "hx-trigger": "change",
+            }
+        )
     manages = has_permission(user, "users.manage")
     signs = has_permission(user, "security.grant")
     form.fields["role"].choices = [
@@ -192,7 +207,11 @@ def user_list(request):
 @require_GET
 def user_detail(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
-    memberships = list(account.memberships.filter(is_active=True).order_by("region_code"))
+    memberships = list(
+        account.memberships.filter(is_active=True)
+        .select_related("building")
+        .order_by("region_code")
+    )
     pending = list(selectors.user_grant_requests(account=account))
     server_managed = any(m.role in services.SERVER_MANAGED for m in memberships) or any(
         g.role in services.SERVER_MANAGED for g in pending
@@ -209,7 +228,7 @@ def user_detail(request, pk: int):
                 + [m.region_code for m in memberships]
                 + [g.region_code for g in pending]
             ),
-            "grant_form": None if server_managed else _grant_form(request.user),
+            "grant_form": None if server_managed else _grant_form(request.user, account=account),
             "manages": has_permission(request.user, "users.manage", account.region_code)
             and not server_managed,
         },
@@ -233,12 +252,41 @@ def user_grant(request, pk: int):
             messages.success(request, "已提交，须经两名安全管理员签批后生效。")
         else:
             services.membership_grant(
-                actor=request.user, user=account, role=role, region_code=region_code
+                actor=request.user,
+                user=account,
+                role=role,
+                region_code=region_code,
+                building=_grant_building(request.user, region_code, form.cleaned_data["building"]),
             )
             messages.success(request, "已分配岗位。")
     except DomainError as error:
         messages.error(request, error.message)
     return redirect("accounts:user_detail", pk=account.pk)
+
+
+def _grant_building(user, region_code: str, pk: int | None):
+    """The chosen building, looked up only among the grid's (so that an id from elsewhere
+    is answered like one that does not exist)."""
+    if pk is None:
+        return None
+    building = building_options(user=user, permission="users.manage", grid_code=region_code)
+    building = building.filter(pk=pk).first()
+    if building is None:
+        raise DomainError("该楼栋不在所填网格内。", code="building_scope", field="building")
+    return building
+
+
+@require_GET
+def grant_buildings(request, pk: int):
+    """The buildings of the grid typed into the grant form (an htmx fragment)."""
+    selectors.user_get(actor=request.user, pk=pk)
+    code = request.GET.get("region_code", "").strip()
+    buildings = (
+        building_options(user=request.user, permission="users.manage", grid_code=code)
+        if code.isdigit()
+        else []
+    )
+    return render(request, "accounts/_grant_buildings.html", {"buildings": buildings})
 
 
 @require_POST

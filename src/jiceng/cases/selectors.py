@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from jiceng.cases.models import Case, Category, Event, Notification
 from jiceng.cases.workflow import STEPS
-from jiceng.core.access import has_permission, require, scope_filter, scope_q, scopes
+from jiceng.core.access import has_permission, reach_q, require, scope_filter, scope_q, scopes
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import NotFound
 
@@ -44,13 +44,34 @@ class Clock:
 
 
 def visible_q(user) -> Q:
-    """Requests in the user's scope, plus those assigned to them or their department."""
-    condition = scope_q(scopes(user, "cases.view"))
+    """Requests in the user's scope or in a building assigned to them (楼栋长), plus those
+    they entered, and those assigned to them or their department."""
+    condition = reach_q(user, "cases.view", building="building")
+    if user.is_authenticated and has_permission(user, "cases.submit"):
+        condition |= Q(submitted_by=user)
     if user.is_authenticated and has_permission(user, "cases.handle"):
         condition |= Q(handler=user)
         if user.department_id:
             condition |= Q(handler_department_id=user.department_id, handler__isnull=True)
     return condition
+
+
+def may_see_requests(user) -> bool:
+    """Whether the user has any requests to see: in a scope or building, or to handle."""
+    return has_permission(user, "cases.view") or has_permission(user, "cases.handle")
+
+
+def may_reveal_reporter(user, case: Case) -> bool:
+    """Who may read a reporter's name and phone: staff holding cases.view_reporter at the
+    request's region, and the request's assigned handler (who calls the resident back, as
+    the 12345 rules expect of the handling unit), except a handler the resident chose to
+    stay anonymous to."""
+    handler = may_handle(user, case)
+    if handler and case.hide_reporter:
+        return False
+    if handler and case.handler_id == user.pk:
+        return True
+    return has_permission(user, "cases.view_reporter", case.region_code)
 
 
 def case_get(*, user, pk: int) -> Case:
@@ -98,6 +119,8 @@ def available_actions(user, case: Case) -> set[str]:
             continue
         if step.permission == "cases.handle":
             ok = handler
+        elif action == "note":  # the handler notes their work, whatever their region
+            ok = handler or has_permission(user, step.permission, case.region_code)
         else:
             ok = has_permission(user, step.permission, case.region_code)
         if ok:

@@ -220,7 +220,7 @@ def case_submit(
         if existing:
             return existing, False
     if submitted_by is not None:
-        require(submitted_by, "cases.submit", region_code)
+        require(submitted_by, "cases.submit", region_code, building.pk if building else None)
     region = Region.objects.filter(code=region_code).first()
     # Requests through the interfaces may arrive placed only at a town or the county;
     # triage then puts them in a grid. Everything else starts in a grid.
@@ -665,11 +665,19 @@ def case_supervise(*, actor, case: Case, note: str) -> Case:
 
 
 def case_note(*, actor, case: Case, note: str) -> Case:
-    """An internal note in the timeline (not shown to the resident)."""
+    """An internal note in the timeline (not shown to the resident): by staff who see the
+    region's requests, and by the request's handler."""
     if not note.strip():
         raise DomainError("请填写备注。", code="reason_required", field="note")
+
+    def authorize(locked: Case) -> None:
+        if not may_handle(actor, locked):
+            require(actor, STEPS["note"].permission, locked.region_code)
+
     with transaction.atomic():
-        return _step(case, "note", actor, note=note.strip()[:2000], public=False)
+        return _step(
+            case, "note", actor, note=note.strip()[:2000], public=False, authorize=authorize
+        )
 
 
 def new_submission_key() -> str:

@@ -19,9 +19,9 @@ from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
 from jiceng.core import audit
 from jiceng.core.access import has_permission, require
-from jiceng.core.errors import DomainError
+from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.places.models import Region
-from jiceng.places.selectors import nodes_under
+from jiceng.places.selectors import buildings_assigned, nodes_under
 from jiceng.places.views import region_and_period
 
 S = Case.Status
@@ -42,7 +42,8 @@ def _category_choices(county_code: str) -> list:
 @require_GET
 def queue(request):
     user = request.user
-    require(user, "cases.view")
+    if not selectors.may_see_requests(user):
+        raise Forbidden()
     name = request.GET.get("queue") or ("mine" if has_permission(user, "cases.handle") else "open")
     query = request.GET.get("q", "")[:50]
     region = request.GET.get("region", "")
@@ -79,6 +80,7 @@ def supervision(request):
 
 class StaffEntryForm(forms.Form):
     region_code = forms.ChoiceField(label="网格")
+    building = forms.TypedChoiceField(label="楼栋", coerce=int)
     category = forms.TypedChoiceField(label="类别", coerce=int, required=False, empty_value=None)
     description = forms.CharField(label="诉求内容", widget=forms.Textarea(attrs={"rows": 4}))
     address = forms.CharField(label="地点", max_length=200, required=False)
@@ -94,24 +96,33 @@ def _grid_choices(user) -> list[tuple[str, str]]:
 
 @require_http_methods(["GET", "POST"])
 def case_new(request):
-    """代为登记: staff enter a request for a caller, a walk-in or a building captain."""
+    """代为登记: staff enter a request for a caller or a walk-in; a building captain (楼栋长)
+    enters one for their building."""
     user = request.user
     require(user, "cases.submit")
     form = StaffEntryForm(
         request.POST or None, initial={"submission": services.new_submission_key()}
     )
     grids = _grid_choices(user)
-    form.fields["region_code"].choices = grids
-    form.fields["category"].choices = _category_choices(grids[0][0][:6] if grids else "")
+    buildings = {b.pk: b for b in buildings_assigned(user=user, permission="cases.submit")}
+    if grids:
+        del form.fields["building"]
+        form.fields["region_code"].choices = grids
+    else:  # held only by assignment: the request is placed in one's building
+        del form.fields["region_code"]
+        form.fields["building"].choices = [(pk, str(b)) for pk, b in buildings.items()]
+    county = grids[0][0][:6] if grids else next((b.region_code[:6] for b in buildings.values()), "")
+    form.fields["category"].choices = _category_choices(county)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        category = (
-            catalogue_list(county_code=data["region_code"][:6]).filter(pk=data["category"]).first()
-        )
+        building = buildings.get(data.get("building"))
+        region_code = building.region_code if building else data["region_code"]
+        category = catalogue_list(county_code=region_code[:6]).filter(pk=data["category"]).first()
         try:
             case, _ = services.case_submit(
                 channel=Case.Channel.STAFF,
-                region_code=data["region_code"],
+                region_code=region_code,
+                building=building,
                 description=data["description"],
                 category=category,
                 address=data["address"],
@@ -161,8 +172,8 @@ def case_detail(request, pk: int):
         "photos": list(case.photos.all()),
         "actions": actions,
         "lateness": selectors.Clock.current().lateness(case),
-        "may_reveal_reporter": has_permission(user, "cases.view_reporter", case.region_code)
-        and not (case.hide_reporter and selectors.may_handle(user, case)),
+        "may_reveal_reporter": selectors.may_reveal_reporter(user, case),
+        "may_open_grid": has_permission(user, "regions.view", case.region_code),
     }
     if actions & {"accept", "dispatch"}:
         context["suggestions"] = suggest_categories(case)
@@ -265,9 +276,10 @@ def case_reporter(request, pk: int):
     """Show the reporter's name and phone (an htmx fragment), audited."""
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
-    require(user, "cases.view_reporter", case.region_code)
-    if case.hide_reporter and selectors.may_handle(user, case):
-        raise DomainError("居民选择对承办人匿名。", code="reporter_hidden")
+    if not selectors.may_reveal_reporter(user, case):
+        if case.hide_reporter and selectors.may_handle(user, case):
+            raise DomainError("居民选择对承办人匿名。", code="reporter_hidden")
+        raise NotFound()
     audit.record(actor=user, action="case.reveal_reporter", obj=case)
     return render(request, "cases/_reporter.html", {"case": case})
 

@@ -3,7 +3,7 @@
 from jiceng.core.access import has_permission
 
 NAV = {
-    "cases": "cases.view",
+    "cases": ("cases.view", "cases.handle"),  # handlers see what is routed to them
     "submit": "cases.submit",
     "supervise": "cases.supervise",
     "patrols": "patrols.view",
@@ -26,4 +26,9 @@ def nav(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {}}
-    return {"nav": {key: has_permission(user, perm) for key, perm in NAV.items()}}
+    return {
+        "nav": {
+            key: any(has_permission(user, p) for p in ((perm,) if isinstance(perm, str) else perm))
+            for key, perm in NAV.items()
+        }
+    }

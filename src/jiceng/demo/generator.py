@@ -261,6 +261,7 @@ class Builder:
         self.totals = Totals()
         self.users: list[tuple] = []
         self.memberships: list[tuple] = []
+        self.first_building: dict[str, int] = {}  # grid code → its first building's id
 
     # --- accounts --------------------------------------------------------------------
 
@@ -274,6 +275,7 @@ class Builder:
         superuser: bool = False,
         department_id: int | None = None,
         login_label: str | None = None,
+        building_id: int | None = None,
     ) -> None:
         """Queue an account (and its one role). The first account of each role (or of
         `login_label`) is the demo login for that role."""
@@ -302,7 +304,7 @@ class Builder:
         role_region = role_region or region_code
         if role:
             self.memberships.append(
-                (self.ids.take(Membership), user_id, role, role_region, True, self.now)
+                (self.ids.take(Membership), user_id, role, role_region, building_id, True, self.now)
             )
         label = login_label or role or "superuser"
         if label not in {login["role"] for login in self.totals.logins}:
@@ -339,7 +341,7 @@ class Builder:
         )
         bulk_insert(
             Membership,
-            ["id", "user", "role", "region_code", "is_active", "created_at"],
+            ["id", "user", "role", "region_code", "building", "is_active", "created_at"],
             self.memberships,
         )
         self.totals.users += len(self.users)
@@ -478,6 +480,7 @@ class Builder:
         while made < target:
             building_number += 1
             building_id = self.ids.take(Building)
+            self.first_building.setdefault(grid_code, building_id)
             if plan.is_rural:
                 name = f"{community_name[:-1]}{building_number}巷"
                 buildings.append(
@@ -751,7 +754,12 @@ class Builder:
             if grid_code.endswith("001"):
                 self.add_user(f"cw{community}", community, "community_worker")
                 self.add_user(f"sc{community}", community, "store_clerk")
-                self.add_user(f"bc{grid_code}", grid_code, "building_captain")
+                self.add_user(
+                    f"bc{grid_code}",
+                    grid_code,
+                    "building_captain",
+                    building_id=self.first_building.get(grid_code),
+                )
             self.add_user(f"gw{grid_code}", grid_code, "grid_worker")
 
     def _specialists(self, departments) -> None:

@@ -3,7 +3,7 @@
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Length, Substr
 
-from jiceng.core.access import require, scope_filter, scope_q, scopes
+from jiceng.core.access import assigned, require, scope_filter, scope_q, scopes
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import Building, Household, Organization, Person, Region
 
@@ -51,10 +51,11 @@ def check_report_scope(region_code: str, start, end) -> None:
 
 
 def region_breadcrumbs(*, user, region: Region) -> list[Region]:
-    """Ancestors the user may open, top first, ending with the region itself."""
+    """The region and its ancestors that the user may open, top first."""
     allowed = scopes(user, "regions.view")
     codes = [c for c in region.ancestor_codes() if any(c.startswith(s) for s in allowed)]
-    return [*Region.objects.filter(code__in=codes).order_by("code"), region]
+    crumbs = list(Region.objects.filter(code__in=codes).order_by("code"))
+    return [*crumbs, region] if any(region.code.startswith(s) for s in allowed) else crumbs
 
 
 def _counts_by_child(queryset: QuerySet, parent: Region) -> dict[str, int]:
@@ -93,16 +94,36 @@ def grid_buildings(*, user, grid: Region) -> list[Building]:
     )
 
 
+def building_options(*, user, permission: str, grid_code: str) -> QuerySet:
+    """The buildings of a grid where the user holds `permission` (for choosing one)."""
+    require(user, permission, grid_code)
+    return Building.objects.filter(region_code=grid_code).order_by(Length("name"), "name")
+
+
+def buildings_assigned(*, user, permission: str) -> list[Building]:
+    """The buildings the user holds `permission` in by assignment (a captain's own)."""
+    buildings = assigned(user, permission)
+    if not buildings:
+        return []
+    return list(Building.objects.filter(pk__in=sorted(buildings)).order_by("region_code", "name"))
+
+
+# Where each register row lies: a building captain (楼栋长) reaches the rows in the
+# buildings assigned to them, and nothing else of the grid.
+HOUSEHOLD_BUILDING = "dwelling__building"
+PERSON_BUILDING = "household__dwelling__building"
+
+
 def building_get(*, user, pk: int) -> Building:
-    building = Building.objects.filter(pk=pk).first()
+    building = scope_filter(Building.objects.all(), user, "people.view", building="pk")
+    building = building.filter(pk=pk).first()
     if building is None:
         raise NotFound()
-    require(user, "people.view", building.region_code)
     return building
 
 
 def building_households(*, user, building: Building) -> list[Household]:
-    require(user, "people.view", building.region_code)
+    require(user, "people.view", building.region_code, building.pk)
     return list(
         Household.objects.filter(dwelling__building=building)
         .select_related("head", "dwelling__unit")
@@ -112,41 +133,42 @@ def building_households(*, user, building: Building) -> list[Household]:
 
 
 def household_list(*, user, region_code: str | None = None) -> QuerySet:
-    queryset = scope_filter(Household.objects.all(), user, "people.view")
+    queryset = scope_filter(
+        Household.objects.all(), user, "people.view", building=HOUSEHOLD_BUILDING
+    )
     if region_code:
         queryset = queryset.filter(region_code__within=region_code)
     return queryset.select_related("head", "dwelling__building", "dwelling__unit")
 
 
 def household_get(*, user, pk: int) -> Household:
-    household = (
-        Household.objects.select_related("head", "dwelling__building", "dwelling__unit")
-        .filter(pk=pk)
-        .first()
-    )
+    household = household_list(user=user).filter(pk=pk).first()
     if household is None:
         raise NotFound()
-    require(user, "people.view", household.region_code)
     return household
 
 
 def household_members(*, user, household: Household) -> list[Person]:
-    require(user, "people.view", household.region_code)
+    building = household.dwelling.building_id if household.dwelling_id else None
+    require(user, "people.view", household.region_code, building)
     return list(household.members.order_by("id"))
 
 
+def _persons(user) -> QuerySet:
+    return scope_filter(Person.objects.all(), user, "people.view", building=PERSON_BUILDING)
+
+
 def person_list(*, user, region_code: str | None = None) -> QuerySet:
-    queryset = scope_filter(Person.objects.all(), user, "people.view")
+    queryset = _persons(user)
     if region_code:
         queryset = queryset.filter(region_code__within=region_code)
     return queryset.prefetch_related(Prefetch("special_groups"))
 
 
 def person_get(*, user, pk: int) -> Person:
-    person = Person.objects.select_related("household").filter(pk=pk).first()
+    person = _persons(user).select_related("household").filter(pk=pk).first()
     if person is None:
         raise NotFound()
-    require(user, "people.view", person.region_code)
     return person
 
 

@@ -187,7 +187,7 @@ def region_export(request, code: str):
 def building_detail(request, pk: int):
     user = request.user
     building = selectors.building_get(user=user, pk=pk)
-    grid = selectors.region_get(user=user, code=building.region_code)
+    grid = selectors.region_get_any(code=building.region_code)
     return render(
         request,
         "places/building_detail.html",
@@ -204,7 +204,7 @@ def building_detail(request, pk: int):
 def household_detail(request, pk: int):
     user = request.user
     household = selectors.household_get(user=user, pk=pk)
-    grid = selectors.region_get(user=user, code=household.region_code)
+    grid = selectors.region_get_any(code=household.region_code)
     return render(
         request,
         "places/household_detail.html",
@@ -222,7 +222,7 @@ def household_detail(request, pk: int):
 def person_detail(request, pk: int):
     user = request.user
     person = selectors.person_get(user=user, pk=pk)
-    grid = selectors.region_get(user=user, code=person.region_code)
+    grid = selectors.region_get_any(code=person.region_code)
     return render(
         request,
         "places/person_detail.html",
