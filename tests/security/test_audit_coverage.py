@@ -71,7 +71,7 @@ def _records(name: str, functions: dict, seen: set) -> bool:
         return False
     seen.add(name)
     calls = _calls(functions[name])
-    if "audit.record" in calls:
+    if calls & {"audit.record", "audit.record_all"}:
         return True
     return any(_records(callee, functions, seen) for callee in calls if callee in functions)
 

@@ -27,7 +27,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
-from jiceng.places.models import Building
+from jiceng.places.models import Building, Region
 from jiceng.places.selectors import region_get_any
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,149}$")
@@ -183,11 +183,20 @@ def _revoke_tokens(user: User) -> int:
 
 def _held_roles(user: User) -> set[str]:
     """Roles the account holds or has pending."""
-    return set(user.memberships.filter(is_active=True).values_list("role", flat=True)) | set(
-        user.grant_requests.filter(status=GrantRequest.Status.PENDING).values_list(
-            "role", flat=True
-        )
-    )
+    return _held_roles_of([user.pk])[user.pk]
+
+
+def _held_roles_of(user_ids) -> dict[int, set[str]]:
+    held: dict[int, set[str]] = {pk: set() for pk in user_ids}
+    for pk, role in Membership.objects.filter(user_id__in=held, is_active=True).values_list(
+        "user_id", "role"
+    ):
+        held[pk].add(role)
+    for pk, role in GrantRequest.objects.filter(
+        user_id__in=held, status=GrantRequest.Status.PENDING
+    ).values_list("user_id", "role"):
+        held[pk].add(role)
+    return held
 
 
 def _require_manageable(actor: User, user: User) -> None:
@@ -284,7 +293,15 @@ def user_set_password(*, actor: User, user: User, password: str) -> None:
 # --- roles ----------------------------------------------------------------------------------
 
 
-def _check_grant(*, user: User, role: str, region_code: str, building: Building | None = None):
+def _check_grant(
+    *,
+    user: User,
+    role: str,
+    region_code: str,
+    building: Building | None = None,
+    held: set[str] | None = None,
+    region=None,
+):
     """What holds for any grant, direct or signed: a known role at its level (a role held
     at buildings: at one building of the grid), to an active staff account that is not the
     platform operator, and administrator roles held alone."""
@@ -294,7 +311,7 @@ def _check_grant(*, user: User, role: str, region_code: str, building: Building 
         raise DomainError("平台运维账号不担任业务角色。", code="operator_no_role")
     if not user.is_active:
         raise DomainError("该账号已停用。", code="user_inactive")
-    region = region_get_any(code=region_code)
+    region = region or region_get_any(code=region_code)
     _check_building(role, region_code, building)
     if building is None and region.level not in ROLES[role].levels:
         raise DomainError(
@@ -302,7 +319,7 @@ def _check_grant(*, user: User, role: str, region_code: str, building: Building 
             code="role_level",
             field="region_code",
         )
-    others = _held_roles(user) - {role}
+    others = (_held_roles(user) if held is None else held) - {role}
     if others and (role in ADMINISTRATOR_ROLES or others & set(ADMINISTRATOR_ROLES)):
         raise DomainError(
             "系统管理员、安全管理员、审计管理员须各用单独的账号，不能兼任其他角色。",
@@ -433,68 +450,139 @@ def _locked_pending(request: GrantRequest) -> GrantRequest:
     return locked
 
 
-def _sign(actor: User, request: GrantRequest) -> GrantRequest:
-    require(actor, "security.grant", request.region_code)
-    request = _locked_pending(request)
+def _signable(actor: User, request: GrantRequest) -> str:
+    """Why this security administrator may not sign this request ("" if they may)."""
+    if not has_permission(actor, "security.grant", request.region_code):
+        return "scope"
     if actor.pk == request.user_id:
-        raise DomainError("不能审批给自己的授权。", code="self_grant")
+        return "self_grant"
     if actor.pk == request.first_signed_by_id:
-        raise DomainError("须由另一名安全管理员审批。", code="second_signer_required")
+        return "second_signer_required"
+    return ""
+
+
+def _sign_all(actor: User, requests: list[GrantRequest]) -> None:
+    """Sign locked, pending, signable requests: the first signature grants, the second
+    (another person) approves, and the role takes effect. Checked and written a batch at
+    a time, so that approving a thousand imported grid workers is one short click."""
     now = timezone.now()
-    if request.first_signed_by_id is None:
-        request.first_signed_by, request.first_signed_at = actor, now
-        request.save(update_fields=["first_signed_by", "first_signed_at"])
-        audit.record(actor=actor, action="user.grant_sign", obj=request)
-        return request
-    # What held when it was asked for must hold still (the account may have changed).
-    _check_grant(user=request.user, role=request.role, region_code=request.region_code)
-    request.second_signed_by = request.decided_by = actor
-    request.status, request.decided_at = GrantRequest.Status.APPROVED, now
-    request.save(update_fields=["second_signed_by", "decided_by", "status", "decided_at"])
-    membership = _membership_activate(
-        user=request.user,
-        role=request.role,
-        region_code=request.region_code,
-        granted_by=request.first_signed_by,
-    )
-    audit.record(
-        actor=actor,
-        action="user.grant",
-        obj=membership,
-        detail={
-            "user": request.user.username,
-            "role": request.role,
-            "granted_by": request.first_signed_by.username,
-            "approved_by": actor.username,
-        },
-    )
-    return request
+    first = [r for r in requests if r.first_signed_by_id is None]
+    second = [r for r in requests if r.first_signed_by_id is not None]
+    events = []
+    if first:
+        GrantRequest.objects.filter(pk__in=[r.pk for r in first]).update(
+            first_signed_by=actor, first_signed_at=now
+        )
+        for request in first:
+            request.first_signed_by, request.first_signed_at = actor, now
+            events.append(audit.event(actor=actor, action="user.grant_sign", obj=request))
+    if second:
+        # What held when each was asked for must hold still (the account may have changed).
+        held = _held_roles_of({r.user_id for r in second})
+        regions = {
+            r.code: r for r in Region.objects.filter(code__in={r.region_code for r in second})
+        }
+        for request in second:
+            try:
+                _check_grant(
+                    user=request.user,
+                    role=request.role,
+                    region_code=request.region_code,
+                    held=held[request.user_id],
+                    region=regions.get(request.region_code),
+                )
+            except DomainError as refusal:
+                account = f"{request.user.full_name or request.user.username}（{request.user}）"
+                raise DomainError(f"{account}：{refusal.message}", code=refusal.code) from None
+        GrantRequest.objects.filter(pk__in=[r.pk for r in second]).update(
+            second_signed_by=actor,
+            decided_by=actor,
+            status=GrantRequest.Status.APPROVED,
+            decided_at=now,
+        )
+        for request in second:
+            request.second_signed_by = request.decided_by = actor
+            request.status, request.decided_at = GrantRequest.Status.APPROVED, now
+        memberships = _memberships_activate(second)
+        for request in second:
+            events.append(
+                audit.event(
+                    actor=actor,
+                    action="user.grant",
+                    obj=memberships[(request.user_id, request.role, request.region_code)],
+                    detail={
+                        "user": request.user.username,
+                        "role": request.role,
+                        "granted_by": request.first_signed_by.username,
+                        "approved_by": actor.username,
+                    },
+                )
+            )
+    audit.record_all(events)
+
+
+def _memberships_activate(requests: list[GrantRequest]) -> dict[tuple, Membership]:
+    """The memberships approved requests give, created or made active again."""
+    keys = {(r.user_id, r.role, r.region_code): r for r in requests}
+    existing = {
+        (m.user_id, m.role, m.region_code): m
+        for m in Membership.objects.filter(
+            user_id__in={k[0] for k in keys}, role__in={k[1] for k in keys}
+        )
+        if (m.user_id, m.role, m.region_code) in keys
+    }
+    Membership.objects.filter(pk__in=[m.pk for m in existing.values()]).update(is_active=True)
+    Membership.objects.bulk_create(
+        [
+            Membership(user_id=key[0], role=key[1], region_code=key[2],
+                       created_by=request.first_signed_by)
+            for key, request in keys.items()
+            if key not in existing
+        ]
+    )  # fmt: skip
+    return {
+        (m.user_id, m.role, m.region_code): m
+        for m in Membership.objects.filter(
+            user_id__in={k[0] for k in keys}, role__in={k[1] for k in keys}, is_active=True
+        )
+    }
 
 
 @transaction.atomic
 def grant_sign(*, actor: User, request: GrantRequest) -> GrantRequest:
     """Sign a pending grant: the first security administrator's signature grants it, the
     second (another person) approves it, and the role takes effect."""
-    return _sign(actor, request)
+    require(actor, "security.grant", request.region_code)
+    request = _locked_pending(request)
+    refusal = _signable(actor, request)
+    if refusal == "self_grant":
+        raise DomainError("不能审批给自己的授权。", code="self_grant")
+    if refusal:
+        raise DomainError("须由另一名安全管理员审批。", code="second_signer_required")
+    _sign_all(actor, [request])
+    return request
 
 
 @transaction.atomic
 def grant_batch_sign(*, actor: User, batch: GrantBatch) -> tuple[int, int]:
     """Sign every pending grant of a batch that this security administrator may sign;
     return (signed, left for someone else)."""
-    signed = left = 0
-    for request in batch.requests.filter(status=GrantRequest.Status.PENDING).order_by("pk"):
-        if (
-            request.user_id == actor.pk
-            or request.first_signed_by_id == actor.pk
-            or not has_permission(actor, "security.grant", request.region_code)
-        ):
-            left += 1
-            continue
-        _sign(actor, request)
-        signed += 1
-    audit.record(actor=actor, action="user.grant_batch_sign", obj=batch, detail={"signed": signed})
-    return signed, left
+    requests = list(
+        batch.requests.select_for_update()
+        .filter(status=GrantRequest.Status.PENDING)
+        .select_related("user", "first_signed_by")
+        .order_by("pk")
+    )
+    signable = [r for r in requests if not _signable(actor, r)]
+    _sign_all(actor, signable)
+    left = len(requests) - len(signable)
+    audit.record(
+        actor=actor,
+        action="user.grant_batch_sign",
+        obj=batch,
+        detail={"signed": len(signable), "left": left},
+    )
+    return len(signable), left
 
 
 @transaction.atomic
