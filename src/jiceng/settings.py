@@ -196,6 +196,10 @@ NINJA_PAGINATION_CLASS = "jiceng.core.pagination.BoundedPagination"
 # Residents sign in with a one-time code sent by SMS.
 JICENG_SMS_SENDER = env_str("JICENG_SMS_SENDER", "jiceng.residents.sms.LogSender")
 JICENG_SMS_WEBHOOK_URL = env_str("JICENG_SMS_WEBHOOK_URL", "")
+# Codes checked per hour: strictly per phone, generously per client address (residents at
+# one venue share its Wi-Fi at check-in).
+JICENG_OTP_VERIFY_PER_HOUR_PHONE = env_int("JICENG_OTP_VERIFY_PER_HOUR_PHONE", 10)
+JICENG_OTP_VERIFY_PER_HOUR_ADDRESS = env_int("JICENG_OTP_VERIFY_PER_HOUR_ADDRESS", 60)
 # The address residents use (printed in QR codes), e.g. https://jiceng.county.gov.cn
 JICENG_PUBLIC_URL = env_str("JICENG_PUBLIC_URL", "")
 

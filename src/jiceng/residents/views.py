@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.activities import selectors as activity_selectors
 from jiceng.cases.posters import public_base_url
-from jiceng.cases.services import client_fingerprint
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.places.selectors import person_get
@@ -64,12 +63,12 @@ def login(request):
     if request.method == "POST":
         try:
             if request.POST.get("step") == "verify":
-                resident = services.otp_verify(phone=phone, code=request.POST.get("code", ""))
+                resident = services.otp_verify(
+                    phone=phone, code=request.POST.get("code", ""), address=client_ip(request)
+                )
                 services.resident_login(request, resident)
                 return redirect(_next(request))
-            services.otp_request(
-                phone=phone, fingerprint=client_fingerprint(client_ip(request), "resident-login")
-            )
+            services.otp_request(phone=phone, address=client_ip(request))
             code_sent = True
         except DomainError as refusal:
             error = refusal.message
