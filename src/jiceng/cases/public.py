@@ -23,6 +23,7 @@ from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
+from jiceng.core.numbers import whole_number
 from jiceng.places.models import Building, Region
 
 DEVICE_COOKIE = "jiceng_device"
@@ -80,8 +81,8 @@ def intake(request, grid_code: str):
     grid = _grid(grid_code)
     worker = grid_workers(region_codes=[grid.code]).get(grid.code)
     form = _form(grid, request.POST or None)
-    if request.method == "GET" and request.GET.get("b", "").isdigit():
-        form.initial["building"] = int(request.GET["b"])
+    if request.method == "GET" and whole_number(request.GET.get("b")) is not None:
+        form.initial["building"] = whole_number(request.GET["b"])
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -129,9 +130,7 @@ def intake(request, grid_code: str):
             "worker_name": (worker.full_name or worker.username) if worker else "",
             "form": form,
             "category_groups": category_groups(grid.code[:6]),
-            "selected_category": int(form["category"].value())
-            if str(form["category"].value() or "").isdigit()
-            else None,
+            "selected_category": whole_number(str(form["category"].value() or "")),
             "error": error,
         },
         status=400 if error or (request.method == "POST" and not form.is_valid()) else 200,
@@ -153,10 +152,10 @@ def intake(request, grid_code: str):
 def intake_questions(request, grid_code: str):
     """The extra questions of the chosen category (an htmx fragment)."""
     grid = _grid(grid_code)
-    category_id = request.GET.get("category", "")
+    category_id = whole_number(request.GET.get("category"))
     category = (
         catalogue_list(county_code=grid.code[:6]).filter(pk=category_id).first()
-        if category_id.isdigit()
+        if category_id is not None
         else None
     )
     questions = list(category.questions.all()) if category else []
@@ -233,11 +232,10 @@ def tracking(request, code: str, token: str):
 @require_POST
 def rate(request, code: str, token: str):
     case = _resident_case(code, token)
-    rating = request.POST.get("rating", "")
     try:
         services.case_rate(
             case=case,
-            rating=int(rating) if rating.isdigit() else 0,
+            rating=whole_number(request.POST.get("rating")) or 0,
             comment=request.POST.get("comment", ""),
         )
     except DomainError as error:

@@ -214,8 +214,10 @@ def store_add_clerk(*, actor, store: Store, clerk) -> None:
 @transaction.atomic
 def good_create(*, actor, store: Store, name: str, price: int, stock: int = 0) -> Good:
     require(actor, "stores.manage", store.region_code)
-    if not name.strip() or price < 1 or stock < 0:
-        raise DomainError("请填写商品名称、积分价格（至少1）和库存。", code="good_invalid")
+    if not name.strip() or not 1 <= price <= 100_000 or not 0 <= stock <= 100_000:
+        raise DomainError(
+            "请填写商品名称、积分价格（1至100000）和库存（0至100000）。", code="good_invalid"
+        )
     good = Good.objects.create(store=store, name=name.strip()[:64], price=price, stock=stock)
     audit.record(actor=actor, action="good.create", obj=good, region_code=store.region_code)
     return good

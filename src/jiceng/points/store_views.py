@@ -14,6 +14,7 @@ from jiceng.accounts.models import User
 from jiceng.activities.views import community_choices
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.numbers import whole_number
 from jiceng.points import selectors, services
 from jiceng.points.ledger import account_for, ledger_for
 from jiceng.points.models import Account, Good, Redemption
@@ -187,7 +188,8 @@ def counter(request, pk: int):
         for good in goods:
             raw = request.POST.get(f"qty_{good.pk}", "").strip()
             if raw:
-                items[good.pk] = int(raw) if raw.isdigit() else -1
+                quantity = whole_number(raw)
+                items[good.pk] = -1 if quantity is None else quantity
         try:
             order = services.redemption_open(
                 clerk=request.user, store=store, resident=resident, items=items
