@@ -33,6 +33,7 @@ from jiceng.points.models import (
     EarningRule,
     Good,
     JournalEntry,
+    PersonalCode,
     Redemption,
     Store,
 )
@@ -357,9 +358,9 @@ def _order(world: World):
 
 
 def _token(world: World) -> str:
-    from jiceng.residents.services import personal_code
+    from jiceng.points.services import personal_code_issue
 
-    return personal_code(_resident(world))
+    return personal_code_issue(resident=_resident(world))
 
 
 def _check_in(world: World) -> str:
@@ -1452,6 +1453,7 @@ def fingerprint() -> str:
         list(Redemption.objects.order_by("pk").values_list("pk", "status")),
         list(Store.clerks.through.objects.order_by("pk").values_list("pk", "user_id")),
         list(Resident.objects.order_by("pk").values_list("pk", "person_id")),
+        list(PersonalCode.objects.order_by("pk").values_list("pk", "used_at", "store_id")),
     ]
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 

@@ -182,3 +182,19 @@ def test_a_malformed_number_is_a_form_error_not_a_server_error(world, case):
             page = client.get(response["Location"]) if response.status_code == 302 else response
             text = page.content.decode()
             assert any(m in text for m in case.messages), (value, text[:2000])
+
+
+def test_a_malformed_quantity_at_the_counter_is_a_form_error(world):
+    from jiceng.points.services import personal_code_issue, personal_code_use
+    from tests.test_access_matrix import _entry, _resident
+
+    _entry(world)
+    store, clerk = _store(world), world.a("store_clerk")
+    code = personal_code_issue(resident=_resident(world))
+    scan = personal_code_use(clerk=clerk, store=store, code=code)
+    client = client_for(clerk)
+    for value in BAD:
+        data = {"scan": str(scan.pk), f"qty_{store.goods.get().pk}": value}
+        response = client.post(f"/stores/{store.pk}/counter/", data)
+        assert response.status_code == 400, (value, response.status_code)
+        assert "请选择商品和数量" in response.content.decode()

@@ -1,5 +1,5 @@
-"""Residents: sign-in by one-time code, the personal code shown at a store counter, and
-staff confirming which person record a resident is."""
+"""Residents: sign-in by one-time code, and staff confirming which person record a
+resident is. (The code a resident shows at a store counter is the points app's.)"""
 
 import datetime
 import hashlib
@@ -8,14 +8,13 @@ import re
 import secrets
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from jiceng.core import audit, refusals, throttle
 from jiceng.core.access import require
-from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.models import AuditEvent
 from jiceng.residents import sms
@@ -27,8 +26,6 @@ MAX_ATTEMPTS = 5
 OTP_PER_HOUR_ADDRESS = 10
 HOUR = datetime.timedelta(hours=1)
 SESSION_KEY = "resident_id"
-PERSONAL_CODE_SECONDS = 120
-SIGNER_SALT = "jiceng.residents.personal-code"
 
 
 def _digest(phone: str, code: str) -> str:
@@ -178,24 +175,6 @@ def current_resident(request) -> Resident | None:
     if not pk:
         return None
     return Resident.objects.filter(pk=pk, is_active=True).select_related("person").first()
-
-
-def personal_code(resident: Resident) -> str:
-    """A short-lived signed code naming the resident, for the store counter's QR."""
-    return signing.TimestampSigner(salt=SIGNER_SALT).sign(str(resident.pk))
-
-
-def resident_from_personal_code(code: str) -> Resident:
-    try:
-        pk = signing.TimestampSigner(salt=SIGNER_SALT).unsign(code, max_age=PERSONAL_CODE_SECONDS)
-    except signing.SignatureExpired:
-        raise DomainError("居民码已过期，请让居民刷新后重新出示。", code="code_expired") from None
-    except signing.BadSignature:
-        raise DomainError("无效的居民码。", code="code_invalid") from None
-    resident = Resident.objects.filter(pk=pk, is_active=True).first()
-    if resident is None:
-        raise NotFound("未找到该居民。")
-    return resident
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from jiceng.core.middleware import client_ip
 from jiceng.places.selectors import person_get
 from jiceng.points import selectors as points_selectors
 from jiceng.points import services as points_services
-from jiceng.points.models import Redemption
+from jiceng.points.models import PersonalCode, Redemption
 from jiceng.residents import services
 from jiceng.residents.models import Resident
 
@@ -124,13 +124,16 @@ def points(request):
 @resident_required
 @require_GET
 def code(request):
-    """居民码: a QR code that names this resident for two minutes (the page renews it)."""
-    token = services.personal_code(request.resident)
+    """居民码: a QR code that names this resident for one scan within a minute (the page
+    renews it before it expires)."""
+    token = points_services.personal_code_issue(resident=request.resident)
     scan_url = f"{public_base_url(request).rstrip('/')}{reverse('stores:scan', args=[token])}"
+    lifetime = int(PersonalCode.LIFETIME.total_seconds())
     context = {
         "token": token,
         "scan_url": scan_url,
-        "seconds": services.PERSONAL_CODE_SECONDS,
+        "seconds": lifetime,
+        "renew_seconds": lifetime * 3 // 4,
         "label": points_selectors.resident_label(request.resident),
     }
     if request.htmx:
