@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jiceng.core import audit, refusals, throttle
-from jiceng.core.access import require
+from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.models import AuditEvent
@@ -26,6 +26,7 @@ MAX_ATTEMPTS = 5
 OTP_PER_HOUR_ADDRESS = 10
 HOUR = datetime.timedelta(hours=1)
 SESSION_KEY = "resident_id"
+NO_RESIDENT = "该手机号还没有注册居民账号，请居民先登录一次。"
 
 
 def _digest(phone: str, code: str) -> str:
@@ -177,10 +178,34 @@ def current_resident(request) -> Resident | None:
     return Resident.objects.filter(pk=pk, is_active=True).select_related("person").first()
 
 
-@transaction.atomic
-def resident_confirm(*, actor, resident: Resident, person) -> Resident:
-    """Staff confirm that a signed-in resident is a given person (by their records)."""
+@refusals.atomic
+def resident_confirm(*, actor, person, phone: str) -> Resident:
+    """Staff confirm that the resident who signed in with `phone` is `person` (by their
+    records). A resident already confirmed as a person outside the actor's scope is refused
+    exactly as a phone without an account is (same answer, same record), so that the
+    answer tells nothing about residents elsewhere."""
     require(actor, "residents.confirm", person.region_code)
+    phone = normalize_phone(phone)
+    resident = (
+        Resident.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .filter(phone=phone)
+        .first()
+    )
+    if resident is None or (
+        resident.person_id
+        and not has_permission(actor, "residents.confirm", resident.person.region_code)
+    ):
+        refusals.refuse(
+            DomainError(NO_RESIDENT, code="no_resident"),
+            record=lambda: audit.record(
+                actor=actor,
+                action="resident.confirm",
+                obj=person,
+                outcome=AuditEvent.FAILURE,
+                detail={"phone": mask_phone(phone)},
+            ),
+        )
     if Resident.objects.filter(person=person).exclude(pk=resident.pk).exists():
         raise DomainError("该人员已对应其他居民账号。", code="person_taken")
     resident.person = person

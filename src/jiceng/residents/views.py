@@ -22,7 +22,6 @@ from jiceng.points import selectors as points_selectors
 from jiceng.points import services as points_services
 from jiceng.points.models import PersonalCode, Redemption
 from jiceng.residents import services
-from jiceng.residents.models import Resident
 
 
 def resident_required(view):
@@ -194,11 +193,9 @@ def confirm(request, pk: int):
     """Staff link the resident who signed in with a phone number to this person record."""
     person = person_get(user=request.user, pk=pk)
     try:
-        phone = services.normalize_phone(request.POST.get("phone", ""))
-        resident = Resident.objects.filter(phone=phone).first()
-        if resident is None:
-            raise DomainError("该手机号还没有注册居民账号，请居民先登录一次。", code="no_resident")
-        services.resident_confirm(actor=request.user, resident=resident, person=person)
+        services.resident_confirm(
+            actor=request.user, person=person, phone=request.POST.get("phone", "")
+        )
         messages.success(request, "已核实，居民账号与本人信息关联。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
