@@ -173,7 +173,13 @@ def _resident_case(code: str, token: str) -> Case:
         raise Http404(error.message) from None
 
 
-def _timeline(case: Case) -> list[dict]:
+def _timeline(case: Case, *, staff_only: bool = False) -> list[dict]:
+    """The public steps of a request. The reporter of a duplicate merged into it sees only
+    the staff's steps: never what its own resident wrote (a rating's comment, a reason for
+    reopening)."""
+    events = case.events.filter(is_public=True)
+    if staff_only:
+        events = events.filter(actor__isnull=False)
     return [
         {
             "at": event.at,
@@ -181,7 +187,7 @@ def _timeline(case: Case) -> list[dict]:
             "what": STEPS[event.action].label if event.action in STEPS else "合并办理",
             "note": event.note if event.action in PUBLIC_NOTES else "",
         }
-        for event in case.events.filter(is_public=True).order_by("at", "id")
+        for event in events.order_by("at", "id")
     ]
 
 
@@ -208,7 +214,8 @@ def _render_tracking(request, own: Case, error: str = ""):
             "own": own,
             "case": case,
             "status_text": RESIDENT_STATUS[case.status],
-            "timeline": _timeline(case),
+            "is_own": is_own,
+            "timeline": _timeline(case, staff_only=not is_own),
             "photos": _photos(own, case),
             "due_note": WorkCalendar().provisional_note(timezone.localtime(due).date())
             if due and case.is_open
