@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.selectors import grid_workers
@@ -230,6 +231,7 @@ def _render_tracking(request, own: Case, error: str = ""):
 
 
 @login_not_required
+@never_cache  # the private link: the resident's own words and photos
 @require_GET
 def tracking(request, code: str, token: str):
     return _render_tracking(request, _resident_case(code, token))
@@ -262,6 +264,7 @@ def reopen(request, code: str, token: str):
 
 
 @login_not_required
+@never_cache  # the private link: the resident's own words and photos
 @require_GET
 def photo(request, code: str, token: str, photo_id: int):
     own = _resident_case(code, token)

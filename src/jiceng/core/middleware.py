@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.template.response import SimpleTemplateResponse, TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from jiceng.core.audit import request_ip
 from jiceng.core.errors import DomainError, Forbidden, NotFound
@@ -68,6 +69,25 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "geolocation=(self), camera=(self), microphone=()"
         )
+        return response
+
+
+class PrivateResponseMiddleware:
+    """Answers that may carry personal data are kept by no browser cache or proxy
+    (Cache-Control: no-store): every API answer, and every page for someone signed in, as
+    staff or as a resident (a session that holds anything). Static files are answered
+    before this runs (WhiteNoise) and keep their caching; a public page keeps its own."""
+
+    PREFIXES = ("/api/", "/open311/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if request.path_info.startswith(self.PREFIXES) or (session is not None and session.keys()):
+            add_never_cache_headers(response)
         return response
 
 
