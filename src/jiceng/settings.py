@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "jiceng.core.middleware.BodyLimitMiddleware",
     "jiceng.core.middleware.PrivateResponseMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -225,6 +226,13 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Uploads: rosters are the largest files we accept.
 JICENG_MAX_UPLOAD_MB = env_int("JICENG_MAX_UPLOAD_MB", 100)
+JICENG_INTAKE_MAX_PHOTOS = 3  # photos a resident may attach to a request
+# A request body larger than its sender may upload is refused before it is read
+# (core.middleware.BodyLimitMiddleware): an anonymous sender at most the intake's photos,
+# signed-in staff at most a roster, each with a megabyte for the rest of the form.
+_MB = 1024 * 1024
+JICENG_BODY_MAX_ANONYMOUS = (JICENG_PHOTO_MAX_MB * JICENG_INTAKE_MAX_PHOTOS + 1) * _MB
+JICENG_BODY_MAX_STAFF = (JICENG_MAX_UPLOAD_MB + 1) * _MB
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None

@@ -93,7 +93,9 @@ def intake(request, grid_code: str):
             services.intake_allowed(fingerprint=fingerprint, region_code=grid.code)
             uploads = request.FILES.getlist("photos")
             if len(uploads) > services.MAX_PHOTOS:
-                raise DomainError("最多上传 3 张照片。", code="too_many_photos")
+                raise DomainError(
+                    f"最多上传 {services.MAX_PHOTOS} 张照片。", code="too_many_photos"
+                )
             photos = [clean_photo(f, keep_location=data["share_location"]) for f in uploads]
             category = catalogue_list(county_code=grid.code[:6]).filter(pk=data["category"]).first()
             answers = {
