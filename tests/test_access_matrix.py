@@ -33,6 +33,7 @@ from jiceng.points.models import (
     EarningRule,
     Good,
     JournalEntry,
+    PersonalCode,
     Redemption,
     Store,
 )
@@ -383,9 +384,9 @@ def _order(world: World):
 
 
 def _token(world: World) -> str:
-    from jiceng.residents.services import personal_code
+    from jiceng.points.services import personal_code_issue
 
-    return personal_code(_resident(world))
+    return personal_code_issue(resident=_resident(world))
 
 
 def _check_in(world: World) -> str:
@@ -1556,6 +1557,7 @@ def fingerprint() -> str:
             .order_by("pk")
             .values_list("pk", flat=True)
         ),
+        list(PersonalCode.objects.order_by("pk").values_list("pk", "used_at", "store_id")),
     ]
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "jiceng.core.middleware.BodyLimitMiddleware",
+    "jiceng.core.middleware.PrivateResponseMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "jiceng.core.middleware.NulByteMiddleware",
@@ -205,6 +207,10 @@ NINJA_PAGINATION_CLASS = "jiceng.core.pagination.BoundedPagination"
 # Residents sign in with a one-time code sent by SMS.
 JICENG_SMS_SENDER = env_str("JICENG_SMS_SENDER", "jiceng.residents.sms.LogSender")
 JICENG_SMS_WEBHOOK_URL = env_str("JICENG_SMS_WEBHOOK_URL", "")
+# Codes checked per hour: strictly per phone, generously per client address (residents at
+# one venue share its Wi-Fi at check-in).
+JICENG_OTP_VERIFY_PER_HOUR_PHONE = env_int("JICENG_OTP_VERIFY_PER_HOUR_PHONE", 10)
+JICENG_OTP_VERIFY_PER_HOUR_ADDRESS = env_int("JICENG_OTP_VERIFY_PER_HOUR_ADDRESS", 60)
 # The address residents use (printed in QR codes), e.g. https://jiceng.county.gov.cn
 JICENG_PUBLIC_URL = env_str("JICENG_PUBLIC_URL", "")
 
@@ -229,6 +235,13 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Uploads: rosters are the largest files we accept.
 JICENG_MAX_UPLOAD_MB = env_int("JICENG_MAX_UPLOAD_MB", 100)
+JICENG_INTAKE_MAX_PHOTOS = 3  # photos a resident may attach to a request
+# A request body larger than its sender may upload is refused before it is read
+# (core.middleware.BodyLimitMiddleware): an anonymous sender at most the intake's photos,
+# signed-in staff at most a roster, each with a megabyte for the rest of the form.
+_MB = 1024 * 1024
+JICENG_BODY_MAX_ANONYMOUS = (JICENG_PHOTO_MAX_MB * JICENG_INTAKE_MAX_PHOTOS + 1) * _MB
+JICENG_BODY_MAX_STAFF = (JICENG_MAX_UPLOAD_MB + 1) * _MB
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None

@@ -108,7 +108,8 @@ def test_from_plan_to_points_to_store(
     counter = client_for(clerk)
     scanned = counter.get(f"/stores/scan/{token}/", follow=True).content.decode()
     assert "data-balance>15<" in scanned
-    response = counter.post(f"/stores/{store.pk}/counter/", {"code": token, f"qty_{soap.pk}": "2"})
+    scan = re.search(r'name="scan" value="(\d+)"', scanned).group(1)
+    response = counter.post(f"/stores/{store.pk}/counter/", {"scan": scan, f"qty_{soap.pk}": "2"})
     order = Redemption.objects.get()
     assert response.status_code == 302 and order.status == "pending"
     assert f"/me/redemptions/{order.pk}/" in neighbour.get("/me/").content.decode()

@@ -38,13 +38,12 @@ WRITES_NOTHING = {
     "resident_login": "puts the resident in the session (otp_verify records the login)",
     "resident_logout": "takes them out of the session",
     "current_resident": "a lookup",
-    "personal_code": "a signed, short-lived code",
-    "resident_from_personal_code": "a lookup",
     "resident_by_phone": "registers a phone staff named in an action that is recorded",
     # activities
     "check_in_code": "the code on the leader's screen",
     # points
     "resident_account": "a lookup (accounts open with the first entry)",
+    "personal_code_issue": "a code for the resident's own screen; its use is recorded",
     "expire_lots": "each expiry is a journal entry, itself the record",
 }
 

@@ -17,6 +17,7 @@ from jiceng.core.errors import DomainError
 from jiceng.points import services as points_services
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
+from tests.conftest import client_for
 from tests.factories import resident
 from tests.test_access_matrix import MATRIX, _resident, fingerprint
 
@@ -208,3 +209,41 @@ def test_a_nul_character_is_refused_before_any_view(world):
         "/me/login/", "phone=139%0000000000&step=send", "application/x-www-form-urlencoded"
     )
     assert page.status_code == 400 and "非法字符" in page.content.decode()
+
+
+def _no_store(response) -> bool:
+    return "no-store" in response.headers.get("Cache-Control", "")
+
+
+def test_answers_with_personal_data_are_not_stored_by_caches(world, settings):
+    from jiceng.accounts.services import api_token_issue
+    from tests.test_access_matrix import _tracking
+
+    token, _ = api_token_issue(user=world.a("grid_worker"))
+    staff = client_for(world.a("grid_worker"))
+    resident_phone = Client()
+    session = resident_phone.session
+    session["resident_id"] = _resident(world).pk
+    session.save()
+    private = [
+        staff.get("/"),
+        staff.get(f"/persons/{world.person_a.pk}/"),
+        staff.get("/no-such-page/"),
+        resident_phone.get("/me/"),
+        resident_phone.get("/rank/370829001001/"),  # public, but for a signed-in resident
+        Client().get("/api/v1/persons", headers={"Authorization": f"Bearer {token}"}),
+        Client().get("/api/v1/persons"),  # refused, and still an API answer
+        Client().get(_tracking(world)),  # a resident's private link
+    ]
+    assert [r.status_code for r in private] == [200, 200, 404, 200, 200, 200, 401, 200]
+    assert all(_no_store(r) for r in private)
+    assert not _no_store(Client().get("/rank/370829001001/"))
+
+
+def test_static_files_keep_their_caching(world, settings):
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    staff = client_for(world.a("grid_worker"))
+    response = staff.get("/static/jiceng/site.css")
+    assert response.status_code == 200
+    assert not _no_store(response)

@@ -109,7 +109,12 @@ def venue_create(
     address: str = "",
 ) -> Venue:
     require(actor, "activities.manage", region_code)
-    if kind not in Venue.Kind.values or capacity < 1 or closes_at <= opens_at or not name.strip():
+    if (
+        kind not in Venue.Kind.values
+        or not 1 <= capacity <= 100_000
+        or closes_at <= opens_at
+        or not name.strip()
+    ):
         raise DomainError("请完整填写阵地名称、类型、容纳人数和开放时间。", code="venue_invalid")
     venue = Venue.objects.create(
         region_code=region_code,

@@ -15,6 +15,7 @@ from jiceng.activities.models import Activity, ServiceType, SignUp, TeamMember, 
 from jiceng.activities.workflow import STEPS
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.numbers import whole_number
 from jiceng.places.models import Region
 from jiceng.places.selectors import nodes_under
 from jiceng.places.views import region_and_period
@@ -160,7 +161,8 @@ def activity_act(request, pk: int, action: str):
         raise NotFound()
     try:
         if action == "assign":
-            team = selectors.team_list(user=user).filter(pk=request.POST.get("team") or 0).first()
+            team_id = whole_number(request.POST.get("team"))
+            team = selectors.team_list(user=user).filter(pk=team_id).first()
             if team is None:
                 raise DomainError("请选择承办队伍。", code="team_required")
             services.activity_assign(actor=user, activity=activity, team=team)
@@ -223,7 +225,9 @@ def needs(request):
     user = request.user
     require(user, "activities.view")
     if request.method == "POST":
-        service_type = ServiceType.objects.filter(pk=request.POST.get("service_type") or 0).first()
+        service_type = ServiceType.objects.filter(
+            pk=whole_number(request.POST.get("service_type"))
+        ).first()
         try:
             services.need_record(
                 actor=user,
@@ -294,7 +298,11 @@ def teams(request):
                 name=request.POST.get("name", ""),
                 leader=resident_by_phone(request.POST.get("leader_phone", "")),
                 service_types=ServiceType.objects.filter(
-                    pk__in=[int(v) for v in request.POST.getlist("service_types") if v.isdigit()]
+                    pk__in=[
+                        pk
+                        for v in request.POST.getlist("service_types")
+                        if (pk := whole_number(v)) is not None
+                    ]
                 ),
                 description=request.POST.get("description", ""),
             )

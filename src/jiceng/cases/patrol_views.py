@@ -17,6 +17,7 @@ from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.numbers import whole_number
 from jiceng.places.models import Building, Household, Region
 from jiceng.places.selectors import region_options
 from jiceng.places.views import region_and_period
@@ -139,14 +140,15 @@ def patrol_finding(request, pk: int):
     patrol = selectors.patrol_get(user=user, pk=pk)
     post = request.POST
     try:
+        category_id, building_id = (whole_number(post.get(f)) for f in ("category", "building"))
         category = (
-            catalogue_list(county_code=patrol.region_code[:6]).filter(pk=post["category"]).first()
-            if post.get("category", "").isdigit()
+            catalogue_list(county_code=patrol.region_code[:6]).filter(pk=category_id).first()
+            if category_id is not None
             else None
         )
         building = (
-            Building.objects.filter(pk=post["building"], region_code=patrol.region_code).first()
-            if post.get("building", "").isdigit()
+            Building.objects.filter(pk=building_id, region_code=patrol.region_code).first()
+            if building_id is not None
             else None
         )
         case = services.patrol_finding(
@@ -172,7 +174,7 @@ def patrol_visit(request, pk: int):
     user = request.user
     patrol = selectors.patrol_get(user=user, pk=pk)
     household = Household.objects.filter(
-        pk=request.POST.get("household") or 0, region_code=patrol.region_code
+        pk=whole_number(request.POST.get("household")), region_code=patrol.region_code
     ).first()
     try:
         if household is None:

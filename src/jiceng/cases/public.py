@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.selectors import grid_workers
@@ -23,6 +24,7 @@ from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
+from jiceng.core.numbers import whole_number
 from jiceng.places.models import Building, Region
 
 DEVICE_COOKIE = "jiceng_device"
@@ -80,8 +82,8 @@ def intake(request, grid_code: str):
     grid = _grid(grid_code)
     worker = grid_workers(region_codes=[grid.code]).get(grid.code)
     form = _form(grid, request.POST or None)
-    if request.method == "GET" and request.GET.get("b", "").isdigit():
-        form.initial["building"] = int(request.GET["b"])
+    if request.method == "GET" and whole_number(request.GET.get("b")) is not None:
+        form.initial["building"] = whole_number(request.GET["b"])
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -91,7 +93,9 @@ def intake(request, grid_code: str):
             services.intake_allowed(fingerprint=fingerprint, region_code=grid.code)
             uploads = request.FILES.getlist("photos")
             if len(uploads) > services.MAX_PHOTOS:
-                raise DomainError("最多上传 3 张照片。", code="too_many_photos")
+                raise DomainError(
+                    f"最多上传 {services.MAX_PHOTOS} 张照片。", code="too_many_photos"
+                )
             photos = [clean_photo(f, keep_location=data["share_location"]) for f in uploads]
             category = catalogue_list(county_code=grid.code[:6]).filter(pk=data["category"]).first()
             answers = {
@@ -129,9 +133,7 @@ def intake(request, grid_code: str):
             "worker_name": (worker.full_name or worker.username) if worker else "",
             "form": form,
             "category_groups": category_groups(grid.code[:6]),
-            "selected_category": int(form["category"].value())
-            if str(form["category"].value() or "").isdigit()
-            else None,
+            "selected_category": whole_number(str(form["category"].value() or "")),
             "error": error,
         },
         status=400 if error or (request.method == "POST" and not form.is_valid()) else 200,
@@ -153,10 +155,10 @@ def intake(request, grid_code: str):
 def intake_questions(request, grid_code: str):
     """The extra questions of the chosen category (an htmx fragment)."""
     grid = _grid(grid_code)
-    category_id = request.GET.get("category", "")
+    category_id = whole_number(request.GET.get("category"))
     category = (
         catalogue_list(county_code=grid.code[:6]).filter(pk=category_id).first()
-        if category_id.isdigit()
+        if category_id is not None
         else None
     )
     questions = list(category.questions.all()) if category else []
@@ -174,7 +176,13 @@ def _resident_case(code: str, token: str) -> Case:
         raise Http404(error.message) from None
 
 
-def _timeline(case: Case) -> list[dict]:
+def _timeline(case: Case, *, staff_only: bool = False) -> list[dict]:
+    """The public steps of a request. The reporter of a duplicate merged into it sees only
+    the staff's steps: never what its own resident wrote (a rating's comment, a reason for
+    reopening)."""
+    events = case.events.filter(is_public=True)
+    if staff_only:
+        events = events.filter(actor__isnull=False)
     return [
         {
             "at": event.at,
@@ -182,7 +190,7 @@ def _timeline(case: Case) -> list[dict]:
             "what": STEPS[event.action].label if event.action in STEPS else "合并办理",
             "note": event.note if event.action in PUBLIC_NOTES else "",
         }
-        for event in case.events.filter(is_public=True).order_by("at", "id")
+        for event in events.order_by("at", "id")
     ]
 
 
@@ -209,7 +217,8 @@ def _render_tracking(request, own: Case, error: str = ""):
             "own": own,
             "case": case,
             "status_text": RESIDENT_STATUS[case.status],
-            "timeline": _timeline(case),
+            "is_own": is_own,
+            "timeline": _timeline(case, staff_only=not is_own),
             "photos": _photos(own, case),
             "due_note": WorkCalendar().provisional_note(timezone.localtime(due).date())
             if due and case.is_open
@@ -224,6 +233,7 @@ def _render_tracking(request, own: Case, error: str = ""):
 
 
 @login_not_required
+@never_cache  # the private link: the resident's own words and photos
 @require_GET
 def tracking(request, code: str, token: str):
     return _render_tracking(request, _resident_case(code, token))
@@ -233,11 +243,10 @@ def tracking(request, code: str, token: str):
 @require_POST
 def rate(request, code: str, token: str):
     case = _resident_case(code, token)
-    rating = request.POST.get("rating", "")
     try:
         services.case_rate(
             case=case,
-            rating=int(rating) if rating.isdigit() else 0,
+            rating=whole_number(request.POST.get("rating")) or 0,
             comment=request.POST.get("comment", ""),
         )
     except DomainError as error:
@@ -257,6 +266,7 @@ def reopen(request, code: str, token: str):
 
 
 @login_not_required
+@never_cache  # the private link: the resident's own words and photos
 @require_GET
 def photo(request, code: str, token: str, photo_id: int):
     own = _resident_case(code, token)

@@ -32,7 +32,7 @@ from jiceng.places.models import Building, Region
 S = Case.Status
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 MAX_DESCRIPTION = 4000
-MAX_PHOTOS = 3
+MAX_PHOTOS = settings.JICENG_INTAKE_MAX_PHOTOS
 DEFAULT_ACCEPT = (1, DAY)  # for a request that arrives without a category
 
 

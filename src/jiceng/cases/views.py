@@ -20,6 +20,7 @@ from jiceng.cases.workflow import STEPS
 from jiceng.core import audit
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.numbers import whole_number
 from jiceng.places.models import Region
 from jiceng.places.selectors import buildings_assigned, nodes_under
 from jiceng.places.views import region_and_period
@@ -192,8 +193,9 @@ def case_detail(request, pk: int):
 def _target(value: str):
     from jiceng.accounts.models import User
 
-    kind, _, pk = value.partition(":")
-    if not pk.isdigit():
+    kind, _, text = value.partition(":")
+    pk = whole_number(text)
+    if pk is None:
         raise DomainError("请选择承办人或承办部门。", code="handler_required")
     if kind == "user":
         return get_object_or_404(User, pk=pk), None
@@ -210,11 +212,9 @@ def case_act(request, pk: int, action: str):
     try:
         if action == "accept":
             category = None
-            if post.get("category", "").isdigit():
+            if (category_id := whole_number(post.get("category"))) is not None:
                 category = (
-                    catalogue_list(county_code=case.region_code[:6])
-                    .filter(pk=post["category"])
-                    .first()
+                    catalogue_list(county_code=case.region_code[:6]).filter(pk=category_id).first()
                 )
             code = post.get("grid", "").strip()
             grid = Region.objects.filter(code=code).first() if code.isdigit() else None
@@ -241,7 +241,7 @@ def case_act(request, pk: int, action: str):
         elif action == "return":
             services.case_return(actor=user, case=case, reason=note)
         elif action == "request_extension":
-            days = int(post.get("days", "0")) if post.get("days", "").isdigit() else 0
+            days = whole_number(post.get("days")) or 0
             services.case_request_extension(actor=user, case=case, days=days, reason=note)
         elif action == "decide_extension":
             services.case_decide_extension(

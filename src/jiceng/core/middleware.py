@@ -1,11 +1,13 @@
 """Request-wide concerns: audit context, headers, and a clean 503 when the database is down."""
 
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.contrib.auth import middleware as auth_middleware
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.template.response import SimpleTemplateResponse, TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from jiceng.core.audit import request_ip
 from jiceng.core.errors import DomainError, Forbidden, NotFound
@@ -86,6 +88,59 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class PrivateResponseMiddleware:
+    """Answers that may carry personal data are kept by no browser cache or proxy
+    (Cache-Control: no-store): every API answer, and every page for someone signed in, as
+    staff or as a resident (a session that holds anything). Static files are answered
+    before this runs (WhiteNoise) and keep their caching; a public page keeps its own."""
+
+    PREFIXES = ("/api/", "/open311/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if request.path_info.startswith(self.PREFIXES) or (session is not None and session.keys()):
+            add_never_cache_headers(response)
+        return response
+
+
+def _refused(request, status: int, code: str, message: str):
+    """A request refused before any view: in the API's error shape, Open311's, or a page."""
+    if request.path.startswith("/open311/"):  # GeoReport's own error shape
+        return JsonResponse([{"code": status, "description": message}], safe=False, status=status)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": code, "message": message}, status=status)
+    return TemplateResponse(request, "400.html", {"message": message}, status=status).render()
+
+
+class BodyLimitMiddleware:
+    """A request body larger than its sender may upload is refused (413) from its
+    Content-Length, before anything reads it: an anonymous sender (a resident reporting a
+    problem, an Open311 client) at most settings.JICENG_BODY_MAX_ANONYMOUS, signed-in staff
+    at most JICENG_BODY_MAX_STAFF. A body sent without a length (chunked) is refused (411):
+    Django would take it for an empty one. Placed before every middleware that reads it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return _refused(request, 411, "length_required", "请求须注明内容长度。")
+        size = int(declared) if declared.isascii() and declared.isdigit() else 0
+        if size > settings.JICENG_BODY_MAX_ANONYMOUS:
+            staff = get_user(request).is_authenticated
+            limit = settings.JICENG_BODY_MAX_STAFF if staff else settings.JICENG_BODY_MAX_ANONYMOUS
+            if size > limit:
+                allowed = limit // (1024 * 1024) - 1  # without the margin for the form
+                message = f"提交的内容过大（每次最多 {allowed} MB），请压缩照片或分批上传。"
+                return _refused(request, 413, "body_too_large", message)
+        return self.get_response(request)
+
+
 class NulByteMiddleware:
     """Text never holds a NUL character, and PostgreSQL refuses to store one: a request
     carrying one in its query string or in a JSON or form body is refused (400) before it
@@ -98,12 +153,7 @@ class NulByteMiddleware:
 
     def __call__(self, request):
         if self._carries_nul(request):
-            message = "请求中含有非法字符（NUL）。"
-            if request.path.startswith("/open311/"):  # GeoReport's own error shape
-                return JsonResponse([{"code": 400, "description": message}], safe=False, status=400)
-            if request.path.startswith("/api/"):
-                return JsonResponse({"code": "nul_character", "message": message}, status=400)
-            return TemplateResponse(request, "400.html", {"message": message}, status=400).render()
+            return _refused(request, 400, "nul_character", "请求中含有非法字符（NUL）。")
         return self.get_response(request)
 
     def _carries_nul(self, request) -> bool:

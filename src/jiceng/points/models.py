@@ -392,3 +392,52 @@ class RedemptionLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.good_id}×{self.quantity}"
+
+
+class PersonalCode(models.Model):
+    """居民码: the code a resident's phone shows at a store counter. It lives
+    PERSONAL_CODE_SECONDS (the page renews it) and is used once: the first clerk to scan it
+    binds it to their store, and every later scan, there or anywhere, is refused. Only its
+    digest is kept. A used code is the record of the scan: the clerk then serves that
+    resident at that counter for a while (COUNTER_FOR) without scanning again."""
+
+    LIFETIME = datetime.timedelta(seconds=60)
+    COUNTER_FOR = datetime.timedelta(minutes=15)
+
+    resident = models.ForeignKey(
+        "residents.Resident", verbose_name="居民", on_delete=models.PROTECT, related_name="+"
+    )
+    digest = models.CharField("摘要", max_length=64, unique=True)
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+    expires_at = models.DateTimeField("过期时间")
+    used_at = models.DateTimeField("扫码时间", null=True, blank=True)
+    store = models.ForeignKey(
+        Store,
+        verbose_name="扫码超市",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    clerk = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="扫码店员",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "居民码"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True, store__isnull=True, clerk__isnull=True)
+                | Q(used_at__isnull=False, store__isnull=False, clerk__isnull=False),
+                name="personal_code_used_by_a_store",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.created_at:%H:%M:%S}"

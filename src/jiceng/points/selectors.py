@@ -17,6 +17,7 @@ from jiceng.points.models import (
     JournalEntry,
     Ledger,
     MonthlyEarning,
+    PersonalCode,
     Posting,
     Redemption,
     Restock,
@@ -300,6 +301,24 @@ def counter_store(*, user, pk: int) -> Store:
     if store is None or not has_permission(user, "stores.serve", store.region_code):
         raise NotFound("您不是该超市的店员。")
     return store
+
+
+def counter_scan(*, user, store: Store, pk: int | None) -> PersonalCode | None:
+    """The resident's code this clerk scanned at this counter within
+    PersonalCode.COUNTER_FOR (the clerk picks goods without scanning again), or None."""
+    if pk is None:
+        return None
+    return (
+        PersonalCode.objects.select_related("resident")
+        .filter(
+            pk=pk,
+            store=store,
+            clerk=user,
+            used_at__gte=timezone.now() - PersonalCode.COUNTER_FOR,
+            resident__is_active=True,
+        )
+        .first()
+    )
 
 
 @dataclass

@@ -2,13 +2,19 @@
 goods and stock, redemption at the counter, and expiry. Every movement goes through
 points.ledger.post."""
 
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jiceng.core import audit
+from jiceng.core import audit, refusals
 from jiceng.core.access import require
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.models import AuditEvent
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import (
     Account,
@@ -17,6 +23,7 @@ from jiceng.points.models import (
     Good,
     JournalEntry,
     Lot,
+    PersonalCode,
     Redemption,
     RedemptionLine,
     Restock,
@@ -24,6 +31,8 @@ from jiceng.points.models import (
 )
 
 MAX_LINES = 20
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: a clerk may type it
+CODE_LENGTH = 12
 
 
 def resident_account(resident, region_code: str) -> Account:
@@ -214,8 +223,10 @@ def store_add_clerk(*, actor, store: Store, clerk) -> None:
 @transaction.atomic
 def good_create(*, actor, store: Store, name: str, price: int, stock: int = 0) -> Good:
     require(actor, "stores.manage", store.region_code)
-    if not name.strip() or price < 1 or stock < 0:
-        raise DomainError("请填写商品名称、积分价格（至少1）和库存。", code="good_invalid")
+    if not name.strip() or not 1 <= price <= 100_000 or not 0 <= stock <= 100_000:
+        raise DomainError(
+            "请填写商品名称、积分价格（1至100000）和库存（0至100000）。", code="good_invalid"
+        )
     good = Good.objects.create(store=store, name=name.strip()[:64], price=price, stock=stock)
     audit.record(actor=actor, action="good.create", obj=good, region_code=store.region_code)
     return good
@@ -248,6 +259,71 @@ def _serving(clerk, store: Store) -> None:
     require(clerk, "stores.serve", store.region_code)
     if not store.clerks.filter(pk=clerk.pk).exists():
         raise NotFound("您不是该超市的店员。")
+
+
+def _code_digest(code: str) -> str:
+    message = f"personal-code:{code.strip().upper()}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def personal_code_issue(*, resident) -> str:
+    """A fresh 居民码 for the resident's phone, valid for PersonalCode.LIFETIME and one
+    scan. Only its digest is stored; the resident's earlier codes that expired unused are
+    dropped (a scanned one stays: it is the record of the scan)."""
+    now = timezone.now()
+    PersonalCode.objects.filter(
+        resident=resident, used_at__isnull=True, expires_at__lte=now
+    ).delete()
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    PersonalCode.objects.create(
+        resident=resident, digest=_code_digest(code), expires_at=now + PersonalCode.LIFETIME
+    )
+    return code
+
+
+@refusals.atomic
+def personal_code_use(*, clerk, store: Store, code: str) -> PersonalCode:
+    """A clerk scans a resident's code at their store's counter. The first scan binds the
+    code to this store and clerk and names the resident; any other scan of it, at this
+    store or another, is refused (a screenshot passed on is worth nothing) and audited."""
+    _serving(clerk, store)
+    now = timezone.now()
+    digest = _code_digest(code or "")
+    taken = PersonalCode.objects.filter(
+        digest=digest, used_at__isnull=True, expires_at__gt=now, resident__is_active=True
+    ).update(used_at=now, store=store, clerk=clerk)
+    scan = PersonalCode.objects.select_related("resident").filter(digest=digest).first()
+    if not taken:
+        if scan is None:
+            error = DomainError("无效的居民码。", code="code_invalid")
+        elif scan.used_at is not None:
+            error = DomainError(
+                "该居民码已被扫过，每个码只能用一次。请居民刷新居民码后重新出示。",
+                code="code_used",
+            )
+        elif not scan.resident.is_active:
+            error = NotFound("未找到该居民。")
+        else:
+            error = DomainError("居民码已过期，请让居民刷新后重新出示。", code="code_expired")
+        refusals.refuse(
+            error,
+            record=lambda: audit.record(
+                actor=clerk,
+                action="personal_code.use",
+                obj=scan,
+                region_code=store.region_code,
+                outcome=AuditEvent.FAILURE,
+                detail={"store": store.pk, "reason": error.code},
+            ),
+        )
+    audit.record(
+        actor=clerk,
+        action="personal_code.use",
+        obj=scan,
+        region_code=store.region_code,
+        detail={"store": store.pk, "resident": scan.resident_id},
+    )
+    return scan
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ import datetime
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -14,10 +15,10 @@ from jiceng.accounts.models import User
 from jiceng.activities.views import community_choices
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.numbers import whole_number
 from jiceng.points import selectors, services
 from jiceng.points.ledger import account_for, ledger_for
 from jiceng.points.models import Account, Good, Redemption
-from jiceng.residents.services import resident_from_personal_code
 
 
 @require_http_methods(["GET", "POST"])
@@ -171,23 +172,31 @@ def scan(request, token: str):
 
 @require_http_methods(["GET", "POST"])
 def counter(request, pk: int):
-    """收银台: identify the resident by their code, pick goods, open the redemption."""
+    """收银台: identify the resident by their code, pick goods, open the redemption. A code
+    is scanned once (?code=): the counter then works from that scan (?scan=)."""
     store = selectors.counter_store(user=request.user, pk=pk)
-    code = _code_of(request.POST.get("code") or request.GET.get("code", ""))
-    resident, balance, error = None, None, ""
+    code = _code_of(request.GET.get("code", ""))
+    error = ""
     if code:
         try:
-            resident = resident_from_personal_code(code)
-            balance = account_for(ledger_for(store.region_code), Account.Kind.RESIDENT, resident)
+            scan = services.personal_code_use(clerk=request.user, store=store, code=code)
         except DomainError as refusal:
             error = refusal.message
+        else:
+            return redirect(f"{reverse('stores:counter', args=[store.pk])}?scan={scan.pk}")
+    scan_id = whole_number(request.POST.get("scan") or request.GET.get("scan"))
+    scan = selectors.counter_scan(user=request.user, store=store, pk=scan_id)
+    if scan_id is not None and scan is None:
+        error = "请重新扫描居民码。"
+    resident = scan.resident if scan else None
     goods = list(store.goods.filter(is_active=True).order_by("name"))
     if request.method == "POST" and resident is not None:
         items = {}
         for good in goods:
             raw = request.POST.get(f"qty_{good.pk}", "").strip()
             if raw:
-                items[good.pk] = int(raw) if raw.isdigit() else -1
+                quantity = whole_number(raw)
+                items[good.pk] = -1 if quantity is None else quantity
         try:
             order = services.redemption_open(
                 clerk=request.user, store=store, resident=resident, items=items
@@ -202,12 +211,16 @@ def counter(request, pk: int):
         {
             "store": store,
             "code": code,
+            "scan": scan,
             "resident": resident,
             "label": selectors.resident_label(resident),
-            "balance": balance,
+            "balance": account_for(ledger_for(store.region_code), Account.Kind.RESIDENT, resident)
+            if resident
+            else None,
             "goods": goods,
             "error": error,
         },
+        status=400 if error else 200,
     )
 
 

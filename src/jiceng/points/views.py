@@ -12,6 +12,7 @@ from jiceng.activities.views import community_choices
 from jiceng.cases.services import new_submission_key
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.numbers import whole_number
 from jiceng.places.models import Region
 from jiceng.points import selectors, services
 from jiceng.points.ledger import ledger_for
@@ -158,7 +159,7 @@ def deed_propose(request):
     user = request.user
     code, _ = _community(request, "points.manage")
     rule = EarningRule.objects.filter(
-        pk=request.POST.get("rule") or 0, ledger__region_code=code
+        pk=whole_number(request.POST.get("rule")), ledger__region_code=code
     ).first()
     try:
         if rule is None:

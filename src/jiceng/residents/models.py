@@ -44,10 +44,9 @@ class Resident(models.Model):
 
 class OneTimeCode(models.Model):
     """A sign-in code sent by SMS. Only its digest is kept; it expires and allows a few
-    attempts."""
+    attempts (counted before each comparison, see residents.services.otp_verify)."""
 
     phone = models.CharField("手机号", max_length=20, db_index=True)
-    client_fingerprint = models.CharField("来源摘要", max_length=32, db_index=True)
     digest = models.CharField("摘要", max_length=64)
     created_at = models.DateTimeField("发送时间", auto_now_add=True)
     expires_at = models.DateTimeField("过期时间")

@@ -1,5 +1,5 @@
-"""Residents: sign-in by one-time code, the personal code shown at a store counter, and
-staff confirming which person record a resident is."""
+"""Residents: sign-in by one-time code, and staff confirming which person record a
+resident is. (The code a resident shows at a store counter is the points app's.)"""
 
 import datetime
 import hashlib
@@ -8,24 +8,25 @@ import re
 import secrets
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from jiceng.core import audit
-from jiceng.core.access import require
-from jiceng.core.errors import DomainError, NotFound
+from jiceng.core import audit, refusals, throttle
+from jiceng.core.access import has_permission, require
+from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
+from jiceng.core.models import AuditEvent
 from jiceng.residents import sms
 from jiceng.residents.models import OneTimeCode, Resident
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 CODE_MINUTES = 5
 MAX_ATTEMPTS = 5
-OTP_PER_HOUR_CLIENT = 10
+OTP_PER_HOUR_ADDRESS = 10
+HOUR = datetime.timedelta(hours=1)
 SESSION_KEY = "resident_id"
-PERSONAL_CODE_SECONDS = 120
-SIGNER_SALT = "jiceng.residents.personal-code"
+NO_RESIDENT = "该手机号还没有注册居民账号，请居民先登录一次。"
 
 
 def _digest(phone: str, code: str) -> str:
@@ -41,66 +42,117 @@ def normalize_phone(phone: str) -> str:
     return phone
 
 
-def otp_request(*, phone: str, fingerprint: str) -> None:
+@refusals.atomic
+def otp_request(*, phone: str, address: str | None) -> None:
     """Send a 6-digit code by SMS: at most one a minute and five an hour per phone, and
-    OTP_PER_HOUR_CLIENT an hour from one device or address (SMS costs the county money)."""
+    OTP_PER_HOUR_ADDRESS an hour from one client address (SMS costs the county money)."""
     phone = normalize_phone(phone)
     now = timezone.now()
-    hour = OneTimeCode.objects.filter(created_at__gte=now - datetime.timedelta(hours=1))
-    recent = hour.filter(phone=phone)
+    recent = OneTimeCode.objects.filter(phone=phone, created_at__gte=now - HOUR)
     if recent.filter(created_at__gte=now - datetime.timedelta(minutes=1)).exists():
         raise DomainError("验证码已发送，请一分钟后再试。", code="otp_too_soon")
-    if (
-        recent[:5].count() >= 5
-        or hour.filter(client_fingerprint=fingerprint)[:OTP_PER_HOUR_CLIENT].count()
-        >= OTP_PER_HOUR_CLIENT
-    ):
-        raise DomainError("验证码发送次数过多，请一小时后再试。", code="otp_too_many")
+    too_many = DomainError("验证码发送次数过多，请一小时后再试。", code="otp_too_many")
+    if recent[:5].count() >= 5:
+        raise too_many
+    throttle.take(
+        "otp.send.address", address, limit=OTP_PER_HOUR_ADDRESS, within=HOUR, error=too_many
+    )
     code = f"{secrets.randbelow(10**6):06d}"
-    with transaction.atomic():
-        OneTimeCode.objects.create(
-            phone=phone,
-            client_fingerprint=fingerprint,
-            digest=_digest(phone, code),
-            expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
-        )
-        audit.record(actor=None, action="resident.otp_sent", detail={"phone": mask_phone(phone)})
-        transaction.on_commit(
-            lambda: sms.send(
-                phone, f"【基层治理】您的登录验证码为 {code}，{CODE_MINUTES}分钟内有效。"
-            )
-        )
+    OneTimeCode.objects.create(
+        phone=phone,
+        digest=_digest(phone, code),
+        expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
+    )
+    audit.record(actor=None, action="resident.otp_sent", detail={"phone": mask_phone(phone)})
+    transaction.on_commit(
+        lambda: sms.send(phone, f"【基层治理】您的登录验证码为 {code}，{CODE_MINUTES}分钟内有效。")
+    )
 
 
-@transaction.atomic
-def otp_verify(*, phone: str, code: str) -> Resident:
-    """Check a code; the first success for a phone creates the resident."""
+def otp_verify(*, phone: str, code: str, address: str | None) -> Resident:
+    """Check a code; the first success for a phone creates the resident.
+
+    Each try is counted before any code is compared, in a transaction of its own that
+    commits first, so that however many guesses arrive at once, at most MAX_ATTEMPTS of
+    them are compared with a code: after MAX_ATTEMPTS wrong ones the right one fails too.
+    Tries are limited per phone (strictly) and per client address (generously: residents
+    at one venue share its Wi-Fi). Every refusal is audited."""
     phone = normalize_phone(phone)
+    otp = _otp_attempt(phone=phone, address=address)
+    return _otp_check(otp=otp, code=code)
+
+
+@refusals.atomic
+def _otp_attempt(*, phone: str, address: str | None) -> OneTimeCode:
+    """Count one try at the phone's live code, or refuse it."""
+    limited = DomainError("验证次数过多，请一小时后再试。", code="otp_verify_too_many")
+    per_phone = settings.JICENG_OTP_VERIFY_PER_HOUR_PHONE
+    per_address = settings.JICENG_OTP_VERIFY_PER_HOUR_ADDRESS
+    try:
+        throttle.take("otp.verify.phone", phone, limit=per_phone, within=HOUR, error=limited)
+        throttle.take("otp.verify.address", address, limit=per_address, within=HOUR, error=limited)
+    except DomainError as refusal:
+        refusals.refuse(refusal, record=lambda: _login_failed(phone, "limited"))
     now = timezone.now()
     otp = (
-        OneTimeCode.objects.select_for_update()
-        .filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
+        OneTimeCode.objects.filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
         .order_by("-created_at")
         .first()
     )
-    if otp is None or otp.attempts >= MAX_ATTEMPTS:
-        raise DomainError("验证码已失效，请重新获取。", code="otp_expired")
-    if not hmac.compare_digest(otp.digest, _digest(phone, (code or "").strip())):
-        OneTimeCode.objects.filter(pk=otp.pk).update(attempts=otp.attempts + 1)
-        audit.record(
-            actor=None,
-            action="resident.login",
-            outcome="failure",
-            detail={"phone": mask_phone(phone)},
+    counted = []
+    if otp is not None:  # kept: the try stays counted whatever happens to this transaction
+        refusals.keep(
+            lambda: counted.append(
+                OneTimeCode.objects.filter(
+                    pk=otp.pk, used_at__isnull=True, expires_at__gt=now, attempts__lt=MAX_ATTEMPTS
+                ).update(attempts=F("attempts") + 1)
+            )
         )
-        raise DomainError("验证码不正确。", code="otp_wrong")
-    OneTimeCode.objects.filter(pk=otp.pk).update(used_at=now)
+    if not any(counted):
+        refusals.refuse(
+            DomainError("验证码已失效，请重新获取。", code="otp_expired"),
+            record=lambda: _login_failed(phone, "expired"),
+        )
+    return otp
+
+
+def _matches(otp: OneTimeCode, code: str) -> bool:
+    return hmac.compare_digest(otp.digest, _digest(otp.phone, (code or "").strip()))
+
+
+@refusals.atomic
+def _otp_check(*, otp: OneTimeCode, code: str) -> Resident:
+    """Compare a code whose try has been counted, and sign the resident in."""
+    phone = otp.phone
+    if not _matches(otp, code):
+        refusals.refuse(
+            DomainError("验证码不正确。", code="otp_wrong"),
+            record=lambda: _login_failed(phone, "wrong"),
+        )
+    now = timezone.now()
+    if not OneTimeCode.objects.filter(pk=otp.pk, used_at__isnull=True).update(used_at=now):
+        refusals.refuse(  # the same code was used a moment ago, by another request
+            DomainError("验证码已失效，请重新获取。", code="otp_expired"),
+            record=lambda: _login_failed(phone, "expired"),
+        )
     resident, _ = Resident.objects.get_or_create(phone=phone)
     if not resident.is_active:
-        raise DomainError("该账号已停用，请联系社区。", code="resident_inactive")
+        refusals.refuse(
+            DomainError("该账号已停用，请联系社区。", code="resident_inactive"),
+            record=lambda: _login_failed(phone, "inactive"),
+        )
     Resident.objects.filter(pk=resident.pk).update(last_login_at=now)
     audit.record(actor=None, action="resident.login", obj=resident)
     return resident
+
+
+def _login_failed(phone: str, reason: str) -> None:
+    audit.record(
+        actor=None,
+        action="resident.login",
+        outcome=AuditEvent.FAILURE,
+        detail={"phone": mask_phone(phone), "reason": reason},
+    )
 
 
 def resident_by_phone(phone: str) -> Resident:
@@ -126,28 +178,34 @@ def current_resident(request) -> Resident | None:
     return Resident.objects.filter(pk=pk, is_active=True).select_related("person").first()
 
 
-def personal_code(resident: Resident) -> str:
-    """A short-lived signed code naming the resident, for the store counter's QR."""
-    return signing.TimestampSigner(salt=SIGNER_SALT).sign(str(resident.pk))
-
-
-def resident_from_personal_code(code: str) -> Resident:
-    try:
-        pk = signing.TimestampSigner(salt=SIGNER_SALT).unsign(code, max_age=PERSONAL_CODE_SECONDS)
-    except signing.SignatureExpired:
-        raise DomainError("居民码已过期，请让居民刷新后重新出示。", code="code_expired") from None
-    except signing.BadSignature:
-        raise DomainError("无效的居民码。", code="code_invalid") from None
-    resident = Resident.objects.filter(pk=pk, is_active=True).first()
-    if resident is None:
-        raise NotFound("未找到该居民。")
-    return resident
-
-
-@transaction.atomic
-def resident_confirm(*, actor, resident: Resident, person) -> Resident:
-    """Staff confirm that a signed-in resident is a given person (by their records)."""
+@refusals.atomic
+def resident_confirm(*, actor, person, phone: str) -> Resident:
+    """Staff confirm that the resident who signed in with `phone` is `person` (by their
+    records). A resident already confirmed as a person outside the actor's scope is refused
+    exactly as a phone without an account is (same answer, same record), so that the
+    answer tells nothing about residents elsewhere."""
     require(actor, "residents.confirm", person.region_code)
+    phone = normalize_phone(phone)
+    resident = (
+        Resident.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .filter(phone=phone)
+        .first()
+    )
+    if resident is None or (
+        resident.person_id
+        and not has_permission(actor, "residents.confirm", resident.person.region_code)
+    ):
+        refusals.refuse(
+            DomainError(NO_RESIDENT, code="no_resident"),
+            record=lambda: audit.record(
+                actor=actor,
+                action="resident.confirm",
+                obj=person,
+                outcome=AuditEvent.FAILURE,
+                detail={"phone": mask_phone(phone)},
+            ),
+        )
     if Resident.objects.filter(person=person).exclude(pk=resident.pk).exists():
         raise DomainError("该人员已对应其他居民账号。", code="person_taken")
     resident.person = person

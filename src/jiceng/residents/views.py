@@ -15,15 +15,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.activities import selectors as activity_selectors
 from jiceng.cases.posters import public_base_url
-from jiceng.cases.services import client_fingerprint
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.places.selectors import person_get
 from jiceng.points import selectors as points_selectors
 from jiceng.points import services as points_services
-from jiceng.points.models import Redemption
+from jiceng.points.models import PersonalCode, Redemption
 from jiceng.residents import services
-from jiceng.residents.models import Resident
 
 
 def resident_required(view):
@@ -64,12 +62,12 @@ def login(request):
     if request.method == "POST":
         try:
             if request.POST.get("step") == "verify":
-                resident = services.otp_verify(phone=phone, code=request.POST.get("code", ""))
+                resident = services.otp_verify(
+                    phone=phone, code=request.POST.get("code", ""), address=client_ip(request)
+                )
                 services.resident_login(request, resident)
                 return redirect(_next(request))
-            services.otp_request(
-                phone=phone, fingerprint=client_fingerprint(client_ip(request), "resident-login")
-            )
+            services.otp_request(phone=phone, address=client_ip(request))
             code_sent = True
         except DomainError as refusal:
             error = refusal.message
@@ -125,13 +123,16 @@ def points(request):
 @resident_required
 @require_GET
 def code(request):
-    """居民码: a QR code that names this resident for two minutes (the page renews it)."""
-    token = services.personal_code(request.resident)
+    """居民码: a QR code that names this resident for one scan within a minute (the page
+    renews it before it expires)."""
+    token = points_services.personal_code_issue(resident=request.resident)
     scan_url = f"{public_base_url(request).rstrip('/')}{reverse('stores:scan', args=[token])}"
+    lifetime = int(PersonalCode.LIFETIME.total_seconds())
     context = {
         "token": token,
         "scan_url": scan_url,
-        "seconds": services.PERSONAL_CODE_SECONDS,
+        "seconds": lifetime,
+        "renew_seconds": lifetime * 3 // 4,
         "label": points_selectors.resident_label(request.resident),
     }
     if request.htmx:
@@ -192,11 +193,9 @@ def confirm(request, pk: int):
     """Staff link the resident who signed in with a phone number to this person record."""
     person = person_get(user=request.user, pk=pk)
     try:
-        phone = services.normalize_phone(request.POST.get("phone", ""))
-        resident = Resident.objects.filter(phone=phone).first()
-        if resident is None:
-            raise DomainError("该手机号还没有注册居民账号，请居民先登录一次。", code="no_resident")
-        services.resident_confirm(actor=request.user, resident=resident, person=person)
+        services.resident_confirm(
+            actor=request.user, person=person, phone=request.POST.get("phone", "")
+        )
         messages.success(request, "已核实，居民账号与本人信息关联。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
