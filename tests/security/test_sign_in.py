@@ -7,11 +7,14 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
-from django.test import Client
+from django.db import connection
+from django.test import Client, RequestFactory
 
+from jiceng.accounts import services
 from jiceng.accounts.models import User
+from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, staff
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"X-CSRFToken": "[^"]+"')
 
@@ -96,3 +99,31 @@ def test_an_account_under_attack_is_slowed_down_and_reported_once(world, setting
     assert alerts.get().region_code == worker.region_code
     assert len(slept) == 4  # the fifth to eighth tries waited
     assert attempt(worker.username, PASSWORD, address="192.0.2.200").status_code == 302
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+def test_tries_sent_all_at_once_pass_the_lock_no_more_than_one_at_a_time(transactional_db):
+    """40 wrong passwords for one account from one address at once: each try is counted
+    before its password is checked, so no more than JICENG_LOGIN_MAX_FAILURES of them are
+    answered on the password, the rest as locked — and the right one after them too."""
+    from tests.points.test_concurrency import race
+
+    worker = staff("grid_worker", "370829001001001", username="raced")
+    request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.9.9.9")
+    results = race(
+        [
+            (lambda: services.login_check(request=request, username="raced", password="wrong"))
+            for _ in range(40)
+        ]
+    )
+    assert all(isinstance(r, DomainError) for r in results)
+    reasons = list(
+        AuditEvent.objects.filter(action="auth.login", outcome="failure").values_list(
+            "detail__reason", flat=True
+        )
+    )
+    assert len(reasons) == 40
+    assert reasons.count("credentials") <= settings.JICENG_LOGIN_MAX_FAILURES
+    with pytest.raises(DomainError):
+        services.login_check(request=request, username=worker.username, password=PASSWORD)

@@ -49,19 +49,20 @@ def login_check(*, request, username: str, password: str) -> User:
     the same work (one password hash), and is counted and audited.
 
     The lock holds for one account from one client address; failures on one account from
-    everywhere slow its sign-ins down and alert the auditor, but lock nobody out."""
+    everywhere slow its sign-ins down and alert the auditor, but lock nobody out. Each
+    try is counted before the password is checked (and taken back if it succeeds), so
+    that tries sent all at once cannot pass the limits together."""
     address = client_ip(request) or ""
-    user = authenticate(request, username=username, password=password)
-    known = user or User.objects.filter(username=username).first()
     window = _lock_window()
-    if (
-        throttle.count(
-            "login.address",
-            address,
-            within=HOUR,
-            limit=settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS,
-        )
-        >= settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS
+    known = User.objects.filter(username=username).first()
+    address_try = throttle.hit("login.address", address)
+    if known is not None:
+        throttle.hit("login.pair", known.pk, address)
+    user = authenticate(request, username=username, password=password)
+    address_limit = settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS
+    most = settings.JICENG_LOGIN_MAX_FAILURES
+    if throttle.count("login.address", address, within=HOUR, limit=address_limit + 1) > (
+        address_limit
     ):
         reason = "address"
     elif (
@@ -72,14 +73,15 @@ def login_check(*, request, username: str, password: str) -> User:
             address,
             within=window,
             since=known.login_unlocked_at,
-            limit=settings.JICENG_LOGIN_MAX_FAILURES,
+            limit=most + 1,
         )
-        >= settings.JICENG_LOGIN_MAX_FAILURES
+        > most
     ):
         reason = "locked"
     elif user is None:
         reason = "inactive" if known is not None and not known.is_active else "credentials"
     else:
+        throttle.release(address_try)
         throttle.clear("login.pair", user.pk, address)
         audit.record(actor=user, action="auth.login", obj=user)
         return user
@@ -87,7 +89,7 @@ def login_check(*, request, username: str, password: str) -> User:
         time.sleep(settings.JICENG_LOGIN_SLOWDOWN_SECONDS)
     refusals.refuse(
         DomainError(LOGIN_REFUSED, code="invalid_credentials"),
-        record=lambda: _login_failed(known, username, address, reason),
+        record=lambda: _login_failed(known, username, reason),
     )
 
 
@@ -96,10 +98,8 @@ def _account_under_attack(user: User, window: datetime.timedelta) -> bool:
     return throttle.count("login.account", user.pk, within=window, limit=limit) >= limit
 
 
-def _login_failed(known: User | None, username: str, address: str, reason: str) -> None:
-    throttle.hit("login.address", address)
+def _login_failed(known: User | None, username: str, reason: str) -> None:
     if known is not None:
-        throttle.hit("login.pair", known.pk, address)
         throttle.hit("login.account", known.pk)
         window = _lock_window()
         if _account_under_attack(known, window) and not throttle.count(

@@ -43,12 +43,20 @@ def count(
     return hits.count()
 
 
-def hit(scope: str, *parts) -> None:
-    """Count one try; it survives a refusal of the service it is counted in."""
+def hit(scope: str, *parts) -> int:
+    """Count one try (returning its id); it survives a refusal of the service it is
+    counted in."""
     key = key_of(scope, *parts)
-    refusals.keep(lambda: ThrottleHit.objects.create(scope=scope, key=key))
+    made: list[int] = []
+    refusals.keep(lambda: made.append(ThrottleHit.objects.create(scope=scope, key=key).pk))
     if random.random() < 0.01:
         ThrottleHit.objects.filter(at__lt=timezone.now() - KEEP_FOR).delete()
+    return made[-1]
+
+
+def release(hit_id: int) -> None:
+    """Take back one try that turned out not to count (a sign-in that succeeded)."""
+    ThrottleHit.objects.filter(pk=hit_id).delete()
 
 
 def clear(scope: str, *parts) -> None:
