@@ -26,6 +26,7 @@ from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Category, Open311Client
 from jiceng.cases.open311_openapi import open311_openapi
 from jiceng.cases.workflow import RESIDENT_STATUS
+from jiceng.core import phones
 from jiceng.core.errors import DomainError
 from jiceng.core.middleware import client_ip
 from jiceng.places.models import Region
@@ -305,7 +306,8 @@ def _post_request(request, fmt: str):
         longitude=longitude,
         media_url=_param(request, "media_url"),
         reporter_name=name,
-        reporter_phone="".join(c for c in _param(request, "phone") if c.isdigit()),
+        reporter_phone=phones.phone(_param(request, "phone"))
+        or "",  # a client's stray text is dropped
         reporter_account=_param(request, "account_id") or _param(request, "email"),
         device_id=device,
         fingerprint=fingerprint,

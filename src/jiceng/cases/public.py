@@ -112,7 +112,7 @@ def intake(request, grid_code: str):
                 ).first(),
                 unit_number=data["unit_number"],
                 address=data["address"],
-                reporter_phone=data["reporter_phone"].replace(" ", "").replace("-", ""),
+                reporter_phone=data["reporter_phone"],
                 hide_reporter=data["hide_reporter"],
                 device_id=device,
                 fingerprint=fingerprint,

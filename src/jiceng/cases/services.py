@@ -21,7 +21,7 @@ from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.cases.photos import CleanPhoto
 from jiceng.cases.selectors import may_handle
 from jiceng.cases.workflow import STEPS
-from jiceng.core import audit, refusals
+from jiceng.core import audit, phones, refusals
 from jiceng.core.access import has_permission, require
 from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
@@ -254,8 +254,13 @@ def case_submit(
         if located:
             latitude, longitude = located.latitude, located.longitude
     check_location(region, latitude, longitude)
-    if reporter_phone and not (reporter_phone.isdigit() and 7 <= len(reporter_phone) <= 12):
-        raise DomainError("联系电话格式不正确。", code="phone_invalid", field="reporter_phone")
+    if reporter_phone:
+        number = phones.phone(reporter_phone)
+        if number is None:
+            raise DomainError(
+                "联系电话应为手机号或固定电话号码。", code="phone_invalid", field="reporter_phone"
+            )
+        reporter_phone = number
 
     now = timezone.now()
     limit = (category.accept_limit, category.accept_unit) if category else DEFAULT_ACCEPT

@@ -128,7 +128,7 @@ def case_new(request):
                 category=category,
                 address=data["address"],
                 reporter_name=data["reporter_name"],
-                reporter_phone=data["reporter_phone"].replace("-", "").replace(" ", ""),
+                reporter_phone=data["reporter_phone"],
                 submitted_by=user,
                 photos=[clean_photo(f) for f in request.FILES.getlist("photos")[:3]],
                 idempotency_key=f"staff:{user.pk}:{data['submission']}",

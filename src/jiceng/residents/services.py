@@ -4,7 +4,6 @@ resident is. (The code a resident shows at a store counter is the points app's.)
 import datetime
 import hashlib
 import hmac
-import re
 import secrets
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jiceng.core import audit, refusals, throttle
+from jiceng.core import audit, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
@@ -20,7 +19,6 @@ from jiceng.core.models import AuditEvent
 from jiceng.residents import sms
 from jiceng.residents.models import OneTimeCode, Resident
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
 CODE_MINUTES = 5
 MAX_ATTEMPTS = 5
 OTP_PER_HOUR_ADDRESS = 10
@@ -36,10 +34,10 @@ def _digest(phone: str, code: str) -> str:
 
 
 def normalize_phone(phone: str) -> str:
-    phone = re.sub(r"[\s-]", "", phone or "")
-    if not MOBILE.match(phone):
+    number = phones.mobile(phone)
+    if number is None:
         raise DomainError("请输入11位手机号。", code="phone_invalid", field="phone")
-    return phone
+    return number
 
 
 @refusals.atomic
