@@ -122,3 +122,19 @@ def test_settings(settings, tmp_path):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def sms(settings):
+    """The text messages sent (to residents, and staff's first passwords): (phone, text)."""
+    from jiceng.residents.sms import MemorySender
+
+    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
+    MemorySender.outbox = []
+    return MemorySender.outbox
+
+
+def first_password(outbox, phone: str) -> str:
+    """The password in the last first-password message sent to `phone`."""
+    text = next(t for p, t in reversed(outbox) if p == phone and "初始密码" in t)
+    return text.split("初始密码为 ")[1].split(" ")[0]

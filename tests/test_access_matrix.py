@@ -518,6 +518,12 @@ PAGES = [
         owner=302,
     ),
     Case(
+        "accounts:grant_batch",
+        "security_admin",
+        lambda w: f"/accounts/grants/batches/{_pending_grant(w, batch=True).batch_id}/",
+        marker=lambda w: "甲待授权人",
+    ),
+    Case(
         "accounts:grant_batch_sign",
         "security_admin",
         lambda w: f"/accounts/grants/batches/{_pending_grant(w, batch=True).batch_id}/sign/",

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from jiceng.accounts.models import User
-from jiceng.accounts.services import LOGIN_REFUSED
+from jiceng.accounts.services import login_refused_message
 from jiceng.core import throttle
 from jiceng.core.models import AuditEvent
 from tests.factories import PASSWORD
@@ -44,7 +44,7 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(client, wo
     for _ in range(settings.JICENG_LOGIN_MAX_FAILURES):
         attempt(client, worker.username, "wrong")
     response = attempt(client, worker.username, PASSWORD)
-    assert LOGIN_REFUSED in response.content.decode()
+    assert login_refused_message() in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert _failures(worker) == settings.JICENG_LOGIN_MAX_FAILURES + 1
     last = AuditEvent.objects.filter(action="auth.login", outcome="failure").first()

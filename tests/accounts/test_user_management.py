@@ -11,6 +11,7 @@ from jiceng.accounts.services import (
 )
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
+from tests.conftest import first_password
 
 
 @pytest.fixture
@@ -18,7 +19,7 @@ def admin(world):
     return world.a("county_admin")
 
 
-def test_the_county_admin_creates_an_account_and_gives_it_a_grid(world, admin, login):
+def test_the_county_admin_creates_an_account_and_gives_it_a_grid(world, admin, login, sms):
     """The system administrator creates the account and asks for the grid; a grid worker
     reveals personal data, so two security administrators sign before it takes effect."""
     client = login(admin)
@@ -27,9 +28,8 @@ def test_the_county_admin_creates_an_account_and_gives_it_a_grid(world, admin, l
         {
             "username": "newworker",
             "full_name": "新网格员",
-            "phone": "13800000000",
+            "phone": "138 0000 0000",
             "region_code": "370829",
-            "password": "Strong-Passw0rd",
         },
     )
     assert response.status_code == 302
@@ -47,13 +47,30 @@ def test_the_county_admin_creates_an_account_and_gives_it_a_grid(world, admin, l
     assert AuditEvent.objects.filter(action="user.grant", outcome="success").exists()
 
 
-def test_weak_initial_passwords_are_refused(admin):
-    with pytest.raises(DomainError) as error:
-        user_create(
-            actor=admin, username="xy", full_name="x", region_code="370829", password="123456"
+def test_the_first_password_goes_to_the_holders_phone_only(
+    admin, login, sms, django_capture_on_commit_callbacks
+):
+    """No administrator sees it, so none can sign in as an account it made."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(admin).post(
+            "/accounts/users/",
+            {
+                "username": "xy",
+                "full_name": "新人",
+                "phone": "+86 139 0537 1234",
+                "region_code": "370829",
+            },
+            follow=True,
         )
-    assert error.value.code == "weak_password"
-    assert not User.objects.filter(username="xy").exists()
+    user = User.objects.get(username="xy")
+    password = first_password(sms, "13905371234")
+    assert user.check_password(password) and user.password_must_change
+    assert password not in response.content.decode()
+    assert password not in str(AuditEvent.objects.values_list("detail", flat=True))
+    with pytest.raises(DomainError) as error:
+        user_create(actor=admin, username="yz", full_name="x", region_code="370829", phone="123")
+    assert error.value.code == "phone_invalid"
+    assert not User.objects.filter(username="yz").exists()
 
 
 @pytest.mark.parametrize("username", ["AUDITOR", "аuditor", "a-auditor ", "x", "-dash", "王五"])
@@ -61,7 +78,7 @@ def test_new_usernames_are_lowercase_ascii_and_no_look_alikes(world, admin, user
     with pytest.raises(DomainError) as error:
         user_create(
             actor=admin, username=username, full_name="x", region_code="370829",
-            password="Strong-Passw0rd",
+            phone="13905371234",
         )  # fmt: skip
     assert error.value.code in ("username_invalid", "username_taken")
     assert not User.objects.filter(username=username).exists()
@@ -104,16 +121,20 @@ def test_deactivating_revokes_tokens(world, admin):
     assert not ApiToken.objects.filter(user=worker, revoked_at__isnull=True).exists()
 
 
-def test_password_reset_unlocks(world, admin, login):
+def test_password_reset_unlocks(world, admin, login, sms, django_capture_on_commit_callbacks):
     worker = world.a("grid_worker")
+    User.objects.filter(pk=worker.pk).update(phone="13905379999")
     for _ in range(settings.JICENG_LOGIN_MAX_FAILURES):
         Client().post("/accounts/login/", {"username": worker.username, "password": "wrong"})
-    login(admin).post(f"/accounts/users/{worker.pk}/password/", {"password": "Brand-New-Pass1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        page = login(admin).post(f"/accounts/users/{worker.pk}/password/", follow=True)
+    new_password = first_password(sms, "13905379999")
+    assert new_password not in page.content.decode()  # the administrator never sees it
     worker.refresh_from_db()
-    assert worker.check_password("Brand-New-Pass1")
+    assert worker.check_password(new_password)
     assert worker.password_must_change
     response = Client().post(
-        "/accounts/login/", {"username": worker.username, "password": "Brand-New-Pass1"}
+        "/accounts/login/", {"username": worker.username, "password": new_password}
     )
     assert response.status_code == 302
     # The administrator knows that password: the account must choose its own first.

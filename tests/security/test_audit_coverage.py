@@ -22,6 +22,11 @@ WRITES_NOTHING = {
     # accounts
     "api_token_authenticate": "authenticates a request (issuing and revoking are recorded)",
     "check_username": "a format check",
+    "check_phone": "a format check",
+    "login_refused_message": "a message",
+    "first_password_text": "a message",
+    "may_revoke": "a check",
+    "signable_refusal": "a check",
     # cases
     "actor_label": "a label for a timeline",
     "client_fingerprint": "a hash of the request's address",

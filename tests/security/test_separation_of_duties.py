@@ -9,13 +9,14 @@ import io
 import pytest
 from django.contrib import admin as django_admin
 from django.core.management import call_command
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
 from jiceng.accounts import services
 from jiceng.accounts.models import GrantBatch, GrantRequest, Membership, User
 from jiceng.core.admin import AuditedAdmin
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent, Holiday
+from tests.conftest import first_password
 from tests.factories import PASSWORD, staff
 
 
@@ -33,7 +34,7 @@ def test_the_county_admin_cannot_make_itself_a_data_user(world, login):
     client.post(
         "/accounts/users/",
         {"username": "puppet", "full_name": "傀儡", "region_code": "370829",
-         "password": "Strong-Passw0rd"},
+         "phone": "13905370000"},
     )  # fmt: skip
     puppet = User.objects.get(username="puppet")
     before = _memberships()
@@ -52,7 +53,7 @@ def test_the_county_admin_cannot_make_itself_a_data_user(world, login):
         ("town_staff", None),
     }
     auditor = world.a("auditor")
-    client.post(f"/accounts/users/{auditor.pk}/password/", {"password": "Taken-Over-Pass1"})
+    client.post(f"/accounts/users/{auditor.pk}/password/")
     client.post(f"/accounts/users/{auditor.pk}/active/", {"active": "0"})
     auditor.refresh_from_db()
     assert auditor.is_active and auditor.check_password(PASSWORD)
@@ -167,29 +168,41 @@ def _accounts_file(rows) -> io.BytesIO:
     return handle
 
 
-def test_a_thousand_grid_workers_are_imported_and_approved_as_one_batch(world, login):
+def test_a_thousand_grid_workers_are_imported_and_approved_as_one_batch(
+    world, login, sms, django_capture_on_commit_callbacks
+):
     rows = [
-        [f"gw{n:04d}", f"网格员{n}", f"139{n:08d}", "370829001", "专职网格员", "370829001001001"]
+        [
+            f"GW{n:04d}",
+            f"网格员{n}",
+            f"+86 139{n:08d}",
+            "370829001",
+            "专职网格员",
+            "370829001001001",
+        ]
         for n in range(40)
-    ] + [["clerk01", "店员", "", "370829001", "文明超市店员", "370829001001"]]
-    response = login(world.a("county_admin")).post(
-        "/accounts/users/import/", {"file": _accounts_file(rows)}
-    )
-    assert response.status_code == 200
-    assert response["Content-Disposition"].startswith("attachment")
-    passwords = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-    table = list(passwords.iter_rows(min_row=2, values_only=True))
-    assert len(table) == 41
-    created = User.objects.filter(username__startswith="gw")
+    ] + [["clerk01", "店员", "13800000001", "370829001", "文明超市店员", "370829001001"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = login(world.a("county_admin")).post(
+            "/accounts/users/import/", {"file": _accounts_file(rows)}
+        )
+    page = response.content.decode()
+    assert "已创建 41 个账号" in page
+    created = User.objects.filter(username__startswith="gw")  # lower-cased on the way in
     assert created.count() == 40 and all(u.password_must_change for u in created)
-    username, _, password, _ = table[0]
-    assert User.objects.get(username=username).check_password(password)
+    # Each first password went to its holder's phone, and to nobody else.
+    assert len(sms) == 41
+    password = first_password(sms, "13900000000")
+    assert User.objects.get(username="gw0000").check_password(password)
+    assert password not in page
     # The clerk works at once; the grid workers wait for two security administrators.
     assert Membership.objects.filter(user__username="clerk01", role="store_clerk").exists()
     assert not Membership.objects.filter(user__username__startswith="gw").exists()
     batch = GrantBatch.objects.get()
     assert batch.requests.filter(status="pending", first_signed_by=None).count() == 40
     first = login(world.a("security_admin"))
+    listed = first.get(f"/accounts/grants/batches/{batch.pk}/").content.decode()
+    assert "签批全部 40 项" in listed
     first.post(f"/accounts/grants/batches/{batch.pk}/sign/")
     first.post(f"/accounts/grants/batches/{batch.pk}/sign/")  # signing twice adds nothing
     assert not Membership.objects.filter(user__username__startswith="gw").exists()
@@ -199,6 +212,28 @@ def test_a_thousand_grid_workers_are_imported_and_approved_as_one_batch(world, l
         Membership.objects.filter(user__username__startswith="gw", role="grid_worker").count() == 40
     )
     assert AuditEvent.objects.filter(action="user.grant").count() >= 41
+
+
+def test_an_account_file_as_offices_make_it(world, login, sms, tmp_path):
+    """A title above the header, full-width digits, a GBK CSV."""
+    path = tmp_path / "账号.csv"
+    path.write_text(
+        "嘉祥县网格员名单（2026年12月）\n账号,姓名,手机号,所属区划,角色,任职区划\n"
+        "wangwu,王五,１３９０５３７１２３４,370829001,专职网格员,370829001001001\n",
+        encoding="gbk",
+    )
+    with open(path, "rb") as handle:
+        login(world.a("county_admin")).post("/accounts/users/import/", {"file": handle})
+    assert User.objects.get(username="wangwu").phone == "13905371234"
+    path.write_text(
+        "账号,姓名,手机号,所属区划,角色,任职区划\n"
+        "zhaoliu,赵六,13905371235,3.70829E+11,专职网格员,3.70829E+14\n",
+        encoding="gbk",
+    )
+    with open(path, "rb") as handle:
+        page = login(world.a("county_admin")).post("/accounts/users/import/", {"file": handle})
+    assert "科学计数法" in page.content.decode()
+    assert not User.objects.filter(username="zhaoliu").exists()
 
 
 def test_an_account_file_with_one_bad_row_creates_nothing(world, login):

@@ -13,12 +13,14 @@ import string
 from django.contrib.auth.hashers import BasePasswordHasher, get_hasher, mask_hash
 from django.utils.crypto import constant_time_compare
 
-ALPHABET = string.ascii_letters + string.digits
-SYMBOLS = "#%+-=@"
+# Typed from a text message on a phone: no 0/O/o, 1/l/I, 2/Z, 5/S, 8/B look-alikes.
+ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0Oo1lIi2Zz5Ss8B")
+SYMBOLS = "#%+=@"
 
 
 def generated_password() -> str:
-    """16 characters of letters, digits and one symbol (it passes the password rules)."""
+    """16 characters of letters, digits and one symbol (it passes the password rules;
+    about 90 bits)."""
     while True:
         body = [secrets.choice(ALPHABET) for _ in range(15)]
         password = "".join(body) + secrets.choice(SYMBOLS)

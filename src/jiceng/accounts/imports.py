@@ -1,13 +1,15 @@
 """Accounts imported from a spreadsheet: a county onboards a thousand grid workers at once.
 
 Every row is checked first; any error writes nothing. A clean file creates every account
-with a first password of its own (given back once, in a workbook for the administrator to
-hand out; each must be changed at its first sign-in), grants at once the roles without
+with a first password of its own, sent by SMS to the holder's phone (no administrator
+sees it; it must be changed at the first sign-in), grants at once the roles without
 sensitive rights, and files the sensitive ones as one batch for two security
-administrators to sign.
+administrators to sign. Files come as offices make them: a title above the header, names
+in capitals, full-width digits, phone numbers with +86.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,17 +20,23 @@ from django.db.models.functions import Lower
 from jiceng.accounts.hashers import generated_password
 from jiceng.accounts.models import Department, GrantBatch, GrantRequest, Membership, User
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
-from jiceng.accounts.services import USERNAME, USERNAME_RULE
-from jiceng.core import audit
+from jiceng.accounts.services import USERNAME, USERNAME_RULE, first_password_text
+from jiceng.core import audit, phones
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.places.models import Region
-from jiceng.places.roster import RowError, read_table, safe_cell
+from jiceng.places.roster import RowError, read_table
+from jiceng.residents import sms
 
 HEADERS = ["账号", "姓名", "手机号", "所属区划", "角色", "任职区划", "所属部门"]
 REQUIRED = ["账号", "姓名", "所属区划"]
 MAX_ROWS = 5000
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+HEADER_SEARCH = 10  # rows above the header (a title, a date) are skipped
+EXPONENT = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
+EXPONENT_MESSAGE = (
+    "区划编码被 Excel 写成了科学计数法（如 3.70829E+14）。请把该列设为“文本”，"
+    "重新填入完整编码后保存。"
+)
 IMPORTABLE = {
     role.label: role
     for role in ROLES.values()
@@ -51,24 +59,31 @@ class Row:
 @dataclass
 class AccountImportResult:
     errors: list[RowError] = field(default_factory=list)
-    accounts: list[tuple[User, str, str]] = field(default_factory=list)  # user, password, note
+    accounts: list[tuple[User, str]] = field(default_factory=list)  # user, its post
     batch: GrantBatch | None = None
 
 
+def _text(value) -> str:
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
 def _rows(path: Path, original_name: str):
-    rows = read_table(path, original_name)
-    header = next(rows, None)
-    if header is None:
-        raise DomainError("文件是空的。", code="empty_file")
-    names = [str(h).strip().rstrip("*＊").strip() for h in header]
-    missing = [h for h in REQUIRED if h not in names]
-    if missing:
+    """(row number, {header: text}) of each filled row under the header row, which may
+    have a title or a date above it."""
+    rows = enumerate(read_table(path, original_name), start=1)
+    names: list[str] = []
+    for number, header in rows:
+        names = [_text(h).rstrip("*").strip() for h in header]
+        if all(h in names for h in REQUIRED) or number >= HEADER_SEARCH:
+            break
+    if not all(h in names for h in REQUIRED):
         raise DomainError(
-            f"缺少必填列：{'、'.join(missing)}。请使用导入模板。", code="header_missing"
+            f"前{HEADER_SEARCH}行中找不到表头（须有{'、'.join(REQUIRED)}三列）。请使用导入模板。",
+            code="header_missing",
         )
     index = {h: names.index(h) for h in HEADERS if h in names}
-    for number, raw in enumerate(rows, start=2):
-        values = {h: (raw[i].strip() if i < len(raw) else "") for h, i in index.items()}
+    for number, raw in rows:
+        values = {h: (_text(raw[i]) if i < len(raw) else "") for h, i in index.items()}
         if any(values.values()):
             yield number, values
 
@@ -91,7 +106,7 @@ def _check(actor, path: Path, original_name: str) -> tuple[list[Row], list[RowEr
     )
     for number, values in parsed:
         problems = []
-        username = values.get("账号", "")
+        username = values.get("账号", "").lower()
         if not USERNAME.match(username):
             problems.append(("账号", USERNAME_RULE))
         elif username in taken:
@@ -103,16 +118,20 @@ def _check(actor, path: Path, original_name: str) -> tuple[list[Row], list[RowEr
         full_name = values.get("姓名", "")
         if not full_name or len(full_name) > 64:
             problems.append(("姓名", "姓名不能为空，且不超过64个字符。"))
-        phone = re.sub(r"[\s-]", "", values.get("手机号", "")).removeprefix("+86")
-        if phone and not MOBILE.match(phone):
-            problems.append(("手机号", "手机号应为11位手机号码。"))
+        phone = phones.mobile(values.get("手机号", "")) or ""
+        if not phone:
+            problems.append(("手机号", "须填本人的11位手机号：初始密码以短信发到这个手机。"))
         home = values.get("所属区划", "")
-        if home not in regions or not has_permission(actor, "users.manage", home):
+        if EXPONENT.match(home) or EXPONENT.match(values.get("任职区划", "")):
+            problems.append(("所属区划", EXPONENT_MESSAGE))
+        elif home not in regions or not has_permission(actor, "users.manage", home):
             problems.append(("所属区划", "区划编码不存在，或不在您管理的范围内。"))
         role_label = values.get("角色", "")
         role_region = values.get("任职区划", "") or home
         role = IMPORTABLE.get(role_label)
-        if role_label and role is None:
+        if EXPONENT.match(role_region):
+            pass  # said once, above
+        elif role_label and role is None:
             problems.append(("角色", f"角色应为：{'、'.join(IMPORTABLE)}。"))
         elif role is not None:
             region = regions.get(role_region)
@@ -194,6 +213,7 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
                 for r in sensitive
             ]
         )  # fmt: skip
+        messages = []
         for row, password in zip(rows, passwords, strict=True):
             user = users[row.username]
             if not row.role:
@@ -202,7 +222,8 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
                 note = f"{ROLES[row.role].label}：待两名安全管理员审批"
             else:
                 note = f"{ROLES[row.role].label}：已授予"
-            result.accounts.append((user, password, note))
+            result.accounts.append((user, note))
+            messages.append((user.phone, first_password_text(user, password)))
             audit.record(
                 actor=actor,
                 action="user.create",
@@ -214,7 +235,11 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
                 actor=actor,
                 action="user.grant",
                 obj=membership,
-                detail={"user": membership.user.username, "role": membership.role},
+                detail={
+                    "user": membership.user.username,
+                    "role": membership.role,
+                    "role_label": ROLES[membership.role].label,
+                },
             )
         audit.record(
             actor=actor,
@@ -227,6 +252,7 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
                 "batch": result.batch.pk if result.batch else None,
             },
         )
+        transaction.on_commit(lambda: [sms.send(phone, text) for phone, text in messages])
     return result
 
 
@@ -240,16 +266,4 @@ def write_template(target) -> None:
     sheet.append(
         ["wangjg", "王建国", "13905370001", "370829001", "专职网格员", "370829001001001", ""]
     )
-    workbook.save(target)
-
-
-def write_passwords(result: AccountImportResult, target) -> None:
-    """The first passwords, once: the administrator hands each to its holder."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("初始密码")
-    sheet.append(["账号", "姓名", "初始密码（首次登录须修改）", "岗位"])
-    for user, password, note in result.accounts:
-        sheet.append([user.username, safe_cell(user.full_name), password, note])
     workbook.save(target)

@@ -88,13 +88,25 @@ def grant_requests_pending(*, actor):
     )
 
 
-def grant_requests_decided(*, actor, limit: int = 50):
+def grant_requests_decided(*, actor):
     require(actor, "security.grant")
     return (
         scope_filter(GrantRequest.objects.all(), actor, "security.grant")
         .exclude(status=GrantRequest.Status.PENDING)
         .select_related("user", "first_signed_by", "second_signed_by", "decided_by")
-        .order_by("-decided_at", "-pk")[:limit]
+        .order_by("-decided_at", "-pk")
+    )
+
+
+def grant_batches_pending(*, actor):
+    """Batches with grants still waiting in the administrator's scope, newest first."""
+    require(actor, "security.grant")
+    waiting = grant_requests_pending(actor=actor).filter(batch__isnull=False)
+    return (
+        scope_filter(GrantBatch.objects.all(), actor, "security.grant")
+        .filter(pk__in=waiting.values("batch_id"))
+        .select_related("created_by")
+        .order_by("-created_at")
     )
 
 

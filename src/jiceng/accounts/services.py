@@ -22,17 +22,27 @@ from django.utils import timezone
 from jiceng.accounts.hashers import generated_password
 from jiceng.accounts.models import ApiToken, Department, GrantBatch, GrantRequest, Membership, User
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
-from jiceng.core import audit, refusals, throttle
+from jiceng.core import audit, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
 from jiceng.places.models import Building, Region
 from jiceng.places.selectors import region_get_any
+from jiceng.residents import sms
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,149}$")
 USERNAME_RULE = "账号须为2至150位的小写英文字母、数字或 . _ -，并以字母或数字开头。"
-LOGIN_REFUSED = "用户名或密码错误；连续输错多次后须等待一段时间再试。"
+
+
+def login_refused_message() -> str:
+    """The one answer to every failed sign-in (it must not tell one failure from another)."""
+    return (
+        f"用户名或密码错误。同一账号在同一设备上连续输错{settings.JICENG_LOGIN_MAX_FAILURES}次后，"
+        f"须等待{settings.JICENG_LOGIN_LOCK_MINUTES}分钟再试，或请管理员重置密码。"
+    )
+
+
 HOUR = datetime.timedelta(hours=1)
 SERVER_MANAGED = ("security_admin", "auditor")
 
@@ -88,7 +98,7 @@ def login_check(*, request, username: str, password: str) -> User:
     if known is not None and _account_under_attack(known, window):
         time.sleep(settings.JICENG_LOGIN_SLOWDOWN_SECONDS)
     refusals.refuse(
-        DomainError(LOGIN_REFUSED, code="invalid_credentials"),
+        DomainError(login_refused_message(), code="invalid_credentials"),
         record=lambda: _login_failed(known, username, reason),
     )
 
@@ -235,6 +245,31 @@ def check_username(username: str) -> str:
     return username
 
 
+def first_password_text(user: User, password: str) -> str:
+    return (
+        f"【基层治理】您的工作账号 {user.username} 的初始密码为 {password} ，"
+        "首次登录须修改。请勿告诉他人，包括管理员。"
+    )
+
+
+def _send_first_password(user: User, password: str) -> None:
+    """A first password goes to the account's own phone, after the commit: no
+    administrator ever sees it, so none can sign in as the account it made."""
+    phone, text = user.phone, first_password_text(user, password)
+    transaction.on_commit(lambda: sms.send(phone, text))
+
+
+def check_phone(phone: str) -> str:
+    number = phones.mobile(phone)
+    if number is None:
+        raise DomainError(
+            "请填写本人的11位手机号：初始密码将以短信发到这个手机。",
+            code="phone_invalid",
+            field="phone",
+        )
+    return number
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -242,24 +277,27 @@ def user_create(
     username: str,
     full_name: str,
     region_code: str,
-    password: str,
-    phone: str = "",
+    phone: str,
     department: Department | None = None,
 ) -> User:
+    """A staff account, its first password sent by SMS to its holder's phone."""
     require(actor, "users.manage", region_code)
     region_get_any(code=region_code)
     username = check_username(username)
+    phone = check_phone(phone)
     if department is not None and not region_code.startswith(department.region_code):
         raise DomainError("所属部门不在本区划内。", code="department_scope", field="department")
-    user = User(
+    password = generated_password()
+    user = User.objects.create(
         username=username,
         full_name=full_name.strip(),
         region_code=region_code,
-        phone=phone.strip(),
+        phone=phone,
         department=department,
+        password=make_password(password, hasher="generated_sha256"),
+        password_must_change=True,
     )
-    user.set_password(_validated_password(password, user))
-    user.save()
+    _send_first_password(user, password)
     audit.record(actor=actor, action="user.create", obj=user)
     return user
 
@@ -276,18 +314,41 @@ def user_set_active(*, actor: User, user: User, is_active: bool) -> None:
 
 
 @transaction.atomic
-def user_set_password(*, actor: User, user: User, password: str) -> None:
-    """Change a password: one's own, or (with users.manage) another account's, which must
-    then be changed at its next sign-in. Either way the account's API tokens die and its
-    sign-in locks open."""
-    if user.pk != actor.pk:
-        _require_manageable(actor, user)
+def user_set_password(*, actor: User, password: str) -> None:
+    """Change one's own password. The account's API tokens die with the old one."""
+    user = actor  # the signed-in instance: its session is kept on the new password's hash
     user.set_password(_validated_password(password, user))
-    user.password_must_change = user.pk != actor.pk
-    user.login_unlocked_at = timezone.now()
-    user.save(update_fields=["password", "password_must_change", "login_unlocked_at"])
+    user.password_must_change = False
+    user.save(update_fields=["password", "password_must_change"])
     revoked = _revoke_tokens(user)
     audit.record(actor=actor, action="user.password", obj=user, detail={"tokens_revoked": revoked})
+
+
+@transaction.atomic
+def user_reset_password(*, actor: User, user: User) -> None:
+    """A new first password for an account the actor manages, sent by SMS to the account's
+    own phone (never shown to the administrator); its sign-in locks open and its API
+    tokens die."""
+    _require_manageable(actor, user)
+    if user.pk == actor.pk:
+        raise DomainError("请在“修改密码”页修改自己的密码。", code="self_reset")
+    if phones.mobile(user.phone) is None:
+        raise DomainError(
+            "该账号没有登记手机号，无法发送新密码；"
+            "请由服务器上的 jiceng grant --reset-password 办理。",
+            code="no_phone",
+        )
+    password = generated_password()
+    User.objects.filter(pk=user.pk).update(
+        password=make_password(password, hasher="generated_sha256"),
+        password_must_change=True,
+        login_unlocked_at=timezone.now(),
+    )
+    revoked = _revoke_tokens(user)
+    _send_first_password(user, password)
+    audit.record(
+        actor=actor, action="user.password_reset", obj=user, detail={"tokens_revoked": revoked}
+    )
 
 
 # --- roles ----------------------------------------------------------------------------------
@@ -394,7 +455,7 @@ def membership_grant(
         actor=actor,
         action="user.grant",
         obj=membership,
-        detail={"user": user.username, "role": role}
+        detail={"user": user.username, "role": role, "role_label": ROLES[role].label}
         | ({"building": building.pk} if building else {}),
     )
     return membership
@@ -438,7 +499,12 @@ def grant_request(
         actor=actor,
         action="user.grant_request",
         obj=request,
-        detail={"user": user.username, "role": role, "signed": signs},
+        detail={
+            "user": user.username,
+            "role": role,
+            "role_label": ROLES[role].label,
+            "signed": signs,
+        },
     )
     return request
 
@@ -450,7 +516,7 @@ def _locked_pending(request: GrantRequest) -> GrantRequest:
     return locked
 
 
-def _signable(actor: User, request: GrantRequest) -> str:
+def signable_refusal(actor: User, request: GrantRequest) -> str:
     """Why this security administrator may not sign this request ("" if they may)."""
     if not has_permission(actor, "security.grant", request.region_code):
         return "scope"
@@ -475,7 +541,18 @@ def _sign_all(actor: User, requests: list[GrantRequest]) -> None:
         )
         for request in first:
             request.first_signed_by, request.first_signed_at = actor, now
-            events.append(audit.event(actor=actor, action="user.grant_sign", obj=request))
+            events.append(
+                audit.event(
+                    actor=actor,
+                    action="user.grant_sign",
+                    obj=request,
+                    detail={
+                        "user": request.user.username,
+                        "role": request.role,
+                        "role_label": ROLES[request.role].label,
+                    },
+                )
+            )
     if second:
         # What held when each was asked for must hold still (the account may have changed).
         held = _held_roles_of({r.user_id for r in second})
@@ -513,6 +590,7 @@ def _sign_all(actor: User, requests: list[GrantRequest]) -> None:
                     detail={
                         "user": request.user.username,
                         "role": request.role,
+                        "role_label": ROLES[request.role].label,
                         "granted_by": request.first_signed_by.username,
                         "approved_by": actor.username,
                     },
@@ -554,7 +632,7 @@ def grant_sign(*, actor: User, request: GrantRequest) -> GrantRequest:
     second (another person) approves it, and the role takes effect."""
     require(actor, "security.grant", request.region_code)
     request = _locked_pending(request)
-    refusal = _signable(actor, request)
+    refusal = signable_refusal(actor, request)
     if refusal == "self_grant":
         raise DomainError("不能审批给自己的授权。", code="self_grant")
     if refusal:
@@ -573,7 +651,7 @@ def grant_batch_sign(*, actor: User, batch: GrantBatch) -> tuple[int, int]:
         .select_related("user", "first_signed_by")
         .order_by("pk")
     )
-    signable = [r for r in requests if not _signable(actor, r)]
+    signable = [r for r in requests if not signable_refusal(actor, r)]
     _sign_all(actor, signable)
     left = len(requests) - len(signable)
     audit.record(
@@ -599,24 +677,39 @@ def grant_refuse(*, actor: User, request: GrantRequest, reason: str) -> GrantReq
     return request
 
 
+def may_revoke(actor: User, membership: Membership) -> bool:
+    """The system administrator may take any role from an account it manages, a security
+    administrator a sensitive role within its scope; nobody their own."""
+    if membership.user_id == actor.pk or membership.role in SERVER_MANAGED:
+        return False
+    if ROLES[membership.role].is_sensitive and has_permission(
+        actor, "security.grant", membership.region_code
+    ):
+        return True
+    try:
+        _require_manageable(actor, membership.user)
+    except DomainError:
+        return False
+    return has_permission(actor, "users.manage", membership.region_code)
+
+
 @transaction.atomic
 def membership_revoke(*, actor: User, membership: Membership) -> None:
-    """Take a role away: the system administrator any role of an account it manages, a
-    security administrator a sensitive role within its scope."""
-    user = membership.user
-    if not (
-        has_permission(actor, "security.grant", membership.region_code)
-        and ROLES[membership.role].is_sensitive
-        and membership.role not in SERVER_MANAGED
-    ):
-        _require_manageable(actor, user)
-        require(actor, "users.manage", membership.region_code)
+    if membership.user_id == actor.pk:
+        raise DomainError("不能撤销自己的岗位。", code="self_revoke")
+    if not may_revoke(actor, membership):
+        _require_manageable(actor, membership.user)  # says why, if it can
+        raise NotFound()
     Membership.objects.filter(pk=membership.pk).update(is_active=False)
     audit.record(
         actor=actor,
         action="user.revoke",
         obj=membership,
-        detail={"user": user.username, "role": membership.role},
+        detail={
+            "user": membership.user.username,
+            "role": membership.role,
+            "role_label": ROLES[membership.role].label,
+        },
     )
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("grants/", views.grant_list, name="grant_list"),
     path("grants/<int:pk>/sign/", views.grant_sign, name="grant_sign"),
     path("grants/<int:pk>/refuse/", views.grant_refuse, name="grant_refuse"),
+    path("grants/batches/<int:pk>/", views.grant_batch, name="grant_batch"),
     path("grants/batches/<int:pk>/sign/", views.grant_batch_sign, name="grant_batch_sign"),
     path("users/<int:pk>/", views.user_detail, name="user_detail"),
     path("users/<int:pk>/grant/", views.user_grant, name="user_grant"),

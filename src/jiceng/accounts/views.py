@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,7 +25,12 @@ from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.places.models import Region
-from jiceng.places.selectors import building_options, region_options
+from jiceng.places.selectors import (
+    building_options,
+    nodes_under,
+    region_choose,
+    region_options,
+)
 
 
 class LoginForm(forms.Form):
@@ -85,33 +91,38 @@ def password_view(request):
         else:
             try:
                 services.user_set_password(
-                    actor=request.user,
-                    user=request.user,
-                    password=form.cleaned_data["new_password"],
+                    actor=request.user, password=form.cleaned_data["new_password"]
                 )
             except DomainError as error:
                 form.add_error("new_password", error.message)
             else:
                 update_session_auth_hash(request, request.user)
-                messages.success(request, "密码已修改，您的 API 令牌已全部失效。")
+                messages.success(request, "密码已修改。")
                 return redirect("home")
-    return render(request, "accounts/password.html", {"form": form})
+    return render(
+        request,
+        "accounts/password.html",
+        {"form": form, "must_change": request.user.password_must_change},
+    )
 
 
 class UserForm(forms.Form):
     username = forms.CharField(label="账号", max_length=150, help_text=services.USERNAME_RULE)
     full_name = forms.CharField(label="姓名", max_length=64)
-    phone = forms.CharField(label="手机号", max_length=20, required=False)
+    phone = forms.CharField(
+        label="手机号", max_length=20, help_text="本人手机：初始密码以短信发到这里，管理员看不到。"
+    )
     region_code = forms.ChoiceField(label="所属区划")
     department = forms.TypedChoiceField(
         label="所属部门", coerce=int, required=False, empty_value=None
     )
-    password = forms.CharField(label="初始密码", widget=forms.PasswordInput)
 
 
 class GrantForm(forms.Form):
     role = forms.ChoiceField(label="角色")
-    region_code = forms.CharField(label="区划或网格编码", max_length=24)
+    region_code = forms.CharField(
+        label="任职区划", max_length=80, help_text="输入名称从列表中选，或填写区划、网格编码"
+    )
     building = forms.IntegerField(
         label="楼栋（楼栋长必选）",
         required=False,
@@ -140,6 +151,21 @@ def _grant_form(user, data=None, account=None) -> GrantForm:
         if role.code not in ADMINISTRATOR_ROLES[1:] and (manages or (signs and role.is_sensitive))
     ]
     return form
+
+
+def _grant_regions(user) -> list[Region]:
+    """Every node a role may be given at, for the grant form's list (a county: its towns,
+    communities and grids, a few thousand at most)."""
+    regions = []
+    for level in (
+        Region.Level.COUNTY,
+        Region.Level.TOWN,
+        Region.Level.COMMUNITY,
+        Region.Level.GRID,
+    ):
+        for permission in selectors.ACCOUNT_PERMISSIONS:
+            regions += nodes_under(user=user, permission=permission, level=level, limit=5000)
+    return sorted(set(regions), key=lambda region: region.code)
 
 
 def _manageable_regions(user) -> list[tuple[str, str]]:
@@ -181,14 +207,18 @@ def user_list(request):
                 phone=data["phone"],
                 region_code=data["region_code"],
                 department=departments.get(data["department"]),
-                password=data["password"],
             )
         except DomainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(request, f"已创建账号 {account.username}，请为其分配岗位。")
+            messages.success(
+                request,
+                f"已创建账号 {account.username}，初始密码已发到本人手机；请为其分配岗位。",
+            )
             return redirect("accounts:user_detail", pk=account.pk)
-    users = list(selectors.user_list(actor=request.user, query=query)[:200])
+    users = Paginator(selectors.user_list(actor=request.user, query=query), 50).get_page(
+        request.GET.get("page")
+    )
     names = _region_names(
         [u.region_code for u in users] + [m.region_code for u in users for m in u.memberships.all()]
     )
@@ -229,6 +259,7 @@ def user_detail(request, pk: int):
                 + [g.region_code for g in pending]
             ),
             "grant_form": None if server_managed else _grant_form(request.user, account=account),
+            "grant_regions": _grant_regions(request.user) if not server_managed else [],
             "manages": has_permission(request.user, "users.manage", account.region_code)
             and not server_managed,
         },
@@ -243,8 +274,13 @@ def user_grant(request, pk: int):
     if not form.is_valid():
         messages.error(request, "请选择角色并填写区划编码。")
         return redirect("accounts:user_detail", pk=account.pk)
-    role, region_code = form.cleaned_data["role"], form.cleaned_data["region_code"].strip()
+    role = form.cleaned_data["role"]
     try:
+        region_code = region_choose(
+            user=request.user,
+            permissions=selectors.ACCOUNT_PERMISSIONS,
+            text=form.cleaned_data["region_code"],
+        )
         if ROLES[role].is_sensitive:
             services.grant_request(
                 actor=request.user, user=account, role=role, region_code=region_code
@@ -280,10 +316,17 @@ def _grant_building(user, region_code: str, pk: int | None):
 def grant_buildings(request, pk: int):
     """The buildings of the grid typed into the grant form (an htmx fragment)."""
     selectors.user_get(actor=request.user, pk=pk)
-    code = request.GET.get("region_code", "").strip()
+    try:
+        code = region_choose(
+            user=request.user,
+            permissions=selectors.ACCOUNT_PERMISSIONS,
+            text=request.GET.get("region_code", "")[:80],
+        )
+    except DomainError:
+        code = ""
     buildings = (
         building_options(user=request.user, permission="users.manage", grid_code=code)
-        if code.isdigit()
+        if code
         else []
     )
     return render(request, "accounts/_grant_buildings.html", {"buildings": buildings})
@@ -323,13 +366,11 @@ def user_set_active(request, pk: int):
 def user_reset_password(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     try:
-        services.user_set_password(
-            actor=request.user, user=account, password=request.POST.get("password", "")
-        )
+        services.user_reset_password(actor=request.user, user=account)
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "密码已重置，账号已解锁；对方首次登录须修改密码。")
+        messages.success(request, "新密码已以短信发到本人手机，账号已解锁；对方登录后须修改密码。")
     return redirect("accounts:user_detail", pk=account.pk)
 
 
@@ -339,10 +380,10 @@ class ImportForm(forms.Form):
 
 @require_http_methods(["GET", "POST"])
 def user_import(request):
-    """Accounts from a spreadsheet. A clean file answers with the first passwords (once)."""
+    """Accounts from a spreadsheet: every row checked first; first passwords go by SMS."""
     require(request.user, "users.manage")
     form = ImportForm(request.POST or None, request.FILES or None)
-    errors = []
+    result = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix.lower()) as source:
@@ -355,19 +396,10 @@ def user_import(request):
                 )
             except DomainError as error:
                 form.add_error("file", error.message)
-                result = None
-        if result is not None and result.errors:
-            errors = result.errors[:200]
-        elif result is not None:
-            handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
-            imports.write_passwords(result, handle.name)
-            handle.seek(0)
-            filename = f"账号初始密码-{timezone.localdate():%Y%m%d}.xlsx"
-            return FileResponse(handle, as_attachment=True, filename=filename)
     return render(
         request,
         "accounts/user_import.html",
-        {"form": form, "errors": errors, "roles": imports.IMPORTABLE},
+        {"form": form, "result": result, "roles": imports.IMPORTABLE},
     )
 
 
@@ -385,22 +417,62 @@ def user_import_template(request):
 
 @require_GET
 def grant_list(request):
-    """待审批授权: the sensitive roles waiting for this security administrator, by batch."""
-    pending = list(selectors.grant_requests_pending(actor=request.user)[:500])
-    decided = list(selectors.grant_requests_decided(actor=request.user))
-    batches: dict = {}
-    for grant in pending:
-        batches.setdefault(grant.batch, []).append(grant)
+    """待审批授权: batches (one line each, with what this administrator may sign), single
+    requests, and what was decided, each list paged."""
+    pending = selectors.grant_requests_pending(actor=request.user)
+    batches = []
+    for batch in selectors.grant_batches_pending(actor=request.user):
+        waiting = [g for g in pending.filter(batch=batch)]
+        batch.pending = len(waiting)
+        batch.signable = sum(not services.signable_refusal(request.user, g) for g in waiting)
+        batches.append(batch)
+    singles = Paginator(pending.filter(batch__isnull=True), 50).get_page(request.GET.get("page"))
+    decided = Paginator(selectors.grant_requests_decided(actor=request.user), 50).get_page(
+        request.GET.get("done")
+    )
+    _mark_signable(request.user, singles)
     return render(
         request,
         "accounts/grant_list.html",
         {
-            "batches": list(batches.items()),
+            "batches": batches,
+            "singles": singles,
             "decided": decided,
-            "names": _region_names([g.region_code for g in pending + decided]),
-            "me": request.user,
+            "names": _region_names(
+                [g.region_code for g in singles] + [g.region_code for g in decided]
+            ),
         },
     )
+
+
+def _mark_signable(user, grants) -> None:
+    for grant in grants:
+        grant.signable = not services.signable_refusal(user, grant)
+
+
+@require_GET
+def grant_batch(request, pk: int):
+    """One batch, every request in it, paged: what a signature on the batch signs."""
+    batch = selectors.grant_batch_get(actor=request.user, pk=pk)
+    requests = selectors.grant_requests_pending(actor=request.user).filter(batch=batch)
+    page = Paginator(requests, 100).get_page(request.GET.get("page"))
+    _mark_signable(request.user, page)
+    return render(
+        request,
+        "accounts/grant_batch.html",
+        {
+            "batch": batch,
+            "page": page,
+            "total": requests.count(),
+            "signable": sum(not services.signable_refusal(request.user, g) for g in requests),
+            "names": _region_names([g.region_code for g in page]),
+        },
+    )
+
+
+def _grant_text(grant: GrantRequest) -> str:
+    region = Region.objects.filter(code=grant.region_code).values_list("name", flat=True).first()
+    return f"{grant.user} {grant.get_role_display()}（{region or grant.region_code}）"
 
 
 @require_POST
@@ -412,9 +484,9 @@ def grant_sign(request, pk: int):
         messages.error(request, error.message)
     else:
         if grant.status == GrantRequest.Status.APPROVED:
-            messages.success(request, f"已审批：{grant} 已生效。")
+            messages.success(request, f"已审批：{_grant_text(grant)} 已生效。")
         else:
-            messages.success(request, f"已签批：{grant}，待另一名安全管理员审批。")
+            messages.success(request, f"已签批：{_grant_text(grant)}，待另一名安全管理员审批。")
     return redirect("accounts:grant_list")
 
 
@@ -428,7 +500,7 @@ def grant_refuse(request, pk: int):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"已驳回：{grant}。")
+        messages.success(request, f"已驳回：{_grant_text(grant)}。")
     return redirect("accounts:grant_list")
 
 

@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.apps import apps
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import connection
@@ -11,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from jiceng.core import audit
+from jiceng.core import audit, audit_labels
 from jiceng.core.access import require, scope_filter
 from jiceng.core.models import AuditEvent
 
@@ -30,6 +31,14 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "up"})
 
 
+def _object_label(object_type: str) -> str:
+    """ "accounts.user" as the auditor reads it (账号)."""
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name) if object_type else ""
+    except (LookupError, ValueError):
+        return object_type
+
+
 @require_GET
 def audit_list(request):
     """审计日志 for the auditor: events in their county, newest first, filterable."""
@@ -45,6 +54,10 @@ def audit_list(request):
     if outcome in (AuditEvent.SUCCESS, AuditEvent.FAILURE):
         events = events.filter(outcome=outcome)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    for entry in page:
+        entry.label = audit_labels.label(entry.action)
+        entry.details = audit_labels.details(entry.detail)
+        entry.object_label = _object_label(entry.object_type)
     alerts = scope_filter(AuditEvent.objects.all(), request.user, "audit.view").filter(
         action__startswith=audit.ALERT_PREFIX,
         at__gte=timezone.now() - datetime.timedelta(days=audit.ALERT_DAYS),
@@ -55,6 +68,7 @@ def audit_list(request):
         {
             "page": page,
             "alerts": alerts,
+            "actions": sorted(audit_labels.ACTIONS.items(), key=lambda item: item[0]),
             "action": action,
             "username": username,
             "outcome": outcome,

@@ -1,5 +1,7 @@
 """Scoped reads of the region tree and 一标三实. Every function takes the viewing user."""
 
+import re
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Length, Substr
 
@@ -40,6 +42,28 @@ def nodes_under(*, user, permission: str, level: str, limit: int = 2000) -> list
     if not roots:
         return []
     return list(Region.objects.filter(scope_q(roots, "code"), level=level).order_by("code")[:limit])
+
+
+def region_choose(*, user, permissions: tuple[str, ...], text: str) -> str:
+    """The code of the node meant by what was typed into a form: a code, a datalist entry
+    such as "城南社区（370829001001）", or the name of one node in the user's scope."""
+    text = text.strip()
+    inside = re.search(r"[（(](\d+)[）)]\s*$", text)
+    if inside:
+        return inside.group(1)
+    if text.isdigit():
+        return text
+    roots = [code for permission in permissions for code in scopes(user, permission)]
+    named = list(
+        Region.objects.filter(scope_q(roots, "code"), name=text).values_list("code", flat=True)[:2]
+    )
+    if len(named) != 1:
+        raise DomainError(
+            f"找不到名为“{text[:20]}”的区划，或不止一个同名，请从列表中选择或填写编码。",
+            code="region_unknown",
+            field="region_code",
+        )
+    return named[0]
 
 
 def check_report_scope(region_code: str, start, end) -> None:
