@@ -167,12 +167,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # 等保 2.0: lock an account after repeated failures, expire idle sessions. The lock holds
 # for one account from one address, so that a stranger cannot lock every grid worker out;
-# failures on one account from everywhere only slow its sign-ins and alert the auditor.
+# failures on one name from everywhere only slow its tries (one checked every so many
+# seconds) and alert the auditor.
 JICENG_LOGIN_MAX_FAILURES = env_int("JICENG_LOGIN_MAX_FAILURES", 5)
 JICENG_LOGIN_LOCK_MINUTES = env_int("JICENG_LOGIN_LOCK_MINUTES", 15)
 JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS = env_int("JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS", 100)
 JICENG_LOGIN_ACCOUNT_ALERT = env_int("JICENG_LOGIN_ACCOUNT_ALERT", 20)
-JICENG_LOGIN_SLOWDOWN_SECONDS = env_int("JICENG_LOGIN_SLOWDOWN_SECONDS", 2)
+JICENG_LOGIN_SLOWDOWN_SECONDS = env_int("JICENG_LOGIN_SLOWDOWN_SECONDS", 10)
 SESSION_COOKIE_AGE = env_int("JICENG_SESSION_IDLE_MINUTES", 30) * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

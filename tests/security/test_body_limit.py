@@ -85,3 +85,11 @@ def test_a_body_without_a_length_is_refused(world):
         Client(), f"/q/{world.grid_a.code}/", None, HTTP_TRANSFER_ENCODING="chunked"
     )
     assert response.status_code == 411 and body.reads == 0
+
+
+def test_a_length_that_is_not_a_number_is_refused(client):
+    """`Content-Length: +62914669` would read as nothing and let the body through."""
+    response = client.post(
+        "/q/370829001001001/", data=b"x", content_type="text/plain", CONTENT_LENGTH="+62914669"
+    )
+    assert response.status_code == 400

@@ -336,4 +336,6 @@ def test_the_handling_specialist_may_call_the_reporter_back(world, street, speci
     Case.objects.filter(pk=own.pk).update(hide_reporter=True)
     hidden = client.post(f"/cases/{own.pk}/reporter/")
     assert hidden.status_code == 400 and "13912345678" not in hidden.content.decode()
-    assert AuditEvent.objects.filter(action="case.reveal_reporter").count() == 1
+    reveals = AuditEvent.objects.filter(action="case.reveal_reporter")
+    assert reveals.filter(outcome="success").count() == 1
+    assert reveals.filter(outcome="failure").count() == 2  # refused reveals are audited too

@@ -2,13 +2,16 @@
 holds per account and address, a limit per address, and an account under attack slowed
 down and reported — never locked out for everyone."""
 
+import datetime
 import re
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from jiceng.accounts import services
 from jiceng.accounts.models import User
@@ -87,18 +90,40 @@ def test_one_address_may_fail_only_so_often(world, settings):
     assert last.detail["reason"] == "address"
 
 
-def test_an_account_under_attack_is_slowed_down_and_reported_once(world, settings, monkeypatch):
+def test_an_account_under_attack_is_slowed_down_and_reported_once(world, settings):
+    """Past the threshold, one try on the name is checked every so many seconds and the
+    rest are refused at once: no thread waits (a sleep would let anyone tie the server
+    up), and an unknown name is slowed the same way (no oracle)."""
     settings.JICENG_LOGIN_ACCOUNT_ALERT = 4
-    slept = []
-    monkeypatch.setattr("jiceng.accounts.services.time.sleep", slept.append)
+    settings.JICENG_LOGIN_SLOWDOWN_SECONDS = 10
     worker = world.a("grid_worker")
-    for number in range(8):
-        attempt(worker.username, "wrong", address=f"192.0.2.{number}")
+    start = timezone.now()
+    for name in (worker.username, "nobody-at-all"):
+        with time_machine.travel(start, tick=False):
+            for number in range(4):
+                attempt(name, "wrong", address=f"192.0.2.{number}")
+            attempt(name, "wrong", address="192.0.2.50")  # checked: the first slow try
+            refused = attempt(name, PASSWORD, address="192.0.2.51")
+        assert refused.status_code == 200  # even the right password, within the 10 s
+    reasons = list(
+        AuditEvent.objects.filter(action="auth.login", outcome="failure")
+        .order_by("id")
+        .values_list("detail__username", "detail__reason")
+    )
+    assert reasons.count((worker.username, "slowed")) == reasons.count(("nobody-at-all", "slowed"))
     alerts = AuditEvent.objects.filter(action="alert.login_attack")
-    assert alerts.count() == 1
-    assert alerts.get().region_code == worker.region_code
-    assert len(slept) == 4  # the fifth to eighth tries waited
-    assert attempt(worker.username, PASSWORD, address="192.0.2.200").status_code == 302
+    assert alerts.count() == 1 and alerts.get().region_code == worker.region_code
+    with time_machine.travel(start + datetime.timedelta(seconds=11), tick=False):
+        assert attempt(worker.username, PASSWORD, address="192.0.2.200").status_code == 302
+
+
+def test_an_ipv6_host_counts_as_its_whole_64(world, settings):
+    settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS = 3
+    for number in range(3):
+        attempt(f"guess{number}", "wrong", address=f"2001:db8:1:2::{number + 1}")
+    worker = world.a("grid_worker")
+    assert attempt(worker.username, PASSWORD, address="2001:db8:1:2::ff").status_code == 200
+    assert attempt(worker.username, PASSWORD, address="2001:db8:1:3::1").status_code == 302
 
 
 @pytest.mark.postgres

@@ -3,10 +3,14 @@ and passwords are managed on the scoped pages, with separation of duties, and on
 server (`jiceng grant`); the platform operator holds no data role."""
 
 from django.contrib import admin
+from django.contrib.auth.models import Group
 
 from jiceng.accounts.models import Department, GrantRequest, Membership, User
 from jiceng.core.admin import AuditedAdmin, ReadOnly, ReadOnlyAdmin
 from jiceng.core.masking import mask_phone
+
+# Roles are ours (accounts.roles), not Django's groups: nothing to configure there.
+admin.site.unregister(Group)
 
 
 class MembershipInline(ReadOnly, admin.TabularInline):

@@ -8,8 +8,10 @@ administrators to sign. Files come as offices make them: a title above the heade
 in capitals, full-width digits, phone numbers with +86.
 """
 
+import itertools
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,8 @@ from jiceng.residents import sms
 HEADERS = ["账号", "姓名", "手机号", "所属区划", "角色", "任职区划", "所属部门"]
 REQUIRED = ["账号", "姓名", "所属区划"]
 MAX_ROWS = 5000
+MAX_BYTES = 5 * 1024 * 1024  # a file of 5,000 accounts is well under a megabyte
+MAX_UNCOMPRESSED = 50 * 1024 * 1024
 HEADER_SEARCH = 10  # rows above the header (a title, a date) are skipped
 EXPONENT = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 EXPONENT_MESSAGE = (
@@ -88,12 +92,29 @@ def _rows(path: Path, original_name: str):
             yield number, values
 
 
+def _check_size(path: Path, original_name: str) -> None:
+    """Refuse what no account list needs before reading it (a padded or zipped bomb)."""
+    too_big = DomainError(
+        "账号表过大：请拆分为每份不超过5000个账号、5 MB的文件。", code="too_large"
+    )
+    if path.stat().st_size > MAX_BYTES:
+        raise too_big
+    if Path(original_name).suffix.lower() == ".xlsx":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if sum(i.file_size for i in archive.infolist()) > MAX_UNCOMPRESSED:
+                    raise too_big
+        except zipfile.BadZipFile:
+            pass  # read_table says what is wrong with it
+
+
 def _check(actor, path: Path, original_name: str) -> tuple[list[Row], list[RowError]]:
     rows: list[Row] = []
     errors: list[RowError] = []
     departments = {d.name: d for d in Department.objects.all()}
     seen: dict[str, int] = {}
-    parsed = list(_rows(path, original_name))
+    _check_size(path, original_name)
+    parsed = list(itertools.islice(_rows(path, original_name), MAX_ROWS + 1))
     if len(parsed) > MAX_ROWS:
         raise DomainError(f"单个文件最多 {MAX_ROWS} 个账号，请拆分后导入。", code="too_many_rows")
     codes = {v.get("所属区划", "") for _, v in parsed} | {v.get("任职区划", "") for _, v in parsed}

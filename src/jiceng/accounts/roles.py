@@ -25,6 +25,7 @@ PERMISSIONS = {
     "audit.view": "查看审计日志",
     "cases.view": "查看诉求",
     "cases.view_reporter": "查看反映人联系方式",
+    "cases.view_own_reporter": "查看本人承办诉求的反映人联系方式",
     "cases.submit": "代居民登记诉求",
     "cases.triage": "受理、作废、合并、派单",
     "cases.handle": "承办诉求",
@@ -54,6 +55,7 @@ SENSITIVE_PERMISSIONS = frozenset(
         "people.import",
         "people.export",
         "cases.view_reporter",
+        "cases.view_own_reporter",
         "audit.view",
         "users.manage",
         "security.grant",
@@ -207,6 +209,9 @@ ROLES = {
             "专业网格员",
             ("grid", "community", "town"),
             "cases.handle",
+            # To call back the residents of the requests they handle (a reveal right, so
+            # the role takes two signatures).
+            "cases.view_own_reporter",
         ),
         _role("store_clerk", "文明超市店员", ("community",), "stores.serve"),
         # Held at one building of a grid (Membership.building): these reach that

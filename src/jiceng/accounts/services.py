@@ -7,9 +7,9 @@ security administrators and auditors are managed only on the server (`jiceng gra
 """
 
 import datetime
+import ipaddress
 import re
 import secrets
-import time
 
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
@@ -53,21 +53,40 @@ def _lock_window() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.JICENG_LOGIN_LOCK_MINUTES)
 
 
+def _address_key(address: str) -> str:
+    """What a limit per address counts: the address, or its /64 for IPv6 (one host may
+    hold a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def login_check(*, request, username: str, password: str) -> User:
     """Check a username and password. Every failure — unknown account, wrong password,
-    locked, deactivated, too many tries from this address — gets the same answer after
-    the same work (one password hash), and is counted and audited.
+    locked, deactivated, too many tries from this address or on this name — gets the same
+    answer after the same work (one password hash), and is counted and audited.
 
-    The lock holds for one account from one client address; failures on one account from
-    everywhere slow its sign-ins down and alert the auditor, but lock nobody out. Each
-    try is counted before the password is checked (and taken back if it succeeds), so
-    that tries sent all at once cannot pass the limits together."""
-    address = client_ip(request) or ""
+    The lock holds for one account from one client address. Failures on one name from
+    everywhere slow its tries down (one checked every JICENG_LOGIN_SLOWDOWN_SECONDS, the
+    others refused at once, whether or not the name exists) and alert the auditor, but
+    lock nobody out. Each try is counted before the password is checked (and taken back
+    if it succeeds), so that tries sent all at once cannot pass the limits together."""
+    address = _address_key(client_ip(request) or "")
+    name = username.strip().lower()[:150]
     window = _lock_window()
     known = User.objects.filter(username=username).first()
     address_try = throttle.hit("login.address", address)
     if known is not None:
         throttle.hit("login.pair", known.pk, address)
+    slowed = False
+    if _name_under_attack(name, window):
+        throttle.hit("login.slow", name)
+        slow = datetime.timedelta(seconds=settings.JICENG_LOGIN_SLOWDOWN_SECONDS)
+        slowed = throttle.count("login.slow", name, within=slow, limit=2) > 1
     user = authenticate(request, username=username, password=password)
     address_limit = settings.JICENG_LOGIN_FAILURES_PER_HOUR_ADDRESS
     most = settings.JICENG_LOGIN_MAX_FAILURES
@@ -88,6 +107,8 @@ def login_check(*, request, username: str, password: str) -> User:
         > most
     ):
         reason = "locked"
+    elif slowed:
+        reason = "slowed"
     elif user is None:
         reason = "inactive" if known is not None and not known.is_active else "credentials"
     else:
@@ -95,34 +116,33 @@ def login_check(*, request, username: str, password: str) -> User:
         throttle.clear("login.pair", user.pk, address)
         audit.record(actor=user, action="auth.login", obj=user)
         return user
-    if known is not None and _account_under_attack(known, window):
-        time.sleep(settings.JICENG_LOGIN_SLOWDOWN_SECONDS)
     refusals.refuse(
         DomainError(login_refused_message(), code="invalid_credentials"),
-        record=lambda: _login_failed(known, username, reason),
+        record=lambda: _login_failed(known, name, reason),
     )
 
 
-def _account_under_attack(user: User, window: datetime.timedelta) -> bool:
+def _name_under_attack(name: str, window: datetime.timedelta) -> bool:
     limit = settings.JICENG_LOGIN_ACCOUNT_ALERT
-    return throttle.count("login.account", user.pk, within=window, limit=limit) >= limit
+    return throttle.count("login.name", name, within=window, limit=limit) >= limit
 
 
-def _login_failed(known: User | None, username: str, reason: str) -> None:
-    if known is not None:
-        throttle.hit("login.account", known.pk)
-        window = _lock_window()
-        if _account_under_attack(known, window) and not throttle.count(
-            "login.alerted", known.pk, within=window
-        ):
-            throttle.hit("login.alerted", known.pk)
-            audit.alert(
-                kind="login_attack",
-                text=f"账号 {known.username} 短时间内登录失败 "
-                f"{settings.JICENG_LOGIN_ACCOUNT_ALERT} 次以上，已放慢其登录。",
-                region_code=known.region_code,
-                detail={"username": known.username},
-            )
+def _login_failed(known: User | None, name: str, reason: str) -> None:
+    throttle.hit("login.name", name)
+    window = _lock_window()
+    if (
+        known is not None
+        and _name_under_attack(name, window)
+        and not throttle.count("login.alerted", known.pk, within=window)
+    ):
+        throttle.hit("login.alerted", known.pk)
+        audit.alert(
+            kind="login_attack",
+            text=f"账号 {known.username} 短时间内登录失败 "
+            f"{settings.JICENG_LOGIN_ACCOUNT_ALERT} 次以上，已放慢对它的尝试。",
+            region_code=known.region_code,
+            detail={"username": known.username},
+        )
     audit.record(
         actor=None,
         action="auth.login",
@@ -130,7 +150,7 @@ def _login_failed(known: User | None, username: str, reason: str) -> None:
         object_id=known.pk if known else "",
         region_code=known.region_code if known else "",
         outcome=AuditEvent.FAILURE,
-        detail={"username": username[:150], "reason": reason},
+        detail={"username": name, "reason": reason},
     )
 
 
@@ -679,8 +699,10 @@ def grant_refuse(*, actor: User, request: GrantRequest, reason: str) -> GrantReq
 
 def may_revoke(actor: User, membership: Membership) -> bool:
     """The system administrator may take any role from an account it manages, a security
-    administrator a sensitive role within its scope; nobody their own."""
-    if membership.user_id == actor.pk or membership.role in SERVER_MANAGED:
+    administrator a sensitive role within its scope; nobody their own, and administrator
+    roles only on the server (jiceng grant --revoke): one person alone must not be able to
+    remove the county's system administrator."""
+    if membership.user_id == actor.pk or membership.role in ADMINISTRATOR_ROLES:
         return False
     if ROLES[membership.role].is_sensitive and has_permission(
         actor, "security.grant", membership.region_code

@@ -63,14 +63,17 @@ def may_see_requests(user) -> bool:
 
 def may_reveal_reporter(user, case: Case) -> bool:
     """Who may read a reporter's name and phone: staff holding cases.view_reporter at the
-    request's region, and the request's assigned handler (who calls the resident back, as
-    the 12345 rules expect of the handling unit), except a handler the resident chose to
-    stay anonymous to."""
+    request's region, and the request's assigned handler if their role may reveal
+    reporters at all (who calls the resident back, as the 12345 rules expect of the
+    handling unit; a role that may is granted by two security administrators), except a
+    handler the resident chose to stay anonymous to."""
     handler = may_handle(user, case)
     if handler and case.hide_reporter:
         return False
     if handler and case.handler_id == user.pk:
-        return True
+        return has_permission(user, "cases.view_own_reporter") or has_permission(
+            user, "cases.view_reporter"
+        )
     return has_permission(user, "cases.view_reporter", case.region_code)
 
 

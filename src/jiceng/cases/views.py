@@ -17,9 +17,10 @@ from jiceng.cases.photos import clean_photo
 from jiceng.cases.posters import grid_posters, public_base_url
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
-from jiceng.core import audit
+from jiceng.core import audit, refusals
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.models import AuditEvent
 from jiceng.core.numbers import whole_number
 from jiceng.places.models import Region
 from jiceng.places.selectors import buildings_assigned, nodes_under
@@ -277,9 +278,13 @@ def case_reporter(request, pk: int):
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
     if not selectors.may_reveal_reporter(user, case):
-        if case.hide_reporter and selectors.may_handle(user, case):
-            raise DomainError("居民选择对承办人匿名。", code="reporter_hidden")
-        raise NotFound()
+        hidden = case.hide_reporter and selectors.may_handle(user, case)
+        refusals.refuse(
+            DomainError("居民选择对承办人匿名。", code="reporter_hidden") if hidden else NotFound(),
+            record=lambda: audit.record(
+                actor=user, action="case.reveal_reporter", obj=case, outcome=AuditEvent.FAILURE
+            ),
+        )
     audit.record(actor=user, action="case.reveal_reporter", obj=case)
     return render(request, "cases/_reporter.html", {"case": case})
 

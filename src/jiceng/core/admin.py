@@ -5,6 +5,7 @@ change the operator makes is copied to the audit trail."""
 
 from django.contrib import admin
 from django.http import Http404
+from django.shortcuts import redirect
 
 from jiceng.core import audit
 from jiceng.core.models import AuditEvent, Holiday
@@ -19,8 +20,14 @@ def _login(request, extra_context=None):
     raise Http404
 
 
+def _password_change(request, extra_context=None):
+    # The operator changes its password where everyone does: audited, tokens revoked.
+    return redirect("accounts:password")
+
+
 admin.site.has_permission = _operator_only
 admin.site.login = _login
+admin.site.password_change = _password_change
 admin.site.site_header = admin.site.site_title = "基层治理 · 系统配置"
 admin.site.index_title = "配置"
 

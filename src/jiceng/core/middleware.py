@@ -130,7 +130,9 @@ class BodyLimitMiddleware:
         declared = request.META.get("CONTENT_LENGTH") or ""
         if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return _refused(request, 411, "length_required", "请求须注明内容长度。")
-        size = int(declared) if declared.isascii() and declared.isdigit() else 0
+        if declared and not (declared.isascii() and declared.isdigit()):
+            return _refused(request, 400, "bad_length", "请求的内容长度无效。")
+        size = int(declared) if declared else 0
         if size > settings.JICENG_BODY_MAX_ANONYMOUS:
             staff = get_user(request).is_authenticated
             limit = settings.JICENG_BODY_MAX_STAFF if staff else settings.JICENG_BODY_MAX_ANONYMOUS
