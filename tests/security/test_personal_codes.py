@@ -78,6 +78,11 @@ def test_a_code_is_used_once_by_the_store_that_scans_it(world):
     opened = clerk_a.post(f"/stores/{store_a.pk}/counter/", {"scan": scan, f"qty_{soap.pk}": "1"})
     assert opened.status_code == 302
     assert Redemption.objects.get().resident == _resident(world)
+    # One scan, one order: the next order needs a new code from the resident's phone.
+    second = clerk_a.post(f"/stores/{store_a.pk}/counter/", {"scan": scan, f"qty_{soap.pk}": "1"})
+    assert "请重新扫描居民码" in second.content.decode()
+    assert Redemption.objects.count() == 1
+    assert PersonalCode.objects.get().redemption == Redemption.objects.get()
 
 
 def test_a_code_lives_a_minute_and_only_the_live_ones_are_kept(world):

@@ -142,11 +142,28 @@ QUEUES = {
     "open": "全部在办",
     "closed": "已办结",
 }
+# The permission a queue is for: a tab nobody could act on is not shown.
+QUEUE_PERMISSIONS = {"mine": "cases.handle", "triage": "cases.triage", "check": "cases.check"}
+
+
+def queues_for(user) -> dict[str, str]:
+    return {
+        key: label
+        for key, label in QUEUES.items()
+        if key not in QUEUE_PERMISSIONS or has_permission(user, QUEUE_PERMISSIONS[key])
+    }
 
 
 def case_queue(*, user, queue: str, region_code: str | None = None, query: str = "") -> QuerySet:
-    """One of the work queues, oldest deadline first."""
+    """One of the work queues, oldest deadline first. A query that is a request's tracking
+    code finds it in whichever queue it now stands (what was handled has left 我承办的)."""
     cases = Case.objects.prefetch_related(*QUEUE_RELATED)
+    code = query.strip().upper().replace("-", "")
+    if len(code) == 10 and code.isalnum() and queue in QUEUES:
+        found = cases.filter(visible_q(user), tracking_code=code)
+        if region_code:
+            found = found.filter(region_code__within=region_code)
+        return found.order_by("due_at", "id")
     if queue == "mine":
         mine = Q(handler=user)
         if user.department_id:

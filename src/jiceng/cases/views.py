@@ -61,7 +61,7 @@ def queue(request):
             "page": page,
             "rows": [(case, clock.lateness(case)) for case in page],
             "queue": name,
-            "queues": selectors.QUEUES,
+            "queues": selectors.queues_for(user),
             "query": query,
             "region": region,
         },

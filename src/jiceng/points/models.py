@@ -398,8 +398,9 @@ class PersonalCode(models.Model):
     """居民码: the code a resident's phone shows at a store counter. It lives
     PERSONAL_CODE_SECONDS (the page renews it) and is used once: the first clerk to scan it
     binds it to their store, and every later scan, there or anywhere, is refused. Only its
-    digest is kept. A used code is the record of the scan: the clerk then serves that
-    resident at that counter for a while (COUNTER_FOR) without scanning again."""
+    digest is kept. A used code is the record of the scan: the clerk then picks that
+    resident's goods at that counter (within COUNTER_FOR) without scanning again, for one
+    order — the next order needs a new code."""
 
     LIFETIME = datetime.timedelta(seconds=60)
     COUNTER_FOR = datetime.timedelta(minutes=15)
@@ -426,6 +427,14 @@ class PersonalCode(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    redemption = models.OneToOneField(
+        "Redemption",
+        verbose_name="兑换单",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="personal_code",
     )
 
     class Meta:

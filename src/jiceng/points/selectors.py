@@ -315,6 +315,7 @@ def counter_scan(*, user, store: Store, pk: int | None) -> PersonalCode | None:
             store=store,
             clerk=user,
             used_at__gte=timezone.now() - PersonalCode.COUNTER_FOR,
+            redemption__isnull=True,
             resident__is_active=True,
         )
         .first()

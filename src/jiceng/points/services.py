@@ -327,9 +327,11 @@ def personal_code_use(*, clerk, store: Store, code: str) -> PersonalCode:
 
 
 @transaction.atomic
-def redemption_open(*, clerk, store: Store, resident, items: dict[int, int]) -> Redemption:
-    """The clerk picks goods for a resident (who showed their code); nothing moves until
-    the resident confirms on their own phone."""
+def redemption_open(
+    *, clerk, store: Store, resident, items: dict[int, int], scan: PersonalCode | None = None
+) -> Redemption:
+    """The clerk picks goods for a resident (who showed their code: `scan`, which serves
+    one order); nothing moves until the resident confirms on their own phone."""
     _serving(clerk, store)
     if not store.is_active:
         raise DomainError("该超市已停业。", code="store_closed")
@@ -349,6 +351,12 @@ def redemption_open(*, clerk, store: Store, resident, items: dict[int, int]) -> 
             f"积分不足：需要 {total}，余额 {account.balance}。", code="insufficient_points"
         )
     redemption = Redemption.objects.create(store=store, resident=resident, clerk=clerk, total=total)
+    if scan is not None and not PersonalCode.objects.filter(
+        pk=scan.pk, resident=resident, store=store, clerk=clerk, redemption__isnull=True
+    ).update(redemption=redemption):
+        raise DomainError(
+            "这次扫码已开过一张兑换单。请居民刷新居民码后重新出示。", code="code_used"
+        )
     RedemptionLine.objects.bulk_create(
         [
             RedemptionLine(redemption=redemption, good=goods[g], quantity=q, price=goods[g].price)

@@ -199,7 +199,7 @@ def counter(request, pk: int):
                 items[good.pk] = -1 if quantity is None else quantity
         try:
             order = services.redemption_open(
-                clerk=request.user, store=store, resident=resident, items=items
+                clerk=request.user, store=store, resident=resident, items=items, scan=scan
             )
         except DomainError as refusal:
             error = refusal.message
