@@ -530,7 +530,7 @@ def grant_request(
 
 
 def _locked_pending(request: GrantRequest) -> GrantRequest:
-    locked = GrantRequest.objects.select_for_update().select_related("user").get(pk=request.pk)
+    locked = GrantRequest.objects.select_for_update(of=("self",)).select_related("user").get(pk=request.pk)
     if locked.status != GrantRequest.Status.PENDING:
         raise DomainError("该授权已办结。", code="grant_decided")
     return locked
@@ -666,7 +666,7 @@ def grant_batch_sign(*, actor: User, batch: GrantBatch) -> tuple[int, int]:
     """Sign every pending grant of a batch that this security administrator may sign;
     return (signed, left for someone else)."""
     requests = list(
-        batch.requests.select_for_update()
+        batch.requests.select_for_update(of=("self",))
         .filter(status=GrantRequest.Status.PENDING)
         .select_related("user", "first_signed_by")
         .order_by("pk")
