@@ -25,7 +25,7 @@ from jiceng.cases.models import Photo, Question
 from jiceng.core import audit
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
-from jiceng.places.models import Household, ImportJob, Person, Region
+from jiceng.places.models import Household, ImportJob, MoveCheck, Person, Region
 from jiceng.places.roster import RowError, write_error_workbook
 from jiceng.points.models import (
     Account,
@@ -74,6 +74,27 @@ def _job(world: World, with_errors: bool = False) -> ImportJob:
         error_file="imports/errors/test.xlsx" if with_errors else "",
     )
     return job
+
+
+def _move_check(world: World) -> MoveCheck:
+    """Grid B imported grid A's person: grid A is to confirm or dispute."""
+    person = world.person_a
+    incoming = Person.objects.create(
+        region_code=world.grid_b.code,
+        name=person.name,
+        id_number=person.id_number,
+        id_tail=person.id_tail,
+        gender=person.gender,
+        birth_date=person.birth_date,
+        registration=Person.Registration.PENDING,
+    )
+    return MoveCheck.objects.create(
+        region_code=world.grid_a.code,
+        person=person,
+        incoming=incoming,
+        to_region_code=world.grid_b.code,
+        incoming_name=person.name,
+    )
 
 
 def _error_job_url(world: World) -> str:
@@ -600,6 +621,22 @@ PAGES = [
         outsider=403,
     ),
     Case("places:import_detail", "grid_worker", lambda w: f"/imports/{_job(w).pk}/"),
+    Case(
+        "places:moves",
+        "grid_worker",
+        lambda w: "/moves/",
+        other=200,
+        outsider=403,
+        marker=lambda w: f"/moves/{_move_check(w).pk}/",
+    ),
+    Case(
+        "places:move",
+        "grid_worker",
+        lambda w: f"/moves/{_move_check(w).pk}/",
+        method="post",
+        data=lambda w: {"action": "confirm"},
+        owner=302,
+    ),
     Case("places:import_errors", "grid_worker", _error_job_url),
     Case(
         "cases:queue",
@@ -1539,7 +1576,10 @@ def fingerprint() -> str:
         ),
         list(Region.objects.order_by("code").values_list("code", "name", "grid_kind", "leader_id")),
         list(Household.objects.order_by("pk").values_list("pk", "region_code", "head_id")),
-        list(Person.objects.order_by("pk").values_list("pk", "region_code", "name")),
+        list(
+            Person.objects.order_by("pk").values_list("pk", "region_code", "name", "registration")
+        ),
+        list(MoveCheck.objects.order_by("pk").values_list("pk", "status", "region_code")),
         list(Question.objects.order_by("pk").values_list("pk", "code")),
         list(Activity.objects.order_by("pk").values_list("pk", "status", "team_id")),
         list(SignUp.objects.order_by("pk").values_list("pk", "status", "marked_by_leader")),

@@ -237,6 +237,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 # Uploads: rosters are the largest files we accept.
 JICENG_MAX_UPLOAD_MB = env_int("JICENG_MAX_UPLOAD_MB", 100)
 JICENG_INTAKE_MAX_PHOTOS = 3  # photos a resident may attach to a request
+# Roster imports (places.roster): rows one account may import in 24 hours (empty: twice
+# the persons confirmed in the target plus 1,000), and how many rows of one import meeting
+# a registration outside the importer's reveal scope raise an alert for the auditor.
+JICENG_IMPORT_ROWS_PER_DAY = env_int("JICENG_IMPORT_ROWS_PER_DAY", 0) or None
+JICENG_IMPORT_ELSEWHERE_ALERT = env_int("JICENG_IMPORT_ELSEWHERE_ALERT", 50)
 # A request body larger than its sender may upload is refused before it is read
 # (core.middleware.BodyLimitMiddleware): an anonymous sender at most the intake's photos,
 # signed-in staff at most a roster, each with a megabyte for the rest of the form.

@@ -78,15 +78,12 @@ def run(path: Path, region: str = GRID, actor=None):
     return roster_import(actor=actor, region_code=region, path=path, original_name=path.name)
 
 
-@pytest.fixture(autouse=True, params=["read the region", "batches by key"])
+@pytest.fixture(autouse=True, params=["one batch", "batches of two"])
 def writer_mode(request, monkeypatch):
-    """Every test here runs both ways the writer learns what exists (see RosterWriter),
-    the second with batches of two rows so that files span several."""
-    if request.param == "batches by key":
-        monkeypatch.setattr(RosterWriter, "READ_ALL_BELOW", 0)
+    """Every test here runs with the file in one batch and in batches of two rows, so
+    that households, updates and lookups span several (see RosterWriter)."""
+    if request.param == "batches of two":
         monkeypatch.setattr(RosterWriter, "BATCH", 2)
-    else:
-        monkeypatch.setattr(RosterWriter, "READ_ALL_BELOW", 10**9)
     return request.param
 
 
@@ -190,14 +187,44 @@ def test_a_new_household_needs_a_head(grids, tmp_path):
     assert [(e.row, e.column) for e in result.errors] == [(2, "与户主关系")]
 
 
-def test_an_id_registered_in_another_grid_is_refused(world, tmp_path):
+def test_an_id_registered_beyond_the_command_line_moves_the_person(world, tmp_path):
+    """The server's own command line reaches every registration: the person moves."""
     other = world.person_b
     rows = family("0001", 1)
     rows[0][HEADERS.index("身份证号")] = other.id_number
     result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
-    assert [e.column for e in result.errors] == ["身份证号"]
-    assert "导入范围以外" in result.errors[0].message
-    assert Person.objects.get(pk=other.pk).region_code == world.grid_b.code
+    assert (result.errors, result.created, result.updated) == ([], 0, 1)
+    moved = Person.objects.get(pk=other.pk)
+    assert (moved.region_code, moved.registration) == (GRID, Person.Registration.CONFIRMED)
+    assert Person.objects.filter(id_number=other.id_number).count() == 1
+
+
+def test_a_unit_in_other_digits_is_a_row_error(grids, tmp_path):
+    rows = family("0001", 2)
+    rows[0][HEADERS.index("单元")] = "٣"  # a digit to Python, not a unit number
+    rows[1][HEADERS.index("单元")] = "２"  # full-width: read as 2
+    result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    assert [(e.row, e.column) for e in result.errors] == [(2, "单元")]
+    rows[0][HEADERS.index("单元")] = "²"
+    assert run(write_xlsx(tmp_path / "roster.xlsx", rows)).created == 2
+    assert set(
+        Person.objects.filter(name__endswith="0001").values_list(
+            "household__dwelling__unit__number", flat=True
+        )
+    ) == {2}
+
+
+def test_errors_are_listed_up_to_a_cap(grids, tmp_path, monkeypatch):
+    from jiceng.places import roster
+
+    monkeypatch.setattr(roster, "MAX_ERRORS", 5)
+    rows = family("0001", 1) + [
+        row(户号=f"{n:04d}", 与户主关系="户主", 姓名="") for n in range(2, 40)
+    ]
+    result = run(write_csv(tmp_path / "r.csv", rows, "utf-8"))
+    assert [e.row for e in result.errors] == [3, 3, 4, 4, 5, 5, 5]  # five, then the note
+    assert "其后各行未再检查" in result.errors[-1].message
+    assert AuditEvent.objects.get(action="roster.import").detail["rows"] == 4
 
 
 def test_a_grid_outside_the_target_region_is_unknown(grids, tmp_path):

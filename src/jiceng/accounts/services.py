@@ -530,7 +530,11 @@ def grant_request(
 
 
 def _locked_pending(request: GrantRequest) -> GrantRequest:
-    locked = GrantRequest.objects.select_for_update(of=("self",)).select_related("user").get(pk=request.pk)
+    locked = (
+        GrantRequest.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=request.pk)
+    )
     if locked.status != GrantRequest.Status.PENDING:
         raise DomainError("该授权已办结。", code="grant_decided")
     return locked

@@ -15,6 +15,7 @@ NAV = {
     "counter": "stores.serve",
     "people": "people.view",
     "import": "people.import",
+    "moves": ("people.verify_move", "people.settle_move"),
     "party": "party.view",
     "users": "users.manage",
     "grants": "security.grant",

@@ -1,4 +1,11 @@
-"""Masking of personal data, the same everywhere: pages, exports and the API."""
+"""Masking of personal data, the same everywhere: pages, exports and the API.
+
+A mask must not leave the value guessable from what is shown beside it: a masked ID
+number hides exactly the birth date, so a person's age is shown as a ten-year band,
+never the birth year; a special-group flag shows the same placeholder whether or not the
+person belongs to one."""
+
+import datetime
 
 
 def mask_id_number(value: str | None) -> str:
@@ -31,3 +38,19 @@ def mask_name(value: str | None) -> str:
 def mask_text(value: str | None) -> str:
     """Sensitive free text (health, special-group notes) shows only that it exists."""
     return "******" if value else ""
+
+
+SPECIAL_GROUPS_MASK = "******"
+
+
+def age_band(birth_date: datetime.date | None, today: datetime.date | None = None) -> str:
+    """30–39岁 (a ten-year band; under 10 and 80 and over at the ends)."""
+    if birth_date is None:
+        return ""
+    today = today or datetime.date.today()
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    age = today.year - birth_date.year - before_birthday
+    if age >= 80:
+        return "80岁及以上"
+    low = max(age, 0) // 10 * 10
+    return "10岁以下" if low == 0 else f"{low}–{low + 9}岁"

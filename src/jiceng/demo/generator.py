@@ -36,6 +36,7 @@ from jiceng.places.models import (
     BuildingUnit,
     Dwelling,
     Household,
+    MoveCheck,
     Organization,
     Person,
     Region,
@@ -689,6 +690,8 @@ class Builder:
             self._grid_leaders()
         with self._writing():
             self._requests()
+        with transaction.atomic():  # after the id allocator has moved the sequences on
+            self._move_checks()
         with transaction.atomic():
             self.progress("服务活动、积分与文明超市……")
             history = ActivityHistory(
@@ -717,6 +720,38 @@ class Builder:
         target = {"tiny": 40}.get(self.scale, 1200)
         self.totals.requests = RequestHistory(self.ids, self.rng, self.urban_grids, target).build()
         self.totals.patrols = build_patrols(self.ids, self.rng, self.urban_grids)
+
+    def _move_checks(self) -> None:
+        """Three persons of the demo grid worker's grid that another town's roster
+        imported: pending registrations there, and move checks for the grid worker."""
+        grid = next(x["region_code"] for x in self.totals.logins if x["role"] == "grid_worker")
+        elsewhere = next((c for c in reversed(self.urban_grids) if c[:9] != grid[:9]), None)
+        if elsewhere is None:  # a tiny demo has one town
+            return
+        copies, checks = [], []
+        for person in Person.objects.filter(region_code=grid).order_by("id")[:3]:
+            copy = Person(
+                region_code=elsewhere,
+                name=person.name,
+                id_number=person.id_number,
+                id_tail=person.id_tail,
+                gender=person.gender,
+                birth_date=person.birth_date,
+                registration=Person.Registration.PENDING,
+            )
+            copies.append(copy)
+            checks.append((person, copy))
+        Person.objects.bulk_create(copies)
+        MoveCheck.objects.bulk_create(
+            MoveCheck(
+                region_code=grid,
+                person=person,
+                incoming=copy,
+                to_region_code=elsewhere,
+                incoming_name=copy.name,
+            )
+            for person, copy in checks
+        )
 
     @contextmanager
     def _writing(self):

@@ -6,7 +6,7 @@ from ninja.pagination import paginate
 
 from jiceng.core.access import require, scope_filter
 from jiceng.core.errors import DomainError
-from jiceng.core.masking import mask_id_number, mask_phone, mask_text
+from jiceng.core.masking import SPECIAL_GROUPS_MASK, age_band, mask_id_number, mask_phone
 from jiceng.places import selectors, services
 from jiceng.places.models import Person, Region
 
@@ -51,18 +51,18 @@ class PersonOut(Schema):
     household_id: int | None
     name: str
     gender: str
-    birth_year: int
+    age_band: str = Field(description="十岁一档的年龄段，如 30–39岁（不给出生年份）")
     id_number: str = Field(description="脱敏；明文须调用 reveal")
     phone: str = Field(description="脱敏；明文须调用 reveal")
     ethnicity: str
     political_status: str
     relation_to_head: str
     residence_type: str
-    special_groups: str = Field(description="脱敏：有则为******")
+    special_groups: str = Field(description="脱敏：有无都显示******，明文须调用 reveal")
 
     @staticmethod
-    def resolve_birth_year(obj):
-        return obj.birth_date.year
+    def resolve_age_band(obj):
+        return age_band(obj.birth_date)
 
     @staticmethod
     def resolve_id_number(obj):
@@ -74,7 +74,7 @@ class PersonOut(Schema):
 
     @staticmethod
     def resolve_special_groups(obj):
-        return mask_text("x" if obj.special_groups.all() else "")
+        return SPECIAL_GROUPS_MASK
 
 
 class RevealIn(Schema):

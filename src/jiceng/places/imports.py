@@ -18,10 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from jiceng.core import audit, tasks
-from jiceng.core.access import require, scope_filter
+from jiceng.core.access import scope_filter
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import ImportJob
-from jiceng.places.roster import roster_import, upload_limit_bytes, write_error_workbook
+from jiceng.places.roster import (
+    require_importer,
+    roster_import,
+    upload_limit_bytes,
+    write_error_workbook,
+)
 
 logger = logging.getLogger(__name__)
 STALLED_AFTER = datetime.timedelta(minutes=10)
@@ -77,7 +82,7 @@ def is_stalled(job: ImportJob) -> bool:
 
 def import_job_create(*, actor, region_code: str, upload) -> ImportJob:
     """Store an uploaded roster and queue it. The file is checked in full by the job."""
-    require(actor, "people.import", region_code)
+    require_importer(actor, region_code)
     name = Path(upload.name or "").name
     if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
         raise DomainError("只支持 .xlsx 和 .csv 文件。", code="file_type", field="file")

@@ -4,6 +4,7 @@ households and real organizations. Every place-bound row stores its `region_code
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from jiceng.core.fields import RegionCodeField
 from jiceng.places.constants import ETHNICITIES, POLITICAL_STATUSES, RELATIONS_TO_HEAD
@@ -249,6 +250,13 @@ class Person(models.Model):
         TEMPORARY = "temporary", "暂住"
         FLOATING = "floating", "流动"
 
+    class Registration(models.TextChoices):
+        CONFIRMED = "confirmed", "已登记"
+        # Imported while registered outside the importer's reveal scope: waits for the
+        # grid holding that registration to confirm the move (MoveCheck). Shown to the
+        # importer like any person, so an import tells nothing of other registrations.
+        PENDING = "pending", "待迁入核实"
+
     region_code = RegionCodeField()  # indexed with name below: one index serves both
     household = models.ForeignKey(
         Household,
@@ -283,15 +291,25 @@ class Person(models.Model):
     special_groups = models.ManyToManyField(
         SpecialGroup, verbose_name="特殊人群", blank=True, related_name="persons"
     )
+    registration = models.CharField(
+        "登记状态",
+        max_length=16,
+        choices=Registration.choices,
+        default=Registration.CONFIRMED,
+        editable=False,
+    )
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "实有人口"
         ordering = ["region_code", "household_id", "id"]
         constraints = [
-            # A constraint rather than unique=True: no extra LIKE index on a column that is
-            # only ever matched whole, which keeps large imports fast.
-            models.UniqueConstraint(fields=["id_number"], name="person_id_number_unique")
+            # One confirmed registration per ID number; pending ones wait beside it.
+            models.UniqueConstraint(
+                fields=["id_number"],
+                condition=Q(registration="confirmed"),
+                name="person_id_number_confirmed",
+            )
         ]
         indexes = [
             models.Index(
@@ -301,10 +319,79 @@ class Person(models.Model):
             ),
             models.Index(fields=["id_tail", "region_code"], name="person_id_tail_idx"),
             models.Index(fields=["phone_tail", "region_code"], name="person_phone_tail_idx"),
+            # Pending registrations are few: a small index finds them by ID number.
+            models.Index(
+                fields=["id_number"],
+                condition=Q(registration="pending"),
+                name="person_id_number_pending",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class MoveCheck(models.Model):
+    """迁入迁出核实: a roster imported a person whose confirmed registration lies outside
+    the importer's reveal scope. The grid holding that registration confirms the move or
+    disputes it; its town settles a dispute. Until then the incoming registration is
+    pending, and the importer sees it as any other person."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "待核实"
+        DISPUTED = "disputed", "有异议，待乡镇（街道）裁决"
+        MOVED = "moved", "已迁入"
+        STAYED = "stayed", "未迁出，已撤销迁入登记"
+
+    OPEN_STATUSES = (Status.OPEN, Status.DISPUTED)
+
+    # The grid of the current registration: who checks, and whose town settles.
+    region_code = RegionCodeField(db_index=True)
+    person = models.ForeignKey(
+        Person, verbose_name="现登记", on_delete=models.CASCADE, related_name="move_checks"
+    )
+    incoming = models.ForeignKey(
+        Person,
+        verbose_name="迁入登记",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept when the incoming registration goes (a move settled either way).
+    to_region_code = RegionCodeField("迁入网格")
+    incoming_name = models.CharField("迁入登记姓名", max_length=64)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="导入人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("登记时间", default=timezone.now)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.OPEN)
+    dispute = models.CharField("异议理由", max_length=200, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="办理人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("办结时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "迁入迁出核实"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.incoming_name}迁入核实"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class Organization(models.Model):

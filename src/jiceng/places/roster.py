@@ -9,6 +9,7 @@ the same file again changes nothing.
 import csv
 import datetime
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,16 +18,16 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from jiceng.core import audit
-from jiceng.core.access import has_permission, require
+from jiceng.core.access import require
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
-from jiceng.core.masking import mask_id_number, mask_phone, mask_text
 from jiceng.core.models import AuditEvent
 from jiceng.places.constants import ETHNICITIES, HEAD, POLITICAL_STATUSES, RELATIONS_TO_HEAD
 from jiceng.places.models import Person, Region, SpecialGroup
-from jiceng.places.roster_writer import RosterWriter, persons_by_id_number
+from jiceng.places.roster_writer import RosterWriter
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ RESIDENCE_TYPES = {label: value for value, label in Person.ResidenceType.choices
 RESIDENCE_LABELS = dict(Person.ResidenceType.choices)
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
+UNIT_RE = re.compile(r"[0-9]{1,2}")
 MAX_ROWS = 2_000_000
+MAX_ERRORS = 1000  # listed; a file with more is refused at that point
 MAX_XLSX_UNCOMPRESSED = 1024 * 1024 * 1024
 PROGRESS_EVERY = 5000
 IMPORT_LEVELS = (Region.Level.COUNTY, Region.Level.TOWN, Region.Level.COMMUNITY, Region.Level.GRID)
@@ -214,9 +217,10 @@ def _check(
     sink: Callable[[Entry], None],
     progress: ProgressCallback | None,
     total: int,
+    quota: int,
 ) -> None:
     """Check every row; hand each good row to `sink` until the first error (after which
-    the rest is only checked, so that the error list is complete)."""
+    the rest is only checked, so that the error list is complete up to MAX_ERRORS)."""
     try:
         header = next(rows)
     except StopIteration:
@@ -239,6 +243,12 @@ def _check(
         if found.count > MAX_ROWS:
             raise RosterFileError(
                 f"单个文件最多 {MAX_ROWS} 行，请拆分后导入。", code="too_many_rows"
+            )
+        if found.count > quota:
+            raise RosterFileError(
+                f"超过今日导入限额：24小时内最多还能导入 {max(quota, 0)} 行，请明日再导入"
+                "或联系县级管理员调整限额。",
+                code="import_quota",
             )
         if progress and found.count % PROGRESS_EVERY == 0:
             progress("validating", found.count, total)
@@ -295,8 +305,8 @@ def _check(
                     groups.append(group_codes[group_name])
                 elif group_name:
                     problems.append(("special_groups", f"未知的特殊人群类别“{group_name}”。"))
-        unit_text = unit_text or "1"
-        unit = int(unit_text) if unit_text.isdigit() and 0 < int(unit_text) < 100 else None
+        unit_text = unicodedata.normalize("NFKC", unit_text or "1")
+        unit = int(unit_text) if UNIT_RE.fullmatch(unit_text) and int(unit_text) > 0 else None
         if unit is None:
             problems.append(("unit", "单元应为1至99的数字。"))
         if room and not building:
@@ -315,6 +325,11 @@ def _check(
                 head_rows[key] = row_number
         if problems:
             errors.extend(RowError(row_number, HEADER_BY_KEY[k], m) for k, m in problems)
+            if len(errors) >= MAX_ERRORS:
+                errors.append(
+                    RowError(row_number, "", f"错误已超过 {MAX_ERRORS} 处，其后各行未再检查。")
+                )
+                break
         elif not errors:
             sink(
                 Entry(row_number, grid_code, number, relation, name, parsed.value, parsed.gender,
@@ -323,13 +338,6 @@ def _check(
             )  # fmt: skip
     if progress:
         progress("validating", found.count, total)
-
-
-def _registered_outside(id_numbers: list[str], region_code: str) -> list[str]:
-    """Which of these ID numbers belong to persons outside `region_code`."""
-    return [
-        row[0] for row in persons_by_id_number(id_numbers) if not row[2].startswith(region_code)
-    ]
 
 
 class _Rejected(Exception):
@@ -352,7 +360,7 @@ def roster_import(
     command line (`jiceng import-roster`).
     """
     if actor is not None:
-        require(actor, "people.import", region_code)
+        require_importer(actor, region_code)
     target = Region.objects.filter(code=region_code).first()
     if target is None:
         raise DomainError("导入范围不存在。", code="region_unknown")
@@ -365,11 +373,12 @@ def roster_import(
     )
     group_codes = dict(SpecialGroup.objects.values_list("name", "code"))
     total = _count_rows(path, original_name)
+    quota = MAX_ROWS if actor is None else rows_left_today(actor, region_code)
     found = _Pass()
     result = ImportResult()
     try:
         with transaction.atomic():
-            writer = RosterWriter(region_code, expected_rows=total)
+            writer = RosterWriter(region_code, actor=actor)
             with writer:
                 _check(
                     read_table(path, original_name),
@@ -379,6 +388,7 @@ def roster_import(
                     sink=writer.add,
                     progress=progress,
                     total=total,
+                    quota=quota,
                 )
             found.errors += [
                 RowError(
@@ -396,22 +406,28 @@ def roster_import(
                 progress("writing", found.count, total)
             result.created, result.updated = writer.finish()
             result.unchanged = found.count - result.created - result.updated
+            elsewhere = len(writer.move_checks)
             detail = {"created": result.created, "updated": result.updated}
-            _audit(actor, region_code, original_name, found.count, detail)
+            _audit(actor, region_code, original_name, found.count, detail, elsewhere=elsewhere)
+            if elsewhere >= settings.JICENG_IMPORT_ELSEWHERE_ALERT:
+                audit.alert(
+                    kind="roster_elsewhere",
+                    text=f"一次花名册导入有 {elsewhere} 人已在导入人可查看范围以外登记，"
+                    "已转迁入迁出核实。大量出现可能是在用导入试探身份证号。",
+                    region_code=region_code,
+                    detail={"importer": getattr(actor, "username", ""), "rows": elsewhere},
+                )
     except _Rejected:
         pass
+    except RosterFileError as refusal:
+        # A file refused for the quota answered no row: it takes none of the day's rows.
+        rows = 0 if refusal.code == "import_quota" else found.count
+        detail = {"refused": refusal.code, "checked": found.count}
+        _audit(actor, region_code, original_name, rows, detail, AuditEvent.FAILURE)
+        raise
     except IntegrityError:
-        # An ID number of the file is registered outside the target region (or someone
-        # changed the same records meanwhile): say which rows, having written nothing.
-        found.errors = [
-            RowError(
-                found.row_of_id[id_number],
-                HEADER_BY_KEY["id_number"],
-                "该身份证号已在本次导入范围以外登记，请先办理迁出。",
-            )
-            for id_number in _registered_outside(list(found.row_of_id), region_code)
-        ] or [RowError(0, "", "导入期间数据被他人修改，未写入任何数据，请重新导入。")]
-        found.errors.sort(key=lambda e: e.row)
+        # Someone changed the same records meanwhile (imports themselves take turns).
+        found.errors = [RowError(0, "", "导入期间数据被他人修改，未写入任何数据，请重新导入。")]
     result.total = found.count
     result.errors = found.errors
     result.ignored_headers = found.ignored_headers
@@ -421,7 +437,9 @@ def roster_import(
     return result
 
 
-def _audit(actor, region_code, file, rows, detail, outcome=AuditEvent.SUCCESS) -> None:
+def _audit(actor, region_code, file, rows, detail, outcome=AuditEvent.SUCCESS, elsewhere=0) -> None:
+    """One event per import. `elsewhere` counts the rows that met a registration outside
+    the importer's reveal scope: for the auditor, never shown to the importer."""
     audit.record(
         actor=actor,
         action="roster.import",
@@ -429,8 +447,35 @@ def _audit(actor, region_code, file, rows, detail, outcome=AuditEvent.SUCCESS) -
         object_id=region_code,
         region_code=region_code,
         outcome=outcome,
-        detail={"file": file, "rows": rows, **detail},
+        detail={"file": file, "rows": rows, **detail, "elsewhere": elsewhere},
     )
+
+
+def require_importer(user, region_code: str) -> None:
+    """Importing or exporting a roster reveals whether, and as what, each person is
+    registered: it takes the reveal right at the target, beside the import right."""
+    require(user, "people.import", region_code)
+    require(user, "people.view_sensitive", region_code)
+
+
+def rows_left_today(user, region_code: str) -> int:
+    """Rows this user may still import in 24 hours (every row checked counts, refused
+    files included): JICENG_IMPORT_ROWS_PER_DAY, or by default twice the persons
+    confirmed in the target plus 1,000."""
+    limit = settings.JICENG_IMPORT_ROWS_PER_DAY
+    if limit is None:
+        confirmed = Person.objects.filter(
+            region_code__within=region_code, registration=Person.Registration.CONFIRMED
+        ).count()
+        limit = 2 * confirmed + 1000
+    since = timezone.now() - datetime.timedelta(hours=24)
+    used = sum(
+        event.get("rows", 0)
+        for event in AuditEvent.objects.filter(
+            action="roster.import", actor=user, at__gte=since
+        ).values_list("detail", flat=True)
+    )
+    return limit - used
 
 
 def _count_rows(path: Path, original_name: str) -> int:
@@ -479,13 +524,13 @@ def write_template(target) -> None:
 
 
 def roster_export(*, user, region_code: str, target) -> int:
-    """Write the households and persons under `region_code` as .xlsx; return the row
-    count. Masked unless the user may reveal personal data for the whole region."""
+    """Write the households and persons under `region_code` as .xlsx, unmasked (an export
+    takes the reveal right for the whole region); return the row count."""
     require(user, "people.export", region_code)
     require(user, "people.view", region_code)
+    require(user, "people.view_sensitive", region_code)
     from openpyxl import Workbook
 
-    reveal = has_permission(user, "people.view_sensitive", region_code)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("花名册")
     sheet.append([c.header for c in COLUMNS])
@@ -508,12 +553,12 @@ def roster_export(*, user, region_code: str, target) -> int:
                     household.number if household else "",
                     person.relation_to_head,
                     person.name,
-                    person.id_number if reveal else mask_id_number(person.id_number),
-                    person.phone if reveal else mask_phone(person.phone),
+                    person.id_number,
+                    person.phone,
                     person.ethnicity,
                     person.political_status,
                     RESIDENCE_LABELS[person.residence_type],
-                    groups if reveal else mask_text(groups),
+                    groups,
                     dwelling.building.name if dwelling else "",
                     dwelling.unit.number if dwelling else "",
                     dwelling.room if dwelling else "",
@@ -529,7 +574,7 @@ def roster_export(*, user, region_code: str, target) -> int:
         object_type="places.region",
         object_id=region_code,
         region_code=region_code,
-        detail={"rows": count, "unmasked": reveal},
+        detail={"rows": count, "unmasked": True},
     )
     return count
 

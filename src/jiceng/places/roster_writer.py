@@ -1,16 +1,19 @@
 """Writing a roster: checked rows stream in while the file is still being read.
 
-Used by `roster.roster_import` inside its transaction. New persons go to the database at
-once (COPY on PostgreSQL); households, buildings and dwellings, which rows keep adding
-detail to, are written at the end, together with changes to records that already existed.
-Ids are handed out ahead (core.bulk.IdAllocator), so every row can name its household and
-every household its head before either is written.
+Used by `roster.roster_import` inside its transaction. Rows are taken in batches; each
+batch's persons are looked up by ID number wherever they are registered and its
+households by their keys, then its new persons go to the database at once (COPY on
+PostgreSQL). Households, buildings and dwellings, which rows keep adding detail to, are
+written at the end, together with changes to records that already existed. Ids are handed
+out ahead (core.bulk.IdAllocator), so every row can name its household and every
+household its head before either is written.
 """
 
 import datetime
 
 from django.db import connection
 
+from jiceng.core.access import scopes
 from jiceng.core.bulk import IdAllocator, RowStream, bulk_insert
 from jiceng.places.constants import HEAD
 from jiceng.places.models import (
@@ -18,102 +21,123 @@ from jiceng.places.models import (
     BuildingUnit,
     Dwelling,
     Household,
+    MoveCheck,
     Person,
     SpecialGroup,
 )
 
+CONFIRMED, PENDING = Person.Registration.CONFIRMED, Person.Registration.PENDING
 PERSON_FIELDS = [
     "id", "region_code", "household", "name", "id_number", "id_tail", "gender",
     "birth_date", "phone", "phone_tail", "ethnicity", "political_status",
-    "relation_to_head", "residence_type", "updated_at",
+    "relation_to_head", "residence_type", "registration", "updated_at",
 ]  # fmt: skip
 # What decides that a known person changed; the ID number identifies them.
 PERSON_COMPARED = [
     "region_code", "household_id", "name", "phone", "ethnicity", "political_status",
     "relation_to_head", "residence_type",
 ]  # fmt: skip
+MOVE_CHECK_FIELDS = [
+    "region_code", "person", "incoming", "to_region_code", "incoming_name", "requested_by",
+    "created_at", "status",
+]  # fmt: skip
 
 
 def persons_by_id_number(id_numbers: list[str]) -> list[tuple]:
-    """(id_number, id, *PERSON_COMPARED) of the persons with these ID numbers, wherever
-    they are registered (PERSON_COMPARED starts with the region code)."""
+    """(id_number, registration, id, *PERSON_COMPARED) of every registration of these ID
+    numbers, wherever it lies: the confirmed one and any pending (PERSON_COMPARED starts
+    with the region code). Each half reads its own index, the pending one being small."""
+    columns = ["id_number", "registration", "id", *PERSON_COMPARED]
     found: list[tuple] = []
     if connection.vendor != "postgresql":
         for start in range(0, len(id_numbers), 5000):
-            found += Person.objects.filter(
-                id_number__in=id_numbers[start : start + 5000]
-            ).values_list("id_number", "id", *PERSON_COMPARED)
+            chunk = id_numbers[start : start + 5000]
+            for registration in (CONFIRMED, PENDING):
+                found += Person.objects.filter(
+                    registration=registration, id_number__in=chunk
+                ).values_list(*columns)
         return found
     # One array parameter instead of thousands of placeholders (each costs parsing).
+    select = f"SELECT {', '.join(columns)} FROM {Person._meta.db_table}"  # noqa: S608
     sql = (
-        f"SELECT id_number, id, {', '.join(PERSON_COMPARED)} "  # noqa: S608  (constants)
-        f"FROM {Person._meta.db_table} WHERE id_number = ANY(%s)"
+        f"{select} WHERE id_number = ANY(%s) AND registration = '{CONFIRMED}' UNION ALL "
+        f"{select} WHERE id_number = ANY(%s) AND registration = '{PENDING}'"
     )
     with connection.cursor() as cursor:
         for start in range(0, len(id_numbers), 50_000):
-            cursor.execute(sql, [id_numbers[start : start + 50_000]])
+            chunk = id_numbers[start : start + 50_000]
+            cursor.execute(sql, [chunk, chunk])
             found += cursor.fetchall()
     return found
 
 
 class RosterWriter:
-    """What the database already knows of the file's persons and households is read one
-    of two ways, whichever costs less. Into a region holding few persons next to the file,
-    all of them are read first and rows stream into one COPY while the file is still being
-    checked (the server indexes them meanwhile). Into a region holding many, rows are
-    taken in batches and each batch's persons and households are read by their keys, so a
-    small file into a large county costs what the file holds, not what the county holds."""
+    """Each batch of rows costs the same lookups whatever the database holds, so that
+    neither an import's answer, its counts nor its timing tell the importer anything of
+    registrations outside their reveal scope. A row whose confirmed registration lies
+    inside that scope moves the person into the target; one outside it becomes a pending
+    registration, counted as new, and a MoveCheck for the grid holding the other."""
 
     BATCH = 20_000
-    READ_ALL_BELOW = 4  # × the file's rows: read the whole region when it holds fewer
 
-    def __init__(self, region_code: str, expected_rows: int = 0):
+    def __init__(self, region_code: str, *, actor=None):
         self.region_code = region_code
+        self.actor = actor
+        # Where the importer may reveal (None: the server's command line, everywhere),
+        # read once, so that a row met elsewhere costs no query of its own.
+        self.reveal_scope = None if actor is None else scopes(actor, "people.view_sensitive")
         self.now = datetime.datetime.now(datetime.timezone.utc)
         # Locks the tables against other writers, so what is read below stays true.
         self.ids = IdAllocator(Building, BuildingUnit, Dwelling, Household, Person)
         self.persons_before: dict[str, tuple] = {}  # id number -> (id, *PERSON_COMPARED)
+        self.elsewhere: dict[str, tuple] = {}  # id number -> (id, region) outside scope
         self.households_before: dict[tuple, tuple] = {}  # key -> (id, address, dwelling, head)
         self.household_ids: dict[tuple, int] = {}
         self.household_seen: dict[tuple, dict] = {}  # key -> first row, address, spot, head
         self.groups: dict[int, tuple[str, ...]] = {}  # person id -> group codes in the file
         self.known: set[int] = set()  # ids of the file's persons that existed before
         self.updates: list[Person] = []
+        self.move_checks: list[tuple] = []
         self.created = 0
         self.pending: list = []
-        self.stream: RowStream | None = None
-        in_target = {"region_code__within": region_code}
-        limit = self.READ_ALL_BELOW * max(expected_rows, self.BATCH)
-        self.read_all = Person.objects.filter(**in_target)[:limit].count() < limit
-        if self.read_all:
-            self.persons_before = {
-                row[0]: row[1:]
-                for row in Person.objects.filter(**in_target).values_list(
-                    "id_number", "id", *PERSON_COMPARED
-                )
-            }
-            self._households(Household.objects.filter(**in_target), keys=None)
 
     def __enter__(self):
-        if self.read_all:
-            self.stream = RowStream(Person, PERSON_FIELDS).__enter__()
         return self
 
     def __exit__(self, kind, error, traceback):
         if kind is None:
             self._write_batch()
-        if self.stream is not None:
-            self.stream.__exit__(kind, error, traceback)
         return False
 
     def add(self, entry) -> None:
         """One checked row (roster.Entry)."""
-        if self.read_all:
-            self._add(entry, self.stream)
-            return
         self.pending.append(entry)
         if len(self.pending) >= self.BATCH:
             self._write_batch()
+
+    def _may_reveal(self, region_code: str) -> bool:
+        scope = self.reveal_scope
+        return scope is None or any(region_code.startswith(prefix) for prefix in scope)
+
+    def _learn(self, id_numbers: list[str]) -> None:
+        """What the database holds of these ID numbers: a registration in the target (the
+        confirmed one before a pending one), else a confirmed one elsewhere."""
+        inside: dict[str, tuple] = {}
+        outside: dict[str, tuple] = {}
+        for id_number, registration, *row in persons_by_id_number(id_numbers):
+            if row[1].startswith(self.region_code):
+                if registration == CONFIRMED or id_number not in inside:
+                    inside[id_number] = tuple(row)
+            elif registration == CONFIRMED:
+                outside[id_number] = tuple(row)
+        self.persons_before.update(inside)
+        for id_number, row in outside.items():
+            if id_number in inside:
+                continue
+            if self._may_reveal(row[1]):
+                self.persons_before[id_number] = row  # moves in, as within the target
+            else:
+                self.elsewhere[id_number] = row[:2]
 
     def _households(self, households, keys: set[tuple] | None) -> None:
         for row in households.values_list(
@@ -127,11 +151,7 @@ class RosterWriter:
         batch, self.pending = self.pending, []
         if not batch:
             return
-        # By ID number alone (its unique index); one registered outside the target stays
-        # unknown here, and its insert fails on that index (roster_import says so).
-        for row in persons_by_id_number([e.id_number for e in batch]):
-            if row[2].startswith(self.region_code):
-                self.persons_before[row[0]] = row[1:]
+        self._learn([e.id_number for e in batch])
         keys = {(e.grid, e.household_number) for e in batch} - self.household_ids.keys()
         if keys:
             households = Household.objects.filter(
@@ -165,12 +185,18 @@ class RosterWriter:
         before = self.persons_before.get(entry.id_number)
         if before is None:
             person_id = self.ids.take(Person)
+            other = self.elsewhere.get(entry.id_number)
             stream.write(
                 (person_id, entry.grid, household_id, entry.name, entry.id_number,
                  entry.id_number[-4:], entry.gender, entry.birth_date, entry.phone,
                  entry.phone[-4:], entry.ethnicity, entry.political_status, entry.relation,
-                 entry.residence_type, self.now)
+                 entry.residence_type, CONFIRMED if other is None else PENDING, self.now)
             )  # fmt: skip
+            if other is not None:
+                self.move_checks.append(
+                    (other[1], other[0], person_id, entry.grid, entry.name,
+                     getattr(self.actor, "pk", None), self.now, MoveCheck.Status.OPEN)
+                )  # fmt: skip
             self.created += 1
             if entry.groups:
                 self.groups[person_id] = entry.groups
@@ -234,6 +260,7 @@ class RosterWriter:
             self.updates, [*PERSON_COMPARED, "phone_tail", "updated_at"], batch_size=2000
         )
         regrouped = self._special_groups()
+        bulk_insert(MoveCheck, MOVE_CHECK_FIELDS, self.move_checks)
         self.ids.close()
         return self.created, len({p.pk for p in self.updates} | regrouped)
 

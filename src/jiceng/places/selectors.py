@@ -2,12 +2,19 @@
 
 import re
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Length, Substr
 
 from jiceng.core.access import assigned, require, scope_filter, scope_q, scopes
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.places.models import Building, Household, Organization, Person, Region
+from jiceng.places.models import (
+    Building,
+    Household,
+    MoveCheck,
+    Organization,
+    Person,
+    Region,
+)
 
 SEARCH_LIMIT = 50
 
@@ -186,7 +193,7 @@ def person_list(*, user, region_code: str | None = None) -> QuerySet:
     queryset = _persons(user)
     if region_code:
         queryset = queryset.filter(region_code__within=region_code)
-    return queryset.prefetch_related(Prefetch("special_groups"))
+    return queryset
 
 
 def person_get(*, user, pk: int) -> Person:
@@ -218,3 +225,32 @@ def organization_list(*, user, region_code: str) -> list[Organization]:
     """实有单位 under a node (the first 200, by name)."""
     require(user, "people.view", region_code)
     return list(Organization.objects.filter(region_code__within=region_code).order_by("name")[:200])
+
+
+MOVE_TABS = {
+    # tab: (permission, statuses)
+    "open": ("people.verify_move", (MoveCheck.Status.OPEN,)),
+    "disputed": ("people.settle_move", (MoveCheck.Status.DISPUTED,)),
+    "done": ("people.verify_move", (MoveCheck.Status.MOVED, MoveCheck.Status.STAYED)),
+}
+
+
+def move_checks(*, user, tab: str) -> QuerySet:
+    """迁入迁出核实 of one tab, in the user's scope for it (newest first)."""
+    permission, statuses = MOVE_TABS[tab]
+    return (
+        scope_filter(MoveCheck.objects.all(), user, permission)
+        .filter(status__in=statuses)
+        .select_related("person", "requested_by")
+    )
+
+
+def move_check_get(*, user, pk: int) -> MoveCheck:
+    """A check the user may verify or settle (404 otherwise)."""
+    scoped = scope_filter(MoveCheck.objects.all(), user, "people.verify_move") | scope_filter(
+        MoveCheck.objects.all(), user, "people.settle_move"
+    )
+    check = scoped.select_related("person", "requested_by", "decided_by").filter(pk=pk).first()
+    if check is None:
+        raise NotFound()
+    return check

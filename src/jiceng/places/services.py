@@ -1,12 +1,13 @@
 """Writes to the region tree and 一标三实, and the audited reveal of personal data."""
 
 from django.db import transaction
+from django.utils import timezone
 
 from jiceng.core import audit, refusals
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
-from jiceng.places.models import Person, Region
+from jiceng.places.models import Household, MoveCheck, Person, Region
 
 REVEALABLE_FIELDS = {"id_number": "身份证号", "phone": "联系电话", "special_groups": "特殊人群"}
 
@@ -125,3 +126,119 @@ def grid_update(*, actor, grid: Region, name: str, grid_kind: str, leader=None, 
     grid.save(update_fields=["name", "grid_kind", "leader", "boundary"])
     audit.record(actor=actor, action="grid.update", obj=grid, region_code=grid.code)
     return grid
+
+
+# --- 迁入迁出核实 ----------------------------------------------------------------------
+
+# What the incoming registration brings to the person's one record when the move holds.
+MOVED_FIELDS = [
+    "region_code", "household", "name", "phone", "phone_tail", "ethnicity",
+    "political_status", "relation_to_head", "residence_type",
+]  # fmt: skip
+DISPUTE_MAX = 200
+
+
+def _locked_check(check: MoveCheck, statuses) -> MoveCheck:
+    locked = MoveCheck.objects.select_for_update(of=("self",)).get(pk=check.pk)
+    if locked.status not in statuses:
+        raise DomainError("该核实已办结或已转乡镇（街道）裁决。", code="move_check_decided")
+    return locked
+
+
+def _repoint(source: Person, target: Person) -> None:
+    """What points at `source` (captain posts, a resident account, a party record …) now
+    points at `target`, except a one-to-one that `target` already holds."""
+    for relation in Person._meta.get_fields(include_hidden=True):
+        if not (relation.auto_created and not relation.concrete) or relation.many_to_many:
+            continue
+        model, name = relation.related_model, relation.field.name
+        if model is MoveCheck or model._meta.auto_created:
+            continue
+        if relation.one_to_one and model._base_manager.filter(**{name: target}).exists():
+            continue
+        model._base_manager.filter(**{name: source}).update(**{name: target})
+
+
+def _move(check: MoveCheck) -> None:
+    """The person moved: their one record takes the incoming registration's grid,
+    household and details, and the pending registration goes."""
+    person = Person.objects.select_for_update(of=("self",)).get(pk=check.person_id)
+    incoming = Person.objects.select_for_update(of=("self",)).filter(pk=check.incoming_id).first()
+    if incoming is None:
+        raise DomainError("迁入登记已不存在，无法办理迁入。", code="move_incoming_gone")
+    groups = list(incoming.special_groups.all())
+    Household.objects.filter(head=person).exclude(pk=incoming.household_id).update(head=None)
+    _repoint(incoming, person)
+    for name in MOVED_FIELDS:
+        setattr(person, name, getattr(incoming, name))
+    incoming.delete()
+    person.save()
+    person.special_groups.set(groups)
+    # Other imports of the same person are now for its new grid to check.
+    MoveCheck.objects.filter(person=person, status__in=MoveCheck.OPEN_STATUSES).exclude(
+        pk=check.pk
+    ).update(region_code=person.region_code)
+
+
+def _stay(check: MoveCheck) -> None:
+    """The person did not move: the pending registration goes."""
+    incoming = Person.objects.filter(pk=check.incoming_id).first()
+    if incoming is not None:
+        Household.objects.filter(head=incoming).update(head=None)
+        incoming.delete()
+
+
+def _decide(check: MoveCheck, actor, status: str, action: str, **detail) -> MoveCheck:
+    check.status = status
+    check.decided_by = actor
+    check.decided_at = timezone.now()
+    if status in (MoveCheck.Status.MOVED, MoveCheck.Status.STAYED):
+        check.incoming = None  # gone either way
+    check.save(update_fields=["status", "decided_by", "decided_at", "incoming", "dispute"])
+    audit.record(
+        actor=actor,
+        action=action,
+        obj=check,
+        detail={"to": check.to_region_code, "person": check.person_id, **detail},
+    )
+    return check
+
+
+@transaction.atomic
+def move_confirm(*, actor, check: MoveCheck) -> MoveCheck:
+    """The grid holding the registration confirms that the person moved out."""
+    require(actor, "people.verify_move", check.region_code)
+    locked = _locked_check(check, (MoveCheck.Status.OPEN,))
+    _move(locked)
+    return _decide(locked, actor, MoveCheck.Status.MOVED, "move.confirm")
+
+
+@transaction.atomic
+def move_dispute(*, actor, check: MoveCheck, reason: str) -> MoveCheck:
+    """The grid says the person still lives here: the town settles."""
+    require(actor, "people.verify_move", check.region_code)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("请写明异议理由。", code="dispute_reason", field="reason")
+    if len(reason) > DISPUTE_MAX:
+        raise DomainError(
+            f"异议理由不能超过{DISPUTE_MAX}字。", code="dispute_too_long", field="reason"
+        )
+    locked = _locked_check(check, (MoveCheck.Status.OPEN,))
+    locked.dispute = reason
+    locked.status = MoveCheck.Status.DISPUTED
+    locked.save(update_fields=["status", "dispute"])
+    audit.record(actor=actor, action="move.dispute", obj=locked, detail={"reason": reason})
+    return locked
+
+
+@transaction.atomic
+def move_settle(*, actor, check: MoveCheck, moved: bool) -> MoveCheck:
+    """The town decides a check, disputed or not: the person moved, or stays."""
+    require(actor, "people.settle_move", check.region_code)
+    locked = _locked_check(check, MoveCheck.OPEN_STATUSES)
+    if moved:
+        _move(locked)
+        return _decide(locked, actor, MoveCheck.Status.MOVED, "move.settle", moved=True)
+    _stay(locked)
+    return _decide(locked, actor, MoveCheck.Status.STAYED, "move.settle", moved=False)

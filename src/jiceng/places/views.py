@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jiceng.accounts.selectors import account_get, account_options, region_staff
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
+from jiceng.core.masking import SPECIAL_GROUPS_MASK
 from jiceng.party.selectors import organization_counts
 from jiceng.places import imports, selectors, services
 from jiceng.places.models import Region
@@ -83,8 +85,11 @@ def region_detail(request, code: str):
     context = {
         "region": region,
         "crumbs": selectors.region_breadcrumbs(user=user, region=region)[:-1],
-        "can_export": has_permission(user, "people.export", code),
-        "can_import": has_permission(user, "people.import", code) and region.level in IMPORT_LEVELS,
+        "can_export": has_permission(user, "people.export", code)
+        and has_permission(user, "people.view_sensitive", code),
+        "can_import": has_permission(user, "people.import", code)
+        and has_permission(user, "people.view_sensitive", code)
+        and region.level in IMPORT_LEVELS,
         "can_manage": has_permission(user, "regions.manage", code),
         "can_people": has_permission(user, "people.view", code),
         "party_counts": organization_counts(user=user, region_code=code)
@@ -230,7 +235,7 @@ def person_detail(request, pk: int):
             "person": person,
             "grid": grid,
             "crumbs": selectors.region_breadcrumbs(user=user, region=grid),
-            "has_groups": person.special_groups.exists(),
+            "groups_mask": SPECIAL_GROUPS_MASK,
             "can_reveal": has_permission(user, "people.view_sensitive", person.region_code),
             "can_confirm": has_permission(user, "residents.confirm", person.region_code),
             "resident_account": getattr(person, "resident", None),
@@ -349,6 +354,67 @@ def import_template(request):
     write_template(handle.name)
     handle.seek(0)
     return FileResponse(handle, as_attachment=True, filename="花名册导入模板.xlsx")
+
+
+MOVE_TAB_LABELS = {"open": "待核实", "disputed": "待裁决", "done": "已办结"}
+
+
+@require_GET
+def move_list(request):
+    """迁入迁出核实: imports of persons registered in the user's grids (to confirm or
+    dispute), disputes for the town to settle, and what was decided."""
+    user = request.user
+    tabs = {
+        key: label
+        for key, label in MOVE_TAB_LABELS.items()
+        if has_permission(user, selectors.MOVE_TABS[key][0])
+    }
+    if not tabs:
+        require(user, "people.verify_move")
+    tab = request.GET.get("tab", "")
+    tab = tab if tab in tabs else next(iter(tabs))
+    checks = Paginator(selectors.move_checks(user=user, tab=tab), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "places/move_list.html", {"tabs": tabs, "tab": tab, "checks": checks})
+
+
+@require_http_methods(["GET", "POST"])
+def move_detail(request, pk: int):
+    user = request.user
+    check = selectors.move_check_get(user=user, pk=pk)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "confirm":
+                services.move_confirm(actor=user, check=check)
+                messages.success(request, "已确认迁出，该人员已迁入新网格。")
+            elif action == "dispute":
+                reason = request.POST.get("reason", "")
+                services.move_dispute(actor=user, check=check, reason=reason)
+                messages.success(request, "已提出异议，等待乡镇（街道）裁决。")
+            elif action in ("moved", "stayed"):
+                services.move_settle(actor=user, check=check, moved=action == "moved")
+                messages.success(request, "已裁决。")
+            else:
+                raise DomainError("未知操作。", code="unknown_action")
+        except DomainError as error:
+            if error.status == 404:
+                raise
+            messages.error(request, error.message)
+        return redirect("places:move", pk=check.pk)
+    return render(
+        request,
+        "places/move_detail.html",
+        {
+            "check": check,
+            "can_verify": check.status == check.Status.OPEN
+            and has_permission(user, "people.verify_move", check.region_code),
+            "can_settle": check.is_open
+            and has_permission(user, "people.settle_move", check.region_code),
+            "dispute_max": services.DISPUTE_MAX,
+        },
+    )
 
 
 def region_and_period(request, permission: str, default_start: datetime.date):

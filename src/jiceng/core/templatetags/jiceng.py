@@ -13,6 +13,7 @@ register.filter("mask_id", masking.mask_id_number)
 register.filter("mask_phone", masking.mask_phone)
 register.filter("mask_name", masking.mask_name)
 register.filter("mask_text", masking.mask_text)
+register.filter("age_band", masking.age_band)
 
 
 @register.filter
