@@ -71,9 +71,11 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        for _ in range(100):
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+        # A loaded machine may take a while to import Django: wait for the first answer.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.ConnectionError, requests.Timeout):
+                if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
                     return
             time.sleep(0.2)
         self.kill()

@@ -296,6 +296,7 @@ class Person(models.Model):
         max_length=16,
         choices=Registration.choices,
         default=Registration.CONFIRMED,
+        db_default=Registration.CONFIRMED,  # rows bulk-written without the column
         editable=False,
     )
     updated_at = models.DateTimeField("更新时间", auto_now=True)

@@ -8,6 +8,7 @@ the same file again changes nothing.
 
 import csv
 import datetime
+import logging
 import re
 import unicodedata
 import zipfile
@@ -28,6 +29,8 @@ from jiceng.core.models import AuditEvent
 from jiceng.places.constants import ETHNICITIES, HEAD, POLITICAL_STATUSES, RELATIONS_TO_HEAD
 from jiceng.places.models import Person, Region, SpecialGroup
 from jiceng.places.roster_writer import RosterWriter
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -246,8 +249,8 @@ def _check(
             )
         if found.count > quota:
             raise RosterFileError(
-                f"超过今日导入限额：24小时内最多还能导入 {max(quota, 0)} 行，请明日再导入"
-                "或联系县级管理员调整限额。",
+                f"超过今日导入限额：24小时内最多还能导入 {max(quota, 0)} 行。请明日再导入，"
+                "或请平台运维人员调整限额。",
                 code="import_quota",
             )
         if progress and found.count % PROGRESS_EVERY == 0:
@@ -427,6 +430,7 @@ def roster_import(
         raise
     except IntegrityError:
         # Someone changed the same records meanwhile (imports themselves take turns).
+        logger.warning("Roster import into %s met a conflict", region_code, exc_info=True)
         found.errors = [RowError(0, "", "导入期间数据被他人修改，未写入任何数据，请重新导入。")]
     result.total = found.count
     result.errors = found.errors

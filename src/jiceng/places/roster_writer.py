@@ -26,7 +26,8 @@ from jiceng.places.models import (
     SpecialGroup,
 )
 
-CONFIRMED, PENDING = Person.Registration.CONFIRMED, Person.Registration.PENDING
+# Plain strings: COPY does not write enum members as their values.
+CONFIRMED, PENDING = Person.Registration.CONFIRMED.value, Person.Registration.PENDING.value
 PERSON_FIELDS = [
     "id", "region_code", "household", "name", "id_number", "id_tail", "gender",
     "birth_date", "phone", "phone_tail", "ethnicity", "political_status",
@@ -39,7 +40,7 @@ PERSON_COMPARED = [
 ]  # fmt: skip
 MOVE_CHECK_FIELDS = [
     "region_code", "person", "incoming", "to_region_code", "incoming_name", "requested_by",
-    "created_at", "status",
+    "created_at", "status", "dispute",
 ]  # fmt: skip
 
 
@@ -195,7 +196,7 @@ class RosterWriter:
             if other is not None:
                 self.move_checks.append(
                     (other[1], other[0], person_id, entry.grid, entry.name,
-                     getattr(self.actor, "pk", None), self.now, MoveCheck.Status.OPEN)
+                     getattr(self.actor, "pk", None), self.now, MoveCheck.Status.OPEN.value, "")
                 )  # fmt: skip
             self.created += 1
             if entry.groups:
