@@ -20,7 +20,7 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.places import services
 from jiceng.places.models import Household, ImportJob, MoveCheck, Person
-from jiceng.places.roster import roster_import
+from jiceng.places.roster import _rows_per_day, roster_import
 from tests import factories
 from tests.factories import make_id_number
 from tests.places.test_roster_import import HEADERS, row, write_xlsx
@@ -161,29 +161,7 @@ def test_inside_the_reveal_scope_the_person_simply_moves(world, tmp_path):
     assert not MoveCheck.objects.exists()
 
 
-def test_many_rows_met_elsewhere_alert_the_auditor(world, elsewhere, tmp_path, settings):
-    settings.JICENG_IMPORT_ELSEWHERE_ALERT = 5
-    registered, unknown = elsewhere
-    for ids, numbers in ((registered[:4], "66"), (registered[4:] + unknown, "77")):
-        roster_import(
-            actor=world.a("grid_worker"),
-            region_code=GRID_A,
-            path=write_xlsx(tmp_path / "r.xlsx", candidates(ids, numbers)),
-            original_name="r.xlsx",
-        )
-    assert not AuditEvent.objects.filter(action="alert.roster_elsewhere").exists()
-    more = [factories.household_with_people(world.grid_b.code, size=1).head for _ in range(5)]
-    roster_import(
-        actor=world.a("grid_worker"),
-        region_code=GRID_A,
-        path=write_xlsx(tmp_path / "r.xlsx", candidates([p.id_number for p in more], "55")),
-        original_name="r.xlsx",
-    )
-    alert = AuditEvent.objects.get(action="alert.roster_elsewhere")
-    assert alert.detail["rows"] == 5 and alert.region_code == GRID_A
-
-
-def test_a_daily_row_quota_counts_refused_files_too(world, tmp_path, settings):
+def test_a_daily_row_quota_counts_the_rows_written(world, tmp_path, settings):
     settings.JICENG_IMPORT_ROWS_PER_DAY = 5
     importer = world.a("grid_worker")
 
@@ -192,23 +170,113 @@ def test_a_daily_row_quota_counts_refused_files_too(world, tmp_path, settings):
         path = write_xlsx(tmp_path / "r.xlsx", candidates(ids, numbers, bad_last=bad))
         return roster_import(actor=importer, region_code=GRID_A, path=path, original_name="r.xlsx")
 
-    assert attempt(3, "11", bad=True).errors  # refused, yet its 3 rows count
+    assert attempt(4, "11", bad=True).errors  # refused: writes nothing, takes nothing
+    assert attempt(4, "22").created == 4
     with pytest.raises(DomainError) as refusal:
-        attempt(3, "22")
+        attempt(2, "33")
     assert refusal.value.code == "import_quota"
-    assert not Person.objects.filter(name__startswith="候选").exists()
+    assert Person.objects.filter(name__startswith="候选").count() == 4
     events = AuditEvent.objects.filter(action="roster.import", actor=importer).order_by("pk")
-    assert [e.detail.get("refused") for e in events] == [None, "import_quota"]
-    assert attempt(2, "33").created == 2  # what is left of the day's five
+    assert [(e.outcome, e.detail.get("refused")) for e in events] == [
+        ("failure", None),
+        ("success", None),
+        ("failure", "import_quota"),
+    ]
+    assert attempt(1, "44").created == 1  # what is left of the day's five
     with time_machine.travel(datetime.datetime.now() + datetime.timedelta(hours=25)):
-        assert attempt(3, "44").created == 3
+        assert attempt(3, "55").created == 3
 
 
-def test_the_default_quota_is_twice_the_confirmed_persons_plus_a_thousand(world):
-    from jiceng.places.roster import rows_left_today
+def test_the_default_quota_moves_with_no_import_of_the_day(world, elsewhere, tmp_path):
+    """Twice the persons registered before the day plus 1,000: real and invented
+    candidates alike leave it where it was (it was once a counter of rows met elsewhere)."""
+    registered, unknown = elsewhere
+    with time_machine.travel(datetime.datetime.now() - datetime.timedelta(days=2)):
+        factories.household_with_people(GRID_A, size=3)
+    before = Person.objects.filter(region_code__startswith=GRID_A).count()
+    assert _rows_per_day(GRID_A) == 2 * (before - 2) + 1000  # the world's own are new today
+    for ids, numbers in ((registered, "77"), (unknown, "88")):
+        roster_import(
+            actor=world.a("grid_worker"),
+            region_code=GRID_A,
+            path=write_xlsx(tmp_path / "r.xlsx", candidates(ids, numbers)),
+            original_name="r.xlsx",
+        )
+        assert _rows_per_day(GRID_A) == 2 * (before - 2) + 1000
 
-    confirmed = Person.objects.filter(region_code__startswith=GRID_A).count()
-    assert rows_left_today(world.a("grid_worker"), GRID_A) == 2 * confirmed + 1000
+
+def test_a_second_target_tells_nothing_of_the_first_imports(world, elsewhere, tmp_path):
+    """Town staff import candidates into one grid, then the same file into another of
+    their town: real and invented candidates both move on, and none stays behind."""
+    registered, unknown = elsewhere
+    town = world.a("town_staff")
+    other_grid = "370829001001002"
+    results = []
+    for target in (GRID_A, other_grid):
+        for ids, numbers in ((registered, "77"), (unknown, "88")):
+            rows = candidates(ids, numbers)
+            for values in rows:
+                values[HEADERS.index("网格编码")] = target
+            results.append(
+                roster_import(
+                    actor=town,
+                    region_code=target,
+                    path=write_xlsx(tmp_path / "r.xlsx", rows),
+                    original_name="r.xlsx",
+                )
+            )
+    counts = [(r.created, r.updated, r.unchanged) for r in results]
+    assert counts == [(5, 0, 0), (5, 0, 0), (0, 5, 0), (0, 5, 0)]
+    assert not Person.objects.filter(region_code=GRID_A, name__startswith="候选").exists()
+    assert set(MoveCheck.objects.values_list("to_region_code", flat=True)) == {other_grid}
+    assert MoveCheck.objects.count() == len(registered)
+
+
+def test_the_alert_adds_up_an_accounts_imports_of_the_day(world, tmp_path, settings):
+    settings.JICENG_IMPORT_ELSEWHERE_ALERT = 5
+    for numbers in ("11", "22", "33"):
+        persons = [factories.household_with_people(world.grid_b.code, size=1).head for _ in "ab"]
+        roster_import(
+            actor=world.a("grid_worker"),
+            region_code=GRID_A,
+            path=write_xlsx(
+                tmp_path / "r.xlsx", candidates([p.id_number for p in persons], numbers)
+            ),
+            original_name="r.xlsx",
+        )
+        alerts = AuditEvent.objects.filter(action="alert.roster_elsewhere")
+        assert alerts.count() == (numbers == "33")
+    assert alerts.get().detail["rows"] == 6
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+def test_imports_sent_at_once_take_turns_under_the_quota(transactional_db, tmp_path, settings):
+    """Five uploads of four rows at once with a quota of ten: the quota is read after the
+    import has its turn, so two pass and the rest are refused."""
+    from tests.points.test_concurrency import race
+
+    settings.JICENG_IMPORT_ROWS_PER_DAY = 10
+    factories.community("370829001001")
+    factories.grid(GRID_A)
+    importer = factories.staff("grid_worker", GRID_A, username="racer")
+    paths = []
+    for n in range(5):
+        ids = [make_id_number() for _ in range(4)]
+        paths.append(write_xlsx(tmp_path / f"r{n}.xlsx", candidates(ids, f"{n}{n}")))
+    results = race(
+        [
+            (lambda path=path: roster_import(
+                actor=importer, region_code=GRID_A, path=path, original_name=path.name
+            ))
+            for path in paths
+        ]
+    )  # fmt: skip
+    written = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert (len(written), len(refused)) == (2, 3)
+    assert all(r.code == "import_quota" for r in refused)
+    assert Person.objects.filter(name__startswith="候选").count() == 8
 
 
 def test_importing_and_exporting_take_the_reveal_right(world, login, tmp_path):
@@ -257,10 +325,12 @@ def test_the_current_grid_confirms_and_the_one_record_moves(world, check, login)
     response = b_worker.post(f"/moves/{check.pk}/", {"action": "confirm"})
     assert response.status_code == 302
     person = Person.objects.get(pk=world.person_b.pk)
-    assert (person.region_code, person.registration, person.name) == (
+    # It moves where the file says, keeping what its grid registered of it.
+    assert (person.region_code, person.registration, person.name, person.phone) == (
         GRID_A,
         "confirmed",
-        "候选00",
+        world.person_b.name,
+        world.person_b.phone,
     )
     assert Person.objects.filter(id_number=person.id_number).count() == 1
     assert Household.objects.get(number="7700").head_id == person.pk
@@ -284,24 +354,57 @@ def test_a_dispute_goes_to_the_town_which_may_undo_the_incoming(world, check, lo
     assert MoveCheck.objects.get().status == "open"  # a reason is needed
     b_worker.post(f"/moves/{check.pk}/", {"action": "dispute", "reason": "本人仍在本小区居住"})
     assert MoveCheck.objects.get().status == "disputed"
-    b_worker.post(f"/moves/{check.pk}/", {"action": "stayed"})  # not the worker's to settle
+    # not the worker's to settle
+    b_worker.post(f"/moves/{check.pk}/", {"action": "stayed", "reason": "我说了算"})
     assert MoveCheck.objects.get().status == "disputed"
+    assert world.person_b.name in b_worker.get("/moves/?tab=disputed").content.decode()
     assert login(world.a("town_staff")).get(f"/moves/{check.pk}/").status_code == 404
     town = login(world.b("town_staff"))
     assert world.person_b.name in town.get("/moves/?tab=disputed").content.decode()
     town.post(f"/moves/{check.pk}/", {"action": "stayed"})
+    assert MoveCheck.objects.get().status == "disputed"  # a decision needs its reason
+    town.post(f"/moves/{check.pk}/", {"action": "stayed", "reason": "社区入户核实仍居住"})
     check.refresh_from_db()
-    assert check.status == "stayed"
+    assert (check.status, check.decision) == ("stayed", "社区入户核实仍居住")
     assert Person.objects.filter(id_number=world.person_b.id_number).count() == 1
     assert Person.objects.get(pk=world.person_b.pk).region_code == world.grid_b.code
-    assert Household.objects.get(number="7700").head_id is None
+    assert not Household.objects.filter(number="7700").exists()  # made for them alone
     assert AuditEvent.objects.filter(action="move.settle", detail__moved=False).exists()
 
 
 def test_the_town_may_settle_a_dispute_as_a_move(world, check):
     services.move_dispute(actor=world.b("grid_worker"), check=check, reason="未见本人")
     with pytest.raises(NotFound):
-        services.move_settle(actor=world.a("town_staff"), check=check, moved=True)
-    services.move_settle(actor=world.b("town_staff"), check=check, moved=True)
+        services.move_settle(actor=world.a("town_staff"), check=check, moved=True, reason="x")
+    services.move_settle(actor=world.b("town_staff"), check=check, moved=True, reason="已搬")
     assert Person.objects.get(pk=world.person_b.pk).region_code == GRID_A
     assert MoveCheck.objects.get().status == "moved"
+
+
+def test_whoever_disputes_does_not_settle(world, check):
+    both = world.b("grid_worker")
+    factories.Membership.objects.create(user=both, role="town_staff", region_code="370829002")
+    services.move_dispute(actor=both, check=check, reason="未见本人")
+    with pytest.raises(DomainError) as refusal:
+        services.move_settle(actor=both, check=check, moved=False, reason="仍居住")
+    assert refusal.value.code == "settle_own_dispute"
+    assert MoveCheck.objects.get().status == "disputed"
+
+
+def test_a_reimport_cannot_rewrite_the_record_a_move_brings(world, check, tmp_path, login):
+    """The importer changes the pending row's name and phone after the check opened: the
+    verifier sees the name it bears now, and a confirmed move keeps the record's own."""
+    rows = candidates([world.person_b.id_number], "77")
+    rows[0][HEADERS.index("姓名")] = "冒名顶替"
+    rows[0][HEADERS.index("联系电话")] = "13912345678"
+    roster_import(
+        actor=world.a("grid_worker"),
+        region_code=GRID_A,
+        path=write_xlsx(tmp_path / "r.xlsx", rows),
+        original_name="r.xlsx",
+    )
+    page = login(world.b("grid_worker")).get(f"/moves/{check.pk}/").content.decode()
+    assert "姓名不一致" in page and "冒名顶替" in page
+    services.move_confirm(actor=world.b("grid_worker"), check=check)
+    person = Person.objects.get(pk=world.person_b.pk)
+    assert (person.name, person.phone) == (world.person_b.name, world.person_b.phone)

@@ -9,7 +9,6 @@ in capitals, full-width digits, phone numbers with +86.
 """
 
 import itertools
-import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from jiceng.core import audit, phones
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.places.models import Region
-from jiceng.places.roster import RowError, read_table
+from jiceng.places.roster import EXPONENT, RowError, header_row, read_table
 from jiceng.residents import sms
 
 HEADERS = ["账号", "姓名", "手机号", "所属区划", "角色", "任职区划", "所属部门"]
@@ -35,8 +34,6 @@ REQUIRED = ["账号", "姓名", "所属区划"]
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024  # a file of 5,000 accounts is well under a megabyte
 MAX_UNCOMPRESSED = 50 * 1024 * 1024
-HEADER_SEARCH = 10  # rows above the header (a title, a date) are skipped
-EXPONENT = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
 EXPONENT_MESSAGE = (
     "区划编码被 Excel 写成了科学计数法（如 3.70829E+14）。请把该列设为“文本”，"
     "重新填入完整编码后保存。"
@@ -75,16 +72,7 @@ def _rows(path: Path, original_name: str):
     """(row number, {header: text}) of each filled row under the header row, which may
     have a title or a date above it."""
     rows = enumerate(read_table(path, original_name), start=1)
-    names: list[str] = []
-    for number, header in rows:
-        names = [_text(h).rstrip("*").strip() for h in header]
-        if all(h in names for h in REQUIRED) or number >= HEADER_SEARCH:
-            break
-    if not all(h in names for h in REQUIRED):
-        raise DomainError(
-            f"前{HEADER_SEARCH}行中找不到表头（须有{'、'.join(REQUIRED)}三列）。请使用导入模板。",
-            code="header_missing",
-        )
+    names = header_row(rows, REQUIRED)
     index = {h: names.index(h) for h in HEADERS if h in names}
     for number, raw in rows:
         values = {h: (_text(raw[i]) if i < len(raw) else "") for h, i in index.items()}

@@ -139,7 +139,6 @@ ROLES = {
             "people.view_sensitive",
             "people.import",
             "people.export",
-            "people.verify_move",
             "people.settle_move",
             "party.view",
             "cases.view",

@@ -373,6 +373,15 @@ class MoveCheck(models.Model):
     created_at = models.DateTimeField("登记时间", default=timezone.now)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.OPEN)
     dispute = models.CharField("异议理由", max_length=200, blank=True)
+    disputed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="提出异议人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision = models.CharField("裁决理由", max_length=200, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="办理人",

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jiceng.core import audit
+from jiceng.core import audit, phones
 from jiceng.core.access import require
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
@@ -61,7 +61,10 @@ COLUMN_BY_HEADER = {c.header: c for c in COLUMNS}
 HEADER_BY_KEY = {c.key: c.header for c in COLUMNS}
 RESIDENCE_TYPES = {label: value for value, label in Person.ResidenceType.choices}
 RESIDENCE_LABELS = dict(Person.ResidenceType.choices)
-PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+HEADER_SEARCH = 10  # rows above the header (a title, a date) are skipped
+# What Excel makes of a long number typed into a cell not set to text: 3.70829E+17.
+EXPONENT = re.compile(r"^\d(\.\d+)?E\+?\d+$", re.IGNORECASE)
+ID_AS_NUMBER = "身份证号被 Excel 存成了数字，后几位已丢失。请把该列设为“文本”，重新填入完整号码。"
 LIST_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 UNIT_RE = re.compile(r"[0-9]{1,2}")
 MAX_ROWS = 2_000_000
@@ -137,9 +140,16 @@ def _read_xlsx(path: Path) -> Iterator[list[str]]:
         workbook.close()
 
 
+class NumberCell(str):
+    """The text of a cell the spreadsheet stored as a number (digits beyond the 15th of
+    a long one are lost)."""
+
+
 def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+        return NumberCell(int(value))
+    if isinstance(value, int | float):
+        return NumberCell(value)
     if isinstance(value, datetime.datetime):
         return value.date().isoformat()
     return str(value)
@@ -179,11 +189,34 @@ class Entry(NamedTuple):
     address: str
 
 
+def header_row(numbered: Iterator[tuple[int, list]], required: list[str]) -> list[str]:
+    """The column names of the header: the first of the first HEADER_SEARCH rows that
+    names every required column (offices put a title or a date above it). `numbered`
+    yields (row number, cells) and goes on after the header."""
+    empty = True
+    for number, row in numbered:
+        empty = False
+        names = [unicodedata.normalize("NFKC", str(c)).strip().rstrip("*").strip() for c in row]
+        if all(name in names for name in required):
+            return names
+        if number >= HEADER_SEARCH:
+            break
+    if empty:
+        raise RosterFileError("文件是空的。", code="empty_file")
+    raise RosterFileError(
+        f"前{HEADER_SEARCH}行中找不到表头：须有{'、'.join(required)}这几列。请使用导入模板的表头。",
+        code="header_missing",
+    )
+
+
+REQUIRED_HEADERS = [c.header for c in COLUMNS if c.required]
+TEXT_COLUMNS = {"grid_code", "household_number", "id_number", "phone", "room"}
+
+
 def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
     positions: dict[str, int] = {}
     ignored: list[str] = []
-    for index, raw in enumerate(header):
-        name = str(raw).strip().rstrip("*＊").strip()
+    for index, name in enumerate(header):
         if not name:
             continue
         column = COLUMN_BY_HEADER.get(name)
@@ -193,11 +226,6 @@ def _header_map(header: list[str]) -> tuple[dict[str, int], list[str]]:
         if column.key in positions:
             raise RosterFileError(f"表头“{name}”出现了两次。", code="header_duplicate")
         positions[column.key] = index
-    missing = [c.header for c in COLUMNS if c.required and c.key not in positions]
-    if missing:
-        raise RosterFileError(
-            f"缺少必填列：{'、'.join(missing)}。请使用导入模板的表头。", code="header_missing"
-        )
     return positions, ignored
 
 
@@ -224,20 +252,18 @@ def _check(
 ) -> None:
     """Check every row; hand each good row to `sink` until the first error (after which
     the rest is only checked, so that the error list is complete up to MAX_ERRORS)."""
-    try:
-        header = next(rows)
-    except StopIteration:
-        raise RosterFileError("文件是空的。", code="empty_file") from None
-    positions, found.ignored_headers = _header_map(header)
+    numbered = enumerate(rows, start=1)
+    positions, found.ignored_headers = _header_map(header_row(numbered, REQUIRED_HEADERS))
+    id_index = positions["id_number"]
     errors = found.errors
     seen_ids = found.row_of_id
     head_rows: dict[tuple[str, str], int] = {}
     today = datetime.date.today()
     indexes = [positions.get(c.key) for c in COLUMNS]
 
-    for row_number, row in enumerate(rows, start=2):
+    for row_number, row in numbered:
         width = len(row)
-        values = [row[i].strip() if i is not None and i < width else "" for i in indexes]
+        values = [unguard(row[i].strip()) if i is not None and i < width else "" for i in indexes]
         if not any(values):
             continue
         (grid_code, number, relation, name, raw_id, phone, ethnicity, political,
@@ -280,16 +306,18 @@ def _check(
             try:
                 parsed = parse_id_number(raw_id, today=today)
             except DomainError as failure:
-                problems.append(("id_number", failure.message))
+                as_number = isinstance(row[id_index], NumberCell) or EXPONENT.match(raw_id)
+                problems.append(("id_number", ID_AS_NUMBER if as_number else failure.message))
         if parsed is not None:
             first = seen_ids.get(parsed.value)
             if first is not None:
                 problems.append(("id_number", f"与第{first}行的身份证号重复。"))
             else:
                 seen_ids[parsed.value] = row_number
-        phone = phone.replace(" ", "")
-        if phone and not PHONE_RE.match(phone):
-            problems.append(("phone", "联系电话应为11位手机号或带区号的固定电话。"))
+        if phone:
+            phone = phones.phone(phone) or ""
+            if not phone:
+                problems.append(("phone", "联系电话应为11位手机号或带区号的固定电话。"))
         ethnicity = ethnicity or "汉族"
         if ethnicity not in ETHNICITIES:
             problems.append(("ethnicity", "民族名称不正确（如：汉族、回族）。"))
@@ -376,12 +404,13 @@ def roster_import(
     )
     group_codes = dict(SpecialGroup.objects.values_list("name", "code"))
     total = _count_rows(path, original_name)
-    quota = MAX_ROWS if actor is None else rows_left_today(actor, region_code)
     found = _Pass()
     result = ImportResult()
     try:
         with transaction.atomic():
-            writer = RosterWriter(region_code, actor=actor)
+            writer = RosterWriter(region_code, actor=actor)  # imports take turns from here
+            today = _imported_today(actor)
+            quota = MAX_ROWS if actor is None else _rows_per_day(region_code) - today["rows"]
             with writer:
                 _check(
                     read_table(path, original_name),
@@ -412,21 +441,24 @@ def roster_import(
             elsewhere = len(writer.move_checks)
             detail = {"created": result.created, "updated": result.updated}
             _audit(actor, region_code, original_name, found.count, detail, elsewhere=elsewhere)
-            if elsewhere >= settings.JICENG_IMPORT_ELSEWHERE_ALERT:
+            # The day's imports of one account together, so that splitting a file into
+            # small ones raises the alert all the same.
+            threshold = settings.JICENG_IMPORT_ELSEWHERE_ALERT
+            before = today["elsewhere"]
+            if actor is not None and before // threshold < (before + elsewhere) // threshold:
                 audit.alert(
                     kind="roster_elsewhere",
-                    text=f"一次花名册导入有 {elsewhere} 人已在导入人可查看范围以外登记，"
-                    "已转迁入迁出核实。大量出现可能是在用导入试探身份证号。",
+                    text=f"{actor.username} 24小时内导入的花名册中有 {before + elsewhere} 人"
+                    "已在其可查看范围以外登记，已转迁入迁出核实。大量出现可能是在用导入试探"
+                    "身份证号。",
                     region_code=region_code,
-                    detail={"importer": getattr(actor, "username", ""), "rows": elsewhere},
+                    detail={"username": actor.username, "rows": before + elsewhere},
                 )
     except _Rejected:
         pass
     except RosterFileError as refusal:
-        # A file refused for the quota answered no row: it takes none of the day's rows.
-        rows = 0 if refusal.code == "import_quota" else found.count
-        detail = {"refused": refusal.code, "checked": found.count}
-        _audit(actor, region_code, original_name, rows, detail, AuditEvent.FAILURE)
+        detail = {"refused": refusal.code}
+        _audit(actor, region_code, original_name, found.count, detail, AuditEvent.FAILURE)
         raise
     except IntegrityError:
         # Someone changed the same records meanwhile (imports themselves take turns).
@@ -462,24 +494,32 @@ def require_importer(user, region_code: str) -> None:
     require(user, "people.view_sensitive", region_code)
 
 
-def rows_left_today(user, region_code: str) -> int:
-    """Rows this user may still import in 24 hours (every row checked counts, refused
-    files included): JICENG_IMPORT_ROWS_PER_DAY, or by default twice the persons
-    confirmed in the target plus 1,000."""
-    limit = settings.JICENG_IMPORT_ROWS_PER_DAY
-    if limit is None:
-        confirmed = Person.objects.filter(
-            region_code__within=region_code, registration=Person.Registration.CONFIRMED
-        ).count()
-        limit = 2 * confirmed + 1000
+def _rows_per_day(region_code: str) -> int:
+    """Rows one account may import into `region_code` in 24 hours:
+    JICENG_IMPORT_ROWS_PER_DAY, or by default twice the persons registered there (pending
+    or confirmed alike, and none touched in those 24 hours, so that no import of the day
+    moves the limit) plus 1,000."""
+    if settings.JICENG_IMPORT_ROWS_PER_DAY is not None:
+        return settings.JICENG_IMPORT_ROWS_PER_DAY
     since = timezone.now() - datetime.timedelta(hours=24)
-    used = sum(
-        event.get("rows", 0)
-        for event in AuditEvent.objects.filter(
-            action="roster.import", actor=user, at__gte=since
-        ).values_list("detail", flat=True)
-    )
-    return limit - used
+    registered = Person.objects.filter(region_code__within=region_code, updated_at__lt=since)
+    return 2 * registered.count() + 1000
+
+
+def _imported_today(user) -> dict[str, int]:
+    """What this account's imports written in the last 24 hours held: rows, and rows that
+    met a registration elsewhere. A refused file writes nothing and takes nothing (an
+    office fixing its file uploads it several times)."""
+    totals = {"rows": 0, "elsewhere": 0}
+    if user is None:
+        return totals
+    since = timezone.now() - datetime.timedelta(hours=24)
+    for detail in AuditEvent.objects.filter(
+        action="roster.import", actor=user, at__gte=since, outcome=AuditEvent.SUCCESS
+    ).values_list("detail", flat=True):
+        totals["rows"] += detail.get("rows", 0)
+        totals["elsewhere"] += detail.get("elsewhere", 0)
+    return totals
 
 
 def _count_rows(path: Path, original_name: str) -> int:
@@ -493,11 +533,19 @@ def _count_rows(path: Path, original_name: str) -> int:
 # --- error workbook and export -------------------------------------------------------
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def safe_cell(value) -> object:
     """Defuse spreadsheet formulas: text starting with = + - @ is shown, not run."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return value
+
+
+def unguard(text: str) -> str:
+    """What safe_cell wrote, read back: an exported roster imports unchanged."""
+    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
 
 
 def write_error_workbook(errors: list[RowError], target: Path) -> None:
@@ -523,7 +571,10 @@ def write_template(target) -> None:
     sheet.append([c.header + ("*" if c.required else "") for c in COLUMNS])
     for index, column in enumerate(COLUMNS, start=1):
         sheet.cell(row=1, column=index).font = Font(bold=True)
-        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = column.width
+        dimension = sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter]
+        dimension.width = column.width
+        if column.key in TEXT_COLUMNS:
+            dimension.number_format = "@"  # typed digits stay text: no lost zeros or digits
     workbook.save(target)
 
 

@@ -40,7 +40,7 @@ PERSON_COMPARED = [
 ]  # fmt: skip
 MOVE_CHECK_FIELDS = [
     "region_code", "person", "incoming", "to_region_code", "incoming_name", "requested_by",
-    "created_at", "status", "dispute",
+    "created_at", "status", "dispute", "decision",
 ]  # fmt: skip
 
 
@@ -99,6 +99,7 @@ class RosterWriter:
         self.known: set[int] = set()  # ids of the file's persons that existed before
         self.updates: list[Person] = []
         self.move_checks: list[tuple] = []
+        self.regridded: dict[str, list[int]] = {}  # grid -> known persons moving into it
         self.created = 0
         self.pending: list = []
 
@@ -121,22 +122,28 @@ class RosterWriter:
         return scope is None or any(region_code.startswith(prefix) for prefix in scope)
 
     def _learn(self, id_numbers: list[str]) -> None:
-        """What the database holds of these ID numbers: a registration in the target (the
-        confirmed one before a pending one), else a confirmed one elsewhere."""
-        inside: dict[str, tuple] = {}
-        outside: dict[str, tuple] = {}
+        """Which registration each ID number's row updates: one in the target, else one
+        elsewhere in the importer's reveal scope (which moves in), the confirmed one
+        before a pending one either way. Pending and confirmed are treated alike inside
+        the scope, so that moving a file's persons between two targets tells nothing of
+        which of them are registered outside it. Failing both, a confirmed registration
+        outside the scope makes the row a pending one (`elsewhere`)."""
+        best: dict[str, tuple] = {}  # id number -> (rank, row); the lowest rank wins
         for id_number, registration, *row in persons_by_id_number(id_numbers):
             if row[1].startswith(self.region_code):
-                if registration == CONFIRMED or id_number not in inside:
-                    inside[id_number] = tuple(row)
+                rank = 0
+            elif self._may_reveal(row[1]):
+                rank = 2
             elif registration == CONFIRMED:
-                outside[id_number] = tuple(row)
-        self.persons_before.update(inside)
-        for id_number, row in outside.items():
-            if id_number in inside:
-                continue
-            if self._may_reveal(row[1]):
-                self.persons_before[id_number] = row  # moves in, as within the target
+                rank = 4
+            else:
+                continue  # someone else's pending import
+            rank += registration != CONFIRMED
+            if id_number not in best or rank < best[id_number][0]:
+                best[id_number] = (rank, tuple(row))
+        for id_number, (rank, row) in best.items():
+            if rank < 4:
+                self.persons_before[id_number] = row
             else:
                 self.elsewhere[id_number] = row[:2]
 
@@ -196,7 +203,7 @@ class RosterWriter:
             if other is not None:
                 self.move_checks.append(
                     (other[1], other[0], person_id, entry.grid, entry.name,
-                     getattr(self.actor, "pk", None), self.now, MoveCheck.Status.OPEN.value, "")
+                     getattr(self.actor, "pk", None), self.now, MoveCheck.Status.OPEN.value, "", "")
                 )  # fmt: skip
             self.created += 1
             if entry.groups:
@@ -204,6 +211,8 @@ class RosterWriter:
         else:
             person_id = before[0]
             self.known.add(person_id)
+            if before[1] != entry.grid:
+                self.regridded.setdefault(entry.grid, []).append(person_id)
             after = (entry.grid, household_id, entry.name, entry.phone, entry.ethnicity,
                      entry.political_status, entry.relation, entry.residence_type)  # fmt: skip
             if after != before[1:]:
@@ -262,6 +271,13 @@ class RosterWriter:
         )
         regrouped = self._special_groups()
         bulk_insert(MoveCheck, MOVE_CHECK_FIELDS, self.move_checks)
+        # A pending registration moved on: its check names the grid it now waits in.
+        for grid, person_ids in self.regridded.items():
+            for start in range(0, len(person_ids), 5000):
+                MoveCheck.objects.filter(
+                    incoming_id__in=person_ids[start : start + 5000],
+                    status__in=MoveCheck.OPEN_STATUSES,
+                ).update(to_region_code=grid)
         self.ids.close()
         return self.created, len({p.pk for p in self.updates} | regrouped)
 

@@ -1,11 +1,13 @@
 """Scoped reads of the region tree and 一标三实. Every function takes the viewing user."""
 
 import re
+from functools import reduce
+from operator import or_
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Length, Substr
 
-from jiceng.core.access import assigned, require, scope_filter, scope_q, scopes
+from jiceng.core.access import assigned, reach_q, require, scope_filter, scope_q, scopes
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import (
     Building,
@@ -228,29 +230,42 @@ def organization_list(*, user, region_code: str) -> list[Organization]:
 
 
 MOVE_TABS = {
-    # tab: (permission, statuses)
-    "open": ("people.verify_move", (MoveCheck.Status.OPEN,)),
-    "disputed": ("people.settle_move", (MoveCheck.Status.DISPUTED,)),
-    "done": ("people.verify_move", (MoveCheck.Status.MOVED, MoveCheck.Status.STAYED)),
+    "open": (MoveCheck.Status.OPEN,),
+    "disputed": (MoveCheck.Status.DISPUTED,),
+    "done": (MoveCheck.Status.MOVED, MoveCheck.Status.STAYED),
 }
+MOVE_PERMISSIONS = ("people.verify_move", "people.settle_move")
+
+
+def _move_checks(user) -> QuerySet:
+    """The checks of the grids the user verifies for and of the towns they settle for."""
+    return MoveCheck.objects.filter(
+        reduce(or_, (reach_q(user, permission) for permission in MOVE_PERMISSIONS))
+    )
+
+
+def move_check_counts(*, user) -> dict[str, int]:
+    counts = dict(_move_checks(user).values_list("status").annotate(n=Count("id")))
+    return {tab: sum(counts.get(s, 0) for s in statuses) for tab, statuses in MOVE_TABS.items()}
 
 
 def move_checks(*, user, tab: str) -> QuerySet:
-    """迁入迁出核实 of one tab, in the user's scope for it (newest first)."""
-    permission, statuses = MOVE_TABS[tab]
+    """迁入迁出核实 of one tab, in the user's scope (newest first)."""
     return (
-        scope_filter(MoveCheck.objects.all(), user, permission)
-        .filter(status__in=statuses)
+        _move_checks(user)
+        .filter(status__in=MOVE_TABS[tab])
         .select_related("person", "requested_by")
     )
 
 
 def move_check_get(*, user, pk: int) -> MoveCheck:
     """A check the user may verify or settle (404 otherwise)."""
-    scoped = scope_filter(MoveCheck.objects.all(), user, "people.verify_move") | scope_filter(
-        MoveCheck.objects.all(), user, "people.settle_move"
+    check = (
+        _move_checks(user)
+        .select_related("person", "incoming", "requested_by", "decided_by", "disputed_by")
+        .filter(pk=pk)
+        .first()
     )
-    check = scoped.select_related("person", "requested_by", "decided_by").filter(pk=pk).first()
     if check is None:
         raise NotFound()
     return check

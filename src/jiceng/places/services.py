@@ -130,12 +130,11 @@ def grid_update(*, actor, grid: Region, name: str, grid_kind: str, leader=None, 
 
 # --- 迁入迁出核实 ----------------------------------------------------------------------
 
-# What the incoming registration brings to the person's one record when the move holds.
-MOVED_FIELDS = [
-    "region_code", "household", "name", "phone", "phone_tail", "ethnicity",
-    "political_status", "relation_to_head", "residence_type",
-]  # fmt: skip
-DISPUTE_MAX = 200
+# What a move changes in the person's one record: where and with whom they live. Their
+# name, phone and the rest stay as their grid registered them (a file may be blank, wrong,
+# or changed after the check was opened); special groups the file names are added.
+MOVED_FIELDS = ["region_code", "household", "relation_to_head", "residence_type"]
+NOTE_MAX = 200
 
 
 def _locked_check(check: MoveCheck, statuses) -> MoveCheck:
@@ -143,6 +142,15 @@ def _locked_check(check: MoveCheck, statuses) -> MoveCheck:
     if locked.status not in statuses:
         raise DomainError("该核实已办结或已转乡镇（街道）裁决。", code="move_check_decided")
     return locked
+
+
+def _note(text: str, code: str, missing: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise DomainError(missing, code=code, field="reason")
+    if len(text) > NOTE_MAX:
+        raise DomainError(f"理由不能超过{NOTE_MAX}字。", code=f"{code}_too_long", field="reason")
+    return text
 
 
 def _repoint(source: Person, target: Person) -> None:
@@ -160,13 +168,13 @@ def _repoint(source: Person, target: Person) -> None:
 
 
 def _move(check: MoveCheck) -> None:
-    """The person moved: their one record takes the incoming registration's grid,
-    household and details, and the pending registration goes."""
+    """The person moved: their one record takes the incoming registration's grid and
+    household, and the pending registration goes."""
     person = Person.objects.select_for_update(of=("self",)).get(pk=check.person_id)
     incoming = Person.objects.select_for_update(of=("self",)).filter(pk=check.incoming_id).first()
     if incoming is None:
         raise DomainError("迁入登记已不存在，无法办理迁入。", code="move_incoming_gone")
-    groups = list(incoming.special_groups.all())
+    groups = set(person.special_groups.all()) | set(incoming.special_groups.all())
     Household.objects.filter(head=person).exclude(pk=incoming.household_id).update(head=None)
     _repoint(incoming, person)
     for name in MOVED_FIELDS:
@@ -183,18 +191,20 @@ def _move(check: MoveCheck) -> None:
 def _stay(check: MoveCheck) -> None:
     """The person did not move: the pending registration goes."""
     incoming = Person.objects.filter(pk=check.incoming_id).first()
-    if incoming is not None:
-        Household.objects.filter(head=incoming).update(head=None)
-        incoming.delete()
+    if incoming is None:
+        return
+    Household.objects.filter(head=incoming).update(head=None)
+    incoming.delete()
+    # A household the import made for this person alone goes with them.
+    Household.objects.filter(pk=incoming.household_id, members__isnull=True).delete()
 
 
 def _decide(check: MoveCheck, actor, status: str, action: str, **detail) -> MoveCheck:
     check.status = status
     check.decided_by = actor
     check.decided_at = timezone.now()
-    if status in (MoveCheck.Status.MOVED, MoveCheck.Status.STAYED):
-        check.incoming = None  # gone either way
-    check.save(update_fields=["status", "decided_by", "decided_at", "incoming", "dispute"])
+    check.incoming = None  # gone either way
+    check.save(update_fields=["status", "decided_by", "decided_at", "incoming", "decision"])
     audit.record(
         actor=actor,
         action=action,
@@ -217,28 +227,29 @@ def move_confirm(*, actor, check: MoveCheck) -> MoveCheck:
 def move_dispute(*, actor, check: MoveCheck, reason: str) -> MoveCheck:
     """The grid says the person still lives here: the town settles."""
     require(actor, "people.verify_move", check.region_code)
-    reason = reason.strip()
-    if not reason:
-        raise DomainError("请写明异议理由。", code="dispute_reason", field="reason")
-    if len(reason) > DISPUTE_MAX:
-        raise DomainError(
-            f"异议理由不能超过{DISPUTE_MAX}字。", code="dispute_too_long", field="reason"
-        )
+    reason = _note(reason, "dispute_reason", "请写明异议理由。")
     locked = _locked_check(check, (MoveCheck.Status.OPEN,))
     locked.dispute = reason
+    locked.disputed_by = actor
     locked.status = MoveCheck.Status.DISPUTED
-    locked.save(update_fields=["status", "dispute"])
+    locked.save(update_fields=["status", "dispute", "disputed_by"])
     audit.record(actor=actor, action="move.dispute", obj=locked, detail={"reason": reason})
     return locked
 
 
 @transaction.atomic
-def move_settle(*, actor, check: MoveCheck, moved: bool) -> MoveCheck:
-    """The town decides a check, disputed or not: the person moved, or stays."""
+def move_settle(*, actor, check: MoveCheck, moved: bool, reason: str) -> MoveCheck:
+    """The town decides a check, disputed or not: the person moved, or stays. Whoever
+    disputed it does not settle it."""
     require(actor, "people.settle_move", check.region_code)
+    reason = _note(reason, "decision_reason", "请写明裁决理由。")
     locked = _locked_check(check, MoveCheck.OPEN_STATUSES)
+    if locked.disputed_by_id == actor.pk:
+        raise DomainError("提出异议的人不能再裁决同一核实。", code="settle_own_dispute")
+    locked.decision = reason
     if moved:
         _move(locked)
-        return _decide(locked, actor, MoveCheck.Status.MOVED, "move.settle", moved=True)
-    _stay(locked)
-    return _decide(locked, actor, MoveCheck.Status.STAYED, "move.settle", moved=False)
+    else:
+        _stay(locked)
+    status = MoveCheck.Status.MOVED if moved else MoveCheck.Status.STAYED
+    return _decide(locked, actor, status, "move.settle", moved=moved, reason=reason)

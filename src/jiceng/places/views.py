@@ -301,7 +301,7 @@ def _import_targets(user) -> list[tuple[str, str]]:
 def import_list(request):
     user = request.user
     require(user, "people.import")
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST or None, request.FILES or None, label_suffix="")
     form.fields["region"].choices = _import_targets(user)
     if request.GET.get("region"):
         form.initial["region"] = request.GET["region"]
@@ -316,7 +316,7 @@ def import_list(request):
             form.add_error("file" if error.field == "file" else None, error.message)
         else:
             return redirect("places:import_detail", pk=job.pk)
-    jobs = imports.import_job_list(user=user)[:20]
+    jobs = Paginator(imports.import_job_list(user=user), 20).get_page(request.GET.get("page"))
     return render(request, "places/import_list.html", {"form": form, "jobs": jobs})
 
 
@@ -356,7 +356,7 @@ def import_template(request):
     return FileResponse(handle, as_attachment=True, filename="花名册导入模板.xlsx")
 
 
-MOVE_TAB_LABELS = {"open": "待核实", "disputed": "待裁决", "done": "已办结"}
+MOVE_TAB_LABELS = {"open": "待核实", "disputed": "有异议", "done": "已办结"}
 
 
 @require_GET
@@ -364,18 +364,15 @@ def move_list(request):
     """迁入迁出核实: imports of persons registered in the user's grids (to confirm or
     dispute), disputes for the town to settle, and what was decided."""
     user = request.user
-    tabs = {
-        key: label
-        for key, label in MOVE_TAB_LABELS.items()
-        if has_permission(user, selectors.MOVE_TABS[key][0])
-    }
-    if not tabs:
+    if not any(has_permission(user, p) for p in selectors.MOVE_PERMISSIONS):
         require(user, "people.verify_move")
     tab = request.GET.get("tab", "")
-    tab = tab if tab in tabs else next(iter(tabs))
+    tab = tab if tab in MOVE_TAB_LABELS else "open"
+    counts = selectors.move_check_counts(user=user)
     checks = Paginator(selectors.move_checks(user=user, tab=tab), 50).get_page(
         request.GET.get("page")
     )
+    tabs = [(key, label, counts[key]) for key, label in MOVE_TAB_LABELS.items()]
     return render(request, "places/move_list.html", {"tabs": tabs, "tab": tab, "checks": checks})
 
 
@@ -385,16 +382,18 @@ def move_detail(request, pk: int):
     check = selectors.move_check_get(user=user, pk=pk)
     if request.method == "POST":
         action = request.POST.get("action", "")
+        reason = request.POST.get("reason", "")
         try:
             if action == "confirm":
                 services.move_confirm(actor=user, check=check)
                 messages.success(request, "已确认迁出，该人员已迁入新网格。")
             elif action == "dispute":
-                reason = request.POST.get("reason", "")
                 services.move_dispute(actor=user, check=check, reason=reason)
                 messages.success(request, "已提出异议，等待乡镇（街道）裁决。")
             elif action in ("moved", "stayed"):
-                services.move_settle(actor=user, check=check, moved=action == "moved")
+                services.move_settle(
+                    actor=user, check=check, moved=action == "moved", reason=reason
+                )
                 messages.success(request, "已裁决。")
             else:
                 raise DomainError("未知操作。", code="unknown_action")
@@ -403,6 +402,8 @@ def move_detail(request, pk: int):
                 raise
             messages.error(request, error.message)
         return redirect("places:move", pk=check.pk)
+    # The name the incoming registration bears now (a re-import may have changed it).
+    incoming_name = check.incoming.name if check.incoming else check.incoming_name
     return render(
         request,
         "places/move_detail.html",
@@ -411,8 +412,11 @@ def move_detail(request, pk: int):
             "can_verify": check.status == check.Status.OPEN
             and has_permission(user, "people.verify_move", check.region_code),
             "can_settle": check.is_open
+            and check.disputed_by_id != user.pk
             and has_permission(user, "people.settle_move", check.region_code),
-            "dispute_max": services.DISPUTE_MAX,
+            "incoming_name": incoming_name,
+            "names_differ": incoming_name != check.person.name,
+            "note_max": services.NOTE_MAX,
         },
     )
 
