@@ -251,7 +251,7 @@ def test_the_alert_adds_up_an_accounts_imports_of_the_day(world, tmp_path, setti
 
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
-def test_imports_sent_at_once_take_turns_under_the_quota(transactional_db, tmp_path, settings):
+def test_imports_sent_at_once_take_turns_under_the_quota(reference_data, tmp_path, settings):
     """Five uploads of four rows at once with a quota of ten: the quota is read after the
     import has its turn, so two pass and the rest are refused."""
     from tests.points.test_concurrency import race
