@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.color import no_style
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -127,6 +128,16 @@ def test_audit_events_past_their_six_months_may_be_purged_and_no_sooner(db):
     with pytest.raises(AppendOnlyError):
         _execute("UPDATE core_auditevent SET action = 'x' WHERE id = %s", [recent.pk])
     assert list(AuditEvent.objects.values_list("action", flat=True)) == ["recent"]
+
+
+def test_a_flush_by_anyone_but_the_test_runner_is_refused(rows):
+    tables = connection.introspection.django_table_names(only_existing=True)
+    statements = connection.ops.sql_flush(no_style(), tables)
+    _execute("SET CONSTRAINTS ALL IMMEDIATE" if connection.vendor == "postgresql" else "SELECT 1")
+    with pytest.raises(AppendOnlyError), transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+    assert all(_persisted(row) for row in rows.values())
 
 
 def test_emptying_lets_deletes_through_on_its_connection_until_it_ends(rows):

@@ -30,7 +30,7 @@ from django.apps import apps
 from django.db import IntegrityError, models, transaction
 from django.db.backends.utils import truncate_name
 
-# The text every trigger's refusal carries: how `_as_append_only_error` recognizes one.
+# The text every trigger's refusal carries: how `as_append_only_error` recognizes one.
 REFUSED = "append-only history"
 
 # The bypass: a row in this table (not a model, so no flush empties it) opens DELETE and
