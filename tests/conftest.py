@@ -4,6 +4,7 @@ tested as the owner, as the same role elsewhere, and as an outsider."""
 from dataclasses import dataclass, field
 
 import pytest
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import Client
 
 from jiceng.accounts.models import User
@@ -48,6 +49,24 @@ class World:
 
     def b(self, role: str) -> User:
         return self.users_b[role]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def flush_empties_history():
+    """Tests that commit are followed by a flush, which empties every table — history
+    tables too, whose triggers refuse DELETE (SQLite) and TRUNCATE (PostgreSQL) to
+    everyone else. The test runner's flush is the one caller of `history.emptying`."""
+    from jiceng.core import history
+
+    flush = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(ops, sql_list):
+        with history.emptying(ops.connection):
+            flush(ops, sql_list)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseDatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.history import AppendOnly
 
 
 class ServiceType(models.Model):
@@ -201,8 +202,8 @@ class Activity(models.Model):
         return self.title
 
 
-class ActivityEvent(models.Model):
-    """活动流转记录: appended at each step."""
+class ActivityEvent(AppendOnly):
+    """活动流转记录: appended at each step, never changed."""
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField("时间")

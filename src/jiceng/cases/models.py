@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from jiceng.core.calendar import DAY, UNITS
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.history import AppendOnly
 
 
 class Category(models.Model):
@@ -311,7 +312,7 @@ class Case(models.Model):
         return self.status in self.OPEN
 
 
-class Event(models.Model):
+class Event(AppendOnly):
     """诉求流转记录: one step of one request. Appended, never changed."""
 
     case = models.ForeignKey(

@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
@@ -7,4 +9,9 @@ class CoreConfig(AppConfig):
     verbose_name = "系统内核"
 
     def ready(self) -> None:
-        from jiceng.core import checks, fields  # noqa: F401  the `within` lookup, our checks
+        # The `within` lookup and our checks register themselves on import.
+        from jiceng.core import checks, fields, history  # noqa: F401
+
+        connection_created.connect(history.wrap_connection)
+        # After every migrate (SQLite's table rebuilds drop triggers silently).
+        post_migrate.connect(history.install_after_migrate, sender=self)

@@ -5,26 +5,14 @@ from django.db import models
 from django.utils import timezone
 
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.history import AppendOnly
 
 
-class AppendOnlyError(Exception):
-    pass
+class AuditEvent(AppendOnly):
+    """审计日志: one row per thing done or refused. Appended, never changed; kept at least
+    six months (等保 2.0), after which the operator may archive and purge it."""
 
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("Audit events cannot be changed.")
-
-    def delete(self):
-        raise AppendOnlyError("Audit events cannot be deleted.")
-
-
-class AuditEvent(models.Model):
-    """审计日志: one row per thing done or refused. Appended, never changed.
-
-    The database backs this with triggers (see migration 0002): UPDATE is refused on
-    every backend, DELETE on PostgreSQL for rows younger than the retention period.
-    """
+    deletable_after_days = 183
 
     SUCCESS = "success"
     FAILURE = "failure"
@@ -48,8 +36,6 @@ class AuditEvent(models.Model):
     detail = models.JSONField("详情", default=dict, blank=True)
     ip_address = models.GenericIPAddressField("来源地址", null=True, blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = verbose_name_plural = "审计日志"
         ordering = ["-at", "-id"]
@@ -57,14 +43,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise AppendOnlyError("Audit events cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("Audit events cannot be deleted.")
 
 
 class Holiday(models.Model):

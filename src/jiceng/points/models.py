@@ -12,29 +12,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from jiceng.core.fields import RegionCodeField
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise PermissionError("Posted ledger rows cannot be changed; post a reversal.")
-
-    def delete(self):
-        raise PermissionError("Posted ledger rows cannot be deleted; post a reversal.")
-
-
-class AppendOnly(models.Model):
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("Posted ledger rows cannot be changed; post a reversal.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("Posted ledger rows cannot be deleted; post a reversal.")
+from jiceng.core.history import AppendOnly
 
 
 class Ledger(models.Model):
