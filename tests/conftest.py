@@ -1,6 +1,7 @@
 """Shared fixtures: a small county with two of everything, so that every access rule can be
 tested as the owner, as the same role elsewhere, and as an outsider."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -143,17 +144,63 @@ def test_settings(settings, tmp_path):
     }
 
 
+class SentMessages(Sequence):
+    """The text messages delivered so far, as (phone, text). Reading it first runs the
+    worker's sending step in this process (what `jiceng worker` does after each commit),
+    so what an action queued in the outbox has reached the memory sender."""
+
+    def _sent(self) -> list[tuple[str, str]]:
+        from jiceng.core import outbox
+        from jiceng.core.senders import MemorySender
+
+        while outbox.deliver_due():
+            pass
+        return [(m.phone, m.text) for m in MemorySender.messages if m.channel == "sms"]
+
+    def __getitem__(self, index):
+        return self._sent()[index]
+
+    def __len__(self) -> int:
+        return len(self._sent())
+
+    def __iter__(self):
+        return iter(self._sent())
+
+    def __reversed__(self):
+        return reversed(self._sent())
+
+
 @pytest.fixture
 def sms(settings):
     """The text messages sent (to residents, and staff's first passwords): (phone, text)."""
-    from jiceng.residents.sms import MemorySender
+    from jiceng.core.senders import MemorySender
 
-    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
-    MemorySender.outbox = []
-    return MemorySender.outbox
+    settings.JICENG_SMS_SENDER = "jiceng.core.senders.MemorySender"
+    MemorySender.clear()
+    return SentMessages()
 
 
 def first_password(outbox, phone: str) -> str:
     """The password in the last first-password message sent to `phone`."""
     text = next(t for p, t in reversed(outbox) if p == phone and "初始密码" in t)
     return text.split("初始密码为 ")[1].split(" ")[0]
+
+
+@pytest.fixture
+def gateway():
+    """A stand-in SMS gateway on a local port (tests.gateway.Gateway)."""
+    from tests.gateway import Gateway
+
+    running = Gateway()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def via_gateway(settings, gateway):
+    """Both channels (SMS and staff notices) post to the stand-in gateway."""
+    settings.JICENG_SMS_SENDER = "jiceng.core.senders.WebhookSender"
+    settings.JICENG_SMS_WEBHOOK_URL = gateway.url
+    settings.JICENG_NOTIFY_SENDER = "jiceng.core.senders.WebhookSender"
+    settings.JICENG_NOTIFY_WEBHOOK_URL = gateway.url
+    return gateway

@@ -23,9 +23,9 @@ def run_jiceng(*args, **env):
 
 
 GATEWAYS = {
-    "JICENG_SMS_SENDER": "jiceng.residents.sms.WebhookSender",
+    "JICENG_SMS_SENDER": "jiceng.core.senders.WebhookSender",
     "JICENG_SMS_WEBHOOK_URL": "https://sms.example.gov.cn/send",
-    "JICENG_NOTIFY_SENDER": "jiceng.cases.notify.WebhookSender",
+    "JICENG_NOTIFY_SENDER": "jiceng.core.senders.WebhookSender",
     "JICENG_NOTIFY_WEBHOOK_URL": "https://sms.example.gov.cn/notify",
 }
 
@@ -62,3 +62,15 @@ def test_production_needs_a_secret_key(tmp_path):
     result = run_jiceng("check", JICENG_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "JICENG_SECRET_KEY" in result.stderr
+
+
+def test_a_sender_that_does_not_exist_fails_the_check(tmp_path):
+    """Rather than the worker's first send: an old setting naming a moved sender."""
+    result = run_jiceng(
+        "check",
+        JICENG_DEBUG="1",
+        JICENG_VAR_DIR=str(tmp_path),
+        JICENG_SMS_SENDER="jiceng.residents.sms.WebhookSender",
+    )
+    assert result.returncode != 0
+    assert "jiceng.E003" in result.stdout + result.stderr

@@ -202,12 +202,7 @@ JICENG_PHOTO_MAX_MB = env_int("JICENG_PHOTO_MAX_MB", 10)
 JICENG_REOPEN_DAYS = env_int("JICENG_REOPEN_DAYS", 7)  # a resident may ask for rework this long
 JICENG_INTAKE_PER_HOUR_DEVICE = env_int("JICENG_INTAKE_PER_HOUR_DEVICE", 5)
 JICENG_INTAKE_PER_HOUR_GRID = env_int("JICENG_INTAKE_PER_HOUR_GRID", 60)
-JICENG_NOTIFY_SENDER = env_str("JICENG_NOTIFY_SENDER", "jiceng.cases.notify.LogSender")
-JICENG_NOTIFY_WEBHOOK_URL = env_str("JICENG_NOTIFY_WEBHOOK_URL", "")
 NINJA_PAGINATION_CLASS = "jiceng.core.pagination.BoundedPagination"
-# Residents sign in with a one-time code sent by SMS.
-JICENG_SMS_SENDER = env_str("JICENG_SMS_SENDER", "jiceng.residents.sms.LogSender")
-JICENG_SMS_WEBHOOK_URL = env_str("JICENG_SMS_WEBHOOK_URL", "")
 # Codes checked per hour: strictly per phone, generously per client address (residents at
 # one venue share its Wi-Fi at check-in).
 JICENG_OTP_VERIFY_PER_HOUR_PHONE = env_int("JICENG_OTP_VERIFY_PER_HOUR_PHONE", 10)
@@ -252,7 +247,24 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
 
-# Background work: a thread per task after commit, or inline (tests, commands).
+# Messages leave through the outbox (core.outbox), sent by `jiceng worker`: SMS (one-time
+# codes, first passwords, activity notices) and the outbound copy of staff's in-app
+# notices, each channel through its own sender and gateway (core.senders).
+JICENG_SMS_SENDER = env_str("JICENG_SMS_SENDER", "jiceng.core.senders.LogSender")
+JICENG_SMS_WEBHOOK_URL = env_str("JICENG_SMS_WEBHOOK_URL", "")
+JICENG_SMS_SIGNATURE = env_str("JICENG_SMS_SIGNATURE", "基层治理")  # as registered
+JICENG_NOTIFY_SENDER = env_str("JICENG_NOTIFY_SENDER", "jiceng.core.senders.LogSender")
+JICENG_NOTIFY_WEBHOOK_URL = env_str("JICENG_NOTIFY_WEBHOOK_URL", "")
+JICENG_OUTBOX_MAX_ATTEMPTS = env_int("JICENG_OUTBOX_MAX_ATTEMPTS", 12)  # about 6 hours
+JICENG_OUTBOX_RETRY_SECONDS = env_int("JICENG_OUTBOX_RETRY_SECONDS", 30)  # doubling, to 1 h
+JICENG_OUTBOX_LEASE_SECONDS = env_int("JICENG_OUTBOX_LEASE_SECONDS", 60)  # then reclaimed
+JICENG_OUTBOX_KEEP_DAYS = env_int("JICENG_OUTBOX_KEEP_DAYS", 90)
+JICENG_SMS_PER_HOUR_RECIPIENT = env_int("JICENG_SMS_PER_HOUR_RECIPIENT", 10)  # 0: no cap
+JICENG_NOTICE_PER_HOUR_RECIPIENT = env_int("JICENG_NOTICE_PER_HOUR_RECIPIENT", 60)
+JICENG_WORKER_POLL_SECONDS = env_int("JICENG_WORKER_POLL_SECONDS", 2)
+
+# Long jobs a page watches (roster imports): a thread after commit, or inline (tests,
+# commands). See core.tasks.
 JICENG_TASKS_EAGER = env_bool("JICENG_TASKS_EAGER", False)
 
 # Security. Behind a TLS-terminating proxy in production; JICENG_HTTPS=0 only for the demo

@@ -3,7 +3,6 @@ shows the code, residents sign in by SMS code, sign up and check in, a clerk red
 
 import re
 
-import pytest
 from django.test import Client
 
 from jiceng.activities import services
@@ -11,17 +10,9 @@ from jiceng.activities.models import Activity
 from jiceng.points import services as points_services
 from jiceng.points.models import Good, Redemption
 from jiceng.residents.models import Resident
-from jiceng.residents.sms import MemorySender
 from tests.activities.conftest import COMMUNITY_A, at
 from tests.conftest import client_for
 from tests.factories import resident, staff
-
-
-@pytest.fixture
-def sms(settings):
-    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
-    MemorySender.outbox = []
-    return MemorySender.outbox
 
 
 def resident_client(phone: str, sms, capture) -> Client:

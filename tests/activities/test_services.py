@@ -11,7 +11,6 @@ from jiceng.activities.models import Activity, ActivityEvent, ServiceType, SignU
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
-from jiceng.residents.sms import MemorySender
 from tests.activities.conftest import COMMUNITY_A, at
 from tests.factories import resident
 
@@ -19,11 +18,9 @@ A = Activity.Status
 
 
 @pytest.fixture
-def sent(settings):
-    """SMS texts sent (after commit) during the test."""
-    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
-    MemorySender.outbox = []
-    return MemorySender.outbox
+def sent(sms):
+    """SMS texts sent during the test (queued, then delivered by the worker's step)."""
+    return sms
 
 
 def test_full_process_issues_points_once(world, staff_a, team, leader, make_activity, clock):

@@ -6,6 +6,7 @@ from django.core.management import call_command
 
 from jiceng.cases import selectors, services
 from jiceng.cases.models import Notification
+from jiceng.core.models import OutboxMessage
 from tests.cases.conftest import at
 
 
@@ -71,12 +72,13 @@ def test_deadline_warnings_are_sent_once(world, submit, clock, county_staff):
     services.case_accept(actor=worker, case=case)
     services.case_dispatch(actor=worker, case=case, handler=worker)  # due Oct 13
     clock.move_to(at(2026, 10, 12, 10, 0))  # due in a day and a half: nothing yet
-    call_command("notify_deadlines")
+    call_command("worker", "--run", "cases.deadline_notices")
     assert not Notification.objects.filter(kind="due_soon").exists()
     clock.move_to(at(2026, 10, 13, 10, 0))
-    call_command("notify_deadlines")
-    call_command("notify_deadlines")
+    call_command("worker", "--run", "cases.deadline_notices")
+    call_command("worker", "--run", "cases.deadline_notices")
     assert Notification.objects.filter(kind="due_soon", user=worker).count() == 1
+    assert OutboxMessage.objects.filter(key__startswith="notice:due_soon:").count() == 1
     clock.move_to(at(2026, 10, 14, 10, 0))
     services.deadline_notices()
     services.deadline_notices()

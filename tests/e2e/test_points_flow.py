@@ -13,7 +13,6 @@ from jiceng.activities import services as activity_services
 from jiceng.activities.models import ServiceType
 from jiceng.points import services as points_services
 from jiceng.points.models import Good, Redemption
-from jiceng.residents.sms import MemorySender
 from tests.e2e.conftest import PHONE
 from tests.e2e.test_request_flow import login, staff_phone
 from tests.factories import resident
@@ -28,21 +27,19 @@ def phone_for(browser, live_server):
     return context.new_page()
 
 
-def resident_login(page, phone_number: str) -> None:
+def resident_login(page, phone_number: str, sms) -> None:
     """Sign in by phone and the code the (in-memory) SMS sender received."""
     page.goto("/me/login/")
     page.get_by_label("手机号").fill(phone_number)
     page.get_by_role("button", name="获取验证码").click()
     expect(page.get_by_label("验证码")).to_be_visible()
-    text = next(t for p, t in reversed(MemorySender.outbox) if p == phone_number)
+    text = next(t for p, t in reversed(sms) if p == phone_number)
     page.get_by_label("验证码").fill(re.search(r"\d{6}", text).group())
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_role("heading", name=re.compile("您好"))).to_be_visible()
 
 
-def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, settings):
-    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
-    MemorySender.outbox = []
+def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, sms):
     manager = world.a("community_worker")
     start = timezone.now() + datetime.timedelta(minutes=20)  # check-in opens 30 min before
     activity = activity_services.activity_create(
@@ -68,7 +65,7 @@ def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, se
 
     # The team leader claims the published activity (抢单) and opens sign-up.
     leader = phone_for(browser, live_server)
-    resident_login(leader, "13900001111")
+    resident_login(leader, "13900001111", sms)
     leader.get_by_role("link", name=team.name).click()
     leader.get_by_role("button", name="认领「楼道杂物清理」").click()
     expect(leader.get_by_text("认领成功")).to_be_visible()
@@ -77,7 +74,7 @@ def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, se
 
     # A resident signs in with an SMS code and signs up from the monthly preview.
     neighbour = phone_for(browser, live_server)
-    resident_login(neighbour, "13900002222")
+    resident_login(neighbour, "13900002222", sms)
     neighbour.goto(f"/calendar/{COMMUNITY}/?month={timezone.localtime(start):%Y-%m}")
     neighbour.get_by_role("link", name="楼道杂物清理").click()
     neighbour.get_by_role("button", name="我要报名").click()

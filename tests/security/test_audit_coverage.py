@@ -24,7 +24,7 @@ WRITES_NOTHING = {
     "check_username": "a format check",
     "check_phone": "a format check",
     "login_refused_message": "a message",
-    "first_password_text": "a message",
+    "first_password_message": "a message, queued by the services that create or reset",
     "may_revoke": "a check",
     "signable_refusal": "a check",
     # cases

@@ -14,16 +14,8 @@ from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent, ThrottleHit
 from jiceng.residents import services
 from jiceng.residents.models import OneTimeCode, Resident
-from jiceng.residents.sms import MemorySender
 
 PHONE = "13900007777"
-
-
-@pytest.fixture
-def sms(settings):
-    settings.JICENG_SMS_SENDER = "jiceng.residents.sms.MemorySender"
-    MemorySender.outbox = []
-    return MemorySender.outbox
 
 
 @pytest.fixture

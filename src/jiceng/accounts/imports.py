@@ -21,13 +21,12 @@ from django.db.models.functions import Lower
 from jiceng.accounts.hashers import generated_password
 from jiceng.accounts.models import Department, GrantBatch, GrantRequest, Membership, User
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
-from jiceng.accounts.services import USERNAME, USERNAME_RULE, first_password_text
-from jiceng.core import audit, phones
+from jiceng.accounts.services import USERNAME, USERNAME_RULE, first_password_message
+from jiceng.core import audit, outbox, phones
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.places.models import Region
 from jiceng.places.roster import EXPONENT, RowError, header_row, read_table
-from jiceng.residents import sms
 
 HEADERS = ["账号", "姓名", "手机号", "所属区划", "角色", "任职区划", "所属部门"]
 REQUIRED = ["账号", "姓名", "所属区划"]
@@ -232,7 +231,7 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
             else:
                 note = f"{ROLES[row.role].label}：已授予"
             result.accounts.append((user, note))
-            messages.append((user.phone, first_password_text(user, password)))
+            messages.append(first_password_message(user, password))
             audit.record(
                 actor=actor,
                 action="user.create",
@@ -261,7 +260,7 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
                 "batch": result.batch.pk if result.batch else None,
             },
         )
-        transaction.on_commit(lambda: [sms.send(phone, text) for phone, text in messages])
+        outbox.put(messages)
     return result
 
 

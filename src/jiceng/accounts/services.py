@@ -22,14 +22,13 @@ from django.utils import timezone
 from jiceng.accounts.hashers import generated_password
 from jiceng.accounts.models import ApiToken, Department, GrantBatch, GrantRequest, Membership, User
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
-from jiceng.core import audit, phones, refusals, throttle
+from jiceng.core import audit, outbox, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
 from jiceng.places.models import Building, Region
 from jiceng.places.selectors import region_get_any
-from jiceng.residents import sms
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,149}$")
 USERNAME_RULE = "账号须为2至150位的小写英文字母、数字或 . _ -，并以字母或数字开头。"
@@ -265,18 +264,22 @@ def check_username(username: str) -> str:
     return username
 
 
-def first_password_text(user: User, password: str) -> str:
-    return (
-        f"【基层治理】您的工作账号 {user.username} 的初始密码为 {password} ，"
-        "首次登录须修改。请勿告诉他人，包括管理员。"
+def first_password_message(user: User, password: str) -> outbox.Message:
+    """The SMS that carries a first password (each one a new occurrence: a reset sends
+    another)."""
+    return outbox.sms(
+        phone=user.phone,
+        template="first_password",
+        params={"username": user.username, "password": password},
+        key=f"password:{user.pk}:{secrets.token_hex(8)}",
     )
 
 
 def _send_first_password(user: User, password: str) -> None:
-    """A first password goes to the account's own phone, after the commit: no
-    administrator ever sees it, so none can sign in as the account it made."""
-    phone, text = user.phone, first_password_text(user, password)
-    transaction.on_commit(lambda: sms.send(phone, text))
+    """A first password goes to the account's own phone, through the outbox (sent once
+    the account's transaction commits): no administrator ever sees it, so none can sign
+    in as the account it made."""
+    outbox.put([first_password_message(user, password)])
 
 
 def check_phone(phone: str) -> str:

@@ -23,13 +23,12 @@ from jiceng.activities.models import (
     VolunteerTeam,
 )
 from jiceng.activities.workflow import STEPS
-from jiceng.core import audit
+from jiceng.core import audit, outbox
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_name
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
-from jiceng.residents import sms
 
 A = Activity.Status
 CODE_SECONDS = 30  # the check-in code shown by the leader changes this often
@@ -430,19 +429,26 @@ def activity_settle(*, actor, activity: Activity) -> Activity:
     return activity
 
 
-def _tell_signed_up(activity: Activity, news: str) -> None:
-    """An SMS to everyone signed up or waiting, once the change is committed."""
-    phones = list(
-        activity.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
-            "resident__phone", flat=True
-        )
+def _tell_signed_up(activity: Activity, template: str, cause: str, expires_at, **params) -> None:
+    """An SMS to everyone signed up or waiting, queued in the change's transaction (and
+    sent by the worker once it commits); `cause` names the change in each message's key."""
+    signups = activity.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
+        "pk", "resident__phone"
     )
-    text = f"【基层治理】您报名的活动“{activity.title}”{news}"
-    transaction.on_commit(lambda: [sms.send(phone, text) for phone in phones])
+    outbox.put(
+        outbox.sms(
+            phone=phone,
+            template=template,
+            params={"title": activity.title, **params},
+            key=f"activity:{activity.pk}:{cause}:signup:{signup_pk}",
+            expires_at=expires_at,
+        )
+        for signup_pk, phone in signups
+    )
 
 
 def activity_cancel(*, actor, activity: Activity, reason: str) -> Activity:
-    """取消: signed-up residents are told by SMS (after the commit)."""
+    """取消: signed-up residents are told by SMS (queued with the cancellation)."""
     if not reason.strip():
         raise DomainError("取消活动须说明原因。", code="reason_required", field="reason")
     with transaction.atomic():
@@ -454,7 +460,13 @@ def activity_cancel(*, actor, activity: Activity, reason: str) -> Activity:
             note=reason,
             cancel_reason=reason.strip()[:200],
         )
-        _tell_signed_up(activity, f"已取消：{reason.strip()[:40]}")
+        _tell_signed_up(
+            activity,
+            "activity_cancelled",
+            cause="cancel",
+            expires_at=activity.ends_at,
+            reason=reason.strip()[:40],
+        )
     return activity
 
 
@@ -509,7 +521,13 @@ def activity_update(
     )
     audit.record(actor=actor, action="activity.update", obj=locked)
     if moved:
-        _tell_signed_up(locked, f"改期为{timezone.localtime(starts_at):%m月%d日 %H:%M}，请留意。")
+        _tell_signed_up(
+            locked,
+            "activity_moved",
+            cause=f"moved:{locked.sequence}",
+            expires_at=starts_at,
+            starts=f"{timezone.localtime(starts_at):%m月%d日 %H:%M}",
+        )
     return locked
 
 
@@ -572,9 +590,16 @@ def signup_cancel(*, resident, signup: SignUp) -> SignUp:
             if first:
                 first.status = SignUp.Status.CONFIRMED
                 first.save(update_fields=["status"])
-                phone, title = first.resident.phone, activity.title
-                transaction.on_commit(
-                    lambda: sms.send(phone, f"【基层治理】候补成功：您已获得活动“{title}”的名额。")
+                outbox.put(
+                    [
+                        outbox.sms(
+                            phone=first.resident.phone,
+                            template="waitlist_promoted",
+                            params={"title": activity.title},
+                            key=f"signup:{first.pk}:promoted:{first.created_at.isoformat()}",
+                            expires_at=activity.starts_at,
+                        )
+                    ]
                 )
         audit.record(
             actor=None,

@@ -5,3 +5,14 @@ class CasesConfig(AppConfig):
     name = "jiceng.cases"
     label = "cases"
     verbose_name = "民情诉求"
+
+    def ready(self) -> None:
+        import datetime
+
+        from jiceng.cases.services import deadline_notices
+        from jiceng.core import schedule
+
+        # Yellow- and red-card warnings, each once (keyed by its deadline).
+        schedule.register(
+            "cases.deadline_notices", deadline_notices, every=datetime.timedelta(minutes=5)
+        )

@@ -387,7 +387,6 @@ class Notification(models.Model):
     key = models.CharField("去重键", max_length=120, unique=True)
     created_at = models.DateTimeField("时间", auto_now_add=True)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
-    sent_at = models.DateTimeField("外发时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "站内消息"

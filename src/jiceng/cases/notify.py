@@ -1,75 +1,23 @@
-"""Notifications about requests: an in-app inbox row for each recipient, then (after the
-commit) the same text through the configured sender (SMS gateway, webhook, or the log).
+"""Notifications about requests: an in-app inbox row for each recipient and, in the same
+transaction, its outbound copy in the outbox (core.outbox), which `jiceng worker` sends
+through the configured notice sender (a messaging gateway, or the log) once the action
+commits, retrying until it is delivered.
 
 Each Notification has a unique key, so a deadline warning is created once however often
-the checker runs, and `sent_at` is claimed with a conditional update, so it is sent once.
+the checker runs; its outbound copy carries the same key to the gateway, so it is shown
+once however often it is delivered.
 """
 
-import json
-import logging
-import urllib.request
 import uuid
-
-from django.conf import settings
-from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases.models import Notification
-from jiceng.core import tasks
-
-logger = logging.getLogger(__name__)
-
-
-class LogSender:
-    """Development sender: writes what would be sent to the log."""
-
-    def send(self, notification: Notification) -> None:
-        logger.warning("notify %s: %s", notification.user.username, notification.text)
-
-
-class WebhookSender:
-    """POSTs each notification as JSON to JICENG_NOTIFY_WEBHOOK_URL (an intranet SMS or
-    messaging gateway)."""
-
-    def send(self, notification: Notification) -> None:
-        body = json.dumps(
-            {
-                "user": notification.user.username,
-                "phone": notification.user.phone,
-                "text": notification.text,
-                "kind": notification.kind,
-            },
-            ensure_ascii=False,
-        ).encode()
-        request = urllib.request.Request(  # noqa: S310  (an operator-configured URL)
-            settings.JICENG_NOTIFY_WEBHOOK_URL,
-            data=body,
-            headers={"Content-Type": "application/json; charset=utf-8"},
-        )
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310
-            pass
-
-
-def send_pending(notification_ids: list[int]) -> None:
-    """Send each notification once: claim it, then hand it to the sender."""
-    sender = import_string(settings.JICENG_NOTIFY_SENDER)()
-    for notification in Notification.objects.filter(pk__in=notification_ids).select_related("user"):
-        claimed = Notification.objects.filter(pk=notification.pk, sent_at__isnull=True).update(
-            sent_at=timezone.now()
-        )
-        if not claimed:
-            continue
-        try:
-            sender.send(notification)
-        except Exception:
-            logger.exception("Sending notification %s failed", notification.pk)
-            Notification.objects.filter(pk=notification.pk).update(sent_at=None)
+from jiceng.core import outbox
 
 
 def notify(users, case, kind: str, text: str, key: str | None = None) -> list[Notification]:
-    """Create inbox rows (once per key) and send them, in the background, after the commit.
-    Without a key every call is a new occurrence."""
+    """Create inbox rows (once per key) and queue their outbound copies, in the caller's
+    transaction. Without a key every call is a new occurrence."""
     rows = {
         (f"{key}:{user.pk}" if key else f"{kind}:{case.pk}:{user.pk}:{uuid.uuid4().hex}"): user
         for user in users
@@ -85,8 +33,9 @@ def notify(users, case, kind: str, text: str, key: str | None = None) -> list[No
             for row_key, user in rows.items()
         ]
     )
-    if created:
-        tasks.enqueue(send_pending, [n.pk for n in created])
+    outbox.put(
+        outbox.notice(user=n.user, kind=kind, text=n.text, key=f"notice:{n.key}") for n in created
+    )
     return created
 
 

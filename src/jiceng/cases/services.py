@@ -828,9 +828,10 @@ def visit_reveal(*, actor, visit) -> str:
 def deadline_notices() -> int:
     """Warn about steps due within a working day (黄牌) and overdue ones (红牌).
 
-    Run every few minutes (`jiceng notify-deadlines --every 300`). Each warning's key names
-    the request, the kind and the deadline, so it is created (and sent) once, however
-    often this runs; a new deadline (the next step, an extension) brings a new warning.
+    `jiceng worker` runs it every five minutes (job `cases.deadline_notices`). Each
+    warning's key names the request, the kind and the deadline, so it is created (and
+    sent) once, however often this runs; a new deadline (the next step, an extension)
+    brings a new warning.
     """
     from jiceng.cases.selectors import Clock
 

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 
 from jiceng.core import audit
-from jiceng.core.models import AuditEvent, Holiday
+from jiceng.core.models import AuditEvent, Holiday, OutboxMessage, ScheduledJob
 
 
 def _operator_only(request) -> bool:
@@ -90,3 +90,29 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "action"]
     search_fields = ["actor_username", "action", "object_id"]
     date_hierarchy = "at"
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """What was sent, is waiting or failed, and why; never its payload (phones, codes)."""
+
+    list_display = ["created_at", "channel", "template", "status", "attempts", "sent_at"]
+    list_filter = ["status", "channel", "template"]
+    search_fields = ["key"]
+    date_hierarchy = "created_at"
+    exclude = ["payload", "recipient"]
+
+
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(AuditedAdmin):
+    """The worker's jobs: the operator may change how often one runs, or stop it."""
+
+    list_display = ["name", "every_seconds", "is_enabled", "next_run_at", "last_result"]
+    fields = ["name", "every_seconds", "is_enabled", "next_run_at"]
+    readonly_fields = ["name"]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # jobs are registered in code
+
+    def has_delete_permission(self, request, obj=None):
+        return False

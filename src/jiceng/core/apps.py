@@ -1,3 +1,5 @@
+import datetime
+
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
@@ -10,8 +12,9 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # The `within` lookup and our checks register themselves on import.
-        from jiceng.core import checks, fields, history  # noqa: F401
+        from jiceng.core import checks, fields, history, outbox, schedule  # noqa: F401
 
         connection_created.connect(history.wrap_connection)
         # After every migrate (SQLite's table rebuilds drop triggers silently).
         post_migrate.connect(history.install_after_migrate, sender=self)
+        schedule.register("core.outbox_prune", outbox.prune, every=datetime.timedelta(days=1))

@@ -3,6 +3,7 @@ fail in production."""
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 SENDERS = {
     "JICENG_SMS_SENDER": "JICENG_SMS_WEBHOOK_URL",
@@ -28,5 +29,23 @@ def senders(app_configs, **kwargs) -> list[checks.CheckMessage]:
         elif sender.endswith(".WebhookSender") and not getattr(settings, url_name):
             problems.append(
                 checks.Error(f"{name} posts to {url_name}, which is not set.", id="jiceng.E002")
+            )
+    return problems
+
+
+@checks.register()
+def senders_exist(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """A sender that cannot be imported would fail only when the worker first sends."""
+    problems = []
+    for name in SENDERS:
+        try:
+            import_string(getattr(settings, name))
+        except ImportError:
+            problems.append(
+                checks.Error(
+                    f"{name} names {getattr(settings, name)}, which cannot be imported.",
+                    hint="Senders are jiceng.core.senders.WebhookSender and LogSender.",
+                    id="jiceng.E003",
+                )
             )
     return problems

@@ -1,4 +1,5 @@
-"""Kernel records: the audit trail and the editable holiday table."""
+"""Kernel records: the audit trail, the editable holiday table, throttle counters, the
+outbox of messages to send and the worker's schedule."""
 
 from django.conf import settings
 from django.db import models
@@ -78,3 +79,75 @@ class ThrottleHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """外发消息: one message to send once the action that causes it has committed — an SMS
+    to a phone, or the outbound copy of a staff member's in-app notice. Written in the
+    action's transaction; the table is the queue that `jiceng worker` sends from (see
+    core.outbox), so a failed gateway or a killed worker loses nothing."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "短信"
+        NOTICE = "notice", "工作通知"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待发送"
+        SENT = "sent", "已发送"
+        EXPIRED = "expired", "已过期"
+        FAILED = "failed", "发送失败"
+
+    channel = models.CharField("渠道", max_length=16, choices=Channel.choices)
+    key = models.CharField("幂等键", max_length=200, unique=True, help_text="也交给网关去重")
+    template = models.CharField("模板", max_length=64)
+    # The address and the template's parameters (phones, codes, passwords), sealed by
+    # core.outbox and emptied once the message is sent, expired or given up.
+    payload = models.TextField("内容", blank=True)
+    recipient = models.CharField("接收方摘要", max_length=64, help_text="按接收方限量用")
+    status = models.CharField("状态", max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField("已尝试", default=0)
+    next_attempt_at = models.DateTimeField("下次尝试", default=timezone.now)
+    claimed_until = models.DateTimeField("占用至", null=True, blank=True)
+    expires_at = models.DateTimeField("过期时间", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", default=timezone.now)
+    sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    last_error = models.CharField("最近错误", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "外发消息"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="outbox_due_idx",
+            ),
+            models.Index(fields=["recipient", "channel", "sent_at"], name="outbox_recipient_idx"),
+            models.Index(fields=["created_at"], name="outbox_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.template} {self.get_status_display()}"
+
+
+class ScheduledJob(models.Model):
+    """定时任务: a job `jiceng worker` runs every so often (deadline notices, points
+    expiry …). The app that owns a job registers it in code (core.schedule); its row holds
+    when it runs next and the lease of the worker running it, so that one run happens at
+    a time across workers and a run lost with a killed worker is taken up again."""
+
+    name = models.CharField("名称", max_length=64, unique=True)
+    every_seconds = models.PositiveIntegerField("间隔（秒）")
+    is_enabled = models.BooleanField("启用", default=True)
+    next_run_at = models.DateTimeField("下次运行", default=timezone.now)
+    claimed_until = models.DateTimeField("占用至", null=True, blank=True)
+    last_started_at = models.DateTimeField("最近开始", null=True, blank=True)
+    last_finished_at = models.DateTimeField("最近结束", null=True, blank=True)
+    last_result = models.CharField("最近结果", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "定时任务"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,8 +1,17 @@
-"""Background work after commit. A task is a module-level function taking IDs.
+"""Long jobs that a page watches while they run: today only roster imports.
 
-In tests and management commands (`JICENG_TASKS_EAGER=1`) it runs inline after commit;
-in the web server it runs on a thread, so a page can show progress while it works.
-Every task must be safe to run again: it reads its state from the database.
+Messages and scheduled work do not come here: they go through the outbox and the
+schedule, run by `jiceng worker` (core.outbox, core.schedule), which retry and survive a
+restart. An import stays on a thread of the web server that took the upload because
+it must read the uploaded file and write progress files beside it in MEDIA_ROOT (a
+worker may run on another machine), because it holds one transaction open for minutes
+(a worker busy with it would hold back one-time codes), and because a lost thread loses
+nothing: the job is claimed by a conditional update, writes all of its rows or none,
+and its page shows it as stalled after ten minutes without progress, to be uploaded
+again.
+
+In tests and management commands (`JICENG_TASKS_EAGER=1`) a job runs inline after
+commit. Every job must be safe to run again: it reads its state from the database.
 """
 
 import logging

@@ -7,16 +7,14 @@ import hmac
 import secrets
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jiceng.core import audit, phones, refusals, throttle
+from jiceng.core import audit, outbox, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.models import AuditEvent
-from jiceng.residents import sms
 from jiceng.residents.models import OneTimeCode, Resident
 
 CODE_MINUTES = 5
@@ -42,8 +40,9 @@ def normalize_phone(phone: str) -> str:
 
 @refusals.atomic
 def otp_request(*, phone: str, address: str | None) -> None:
-    """Send a 6-digit code by SMS: at most one a minute and five an hour per phone, and
-    OTP_PER_HOUR_ADDRESS an hour from one client address (SMS costs the county money)."""
+    """Send a 6-digit code by SMS (queued in the outbox): at most one a minute and five an
+    hour per phone, and OTP_PER_HOUR_ADDRESS an hour from one client address (SMS costs
+    the county money)."""
     phone = normalize_phone(phone)
     now = timezone.now()
     recent = OneTimeCode.objects.filter(phone=phone, created_at__gte=now - HOUR)
@@ -56,14 +55,22 @@ def otp_request(*, phone: str, address: str | None) -> None:
         "otp.send.address", address, limit=OTP_PER_HOUR_ADDRESS, within=HOUR, error=too_many
     )
     code = f"{secrets.randbelow(10**6):06d}"
-    OneTimeCode.objects.create(
+    otp = OneTimeCode.objects.create(
         phone=phone,
         digest=_digest(phone, code),
         expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
     )
     audit.record(actor=None, action="resident.otp_sent", detail={"phone": mask_phone(phone)})
-    transaction.on_commit(
-        lambda: sms.send(phone, f"【基层治理】您的登录验证码为 {code}，{CODE_MINUTES}分钟内有效。")
+    outbox.put(  # sent by the worker, or not at all once the code has expired
+        [
+            outbox.sms(
+                phone=phone,
+                template="resident_code",
+                params={"code": code, "minutes": CODE_MINUTES},
+                key=f"otp:{otp.pk}",
+                expires_at=otp.expires_at,
+            )
+        ]
     )
 
 

@@ -1,7 +1,11 @@
-"""`jiceng demo`: build the demo county (once) and serve it, printing the logins."""
+"""`jiceng demo`: build the demo county (once) and serve it, printing the logins, with
+`jiceng worker` running beside the web server (it sends the one-time codes)."""
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
 from django.conf import settings
@@ -62,8 +66,20 @@ class Command(BaseCommand):
             return
         if not settings.DEBUG:
             self.stderr.write("提示：演示服务应以 JICENG_DEBUG=1 运行（make demo 已设置）。")
-        self.stdout.write(f"演示服务：http://127.0.0.1:{port}/  （Ctrl-C 停止）")
-        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False, use_threading=True)
+        # The worker sends what the pages queue; with the log senders it prints each SMS
+        # (residents' one-time codes among them) here, as "SMS to 139****1111: …".
+        worker = subprocess.Popen([sys.executable, "-m", "jiceng", "worker"])
+        self.stdout.write(
+            f"演示服务：http://127.0.0.1:{port}/  （Ctrl-C 停止）\n"
+            "短信（居民登录验证码等）由 jiceng worker 发送，演示时打印在本窗口：SMS to …"
+        )
+        # Stopped by SIGTERM as by Ctrl-C: the worker stops with the server.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False, use_threading=True)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
 
     def _logins_path(self):
         return settings.VAR_DIR / "demo-logins.json"
