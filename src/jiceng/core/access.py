@@ -69,6 +69,11 @@ def reach_q(user, permission: str, field: str = "region_code", building: str | N
     return condition
 
 
+def within(region_code: str, prefixes) -> bool:
+    """Whether `region_code` lies at or under one of these nodes (a scope, read once)."""
+    return any(region_code.startswith(prefix) for prefix in prefixes)
+
+
 def has_permission(
     user, permission: str, region_code: str | None = None, building: int | None = None
 ) -> bool:
@@ -77,7 +82,7 @@ def has_permission(
     prefixes = scopes(user, permission)
     if region_code is None and building is None:
         return bool(prefixes) or bool(assigned(user, permission))
-    if region_code is not None and any(region_code.startswith(p) for p in prefixes):
+    if region_code is not None and within(region_code, prefixes):
         return True
     return building is not None and building in assigned(user, permission)
 

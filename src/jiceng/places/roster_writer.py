@@ -13,7 +13,7 @@ import datetime
 
 from django.db import connection
 
-from jiceng.core.access import scopes
+from jiceng.core.access import scopes, within
 from jiceng.core.bulk import IdAllocator, RowStream, bulk_insert
 from jiceng.places.constants import HEAD
 from jiceng.places.models import (
@@ -118,8 +118,7 @@ class RosterWriter:
             self._write_batch()
 
     def _may_reveal(self, region_code: str) -> bool:
-        scope = self.reveal_scope
-        return scope is None or any(region_code.startswith(prefix) for prefix in scope)
+        return self.reveal_scope is None or within(region_code, self.reveal_scope)
 
     def _learn(self, id_numbers: list[str]) -> None:
         """Which registration each ID number's row updates: one in the target, else one
