@@ -10,6 +10,7 @@ from typing import Protocol
 
 from django.db.models import Q, QuerySet
 
+from jiceng.core.actors import user_of
 from jiceng.core.errors import Forbidden, NotFound
 
 
@@ -22,7 +23,9 @@ class ScopedUser(Protocol):
 
 
 def scopes(user, permission: str) -> tuple[str, ...]:
-    """The region codes under which `user` holds `permission`, none nested in another."""
+    """The region codes under which `user` (or an Actor) holds `permission`, none nested
+    in another."""
+    user = user_of(user)
     if user is None or not user.is_authenticated:
         return ()
     return user.scope_codes(permission)
@@ -34,6 +37,7 @@ def assigned(user, permission: str) -> frozenset[int]:
     nothing else of its grid. The one check of access held by an assignment: queries
     reach it through `scope_filter(..., building=)` or `reach_q`, single checks through
     `has_permission` and `require`."""
+    user = user_of(user)
     if user is None or not user.is_authenticated:
         return frozenset()
     return user.assigned_buildings(permission)

@@ -3,6 +3,7 @@
 from contextvars import ContextVar
 from typing import Any
 
+from jiceng.core.actors import Actor, as_actor
 from jiceng.core.models import AuditEvent
 
 # Set per request by core.middleware.AuditContextMiddleware.
@@ -33,15 +34,17 @@ def event(
     detail: dict | None = None,
     ip_address: str | None = None,
 ) -> AuditEvent:
-    """An event not yet written. `obj` fills type, id and region from a model instance."""
+    """An event not yet written. `actor` is a core.actors.Actor (a signed-in user is
+    taken as staff). `obj` fills type, id and region from a model instance."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk
         region_code = region_code or getattr(obj, "region_code", "") or ""
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    who = as_actor(actor)
     return AuditEvent(
-        actor=actor if authenticated else None,
-        actor_username=actor.get_username() if authenticated else "",
+        actor=who.user if who is not None else None,
+        actor_kind=who.kind if who is not None else "",
+        actor_username=who.reference if who is not None else "",
         action=action,
         object_type=object_type,
         object_id=str(object_id),
@@ -61,7 +64,7 @@ def alert(*, kind: str, text: str, region_code: str, detail: dict | None = None)
     ALERT_DAYS (a flood of imports meeting registrations elsewhere, an account under
     attack). To stand when the action is refused, raise it from a refusal's record."""
     return record(
-        actor=None,
+        actor=Actor.system("alert"),
         action=ALERT_PREFIX + kind,
         region_code=region_code,
         outcome=AuditEvent.FAILURE,

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from jiceng.core import actors
 from jiceng.core.fields import RegionCodeField
 from jiceng.core.history import AppendOnly
 
@@ -28,7 +29,13 @@ class AuditEvent(AppendOnly):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    actor_username = models.CharField("操作人账号", max_length=150, blank=True)
+    actor_kind = models.CharField("操作人类型", max_length=8, choices=actors.KINDS, blank=True)
+    actor_username = models.CharField(
+        "操作人账号",
+        max_length=150,
+        blank=True,
+        help_text="账号；居民为 resident:编号；系统为任务名",
+    )
     action = models.CharField("事件类型", max_length=64, db_index=True)
     object_type = models.CharField("对象类型", max_length=64, blank=True)
     object_id = models.CharField("对象", max_length=64, blank=True)
