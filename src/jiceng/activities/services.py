@@ -27,6 +27,7 @@ from jiceng.core import audit, outbox
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_name
+from jiceng.core.region_codes import COMMUNITY, GRID, level_of, town_of
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
 
@@ -178,7 +179,7 @@ def need_record(
 ) -> Need:
     """A resident's need, as a grid worker heard it."""
     require(actor, "activities.needs", region_code)
-    if len(region_code) != 15:
+    if level_of(region_code) != GRID:
         raise DomainError("需求登记到网格。", code="grid_required")
     if not text.strip():
         raise DomainError("请填写需求。", code="text_required", field="text")
@@ -254,7 +255,7 @@ def activity_create(
 ) -> Activity:
     """A draft activity for next month's plan, optionally answering recorded needs."""
     require(actor, "activities.manage", region_code)
-    if len(region_code) != 12:
+    if level_of(region_code) != COMMUNITY:
         raise DomainError("活动由社区（村）策划。", code="community_required")
     if not title.strip():
         raise DomainError("请填写活动名称。", code="title_required", field="title")
@@ -288,7 +289,7 @@ def activity_create(
         action="create",
         to_status=activity.status,
     )
-    Need.objects.filter(pk__in=[n.pk for n in needs], region_code__startswith=region_code).update(
+    Need.objects.filter(pk__in=[n.pk for n in needs], region_code__within=region_code).update(
         activity=activity
     )
     audit.record(actor=actor, action="activity.create", obj=activity)
@@ -305,7 +306,7 @@ def activity_claim(*, resident, activity: Activity, team: VolunteerTeam) -> Acti
     update, so of any number of simultaneous claims exactly one succeeds."""
     if team.leader_id != resident.pk or not team.is_active:
         raise NotFound()
-    if team.region_code[:9] != activity.region_code[:9]:
+    if town_of(team.region_code) != town_of(activity.region_code):
         raise DomainError("只能认领本街道（乡镇）的活动。", code="team_far_away")
     with transaction.atomic():
         won = Activity.objects.filter(pk=activity.pk, status=A.PUBLISHED).update(
@@ -332,7 +333,7 @@ def activity_claim(*, resident, activity: Activity, team: VolunteerTeam) -> Acti
 @transaction.atomic
 def activity_assign(*, actor, activity: Activity, team: VolunteerTeam) -> Activity:
     """派单: the community gives the activity to a team."""
-    if team.region_code[:9] != activity.region_code[:9] or not team.is_active:
+    if town_of(team.region_code) != town_of(activity.region_code) or not team.is_active:
         raise DomainError("只能派给本街道（乡镇）的队伍。", code="team_far_away")
     return _step(activity, "assign", actor=actor, authorize=_staff(actor), team=team, assigned=True)
 

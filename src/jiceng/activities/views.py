@@ -16,6 +16,7 @@ from jiceng.activities.workflow import STEPS
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import town_of
 from jiceng.places.models import Region
 from jiceng.places.selectors import nodes_under
 from jiceng.places.views import region_and_period
@@ -141,9 +142,9 @@ def activity_detail(request, pk: int):
                 for event in activity.events.all()
             ],
             "steps": steps,
-            "teams": selectors.team_list(user=user, region_code=activity.region_code[:9]).filter(
-                is_active=True
-            )
+            "teams": selectors.team_list(
+                user=user, region_code=town_of(activity.region_code)
+            ).filter(is_active=True)
             if "assign" in dict(steps)
             else [],
             "may_manage": may_manage,

@@ -12,6 +12,7 @@ from jiceng.cases.models import Case
 from jiceng.cases.workflow import STEPS
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.masking import mask_name, mask_phone
+from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building, Region
 from jiceng.places.selectors import check_report_scope
 
@@ -174,7 +175,7 @@ def case_create(request, payload: CaseIn):
     category = None
     if payload.category:
         category = (
-            catalogue_list(county_code=payload.region_code[:6])
+            catalogue_list(county_code=county_of(payload.region_code))
             .filter(code=payload.category)
             .first()
         )
@@ -216,7 +217,9 @@ def case_step(request, case_id: int, action: str, payload: StepIn):
     note = payload.note
     if action == "accept":
         category = (
-            catalogue_list(county_code=case.region_code[:6]).filter(code=payload.category).first()
+            catalogue_list(county_code=county_of(case.region_code))
+            .filter(code=payload.category)
+            .first()
             if payload.category
             else None
         )

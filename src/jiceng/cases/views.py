@@ -22,6 +22,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import county_of
 from jiceng.places.models import Region
 from jiceng.places.selectors import buildings_assigned, nodes_under
 from jiceng.places.views import region_and_period
@@ -113,13 +114,19 @@ def case_new(request):
     else:  # held only by assignment: the request is placed in one's building
         del form.fields["region_code"]
         form.fields["building"].choices = [(pk, str(b)) for pk, b in buildings.items()]
-    county = grids[0][0][:6] if grids else next((b.region_code[:6] for b in buildings.values()), "")
+    county = (
+        county_of(grids[0][0])
+        if grids
+        else next((county_of(b.region_code) for b in buildings.values()), "")
+    )
     form.fields["category"].choices = _category_choices(county)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         building = buildings.get(data.get("building"))
         region_code = building.region_code if building else data["region_code"]
-        category = catalogue_list(county_code=region_code[:6]).filter(pk=data["category"]).first()
+        category = (
+            catalogue_list(county_code=county_of(region_code)).filter(pk=data["category"]).first()
+        )
         try:
             case, _ = services.case_submit(
                 channel=Case.Channel.STAFF,
@@ -153,7 +160,7 @@ def _dispatch_choices(case: Case) -> list:
     ]
     departments = [
         (f"department:{d.pk}", d.name)
-        for d in Department.objects.filter(region_code=case.region_code[:6]).order_by(
+        for d in Department.objects.filter(region_code=county_of(case.region_code)).order_by(
             "kind", "name"
         )
     ]
@@ -180,7 +187,7 @@ def case_detail(request, pk: int):
     if actions & {"accept", "dispatch"}:
         context["suggestions"] = suggest_categories(case)
         context["duplicates"] = selectors.duplicates_of(case)
-        context["categories"] = category_groups(case.region_code[:6])
+        context["categories"] = category_groups(county_of(case.region_code))
     if "dispatch" in actions:
         form = DispatchForm()
         form.fields["target"].choices = _dispatch_choices(case)
@@ -215,7 +222,9 @@ def case_act(request, pk: int, action: str):
             category = None
             if (category_id := whole_number(post.get("category"))) is not None:
                 category = (
-                    catalogue_list(county_code=case.region_code[:6]).filter(pk=category_id).first()
+                    catalogue_list(county_code=county_of(case.region_code))
+                    .filter(pk=category_id)
+                    .first()
                 )
             code = post.get("grid", "").strip()
             grid = Region.objects.filter(code=code).first() if code.isdigit() else None

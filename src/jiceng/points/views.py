@@ -13,6 +13,7 @@ from jiceng.cases.services import new_submission_key
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import COUNTY, is_above
 from jiceng.places.models import Region
 from jiceng.points import selectors, services
 from jiceng.points.ledger import ledger_for
@@ -32,7 +33,7 @@ def ranking(request, code: str):
     """张榜公示: a printable board of who earned most in a month or a year, names masked,
     with the period's corrections and their reasons."""
     region = Region.objects.filter(code=code).exclude(level=Region.Level.GRID).first()
-    if region is None or len(code) < 6:
+    if region is None or is_above(code, COUNTY):
         raise Http404("未找到该区划。")
     period = selectors.Period.parse(request.GET.get("period"))
     kind = request.GET.get("kind", Account.Kind.RESIDENT)
