@@ -19,8 +19,8 @@ from jiceng.activities.models import Activity, SignUp
 from jiceng.activities.workflow import PUBLIC
 from jiceng.core.errors import DomainError
 from jiceng.places.models import Region
+from jiceng.residents.decorators import resident_required
 from jiceng.residents.services import current_resident
-from jiceng.residents.views import resident_required
 
 A = Activity.Status
 

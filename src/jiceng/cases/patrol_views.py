@@ -19,8 +19,8 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.places.models import Building, Household, Region
+from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import region_options
-from jiceng.places.views import region_and_period
 
 
 @require_GET
