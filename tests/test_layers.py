@@ -2,6 +2,8 @@
 CI) cover what they claim: every app in the layers, and every module that serves a route
 forbidden to the other apps, whatever its name."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,20 @@ def test_every_app_but_demo_is_in_the_layers_and_core_imports_none():
     assert set(core["forbidden_modules"]) == {
         f"jiceng.{app}" for app in jiceng_apps() if app != "core"
     }
+
+
+def test_the_contracts_hold():
+    """As `make lint` and CI run them; the residents → activities → points cycle and core's
+    imports of accounts and places broke them before."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    if not lint_imports.exists():
+        pytest.skip("import-linter is not installed (Python 3.10)")
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=PYPROJECT.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
