@@ -20,8 +20,8 @@ from jiceng.activities.workflow import PUBLIC
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import COUNTY, community_of, is_above, town_of
 from jiceng.places.models import Region
+from jiceng.residents.decorators import resident_required
 from jiceng.residents.services import current_resident
-from jiceng.residents.views import resident_required
 
 A = Activity.Status
 

@@ -18,20 +18,13 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import town_of
 from jiceng.places.models import Region
-from jiceng.places.selectors import nodes_under
-from jiceng.places.views import region_and_period
+from jiceng.places.reports import region_and_period
+from jiceng.places.selectors import community_choices, nodes_under
 from jiceng.residents.services import resident_by_phone
 
 A = Activity.Status
 RESCHEDULABLE = (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP)
 STAFF_STEPS = ("publish", "assign", "open_signup", "hold", "complete", "settle", "cancel")
-
-
-def community_choices(user, permission: str) -> list[tuple[str, str]]:
-    return [
-        (r.code, r.name)
-        for r in nodes_under(user=user, permission=permission, level=Region.Level.COMMUNITY)
-    ]
 
 
 @require_GET

@@ -20,8 +20,8 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building, Household, Region
+from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import region_options
-from jiceng.places.views import region_and_period
 
 
 @require_GET

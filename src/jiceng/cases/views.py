@@ -14,18 +14,19 @@ from jiceng.cases import selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
-from jiceng.cases.posters import grid_posters, public_base_url
+from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
 from jiceng.core import audit, refusals
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.links import public_base_url
 from jiceng.core.models import AuditEvent
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
 from jiceng.places.models import Region
+from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import buildings_assigned, nodes_under
-from jiceng.places.views import region_and_period
 
 S = Case.Status
 

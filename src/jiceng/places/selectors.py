@@ -53,6 +53,15 @@ def nodes_under(*, user, permission: str, level: str, limit: int = 2000) -> list
     return list(Region.objects.filter(scope_q(roots, "code"), level=level).order_by("code")[:limit])
 
 
+def community_choices(user, permission: str) -> list[tuple[str, str]]:
+    """(code, name) of the communities under the user's scope for `permission`, for a
+    form's choice of community."""
+    return [
+        (r.code, r.name)
+        for r in nodes_under(user=user, permission=permission, level=Region.Level.COMMUNITY)
+    ]
+
+
 def region_choose(*, user, permissions: tuple[str, ...], text: str) -> str:
     """The code of the node meant by what was typed into a form: a code, a datalist entry
     such as "城南社区（370829001001）", or the name of one node in the user's scope."""
