@@ -6,6 +6,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jiceng.settings")
+    from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
@@ -21,6 +22,9 @@ def main() -> None:
     if len(argv) > 1 and "-" in argv[1] and not argv[1].startswith("-"):
         argv[1] = argv[1].replace("-", "_")
     try:
+        # Read the settings first: Django would otherwise go on without them for its own
+        # commands (makemigrations) and fail later with an unrelated error.
+        settings.INSTALLED_APPS  # noqa: B018
         execute_from_command_line(argv)
     except ImproperlyConfigured as error:
         # A missing or wrong setting is the operator's to fix, not a crash: one line,
