@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from jiceng.accounts.models import ApiToken, GrantRequest, User
+from jiceng.accounts.models import User
 from jiceng.accounts.services import api_token_issue
 from jiceng.api import api
 from jiceng.cases.models import Photo
@@ -31,12 +31,6 @@ from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
 from jiceng.places.models import ImportJob, MoveCheck, Person
 from jiceng.places.roster import RowError, write_error_workbook
-from jiceng.points.models import (
-    Account,
-    JournalEntry,
-    Store,
-)
-from jiceng.residents.models import Resident
 from tests.conftest import World, client_for
 
 PAGE_LOGIN = 302  # anonymous page visits are sent to the login page
@@ -130,7 +124,7 @@ def _managed_user(world: World) -> User:
 
 def _pending_grant(world: World, batch: bool = False):
     """A sensitive role asked for by A's system administrator, not yet signed."""
-    from jiceng.accounts.models import GrantBatch
+    from jiceng.accounts.models import GrantBatch, GrantRequest
     from tests.factories import UserFactory
 
     grantee = UserFactory(username="matrix-grantee", full_name="甲待授权人", region_code="370829")
@@ -148,6 +142,7 @@ def _pending_grant(world: World, batch: bool = False):
 
 
 def _own_token(world: World):
+    from jiceng.accounts.models import ApiToken
 
     api_token_issue(user=world.a("grid_worker"), name="甲的令牌")
     return ApiToken.objects.get(name="甲的令牌")
@@ -259,6 +254,7 @@ def _tracking(world: World, closed: bool = False, suffix: str = "") -> str:
 
 
 def _resident(world: World, side: str = "a"):
+    from jiceng.residents.models import Resident
 
     person = world.person_a if side == "a" else world.person_b
     resident, _ = Resident.objects.get_or_create(
@@ -350,6 +346,7 @@ def _venue(world: World):
 def _entry(world: World):
     """Ten points for resident A in community A."""
     from jiceng.points.ledger import account_for, ledger_for, post
+    from jiceng.points.models import Account, JournalEntry
 
     ledger = ledger_for("370829001001")
     return post(
@@ -378,6 +375,7 @@ def _claim(world: World):
 
 def _store(world: World, side: str = "a"):
     from jiceng.points import services as points_services
+    from jiceng.points.models import Store
 
     code = "370829001001" if side == "a" else "370829002001"
     existing = Store.objects.filter(region_code=code).first()
