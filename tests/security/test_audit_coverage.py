@@ -267,11 +267,13 @@ FUNCTIONS_WITHOUT_AUDIT = {
 }
 
 
-@pytest.mark.parametrize("path", WRITING_MODULES, ids=_module_name)
+@pytest.mark.parametrize(
+    "path",
+    [path for path in WRITING_MODULES if _module_name(path) not in MODULES_WITHOUT_AUDIT],
+    ids=_module_name,
+)
 def test_every_module_that_writes_records_an_audit_event(path):
     module = _module_name(path)
-    if module in MODULES_WITHOUT_AUDIT:
-        pytest.skip(MODULES_WITHOUT_AUDIT[module])
     functions = _all_functions(path)
     silent = [
         name
