@@ -3,7 +3,7 @@ and API list is read with N rows of everything and again with 3N, and the number
 queries must not grow (an N+1 shows up as a difference).
 
 The rows are made in region A through the services, so that each list shows them: requests
-(dispatched, supervised, with events and notices), households and persons, patrols and
+(dispatched, supervised, with events and notices), households and persons, grids, patrols and
 visits, move checks, imports, activities with sign-ups, teams, needs and venues, ledger
 entries, stores with goods, deeds, audit events, accounts and grants, tokens, first
 secretaries.
@@ -35,6 +35,7 @@ class Rows:
     store: object = None
     household: object = None
     patrol: object = None
+    team: object = None
 
 
 def _week_ahead() -> datetime.datetime:
@@ -78,14 +79,13 @@ def grow(world: World, rows: Rows, n: int) -> None:
             capacity=100, points=5,
         )  # fmt: skip
         rows.activity = activities.activity_publish(actor=manager, activity=rows.activity)
-        rows.activity = activities.activity_assign(
-            actor=manager,
-            activity=rows.activity,
-            team=activities.team_create(
-                actor=manager, region_code=COMMUNITY_A, name="甲志愿队",
-                leader=_resident(world.person_a),
-            ),
+        rows.team = activities.team_create(
+            actor=manager, region_code=COMMUNITY_A, name="甲志愿队",
+            leader=_resident(world.person_a),
         )  # fmt: skip
+        rows.activity = activities.activity_assign(
+            actor=manager, activity=rows.activity, team=rows.team
+        )
         rows.activity = activities.activity_open_signup(actor=manager, activity=rows.activity)
         rows.household = world.household_a
     rule = points.rule_create(
@@ -144,6 +144,7 @@ def grow(world: World, rows: Rows, n: int) -> None:
         activities.team_create(
             actor=manager, region_code=COMMUNITY_A, name=f"队伍{i}", leader=resident
         )
+        activities.team_member_add(actor=manager, team=rows.team, resident=resident)
         activities.need_record(actor=worker, region_code=world.grid_a.code, text=f"需求{i}")
         activities.venue_create(
             actor=manager, region_code=COMMUNITY_A, name=f"驿站{i}", kind="station",
@@ -220,6 +221,9 @@ LISTS = {
     "teams": List("community_worker", lambda w, r: "/activities/teams/"),
     "needs": List("community_worker", lambda w, r: "/activities/needs/"),
     "venues": List("community_worker", lambda w, r: "/activities/venues/"),
+    "team": List("community_worker", lambda w, r: f"/activities/teams/{r.team.pk}/"),
+    "ical": List("community_worker", lambda w, r: "/calendar/370829001/activities.ics"),
+    "rss": List("community_worker", lambda w, r: "/calendar/370829/rss/"),
     "calendar": List(
         "community_worker", lambda w, r: f"/calendar/{COMMUNITY_A}/?month={_month(r)}"
     ),
