@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 import jiceng
-from tests.security.test_audit_coverage import _all_functions, _is_write, _reaches, _writes
+from tests.security.test_audit_coverage import (
+    MANAGER_WRITES,
+    _all_functions,
+    _is_write,
+    _reaches,
+    _writes,
+)
 
 SOURCE = Path(jiceng.__file__).parent
 APPS = sorted(path.parent.name for path in SOURCE.glob("*/models.py"))
@@ -94,13 +100,18 @@ def _model_names(app: str) -> set[str]:
 
 def _model_write_target(call: ast.Call, models: dict, instances: dict) -> str | None:
     """The other app a write call writes to, if it does."""
-    if not _is_write(call):
+    func = call.func
+    if not isinstance(func, ast.Attribute):
         return None
-    if (owner := _owner(call.func, models)) is not None:
+    if _is_write(call) and (owner := _owner(func, models)) is not None:
         return owner
-    root = _root(call.func)
-    if isinstance(root, ast.Name) and root.id in instances:
-        return instances[root.id]
+    root = _root(func)
+    if (
+        isinstance(root, ast.Name)
+        and root.id in instances
+        and (_is_write(call) or func.attr in MANAGER_WRITES)
+    ):
+        return instances[root.id]  # a row's save(), a queryset's update(), rel.create()
     return None
 
 
@@ -227,6 +238,8 @@ def test_the_finder_sees_a_foreign_write():
         "    Good.objects.filter(pk=pk).update(stock=0)\n"
         "    good = Good.objects.get(pk=pk)\n"
         "    good.save()\n"
+        "    goods = Good.objects.filter(pk=pk)\n"
+        "    goods.update(stock=1)\n"
         "    resident.save()\n"
         "    place_models.Person.objects.create(name='x')\n"
         "    ledger_for('370829001001')\n"
@@ -237,6 +250,7 @@ def test_the_finder_sees_a_foreign_write():
         "places: place_models.Person.objects.create",
         "points: Good.objects.filter(pk=pk).update",
         "points: good.save",
+        "points: goods.update",
         "points: points.ledger.ledger_for",
         "residents: resident.save",
     ]

@@ -216,8 +216,33 @@ def _reaches(name: str, functions: dict, test, seen: set) -> bool:
     return any(_reaches(c, functions, test, seen) for c in _callees(name, node, functions))
 
 
+def _querysets(node: ast.AST) -> set[str]:
+    """Local names bound to a queryset (`pending = Model.objects.filter(…)`)."""
+    return {
+        target.id
+        for assign in ast.walk(node)
+        if isinstance(assign, ast.Assign) and _on_manager(assign.value)
+        for target in assign.targets
+        if isinstance(target, ast.Name)
+    }
+
+
 def _writes(node: ast.AST) -> bool:
-    return any(isinstance(call, ast.Call) and _is_write(call) for call in ast.walk(node))
+    querysets = _querysets(node)
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        if _is_write(call):
+            return True
+        func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in MANAGER_WRITES
+            and isinstance(func.value, ast.Name)
+            and func.value.id in querysets
+        ):
+            return True
+    return False
 
 
 def _audits(node: ast.AST) -> bool:
@@ -306,6 +331,8 @@ def test_the_write_finder_sees_every_kind_of_write():
     for source, writes in samples.items():
         call = ast.parse(source, mode="eval").body
         assert _is_write(call) is writes, source
+    function = "def f():\n    pending = Outbox.objects.filter(a=1)\n    pending.update(a=2)\n"
+    assert _writes(ast.parse(function))
 
 
 def test_the_write_exemptions_still_exist():
