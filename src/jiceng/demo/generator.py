@@ -42,6 +42,7 @@ from jiceng.places.models import (
     Region,
     SpecialGroup,
 )
+from jiceng.places.roster_writer import Sealer
 
 ALLOCATED = (
     Building,
@@ -258,6 +259,8 @@ class Builder:
         self.people = PeopleFactory(self.rng, self.today)
         self.password = make_password(SHARED_PASSWORD)  # hashed once for every account
         self.groups = dict(SpecialGroup.objects.values_list("code", "pk"))
+        self.sealer = Sealer()
+        self.user_phone = User._meta.get_field("phone").seal  # COPY bypasses the field
         self.ids: IdAllocator | None = None  # one per transaction, see _writing()
         self.totals = Totals()
         self.users: list[tuple] = []
@@ -290,7 +293,7 @@ class Builder:
                 self.password,
                 full_name,
                 region_code,
-                self.people.phone(),
+                self.user_phone(self.people.phone()),
                 department_id,
                 superuser,
                 superuser,
@@ -424,10 +427,13 @@ class Builder:
                 "household",
                 "name",
                 "id_number",
+                "id_number_index",
                 "id_tail",
                 "gender",
                 "birth_date",
+                "birth_year",
                 "phone",
+                "phone_index",
                 "phone_tail",
                 "ethnicity",
                 "political_status",
@@ -544,6 +550,7 @@ class Builder:
         household_id = self.ids.take(Household)
         members = _household_members(rng)
         surname = self.people.surname()
+        seal = self.sealer
         head_id = None
         residence = rng.choices(["permanent", "temporary", "floating"], [90, 7, 3])[0]
         for relation, age, gender in members:
@@ -559,12 +566,15 @@ class Builder:
                     grid_code,
                     household_id,
                     family_name + self.people.given_name(gender),
-                    id_number,
-                    id_number[-4:],
+                    seal.id_number(id_number),
+                    seal.id_number_index(id_number),
+                    seal.id_tail(id_number),
                     gender,
-                    birth,
-                    phone,
-                    phone[-4:],
+                    seal.birth_date(birth),
+                    birth.year,
+                    seal.phone(phone),
+                    seal.phone_index(phone),
+                    seal.phone_tail(phone),
                     "汉族" if rng.random() > 0.01 else "回族",
                     _political_status(rng, age),
                     relation,

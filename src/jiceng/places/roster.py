@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jiceng.core import audit, phones
+from jiceng.core import audit, personal, phones
 from jiceng.core.access import require
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
@@ -608,8 +608,9 @@ def roster_export(*, user, region_code: str, target) -> int:
                     household.number if household else "",
                     person.relation_to_head,
                     person.name,
-                    person.id_number,
-                    person.phone,
+                    # In clear: the export took the reveal right above and is audited.
+                    personal.clear(person.id_number),
+                    personal.clear(person.phone),
                     person.ethnicity,
                     person.political_status,
                     RESIDENCE_LABELS[person.residence_type],
