@@ -48,12 +48,16 @@ def _hkdf(master: bytes, info: bytes, length: int) -> bytes:
     return HKDF(algorithm=hashes.SM3(), length=length, salt=None, info=info).derive(master)
 
 
-def _sm3_hmac(key: bytes, message: bytes) -> bytes:
-    # The standard library's hmac over cryptography's SM3 would need a hashlib name;
-    # HMAC from cryptography is the one that has SM3 everywhere.
+def _hmac_of(key: bytes):
+    # The standard library's hmac would need SM3 in hashlib, which OpenSSL builds may
+    # lack; cryptography's HMAC has it everywhere.
     from cryptography.hazmat.primitives import hmac
 
-    mac = hmac.HMAC(key, hashes.SM3())
+    return hmac.HMAC(key, hashes.SM3())
+
+
+def _sm3_hmac(key: bytes, message: bytes) -> bytes:
+    mac = _hmac_of(key)
     mac.update(message)
     return mac.finalize()
 
@@ -72,6 +76,9 @@ class MasterKey:
         self.index_key = _hkdf(master, b"jiceng/index/hmac-sm3", 32)
         self.backup_key = _hkdf(master, b"jiceng/backup/sm4", 16)
         self.id = _sm3_hmac(master, b"jiceng/key-id").hex()[:KEY_ID_LENGTH]
+        # Built once: a cipher or MAC per value is most of the cost of sealing a row.
+        self.data_algorithm = algorithms.SM4(self.data_key)
+        self.index_mac = _hmac_of(self.index_key)
         self.check_value = _sm3_hmac(master, b"jiceng/key-check").hex()[:32]
 
 
@@ -90,7 +97,7 @@ class Keyring:
         """SM4-GCM under the current data key; `context` (the column) is authenticated,
         so a ciphertext copied into another column does not open."""
         nonce = os.urandom(NONCE_BYTES)
-        encryptor = Cipher(algorithms.SM4(self.current.data_key), modes.GCM(nonce)).encryptor()
+        encryptor = Cipher(self.current.data_algorithm, modes.GCM(nonce)).encryptor()
         encryptor.authenticate_additional_data(context.encode())
         body = encryptor.update(clear.encode()) + encryptor.finalize()
         packed = base64.b64encode(nonce + body + encryptor.tag).decode("ascii")
@@ -106,15 +113,16 @@ class Keyring:
             )
         raw = base64.b64decode(packed)
         nonce, body, tag = raw[:NONCE_BYTES], raw[NONCE_BYTES:-TAG_BYTES], raw[-TAG_BYTES:]
-        decryptor = Cipher(algorithms.SM4(key.data_key), modes.GCM(nonce, tag)).decryptor()
+        decryptor = Cipher(key.data_algorithm, modes.GCM(nonce, tag)).decryptor()
         decryptor.authenticate_additional_data(context.encode())
         return (decryptor.update(body) + decryptor.finalize()).decode()
 
     def blind_index(self, clear: str, purpose: str, key: MasterKey | None = None) -> Digest:
         """HMAC-SM3 of the value under the index key, one per purpose (the same digits
         as an ID tail and as a phone tail give unrelated digests); 128 bits in hex."""
-        index_key = (key or self.index).index_key
-        return Digest(_sm3_hmac(index_key, purpose.encode() + b"\0" + clear.encode()).hex()[:32])
+        mac = (key or self.index).index_mac.copy()
+        mac.update(purpose.encode() + b"\0" + clear.encode())
+        return Digest(mac.finalize().hex()[:32])
 
 
 @functools.cache
