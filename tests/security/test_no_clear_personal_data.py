@@ -76,3 +76,19 @@ def test_the_clear_columns_do_not_rebuild_an_id_number(demo):
         if personal.clear(phone):
             hidden.add(personal.clear(phone)[-4:])
         assert not cells & hidden, (pk, cells & hidden)
+
+
+def test_uploaded_rosters_and_error_workbooks_are_sealed_on_disk(db, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
+    from jiceng.places.models import ImportJob
+
+    settings.MEDIA_ROOT = tmp_path
+    for field in ("file", "error_file"):
+        storage = ImportJob._meta.get_field(field).storage
+        clear = "身份证号,联系电话\n37082919900101123X,13912345678\n".encode()
+        name = storage.save(f"imports/{field}.csv", ContentFile(clear))
+        on_disk = (tmp_path / name).read_bytes()
+        assert b"37082919900101123X" not in on_disk and b"13912345678" not in on_disk
+        with storage.open(name) as handle:
+            assert handle.read() == clear

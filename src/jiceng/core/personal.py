@@ -14,10 +14,14 @@ reveal, senders, lookups).
 """
 
 import datetime
+import io
 import re
 from collections.abc import Callable
 
 from django.core.exceptions import FieldError
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models.expressions import Col
 
@@ -294,6 +298,32 @@ def seal_existing_rows(
         if len(rows) < batch:
             return done
         last = rows[-1][0]
+
+
+FILE_CONTEXT = "core.sealed-file"
+
+
+class SealedFileStorage(FileSystemStorage):
+    """Files that hold personal data (uploaded rosters, error workbooks), sealed on disk
+    with the data key and opened in memory (they are at most the upload limit). A file
+    written before sealing began opens as it is."""
+
+    def _save(self, name, content):
+        content.seek(0)
+        data = b"".join(content.chunks()) if hasattr(content, "chunks") else content.read()
+        sealed = keys.verify().seal_bytes(data, FILE_CONTEXT)
+        return super()._save(name, ContentFile(sealed))
+
+    def _open(self, name, mode="rb"):
+        with super()._open(name, "rb") as handle:
+            data = handle.read()
+        if data.startswith(keys.FILE_MAGIC):
+            data = keys.keyring().open_bytes(data, FILE_CONTEXT)
+        return File(io.BytesIO(data), name=name)
+
+
+def sealed_storage() -> SealedFileStorage:
+    return SealedFileStorage()
 
 
 def reveal(

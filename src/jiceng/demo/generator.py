@@ -260,7 +260,9 @@ class Builder:
         self.password = make_password(SHARED_PASSWORD)  # hashed once for every account
         self.groups = dict(SpecialGroup.objects.values_list("code", "pk"))
         self.sealer = Sealer()
-        self.user_phone = User._meta.get_field("phone").seal  # COPY bypasses the field
+        # COPY bypasses the fields that seal phones.
+        self.user_phone = User._meta.get_field("phone").seal
+        self.organization_phone = Organization._meta.get_field("contact_phone").seal
         self.ids: IdAllocator | None = None  # one per transaction, see _writing()
         self.totals = Totals()
         self.users: list[tuple] = []
@@ -540,7 +542,7 @@ class Builder:
                     _credit_code(rng) if kind == "enterprise" else "",
                     f"{street}{rng.randint(1, 300)}号",
                     self.people.surname() + self.people.given_name("M"),
-                    self.people.phone(),
+                    self.organization_phone(self.people.phone()),
                     rng.randint(1, 60),
                 )
             )

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jiceng.core.fields import RegionCodeField
-from jiceng.core.personal import BlindIndexField, PersonalField, YearOfField
+from jiceng.core.personal import BlindIndexField, PersonalField, YearOfField, sealed_storage
 from jiceng.places.constants import ETHNICITIES, POLITICAL_STATUSES, RELATIONS_TO_HEAD
 
 
@@ -470,14 +470,17 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField("提交时间", auto_now_add=True)
     original_name = models.CharField("文件名", max_length=200)
-    file = models.FileField("文件", upload_to="imports/%Y/%m/")
+    # Both hold personal data: sealed on disk (core.personal.SealedFileStorage).
+    file = models.FileField("文件", upload_to="imports/%Y/%m/", storage=sealed_storage)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField("总行数", default=0)
     created_count = models.PositiveIntegerField("新增人数", default=0)
     updated_count = models.PositiveIntegerField("更新人数", default=0)
     unchanged_count = models.PositiveIntegerField("未变人数", default=0)
     error_count = models.PositiveIntegerField("错误数", default=0)
-    error_file = models.FileField("错误清单", upload_to="imports/errors/%Y/%m/", blank=True)
+    error_file = models.FileField(
+        "错误清单", upload_to="imports/errors/%Y/%m/", blank=True, storage=sealed_storage
+    )
     message = models.CharField("说明", max_length=500, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
