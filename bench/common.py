@@ -7,6 +7,7 @@ import psycopg
 
 BASE_URL = os.environ.get("JICENG_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/")
 SECRET = "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+MASTER_KEY = "b3" * 32  # benchmarks only
 
 
 def database_url(name: str) -> str:
@@ -26,6 +27,7 @@ def bench_environment(var_dir: str, url: str) -> dict:
     return {
         "JICENG_DATABASE_URL": url,
         "JICENG_SECRET_KEY": SECRET,
+        "JICENG_MASTER_KEY": MASTER_KEY,
         "JICENG_HTTPS": "0",
         "JICENG_VAR_DIR": var_dir,
         "JICENG_TASKS_EAGER": "1",

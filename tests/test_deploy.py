@@ -22,6 +22,7 @@ def run_jiceng(*args, **env):
     )
 
 
+MASTER_KEY = "ab" * 32
 GATEWAYS = {
     "JICENG_SMS_SENDER": "jiceng.core.senders.WebhookSender",
     "JICENG_SMS_WEBHOOK_URL": "https://sms.example.gov.cn/send",
@@ -37,6 +38,7 @@ def test_check_deploy_is_clean(tmp_path):
         "--fail-level",
         "WARNING",
         JICENG_SECRET_KEY="k" * 10 + "".join(chr(65 + i % 26) + str(i) for i in range(40)),
+        JICENG_MASTER_KEY=MASTER_KEY,
         JICENG_ALLOWED_HOSTS="jiceng.example.gov.cn",
         JICENG_VAR_DIR=str(tmp_path),
         **GATEWAYS,
@@ -51,6 +53,7 @@ def test_check_deploy_fails_with_the_log_senders(tmp_path):
         "check",
         "--deploy",
         JICENG_SECRET_KEY="k" * 10 + "".join(chr(65 + i % 26) + str(i) for i in range(40)),
+        JICENG_MASTER_KEY=MASTER_KEY,
         JICENG_ALLOWED_HOSTS="jiceng.example.gov.cn",
         JICENG_VAR_DIR=str(tmp_path),
     )
@@ -74,3 +77,28 @@ def test_a_sender_that_does_not_exist_fails_the_check(tmp_path):
     )
     assert result.returncode != 0
     assert "jiceng.E003" in result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_master_key(tmp_path):
+    result = run_jiceng(
+        "check",
+        JICENG_SECRET_KEY="k" * 50,
+        JICENG_ALLOWED_HOSTS="jiceng.example.gov.cn",
+        JICENG_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "JICENG_MASTER_KEY must be set" in result.stderr
+
+
+def test_a_master_key_that_is_not_the_databases_fails_loudly(tmp_path):
+    """The key check value recorded at the first start refuses another key after."""
+    common = {
+        "JICENG_SECRET_KEY": "k" * 50,
+        "JICENG_ALLOWED_HOSTS": "jiceng.example.gov.cn",
+        "JICENG_VAR_DIR": str(tmp_path),
+    }
+    assert run_jiceng("migrate", JICENG_MASTER_KEY=MASTER_KEY, **common).returncode == 0
+    assert run_jiceng("check", JICENG_MASTER_KEY=MASTER_KEY, **common).returncode == 0
+    result = run_jiceng("check", JICENG_MASTER_KEY="cd" * 32, **common)
+    assert result.returncode != 0
+    assert "not the key this database" in result.stdout + result.stderr

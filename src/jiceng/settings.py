@@ -53,6 +53,14 @@ if DEBUG:
     SECRET_KEY = env_str("JICENG_SECRET_KEY", "django-insecure-development-only-key")
 else:
     SECRET_KEY = env_str("JICENG_SECRET_KEY")
+# Personal data is sealed under subkeys of the master key (core.keys): 64 hex digits.
+# Earlier master keys stay listed while `jiceng keys rotate` moves the data off them.
+MASTER_KEY = env_str(
+    "JICENG_MASTER_KEY",
+    # A fixed key for development and the demo only, like the secret key above.
+    "6465762d6f6e6c792d6d61737465722d6b65792d6e6f742d666f722d70726f64" if DEBUG else None,
+)
+MASTER_KEYS_PREVIOUS = env_list("JICENG_MASTER_KEYS_PREVIOUS", [])
 ALLOWED_HOSTS = env_list("JICENG_ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("JICENG_CSRF_TRUSTED_ORIGINS", [])
 

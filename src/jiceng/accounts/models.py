@@ -8,6 +8,7 @@ from django.db import models
 from jiceng.accounts.roles import ROLE_CHOICES, ROLES
 from jiceng.core.access import minimal_prefixes
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.personal import PersonalField
 
 
 class Department(models.Model):
@@ -39,7 +40,7 @@ class User(AbstractUser):
         "所属区划", blank=True, db_index=True, help_text="管理本账号的区划；账号管理按此限定范围"
     )
     full_name = models.CharField("姓名", max_length=64, blank=True)
-    phone = models.CharField("手机号", max_length=20, blank=True)
+    phone = PersonalField("手机号", kind="phone", blank=True)
     department = models.ForeignKey(
         Department,
         verbose_name="所属部门",

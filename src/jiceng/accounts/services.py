@@ -22,7 +22,7 @@ from django.utils import timezone
 from jiceng.accounts.hashers import generated_password
 from jiceng.accounts.models import ApiToken, Department, GrantBatch, GrantRequest, Membership, User
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
-from jiceng.core import audit, outbox, phones, refusals, throttle
+from jiceng.core import audit, outbox, personal, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
@@ -356,7 +356,7 @@ def user_reset_password(*, actor: User, user: User) -> None:
     _require_manageable(actor, user)
     if user.pk == actor.pk:
         raise DomainError("请在“修改密码”页修改自己的密码。", code="self_reset")
-    if phones.mobile(user.phone) is None:
+    if phones.mobile(personal.clear(user.phone)) is None:
         raise DomainError(
             "该账号没有登记手机号，无法发送新密码；"
             "请由服务器上的 jiceng grant --reset-password 办理。",

@@ -9,6 +9,7 @@ from django.db.models import Q
 from jiceng.core.calendar import DAY, UNITS
 from jiceng.core.fields import RegionCodeField
 from jiceng.core.history import AppendOnly
+from jiceng.core.personal import PersonalField
 
 
 class Category(models.Model):
@@ -174,7 +175,7 @@ class Case(models.Model):
     longitude = models.DecimalField("经度", max_digits=9, decimal_places=6, null=True, blank=True)
     # Who asked (personal data: masked; hidden from the handler if the resident wishes)
     reporter_name = models.CharField("反映人", max_length=64, blank=True)
-    reporter_phone = models.CharField("联系电话", max_length=20, blank=True)
+    reporter_phone = PersonalField("联系电话", kind="phone", blank=True)
     hide_reporter = models.BooleanField("对承办人匿名", default=False)
     reporter_account = models.CharField("反映人账号", max_length=100, blank=True)
     device_id = models.CharField("设备标识", max_length=100, blank=True)

@@ -21,12 +21,11 @@ from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.cases.photos import CleanPhoto
 from jiceng.cases.selectors import may_handle
 from jiceng.cases.workflow import STEPS
-from jiceng.core import audit, phones, refusals
+from jiceng.core import audit, personal, phones
 from jiceng.core.access import has_permission, require
 from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_name
-from jiceng.core.models import AuditEvent
 from jiceng.core.region_codes import community_of, county_of, is_within, town_of
 from jiceng.places.models import Building, Region
 
@@ -820,15 +819,13 @@ def visit_log(*, actor, household, notes: str, patrol=None):
 
 def visit_reveal(*, actor, visit) -> str:
     """The notes of a visit, for those who may see sensitive data there; audited."""
-    if not has_permission(actor, "people.view_sensitive", visit.region_code):
-        refusals.refuse(
-            NotFound(),
-            record=lambda: audit.record(
-                actor=actor, action="visit.reveal", obj=visit, outcome=AuditEvent.FAILURE
-            ),
-        )
-    audit.record(actor=actor, action="visit.reveal", obj=visit)
-    return visit.notes
+    return personal.reveal(
+        actor=actor,
+        allowed=has_permission(actor, "people.view_sensitive", visit.region_code),
+        action="visit.reveal",
+        obj=visit,
+        value=lambda: visit.notes,
+    )
 
 
 # --- deadline warnings ---------------------------------------------------------------------

@@ -17,11 +17,10 @@ from jiceng.cases.photos import clean_photo
 from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
-from jiceng.core import audit, refusals
+from jiceng.core import personal
 from jiceng.core.access import has_permission, require
-from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.errors import DomainError, Forbidden
 from jiceng.core.links import public_base_url
-from jiceng.core.models import AuditEvent
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
 from jiceng.places.models import Region
@@ -287,16 +286,16 @@ def case_reporter(request, pk: int):
     """Show the reporter's name and phone (an htmx fragment), audited."""
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
-    if not selectors.may_reveal_reporter(user, case):
-        hidden = case.hide_reporter and selectors.may_handle(user, case)
-        refusals.refuse(
-            DomainError("居民选择对承办人匿名。", code="reporter_hidden") if hidden else NotFound(),
-            record=lambda: audit.record(
-                actor=user, action="case.reveal_reporter", obj=case, outcome=AuditEvent.FAILURE
-            ),
-        )
-    audit.record(actor=user, action="case.reveal_reporter", obj=case)
-    return render(request, "cases/_reporter.html", {"case": case})
+    hidden = case.hide_reporter and selectors.may_handle(user, case)
+    phone = personal.reveal(
+        actor=user,
+        allowed=selectors.may_reveal_reporter(user, case),
+        action="case.reveal_reporter",
+        obj=case,
+        value=lambda: case.reporter_phone,
+        denied=DomainError("居民选择对承办人匿名。", code="reporter_hidden") if hidden else None,
+    )
+    return render(request, "cases/_reporter.html", {"case": case, "reporter_phone": phone})
 
 
 @require_GET

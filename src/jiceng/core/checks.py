@@ -49,3 +49,17 @@ def senders_exist(app_configs, **kwargs) -> list[checks.CheckMessage]:
                 )
             )
     return problems
+
+
+@checks.register()
+def master_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """A wrong JICENG_MASTER_KEY fails at start-up, not at the first person read."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from jiceng.core import keys
+
+    try:
+        keys.verify()
+    except ImproperlyConfigured as error:
+        return [checks.Critical(str(error), id="jiceng.E010")]
+    return []

@@ -8,7 +8,14 @@ person belongs to one."""
 import datetime
 
 
+def _clear(value):
+    # A core.personal.Personal value is masked from its clear value (core.personal
+    # imports this module, so it is recognized by its attribute).
+    return getattr(value, "_clear", value)
+
+
 def mask_id_number(value: str | None) -> str:
+    value = _clear(value)
     if not value:
         return ""
     if len(value) <= 10:
@@ -17,6 +24,7 @@ def mask_id_number(value: str | None) -> str:
 
 
 def mask_phone(value: str | None) -> str:
+    value = _clear(value)
     if not value:
         return ""
     if len(value) <= 7:
@@ -45,6 +53,7 @@ SPECIAL_GROUPS_MASK = "******"
 
 def age_band(birth_date: datetime.date | None, today: datetime.date | None = None) -> str:
     """30–39岁 (a ten-year band; under 10 and 80 and over at the ends)."""
+    birth_date = _clear(birth_date)
     if birth_date is None:
         return ""
     today = today or datetime.date.today()

@@ -53,6 +53,31 @@ class AuditEvent(AppendOnly):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
 
 
+class KeyCheck(models.Model):
+    """密钥校验值: each master key that has sealed personal data here, by its id and check
+    value (core.keys), and which one the blind indexes are under. A process started with
+    keys the database does not know refuses to run, instead of writing data no one can
+    read or finding nobody."""
+
+    key_id = models.CharField("密钥标识", max_length=16, unique=True)
+    check_value = models.CharField("校验值", max_length=64)
+    holds_indexes = models.BooleanField("盲索引密钥", default=False)
+    added_at = models.DateTimeField("启用时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "密钥校验值"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holds_indexes"],
+                condition=models.Q(holds_indexes=True),
+                name="keycheck_one_index_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+
 class Holiday(models.Model):
     """节假日调整: a day whose working status the published calendar gets wrong or lacks.
 

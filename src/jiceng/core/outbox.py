@@ -29,7 +29,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from jiceng.core import throttle
+from jiceng.core import keys, personal, throttle
 from jiceng.core.models import OutboxMessage
 from jiceng.core.senders import Outgoing
 
@@ -83,8 +83,8 @@ def sms(*, phone: str, template: str, params: dict, key: str, expires_at=None) -
         key=key,
         template=template,
         params=params,
-        to={"phone": phone},
-        recipient=throttle.key_of("outbox.sms", phone),
+        to={"phone": personal.clear(phone)},
+        recipient=throttle.key_of("outbox.sms", personal.clear(phone)),
         expires_at=expires_at,
     )
     render(message.channel, template, params)  # a missing parameter fails here, not later
@@ -98,7 +98,7 @@ def notice(*, user, kind: str, text: str, key: str, expires_at=None) -> Message:
         key=key,
         template=NOTICE_TEMPLATE,
         params={"kind": kind, "text": text},
-        to={"user": user.get_username(), "phone": user.phone or ""},
+        to={"user": user.get_username(), "phone": personal.clear(user.phone) or ""},
         recipient=throttle.key_of("outbox.notice", user.pk),
         expires_at=expires_at,
     )
@@ -133,17 +133,22 @@ def render(channel: str, template: str, params: dict) -> str:
     return f"【{settings.JICENG_SMS_SIGNATURE}】" + SMS_TEMPLATES[template].format(**params)
 
 
-# The payload holds phones, codes and first passwords. It is kept as JSON text in one
-# column that only this pair reads and writes, so that the personal-data key module
-# (SM4, a later step of the kernel) encrypts it here without touching anything else;
-# and it is emptied once the message is sent, expired or given up, so no phone or code
-# outlives its message.
+# The payload holds phones, codes and first passwords: sealed with the data key (SM4-GCM,
+# core.keys) in one column that only this pair reads and writes, and emptied once the
+# message is sent, expired or given up, so no phone or code outlives its message.
+PAYLOAD_CONTEXT = "core.outboxmessage.payload"
+
+
 def _seal(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False)
+    return keys.seal(json.dumps(data, ensure_ascii=False), PAYLOAD_CONTEXT)
 
 
 def _open(payload: str) -> dict:
-    return json.loads(payload) if payload else {}
+    if not payload:
+        return {}
+    if payload.startswith("{"):  # queued before payloads were sealed
+        return json.loads(payload)
+    return json.loads(keys.open_sealed(payload, PAYLOAD_CONTEXT))
 
 
 # --- sending (the worker's side) -------------------------------------------------------

@@ -24,6 +24,7 @@ from jiceng.activities.models import (
     Venue,
     VolunteerTeam,
 )
+from jiceng.core import personal
 from jiceng.core.region_codes import community_of, serial_of
 from jiceng.places.models import Person
 from jiceng.points.ledger import Entry, ledger_for, post_many
@@ -205,11 +206,14 @@ class ActivityHistory:
         self._post(ledger, accounts, events, stores)
 
     def _residents(self, code: str) -> list[Resident]:
-        people = list(
-            Person.objects.filter(region_code__within=code, birth_date__year__lt=2010)
+        people = [
+            (pk, personal.clear(phone), region_code)
+            for pk, phone, region_code in Person.objects.filter(
+                region_code__within=code, birth_year__lt=2010
+            )
             .exclude(phone="")
             .values_list("pk", "phone", "region_code")[: RESIDENTS_PER_COMMUNITY * 3]
-        )
+        ]
         chosen = self.rng.sample(people, min(len(people), RESIDENTS_PER_COMMUNITY))
         taken = set(
             Resident.objects.filter(phone__in=[p[1] for p in chosen]).values_list(
@@ -236,7 +240,7 @@ class ActivityHistory:
             self.figures.logins.append(
                 {
                     "role": "resident",
-                    "username": residents[-1].phone,
+                    "username": personal.clear(residents[-1].phone),
                     "password": "",
                     "region_code": code,
                     "note": "用手机号登录，验证码见演示服务的日志",
@@ -264,7 +268,7 @@ class ActivityHistory:
             self.figures.logins.append(
                 {
                     "role": "team_leader",
-                    "username": teams[0].leader.phone,
+                    "username": personal.clear(teams[0].leader.phone),
                     "password": "",
                     "region_code": code,
                     "note": "用手机号登录，验证码见演示服务的日志",

@@ -43,6 +43,7 @@ from jiceng.places.models import (
     Region,
     SpecialGroup,
 )
+from jiceng.places.roster_writer import Sealer
 
 ALLOCATED = (
     Building,
@@ -259,6 +260,10 @@ class Builder:
         self.people = PeopleFactory(self.rng, self.today)
         self.password = make_password(SHARED_PASSWORD)  # hashed once for every account
         self.groups = dict(SpecialGroup.objects.values_list("code", "pk"))
+        self.sealer = Sealer()
+        # COPY bypasses the fields that seal phones.
+        self.user_phone = User._meta.get_field("phone").seal
+        self.organization_phone = Organization._meta.get_field("contact_phone").seal
         self.ids: IdAllocator | None = None  # one per transaction, see _writing()
         self.totals = Totals()
         self.users: list[tuple] = []
@@ -291,7 +296,7 @@ class Builder:
                 self.password,
                 full_name,
                 region_code,
-                self.people.phone(),
+                self.user_phone(self.people.phone()),
                 department_id,
                 superuser,
                 superuser,
@@ -425,10 +430,13 @@ class Builder:
                 "household",
                 "name",
                 "id_number",
+                "id_number_index",
                 "id_tail",
                 "gender",
                 "birth_date",
+                "birth_year",
                 "phone",
+                "phone_index",
                 "phone_tail",
                 "ethnicity",
                 "political_status",
@@ -535,7 +543,7 @@ class Builder:
                     _credit_code(rng) if kind == "enterprise" else "",
                     f"{street}{rng.randint(1, 300)}号",
                     self.people.surname() + self.people.given_name("M"),
-                    self.people.phone(),
+                    self.organization_phone(self.people.phone()),
                     rng.randint(1, 60),
                 )
             )
@@ -545,6 +553,7 @@ class Builder:
         household_id = self.ids.take(Household)
         members = _household_members(rng)
         surname = self.people.surname()
+        seal = self.sealer
         head_id = None
         residence = rng.choices(["permanent", "temporary", "floating"], [90, 7, 3])[0]
         for relation, age, gender in members:
@@ -560,12 +569,15 @@ class Builder:
                     grid_code,
                     household_id,
                     family_name + self.people.given_name(gender),
-                    id_number,
-                    id_number[-4:],
+                    seal.id_number(id_number),
+                    seal.id_number_index(id_number),
+                    seal.id_tail(id_number),
                     gender,
-                    birth,
-                    phone,
-                    phone[-4:],
+                    seal.birth_date(birth),
+                    birth.year,
+                    seal.phone(phone),
+                    seal.phone_index(phone),
+                    seal.phone_tail(phone),
                     "汉族" if rng.random() > 0.01 else "回族",
                     _political_status(rng, age),
                     relation,

@@ -107,6 +107,9 @@ RESULTS = [
     "已清理完毕",
 ]
 
+# COPY bypasses the field that seals the reporter's phone.
+SEAL_PHONE = Case._meta.get_field("reporter_phone").seal
+
 
 def _code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
@@ -421,7 +424,7 @@ class RequestHistory:
                 channel,
                 row["status"],
                 "",
-                phone,
+                SEAL_PHONE(phone),
                 False,
                 received,
                 row["due_at"],

@@ -3,6 +3,7 @@
 from django.db import models
 
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.personal import PersonalField
 
 
 class PartyOrganization(models.Model):
@@ -110,7 +111,7 @@ class FirstSecretary(models.Model):
 
     region_code = RegionCodeField(db_index=True, help_text="驻村（社区）")
     name = models.CharField("姓名", max_length=64)
-    phone = models.CharField("联系电话", max_length=20, blank=True)
+    phone = PersonalField("联系电话", kind="phone", blank=True)
     level = models.CharField("选派层级", max_length=16, choices=Level.choices)
     sending_unit = models.CharField("派出单位", max_length=100)
     term_start = models.DateField("任期开始")

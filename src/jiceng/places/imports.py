@@ -6,6 +6,7 @@ and a page polling the job must see progress before that transaction commits.
 """
 
 import datetime
+import io
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -113,10 +115,12 @@ def import_job_run(job_id: int) -> None:
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     started = time.monotonic()
     try:
+        with job.file.open("rb") as upload:  # opened in memory: sealed on disk
+            content = upload.read()
         result = roster_import(
             actor=job.created_by,
             region_code=job.region_code,
-            path=Path(job.file.path),
+            path=io.BytesIO(content),
             original_name=job.original_name,
             progress=lambda stage, done, total: _write_progress(job_id, stage, done, total),
         )
@@ -132,8 +136,11 @@ def import_job_run(job_id: int) -> None:
         )
         return
     if result.errors:
-        relative = f"imports/errors/{job_id}-errors.xlsx"
-        write_error_workbook(result.errors, Path(job.file.storage.path(relative)))
+        workbook = io.BytesIO()
+        write_error_workbook(result.errors, workbook)
+        relative = job.file.storage.save(
+            f"imports/errors/{job_id}-errors.xlsx", ContentFile(workbook.getvalue())
+        )
         _finish(
             job_id,
             status=ImportJob.Status.REJECTED,

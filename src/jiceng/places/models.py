@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from jiceng.core import region_codes
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.personal import BlindIndexField, PersonalField, YearOfField, sealed_storage
 from jiceng.places.constants import ETHNICITIES, POLITICAL_STATUSES, RELATIONS_TO_HEAD
 
 
@@ -260,12 +261,19 @@ class Person(models.Model):
         related_name="members",
     )
     name = models.CharField("姓名", max_length=64)
-    id_number = models.CharField("身份证号", max_length=18)
-    id_tail = models.CharField("身份证号后四位", max_length=4, editable=False)
+    # Sealed (core.personal): found by the keyed hashes beside them, never by value. The
+    # tails' hashes serve the search by the last four characters.
+    id_number = PersonalField("身份证号", kind="id_number")
+    id_number_index = BlindIndexField("身份证号索引", source="id_number")
+    id_tail = BlindIndexField("身份证号后四位索引", source="id_number", tail=4)
     gender = models.CharField("性别", max_length=1, choices=Gender.choices)
-    birth_date = models.DateField("出生日期")
-    phone = models.CharField("联系电话", max_length=20, blank=True)
-    phone_tail = models.CharField("电话后四位", max_length=4, blank=True, editable=False)
+    # Sealed too: the masked ID number hides exactly the birth date. The year stays in
+    # clear for age filters (never shown: pages show an age band).
+    birth_date = PersonalField("出生日期", kind="date")
+    birth_year = YearOfField("出生年份", source="birth_date")
+    phone = PersonalField("联系电话", kind="phone", blank=True)
+    phone_index = BlindIndexField("联系电话索引", source="phone")
+    phone_tail = BlindIndexField("电话后四位索引", source="phone", tail=4)
     ethnicity = models.CharField(
         "民族", max_length=16, choices=[(e, e) for e in ETHNICITIES], default="汉族"
     )
@@ -300,9 +308,9 @@ class Person(models.Model):
         constraints = [
             # One confirmed registration per ID number; pending ones wait beside it.
             models.UniqueConstraint(
-                fields=["id_number"],
+                fields=["id_number_index"],
                 condition=Q(registration="confirmed"),
-                name="person_id_number_confirmed",
+                name="person_id_number_index_confirmed",
             )
         ]
         indexes = [
@@ -315,10 +323,11 @@ class Person(models.Model):
             models.Index(fields=["phone_tail", "region_code"], name="person_phone_tail_idx"),
             # Pending registrations are few: a small index finds them by ID number.
             models.Index(
-                fields=["id_number"],
+                fields=["id_number_index"],
                 condition=Q(registration="pending"),
-                name="person_id_number_pending",
+                name="person_id_number_index_pending",
             ),
+            models.Index(fields=["phone_index"], name="person_phone_index_idx"),
         ]
 
     def __str__(self) -> str:
@@ -413,7 +422,7 @@ class Organization(models.Model):
     credit_code = models.CharField("统一社会信用代码", max_length=18, blank=True)
     address = models.CharField("地址", max_length=200, blank=True)
     contact_name = models.CharField("联系人", max_length=64, blank=True)
-    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
+    contact_phone = PersonalField("联系电话", kind="phone", blank=True)
     employee_count = models.PositiveIntegerField("从业人数", default=0)
 
     class Meta:
@@ -454,14 +463,17 @@ class ImportJob(models.Model):
     )
     created_at = models.DateTimeField("提交时间", auto_now_add=True)
     original_name = models.CharField("文件名", max_length=200)
-    file = models.FileField("文件", upload_to="imports/%Y/%m/")
+    # Both hold personal data: sealed on disk (core.personal.SealedFileStorage).
+    file = models.FileField("文件", upload_to="imports/%Y/%m/", storage=sealed_storage)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField("总行数", default=0)
     created_count = models.PositiveIntegerField("新增人数", default=0)
     updated_count = models.PositiveIntegerField("更新人数", default=0)
     unchanged_count = models.PositiveIntegerField("未变人数", default=0)
     error_count = models.PositiveIntegerField("错误数", default=0)
-    error_file = models.FileField("错误清单", upload_to="imports/errors/%Y/%m/", blank=True)
+    error_file = models.FileField(
+        "错误清单", upload_to="imports/errors/%Y/%m/", blank=True, storage=sealed_storage
+    )
     message = models.CharField("说明", max_length=500, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 

@@ -6,8 +6,10 @@ file is written in one transaction. Persons are matched on their ID number, so r
 the same file again changes nothing.
 """
 
+import contextlib
 import csv
 import datetime
+import io
 import logging
 import re
 import unicodedata
@@ -15,13 +17,13 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from jiceng.core import audit, phones
+from jiceng.core import audit, personal, phones
 from jiceng.core.access import require
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
@@ -101,13 +103,26 @@ ProgressCallback = Callable[[str, int, int], None]
 # --- reading -------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> Iterator[list[str]]:
+def _binary(source: Path | BinaryIO):
+    """A binary handle on a roster: a path, or a file already opened (a sealed upload,
+    opened in memory by its storage), read from its start and left open."""
+    if isinstance(source, str | Path):
+        return open(source, "rb")
+    source.seek(0)
+    return contextlib.nullcontext(source)
+
+
+def _read_csv(path: Path | BinaryIO) -> Iterator[list[str]]:
     # Excel in China saves CSV as GBK; everything else is UTF-8 (maybe with a BOM).
     # GB18030 is a superset of GBK, so it reads both.
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            with open(path, encoding=encoding, newline="") as handle:
-                rows = list(csv.reader(handle))
+            with _binary(path) as raw:
+                handle = io.TextIOWrapper(raw, encoding=encoding, newline="")
+                try:
+                    rows = list(csv.reader(handle))
+                finally:
+                    handle.detach()
         except UnicodeDecodeError:
             continue
         except csv.Error as error:
@@ -117,9 +132,11 @@ def _read_csv(path: Path) -> Iterator[list[str]]:
     raise RosterFileError("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV。", code="encoding")
 
 
-def _read_xlsx(path: Path) -> Iterator[list[str]]:
+def _read_xlsx(path: Path | BinaryIO) -> Iterator[list[str]]:
     from openpyxl import load_workbook
 
+    if not isinstance(path, str | Path):
+        path.seek(0)
     try:
         with zipfile.ZipFile(path) as archive:
             if sum(i.file_size for i in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
@@ -128,6 +145,8 @@ def _read_xlsx(path: Path) -> Iterator[list[str]]:
         raise RosterFileError(
             "不是有效的 .xlsx 文件（旧版 .xls 请在 Excel 中另存为 .xlsx）。", code="xlsx_invalid"
         ) from None
+    if not isinstance(path, str | Path):
+        path.seek(0)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception:
@@ -155,7 +174,7 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def read_table(path: Path, original_name: str) -> Iterator[list[str]]:
+def read_table(path: Path | BinaryIO, original_name: str) -> Iterator[list[str]]:
     suffix = Path(original_name).suffix.lower()
     if suffix == ".csv":
         return _read_csv(path)
@@ -379,7 +398,7 @@ def roster_import(
     *,
     actor,
     region_code: str,
-    path: Path,
+    path: Path | BinaryIO,
     original_name: str,
     progress: ProgressCallback | None = None,
 ) -> ImportResult:
@@ -522,10 +541,10 @@ def _imported_today(user) -> dict[str, int]:
     return totals
 
 
-def _count_rows(path: Path, original_name: str) -> int:
+def _count_rows(path: Path | BinaryIO, original_name: str) -> int:
     """Rows in the file, for the progress bar (a cheap pass over the bytes)."""
     if Path(original_name).suffix.lower() == ".csv":
-        with open(path, "rb") as handle:
+        with _binary(path) as handle:
             return max(0, sum(1 for _ in handle) - 1)
     return 0
 
@@ -548,7 +567,7 @@ def unguard(text: str) -> str:
     return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
 
 
-def write_error_workbook(errors: list[RowError], target: Path) -> None:
+def write_error_workbook(errors: list[RowError], target: Path | BinaryIO) -> None:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -556,7 +575,8 @@ def write_error_workbook(errors: list[RowError], target: Path) -> None:
     sheet.append(["行号", "列", "错误说明"])
     for item in errors:
         sheet.append([item.row, safe_cell(item.column), safe_cell(item.message)])
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(target, Path):
+        target.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(target)
 
 
@@ -608,8 +628,9 @@ def roster_export(*, user, region_code: str, target) -> int:
                     household.number if household else "",
                     person.relation_to_head,
                     person.name,
-                    person.id_number,
-                    person.phone,
+                    # In clear: the export took the reveal right above and is audited.
+                    personal.clear(person.id_number),
+                    personal.clear(person.phone),
                     person.ethnicity,
                     person.political_status,
                     RESIDENCE_LABELS[person.residence_type],

@@ -13,6 +13,7 @@ import datetime
 
 from django.db import connection
 
+from jiceng.core import keys
 from jiceng.core.access import scopes, within
 from jiceng.core.bulk import IdAllocator, RowStream, bulk_insert
 from jiceng.core.region_codes import is_within
@@ -30,15 +31,39 @@ from jiceng.places.models import (
 # Plain strings: COPY does not write enum members as their values.
 CONFIRMED, PENDING = Person.Registration.CONFIRMED.value, Person.Registration.PENDING.value
 PERSON_FIELDS = [
-    "id", "region_code", "household", "name", "id_number", "id_tail", "gender",
-    "birth_date", "phone", "phone_tail", "ethnicity", "political_status",
-    "relation_to_head", "residence_type", "registration", "updated_at",
+    "id", "region_code", "household", "name", "id_number", "id_number_index", "id_tail",
+    "gender", "birth_date", "birth_year", "phone", "phone_index", "phone_tail", "ethnicity",
+    "political_status", "relation_to_head", "residence_type", "registration", "updated_at",
 ]  # fmt: skip
-# What decides that a known person changed; the ID number identifies them.
+# What decides that a known person changed; the ID number identifies them. The phone is
+# compared by its blind index, so that no stored phone needs opening.
 PERSON_COMPARED = [
-    "region_code", "household_id", "name", "phone", "ethnicity", "political_status",
+    "region_code", "household_id", "name", "phone_index", "ethnicity", "political_status",
     "relation_to_head", "residence_type",
 ]  # fmt: skip
+_field = Person._meta.get_field
+
+
+class Sealer:
+    """The sealed and hashed columns of a person, computed here because COPY bypasses
+    the fields (core.personal) that do it for the ORM."""
+
+    def __init__(self):
+        keys.verify()  # before any stream opens: verifying queries the database
+        self.id_number, self.birth_date, self.phone = (
+            _field(n).seal for n in ("id_number", "birth_date", "phone")
+        )
+        self.id_number_index, self.id_tail, self.phone_index, self.phone_tail = (
+            _field(n).digest for n in ("id_number_index", "id_tail", "phone_index", "phone_tail")
+        )
+
+
+def person_digests(id_numbers: list[str]) -> dict[str, str]:
+    """blind index -> ID number, for looking a file's ID numbers up."""
+    digest = _field("id_number_index").digest
+    return {digest(n): n for n in id_numbers}
+
+
 MOVE_CHECK_FIELDS = [
     "region_code", "person", "incoming", "to_region_code", "incoming_name", "requested_by",
     "created_at", "status", "dispute", "decision",
@@ -48,29 +73,32 @@ MOVE_CHECK_FIELDS = [
 def persons_by_id_number(id_numbers: list[str]) -> list[tuple]:
     """(id_number, registration, id, *PERSON_COMPARED) of every registration of these ID
     numbers, wherever it lies: the confirmed one and any pending (PERSON_COMPARED starts
-    with the region code). Each half reads its own index, the pending one being small."""
-    columns = ["id_number", "registration", "id", *PERSON_COMPARED]
+    with the region code). Each half reads its own index, the pending one being small.
+    Looked up by blind index; the ID numbers come back as the file gave them."""
+    by_digest = person_digests(id_numbers)
+    digests = list(by_digest)
+    columns = ["id_number_index", "registration", "id", *PERSON_COMPARED]
     found: list[tuple] = []
     if connection.vendor != "postgresql":
-        for start in range(0, len(id_numbers), 5000):
-            chunk = id_numbers[start : start + 5000]
+        for start in range(0, len(digests), 5000):
+            chunk = [keys.Digest(d) for d in digests[start : start + 5000]]
             for registration in (CONFIRMED, PENDING):
                 found += Person.objects.filter(
-                    registration=registration, id_number__in=chunk
+                    registration=registration, id_number_index__in=chunk
                 ).values_list(*columns)
-        return found
+        return [(by_digest[row[0]], *row[1:]) for row in found]
     # One array parameter instead of thousands of placeholders (each costs parsing).
     select = f"SELECT {', '.join(columns)} FROM {Person._meta.db_table}"  # noqa: S608
     sql = (
-        f"{select} WHERE id_number = ANY(%s) AND registration = '{CONFIRMED}' UNION ALL "
-        f"{select} WHERE id_number = ANY(%s) AND registration = '{PENDING}'"
+        f"{select} WHERE id_number_index = ANY(%s) AND registration = '{CONFIRMED}' "
+        f"UNION ALL {select} WHERE id_number_index = ANY(%s) AND registration = '{PENDING}'"
     )
     with connection.cursor() as cursor:
-        for start in range(0, len(id_numbers), 50_000):
-            chunk = id_numbers[start : start + 50_000]
+        for start in range(0, len(digests), 50_000):
+            chunk = digests[start : start + 50_000]
             cursor.execute(sql, [chunk, chunk])
             found += cursor.fetchall()
-    return found
+    return [(by_digest[row[0]], *row[1:]) for row in found]
 
 
 class RosterWriter:
@@ -89,6 +117,7 @@ class RosterWriter:
         # read once, so that a row met elsewhere costs no query of its own.
         self.reveal_scope = None if actor is None else scopes(actor, "people.view_sensitive")
         self.now = datetime.datetime.now(datetime.timezone.utc)
+        self.sealer = Sealer()
         # Locks the tables against other writers, so what is read below stays true.
         self.ids = IdAllocator(Building, BuildingUnit, Dwelling, Household, Person)
         self.persons_before: dict[str, tuple] = {}  # id number -> (id, *PERSON_COMPARED)
@@ -194,11 +223,15 @@ class RosterWriter:
         if before is None:
             person_id = self.ids.take(Person)
             other = self.elsewhere.get(entry.id_number)
+            seal = self.sealer
             stream.write(
-                (person_id, entry.grid, household_id, entry.name, entry.id_number,
-                 entry.id_number[-4:], entry.gender, entry.birth_date, entry.phone,
-                 entry.phone[-4:], entry.ethnicity, entry.political_status, entry.relation,
-                 entry.residence_type, CONFIRMED if other is None else PENDING, self.now)
+                (person_id, entry.grid, household_id, entry.name, seal.id_number(entry.id_number),
+                 seal.id_number_index(entry.id_number), seal.id_tail(entry.id_number),
+                 entry.gender, seal.birth_date(entry.birth_date), entry.birth_date.year,
+                 seal.phone(entry.phone), seal.phone_index(entry.phone),
+                 seal.phone_tail(entry.phone), entry.ethnicity, entry.political_status,
+                 entry.relation, entry.residence_type, CONFIRMED if other is None else PENDING,
+                 self.now)
             )  # fmt: skip
             if other is not None:
                 self.move_checks.append(
@@ -213,14 +246,16 @@ class RosterWriter:
             self.known.add(person_id)
             if before[1] != entry.grid:
                 self.regridded.setdefault(entry.grid, []).append(person_id)
-            after = (entry.grid, household_id, entry.name, entry.phone, entry.ethnicity,
+            phone_index = keys.Digest(self.sealer.phone_index(entry.phone))
+            after = (entry.grid, household_id, entry.name, phone_index, entry.ethnicity,
                      entry.political_status, entry.relation, entry.residence_type)  # fmt: skip
             if after != before[1:]:
                 self.updates.append(
                     Person(
                         pk=person_id,
                         **dict(zip(PERSON_COMPARED, after, strict=True)),
-                        phone_tail=entry.phone[-4:],
+                        phone=self.sealer.phone(entry.phone),
+                        phone_tail=keys.Digest(self.sealer.phone_tail(entry.phone)),
                         updated_at=self.now,
                     )
                 )
@@ -267,7 +302,9 @@ class RosterWriter:
             household_updates, ["address", "dwelling", "head", "updated_at"], batch_size=2000
         )
         Person.objects.bulk_update(
-            self.updates, [*PERSON_COMPARED, "phone_tail", "updated_at"], batch_size=2000
+            self.updates,
+            [*PERSON_COMPARED, "phone", "phone_tail", "updated_at"],
+            batch_size=2000,
         )
         regrouped = self._special_groups()
         bulk_insert(MoveCheck, MOVE_CHECK_FIELDS, self.move_checks)

@@ -3,10 +3,9 @@
 from django.db import transaction
 from django.utils import timezone
 
-from jiceng.core import audit, refusals
+from jiceng.core import audit, personal
 from jiceng.core.access import has_permission, require
-from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.models import AuditEvent
+from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import is_within, level_of
 from jiceng.places.models import Household, MoveCheck, Person, Region
 
@@ -17,21 +16,20 @@ def person_reveal(*, user, person: Person, field: str) -> str:
     """The unmasked value of one personal field. Each reveal, allowed or not, is audited."""
     if field not in REVEALABLE_FIELDS:
         raise DomainError("该字段不可查看。", code="unknown_field")
-    if not has_permission(user, "people.view_sensitive", person.region_code):
-        refusals.refuse(
-            NotFound(),
-            record=lambda: audit.record(
-                actor=user,
-                action="person.reveal",
-                obj=person,
-                outcome=AuditEvent.FAILURE,
-                detail={"field": field},
-            ),
-        )
-    audit.record(actor=user, action="person.reveal", obj=person, detail={"field": field})
-    if field == "special_groups":
-        return "、".join(g.name for g in person.special_groups.all()) or "无"
-    return getattr(person, field)
+
+    def value() -> str:
+        if field == "special_groups":
+            return "、".join(g.name for g in person.special_groups.all()) or "无"
+        return getattr(person, field)
+
+    return personal.reveal(
+        actor=user,
+        allowed=has_permission(user, "people.view_sensitive", person.region_code),
+        action="person.reveal",
+        obj=person,
+        value=value,
+        detail={"field": field},
+    )
 
 
 def _validate_boundary(boundary) -> None:

@@ -5,12 +5,15 @@ from django.conf import settings
 from django.db import models
 
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.personal import BlindIndexField, PersonalField
 
 
 class Resident(models.Model):
     """居民账号: a phone number that has proved itself by a one-time code."""
 
-    phone = models.CharField("手机号", max_length=20, unique=True)
+    # The sign-in key: sealed, and found by its blind index (`filter(phone=…)` uses it).
+    phone = PersonalField("手机号", kind="phone")
+    phone_index = BlindIndexField("手机号索引", source="phone", unique=True)
     display_name = models.CharField("称呼", max_length=32, blank=True)
     region_code = RegionCodeField(blank=True, db_index=True, help_text="所在社区或网格")
     person = models.OneToOneField(
@@ -46,7 +49,8 @@ class OneTimeCode(models.Model):
     """A sign-in code sent by SMS. Only its digest is kept; it expires and allows a few
     attempts (counted before each comparison, see residents.services.otp_verify)."""
 
-    phone = models.CharField("手机号", max_length=20, db_index=True)
+    phone = PersonalField("手机号", kind="phone")
+    phone_index = BlindIndexField("手机号索引", source="phone", db_index=True)
     digest = models.CharField("摘要", max_length=64)
     created_at = models.DateTimeField("发送时间", auto_now_add=True)
     expires_at = models.DateTimeField("过期时间")
@@ -58,4 +62,4 @@ class OneTimeCode(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.phone
+        return str(self.phone)

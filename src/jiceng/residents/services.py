@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from jiceng.core import audit, outbox, phones, refusals, throttle
+from jiceng.core import audit, outbox, personal, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
@@ -122,13 +122,13 @@ def _otp_attempt(*, phone: str, address: str | None) -> OneTimeCode:
 
 
 def _matches(otp: OneTimeCode, code: str) -> bool:
-    return hmac.compare_digest(otp.digest, _digest(otp.phone, (code or "").strip()))
+    return hmac.compare_digest(otp.digest, _digest(personal.clear(otp.phone), (code or "").strip()))
 
 
 @refusals.atomic
 def _otp_check(*, otp: OneTimeCode, code: str) -> Resident:
     """Compare a code whose try has been counted, and sign the resident in."""
-    phone = otp.phone
+    phone = personal.clear(otp.phone)
     if not _matches(otp, code):
         refusals.refuse(
             DomainError("验证码不正确。", code="otp_wrong"),

@@ -1,0 +1,23 @@
+# Seal the phones already stored, in batches each committed on its own (a stopped run
+# resumes: sealed rows are skipped).
+
+from django.db import migrations
+
+from jiceng.core.personal import seal_existing_rows
+
+
+def seal(apps, schema_editor):
+    seal_existing_rows(
+        schema_editor.connection, table="cases_case", sealed={"reporter_phone": "cases.case.reporter_phone"}
+    )
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("cases", "0004_reporter_phone_sealed"),
+        ("core", "0006_key_check"),
+    ]
+
+    operations = [migrations.RunPython(seal, migrations.RunPython.noop)]
