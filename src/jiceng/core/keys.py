@@ -162,6 +162,8 @@ def verify(ring: Keyring | None = None) -> Keyring:
     ring = ring or keyring()
     if _verified and ring is keyring():
         return ring
+    from jiceng.core import audit
+    from jiceng.core.actors import Actor
     from jiceng.core.models import KeyCheck as Record
 
     try:
@@ -187,6 +189,13 @@ def verify(ring: Keyring | None = None) -> Keyring:
                     key_id=ring.current.id,
                     check_value=ring.current.check_value,
                     holds_indexes=not known,
+                )
+                audit.record(
+                    actor=Actor.system("keys"),
+                    action="system.key_added",
+                    object_type="core.keycheck",
+                    object_id=ring.current.id,
+                    detail={"holds_indexes": not known, "known": sorted(known)},
                 )
             index_ids = [r.key_id for r in known.values() if r.holds_indexes]
     except DatabaseError:

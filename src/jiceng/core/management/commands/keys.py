@@ -6,7 +6,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from jiceng.core import keys
+from jiceng.core import audit, keys
+from jiceng.core.actors import Actor
 from jiceng.core.models import KeyCheck
 from jiceng.core.personal import BlindIndexField, PersonalField
 
@@ -59,6 +60,13 @@ def rotate(ring: keys.Keyring, batch: int = BATCH) -> int:
             if len(rows) < batch:
                 break
             last = rows[-1][0]
+    audit.record(
+        actor=Actor.system("jiceng keys"),
+        action="system.keys_rotate",
+        object_type="core.keycheck",
+        object_id=ring.current.id,
+        detail={"resealed": done},
+    )
     return done
 
 
@@ -98,6 +106,13 @@ def reindex(ring: keys.Keyring, batch: int = BATCH) -> int:
     with transaction.atomic():
         KeyCheck.objects.filter(holds_indexes=True).update(holds_indexes=False)
         KeyCheck.objects.filter(key_id=ring.current.id).update(holds_indexes=True)
+        audit.record(
+            actor=Actor.system("jiceng keys"),
+            action="system.keys_reindex",
+            object_type="core.keycheck",
+            object_id=ring.current.id,
+            detail={"rows": done},
+        )
     ring.index = ring.current
     return done
 
