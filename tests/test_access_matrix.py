@@ -23,6 +23,7 @@ from jiceng.activities.models import Activity, SignUp, TeamMember
 from jiceng.api import api
 from jiceng.cases.models import Photo, Question
 from jiceng.core import audit
+from jiceng.core.actors import Actor
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
 from jiceng.places.models import Household, ImportJob, MoveCheck, Person, Region
@@ -39,6 +40,8 @@ from jiceng.points.models import (
 )
 from jiceng.residents.models import Resident
 from tests.conftest import World, client_for
+
+PUBLIC = Actor.public("test")
 
 PAGE_LOGIN = 302  # anonymous page visits are sent to the login page
 API_LOGIN = 401
@@ -163,6 +166,7 @@ def _a_case(world: World, closed: bool = False):
     catalogue_seed(county_code="370829")
     worker = world.a("grid_worker")
     case, _ = services.case_submit(
+        actor=PUBLIC,
         channel="qr",
         region_code=world.grid_a.code,
         description="甲网格路灯不亮",
