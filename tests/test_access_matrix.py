@@ -321,7 +321,7 @@ def _activity(world: World, status: str = "draft", title: str = "甲社区义诊
     if status == "published":
         return activity
     activity = activity_services.activity_claim(
-        resident=_resident(world), activity=activity, team=_team(world)
+        actor=Actor.of_resident(_resident(world)), activity=activity, team=_team(world)
     )
     if status == "claimed":
         return activity
@@ -331,7 +331,9 @@ def _activity(world: World, status: str = "draft", title: str = "甲社区义诊
 def _signup(world: World):
     from jiceng.activities.services import signup_create
 
-    return signup_create(resident=_resident(world), activity=_activity(world, "signup"))
+    return signup_create(
+        actor=Actor.of_resident(_resident(world)), activity=_activity(world, "signup")
+    )
 
 
 def _need(world: World):

@@ -134,8 +134,9 @@ class Process:
         action: str,
         *,
         actor,
-        note: str = "",
+        note: str | Callable[[Any], str] = "",
         event: dict | None = None,
+        detail: dict | None = None,
         check: Callable[[Any], None] | None = None,
         derive: Callable[[Any], dict] | None = None,
         effects: Callable[[Any], None] | None = None,
@@ -148,7 +149,8 @@ class Process:
         `check(locked)` refuses what the table cannot say (a time limit, a cap on the
         parameters); `derive(locked)` returns further changes worked out from the locked
         row; `effects(locked)` queues notifications and messages in the transaction;
-        `wrong_state(locked)` words the refusal when the row is in another state.
+        `wrong_state(locked)` words the refusal when the row is in another state; `note`
+        may be worked out from the changed row; `detail` is added to the audit record.
         """
         actor = actor_required(actor)
         step = self.steps[action]
@@ -169,12 +171,14 @@ class Process:
                 changes[self.status_field] = step.target
             self._write(locked, before, changes, refuse)
             after = getattr(locked, self.status_field)
+            if callable(note):
+                note = note(locked)
             self._append(locked, action, actor, before, after, note, event, label)
             audit.record(
                 actor=actor,
                 action=f"{self.name}.{action}",
                 obj=locked,
-                detail={"from": before, "to": after},
+                detail={"from": before, "to": after, **(detail or {})},
             )
             self.keep_deadline(locked)
             if effects is not None:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.activities import selectors as activity_selectors
 from jiceng.cases.posters import public_base_url
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.places.selectors import person_get
@@ -178,7 +179,7 @@ def redemption_confirm(request, pk: int):
 def redemption_cancel(request, pk: int):
     order = _own_redemption(request, pk)
     try:
-        points_services.redemption_cancel(resident=request.resident, redemption=order)
+        points_services.redemption_cancel(actor=Actor.of(request), redemption=order)
         messages.success(request, "已取消兑换。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
