@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.activities import selectors, services
 from jiceng.activities.models import Activity, ServiceType, SignUp, TeamMember, Venue
-from jiceng.activities.workflow import STEPS
+from jiceng.activities.workflow import PROCESS, STEPS
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
@@ -125,11 +125,8 @@ def activity_detail(request, pk: int):
     user = request.user
     activity = selectors.activity_get(user=user, pk=pk)
     may_manage = has_permission(user, "activities.manage", activity.region_code)
-    steps = [
-        (name, STEPS[name].label)
-        for name in STAFF_STEPS
-        if may_manage and activity.status in STEPS[name].sources
-    ]
+    allowed = PROCESS.available_actions(Actor.of(request), activity)
+    steps = [(name, STEPS[name].label) for name in STAFF_STEPS if name in allowed]
     return render(
         request,
         "activities/detail.html",
@@ -147,7 +144,7 @@ def activity_detail(request, pk: int):
             if "assign" in dict(steps)
             else [],
             "may_manage": may_manage,
-            "may_reschedule": may_manage and activity.status in STEPS["update"].sources,
+            "may_reschedule": "update" in allowed,
             "needs": activity.needs.all(),
         },
     )

@@ -624,10 +624,11 @@ def notifications_mark_read(*, user) -> int:
     )
 
 
-def open311_client_create(*, actor, name: str, county_code: str) -> tuple:
+def open311_client_create(*, actor: Actor, name: str, county_code: str) -> tuple:
     """Issue an api_key to a client app. The key is returned once; only its digest is kept."""
     from jiceng.cases.models import Open311Client
 
+    actor = actor_required(actor)
     require(actor, "cases.manage_catalogue", county_code)
     name = name.strip()[:100]
     if not name:
@@ -637,13 +638,13 @@ def open311_client_create(*, actor, name: str, county_code: str) -> tuple:
         region_code=county_code,
         name=name,
         key_digest=hashlib.sha256(raw.encode()).hexdigest(),
-        created_by=actor,
+        created_by=actor.user,
     )
     audit.record(actor=actor, action="open311.client_create", obj=client)
     return client, raw
 
 
-def open311_client_set_active(*, actor, client, is_active: bool) -> None:
+def open311_client_set_active(*, actor: Actor, client, is_active: bool) -> None:
     from jiceng.cases.models import Open311Client
 
     require(actor, "cases.manage_catalogue", client.region_code)
@@ -657,12 +658,13 @@ def open311_client_set_active(*, actor, client, is_active: bool) -> None:
 
 
 def patrol_log(
-    *, actor, grid: Region, started_at, ended_at, buildings=(), checked_facilities=False,
+    *, actor: Actor, grid: Region, started_at, ended_at, buildings=(), checked_facilities=False,
     checked_people=False, checked_hazards=False, notes: str = "",
 ):  # fmt: skip
     """Record one patrol round of a grid (三必清: facilities, people, hazards)."""
     from jiceng.cases.models import Patrol
 
+    actor = actor_required(actor)
     require(actor, "patrols.log", grid.code)
     if not grid.is_grid:
         raise DomainError("巡查须在网格内。", code="grid_required")
@@ -678,7 +680,7 @@ def patrol_log(
     with transaction.atomic():
         patrol = Patrol.objects.create(
             region_code=grid.code,
-            worker=actor,
+            worker=actor.user,
             started_at=started_at,
             ended_at=ended_at,
             checked_facilities=checked_facilities,
@@ -691,10 +693,11 @@ def patrol_log(
     return patrol
 
 
-def patrol_finding(*, actor, patrol, description: str, category=None, building=None,
+def patrol_finding(*, actor: Actor, patrol, description: str, category=None, building=None,
                    photos=(), idempotency_key: str | None = None) -> Case:  # fmt: skip
     """Turn something seen on patrol into a request, in one step."""
-    if patrol.worker_id != actor.pk:
+    actor = actor_required(actor)
+    if patrol.worker_id != getattr(actor.user, "pk", None):
         raise NotFound()
     case, _ = case_submit(
         actor=actor,
@@ -710,23 +713,25 @@ def patrol_finding(*, actor, patrol, description: str, category=None, building=N
     return case
 
 
-def visit_log(*, actor, household, notes: str, patrol=None):
+def visit_log(*, actor: Actor, household, notes: str, patrol=None):
     """Record a call on a household (走访); the notes are sensitive."""
     from jiceng.cases.models import Visit
 
+    actor = actor_required(actor)
     require(actor, "patrols.log", household.region_code)
     notes = notes.strip()
     if not notes:
         raise DomainError("请填写走访情况。", code="notes_required", field="notes")
     if patrol is not None and (
-        patrol.worker_id != actor.pk or patrol.region_code != household.region_code
+        patrol.worker_id != getattr(actor.user, "pk", None)
+        or patrol.region_code != household.region_code
     ):
         raise DomainError("这次走访不属于该巡查。", code="patrol_invalid")
     with transaction.atomic():
         visit = Visit.objects.create(
             region_code=household.region_code,
             household=household,
-            worker=actor,
+            worker=actor.user,
             patrol=patrol,
             at=timezone.now(),
             notes=notes[:2000],
