@@ -32,6 +32,8 @@ test-browser: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@if [ -x $(BIN)/lint-imports ]; then $(BIN)/lint-imports; \
+	else echo "lint-imports skipped: import-linter needs Python 3.11 or newer"; fi
 
 format: install
 	$(BIN)/ruff check --fix .

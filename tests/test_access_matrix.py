@@ -2,43 +2,36 @@
 as a signed-in outsider with no role, and anonymously. A route missing from the matrix fails
 `test_every_route_is_declared`.
 
-Denied writes must change nothing: each POST case compares a fingerprint of the tables a
-write could touch before and after.
+Denied requests must change nothing: each denial (GET, POST or DELETE) compares a fingerprint of
+every model of every jiceng app before and after, less what `DENIAL_LEAVES` says a refusal
+is meant to leave (and why).
 """
 
 import datetime
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.db.models import Q
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from jiceng.accounts.models import ApiToken, GrantRequest, Membership, User
+from jiceng.accounts.models import User
 from jiceng.accounts.services import api_token_issue
-from jiceng.activities.models import Activity, SignUp, TeamMember
 from jiceng.api import api
-from jiceng.cases.models import Photo, Question
+from jiceng.cases.models import Photo
 from jiceng.core import audit
 from jiceng.core.actors import Actor
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
-from jiceng.places.models import Household, ImportJob, MoveCheck, Person, Region
+from jiceng.places.models import ImportJob, MoveCheck, Person
 from jiceng.places.roster import RowError, write_error_workbook
-from jiceng.points.models import (
-    Account,
-    DeedClaim,
-    EarningRule,
-    Good,
-    JournalEntry,
-    PersonalCode,
-    Redemption,
-    Store,
-)
-from jiceng.residents.models import Resident
 from tests.conftest import World, client_for
 
 PUBLIC = Actor.public("test")
@@ -64,6 +57,9 @@ class Case:
     # by phone), the outsider a staff account with no resident session.
     resident: bool = False
     open_to_other: bool = False  # "other" acting for themselves is allowed, not a denial
+    # The address is the credential (a resident's tracking link): whoever holds it may act,
+    # so a redirect is the action done, not a denial.
+    open_to_link: bool = False
 
 
 def _job(world: World, with_errors: bool = False) -> ImportJob:
@@ -727,6 +723,7 @@ PAGES = [
         "grid_worker",
         lambda w: _tracking(w, True, "rate/"),
         method="post",
+        open_to_link=True,
         data=lambda w: {"rating": "5"},
         owner=302,
         other=302,
@@ -738,6 +735,7 @@ PAGES = [
         "grid_worker",
         lambda w: _tracking(w, True, "reopen/"),
         method="post",
+        open_to_link=True,
         data=lambda w: {"reason": "又不亮了"},
         owner=302,
         other=302,
@@ -1573,48 +1571,84 @@ def test_every_route_is_declared():
     assert MATRIX.keys() - routes == set(), "the matrix names routes that no longer exist"
 
 
-def fingerprint() -> str:
-    """Everything a denied write could have touched."""
-    rows = [
-        list(User.objects.order_by("pk").values_list("pk", "is_active", "password")),
-        list(
-            Membership.objects.order_by("pk").values_list("pk", "role", "region_code", "is_active")
-        ),
-        list(Region.objects.order_by("code").values_list("code", "name", "grid_kind", "leader_id")),
-        list(Household.objects.order_by("pk").values_list("pk", "region_code", "head_id")),
-        list(
-            Person.objects.order_by("pk").values_list("pk", "region_code", "name", "registration")
-        ),
-        list(MoveCheck.objects.order_by("pk").values_list("pk", "status", "region_code")),
-        list(Question.objects.order_by("pk").values_list("pk", "code")),
-        list(Activity.objects.order_by("pk").values_list("pk", "status", "team_id")),
-        list(SignUp.objects.order_by("pk").values_list("pk", "status", "marked_by_leader")),
-        list(TeamMember.objects.order_by("pk").values_list("pk", "team_id", "resident_id")),
-        list(Account.objects.order_by("pk").values_list("pk", "balance")),
-        list(JournalEntry.objects.order_by("pk").values_list("pk", "key")),
-        list(EarningRule.objects.order_by("pk").values_list("pk", "name")),
-        list(DeedClaim.objects.order_by("pk").values_list("pk", "status")),
-        list(Good.objects.order_by("pk").values_list("pk", "stock", "name")),
-        list(Redemption.objects.order_by("pk").values_list("pk", "status")),
-        list(Store.clerks.through.objects.order_by("pk").values_list("pk", "user_id")),
-        list(Resident.objects.order_by("pk").values_list("pk", "person_id")),
-        list(
-            GrantRequest.objects.order_by("pk").values_list(
-                "pk", "status", "first_signed_by", "second_signed_by"
+@dataclass(frozen=True)
+class Leaves:
+    """What a denied request may leave behind in one model, and why."""
+
+    reason: str
+    fields: tuple[str, ...] = ()  # columns a denial may change (left out of the hash)
+    rows: Q | None = None  # rows a denial may add or change (left out of the fingerprint)
+    everything: bool = False  # the whole table (a counter that every try writes)
+
+
+# Everything else in every model of every jiceng app must be exactly as it was. (Sessions
+# are Django's, not a jiceng model: the matrix signs its clients in before the first print.)
+DENIAL_LEAVES = {
+    "core.AuditEvent": Leaves(
+        "a refusal is itself recorded (等保 2.0 audits failures as well as successes)",
+        rows=Q(outcome="failure"),
+    ),
+    "core.ThrottleHit": Leaves(
+        "each try counts under its limit whether or not it is refused", everything=True
+    ),
+    "accounts.ApiToken": Leaves(
+        "the token authenticates the request before the route refuses it",
+        fields=("last_used_at",),
+    ),
+}
+
+
+def _plain(value):
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+@functools.cache
+def _fingerprint_queries() -> list[tuple[str, str, tuple, int]]:
+    """One query per model of every jiceng app (through tables included): its rows in key
+    order, less the rows and columns `DENIAL_LEAVES` allows. Compiled once: the matrix
+    takes two fingerprints for each denied write."""
+    queries = []
+    for model in apps.get_models(include_auto_created=True):
+        if not model._meta.app_config.name.startswith("jiceng."):
+            continue
+        label = model._meta.label
+        leaves = DENIAL_LEAVES.get(label)
+        if leaves is not None and leaves.everything:
+            continue
+        rows = model._base_manager.order_by("pk")
+        if leaves is not None and leaves.rows is not None:
+            rows = rows.exclude(leaves.rows)
+        skipped = set(leaves.fields) if leaves is not None else set()
+        columns = [f.attname for f in model._meta.concrete_fields if f.name not in skipped]
+        sql, params = rows.values_list(*columns).query.sql_with_params()
+        queries.append((label, sql, params, columns.index(model._meta.pk.attname)))
+    return queries
+
+
+def fingerprint() -> dict[str, tuple]:
+    """Everything a denied write could have touched: for every model of every jiceng app,
+    its row count, its largest key and a digest of its rows (see `_fingerprint_queries`)."""
+    prints = {}
+    with connection.cursor() as cursor:
+        for label, sql, params, pk_index in _fingerprint_queries():
+            cursor.execute(sql, params)
+            rows = [tuple(_plain(v) for v in row) for row in cursor.fetchall()]
+            prints[label] = (
+                len(rows),
+                max((row[pk_index] for row in rows), default=None),
+                hashlib.sha256(repr(rows).encode()).hexdigest(),
             )
-        ),
-        # Revoked tokens only: the matrix itself issues a token for each API request.
-        list(
-            ApiToken.objects.filter(revoked_at__isnull=False)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        ),
-        list(PersonalCode.objects.order_by("pk").values_list("pk", "used_at", "store_id")),
-    ]
-    return hashlib.sha256(repr(rows).encode()).hexdigest()
+    return prints
 
 
-def _request(case: Case, world: World, user, url: str, data: dict):
+def changed(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
+    return sorted(
+        label for label in before.keys() | after.keys() if before.get(label) != after.get(label)
+    )
+
+
+def _client(case: Case, user) -> tuple[Client, dict]:
+    """A client signed in as `user`, and its headers (an API token of its own)."""
     client = Client() if case.api or case.resident else client_for(user)
     if case.resident and user is not None:
         if isinstance(user, User):
@@ -1627,6 +1661,10 @@ def _request(case: Case, world: World, user, url: str, data: dict):
     if case.api and user is not None:
         token, _ = api_token_issue(user=user)
         headers["Authorization"] = f"Bearer {token}"
+    return client, headers
+
+
+def _request(case: Case, client: Client, headers: dict, url: str, data: dict):
     if case.method == "post":
         if case.api:
             return client.post(url, data, content_type="application/json", headers=headers)
@@ -1639,9 +1677,8 @@ def _request(case: Case, world: World, user, url: str, data: dict):
 IDENTITIES = ["owner", "other", "outsider", "anonymous"]
 
 
-@pytest.mark.parametrize("identity", IDENTITIES)
-@pytest.mark.parametrize("name", sorted(MATRIX))
-def test_route_access(world, name, identity):
+def check_route(world: World, name: str, identity: str) -> None:
+    """The matrix's check of one route as one identity."""
     case = MATRIX[name]
     if case.resident:
         owner, other = _resident(world, "a"), _resident(world, "b")
@@ -1653,25 +1690,30 @@ def test_route_access(world, name, identity):
     marker = case.marker(world) if case.marker else None
     url = case.url(world)
     data = case.data(world) if case.data else {}
+    client, headers = _client(case, user)
     before = fingerprint()
-    response = _request(case, world, user, url, data)
+    response = _request(case, client, headers, url, data)
     expected = getattr(case, identity)
     assert response.status_code == expected, (name, identity, response.status_code)
     denied = identity != "owner" and (expected >= 400 or expected == PAGE_LOGIN)
-    if identity == "other" and case.open_to_other:
+    if (identity == "other" and case.open_to_other) or case.open_to_link:
         denied = False
-    if (
-        case.method == "post"
-        and denied
-        and name not in ("accounts:logout", "POST /api/v1/auth/token")
-    ):
-        assert fingerprint() == before, f"{name}: a denied {identity} request changed data"
+    if denied and name not in ("accounts:logout", "POST /api/v1/auth/token"):
+        assert changed(before, fingerprint()) == [], (
+            f"{name}: a denied {identity} request changed data"
+        )
     if marker and response.status_code == 200:
         content = response.content.decode()
         if identity == "owner":
             assert marker in content, (name, "owner should see", marker)
         else:
             assert marker not in content, (name, identity, "must not see", marker)
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_route_access(world, name, identity):
+    check_route(world, name, identity)
 
 
 @pytest.mark.parametrize(
@@ -1690,3 +1732,83 @@ def test_admin_is_for_the_operator_only(world, url):
     assert client_for(world.operator).get(url).status_code == 200
     assert client_for(world.a("county_admin")).get(url, follow=True).status_code == 404
     assert client_for(None).get(url).status_code == 404
+
+
+# --- the fingerprint sees denied writes -------------------------------------------------
+
+
+def _patterns(patterns=None):
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _patterns(pattern.url_patterns)
+        else:
+            yield pattern
+
+
+def _write_event(world: World, kwargs: dict) -> None:
+    """An event appended to the request in the address (another region's, for "other")."""
+    from django.utils import timezone
+
+    from jiceng.cases.models import Case as Request
+    from jiceng.cases.models import Event
+
+    request = Request.objects.get(pk=kwargs.get("pk", kwargs.get("case_id")))
+    Event.objects.create(
+        case=request, at=timezone.now(), actor_label="变异", action="note",
+        from_status=request.status, to_status=request.status, note="越权写入",
+    )  # fmt: skip
+
+
+def _touch_request(world: World, kwargs: dict) -> None:
+    from jiceng.cases.models import Case as Request
+
+    Request.objects.filter(pk=kwargs.get("pk", kwargs.get("case_id"))).update(rework_count=9)
+
+
+def _write_patrol(world: World, kwargs: dict) -> None:
+    from django.utils import timezone
+
+    from jiceng.cases.models import Patrol
+
+    now = timezone.now()
+    Patrol.objects.create(
+        region_code=world.grid_a.code, worker=world.a("grid_worker"), started_at=now,
+        ended_at=now, notes="越权巡查",
+    )  # fmt: skip
+
+
+def _write_success_audit(world: World, kwargs: dict) -> None:
+    audit.record(actor=None, action="case.noted", region_code=world.grid_a.code)
+
+
+MUTANTS = [
+    ("cases:act", "other", _write_event),
+    ("cases:act", "outsider", _touch_request),
+    ("cases:act", "other", _write_patrol),
+    ("cases:act", "other", _write_success_audit),
+    ("POST /api/v1/cases/{case_id}/steps/{action}", "other", _write_event),
+]
+
+
+@pytest.mark.parametrize(("name", "identity", "write"), MUTANTS)
+def test_a_view_that_writes_before_its_check_fails_the_matrix(
+    world, monkeypatch, name, identity, write
+):
+    """Mutate the route's view to write before it checks anything: the matrix must fail.
+    Unmutated, the same check passes."""
+    check_route(world, name, identity)
+    case = MATRIX[name]
+    match = get_resolver().resolve(case.url(world).split("?")[0])
+    real = match.func
+
+    @functools.wraps(real)
+    def mutant(request, *args, **kwargs):
+        write(world, kwargs)
+        return real(request, *args, **kwargs)
+
+    patched = [p for p in _patterns() if p.callback is real]
+    assert patched, name
+    for pattern in patched:
+        monkeypatch.setattr(pattern, "callback", mutant)
+    with pytest.raises(AssertionError, match=r"a denied .* request changed data"):
+        check_route(world, name, identity)

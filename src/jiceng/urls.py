@@ -5,13 +5,27 @@ from django.urls import include, path
 
 from jiceng.activities.urls import leader_patterns
 from jiceng.activities.urls import public_patterns as activities_public_patterns
+from jiceng.activities.urls import resident_patterns as activities_resident_patterns
 from jiceng.api import api
 from jiceng.cases.urls import open311_patterns, patrol_patterns, settings_patterns
 from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
 from jiceng.places import views as places_views
+from jiceng.points.urls import resident_patterns as points_resident_patterns
 from jiceng.points.urls import store_patterns
+from jiceng.residents import urls as residents_urls
 from jiceng.residents.urls import staff_patterns as residents_staff_patterns
+
+# The resident's pages, one namespace ("me") declared by the apps whose things they show:
+# residents below points below activities, so residents cannot list the others' views.
+resident_patterns = (
+    [
+        *activities_resident_patterns,
+        *residents_urls.urlpatterns,
+        *points_resident_patterns,
+    ],
+    residents_urls.app_name,
+)
 
 urlpatterns = [
     path("", places_views.home, name="home"),
@@ -25,7 +39,7 @@ urlpatterns = [
     path("settings/", include(settings_patterns)),
     path("patrols/", include(patrol_patterns)),
     path("", include(residents_staff_patterns)),
-    path("me/", include("jiceng.residents.urls")),
+    path("me/", include(resident_patterns)),
     path("me/", include(leader_patterns)),
     path("activities/", include("jiceng.activities.urls")),
     path("", include(activities_public_patterns)),

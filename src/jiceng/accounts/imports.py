@@ -25,6 +25,7 @@ from jiceng.accounts.services import USERNAME, USERNAME_RULE, first_password_mes
 from jiceng.core import audit, outbox, phones
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
+from jiceng.core.region_codes import is_within
 from jiceng.places.models import Region
 from jiceng.places.roster import EXPONENT, RowError, header_row, read_table
 
@@ -152,7 +153,7 @@ def _check(actor, path: Path, original_name: str) -> tuple[list[Row], list[RowEr
         department = None
         if values.get("所属部门"):
             department = departments.get(values["所属部门"])
-            if department is None or not home.startswith(department.region_code):
+            if department is None or not is_within(home, department.region_code):
                 problems.append(("所属部门", "没有这个部门，或它不在所属区划内。"))
         if problems:
             errors += [RowError(number, column, message) for column, message in problems]

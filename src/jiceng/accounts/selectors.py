@@ -5,6 +5,7 @@ from django.db.models import Prefetch, Q
 from jiceng.accounts.models import ApiToken, GrantBatch, GrantRequest, Membership, User
 from jiceng.core.access import require, scope_filter, scope_q, scopes
 from jiceng.core.errors import NotFound
+from jiceng.core.region_codes import community_of
 
 GRID_ROLES = ("grid_worker", "specialist_grid_worker", "building_captain")
 
@@ -21,7 +22,7 @@ def region_staff(*, user, region_code: str) -> list[Membership]:
 
 def _leader_candidates(region_code: str):
     """Accounts that may lead a grid: its own workers and its community's staff."""
-    codes = [region_code, region_code[:12]]
+    codes = [region_code, community_of(region_code)]
     return (
         User.objects.filter(
             is_active=True, memberships__region_code__in=codes, memberships__is_active=True

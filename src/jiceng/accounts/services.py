@@ -27,6 +27,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
+from jiceng.core.region_codes import is_within
 from jiceng.places.models import Building, Region
 from jiceng.places.selectors import region_get_any
 
@@ -308,7 +309,7 @@ def user_create(
     region_get_any(code=region_code)
     username = check_username(username)
     phone = check_phone(phone)
-    if department is not None and not region_code.startswith(department.region_code):
+    if department is not None and not is_within(region_code, department.region_code):
         raise DomainError("所属部门不在本区划内。", code="department_scope", field="department")
     password = generated_password()
     user = User.objects.create(

@@ -1,5 +1,5 @@
-"""REST API for activities and points: scoped lists, one activity, the activity figures
-and the rankings — the same selectors, scope and masking as the pages."""
+"""REST API for activities: scoped lists, one activity and the activity figures — the same
+selectors, scope and masking as the pages (the rankings are in points/api.py)."""
 
 import datetime
 
@@ -7,9 +7,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from jiceng.activities import selectors
-from jiceng.core.access import require
 from jiceng.places.selectors import check_report_scope
-from jiceng.points.selectors import Period, ranking
 
 router = Router(tags=["服务活动与积分"])
 
@@ -73,18 +71,3 @@ def activity_detail(request, activity_id: int):
     activity = selectors.activity_get(user=request.user, pk=activity_id)
     activity.signed_up = selectors.confirmed_count(activity)
     return activity
-
-
-class RankOut(Schema):
-    place: int
-    name: str = Field(description="已脱敏")
-    earned: int
-
-
-@router.get("/points/rankings", response=list[RankOut], summary="积分排行（张榜公示）")
-def rankings(request, region: str, period: str | None = None, kind: str = "resident"):
-    """`period` is 2026-11 (a month) or 2026 (a year); `kind` resident, household or team."""
-    require(request.user, "points.view", region)
-    if kind not in ("resident", "household", "team"):
-        kind = "resident"
-    return ranking(region_code=region, kind=kind, period=Period.parse(period))

@@ -9,10 +9,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiceng.activities import selectors, services
 from jiceng.activities.models import SignUp, VolunteerTeam
-from jiceng.cases.posters import public_base_url
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.residents.views import resident_required
+from jiceng.core.links import public_base_url
+from jiceng.residents.decorators import resident_required
 
 LEADER_STEPS = {
     "open_signup": services.activity_open_signup,

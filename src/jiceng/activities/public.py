@@ -19,16 +19,17 @@ from jiceng.activities.models import Activity, SignUp
 from jiceng.activities.workflow import PUBLIC
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.region_codes import COUNTY, community_of, is_above, town_of
 from jiceng.places.models import Region
+from jiceng.residents.decorators import resident_required
 from jiceng.residents.services import current_resident
-from jiceng.residents.views import resident_required
 
 A = Activity.Status
 
 
 def _region(code: str) -> Region:
     region = Region.objects.filter(code=code).exclude(level=Region.Level.GRID).first()
-    if region is None or len(code) < 6:
+    if region is None or is_above(code, COUNTY):
         raise Http404("未找到该区划。")
     return region
 
@@ -39,14 +40,14 @@ def index(request):
     """Choose a town or community: those with activities this month or next come first."""
     resident = current_resident(request)
     if resident and resident.region_code:
-        return redirect("calendar:month", code=resident.region_code[:12])
+        return redirect("calendar:month", code=community_of(resident.region_code))
     _, start, _ = selectors.month_bounds(None)
     codes = set(
         Activity.objects.filter(status__in=PUBLIC, starts_at__gte=start)
         .values_list("region_code", flat=True)
         .distinct()[:2000]
     )
-    towns = {code[:9] for code in codes}
+    towns = {town_of(code) for code in codes}
     regions = Region.objects.filter(code__in=codes | towns).order_by("code")
     return render(request, "activities/public/index.html", {"regions": regions})
 

@@ -12,6 +12,7 @@ from jiceng.activities.models import Activity, Need, SignUp, Venue, VolunteerTea
 from jiceng.activities.workflow import PUBLIC
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.region_codes import COUNTY, TOWN, child_length_of, level_of, town_of
 from jiceng.places.models import Region
 from jiceng.points.selectors import points_figures
 
@@ -143,7 +144,7 @@ def claimable(team: VolunteerTeam) -> QuerySet:
     return (
         Activity.objects.filter(
             status=A.PUBLISHED,
-            region_code__within=team.region_code[:9],
+            region_code__within=town_of(team.region_code),
             starts_at__gt=timezone.now(),
         )
         .select_related(*RELATED)
@@ -216,7 +217,7 @@ def activity_figures(
         .annotate(n=Count("pk"))
         .order_by("-n", "service_type__name")
     )
-    child_length = {6: 9, 9: 12}.get(len(region_code))
+    child_length = child_length_of(region_code) if level_of(region_code) in (COUNTY, TOWN) else None
     by_region = []
     if child_length:
         counts = dict(

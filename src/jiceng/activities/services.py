@@ -38,6 +38,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.process import actor_required
+from jiceng.core.region_codes import COMMUNITY, GRID, level_of, town_of
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
 
@@ -148,7 +149,7 @@ def need_record(
     """A resident's need, as a grid worker heard it."""
     actor = actor_required(actor)
     require(actor, "activities.needs", region_code)
-    if len(region_code) != 15:
+    if level_of(region_code) != GRID:
         raise DomainError("需求登记到网格。", code="grid_required")
     if not text.strip():
         raise DomainError("请填写需求。", code="text_required", field="text")
@@ -224,7 +225,7 @@ def activity_create(
 ) -> Activity:
     """A draft activity for next month's plan, optionally answering recorded needs."""
     require(actor, "activities.manage", region_code)
-    if len(region_code) != 12:
+    if level_of(region_code) != COMMUNITY:
         raise DomainError("活动由社区（村）策划。", code="community_required")
     if not title.strip():
         raise DomainError("请填写活动名称。", code="title_required", field="title")
@@ -250,7 +251,7 @@ def activity_create(
         created_by=actor_required(actor).user,
         check_in_secret=secrets.token_hex(16),
     )
-    Need.objects.filter(pk__in=[n.pk for n in needs], region_code__startswith=region_code).update(
+    Need.objects.filter(pk__in=[n.pk for n in needs], region_code__within=region_code).update(
         activity=activity
     )
     PROCESS.started(activity, actor=actor, action="create")
@@ -267,7 +268,7 @@ def activity_claim(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> 
     actor = _resident(actor)
     if team.leader_id != actor.resident.pk or not team.is_active:
         raise NotFound()
-    if team.region_code[:9] != activity.region_code[:9]:
+    if town_of(team.region_code) != town_of(activity.region_code):
         raise DomainError("只能认领本街道（乡镇）的活动。", code="team_far_away")
 
     def taken(current: Activity) -> DomainError:
@@ -289,7 +290,7 @@ def activity_claim(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> 
 
 def activity_assign(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> Activity:
     """派单: the community gives the activity to a team."""
-    if team.region_code[:9] != activity.region_code[:9] or not team.is_active:
+    if town_of(team.region_code) != town_of(activity.region_code) or not team.is_active:
         raise DomainError("只能派给本街道（乡镇）的队伍。", code="team_far_away")
     return PROCESS.run(activity, "assign", actor=actor, team=team, assigned=True)
 

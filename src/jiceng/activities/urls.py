@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jiceng.activities import leader, public, views
+from jiceng.activities import leader, me, public, views
 
 app_name = "activities"
 urlpatterns = [
@@ -32,6 +32,9 @@ public_patterns = (
     ],
     "calendar",
 )
+
+# The resident's home page, in the resident's namespace ("me", see jiceng/urls.py).
+resident_patterns = [path("", me.home, name="home")]
 
 leader_patterns = (
     [

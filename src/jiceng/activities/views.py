@@ -17,20 +17,14 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import town_of
 from jiceng.places.models import Region
-from jiceng.places.selectors import nodes_under
-from jiceng.places.views import region_and_period
+from jiceng.places.reports import region_and_period
+from jiceng.places.selectors import community_choices, nodes_under
 from jiceng.residents.services import resident_by_phone
 
 A = Activity.Status
 STAFF_STEPS = ("publish", "assign", "open_signup", "hold", "complete", "settle", "cancel")
-
-
-def community_choices(user, permission: str) -> list[tuple[str, str]]:
-    return [
-        (r.code, r.name)
-        for r in nodes_under(user=user, permission=permission, level=Region.Level.COMMUNITY)
-    ]
 
 
 @require_GET
@@ -138,9 +132,9 @@ def activity_detail(request, pk: int):
                 for event in activity.events.all()
             ],
             "steps": steps,
-            "teams": selectors.team_list(user=user, region_code=activity.region_code[:9]).filter(
-                is_active=True
-            )
+            "teams": selectors.team_list(
+                user=user, region_code=town_of(activity.region_code)
+            ).filter(is_active=True)
             if "assign" in dict(steps)
             else [],
             "may_manage": may_manage,

@@ -15,6 +15,7 @@ from jiceng.cases.workflow import STEPS
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.process import actor_required
+from jiceng.core.region_codes import county_of
 from jiceng.places.models import Region
 
 
@@ -37,7 +38,7 @@ class StepInput:
 
 
 def _category(case: Case, given: StepInput):
-    categories = catalogue_list(county_code=case.region_code[:6])
+    categories = catalogue_list(county_code=county_of(case.region_code))
     if given.category_id is not None:
         return categories.filter(pk=given.category_id).first()
     if given.category_code:

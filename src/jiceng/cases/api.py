@@ -11,6 +11,7 @@ from jiceng.cases.models import Case
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.masking import mask_name, mask_phone
+from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building
 from jiceng.places.selectors import check_report_scope
 
@@ -173,7 +174,7 @@ def case_create(request, payload: CaseIn):
     category = None
     if payload.category:
         category = (
-            catalogue_list(county_code=payload.region_code[:6])
+            catalogue_list(county_code=county_of(payload.region_code))
             .filter(code=payload.category)
             .first()
         )

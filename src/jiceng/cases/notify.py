@@ -13,6 +13,7 @@ import uuid
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases.models import Notification
 from jiceng.core import outbox
+from jiceng.core.region_codes import community_of, county_of, town_of
 
 
 def notify(users, case, kind: str, text: str, key: str | None = None) -> list[Notification]:
@@ -43,7 +44,7 @@ def triage_staff(case, kind: str, text: str, key: str | None = None):
     """The grid's workers and the community's staff, who accept and dispatch."""
     staff = staff_at(
         roles=("grid_worker", "community_worker"),
-        region_codes=[case.region_code, case.region_code[:12]],
+        region_codes=[case.region_code, community_of(case.region_code)],
     )
     return notify(staff, case, kind, text, key)
 
@@ -55,7 +56,11 @@ def handlers(case, kind: str, text: str, key: str | None = None):
     if case.handler_department_id:
         staff = staff_at(
             roles=("specialist_grid_worker",),
-            region_codes=[case.region_code, case.region_code[:12], case.region_code[:9]],
+            region_codes=[
+                case.region_code,
+                community_of(case.region_code),
+                town_of(case.region_code),
+            ],
         ).filter(department_id=case.handler_department_id)
         return notify(staff, case, kind, text, key)
     return triage_staff(case, kind, text, key)
@@ -63,7 +68,7 @@ def handlers(case, kind: str, text: str, key: str | None = None):
 
 def checkers(case, kind: str, text: str, key: str | None = None):
     """Community staff, who check on site, close, and approve extensions."""
-    staff = staff_at(roles=("community_worker",), region_codes=[case.region_code[:12]])
+    staff = staff_at(roles=("community_worker",), region_codes=[community_of(case.region_code)])
     return notify(staff, case, kind, text, key)
 
 
@@ -74,6 +79,6 @@ def supervisors(case, kind: str, text: str, key: str | None = None):
     """Town staff and the county's command centre."""
     staff = staff_at(
         roles=("town_staff", "county_staff"),
-        region_codes=[case.region_code[:9], case.region_code[:6]],
+        region_codes=[town_of(case.region_code), county_of(case.region_code)],
     )
     return notify(staff, case, kind, text, key)

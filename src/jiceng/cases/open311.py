@@ -30,6 +30,7 @@ from jiceng.core import phones
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.middleware import client_ip
+from jiceng.core.region_codes import is_within
 from jiceng.places.models import Region
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -223,7 +224,7 @@ def _client(request) -> Open311Client | None:
 def _locate(county: str, address_id: str, latitude, longitude) -> str:
     if address_id:
         grid = Region.objects.filter(code=address_id, level=Region.Level.GRID).first()
-        if grid is None or not grid.code.startswith(county):
+        if grid is None or not is_within(grid.code, county):
             raise Open311Error(400, f"unknown address_id {address_id}")
         return grid.code
     if latitude is not None:

@@ -19,9 +19,10 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building, Household, Region
+from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import region_options
-from jiceng.places.views import region_and_period
 
 
 @require_GET
@@ -127,7 +128,7 @@ def patrol_detail(request, pk: int):
             "findings": list(patrol.findings.select_related("category__parent")),
             "visits": list(patrol.visits.select_related("household")),
             "mine": mine,
-            "categories": category_groups(patrol.region_code[:6]) if mine else [],
+            "categories": category_groups(county_of(patrol.region_code)) if mine else [],
             "households": special if mine else [],
             "can_reveal": has_permission(user, "people.view_sensitive", patrol.region_code),
             "submission": services.new_submission_key(),
@@ -143,7 +144,7 @@ def patrol_finding(request, pk: int):
     try:
         category_id, building_id = (whole_number(post.get(f)) for f in ("category", "building"))
         category = (
-            catalogue_list(county_code=patrol.region_code[:6]).filter(pk=category_id).first()
+            catalogue_list(county_code=county_of(patrol.region_code)).filter(pk=category_id).first()
             if category_id is not None
             else None
         )

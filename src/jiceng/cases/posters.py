@@ -9,7 +9,6 @@ on the county's machines).
 from html import escape
 
 import segno
-from django.conf import settings
 
 from jiceng.accounts.selectors import grid_workers
 from jiceng.core.masking import mask_phone
@@ -62,15 +61,6 @@ def poster_svg(*, grid: Region, worker, base_url: str, building: Building | None
         "</svg>",
     ]
     return "\n".join(parts)
-
-
-def public_base_url(request=None) -> str:
-    """Where residents reach the site: JICENG_PUBLIC_URL, or the address of this request."""
-    if settings.JICENG_PUBLIC_URL:
-        return settings.JICENG_PUBLIC_URL
-    if request is None:
-        raise ValueError("JICENG_PUBLIC_URL is not set")
-    return request.build_absolute_uri("/")
 
 
 def grid_posters(*, region: Region, base_url: str, per_building: bool = False, limit: int = 500):

@@ -26,6 +26,7 @@ from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building, Region
 
 DEVICE_COOKIE = "jiceng_device"
@@ -67,7 +68,7 @@ def _form(grid: Region, data=None) -> IntakeForm:
     form = IntakeForm(data, initial={"submission": services.new_submission_key()})
     form.fields["category"].choices = [
         ("", "不清楚，请工作人员判断"),
-        *category_groups(grid.code[:6]),
+        *category_groups(county_of(grid.code)),
     ]
     buildings = Building.objects.filter(region_code=grid.code).order_by("name")
     form.fields["building"].choices = [("", "（不在楼内或不清楚）")] + [
@@ -98,7 +99,9 @@ def intake(request, grid_code: str):
                     f"最多上传 {services.MAX_PHOTOS} 张照片。", code="too_many_photos"
                 )
             photos = [clean_photo(f, keep_location=data["share_location"]) for f in uploads]
-            category = catalogue_list(county_code=grid.code[:6]).filter(pk=data["category"]).first()
+            category = (
+                catalogue_list(county_code=county_of(grid.code)).filter(pk=data["category"]).first()
+            )
             answers = {
                 key[2:]: value for key, value in request.POST.items() if key.startswith("q_")
             }
@@ -134,7 +137,7 @@ def intake(request, grid_code: str):
             "worker_phone": mask_phone(worker.phone) if worker else "",
             "worker_name": (worker.full_name or worker.username) if worker else "",
             "form": form,
-            "category_groups": category_groups(grid.code[:6]),
+            "category_groups": category_groups(county_of(grid.code)),
             "selected_category": whole_number(str(form["category"].value() or "")),
             "error": error,
         },
@@ -159,7 +162,7 @@ def intake_questions(request, grid_code: str):
     grid = _grid(grid_code)
     category_id = whole_number(request.GET.get("category"))
     category = (
-        catalogue_list(county_code=grid.code[:6]).filter(pk=category_id).first()
+        catalogue_list(county_code=county_of(grid.code)).filter(pk=category_id).first()
         if category_id is not None
         else None
     )

@@ -29,6 +29,7 @@ from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.core.process import actor_required
+from jiceng.core.region_codes import community_of, county_of, is_within, town_of
 from jiceng.places.models import Building, Region
 
 S = Case.Status
@@ -97,7 +98,7 @@ def check_location(region: Region, latitude, longitude) -> None:
     lat, lon = float(latitude), float(longitude)
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise DomainError("经纬度超出范围。", code="location_invalid")
-    county = Region.objects.filter(code=region.code[:6]).only("boundary").first()
+    county = Region.objects.filter(code=county_of(region.code)).only("boundary").first()
     if county and county.boundary and not _point_in_polygon(lon, lat, county.boundary):
         raise DomainError("该位置不在本县（市、区）范围内。", code="location_outside")
 
@@ -189,7 +190,11 @@ def case_submit(
             field="description",
         )
     if category is not None:
-        if category.is_group or not category.is_active or category.region_code != region_code[:6]:
+        if (
+            category.is_group
+            or not category.is_active
+            or category.region_code != county_of(region_code)
+        ):
             raise DomainError("请选择有效的诉求类别。", code="category_invalid", field="category")
         answers = check_answers(category, answers or {})
     if building is not None and building.region_code != region_code:
@@ -270,11 +275,15 @@ def case_accept(
     """立案: confirm the category, and the grid if the request came in without one; the
     request is then to be dispatched."""
     category = category or case.category
-    if category is None or category.is_group or category.region_code != case.region_code[:6]:
+    if category is None or category.is_group or category.region_code != county_of(case.region_code):
         raise DomainError("立案前请确认诉求类别。", code="category_required", field="category")
     changes = {"category": category}
     if len(case.region_code) != Region.CODE_LENGTHS[Region.Level.GRID] or grid is not None:
-        if grid is None or not grid.is_grid or not grid.code.startswith(case.region_code[:6]):
+        if (
+            grid is None
+            or not grid.is_grid
+            or not is_within(grid.code, county_of(case.region_code))
+        ):
             raise DomainError("立案前请确定所在网格。", code="grid_required", field="grid")
         require(actor, "cases.triage", grid.code)
         changes["region_code"] = grid.code
@@ -322,7 +331,7 @@ def handlers_for(case: Case):
     """Accounts posted at this request's grid (or its community) who handle requests: the
     usual choices when dispatching."""
     return staff_at(
-        roles=HANDLER_ROLES, region_codes=[case.region_code, case.region_code[:12]]
+        roles=HANDLER_ROLES, region_codes=[case.region_code, community_of(case.region_code)]
     ).order_by("department_id", "full_name")
 
 
@@ -346,7 +355,7 @@ def case_dispatch(
         raise DomainError("请选择一名承办人或一个承办部门。", code="handler_required")
     if handler is not None and not _may_dispatch_to(actor, handler):
         raise DomainError("该账号不能承办这件诉求。", code="handler_invalid", field="handler")
-    if department is not None and department.region_code != case.region_code[:6]:
+    if department is not None and department.region_code != county_of(case.region_code):
         raise DomainError("承办部门不属于本县。", code="department_invalid", field="department")
     now = timezone.now()
     return PROCESS.run(
@@ -541,7 +550,7 @@ def case_rate(*, actor: Actor, case: Case, rating: int, comment: str = "") -> Ca
         changes["dissatisfied_count"] = locked.dissatisfied_count + 1
         changes.update(_rework(locked, now))
         if changes["dissatisfied_count"] >= 2:
-            changes["supervised_region_code"] = locked.region_code[:9]
+            changes["supervised_region_code"] = town_of(locked.region_code)
         return changes
 
     def effects(rated: Case) -> None:
@@ -589,8 +598,8 @@ def case_supervise(*, actor: Actor, case: Case, note: str) -> Case:
     if not note.strip():
         raise DomainError("请填写督办意见。", code="reason_required", field="note")
     level = next(
-        (code for code in scopes(actor, "cases.supervise") if case.region_code.startswith(code)),
-        case.region_code[:9],
+        (code for code in scopes(actor, "cases.supervise") if is_within(case.region_code, code)),
+        town_of(case.region_code),
     )
     return PROCESS.run(
         case, "supervise", actor=actor, note=note.strip(), event=_event(),

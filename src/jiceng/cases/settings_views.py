@@ -15,11 +15,12 @@ from jiceng.core.access import require, scope_filter, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import UNITS
 from jiceng.core.errors import DomainError
+from jiceng.core.region_codes import county_of
 
 
 def _county(user) -> str:
     require(user, "cases.manage_catalogue")
-    return scopes(user, "cases.manage_catalogue")[0][:6]
+    return county_of(scopes(user, "cases.manage_catalogue")[0])
 
 
 @require_http_methods(["GET", "POST"])

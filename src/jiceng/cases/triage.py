@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from jiceng.cases.models import Case, Category
+from jiceng.core.region_codes import county_of
 
 NOT_TEXT = re.compile(r"[\s\W_]+")
 TRAINING_LIMIT = 20_000
@@ -104,7 +105,7 @@ class Suggestion:
 
 
 def suggest_categories(case: Case, limit: int = 3) -> list[Suggestion]:
-    ranked = model_for(case.region_code[:6]).rank(case.description)[:limit]
+    ranked = model_for(county_of(case.region_code)).rank(case.description)[:limit]
     categories = Category.objects.select_related("parent").in_bulk([c for c, _ in ranked])
     return [Suggestion(categories[c], p) for c, p in ranked if c in categories]
 

@@ -14,18 +14,20 @@ from jiceng.cases import actions, selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
-from jiceng.cases.posters import grid_posters, public_base_url
+from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
 from jiceng.core import audit, refusals
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.links import public_base_url
 from jiceng.core.models import AuditEvent
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import county_of
 from jiceng.places.models import Region
+from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import buildings_assigned, nodes_under
-from jiceng.places.views import region_and_period
 
 S = Case.Status
 
@@ -114,13 +116,19 @@ def case_new(request):
     else:  # held only by assignment: the request is placed in one's building
         del form.fields["region_code"]
         form.fields["building"].choices = [(pk, str(b)) for pk, b in buildings.items()]
-    county = grids[0][0][:6] if grids else next((b.region_code[:6] for b in buildings.values()), "")
+    county = (
+        county_of(grids[0][0])
+        if grids
+        else next((county_of(b.region_code) for b in buildings.values()), "")
+    )
     form.fields["category"].choices = _category_choices(county)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         building = buildings.get(data.get("building"))
         region_code = building.region_code if building else data["region_code"]
-        category = catalogue_list(county_code=region_code[:6]).filter(pk=data["category"]).first()
+        category = (
+            catalogue_list(county_code=county_of(region_code)).filter(pk=data["category"]).first()
+        )
         try:
             case, _ = services.case_submit(
                 channel=Case.Channel.STAFF,
@@ -154,7 +162,7 @@ def _dispatch_choices(case: Case) -> list:
     ]
     departments = [
         (f"department:{d.pk}", d.name)
-        for d in Department.objects.filter(region_code=case.region_code[:6]).order_by(
+        for d in Department.objects.filter(region_code=county_of(case.region_code)).order_by(
             "kind", "name"
         )
     ]
@@ -181,7 +189,7 @@ def case_detail(request, pk: int):
     if actions & {"accept", "dispatch"}:
         context["suggestions"] = suggest_categories(case)
         context["duplicates"] = selectors.duplicates_of(case)
-        context["categories"] = category_groups(case.region_code[:6])
+        context["categories"] = category_groups(county_of(case.region_code))
     if "dispatch" in actions:
         form = DispatchForm()
         form.fields["target"].choices = _dispatch_choices(case)

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 
 from jiceng.core.actors import user_of
 from jiceng.core.errors import Forbidden, NotFound
+from jiceng.core.region_codes import is_within
 
 
 class ScopedUser(Protocol):
@@ -75,7 +76,7 @@ def reach_q(user, permission: str, field: str = "region_code", building: str | N
 
 def within(region_code: str, prefixes) -> bool:
     """Whether `region_code` lies at or under one of these nodes (a scope, read once)."""
-    return any(region_code.startswith(prefix) for prefix in prefixes)
+    return any(is_within(region_code, prefix) for prefix in prefixes)
 
 
 def has_permission(
@@ -110,6 +111,6 @@ def minimal_prefixes(codes) -> tuple[str, ...]:
     """Drop every code that lies inside another one in the set."""
     kept: list[str] = []
     for code in sorted(set(codes), key=len):
-        if not any(code.startswith(k) for k in kept):
+        if not any(is_within(code, k) for k in kept):
             kept.append(code)
     return tuple(sorted(kept))

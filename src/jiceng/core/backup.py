@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -157,10 +158,12 @@ def database_holds_data() -> bool:
     tables = connection.introspection.table_names()
     if "django_migrations" not in tables:
         return False
-    from jiceng.accounts.models import User
-    from jiceng.places.models import Person, Region
-
-    return any(model.objects.exists() for model in (User, Person, Region))
+    # By name: core imports no app.
+    models = [
+        apps.get_model(*name.split("."))
+        for name in ("accounts.User", "places.Person", "places.Region")
+    ]
+    return any(model.objects.exists() for model in models)
 
 
 def _restore_postgresql(source: Path) -> None:

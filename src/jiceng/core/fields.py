@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Lookup
 
 from jiceng.core.errors import DomainError
+from jiceng.core.region_codes import MAX_LENGTH
 
 region_code_validator = RegexValidator(r"^[0-9]{2,24}$", "区划编码只能由2至24位数字组成。")
 
@@ -17,7 +18,7 @@ class RegionCodeField(models.CharField):
     description = "Region code (a path of digits)"
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("max_length", 24)
+        kwargs.setdefault("max_length", MAX_LENGTH)
         if not args:
             kwargs.setdefault("verbose_name", "区划编码")
         super().__init__(*args, **kwargs)
@@ -25,7 +26,7 @@ class RegionCodeField(models.CharField):
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
-        if kwargs.get("max_length") == 24:
+        if kwargs.get("max_length") == MAX_LENGTH:
             del kwargs["max_length"]
         if kwargs.get("verbose_name") == "区划编码":
             del kwargs["verbose_name"]

@@ -24,6 +24,7 @@ from jiceng.activities.models import (
     Venue,
     VolunteerTeam,
 )
+from jiceng.core.region_codes import community_of, serial_of
 from jiceng.places.models import Person
 from jiceng.points.ledger import Entry, ledger_for, post_many
 from jiceng.points.models import (
@@ -134,7 +135,7 @@ class ActivityHistory:
         self.rng = rng
         self.grids: dict[str, list[str]] = defaultdict(list)
         for code in grids:
-            self.grids[code[:12]].append(code)
+            self.grids[community_of(code)].append(code)
         communities = sorted(self.grids)
         self.communities = communities
         self.per_community = max(2, held_target // max(1, len(communities)))
@@ -205,7 +206,7 @@ class ActivityHistory:
 
     def _residents(self, code: str) -> list[Resident]:
         people = list(
-            Person.objects.filter(region_code__startswith=code, birth_date__year__lt=2010)
+            Person.objects.filter(region_code__within=code, birth_date__year__lt=2010)
             .exclude(phone="")
             .values_list("pk", "phone", "region_code")[: RESIDENTS_PER_COMMUNITY * 3]
         )
@@ -290,8 +291,8 @@ class ActivityHistory:
         stores = Store.objects.bulk_create(
             Store(
                 region_code=grid,
-                name=f"第{int(grid[-3:])}网格文明超市",
-                address=f"第{int(grid[-3:])}网格党群服务点",
+                name=f"第{int(serial_of(grid))}网格文明超市",
+                address=f"第{int(serial_of(grid))}网格党群服务点",
             )
             for grid in sorted(grids)
         )

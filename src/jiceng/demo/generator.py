@@ -26,6 +26,7 @@ from jiceng.cases.models import Case, Event, Notification, Open311Client, Patrol
 from jiceng.core import audit
 from jiceng.core.bulk import IdAllocator, bulk_insert
 from jiceng.core.idnumber import check_character
+from jiceng.core.region_codes import community_of, county_of, is_within, serial_of, town_of
 from jiceng.demo import names
 from jiceng.demo.activities import ActivityHistory
 from jiceng.demo.models import DemoRun
@@ -357,7 +358,7 @@ class Builder:
             defaults={
                 "name": plan.name,
                 "level": Region.Level.TOWN,
-                "parent_id": plan.code[:6],
+                "parent_id": county_of(plan.code),
                 "is_rural": plan.is_rural,
                 "is_statutory": not plan.name.endswith("（生成）"),
             },
@@ -578,7 +579,7 @@ class Builder:
             (
                 household_id,
                 grid_code,
-                f"{grid_code[-6:]}{serial + 1:04d}",
+                f"{serial_of(community_of(grid_code))}{serial_of(grid_code)}{serial + 1:04d}",
                 dwelling_id,
                 address,
                 head_id,
@@ -633,7 +634,7 @@ class Builder:
         for person in persons:
             if person[11] in ("中共党员", "中共预备党员"):
                 grid_code = person[1]
-                organization = branch_of.get(grid_code) or committee_of[grid_code[:12]]
+                organization = branch_of.get(grid_code) or committee_of[community_of(grid_code)]
                 status = "full" if person[11] == "中共党员" else "probationary"
                 members.append(
                     (
@@ -668,7 +669,7 @@ class Builder:
         self.urban_grids = [
             code
             for plan in plans
-            if not plan.is_rural and plan.code.startswith(COUNTY)
+            if not plan.is_rural and is_within(plan.code, COUNTY)
             for code in grid_codes_of(plan)
         ]
         self.urban_set = set(self.urban_grids)
@@ -725,7 +726,9 @@ class Builder:
         """Three persons of the demo grid worker's grid that another town's roster
         imported: pending registrations there, and move checks for the grid worker."""
         grid = next(x["region_code"] for x in self.totals.logins if x["role"] == "grid_worker")
-        elsewhere = next((c for c in reversed(self.urban_grids) if c[:9] != grid[:9]), None)
+        elsewhere = next(
+            (c for c in reversed(self.urban_grids) if town_of(c) != town_of(grid)), None
+        )
         if elsewhere is None:  # a tiny demo has one town
             return
         copies, checks = [], []
@@ -782,11 +785,11 @@ class Builder:
     def _town_staff(self, plan: TownPlan) -> None:
         # 嘉祥's towns keep the short names the demo logins print; the city scale's other
         # counties reuse town serials, so theirs carry the whole code.
-        short = plan.code[-3:] if plan.code.startswith(COUNTY) else plan.code
+        short = serial_of(plan.code) if is_within(plan.code, COUNTY) else plan.code
         self.add_user(f"town{short}", plan.code, "town_staff")
         for grid_code in grid_codes_of(plan):
-            community = grid_code[:12]
-            if grid_code.endswith("001"):
+            community = community_of(grid_code)
+            if serial_of(grid_code) == "001":
                 self.add_user(f"cw{community}", community, "community_worker")
                 self.add_user(f"sc{community}", community, "store_clerk")
                 self.add_user(

@@ -14,6 +14,7 @@ from jiceng.cases.services import TRACKING_ALPHABET, case_deadlines_backfill
 from jiceng.cases.workflow import actor_label
 from jiceng.core.bulk import bulk_insert
 from jiceng.core.calendar import DAY, WorkCalendar
+from jiceng.core.region_codes import community_of, town_of
 from jiceng.places.models import Building, Person
 
 TEXTS = {
@@ -124,7 +125,7 @@ class RequestHistory:
         }
         roles = Membership.objects.filter(
             role__in=["grid_worker", "community_worker", "specialist_grid_worker"],
-            region_code__startswith="370829",
+            region_code__within="370829",
         ).select_related("user")
         self.workers, self.community, self.specialists = {}, {}, {}
         for m in roles:
@@ -197,7 +198,7 @@ class RequestHistory:
         S = Case.Status
         case_id = self.ids.take(Case)
         worker = self.workers.get(grid)
-        community = self.community.get(grid[:12])
+        community = self.community.get(community_of(grid))
         building = rng.choice(self.buildings.get(grid, ["小区"]))
         text = rng.choice(TEXTS.get(category.code, ["{b}有问题需要处理"])).format(b=building)
         text = rng.choice(OPENINGS) + text + rng.choice(CLOSINGS)
@@ -370,7 +371,7 @@ class RequestHistory:
     def _overdue(self, case_id, grid, row, finish):
         """Open and past its deadline: the town presses half of these (督办)."""
         if row["due_at"] and row["due_at"] < self.now and self.rng.random() < 0.5:
-            row["supervised"] = grid[:9]
+            row["supervised"] = town_of(grid)
             self._event(
                 case_id,
                 row["due_at"],

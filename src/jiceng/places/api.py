@@ -7,6 +7,7 @@ from ninja.pagination import paginate
 from jiceng.core.access import require, scope_filter
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import SPECIAL_GROUPS_MASK, age_band, mask_id_number, mask_phone
+from jiceng.core.region_codes import MAX_LENGTH
 from jiceng.places import selectors, services
 from jiceng.places.models import Person, Region
 
@@ -164,6 +165,6 @@ def person_reveal(request, person_id: int, payload: RevealIn):
 
 
 def _digits(code: str) -> str:
-    if not code.isdigit() or len(code) > 24:
+    if not code.isdigit() or len(code) > MAX_LENGTH:
         raise DomainError("区划编码只能由数字组成。", code="bad_region_code")
     return code

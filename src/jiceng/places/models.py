@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jiceng.core import region_codes
 from jiceng.core.fields import RegionCodeField
 from jiceng.places.constants import ETHNICITIES, POLITICAL_STATUSES, RELATIONS_TO_HEAD
 
@@ -32,14 +33,7 @@ class Region(models.Model):
         COMPREHENSIVE = "comprehensive", "综合网格"
         DEDICATED = "dedicated", "专属网格"
 
-    CODE_LENGTHS = {
-        Level.PROVINCE: 2,
-        Level.CITY: 4,
-        Level.COUNTY: 6,
-        Level.TOWN: 9,
-        Level.COMMUNITY: 12,
-        Level.GRID: 15,
-    }
+    CODE_LENGTHS = region_codes.CODE_LENGTHS  # keyed by the same names as Level
     CHILD_LEVEL = {
         Level.PROVINCE: Level.CITY,
         Level.CITY: Level.COUNTY,
@@ -98,12 +92,11 @@ class Region(models.Model):
     @property
     def statistical_code(self) -> str:
         """The 12-digit statistical code of a province-to-community node."""
-        return self.code[:12].ljust(12, "0")
+        return region_codes.statistical_code(self.code)
 
     def ancestor_codes(self) -> list[str]:
         """Codes of this node's ancestors, top first (read from the code, no queries)."""
-        cuts = [n for n in self.CODE_LENGTHS.values() if n < len(self.code)]
-        return [self.code[:n] for n in cuts]
+        return region_codes.ancestors_of(self.code)
 
 
 class Building(models.Model):

@@ -8,8 +8,9 @@ the database between runs.
 import csv
 from pathlib import Path
 
+from jiceng.core.region_codes import parent_of
+
 DATA = Path(__file__).resolve().parent / "data"
-PARENT_LENGTH = {2: None, 4: 2, 6: 4, 9: 6}
 
 
 def load(Region, SpecialGroup) -> None:  # model classes, historical or current
@@ -17,13 +18,12 @@ def load(Region, SpecialGroup) -> None:  # model classes, historical or current
         rows = sorted(csv.DictReader(handle), key=lambda r: len(r["code"]))
     for row in rows:
         code = row["code"]
-        parent = PARENT_LENGTH[len(code)]
         Region.objects.update_or_create(
             code=code,
             defaults={
                 "name": row["name"],
                 "level": row["level"],
-                "parent_id": code[:parent] if parent else None,
+                "parent_id": parent_of(code),
                 "is_statutory": row["is_statutory"] == "1",
                 "is_rural": row["is_rural"] == "1",
             },

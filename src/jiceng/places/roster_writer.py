@@ -15,6 +15,7 @@ from django.db import connection
 
 from jiceng.core.access import scopes, within
 from jiceng.core.bulk import IdAllocator, RowStream, bulk_insert
+from jiceng.core.region_codes import is_within
 from jiceng.places.constants import HEAD
 from jiceng.places.models import (
     Building,
@@ -129,7 +130,7 @@ class RosterWriter:
         outside the scope makes the row a pending one (`elsewhere`)."""
         best: dict[str, tuple] = {}  # id number -> (rank, row); the lowest rank wins
         for id_number, registration, *row in persons_by_id_number(id_numbers):
-            if row[1].startswith(self.region_code):
+            if is_within(row[1], self.region_code):
                 rank = 0
             elif self._may_reveal(row[1]):
                 rank = 2

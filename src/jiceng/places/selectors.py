@@ -7,7 +7,7 @@ from operator import or_
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Length, Substr
 
-from jiceng.core.access import assigned, reach_q, require, scope_filter, scope_q, scopes
+from jiceng.core.access import assigned, reach_q, require, scope_filter, scope_q, scopes, within
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import (
     Building,
@@ -53,6 +53,15 @@ def nodes_under(*, user, permission: str, level: str, limit: int = 2000) -> list
     return list(Region.objects.filter(scope_q(roots, "code"), level=level).order_by("code")[:limit])
 
 
+def community_choices(user, permission: str) -> list[tuple[str, str]]:
+    """(code, name) of the communities under the user's scope for `permission`, for a
+    form's choice of community."""
+    return [
+        (r.code, r.name)
+        for r in nodes_under(user=user, permission=permission, level=Region.Level.COMMUNITY)
+    ]
+
+
 def region_choose(*, user, permissions: tuple[str, ...], text: str) -> str:
     """The code of the node meant by what was typed into a form: a code, a datalist entry
     such as "城南社区（370829001001）", or the name of one node in the user's scope."""
@@ -86,9 +95,9 @@ def check_report_scope(region_code: str, start, end) -> None:
 def region_breadcrumbs(*, user, region: Region) -> list[Region]:
     """The region and its ancestors that the user may open, top first."""
     allowed = scopes(user, "regions.view")
-    codes = [c for c in region.ancestor_codes() if any(c.startswith(s) for s in allowed)]
+    codes = [c for c in region.ancestor_codes() if within(c, allowed)]
     crumbs = list(Region.objects.filter(code__in=codes).order_by("code"))
-    return [*crumbs, region] if any(region.code.startswith(s) for s in allowed) else crumbs
+    return [*crumbs, region] if within(region.code, allowed) else crumbs
 
 
 def _counts_by_child(queryset: QuerySet, parent: Region) -> dict[str, int]:

@@ -7,6 +7,7 @@ from jiceng.core import audit, refusals
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
+from jiceng.core.region_codes import is_within, level_of
 from jiceng.places.models import Household, MoveCheck, Person, Region
 
 REVEALABLE_FIELDS = {"id_number": "身份证号", "phone": "联系电话", "special_groups": "特殊人群"}
@@ -73,7 +74,7 @@ def region_create(
     if level is None:
         raise DomainError("网格下不能再设下级。", code="region_leaf")
     code = code.strip()
-    if not code.startswith(parent.code) or len(code) != Region.CODE_LENGTHS[level]:
+    if not is_within(code, parent.code) or level_of(code) != level:
         suffix = Region.CODE_LENGTHS[level] - len(parent.code)
         raise DomainError(
             f"编码应为上级编码{parent.code}后加{suffix}位数字。", code="region_code_shape"

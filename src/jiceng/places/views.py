@@ -1,6 +1,5 @@
 """Pages for the region browser, people search, roster import and export."""
 
-import datetime
 import json
 import tempfile
 from pathlib import Path
@@ -419,17 +418,3 @@ def move_detail(request, pk: int):
             "note_max": services.NOTE_MAX,
         },
     )
-
-
-def region_and_period(request, permission: str, default_start: datetime.date):
-    """The region (default: the user's own node) and the period (default: from
-    `default_start` to today) asked for in a report's query string."""
-    roots = selectors.region_options(user=request.user, permission=permission)
-    region = request.GET.get("region", "") or (roots[0].code if roots else "")
-    try:
-        start = datetime.date.fromisoformat(request.GET.get("start", ""))
-        end = datetime.date.fromisoformat(request.GET.get("end", ""))
-    except ValueError:
-        start, end = default_start, timezone.localdate()
-    selectors.check_report_scope(region, start, end)
-    return roots, region, start, end

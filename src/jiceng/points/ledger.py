@@ -19,6 +19,7 @@ from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 
 from jiceng.core.errors import DomainError
+from jiceng.core.region_codes import community_of
 from jiceng.points.models import (
     Account,
     JournalEntry,
@@ -35,7 +36,7 @@ NO_FLOOR = (Account.Kind.ISSUANCE, Account.Kind.EXPIRY)
 
 def ledger_for(region_code: str) -> Ledger:
     """The community's currency (created on first use)."""
-    ledger, _ = Ledger.objects.get_or_create(region_code=region_code[:12])
+    ledger, _ = Ledger.objects.get_or_create(region_code=community_of(region_code))
     return ledger
 
 

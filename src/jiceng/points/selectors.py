@@ -10,6 +10,7 @@ from django.utils import timezone
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_name
+from jiceng.core.region_codes import COMMUNITY, community_of, is_above
 from jiceng.places.models import Household
 from jiceng.points.models import (
     CORRECTION_KINDS,
@@ -146,8 +147,8 @@ def _earnings(region_code: str, kind: str, period: Period) -> QuerySet:
     first, last = period.months
     months = {"month": first} if first == last else {"month__range": (first, last)}
     rows = MonthlyEarning.objects.filter(kind=kind, **months)  # a month walks the index
-    if len(region_code) >= 12:  # one community: its ledger's own index
-        ledger = Ledger.objects.filter(region_code=region_code[:12]).first()
+    if not is_above(region_code, COMMUNITY):  # one community: its ledger's own index
+        ledger = Ledger.objects.filter(region_code=community_of(region_code)).first()
         return rows.filter(ledger=ledger) if ledger else rows.none()
     return rows.filter(region_code__within=region_code)
 

@@ -12,7 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jiceng.core import audit, refusals
-from jiceng.core.access import require
+from jiceng.core.access import require, within
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
@@ -214,9 +214,7 @@ def store_create(*, actor, region_code: str, name: str, address: str = "") -> St
 @transaction.atomic
 def store_add_clerk(*, actor, store: Store, clerk) -> None:
     require(actor, "stores.manage", store.region_code)
-    if not clerk.scope_codes("stores.serve") or not any(
-        store.region_code.startswith(code) for code in clerk.scope_codes("stores.serve")
-    ):
+    if not within(store.region_code, clerk.scope_codes("stores.serve")):
         raise DomainError("该账号不是本社区的超市店员。", code="clerk_invalid")
     store.clerks.add(clerk)
     audit.record(actor=actor, action="store.clerk_add", obj=store, detail={"clerk": clerk.username})

@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.models import User
-from jiceng.activities.views import community_choices
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.places.selectors import community_choices
 from jiceng.points import selectors, services
 from jiceng.points.ledger import account_for, ledger_for
 from jiceng.points.models import Account, Good, Redemption

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jiceng.points import store_views, views
+from jiceng.points import resident_views, store_views, views
 
 app_name = "points"
 urlpatterns = [
@@ -11,6 +11,21 @@ urlpatterns = [
     path("points/deeds/", views.deed_propose, name="deed_propose"),
     path("points/deeds/<int:pk>/decide/", views.deed_decide, name="deed_decide"),
     path("rank/<str:code>/", views.ranking, name="ranking"),
+]
+
+# The resident's points pages, in the resident's namespace ("me", see jiceng/urls.py).
+resident_patterns = [
+    path("points/", resident_views.points, name="points"),
+    path("code/", resident_views.code, name="code"),
+    path("redemptions/<int:pk>/", resident_views.redemption, name="redemption"),
+    path(
+        "redemptions/<int:pk>/confirm/",
+        resident_views.redemption_confirm,
+        name="redemption_confirm",
+    ),
+    path(
+        "redemptions/<int:pk>/cancel/", resident_views.redemption_cancel, name="redemption_cancel"
+    ),
 ]
 
 store_patterns = (

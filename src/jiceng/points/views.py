@@ -8,12 +8,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from jiceng.activities.views import community_choices
 from jiceng.cases.services import new_submission_key
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.region_codes import COUNTY, is_above
 from jiceng.places.models import Region
+from jiceng.places.selectors import community_choices
 from jiceng.points import selectors, services
 from jiceng.points.ledger import ledger_for
 from jiceng.points.models import Account, DeedClaim, EarningRule, JournalEntry
@@ -32,7 +33,7 @@ def ranking(request, code: str):
     """张榜公示: a printable board of who earned most in a month or a year, names masked,
     with the period's corrections and their reasons."""
     region = Region.objects.filter(code=code).exclude(level=Region.Level.GRID).first()
-    if region is None or len(code) < 6:
+    if region is None or is_above(code, COUNTY):
         raise Http404("未找到该区划。")
     period = selectors.Period.parse(request.GET.get("period"))
     kind = request.GET.get("kind", Account.Kind.RESIDENT)

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jiceng.cases.posters import grid_posters, public_base_url
+from jiceng.cases.posters import grid_posters
+from jiceng.core.links import public_base_url
 from jiceng.places.models import Region
 
 

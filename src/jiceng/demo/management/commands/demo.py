@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jiceng.demo.generator import build_demo, database_has_real_data
 from jiceng.demo.models import DemoRun
+from jiceng.envfile import FILE_NAME, write_env_file
 
 SCALES = ["tiny", "urban", "county", "city"]
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
     def handle(self, *args, scale, seed, no_serve, port, **options):
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
+        self._write_env(port)
         run = DemoRun.objects.order_by("pk").first()
         if run is None:
             if database_has_real_data():
@@ -80,6 +82,29 @@ class Command(BaseCommand):
         finally:
             worker.terminate()
             worker.wait(timeout=30)
+
+    def _write_env(self, port: int) -> None:
+        """The settings this demo runs with, for the `jiceng` commands typed after it in the
+        same shell (`make demo` sets them for the demo alone)."""
+        values = {"JICENG_SECRET_KEY": settings.SECRET_KEY}
+        if settings.DEBUG:
+            values["JICENG_DEBUG"] = "1"
+        if not settings.HTTPS:
+            values["JICENG_HTTPS"] = "0"
+        # Printed in the QR posters that `jiceng qr-posters` draws for the demo; an address
+        # of the operator's own is kept.
+        public_url = os.environ.get("JICENG_PUBLIC_URL", "")
+        if not public_url or public_url.startswith("http://127.0.0.1:"):
+            public_url = f"http://127.0.0.1:{port}"
+        values["JICENG_PUBLIC_URL"] = public_url
+        if os.environ.get("JICENG_DATABASE_URL"):
+            values["JICENG_DATABASE_URL"] = os.environ["JICENG_DATABASE_URL"]
+        write_env_file(
+            settings.VAR_DIR / FILE_NAME,
+            values,
+            header="Written by `jiceng demo` for the demo only: read by the `jiceng` command,\n"
+            "never overriding a variable set in the environment. Not for production.",
+        )
 
     def _logins_path(self):
         return settings.VAR_DIR / "demo-logins.json"

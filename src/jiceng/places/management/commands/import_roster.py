@@ -4,9 +4,9 @@ import sys
 import time
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from jiceng.accounts.models import User
 from jiceng.core.errors import DomainError
 from jiceng.places.roster import roster_import, write_error_workbook
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"找不到文件 {file}")
         actor = None
         if user:
-            actor = User.objects.filter(username=user, is_active=True).first()
+            actor = get_user_model().objects.filter(username=user, is_active=True).first()
             if actor is None:
                 raise CommandError(f"账号 {user} 不存在或已停用。")
         started = time.monotonic()

@@ -1,0 +1,35 @@
+"""The resident's home page (/me/): points, sign-ups, teams led and redemptions waiting,
+at a glance. Here because it shows activities and points, and activities is the app that
+may read both."""
+
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from jiceng.activities import selectors as activity_selectors
+from jiceng.points import selectors as points_selectors
+from jiceng.points.models import Redemption
+from jiceng.residents.decorators import resident_required
+
+
+@resident_required
+@require_GET
+def home(request):
+    resident = request.resident
+    return render(
+        request,
+        "activities/me/home.html",
+        {
+            "resident": resident,
+            "accounts": points_selectors.resident_accounts(resident),
+            "signups": activity_selectors.resident_signups(resident, upcoming_only=True)[:20],
+            "teams": activity_selectors.led_teams(resident),
+            "pending": resident.redemptions.filter(
+                status=Redemption.Status.PENDING,
+                created_at__gte=timezone.now() - Redemption.PENDING_FOR,
+            )
+            .select_related("store")
+            .prefetch_related("lines__good"),
+            "label": points_selectors.resident_label(resident),
+        },
+    )
