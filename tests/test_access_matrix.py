@@ -27,11 +27,14 @@ from jiceng.accounts.services import api_token_issue
 from jiceng.api import api
 from jiceng.cases.models import Photo
 from jiceng.core import audit
+from jiceng.core.actors import Actor
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
 from jiceng.places.models import ImportJob, MoveCheck, Person
 from jiceng.places.roster import RowError, write_error_workbook
 from tests.conftest import World, client_for
+
+PUBLIC = Actor.public("test")
 
 PAGE_LOGIN = 302  # anonymous page visits are sent to the login page
 API_LOGIN = 401
@@ -159,6 +162,7 @@ def _a_case(world: World, closed: bool = False):
     catalogue_seed(county_code="370829")
     worker = world.a("grid_worker")
     case, _ = services.case_submit(
+        actor=PUBLIC,
         channel="qr",
         region_code=world.grid_a.code,
         description="甲网格路灯不亮",
@@ -313,7 +317,7 @@ def _activity(world: World, status: str = "draft", title: str = "甲社区义诊
     if status == "published":
         return activity
     activity = activity_services.activity_claim(
-        resident=_resident(world), activity=activity, team=_team(world)
+        actor=Actor.of_resident(_resident(world)), activity=activity, team=_team(world)
     )
     if status == "claimed":
         return activity
@@ -323,7 +327,9 @@ def _activity(world: World, status: str = "draft", title: str = "甲社区义诊
 def _signup(world: World):
     from jiceng.activities.services import signup_create
 
-    return signup_create(resident=_resident(world), activity=_activity(world, "signup"))
+    return signup_create(
+        actor=Actor.of_resident(_resident(world)), activity=_activity(world, "signup")
+    )
 
 
 def _need(world: World):

@@ -58,6 +58,7 @@ def grow(world: World, rows: Rows, n: int) -> None:
     from jiceng.cases.catalogue import catalogue_seed
     from jiceng.cases.models import Category
     from jiceng.core import audit
+    from jiceng.core.actors import Actor
     from jiceng.party.models import FirstSecretary
     from jiceng.places.models import ImportJob, MoveCheck, Person
     from jiceng.points import services as points
@@ -95,8 +96,8 @@ def grow(world: World, rows: Rows, n: int) -> None:
         now = timezone.now()
         # requests: submitted, accepted, dispatched (a notice), noted, supervised
         case, _ = cases.case_submit(
-            channel="qr", region_code=world.grid_a.code, description=f"路灯不亮{i}",
-            category=category, reporter_phone=f"1391234{i:04d}",
+            actor=Actor.public("test"), channel="qr", region_code=world.grid_a.code,
+            description=f"路灯不亮{i}", category=category, reporter_phone=f"1391234{i:04d}",
         )  # fmt: skip
         case = cases.case_accept(actor=worker, case=case)
         case = cases.case_dispatch(actor=worker, case=case, handler=worker)
@@ -134,7 +135,7 @@ def grow(world: World, rows: Rows, n: int) -> None:
         cases.visit_log(actor=worker, household=rows.household, notes=f"走访甲户{i}")
         # activities, sign-ups, teams, needs, venues
         resident = _resident(person)
-        activities.signup_create(resident=resident, activity=rows.activity)
+        activities.signup_create(actor=Actor.of_resident(resident), activity=rows.activity)
         start = _week_ahead() + datetime.timedelta(days=1, hours=i)
         activity = activities.activity_create(
             actor=manager, region_code=COMMUNITY_A, title=f"活动{i}", service_type=health,

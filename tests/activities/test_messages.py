@@ -10,6 +10,7 @@ from django.test import Client
 from jiceng.activities import services as activity_services
 from jiceng.activities.models import Activity, SignUp
 from jiceng.core import worker
+from jiceng.core.actors import Actor
 from jiceng.core.models import AuditEvent, OutboxMessage
 from tests.activities.conftest import at
 from tests.conftest import client_for
@@ -28,7 +29,7 @@ def test_cancelling_with_the_gateway_down_answers_and_every_resident_is_told_lat
     activity = make_activity("signup", team=team, capacity=2)
     people = [resident() for _ in range(3)]  # two places and one on the waitlist
     for person in people:
-        activity_services.signup_create(resident=person, activity=activity)
+        activity_services.signup_create(actor=Actor.of_resident(person), activity=activity)
     via_gateway.down = True
     page = client_for(staff_a)
     page.raise_request_exception = False
@@ -69,7 +70,7 @@ def test_rescheduling_and_a_resident_code_with_the_gateway_down(
 ):
     activity = make_activity("signup", team=team)
     person = resident()
-    activity_services.signup_create(resident=person, activity=activity)
+    activity_services.signup_create(actor=Actor.of_resident(person), activity=activity)
     via_gateway.down = True
     page = client_for(staff_a)
     page.raise_request_exception = False
@@ -106,9 +107,9 @@ def test_waitlist_promotion_is_queued_with_the_cancellation_of_a_place(
 ):
     activity = make_activity("signup", team=team, capacity=1)
     first, second = resident(), resident()
-    signup = activity_services.signup_create(resident=first, activity=activity)
-    activity_services.signup_create(resident=second, activity=activity)
-    activity_services.signup_cancel(resident=first, signup=signup)
+    signup = activity_services.signup_create(actor=Actor.of_resident(first), activity=activity)
+    activity_services.signup_create(actor=Actor.of_resident(second), activity=activity)
+    activity_services.signup_cancel(actor=Actor.of_resident(first), signup=signup)
     message = OutboxMessage.objects.get(template="waitlist_promoted")
     assert message.expires_at == activity.starts_at
     assert SignUp.objects.get(resident=second).status == SignUp.Status.CONFIRMED

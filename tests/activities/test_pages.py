@@ -7,6 +7,7 @@ from django.test import Client
 
 from jiceng.activities import services
 from jiceng.activities.models import Activity
+from jiceng.core.actors import Actor
 from jiceng.points import services as points_services
 from jiceng.points.models import Good, Redemption
 from jiceng.residents.models import Resident
@@ -135,7 +136,7 @@ def test_login_refusals(world, sms, django_capture_on_commit_callbacks):
 def test_stale_check_in_code_is_refused_with_a_message(world, team, make_activity, clock):
     activity = make_activity("signup", team=team)
     person = resident(phone="13900004444")
-    services.signup_create(resident=person, activity=activity)
+    services.signup_create(actor=Actor.of_resident(person), activity=activity)
     clock.move_to(at(2026, 11, 10, 9, 0))
     old = services.check_in_code(activity)
     clock.move_to(at(2026, 11, 10, 9, 2))

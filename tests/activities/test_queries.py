@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from jiceng.activities import services
+from jiceng.core.actors import Actor
 from jiceng.points import services as points_services
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
@@ -20,7 +21,7 @@ def busy_community(world, staff_a, team, make_activity, clock):
         activity = make_activity("signup", team=team, title=f"活动{n}")
         for _ in range(3):
             person = resident()
-            services.signup_create(resident=person, activity=activity)
+            services.signup_create(actor=Actor.of_resident(person), activity=activity)
             post(
                 ledger=ledger,
                 key=f"q:{activity.pk}:{person.pk}",

@@ -8,7 +8,9 @@ import pytest
 
 from jiceng.activities import services
 from jiceng.activities.models import Activity, ActivityEvent, ServiceType, SignUp
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.models import AuditEvent
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
 from tests.activities.conftest import COMMUNITY_A, at
@@ -25,21 +27,25 @@ def sent(sms):
 
 def test_full_process_issues_points_once(world, staff_a, team, leader, make_activity, clock):
     activity = make_activity("published")
-    activity = services.activity_claim(resident=leader, activity=activity, team=team)
+    activity = services.activity_claim(
+        actor=Actor.of_resident(leader), activity=activity, team=team
+    )
     assert activity.status == A.CLAIMED and activity.team == team and not activity.assigned
-    activity = services.activity_open_signup(resident=leader, activity=activity)
+    activity = services.activity_open_signup(actor=Actor.of_resident(leader), activity=activity)
     residents = [resident() for _ in range(3)]
-    signups = [services.signup_create(resident=r, activity=activity) for r in residents]
+    signups = [
+        services.signup_create(actor=Actor.of_resident(r), activity=activity) for r in residents
+    ]
     clock.move_to(at(2026, 11, 10, 8, 45))
-    activity = services.activity_hold(resident=leader, activity=activity)
+    activity = services.activity_hold(actor=Actor.of_resident(leader), activity=activity)
     code = services.check_in_code(activity)
-    services.signup_check_in(resident=residents[0], activity=activity, code=code)
-    services.attendance_mark(signup=signups[1], attended=True, resident=leader)
+    services.signup_check_in(actor=Actor.of_resident(residents[0]), activity=activity, code=code)
+    services.attendance_mark(signup=signups[1], attended=True, actor=Actor.of_resident(leader))
     clock.move_to(at(2026, 11, 10, 10, 30))
-    out = services.signup_check_out(resident=residents[0], activity=activity)
+    out = services.signup_check_out(actor=Actor.of_resident(residents[0]), activity=activity)
     assert out.hours == Decimal("1.50")  # counted from the start, not from arriving early
     clock.move_to(at(2026, 11, 10, 11, 30))
-    activity = services.activity_complete(resident=leader, activity=activity)
+    activity = services.activity_complete(actor=Actor.of_resident(leader), activity=activity)
     activity = services.activity_settle(actor=staff_a, activity=activity)
     assert activity.status == A.SETTLED
     keys = set(JournalEntry.objects.values_list("key", flat=True))
@@ -70,10 +76,12 @@ def test_claim_refusals(world, staff_a, team, leader, make_activity):
         actor=staff_a, region_code=COMMUNITY_A, name="银龄服务队", leader=other_leader
     )
     with pytest.raises(NotFound):  # only the team's own leader claims for it
-        services.activity_claim(resident=other_leader, activity=activity, team=team)
-    services.activity_claim(resident=leader, activity=activity, team=team)
+        services.activity_claim(actor=Actor.of_resident(other_leader), activity=activity, team=team)
+    services.activity_claim(actor=Actor.of_resident(leader), activity=activity, team=team)
     with pytest.raises(DomainError) as late:
-        services.activity_claim(resident=other_leader, activity=activity, team=other)
+        services.activity_claim(
+            actor=Actor.of_resident(other_leader), activity=activity, team=other
+        )
     assert late.value.code == "already_claimed"
     far = services.team_create(
         actor=world.b("community_worker"),
@@ -83,7 +91,7 @@ def test_claim_refusals(world, staff_a, team, leader, make_activity):
     )
     fresh = make_activity("published", title="另一场")
     with pytest.raises(DomainError) as away:
-        services.activity_claim(resident=far.leader, activity=fresh, team=far)
+        services.activity_claim(actor=Actor.of_resident(far.leader), activity=fresh, team=far)
     assert away.value.code == "team_far_away"
     assert Activity.objects.get(pk=fresh.pk).team is None
 
@@ -133,46 +141,54 @@ def test_waitlist_promotes_in_order(
 ):
     activity = make_activity("signup", team=team, capacity=2)
     people = [resident() for _ in range(4)]
-    signups = [services.signup_create(resident=p, activity=activity) for p in people]
+    signups = [
+        services.signup_create(actor=Actor.of_resident(p), activity=activity) for p in people
+    ]
     assert [s.status for s in signups] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
     with pytest.raises(DomainError) as twice:
-        services.signup_create(resident=people[0], activity=activity)
+        services.signup_create(actor=Actor.of_resident(people[0]), activity=activity)
     assert twice.value.code == "already_signed_up"
     with pytest.raises(NotFound):
-        services.signup_cancel(resident=people[1], signup=signups[0])
+        services.signup_cancel(actor=Actor.of_resident(people[1]), signup=signups[0])
     with django_capture_on_commit_callbacks(execute=True):
-        services.signup_cancel(resident=people[0], signup=signups[0])
+        services.signup_cancel(actor=Actor.of_resident(people[0]), signup=signups[0])
     statuses = dict(SignUp.objects.values_list("resident_id", "status"))
     assert statuses[people[2].pk] == "confirmed" and statuses[people[3].pk] == "waitlisted"
     assert [phone for phone, _ in sent] == [people[2].phone]
-    again = services.signup_create(resident=people[0], activity=activity)
+    again = services.signup_create(actor=Actor.of_resident(people[0]), activity=activity)
     assert again.pk == signups[0].pk and again.status == "waitlisted"
 
 
 def test_check_in_code_rotates(world, team, make_activity, clock):
     activity = make_activity("signup", team=team)
     person = resident()
-    services.signup_create(resident=person, activity=activity)
+    services.signup_create(actor=Actor.of_resident(person), activity=activity)
     clock.move_to(at(2026, 11, 10, 9, 0, 0))
     shown = services.check_in_code(activity)
     clock.move_to(at(2026, 11, 10, 9, 1, 10))  # two windows later: a forwarded photo
     with pytest.raises(DomainError) as stale:
-        services.signup_check_in(resident=person, activity=activity, code=shown)
+        services.signup_check_in(actor=Actor.of_resident(person), activity=activity, code=shown)
     assert stale.value.code == "code_stale"
     with pytest.raises(DomainError):
-        services.signup_check_in(resident=person, activity=activity, code="0123456789")
+        services.signup_check_in(
+            actor=Actor.of_resident(person), activity=activity, code="0123456789"
+        )
     current = services.check_in_code(activity)
     clock.move_to(at(2026, 11, 10, 9, 1, 35))  # the previous window still counts
-    services.signup_check_in(resident=person, activity=activity, code=current)
+    services.signup_check_in(actor=Actor.of_resident(person), activity=activity, code=current)
     with pytest.raises(DomainError) as twice:
         services.signup_check_in(
-            resident=person, activity=activity, code=services.check_in_code(activity)
+            actor=Actor.of_resident(person),
+            activity=activity,
+            code=services.check_in_code(activity),
         )
     assert twice.value.code == "already_checked_in"
     stranger = resident()
     with pytest.raises(DomainError) as unknown:
         services.signup_check_in(
-            resident=stranger, activity=activity, code=services.check_in_code(activity)
+            actor=Actor.of_resident(stranger),
+            activity=activity,
+            code=services.check_in_code(activity),
         )
     assert unknown.value.code == "not_signed_up"
 
@@ -180,11 +196,13 @@ def test_check_in_code_rotates(world, team, make_activity, clock):
 def test_check_in_only_around_the_activity(world, team, make_activity, clock):
     activity = make_activity("signup", team=team)
     person = resident()
-    services.signup_create(resident=person, activity=activity)
+    services.signup_create(actor=Actor.of_resident(person), activity=activity)
     clock.move_to(at(2026, 11, 10, 8, 0))
     with pytest.raises(DomainError) as early:
         services.signup_check_in(
-            resident=person, activity=activity, code=services.check_in_code(activity)
+            actor=Actor.of_resident(person),
+            activity=activity,
+            code=services.check_in_code(activity),
         )
     assert early.value.code == "checkin_closed"
     with pytest.raises(DomainError):
@@ -196,8 +214,8 @@ def test_cancel_tells_signed_up_residents(
 ):
     activity = make_activity("signup", team=team, capacity=1)
     first, second = resident(), resident()
-    services.signup_create(resident=first, activity=activity)
-    services.signup_create(resident=second, activity=activity)
+    services.signup_create(actor=Actor.of_resident(first), activity=activity)
+    services.signup_create(actor=Actor.of_resident(second), activity=activity)
     with pytest.raises(DomainError):
         services.activity_cancel(actor=staff_a, activity=activity, reason=" ")
     with django_capture_on_commit_callbacks(execute=True):
@@ -234,7 +252,7 @@ def test_rescheduling_tells_those_signed_up(
 ):
     activity = make_activity("signup", team=team)
     person = resident()
-    services.signup_create(resident=person, activity=activity)
+    services.signup_create(actor=Actor.of_resident(person), activity=activity)
     with django_capture_on_commit_callbacks(execute=True):
         services.activity_update(
             actor=staff_a, activity=activity, starts_at=at(2026, 11, 12, 14),
@@ -247,3 +265,63 @@ def test_rescheduling_tells_those_signed_up(
             ends_at=at(2026, 11, 1, 10),
         )  # fmt: skip
     assert past.value.code == "times_past"
+
+
+def test_a_claim_from_a_stale_read_still_moves_the_sequence_on(
+    staff_a, team, leader, make_activity, clock
+):
+    """Finding 3: the claim wrote `sequence = <the caller's copy> + 1`, so a copy read
+    before a reschedule left the iCalendar SEQUENCE where the reschedule had put it
+    (calendars kept the old time). The runner adds one in the database."""
+    stale = make_activity("published")
+    start = stale.starts_at
+    services.activity_update(
+        actor=staff_a,
+        activity=Activity.objects.get(pk=stale.pk),
+        starts_at=start + datetime.timedelta(hours=1),
+        ends_at=stale.ends_at + datetime.timedelta(hours=1),
+    )
+    rescheduled = Activity.objects.get(pk=stale.pk).sequence
+    assert rescheduled == stale.sequence + 1
+    services.activity_claim(actor=Actor.of_resident(leader), activity=stale, team=team)
+    claimed = Activity.objects.get(pk=stale.pk)
+    assert claimed.status == A.CLAIMED
+    assert claimed.sequence == rescheduled + 1
+    assert claimed.starts_at == start + datetime.timedelta(hours=1)  # the stale copy wrote nothing
+
+
+def test_steps_from_stale_copies_cannot_both_win(staff_a, team, leader, make_activity):
+    """Two steps read from the same copy: the second is checked against the row, not the
+    copy, and refused; one event, one audit record."""
+    activity = make_activity("published")
+    first, second = Activity.objects.get(pk=activity.pk), Activity.objects.get(pk=activity.pk)
+    services.activity_assign(actor=staff_a, activity=first, team=team)
+    with pytest.raises(DomainError) as late:
+        services.activity_claim(actor=Actor.of_resident(leader), activity=second, team=team)
+    assert late.value.code == "already_claimed"
+    row = Activity.objects.get(pk=activity.pk)
+    assert row.assigned and row.status == A.CLAIMED
+    assert list(row.events.values_list("action", flat=True)).count("claim") == 0
+    assert AuditEvent.objects.filter(action="activity.assign", object_id=str(row.pk)).count() == 1
+    assert not AuditEvent.objects.filter(action="activity.claim").exists()
+
+
+def test_residents_actions_are_audited_as_theirs(team, leader, make_activity, clock):
+    activity = make_activity("published")
+    services.activity_claim(actor=Actor.of_resident(leader), activity=activity, team=team)
+    services.activity_open_signup(actor=Actor.of_resident(leader), activity=activity)
+    person = resident()
+    services.signup_create(actor=Actor.of_resident(person), activity=activity)
+    kinds = dict(
+        AuditEvent.objects.filter(
+            action__in=["activity.claim", "activity.open_signup", "activity.signup"]
+        ).values_list("action", "actor_username")
+    )
+    assert kinds == {
+        "activity.claim": f"resident:{leader.pk}",
+        "activity.open_signup": f"resident:{leader.pk}",
+        "activity.signup": f"resident:{person.pk}",
+    }
+    assert set(
+        AuditEvent.objects.filter(action__in=kinds).values_list("actor_kind", flat=True)
+    ) == {"resident"}

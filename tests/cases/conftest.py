@@ -8,7 +8,10 @@ from jiceng.accounts.models import Department
 from jiceng.cases.catalogue import catalogue_seed
 from jiceng.cases.models import Category
 from jiceng.cases.services import case_submit
+from jiceng.core.actors import Actor
 from tests.factories import staff
+
+PUBLIC = Actor.public("test")
 
 
 def at(*args) -> datetime.datetime:
@@ -39,6 +42,7 @@ def county_staff(world):
 def submit(world, catalogue):
     def make(category="disputes.neighbour", text="楼上漏水到我家厨房", **fields):
         case, _ = case_submit(
+            actor=PUBLIC,
             channel="qr",
             region_code=fields.pop("region_code", world.grid_a.code),
             description=text,

@@ -6,8 +6,11 @@ from django.core.management import call_command
 
 from jiceng.cases import selectors, services
 from jiceng.cases.models import Notification
+from jiceng.core.actors import Actor
 from jiceng.core.models import OutboxMessage
 from tests.cases.conftest import at
+
+PUBLIC = Actor.public("test")
 
 
 def close(world, case, rating=None, late=False, clock=None):
@@ -20,7 +23,7 @@ def close(world, case, rating=None, late=False, clock=None):
     case = services.case_handle(actor=worker, case=case, result="已办")
     case = services.case_check(actor=community, case=case, passed=True)
     if rating:
-        case = services.case_rate(case=case, rating=rating)
+        case = services.case_rate(actor=PUBLIC, case=case, rating=rating)
     return case
 
 

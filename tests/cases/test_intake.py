@@ -11,7 +11,10 @@ from PIL import Image
 from jiceng.cases.models import Case, Notification
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.services import case_submit, client_fingerprint, intake_allowed
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+
+PUBLIC = Actor.public("test")
 
 
 def jpeg(width=800, height=600, gps=None) -> SimpleUploadedFile:
@@ -71,6 +74,7 @@ def test_oversize_photos_are_refused():
 
 def test_a_replayed_submission_creates_one_request(world, catalogue):
     fields = dict(
+        actor=PUBLIC,
         channel="qr",
         region_code=world.grid_a.code,
         description="路灯不亮",
@@ -103,6 +107,7 @@ def test_triage_staff_are_told(world, submit):
 )
 def test_bad_input_writes_nothing(world, catalogue, fields, code):
     base = dict(
+        actor=PUBLIC,
         channel="qr",
         region_code=world.grid_a.code,
         description="楼道灯坏了",
@@ -118,17 +123,28 @@ def test_a_category_group_or_another_countys_category_is_refused(world, catalogu
     for category in (catalogue["property"],):
         with pytest.raises(DomainError):
             case_submit(
-                channel="qr", region_code=world.grid_a.code, description="x", category=category
+                actor=PUBLIC,
+                channel="qr",
+                region_code=world.grid_a.code,
+                description="x",
+                category=category,
             )
 
 
 def test_required_answers(world, catalogue):
     gas = catalogue["facilities.gas"]
     with pytest.raises(DomainError) as error:
-        case_submit(channel="qr", region_code=world.grid_a.code, description="有味道", category=gas)
+        case_submit(
+            actor=PUBLIC,
+            channel="qr",
+            region_code=world.grid_a.code,
+            description="有味道",
+            category=gas,
+        )
     assert error.value.code == "answer_required"
     with pytest.raises(DomainError):
         case_submit(
+            actor=PUBLIC,
             channel="qr",
             region_code=world.grid_a.code,
             description="有味道",
@@ -136,6 +152,7 @@ def test_required_answers(world, catalogue):
             answers={"smell": "maybe"},
         )
     case, _ = case_submit(
+        actor=PUBLIC,
         channel="qr",
         region_code=world.grid_a.code,
         description="有味道",

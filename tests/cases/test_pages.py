@@ -6,8 +6,11 @@ import pytest
 from django.test import Client, override_settings
 
 from jiceng.cases.models import Case, Photo
+from jiceng.core.actors import Actor
 from jiceng.core.models import AuditEvent
 from tests.cases.test_intake import jpeg
+
+PUBLIC = Actor.public("test")
 
 
 @pytest.fixture
@@ -212,6 +215,7 @@ def test_an_unplaced_request_gets_its_grid_at_acceptance(world, catalogue, login
     from jiceng.cases.services import case_submit
 
     case, _ = case_submit(
+        actor=PUBLIC,
         channel="open311",
         region_code="370829",
         description="某处路灯不亮",

@@ -5,10 +5,13 @@ from django.test import override_settings
 
 from jiceng.cases import services
 from jiceng.cases.models import Case, Event, Notification
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from tests.cases.conftest import at
 from tests.factories import staff
+
+PUBLIC = Actor.public("test")
 
 S = Case.Status
 
@@ -37,7 +40,7 @@ def test_the_whole_way_on_time_over_the_holiday(world, submit, clock):
     case = services.case_check(actor=community, case=case, passed=True, note="现场已不再渗水")
     assert case.status == S.CLOSED
     assert case.closed_on_time is True
-    case = services.case_rate(case=case, rating=5, comment="很快")
+    case = services.case_rate(actor=PUBLIC, case=case, rating=5, comment="很快")
     assert (case.status, case.rating) == (S.CLOSED, 5)
 
     actions = list(case.events.values_list("action", flat=True))
@@ -182,13 +185,13 @@ def closed(world, case):
 def test_dissatisfied_twice_escalates_to_the_town(world, submit, county_staff):
     town = world.a("town_staff")
     case = closed(world, submit())
-    case = services.case_rate(case=case, rating=2, comment="没修好")
+    case = services.case_rate(actor=PUBLIC, case=case, rating=2, comment="没修好")
     assert (case.status, case.rework_count, case.dissatisfied_count) == (S.DISPATCHED, 1, 1)
     assert case.supervised_region_code == ""
     with pytest.raises(DomainError):
-        services.case_rate(case=case, rating=5)  # not closed now
+        services.case_rate(actor=PUBLIC, case=case, rating=5)  # not closed now
     case = closed(world, case)
-    case = services.case_rate(case=case, rating=1, comment="还是漏")
+    case = services.case_rate(actor=PUBLIC, case=case, rating=1, comment="还是漏")
     assert (case.status, case.dissatisfied_count) == (S.DISPATCHED, 2)
     assert case.supervised_region_code == "370829001"
     assert Notification.objects.filter(user=town, case=case, kind="supervised").exists()
@@ -196,9 +199,9 @@ def test_dissatisfied_twice_escalates_to_the_town(world, submit, county_staff):
 
 
 def test_one_rating_per_closing(world, submit):
-    case = services.case_rate(case=closed(world, submit()), rating=4)
+    case = services.case_rate(actor=PUBLIC, case=closed(world, submit()), rating=4)
     with pytest.raises(DomainError) as error:
-        services.case_rate(case=case, rating=1)
+        services.case_rate(actor=PUBLIC, case=case, rating=1)
     assert error.value.code == "already_rated"
 
 
@@ -206,12 +209,12 @@ def test_one_rating_per_closing(world, submit):
 def test_reopen_only_within_the_set_time(world, submit, clock):
     case = closed(world, submit())
     clock.move_to(at(2026, 10, 6, 10, 0))
-    case = services.case_reopen(case=case, reason="又坏了")
+    case = services.case_reopen(actor=PUBLIC, case=case, reason="又坏了")
     assert (case.status, case.rework_count) == (S.DISPATCHED, 1)
     case = closed(world, case)
     clock.move_to(at(2026, 10, 20, 10, 0))
     with pytest.raises(DomainError) as error:
-        services.case_reopen(case=case, reason="又坏了")
+        services.case_reopen(actor=PUBLIC, case=case, reason="又坏了")
     assert error.value.code == "reopen_too_late"
 
 

@@ -18,11 +18,14 @@ from jiceng.activities.models import ServiceType
 from jiceng.cases.models import Case
 from jiceng.cases.services import case_submit
 from jiceng.core import audit, history
+from jiceng.core.actors import Actor
 from jiceng.core.history import AppendOnlyError, append_only_models, missing_guards
 from jiceng.core.models import AuditEvent
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
 from tests.factories import resident
+
+PUBLIC = Actor.public("test")
 
 HISTORY = {
     "core.AuditEvent",
@@ -43,7 +46,9 @@ def rows(world):
         lines=[(account_for(ledger, Account.Kind.RESIDENT, resident()), 5),
                (account_for(ledger, Account.Kind.ISSUANCE), -5)],
     )  # fmt: skip
-    case, _ = case_submit(channel="qr", region_code=world.grid_a.code, description="路灯不亮")
+    case, _ = case_submit(
+        actor=PUBLIC, channel="qr", region_code=world.grid_a.code, description="路灯不亮"
+    )
     start = timezone.now() + datetime.timedelta(days=7)
     activity = activities.activity_create(
         actor=world.a("community_worker"), region_code="370829001001", title="义诊进社区",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jiceng.activities import services as activity_services
 from jiceng.activities.models import Activity, ServiceType
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.points import services
 from jiceng.points.ledger import account_for, ledger_for, post, verify
@@ -120,7 +121,7 @@ def test_100_teams_claim_one_activity(reference_data, world):
     results = race(
         [
             (lambda t=t: activity_services.activity_claim(
-                resident=t.leader, activity=activity, team=t
+                actor=Actor.of_resident(t.leader), activity=activity, team=t
             ))
             for t in teams
         ]

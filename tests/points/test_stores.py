@@ -4,7 +4,9 @@ of bad request is refused and changes nothing."""
 import pytest
 from django.utils import timezone
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.models import AuditEvent
 from jiceng.points import selectors, services
 from jiceng.points.ledger import account_for, verify
 from jiceng.points.models import Account, Good, JournalEntry, Redemption
@@ -127,7 +129,7 @@ def test_cancelled_redemption_cannot_be_confirmed(award, someone, store_a, goods
     order = services.redemption_open(
         clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
     )
-    services.redemption_cancel(resident=someone, redemption=order)
+    services.redemption_cancel(actor=Actor.of_resident(someone), redemption=order)
     with pytest.raises(DomainError) as cancelled:
         services.redemption_confirm(resident=someone, redemption=order)
     assert cancelled.value.code == "redemption_cancelled"
@@ -159,3 +161,46 @@ def test_an_order_not_confirmed_in_time_lapses(award, someone, store_a, goods):
         assert lapsed.value.code == "redemption_lapsed"
         assert Redemption.objects.get(pk=order.pk).lapsed
     assert Good.objects.get(pk=goods["soap"].pk).stock == 10
+
+
+def test_a_redemption_is_cancelled_only_by_its_resident_or_its_clerk(
+    world, award, someone, store_a, goods
+):
+    """Finding 4: a call naming nobody, or an actor with no right to the order, used to
+    cancel it; now the actor is required and such calls change nothing."""
+    award(someone, 100)
+    order = services.redemption_open(
+        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+    )
+    with pytest.raises(TypeError):
+        services.redemption_cancel(redemption=order)
+    with pytest.raises(TypeError):
+        services.redemption_cancel(actor=None, redemption=order)
+    refused = [
+        Actor.public("test"),
+        Actor.system("test"),
+        Actor.of_resident(resident()),  # another resident
+        Actor.staff(world.a("community_worker")),  # staff, not a clerk of this store
+        Actor.staff(staff("store_clerk", "370829001001", username="a-unlisted_clerk")),
+    ]
+    for actor in refused:
+        with pytest.raises(DomainError):
+            services.redemption_cancel(actor=actor, redemption=order)
+    order.refresh_from_db()
+    assert order.status == Redemption.Status.PENDING
+    assert not AuditEvent.objects.filter(action="redemption.cancel").exists()
+    services.redemption_cancel(actor=Actor.staff(store_a.clerk), redemption=order)
+    order.refresh_from_db()
+    assert order.status == Redemption.Status.CANCELLED
+    event = AuditEvent.objects.get(action="redemption.cancel")
+    assert event.actor_kind == "staff" and event.actor == store_a.clerk
+
+
+def test_a_residents_cancellation_is_audited_as_theirs(award, someone, store_a, goods):
+    award(someone, 100)
+    order = services.redemption_open(
+        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+    )
+    services.redemption_cancel(actor=Actor.of_resident(someone), redemption=order)
+    event = AuditEvent.objects.get(action="redemption.cancel")
+    assert (event.actor_kind, event.actor_username) == ("resident", f"resident:{someone.pk}")

@@ -33,7 +33,7 @@ WRITES_NOTHING = {
     "may_revoke": "a check",
     "signable_refusal": "a check",
     # cases
-    "actor_label": "a label for a timeline",
+    "case_deadlines_backfill": "deadline rows for the demo's history (no one acts)",
     "client_fingerprint": "a hash of the request's address",
     "intake_allowed": "a rate-limit check",
     "check_location": "a check",
@@ -80,8 +80,16 @@ def _records(name: str, functions: dict, seen: set) -> bool:
         return False
     seen.add(name)
     calls = _calls(functions[name])
-    # personal.reveal audits every reveal, allowed or denied (tests/core/test_personal.py).
-    if calls & {"audit.record", "audit.record_all", "personal.reveal"}:
+    # personal.reveal audits every reveal, allowed or denied (tests/core/test_personal.py);
+    # a step of a declared process is audited by the one runner (core.process).
+    audited = {
+        "audit.record",
+        "audit.record_all",
+        "personal.reveal",
+        "PROCESS.run",
+        "PROCESS.started",
+    }
+    if calls & audited:
         return True
     return any(_records(callee, functions, seen) for callee in calls if callee in functions)
 
@@ -247,7 +255,10 @@ def _writes(node: ast.AST) -> bool:
 
 
 def _audits(node: ast.AST) -> bool:
-    return bool(_calls(node) & {"audit.record", "audit.record_all"})
+    # A step of a declared process is audited by the one runner (core.process).
+    return bool(
+        _calls(node) & {"audit.record", "audit.record_all", "PROCESS.run", "PROCESS.started"}
+    )
 
 
 def _public(name: str) -> bool:
@@ -280,6 +291,7 @@ MODULES_WITHOUT_AUDIT = {
     "demo.activities": "builds the demo county's activities and points, no user acts",
     "core.history": "opens the history triggers' bypass for the test runner's flush only",
     "cases.notify": "inbox notices for a step that its service records",
+    "core.deadlines": "the deadline rows the process runner keeps for a step it records",
 }
 # Functions elsewhere that write without an audit event of their own.
 FUNCTIONS_WITHOUT_AUDIT = {

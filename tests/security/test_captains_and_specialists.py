@@ -16,11 +16,14 @@ from jiceng.accounts.services import api_token_issue, membership_grant
 from jiceng.cases import services as case_services
 from jiceng.cases.catalogue import catalogue_seed
 from jiceng.cases.models import Case, Category, Event, Photo
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent
 from jiceng.places.models import Household, Person, SpecialGroup
 from tests import factories
 from tests.conftest import client_for
+
+PUBLIC = Actor.public("test")
 
 
 def _jpeg() -> ContentFile:
@@ -48,8 +51,8 @@ def street(world):
 
     def request(building, text):
         case, _ = case_services.case_submit(
-            channel="qr", region_code=world.grid_a.code, description=text, category=light,
-            building=building, reporter_phone="13912345678",
+            actor=PUBLIC, channel="qr", region_code=world.grid_a.code, description=text,
+            category=light, building=building, reporter_phone="13912345678",
         )  # fmt: skip
         Photo.objects.create(case=case, kind="report", image=_jpeg())
         return case
@@ -133,7 +136,7 @@ def test_the_captain_sees_their_buildings_requests_and_their_own(world, street):
     captain = world.a("building_captain")
     mine, _ = case_services.case_submit(
         channel="staff", region_code=world.grid_a.code, description="本楼楼道灯坏了",
-        building=street["own"], submitted_by=captain,
+        building=street["own"], actor=captain,
     )  # fmt: skip
     # Placed elsewhere at triage or by a later move: still theirs to follow.
     Case.objects.filter(pk=mine.pk).update(building=None)

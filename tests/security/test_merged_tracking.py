@@ -8,6 +8,9 @@ from jiceng.cases import services
 from jiceng.cases.catalogue import catalogue_seed
 from jiceng.cases.models import Case, Category
 from jiceng.cases.public import tracking_url
+from jiceng.core.actors import Actor
+
+PUBLIC = Actor.public("test")
 
 COMMENT = "楼下张大爷家门口的灯也是我报的"
 REASON = "晚上又不亮了，我家孩子在13812345678等我"
@@ -25,17 +28,27 @@ def test_a_merged_request_shows_staff_steps_and_the_result_only(world):
     worker = world.a("grid_worker")
     light = Category.objects.get(code="facilities.street-light")
     original, _ = services.case_submit(
-        channel="qr", region_code=world.grid_a.code, description="3号楼路灯不亮", category=light
+        actor=PUBLIC,
+        channel="qr",
+        region_code=world.grid_a.code,
+        description="3号楼路灯不亮",
+        category=light,
     )
     duplicate, _ = services.case_submit(
-        channel="qr", region_code=world.grid_a.code, description="路灯坏了", category=light
+        actor=PUBLIC,
+        channel="qr",
+        region_code=world.grid_a.code,
+        description="路灯坏了",
+        category=light,
     )
     original = services.case_accept(actor=worker, case=original)
     original = services.case_dispatch(actor=worker, case=original, handler=worker)
     services.case_merge(actor=worker, case=duplicate, into=original)
     original = _close(world, original, "已更换灯泡")
-    original = services.case_rate(case=original, rating=Case.Rating.SATISFIED, comment=COMMENT)
-    original = services.case_reopen(case=original, reason=REASON)
+    original = services.case_rate(
+        actor=PUBLIC, case=original, rating=Case.Rating.SATISFIED, comment=COMMENT
+    )
+    original = services.case_reopen(actor=PUBLIC, case=original, reason=REASON)
     original = _close(world, original, "已更换整套灯具")
     original.refresh_from_db()
     assert original.rating_comment == COMMENT  # a real pair, rated with a comment

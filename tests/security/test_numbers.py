@@ -8,8 +8,11 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from jiceng.core.actors import Actor
 from tests.conftest import client_for
 from tests.test_access_matrix import _a_case, _activity, _claim, _patrol, _store, _tracking
+
+PUBLIC = Actor.public("test")
 
 BAD = ["abc", "1.5", "", " ", "9" * 30, "²", "-1", "1e3"]
 
@@ -28,7 +31,9 @@ class Field:
 def _received_case(world):
     from jiceng.cases import services
 
-    case, _ = services.case_submit(channel="qr", region_code=world.grid_a.code, description="井盖")
+    case, _ = services.case_submit(
+        actor=PUBLIC, channel="qr", region_code=world.grid_a.code, description="井盖"
+    )
     return case
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiceng.activities import selectors, services
 from jiceng.activities.models import SignUp, VolunteerTeam
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.links import public_base_url
 from jiceng.residents.decorators import resident_required
@@ -52,7 +53,7 @@ def claim(request, pk: int, activity_pk: int):
             raise DomainError(
                 "来晚了，该活动已被其他队伍认领或已不能认领。", code="already_claimed"
             )
-        services.activity_claim(resident=request.resident, activity=target, team=own)
+        services.activity_claim(actor=Actor.of(request), activity=target, team=own)
     except DomainError as refusal:
         messages.error(request, refusal.message)
         return redirect("leader:team", pk=pk)
@@ -79,7 +80,7 @@ def act(request, pk: int, action: str):
     if step is None:
         raise NotFound()
     try:
-        step(resident=request.resident, activity=item)
+        step(actor=Actor.of(request), activity=item)
         messages.success(request, "已完成。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
@@ -97,7 +98,7 @@ def attendance(request, pk: int, signup_pk: int):
         raise NotFound()
     try:
         services.attendance_mark(
-            signup=signup, attended=request.POST.get("attended") == "1", resident=request.resident
+            actor=Actor.of(request), signup=signup, attended=request.POST.get("attended") == "1"
         )
     except DomainError as refusal:
         messages.error(request, refusal.message)

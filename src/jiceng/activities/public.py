@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jiceng.activities import selectors, services
 from jiceng.activities.models import Activity, SignUp
 from jiceng.activities.workflow import PUBLIC
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import COUNTY, community_of, is_above, town_of
 from jiceng.places.models import Region
@@ -191,7 +192,7 @@ def _refusal(request, refusal: DomainError, pk: int):
 def signup(request, pk: int):
     item = selectors.public_activity(pk)
     try:
-        made = services.signup_create(resident=request.resident, activity=item)
+        made = services.signup_create(actor=Actor.of(request), activity=item)
     except DomainError as refusal:
         return _refusal(request, refusal, pk)
     if made.status == SignUp.Status.CONFIRMED:
@@ -209,7 +210,7 @@ def signup_cancel(request, pk: int):
     try:
         if mine is None:
             raise DomainError("您没有报名这个活动。", code="not_signed_up")
-        services.signup_cancel(resident=request.resident, signup=mine)
+        services.signup_cancel(actor=Actor.of(request), signup=mine)
     except DomainError as refusal:
         return _refusal(request, refusal, pk)
     messages.success(request, "已取消报名。")
@@ -223,7 +224,7 @@ def check_in(request, pk: int, code: str):
     item = selectors.public_activity(pk)
     if request.method == "POST":
         try:
-            services.signup_check_in(resident=request.resident, activity=item, code=code)
+            services.signup_check_in(actor=Actor.of(request), activity=item, code=code)
         except DomainError as refusal:
             return _refusal(request, refusal, pk)
         messages.success(request, "签到成功！活动结束时别忘了签退。")
@@ -236,7 +237,7 @@ def check_in(request, pk: int, code: str):
 def check_out(request, pk: int):
     item = selectors.public_activity(pk)
     try:
-        done = services.signup_check_out(resident=request.resident, activity=item)
+        done = services.signup_check_out(actor=Actor.of(request), activity=item)
     except DomainError as refusal:
         return _refusal(request, refusal, pk)
     messages.success(request, f"签退成功，本次服务 {done.hours} 小时。")

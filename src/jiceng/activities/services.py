@@ -1,6 +1,10 @@
 """Every change to activities, teams, venues, needs and sign-ups. A step of the declared
-process locks the activity row, checks its status against activities.workflow and the
-actor's right, changes it, and appends an ActivityEvent (plus an audit record)."""
+process runs on the one process runner (core.process) with the table of
+activities.workflow: it locks the activity row, checks its status and the actor's right,
+changes it with a conditional update (the iCalendar SEQUENCE grows in the database, never
+from a stale read), and appends an ActivityEvent and an audit record. Every service takes
+the typed actor (core.actors.Actor) first: staff, or the resident who signs up, checks
+in, or leads the team."""
 
 import datetime
 import hashlib
@@ -14,7 +18,6 @@ from django.utils import timezone
 
 from jiceng.activities.models import (
     Activity,
-    ActivityEvent,
     Need,
     ServiceType,
     SignUp,
@@ -22,11 +25,19 @@ from jiceng.activities.models import (
     Venue,
     VolunteerTeam,
 )
-from jiceng.activities.workflow import STEPS
+from jiceng.activities.workflow import (
+    ATTENDANCE,
+    CHECK_IN,
+    LEADER,
+    PROCESS,
+    SIGNUP_OPEN,
+    WITHDRAWABLE,
+)
 from jiceng.core import audit, outbox
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.masking import mask_name
+from jiceng.core.process import actor_required
 from jiceng.core.region_codes import COMMUNITY, GRID, level_of, town_of
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
@@ -36,61 +47,18 @@ CODE_SECONDS = 30  # the check-in code shown by the leader changes this often
 CHECK_IN_EARLY = datetime.timedelta(minutes=30)
 
 
-def _label(actor=None, resident=None) -> str:
-    if resident is not None:
-        return f"居民 {resident}"
-    if actor is None:
-        return "系统"
-    return f"工作人员 {mask_name(actor.full_name or actor.username)}"
-
-
-def _step(
-    activity: Activity, action: str, *, actor=None, resident=None, authorize, note="", **changes
-) -> Activity:
-    step = STEPS[action]
-    locked = Activity.objects.select_for_update().get(pk=activity.pk)
-    if locked.status not in step.sources:
-        raise DomainError(
-            f"活动当前“{locked.get_status_display()}”，不能{step.label}。",
-            code="invalid_transition",
-        )
-    authorize(locked)
-    before = locked.status
-    for name, value in changes.items():
-        setattr(locked, name, value)
-    locked.status = step.target
-    locked.sequence += 1
-    locked.save()
-    ActivityEvent.objects.create(
-        activity=locked,
-        at=timezone.now(),
-        actor=actor,
-        actor_label=_label(actor, resident),
-        action=action,
-        from_status=before,
-        to_status=locked.status,
-        note=note[:300],
-    )
-    audit.record(actor=actor, action=f"activity.{action}", obj=locked, detail={"to": locked.status})
-    return locked
-
-
-def _staff(actor):
-    def authorize(activity: Activity) -> None:
-        require(actor, "activities.manage", activity.region_code)
-
-    return authorize
-
-
-def _leader_or_staff(actor=None, resident=None):
-    def authorize(activity: Activity) -> None:
-        if resident is not None and activity.team_id and activity.team.leader_id == resident.pk:
-            return
-        if actor is not None and has_permission(actor, "activities.manage", activity.region_code):
-            return
+def _resident(actor) -> "Actor":
+    """The actor of a resident's own action (a sign-up, a check-in)."""
+    actor = actor_required(actor)
+    if not actor.is_resident:
         raise NotFound()
+    return actor
 
-    return authorize
+
+def _leader_or_staff(actor: Actor, activity: Activity) -> None:
+    if LEADER(actor, activity) or has_permission(actor, "activities.manage", activity.region_code):
+        return
+    raise NotFound()
 
 
 # --- venues, teams, needs ------------------------------------------------------------------
@@ -99,7 +67,7 @@ def _leader_or_staff(actor=None, resident=None):
 @transaction.atomic
 def venue_create(
     *,
-    actor,
+    actor: Actor,
     region_code: str,
     name: str,
     kind: str,
@@ -131,7 +99,7 @@ def venue_create(
 
 @transaction.atomic
 def team_create(
-    *, actor, region_code: str, name: str, leader, service_types=(), description: str = ""
+    *, actor: Actor, region_code: str, name: str, leader, service_types=(), description: str = ""
 ) -> VolunteerTeam:
     require(actor, "activities.manage", region_code)
     if not name.strip():
@@ -154,11 +122,12 @@ def team_create(
 
 
 def team_member_add(
-    *, team: VolunteerTeam, resident, kind: str = TeamMember.Kind.RESIDENT, actor=None, leader=None
+    *, actor: Actor, team: VolunteerTeam, resident, kind: str = TeamMember.Kind.RESIDENT
 ) -> TeamMember:
     """The team's leader, or community staff, add a member."""
-    if leader is not None:
-        if team.leader_id != leader.pk:
+    actor = actor_required(actor)
+    if actor.is_resident:
+        if team.leader_id != actor.resident.pk:
             raise NotFound()
     else:
         require(actor, "activities.manage", team.region_code)
@@ -175,9 +144,10 @@ def team_member_add(
 
 @transaction.atomic
 def need_record(
-    *, actor, region_code: str, text: str, service_type: ServiceType | None = None
+    *, actor: Actor, region_code: str, text: str, service_type: ServiceType | None = None
 ) -> Need:
     """A resident's need, as a grid worker heard it."""
+    actor = actor_required(actor)
     require(actor, "activities.needs", region_code)
     if level_of(region_code) != GRID:
         raise DomainError("需求登记到网格。", code="grid_required")
@@ -187,7 +157,7 @@ def need_record(
         region_code=region_code,
         text=text.strip()[:300],
         service_type=service_type,
-        recorded_by=actor,
+        recorded_by=actor.user,
     )
     audit.record(actor=actor, action="need.record", obj=need)
     return need
@@ -239,7 +209,7 @@ def _check_venue(
 @transaction.atomic
 def activity_create(
     *,
-    actor,
+    actor: Actor,
     region_code: str,
     title: str,
     service_type: ServiceType,
@@ -278,89 +248,66 @@ def activity_create(
         capacity=capacity,
         points=points,
         holiday_tag=holiday_tag[:16],
-        created_by=actor,
+        created_by=actor_required(actor).user,
         check_in_secret=secrets.token_hex(16),
-    )
-    ActivityEvent.objects.create(
-        activity=activity,
-        at=timezone.now(),
-        actor=actor,
-        actor_label=_label(actor),
-        action="create",
-        to_status=activity.status,
     )
     Need.objects.filter(pk__in=[n.pk for n in needs], region_code__within=region_code).update(
         activity=activity
     )
-    audit.record(actor=actor, action="activity.create", obj=activity)
+    PROCESS.started(activity, actor=actor, action="create")
     return activity
 
 
-@transaction.atomic
-def activity_publish(*, actor, activity: Activity) -> Activity:
-    return _step(activity, "publish", actor=actor, authorize=_staff(actor))
+def activity_publish(*, actor: Actor, activity: Activity) -> Activity:
+    return PROCESS.run(activity, "publish", actor=actor)
 
 
-def activity_claim(*, resident, activity: Activity, team: VolunteerTeam) -> Activity:
+def activity_claim(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> Activity:
     """抢单: the first team's leader to claim wins. The status moves with one conditional
     update, so of any number of simultaneous claims exactly one succeeds."""
-    if team.leader_id != resident.pk or not team.is_active:
+    actor = _resident(actor)
+    if team.leader_id != actor.resident.pk or not team.is_active:
         raise NotFound()
     if town_of(team.region_code) != town_of(activity.region_code):
         raise DomainError("只能认领本街道（乡镇）的活动。", code="team_far_away")
-    with transaction.atomic():
-        won = Activity.objects.filter(pk=activity.pk, status=A.PUBLISHED).update(
-            status=A.CLAIMED, team=team, assigned=False
-        )
-        if not won:
-            current = Activity.objects.get(pk=activity.pk)
-            if current.team_id:
-                raise DomainError("来晚了，该活动已被其他队伍认领。", code="already_claimed")
-            raise DomainError("该活动现在不能认领。", code="invalid_transition")
-        Activity.objects.filter(pk=activity.pk).update(sequence=activity.sequence + 1)
-        ActivityEvent.objects.create(
-            activity_id=activity.pk,
-            at=timezone.now(),
-            actor_label=f"队长 {resident}（{team.name}）",
-            action="claim",
-            from_status=A.PUBLISHED,
-            to_status=A.CLAIMED,
-        )
-        audit.record(actor=None, action="activity.claim", obj=activity, detail={"team": team.pk})
-    return Activity.objects.get(pk=activity.pk)
+
+    def taken(current: Activity) -> DomainError:
+        if current.team_id:
+            return DomainError("来晚了，该活动已被其他队伍认领。", code="already_claimed")
+        return DomainError("该活动现在不能认领。", code="invalid_transition")
+
+    return PROCESS.run(
+        activity,
+        "claim",
+        actor=actor,
+        wrong_state=taken,
+        label=f"队长 {actor.resident}（{team.name}）"[:64],
+        detail={"team": team.pk},
+        team=team,
+        assigned=False,
+    )
 
 
-@transaction.atomic
-def activity_assign(*, actor, activity: Activity, team: VolunteerTeam) -> Activity:
+def activity_assign(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> Activity:
     """派单: the community gives the activity to a team."""
     if town_of(team.region_code) != town_of(activity.region_code) or not team.is_active:
         raise DomainError("只能派给本街道（乡镇）的队伍。", code="team_far_away")
-    return _step(activity, "assign", actor=actor, authorize=_staff(actor), team=team, assigned=True)
+    return PROCESS.run(activity, "assign", actor=actor, team=team, assigned=True)
 
 
-@transaction.atomic
-def activity_open_signup(*, activity: Activity, actor=None, resident=None) -> Activity:
-    return _step(
-        activity,
-        "open_signup",
-        actor=actor,
-        resident=resident,
-        authorize=_leader_or_staff(actor, resident),
-    )
+def activity_open_signup(*, actor: Actor, activity: Activity) -> Activity:
+    """By staff, or by the leader of the activity's team."""
+    return PROCESS.run(activity, "open_signup", actor=actor)
 
 
-@transaction.atomic
-def activity_hold(*, activity: Activity, actor=None, resident=None) -> Activity:
-    """活动开始: from half an hour before the start; sign-up closes."""
-    if timezone.now() < activity.starts_at - CHECK_IN_EARLY:
+def _not_too_early(locked: Activity) -> None:
+    if timezone.now() < locked.starts_at - CHECK_IN_EARLY:
         raise DomainError("活动开始前半小时内才能开始签到。", code="too_early")
-    return _step(
-        activity,
-        "hold",
-        actor=actor,
-        resident=resident,
-        authorize=_leader_or_staff(actor, resident),
-    )
+
+
+def activity_hold(*, actor: Actor, activity: Activity) -> Activity:
+    """活动开始: from half an hour before the start; sign-up closes."""
+    return PROCESS.run(activity, "hold", actor=actor, check=_not_too_early)
 
 
 def _hours(start, end, activity: Activity) -> Decimal:
@@ -368,30 +315,26 @@ def _hours(start, end, activity: Activity) -> Decimal:
     return Decimal(max(0, (end - start).total_seconds()) / 3600).quantize(Decimal("0.01"))
 
 
-@transaction.atomic
-def activity_complete(*, activity: Activity, actor=None, resident=None) -> Activity:
+def activity_complete(*, actor: Actor, activity: Activity) -> Activity:
     """确认出勤: attendance is final; those checked in but not out are counted to the end."""
     if timezone.now() < activity.starts_at:
         raise DomainError("活动尚未开始，不能确认出勤。", code="too_early")
-    activity = _step(
-        activity,
-        "complete",
-        actor=actor,
-        resident=resident,
-        authorize=_leader_or_staff(actor, resident),
-    )
-    for signup in activity.signups.filter(status=SignUp.Status.CONFIRMED):
-        if signup.checked_in_at and not signup.checked_out_at:
-            signup.hours = _hours(signup.checked_in_at, activity.ends_at, activity)
-            signup.save(update_fields=["hours"])
-    return activity
+
+    def count_the_rest(completed: Activity) -> None:
+        for signup in completed.signups.filter(status=SignUp.Status.CONFIRMED):
+            if signup.checked_in_at and not signup.checked_out_at:
+                signup.hours = _hours(signup.checked_in_at, completed.ends_at, completed)
+                signup.save(update_fields=["hours"])
+
+    return PROCESS.run(activity, "complete", actor=actor, effects=count_the_rest)
 
 
-def activity_settle(*, actor, activity: Activity) -> Activity:
+def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
     """结算: post the activity's points to each attendee (key checkin:<sign-up>) and to the
     team; then the activity is settled. Settling twice posts nothing twice."""
+    actor = actor_required(actor)
     with transaction.atomic():
-        activity = _step(activity, "settle", actor=actor, authorize=_staff(actor))
+        activity = PROCESS.run(activity, "settle", actor=actor)
         ledger = ledger_for(activity.region_code)
         issuance = account_for(ledger, Account.Kind.ISSUANCE)
         attended = [
@@ -413,7 +356,7 @@ def activity_settle(*, actor, activity: Activity) -> Activity:
                         ),
                         (issuance, -activity.points),
                     ],
-                    actor=actor,
+                    actor=actor.user,
                 )
             if activity.team_id and attended:
                 post(
@@ -425,7 +368,7 @@ def activity_settle(*, actor, activity: Activity) -> Activity:
                         (account_for(ledger, Account.Kind.TEAM, activity.team), activity.points),
                         (issuance, -activity.points),
                     ],
-                    actor=actor,
+                    actor=actor.user,
                 )
     return activity
 
@@ -448,33 +391,29 @@ def _tell_signed_up(activity: Activity, template: str, cause: str, expires_at, *
     )
 
 
-def activity_cancel(*, actor, activity: Activity, reason: str) -> Activity:
+def activity_cancel(*, actor: Actor, activity: Activity, reason: str) -> Activity:
     """取消: signed-up residents are told by SMS (queued with the cancellation)."""
     if not reason.strip():
         raise DomainError("取消活动须说明原因。", code="reason_required", field="reason")
-    with transaction.atomic():
-        activity = _step(
-            activity,
-            "cancel",
-            actor=actor,
-            authorize=_staff(actor),
-            note=reason,
-            cancel_reason=reason.strip()[:200],
-        )
-        _tell_signed_up(
-            activity,
+    return PROCESS.run(
+        activity,
+        "cancel",
+        actor=actor,
+        note=reason[:300],
+        cancel_reason=reason.strip()[:200],
+        effects=lambda cancelled: _tell_signed_up(
+            cancelled,
             "activity_cancelled",
             cause="cancel",
-            expires_at=activity.ends_at,
+            expires_at=cancelled.ends_at,
             reason=reason.strip()[:40],
-        )
-    return activity
+        ),
+    )
 
 
-@transaction.atomic
 def activity_update(
     *,
-    actor,
+    actor: Actor,
     activity: Activity,
     starts_at=None,
     ends_at=None,
@@ -484,63 +423,59 @@ def activity_update(
 ) -> Activity:
     """Reschedule or move an activity that has not started; its iCalendar SEQUENCE grows
     and those signed up are told of a new time."""
-    locked = Activity.objects.select_for_update().get(pk=activity.pk)
-    require(actor, "activities.manage", locked.region_code)
-    if locked.status not in (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP):
-        raise DomainError("活动已举行或已取消，不能修改。", code="invalid_transition")
-    starts_at = starts_at or locked.starts_at
-    ends_at = ends_at or locked.ends_at
-    capacity = capacity or locked.capacity
-    if ends_at <= starts_at:
-        raise DomainError("结束时间须晚于开始时间。", code="times_invalid")
-    if starts_at < timezone.now():
-        raise DomainError("不能改到已经过去的时间。", code="times_past")
-    if capacity < locked.signups.filter(status=SignUp.Status.CONFIRMED).count():
-        raise DomainError("名额不能少于已报名人数。", code="capacity_below_signups")
-    venue = venue if venue is not None else locked.venue
-    _check_venue(venue, locked.region_code, starts_at, ends_at, capacity, exclude=locked.pk)
-    moved = (starts_at, ends_at) != (locked.starts_at, locked.ends_at)
-    locked.starts_at, locked.ends_at, locked.capacity, locked.venue = (
-        starts_at,
-        ends_at,
-        capacity,
-        venue,
-    )
-    if place is not None:
-        locked.place = place[:200]
-    locked.sequence += 1
-    locked.save()
-    ActivityEvent.objects.create(
-        activity=locked,
-        at=timezone.now(),
+    moved = False
+
+    def changes(locked: Activity) -> dict:
+        nonlocal moved
+        starts, ends = starts_at or locked.starts_at, ends_at or locked.ends_at
+        places = capacity or locked.capacity
+        if ends <= starts:
+            raise DomainError("结束时间须晚于开始时间。", code="times_invalid")
+        if starts < timezone.now():
+            raise DomainError("不能改到已经过去的时间。", code="times_past")
+        if places < locked.signups.filter(status=SignUp.Status.CONFIRMED).count():
+            raise DomainError("名额不能少于已报名人数。", code="capacity_below_signups")
+        where = venue if venue is not None else locked.venue
+        _check_venue(where, locked.region_code, starts, ends, places, exclude=locked.pk)
+        moved = (starts, ends) != (locked.starts_at, locked.ends_at)
+        new = {"starts_at": starts, "ends_at": ends, "capacity": places, "venue": where}
+        if place is not None:
+            new["place"] = place[:200]
+        return new
+
+    def tell(updated: Activity) -> None:
+        if moved:
+            _tell_signed_up(
+                updated,
+                "activity_moved",
+                cause=f"moved:{updated.sequence}",
+                expires_at=updated.starts_at,
+                starts=f"{timezone.localtime(updated.starts_at):%m月%d日 %H:%M}",
+            )
+
+    return PROCESS.run(
+        activity,
+        "update",
         actor=actor,
-        actor_label=_label(actor),
-        action="update",
-        from_status=locked.status,
-        to_status=locked.status,
-        note=f"改为 {timezone.localtime(starts_at):%m月%d日 %H:%M}" if moved else "",
+        derive=changes,
+        note=lambda updated: (
+            f"改为 {timezone.localtime(updated.starts_at):%m月%d日 %H:%M}" if moved else ""
+        ),
+        effects=tell,
     )
-    audit.record(actor=actor, action="activity.update", obj=locked)
-    if moved:
-        _tell_signed_up(
-            locked,
-            "activity_moved",
-            cause=f"moved:{locked.sequence}",
-            expires_at=starts_at,
-            starts=f"{timezone.localtime(starts_at):%m月%d日 %H:%M}",
-        )
-    return locked
 
 
 # --- sign-up, check-in, attendance ----------------------------------------------------------
 
 
-def signup_create(*, resident, activity: Activity) -> SignUp:
+def signup_create(*, actor: Actor, activity: Activity) -> SignUp:
     """报名: a place if there is one, otherwise the waitlist. The activity row is locked,
     so two sign-ups for the last place cannot both get it."""
+    actor = _resident(actor)
+    resident = actor.resident
     with transaction.atomic():
         locked = Activity.objects.select_for_update().get(pk=activity.pk)
-        if locked.status != A.SIGNUP:
+        if locked.status not in SIGNUP_OPEN:
             raise DomainError("该活动现在不接受报名。", code="signup_closed")
         if locked.starts_at <= timezone.now():
             raise DomainError("活动已经开始，不能报名。", code="signup_closed")
@@ -559,7 +494,7 @@ def signup_create(*, resident, activity: Activity) -> SignUp:
         else:
             signup = SignUp.objects.create(activity=locked, resident=resident, status=status)
         audit.record(
-            actor=None,
+            actor=actor,
             action="activity.signup",
             obj=signup,
             region_code=locked.region_code,
@@ -568,13 +503,14 @@ def signup_create(*, resident, activity: Activity) -> SignUp:
     return signup
 
 
-def signup_cancel(*, resident, signup: SignUp) -> SignUp:
+def signup_cancel(*, actor: Actor, signup: SignUp) -> SignUp:
     """Withdraw; the first on the waitlist takes the place (and is told)."""
-    if signup.resident_id != resident.pk:
+    actor = _resident(actor)
+    if signup.resident_id != actor.resident.pk:
         raise NotFound()
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=signup.activity_id)
-        if activity.status not in (A.SIGNUP, A.CLAIMED):
+        if activity.status not in WITHDRAWABLE:
             raise DomainError("活动已开始或已结束，不能取消报名。", code="signup_closed")
         signup = SignUp.objects.select_for_update().get(pk=signup.pk)
         if signup.status == SignUp.Status.CANCELLED:
@@ -603,7 +539,7 @@ def signup_cancel(*, resident, signup: SignUp) -> SignUp:
                     ]
                 )
         audit.record(
-            actor=None,
+            actor=actor,
             action="activity.signup_cancel",
             obj=signup,
             region_code=activity.region_code,
@@ -618,9 +554,11 @@ def check_in_code(activity: Activity, at: float | None = None) -> str:
     return digest.hexdigest()[:10]
 
 
-def signup_check_in(*, resident, activity: Activity, code: str) -> SignUp:
+def signup_check_in(*, actor: Actor, activity: Activity, code: str) -> SignUp:
     """签到 by scanning the leader's current code (this or the previous window only: a
     photo of it sent to a friend is stale a minute later)."""
+    actor = _resident(actor)
+    resident = actor.resident
     now = time.time()
     if not any(
         hmac.compare_digest(code or "", check_in_code(activity, now - lag))
@@ -630,7 +568,7 @@ def signup_check_in(*, resident, activity: Activity, code: str) -> SignUp:
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
         moment = timezone.now()
-        if activity.status not in (A.SIGNUP, A.HELD) or not (
+        if activity.status not in CHECK_IN or not (
             activity.starts_at - CHECK_IN_EARLY <= moment <= activity.ends_at
         ):
             raise DomainError("现在不在签到时间内。", code="checkin_closed")
@@ -644,14 +582,16 @@ def signup_check_in(*, resident, activity: Activity, code: str) -> SignUp:
         signup.checked_in_at = moment
         signup.save(update_fields=["checked_in_at"])
         audit.record(
-            actor=None, action="activity.check_in", obj=signup, region_code=activity.region_code
+            actor=actor, action="activity.check_in", obj=signup, region_code=activity.region_code
         )
     return signup
 
 
 @transaction.atomic
-def signup_check_out(*, resident, activity: Activity) -> SignUp:
+def signup_check_out(*, actor: Actor, activity: Activity) -> SignUp:
     """签退: the service hours are the time between check-in and now, within the activity."""
+    actor = _resident(actor)
+    resident = actor.resident
     signup = (
         SignUp.objects.select_for_update()
         .filter(
@@ -669,18 +609,19 @@ def signup_check_out(*, resident, activity: Activity) -> SignUp:
     signup.hours = _hours(signup.checked_in_at, now, activity)
     signup.save(update_fields=["checked_out_at", "hours"])
     audit.record(
-        actor=None, action="activity.check_out", obj=signup, region_code=activity.region_code
+        actor=actor, action="activity.check_out", obj=signup, region_code=activity.region_code
     )
     return signup
 
 
 @transaction.atomic
-def attendance_mark(*, signup: SignUp, attended: bool, actor=None, resident=None) -> SignUp:
+def attendance_mark(*, actor: Actor, signup: SignUp, attended: bool) -> SignUp:
     """The leader (or staff) marks attendance for someone who could not check in: they
     are counted for the whole activity."""
+    actor = actor_required(actor)
     activity = signup.activity
-    _leader_or_staff(actor, resident)(activity)
-    if activity.status not in (A.SIGNUP, A.HELD) or signup.status != SignUp.Status.CONFIRMED:
+    _leader_or_staff(actor, activity)
+    if activity.status not in ATTENDANCE or signup.status != SignUp.Status.CONFIRMED:
         raise DomainError("现在不能确认出勤。", code="attendance_closed")
     signup.marked_by_leader = attended
     signup.hours = (

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.activities import selectors, services
 from jiceng.activities.models import Activity, ServiceType, SignUp, TeamMember, Venue
-from jiceng.activities.workflow import STEPS
+from jiceng.activities.workflow import PROCESS, STEPS
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import town_of
@@ -23,7 +24,6 @@ from jiceng.places.selectors import community_choices, nodes_under
 from jiceng.residents.services import resident_by_phone
 
 A = Activity.Status
-RESCHEDULABLE = (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP)
 STAFF_STEPS = ("publish", "assign", "open_signup", "hold", "complete", "settle", "cancel")
 
 
@@ -92,7 +92,7 @@ def activity_new(request):
         ]
         try:
             activity = services.activity_create(
-                actor=user,
+                actor=Actor.of(request),
                 region_code=data["region_code"],
                 title=data["title"],
                 service_type=data["service_type"],
@@ -119,11 +119,8 @@ def activity_detail(request, pk: int):
     user = request.user
     activity = selectors.activity_get(user=user, pk=pk)
     may_manage = has_permission(user, "activities.manage", activity.region_code)
-    steps = [
-        (name, STEPS[name].label)
-        for name in STAFF_STEPS
-        if may_manage and activity.status in STEPS[name].sources
-    ]
+    allowed = PROCESS.available_actions(Actor.of(request), activity)
+    steps = [(name, STEPS[name].label) for name in STAFF_STEPS if name in allowed]
     return render(
         request,
         "activities/detail.html",
@@ -141,7 +138,7 @@ def activity_detail(request, pk: int):
             if "assign" in dict(steps)
             else [],
             "may_manage": may_manage,
-            "may_reschedule": may_manage and activity.status in RESCHEDULABLE,
+            "may_reschedule": "update" in allowed,
             "needs": activity.needs.all(),
         },
     )
@@ -159,13 +156,13 @@ def activity_act(request, pk: int, action: str):
             team = selectors.team_list(user=user).filter(pk=team_id).first()
             if team is None:
                 raise DomainError("请选择承办队伍。", code="team_required")
-            services.activity_assign(actor=user, activity=activity, team=team)
+            services.activity_assign(actor=Actor.of(request), activity=activity, team=team)
         elif action == "cancel":
             services.activity_cancel(
-                actor=user, activity=activity, reason=request.POST.get("reason", "")
+                actor=Actor.of(request), activity=activity, reason=request.POST.get("reason", "")
             )
         else:
-            getattr(services, f"activity_{action}")(actor=user, activity=activity)
+            getattr(services, f"activity_{action}")(actor=Actor.of(request), activity=activity)
         messages.success(request, f"已{STEPS[action].label}。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
@@ -185,7 +182,9 @@ def reschedule(request, pk: int):
             )
             for t in ("start", "end")
         )
-        services.activity_update(actor=user, activity=activity, starts_at=start, ends_at=end)
+        services.activity_update(
+            actor=Actor.of(request), activity=activity, starts_at=start, ends_at=end
+        )
         messages.success(request, "已改期，已报名的居民会收到短信。")
     except ValueError:
         messages.error(request, "请填写新的日期和起止时间。")
@@ -203,7 +202,7 @@ def attendance(request, pk: int, signup_pk: int):
         raise NotFound()
     try:
         services.attendance_mark(
-            signup=signup, attended=request.POST.get("attended") == "1", actor=user
+            signup=signup, attended=request.POST.get("attended") == "1", actor=Actor.of(request)
         )
     except DomainError as refusal:
         messages.error(request, refusal.message)
@@ -224,7 +223,7 @@ def needs(request):
         ).first()
         try:
             services.need_record(
-                actor=user,
+                actor=Actor.of(request),
                 region_code=request.POST.get("region_code", ""),
                 text=request.POST.get("text", ""),
                 service_type=service_type,
@@ -254,7 +253,7 @@ def venues(request):
                 for name in ("opens_at", "closes_at")
             )
             services.venue_create(
-                actor=user,
+                actor=Actor.of(request),
                 region_code=request.POST.get("region_code", ""),
                 name=request.POST.get("name", ""),
                 kind=request.POST.get("kind", ""),
@@ -287,7 +286,7 @@ def teams(request):
     if request.method == "POST":
         try:
             team = services.team_create(
-                actor=user,
+                actor=Actor.of(request),
                 region_code=request.POST.get("region_code", ""),
                 name=request.POST.get("name", ""),
                 leader=resident_by_phone(request.POST.get("leader_phone", "")),
@@ -338,7 +337,7 @@ def team_member_add(request, pk: int):
     own = selectors.team_get(user=request.user, pk=pk)
     try:
         services.team_member_add(
-            actor=request.user,
+            actor=Actor.of(request),
             team=own,
             resident=resident_by_phone(request.POST.get("phone", "")),
             kind=request.POST.get("kind", TeamMember.Kind.RESIDENT),

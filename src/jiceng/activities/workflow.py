@@ -5,36 +5,81 @@ draft ─publish→ published ─claim (a team, 抢单)→ claimed ─open_signu
  held ─complete (attendance final)→ completed ─settle (points issued)→ settled     │
  draft/published/claimed/signup ─cancel→ cancelled (signed-up residents are told)  ┘
 
-Each step is one service in activities.services; this table says from which states it may
-start and where it leads. Who may take it: staff with activities.manage in the activity's
-community, or (claim, hold, complete) the leader of the team concerned.
+Each step is one service in activities.services, run by the one process runner
+(core.process); this table says from which states it may start, where it leads, and who
+may take it: staff with activities.manage in the activity's community, or (claim, open
+sign-up, hold, complete) the leader of the team concerned. The states in which residents
+sign up, withdraw, check in and are marked present are read from it too.
 """
 
-from dataclasses import dataclass
-
-from jiceng.activities.models import Activity
+from jiceng.activities.models import Activity, ActivityEvent
+from jiceng.core.actors import Actor
+from jiceng.core.masking import mask_name
+from jiceng.core.process import Process, Step
 
 A = Activity.Status
+MANAGE = "activities.manage"
 
 
-@dataclass(frozen=True)
-class Step:
-    label: str
-    sources: tuple[str, ...]
-    target: str
+def LEADER(actor: Actor, activity: Activity) -> bool:
+    """The resident leading the activity's team."""
+    return bool(
+        actor.is_resident and activity.team_id and activity.team.leader_id == actor.resident.pk
+    )
+
+
+def TEAM_LEADER(actor: Actor, activity: Activity) -> bool:
+    """A resident, claiming for a team they lead (the service checks the team)."""
+    return actor.is_resident
 
 
 STEPS = {
     "create": Step("创建", (), A.DRAFT),
-    "publish": Step("发布认领", (A.DRAFT,), A.PUBLISHED),
-    "claim": Step("抢单认领", (A.PUBLISHED,), A.CLAIMED),
-    "assign": Step("派单", (A.DRAFT, A.PUBLISHED), A.CLAIMED),
-    "open_signup": Step("开放报名", (A.CLAIMED,), A.SIGNUP),
-    "hold": Step("活动开始", (A.SIGNUP,), A.HELD),
-    "complete": Step("确认出勤", (A.HELD,), A.COMPLETED),
-    "settle": Step("结算积分", (A.COMPLETED,), A.SETTLED),
-    "cancel": Step("取消", (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP), A.CANCELLED),
+    "publish": Step("发布认领", (A.DRAFT,), A.PUBLISHED, MANAGE),
+    "claim": Step("抢单认领", (A.PUBLISHED,), A.CLAIMED, rule=TEAM_LEADER),
+    "assign": Step("派单", (A.DRAFT, A.PUBLISHED), A.CLAIMED, MANAGE),
+    "open_signup": Step("开放报名", (A.CLAIMED,), A.SIGNUP, MANAGE, rule=LEADER),
+    "hold": Step("活动开始", (A.SIGNUP,), A.HELD, MANAGE, rule=LEADER),
+    "complete": Step("确认出勤", (A.HELD,), A.COMPLETED, MANAGE, rule=LEADER),
+    "settle": Step("结算积分", (A.COMPLETED,), A.SETTLED, MANAGE),
+    "cancel": Step("取消", (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP), A.CANCELLED, MANAGE),
+    # Rescheduling or moving keeps the status; only what has not started may change.
+    "update": Step(
+        "改期",
+        (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP),
+        None,
+        MANAGE,
+        refusal="活动已举行或已取消，不能修改。",
+    ),
 }
+
+
+def actor_label(actor: Actor) -> str:
+    if actor.is_resident:
+        return f"居民 {actor.resident}"
+    if actor.is_staff:
+        return f"工作人员 {mask_name(actor.user.full_name or actor.user.username)}"
+    return "系统"
+
+
+PROCESS = Process(
+    name="activity",
+    model=Activity,
+    steps=STEPS,
+    event_model=ActivityEvent,
+    event_object="activity",
+    actor_label=actor_label,
+    sequence_field="sequence",
+    subject="活动",
+)
+
+# States derived from the table: residents sign up while sign-up is open (before it is
+# held); withdraw until it is held; check in, and are marked present, from sign-up until
+# attendance is confirmed.
+SIGNUP_OPEN = PROCESS.states("hold")
+WITHDRAWABLE = PROCESS.states("open_signup", "hold")
+CHECK_IN = PROCESS.states("hold", "complete")
+ATTENDANCE = CHECK_IN
 
 # What residents can see of an activity (the public preview, iCalendar, RSS).
 PUBLIC = (A.PUBLISHED, A.CLAIMED, A.SIGNUP, A.HELD, A.COMPLETED, A.SETTLED, A.CANCELLED)

@@ -5,15 +5,14 @@ import datetime
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
-from jiceng.accounts.models import Department, User
-from jiceng.cases import selectors, services
+from jiceng.cases import actions, selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case
-from jiceng.cases.workflow import STEPS
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.masking import mask_name, mask_phone
 from jiceng.core.region_codes import county_of
-from jiceng.places.models import Building, Region
+from jiceng.places.models import Building
 from jiceng.places.selectors import check_report_scope
 
 router = Router(tags=["诉求"])
@@ -199,7 +198,7 @@ def case_create(request, payload: CaseIn):
         address=payload.address,
         reporter_name=payload.reporter_name,
         reporter_phone=payload.reporter_phone,
-        submitted_by=request.user,
+        actor=Actor.of(request),
         idempotency_key=f"api:{request.user.pk}:{key}" if key else None,
     )
     _with_clock(request)
@@ -212,58 +211,19 @@ def case_step(request, case_id: int, action: str, payload: StepIn):
     decide_extension, handle, check, supervise, note."""
     user = request.user
     case = selectors.case_get(user=user, pk=case_id)
-    if action not in STEPS or STEPS[action].permission is None:
-        raise DomainError("未知操作。", code="unknown_action")
-    note = payload.note
-    if action == "accept":
-        category = (
-            catalogue_list(county_code=county_of(case.region_code))
-            .filter(code=payload.category)
-            .first()
-            if payload.category
-            else None
-        )
-        grid = Region.objects.filter(code=payload.grid).first() if payload.grid else None
-        case = services.case_accept(actor=user, case=case, category=category, grid=grid, note=note)
-    elif action == "void":
-        case = services.case_void(actor=user, case=case, reason=note)
-    elif action == "merge":
-        into = Case.objects.filter(
-            selectors.visible_q(user), tracking_code=(payload.into or "").upper()
-        ).first()
-        if into is None:
-            raise DomainError("未找到要合并到的诉求。", code="merge_target")
-        case = services.case_merge(actor=user, case=case, into=into, note=note)
-    elif action == "dispatch":
-        handler = User.objects.filter(pk=payload.handler_id).first() if payload.handler_id else None
-        department = Department.objects.filter(pk=payload.department_id or 0).first()
-        if (payload.handler_id and handler is None) or (
-            payload.department_id and department is None
-        ):
-            raise NotFound("未找到该承办人或部门。")
-        case = services.case_dispatch(
-            actor=user, case=case, handler=handler, department=department, note=note
-        )
-    elif action == "start":
-        case = services.case_start(actor=user, case=case)
-    elif action == "return":
-        case = services.case_return(actor=user, case=case, reason=note)
-    elif action == "request_extension":
-        case = services.case_request_extension(
-            actor=user, case=case, days=payload.days, reason=note
-        )
-    elif action == "decide_extension":
-        case = services.case_decide_extension(
-            actor=user, case=case, approve=payload.approve, note=note
-        )
-    elif action == "handle":
-        case = services.case_handle(actor=user, case=case, result=payload.result)
-    elif action == "check":
-        case = services.case_check(actor=user, case=case, passed=payload.passed, note=note)
-    elif action == "supervise":
-        case = services.case_supervise(actor=user, case=case, note=note)
-    else:
-        case = services.case_note(actor=user, case=case, note=note)
+    given = actions.StepInput(
+        note=payload.note,
+        category_code=payload.category,
+        grid=payload.grid or "",
+        handler_id=payload.handler_id,
+        department_id=payload.department_id,
+        into=payload.into or "",
+        days=payload.days,
+        approve=payload.approve,
+        passed=payload.passed,
+        result=payload.result,
+    )
+    case = actions.case_act(actor=Actor.of(request), case=case, action=action, given=given)
     _with_clock(request)
     return selectors.case_get(user=user, pk=case.pk) if _still_visible(user, case) else case
 

@@ -27,6 +27,7 @@ from jiceng.cases.models import Case, Category, Open311Client
 from jiceng.cases.open311_openapi import open311_openapi
 from jiceng.cases.workflow import RESIDENT_STATUS
 from jiceng.core import phones
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.middleware import client_ip
 from jiceng.core.region_codes import is_within
@@ -297,6 +298,7 @@ def _post_request(request, fmt: str):
         return render([_created(existing)], fmt, "service_requests", "request")
     name = " ".join(filter(None, [_param(request, "last_name"), _param(request, "first_name")]))
     case, _ = services.case_submit(
+        actor=Actor.public(Case.Channel.OPEN311),
         channel=Case.Channel.OPEN311,
         region_code=region_code,
         description=description or category.name,

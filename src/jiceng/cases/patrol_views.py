@@ -16,6 +16,7 @@ from jiceng.cases.models import Visit
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
@@ -88,7 +89,7 @@ def patrol_new(request):
         data = form.cleaned_data
         try:
             patrol = services.patrol_log(
-                actor=user,
+                actor=Actor.of(request),
                 grid=Region.objects.get(code=data["grid"]),
                 started_at=data["started_at"],
                 ended_at=data["ended_at"],
@@ -153,7 +154,7 @@ def patrol_finding(request, pk: int):
             else None
         )
         case = services.patrol_finding(
-            actor=user,
+            actor=Actor.of(request),
             patrol=patrol,
             description=post.get("description", ""),
             category=category,
@@ -181,7 +182,10 @@ def patrol_visit(request, pk: int):
         if household is None:
             raise DomainError("请选择走访的户。", code="household_required")
         services.visit_log(
-            actor=user, household=household, notes=request.POST.get("notes", ""), patrol=patrol
+            actor=Actor.of(request),
+            household=household,
+            notes=request.POST.get("notes", ""),
+            patrol=patrol,
         )
     except DomainError as error:
         if error.status == 404:

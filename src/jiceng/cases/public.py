@@ -20,6 +20,7 @@ from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
 from jiceng.cases.workflow import RESIDENT_STATUS, STEPS
+from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
@@ -105,6 +106,7 @@ def intake(request, grid_code: str):
                 key[2:]: value for key, value in request.POST.items() if key.startswith("q_")
             }
             case, _ = services.case_submit(
+                actor=Actor.public(Case.Channel.QR),
                 channel=Case.Channel.QR,
                 region_code=grid.code,
                 description=data["description"],
@@ -170,6 +172,13 @@ def intake_questions(request, grid_code: str):
 
 def tracking_url(case: Case) -> str:
     return reverse("cases_public:tracking", args=[case.tracking_code, case.access_token])
+
+
+def _link_actor(request) -> Actor:
+    """Who acts through a private tracking link: the signed-in resident, else whoever
+    holds the link (the public)."""
+    actor = Actor.of(request)
+    return actor if actor.is_resident else Actor.public("tracking_link")
 
 
 def _resident_case(code: str, token: str) -> Case:
@@ -248,6 +257,7 @@ def rate(request, code: str, token: str):
     case = _resident_case(code, token)
     try:
         services.case_rate(
+            actor=_link_actor(request),
             case=case,
             rating=whole_number(request.POST.get("rating")) or 0,
             comment=request.POST.get("comment", ""),
@@ -262,7 +272,9 @@ def rate(request, code: str, token: str):
 def reopen(request, code: str, token: str):
     case = _resident_case(code, token)
     try:
-        services.case_reopen(case=case, reason=request.POST.get("reason", ""))
+        services.case_reopen(
+            actor=_link_actor(request), case=case, reason=request.POST.get("reason", "")
+        )
     except DomainError as error:
         return _render_tracking(request, case, error.message)
     return redirect(tracking_url(case))

@@ -1,7 +1,8 @@
 """Scoped reads of requests: queues, the supervision queue, one request, lateness.
 
 Lateness is never stored: a request is overdue (红牌) when its current deadline has
-passed, and due soon (黄牌) when it falls within one working day of now.
+passed, and due soon (黄牌) when it falls within one working day of now (core.deadlines'
+Clock, the same for every process).
 """
 
 import datetime
@@ -11,36 +12,14 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jiceng.cases.models import Case, Category, Event, Notification
-from jiceng.cases.workflow import STEPS
+from jiceng.cases.workflow import PROCESS
 from jiceng.core.access import has_permission, reach_q, require, scope_filter, scope_q, scopes
 from jiceng.core.calendar import WorkCalendar
+from jiceng.core.deadlines import Clock, open_deadlines
 from jiceng.core.errors import NotFound
 
 S = Case.Status
 QUEUE_LIMIT = 100
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Now and the yellow-card horizon, worked out once per request."""
-
-    now: datetime.datetime
-    horizon: datetime.datetime
-
-    @classmethod
-    def current(cls) -> "Clock":
-        now = timezone.now()
-        return cls(now, WorkCalendar().warning_horizon(now))
-
-    def lateness(self, case: Case) -> str:
-        """ "overdue", "due_soon" or "" for a request's current step."""
-        if case.due_at is None or case.status not in Case.OPEN:
-            return ""
-        if case.due_at < self.now:
-            return "overdue"
-        if case.due_at <= self.horizon:
-            return "due_soon"
-        return ""
 
 
 def visible_q(user) -> Q:
@@ -114,25 +93,9 @@ def may_handle(user, case: Case) -> bool:
 
 
 def available_actions(user, case: Case) -> set[str]:
-    """The steps this user may take on this request now (for showing the right buttons)."""
-    allowed = set()
-    handler = may_handle(user, case)
-    for action, step in STEPS.items():
-        if case.status not in step.sources or step.permission is None:
-            continue
-        if step.permission == "cases.handle":
-            ok = handler
-        elif action == "note":  # the handler notes their work, whatever their region
-            ok = handler or has_permission(user, step.permission, case.region_code)
-        else:
-            ok = has_permission(user, step.permission, case.region_code)
-        if ok:
-            allowed.add(action)
-    if not case.extension_requested_days:
-        allowed.discard("decide_extension")
-    else:
-        allowed.discard("request_extension")
-    return allowed
+    """The steps this user may take on this request now (for showing the right buttons),
+    read from the process table."""
+    return PROCESS.available_actions(user, case)
 
 
 QUEUES = {
@@ -196,10 +159,15 @@ def supervision_queue(*, user, clock: Clock, region_code: str | None = None) -> 
     """督办: open requests in the supervisor's scope that are due soon, overdue, or under
     supervision, the most pressing first."""
     require(user, "cases.supervise")
-    cases = Case.objects.filter(
-        scope_q(scopes(user, "cases.supervise")),
-        status__in=Case.OPEN,
-    ).filter(Q(due_at__lte=clock.horizon) | ~Q(supervised_region_code=""))
+    prefixes = scopes(user, "cases.supervise")
+    late = (
+        open_deadlines(PROCESS.name).filter(scope_q(prefixes), clock.late_q()).values("object_id")
+    )
+    if region_code:
+        late = late.filter(region_code__within=region_code)
+    cases = Case.objects.filter(scope_q(prefixes), status__in=Case.OPEN).filter(
+        Q(pk__in=late) | ~Q(supervised_region_code="")
+    )
     if region_code:
         cases = cases.filter(region_code__within=region_code)
     return cases.prefetch_related(*QUEUE_RELATED).order_by("due_at", "id")

@@ -1,8 +1,10 @@
 """Every change to a request: intake, and one function per step of cases.workflow.
 
-A step locks the request row, checks its status against the workflow table and the
-actor's permission for the request's region, changes it, appends an Event (and an audit
-record), computes the next deadline, and leaves notifications for after the commit.
+Each step runs on the one process runner (core.process) with the table of
+cases.workflow: it locks the request row, checks its status and the actor's right, changes
+it with a conditional update, appends an Event and an audit record, keeps the request's
+deadline row, and queues the notifications in the same transaction. Every service takes
+the typed actor (core.actors.Actor) first.
 """
 
 import datetime
@@ -19,13 +21,13 @@ from jiceng.accounts.selectors import staff_at
 from jiceng.cases import notify
 from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.cases.photos import CleanPhoto
-from jiceng.cases.selectors import may_handle
-from jiceng.cases.workflow import STEPS
+from jiceng.cases.workflow import PROCESS, actor_label
 from jiceng.core import audit, personal, phones
-from jiceng.core.access import has_permission, require
+from jiceng.core.access import has_permission, require, scopes
+from jiceng.core.actors import Actor
 from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.masking import mask_name
+from jiceng.core.process import actor_required
 from jiceng.core.region_codes import community_of, county_of, is_within, town_of
 from jiceng.places.models import Building, Region
 
@@ -38,64 +40,6 @@ DEFAULT_ACCEPT = (1, DAY)  # for a request that arrives without a category
 
 def _tracking_code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
-
-
-def actor_label(user) -> str:
-    """How a staff member appears in a timeline a resident can read: role and masked name."""
-    if user is None:
-        return "居民"
-    memberships = user.active_memberships()
-    role = memberships[0].get_role_display() if memberships else "工作人员"
-    return f"{role} {mask_name(user.full_name or user.username)}"
-
-
-def _step(case: Case, action: str, actor, *, note: str = "", public: bool = True,
-          data: dict | None = None, authorize=None, derive=None, **changes) -> Case:  # fmt: skip
-    """Apply one workflow step to a locked copy of `case` and record it.
-
-    `authorize(locked)` replaces the table's permission check where the right to act
-    comes from elsewhere: the assignment (handlers) or the private link (residents).
-    `derive(locked)` returns further changes worked out from the locked row, once its
-    status and the actor's right have been checked.
-    """
-    step = STEPS[action]
-    locked = Case.objects.select_for_update().get(pk=case.pk)
-    if locked.status not in step.sources:
-        raise DomainError(
-            f"这件诉求当前“{locked.get_status_display()}”，不能{step.label}。",
-            code="invalid_transition",
-        )
-    if authorize is not None:
-        authorize(locked)
-    elif step.permission:
-        require(actor, step.permission, locked.region_code)
-    from_status = locked.status
-    if derive is not None:
-        changes.update(derive(locked))
-    for name, value in changes.items():
-        setattr(locked, name, value)
-    if step.target and "status" not in changes:
-        locked.status = step.target
-    locked.save()
-    Event.objects.create(
-        case=locked,
-        at=timezone.now(),
-        actor=actor,
-        actor_label=actor_label(actor),
-        action=action,
-        from_status=from_status,
-        to_status=locked.status,
-        note=note,
-        is_public=public,
-        data=data or {},
-    )
-    audit.record(
-        actor=actor,
-        action=f"case.{action}",
-        obj=locked,
-        detail={"from": from_status, "to": locked.status},
-    )
-    return locked
 
 
 def _deadline(start: datetime.datetime, amount: int, unit: str) -> datetime.datetime:
@@ -190,6 +134,7 @@ def check_answers(category: Category, answers: dict) -> dict:
 
 def case_submit(
     *,
+    actor: Actor,
     channel: str,
     region_code: str,
     description: str,
@@ -208,13 +153,15 @@ def case_submit(
     device_id: str = "",
     fingerprint: str = "",
     photos: list[CleanPhoto] = (),
-    submitted_by=None,
     open311_client=None,
     patrol=None,
     idempotency_key: str | None = None,
 ) -> tuple[Case, bool]:
     """Record a new request. Returns (case, created): a replayed submission (same
-    idempotency key) returns the request it created the first time."""
+    idempotency key) returns the request it created the first time. A staff actor is the
+    one who entered it (代为登记, a patrol finding); anyone else is the public."""
+    actor = actor_required(actor)
+    submitted_by = actor.user if actor.is_staff else None
     if idempotency_key:
         existing = Case.objects.filter(idempotency_key=idempotency_key).first()
         if existing:
@@ -299,17 +246,9 @@ def case_submit(
             )
             for photo in photos:
                 Photo.objects.create(case=case, kind=Photo.Kind.REPORT, image=photo.content)
-            Event.objects.create(
-                case=case,
-                at=now,
-                actor=submitted_by,
-                actor_label=actor_label(submitted_by),
-                action="submit",
-                to_status=case.status,
-                note="",
-                data={"channel": channel},
+            PROCESS.started(
+                case, actor=actor, action="submit", event={"data": {"channel": channel}}
             )
-            audit.record(actor=submitted_by, action="case.submit", obj=case)
             notify.triage_staff(case, "new", f"新诉求 {case.tracking_code}：{description[:40]}")
     except IntegrityError:
         if idempotency_key:  # the same submission raced itself: return the winner
@@ -323,8 +262,13 @@ def case_submit(
 # --- triage ----------------------------------------------------------------------------
 
 
+def _event(*, public: bool = True, data: dict | None = None) -> dict:
+    """The request-specific fields of an Event: shown to the resident, and its data."""
+    return {"is_public": public, "data": data or {}}
+
+
 def case_accept(
-    *, actor, case: Case, category: Category | None = None, grid: Region | None = None,
+    *, actor: Actor, case: Case, category: Category | None = None, grid: Region | None = None,
     note: str = "",
 ) -> Case:  # fmt: skip
     """立案: confirm the category, and the grid if the request came in without one; the
@@ -342,40 +286,41 @@ def case_accept(
             raise DomainError("立案前请确定所在网格。", code="grid_required", field="grid")
         require(actor, "cases.triage", grid.code)
         changes["region_code"] = grid.code
-    with transaction.atomic():
-        return _step(case, "accept", actor, note=note, **changes)
+    return PROCESS.run(case, "accept", actor=actor, note=note, event=_event(), **changes)
 
 
-def case_void(*, actor, case: Case, reason: str) -> Case:
+def case_void(*, actor: Actor, case: Case, reason: str) -> Case:
     if not reason.strip():
         raise DomainError("作废须说明理由。", code="reason_required", field="reason")
-    with transaction.atomic():
-        return _step(
-            case, "void", actor, note=reason.strip(), due_at=None, closed_at=timezone.now()
-        )
+    return PROCESS.run(
+        case, "void", actor=actor, note=reason.strip(), event=_event(), due_at=None,
+        closed_at=timezone.now(),
+    )  # fmt: skip
 
 
-def case_merge(*, actor, case: Case, into: Case, note: str = "") -> Case:
+def case_merge(*, actor: Actor, case: Case, into: Case, note: str = "") -> Case:
     """Merge a duplicate into another open request; its reporter follows that one."""
+    actor = actor_required(actor)
     if into.pk == case.pk or into.status not in Case.OPEN or into.merged_into_id:
         raise DomainError("只能合并到另一件未办结的诉求。", code="merge_target")
     require(actor, "cases.triage", into.region_code)
-    with transaction.atomic():
-        merged = _step(
-            case, "merge", actor, note=note or f"与 {into.tracking_code} 为同一问题，合并办理",
-            merged_into=into, due_at=None,
-        )  # fmt: skip
+
+    def merged_in(merged: Case) -> None:
         Event.objects.create(
             case=into,
             at=timezone.now(),
-            actor=actor,
+            actor=actor.user,
             actor_label=actor_label(actor),
             action="merged_in",
             from_status=into.status,
             to_status=into.status,
-            note=f"合并了 {case.tracking_code}",
+            note=f"合并了 {merged.tracking_code}",
         )
-    return merged
+
+    return PROCESS.run(
+        case, "merge", actor=actor, note=note or f"与 {into.tracking_code} 为同一问题，合并办理",
+        event=_event(), effects=merged_in, merged_into=into, due_at=None,
+    )  # fmt: skip
 
 
 HANDLER_ROLES = ("grid_worker", "specialist_grid_worker", "community_worker")
@@ -400,7 +345,9 @@ def _handling_deadline(case: Case, start) -> dict:
     return {"handle_due_at": due, "due_at": due}
 
 
-def case_dispatch(*, actor, case: Case, handler=None, department=None, note: str = "") -> Case:
+def case_dispatch(
+    *, actor: Actor, case: Case, handler=None, department=None, note: str = ""
+) -> Case:
     """派单 to a person who handles requests, or to a department whose specialist grid
     workers take it. The handling deadline starts now."""
     if (handler is None) == (department is None):
@@ -410,39 +357,31 @@ def case_dispatch(*, actor, case: Case, handler=None, department=None, note: str
     if department is not None and department.region_code != county_of(case.region_code):
         raise DomainError("承办部门不属于本县。", code="department_invalid", field="department")
     now = timezone.now()
-    with transaction.atomic():
-        case = _step(
-            case, "dispatch", actor, note=note, handler=handler, handler_department=department,
-            dispatched_at=now, derive=lambda c: _handling_deadline(c, now),
-        )  # fmt: skip
-        notify.handlers(case, "dispatched", f"新派单 {case.tracking_code}：{case.description[:40]}")
-    return case
+    return PROCESS.run(
+        case, "dispatch", actor=actor, note=note, event=_event(), handler=handler,
+        handler_department=department, dispatched_at=now,
+        derive=lambda c: _handling_deadline(c, now),
+        effects=lambda c: notify.handlers(
+            c, "dispatched", f"新派单 {c.tracking_code}：{c.description[:40]}"
+        ),
+    )  # fmt: skip
 
 
 # --- handling --------------------------------------------------------------------------
 
 
-def _as_handler(actor):
-    def authorize(case: Case) -> None:
-        if not may_handle(actor, case):
-            raise NotFound()
-
-    return authorize
-
-
-def case_start(*, actor, case: Case) -> Case:
+def case_start(*, actor: Actor, case: Case) -> Case:
     """接单: the handler (or one of the department's staff, who then owns it) starts."""
-    with transaction.atomic():
-        return _step(case, "start", actor, authorize=_as_handler(actor), handler=actor)
+    actor = actor_required(actor)
+    return PROCESS.run(case, "start", actor=actor, event=_event(), handler=actor.user)
 
 
-def case_return(*, actor, case: Case, reason: str) -> Case:
+def case_return(*, actor: Actor, case: Case, reason: str) -> Case:
     """退单: outside the handler's remit, sent back to triage within the return limit."""
     if not reason.strip():
         raise DomainError("退单须说明理由。", code="reason_required", field="reason")
 
-    def authorize(locked: Case) -> None:
-        _as_handler(actor)(locked)
+    def within_limit(locked: Case) -> None:
         limit = WorkCalendar().deadline(
             locked.dispatched_at, locked.category.return_limit_days, DAY
         )
@@ -453,22 +392,21 @@ def case_return(*, actor, case: Case, reason: str) -> Case:
             )
 
     now = timezone.now()
-    with transaction.atomic():
-        case = _step(
-            case, "return", actor, note=reason.strip(), authorize=authorize, handler=None,
-            handler_department=None, handle_due_at=None, due_at=_deadline(now, 1, DAY),
-        )  # fmt: skip
-        notify.triage_staff(case, "returned", f"诉求 {case.tracking_code} 被退单：{reason[:40]}")
-    return case
+    return PROCESS.run(
+        case, "return", actor=actor, note=reason.strip(), event=_event(), check=within_limit,
+        handler=None, handler_department=None, handle_due_at=None, due_at=_deadline(now, 1, DAY),
+        effects=lambda c: notify.triage_staff(
+            c, "returned", f"诉求 {c.tracking_code} 被退单：{reason[:40]}"
+        ),
+    )  # fmt: skip
 
 
-def case_request_extension(*, actor, case: Case, days: int, reason: str) -> Case:
+def case_request_extension(*, actor: Actor, case: Case, days: int, reason: str) -> Case:
     """申请延期: asks for more working days, within the category's cap."""
     if not reason.strip():
         raise DomainError("申请延期须说明理由。", code="reason_required", field="reason")
 
-    def authorize(locked: Case) -> None:
-        _as_handler(actor)(locked)
+    def within_cap(locked: Case) -> None:
         room = locked.category.max_extension_days - locked.extension_days
         if not 1 <= days <= room:
             raise DomainError(
@@ -476,25 +414,18 @@ def case_request_extension(*, actor, case: Case, days: int, reason: str) -> Case
                 code="extension_cap",
                 field="days",
             )
-        if locked.extension_requested_days:
-            raise DomainError("已有待审批的延期申请。", code="extension_pending")
 
-    with transaction.atomic():
-        case = _step(
-            case, "request_extension", actor, note=reason.strip(), authorize=authorize,
-            data={"days": days}, extension_requested_days=days,
-        )  # fmt: skip
-        notify.approvers(case, "extension", f"诉求 {case.tracking_code} 申请延期 {days} 个工作日")
-    return case
+    return PROCESS.run(
+        case, "request_extension", actor=actor, note=reason.strip(), check=within_cap,
+        event=_event(data={"days": days}), extension_requested_days=days,
+        effects=lambda c: notify.approvers(
+            c, "extension", f"诉求 {c.tracking_code} 申请延期 {days} 个工作日"
+        ),
+    )  # fmt: skip
 
 
-def case_decide_extension(*, actor, case: Case, approve: bool, note: str = "") -> Case:
+def case_decide_extension(*, actor: Actor, case: Case, approve: bool, note: str = "") -> Case:
     """审批延期: an approved extension moves the handling deadline by that many working days."""
-
-    def authorize(locked: Case) -> None:
-        require(actor, "cases.approve_extension", locked.region_code)
-        if not locked.extension_requested_days:
-            raise DomainError("没有待审批的延期申请。", code="extension_none")
 
     def decided(locked: Case) -> dict:
         changes = {"extension_requested_days": 0}
@@ -509,23 +440,21 @@ def case_decide_extension(*, actor, case: Case, approve: bool, note: str = "") -
             )
         return changes
 
-    with transaction.atomic():
-        case = _step(
-            case, "decide_extension", actor, note=note, authorize=authorize,
-            data={"approved": approve}, derive=decided,
-        )  # fmt: skip
-        notify.handlers(
-            case, f"extension_{'ok' if approve else 'no'}",
-            f"诉求 {case.tracking_code} 的延期申请{'已批准' if approve else '未批准'}",
-        )  # fmt: skip
-    return case
+    return PROCESS.run(
+        case, "decide_extension", actor=actor, note=note, event=_event(data={"approved": approve}),
+        derive=decided,
+        effects=lambda c: notify.handlers(
+            c, f"extension_{'ok' if approve else 'no'}",
+            f"诉求 {c.tracking_code} 的延期申请{'已批准' if approve else '未批准'}",
+        ),
+    )  # fmt: skip
 
 
 def _check_deadline(case: Case, start):
     return _deadline(start, case.category.check_limit, case.category.check_unit)
 
 
-def case_handle(*, actor, case: Case, result: str, photos: list[CleanPhoto] = ()) -> Case:
+def case_handle(*, actor: Actor, case: Case, result: str, photos: list[CleanPhoto] = ()) -> Case:
     """办结反馈: the handler reports what was done; the community then checks it."""
     result = (result or "").strip()
     if not result:
@@ -533,15 +462,16 @@ def case_handle(*, actor, case: Case, result: str, photos: list[CleanPhoto] = ()
     if len(result) > MAX_DESCRIPTION or len(photos) > MAX_PHOTOS:
         raise DomainError("办理结果过长或照片过多。", code="result_too_long", field="result")
     now = timezone.now()
-    with transaction.atomic():
-        case = _step(
-            case, "handle", actor, note=result, authorize=_as_handler(actor), result=result,
-            handled_at=now, derive=lambda c: {"due_at": _check_deadline(c, now)},
-        )  # fmt: skip
+
+    def effects(handled: Case) -> None:
         for photo in photos:
-            Photo.objects.create(case=case, kind=Photo.Kind.RESULT, image=photo.content)
-        notify.checkers(case, "handled", f"诉求 {case.tracking_code} 已办理，请核查")
-    return case
+            Photo.objects.create(case=handled, kind=Photo.Kind.RESULT, image=photo.content)
+        notify.checkers(handled, "handled", f"诉求 {handled.tracking_code} 已办理，请核查")
+
+    return PROCESS.run(
+        case, "handle", actor=actor, note=result, event=_event(), result=result,
+        handled_at=now, derive=lambda c: {"due_at": _check_deadline(c, now)}, effects=effects,
+    )  # fmt: skip
 
 
 def _rework(locked: Case, now) -> dict:
@@ -558,7 +488,7 @@ def _rework(locked: Case, now) -> dict:
     }
 
 
-def case_check(*, actor, case: Case, passed: bool, note: str = "") -> Case:
+def case_check(*, actor: Actor, case: Case, passed: bool, note: str = "") -> Case:
     """核查: on site. Passed closes the request; failed sends it back as rework."""
     if not passed and not note.strip():
         raise DomainError("核查不通过须说明原因。", code="reason_required", field="note")
@@ -574,15 +504,18 @@ def case_check(*, actor, case: Case, passed: bool, note: str = "") -> Case:
             "due_at": None,
         }
 
-    with transaction.atomic():
-        case = _step(case, "check", actor, note=note, data={"passed": passed}, derive=outcome)
+    def effects(checked: Case) -> None:
         if passed:
-            notify.handlers(case, "closed", f"诉求 {case.tracking_code} 核查通过，已结案")
+            notify.handlers(checked, "closed", f"诉求 {checked.tracking_code} 核查通过，已结案")
         else:
             notify.handlers(
-                case, "rework", f"诉求 {case.tracking_code} 核查未通过，请返工：{note[:40]}"
+                checked, "rework", f"诉求 {checked.tracking_code} 核查未通过，请返工：{note[:40]}"
             )
-    return case
+
+    return PROCESS.run(
+        case, "check", actor=actor, note=note, event=_event(data={"passed": passed}),
+        derive=outcome, effects=effects,
+    )  # fmt: skip
 
 
 # --- the resident ----------------------------------------------------------------------
@@ -596,15 +529,16 @@ def case_for_resident(*, tracking_code: str, access_token: str) -> Case:
     return case
 
 
-def case_rate(*, case: Case, rating: int, comment: str = "") -> Case:
-    """评价 on the 5-level scale. Dissatisfied (不满意/非常不满意) reopens the request as
+def case_rate(*, actor: Actor, case: Case, rating: int, comment: str = "") -> Case:
+    """评价 on the 5-level scale, by whoever holds the private link (the caller found the
+    request with case_for_resident). Dissatisfied (不满意/非常不满意) reopens the request as
     rework; the second time it is also escalated to the town for supervision (督办)."""
     if rating not in Case.Rating.values:
         raise DomainError("请选择评价等级。", code="rating_invalid", field="rating")
     comment = comment.strip()[:500]
     now = timezone.now()
 
-    def authorize(locked: Case) -> None:
+    def not_rated(locked: Case) -> None:
         if locked.rated_at and locked.rated_at >= locked.closed_at:
             raise DomainError("这次办理已经评价过了。", code="already_rated")
 
@@ -618,28 +552,28 @@ def case_rate(*, case: Case, rating: int, comment: str = "") -> Case:
             changes["supervised_region_code"] = town_of(locked.region_code)
         return changes
 
-    with transaction.atomic():
-        case = _step(
-            case, "rate", None, note=comment, authorize=authorize, data={"rating": rating},
-            derive=outcome,
-        )  # fmt: skip
-        if case.status == Case.Status.DISPATCHED:
-            notify.handlers(case, "rework", f"居民对诉求 {case.tracking_code} 不满意，请返工")
-            notify.checkers(case, "dissatisfied", f"诉求 {case.tracking_code} 居民评价不满意")
-        if case.supervised_region_code:
+    def effects(rated: Case) -> None:
+        if rated.status == Case.Status.DISPATCHED:
+            notify.handlers(rated, "rework", f"居民对诉求 {rated.tracking_code} 不满意，请返工")
+            notify.checkers(rated, "dissatisfied", f"诉求 {rated.tracking_code} 居民评价不满意")
+        if rated.supervised_region_code:
             notify.supervisors(
-                case, "supervised", f"诉求 {case.tracking_code} 两次不满意，已提级督办"
+                rated, "supervised", f"诉求 {rated.tracking_code} 两次不满意，已提级督办"
             )
-    return case
+
+    return PROCESS.run(
+        case, "rate", actor=actor, note=comment, event=_event(data={"rating": rating}),
+        check=not_rated, derive=outcome, effects=effects,
+    )  # fmt: skip
 
 
-def case_reopen(*, case: Case, reason: str) -> Case:
+def case_reopen(*, actor: Actor, case: Case, reason: str) -> Case:
     """申请重办: within JICENG_REOPEN_DAYS of closing, the resident asks for rework."""
     if not reason.strip():
         raise DomainError("请说明需要重办的原因。", code="reason_required", field="reason")
     now = timezone.now()
 
-    def authorize(locked: Case) -> None:
+    def in_time(locked: Case) -> None:
         if now - locked.closed_at > datetime.timedelta(days=settings.JICENG_REOPEN_DAYS):
             raise DomainError(
                 f"办结已超过 {settings.JICENG_REOPEN_DAYS} 天，不能申请重办。"
@@ -647,50 +581,42 @@ def case_reopen(*, case: Case, reason: str) -> Case:
                 code="reopen_too_late",
             )
 
-    with transaction.atomic():
-        case = _step(
-            case, "reopen", None, note=reason.strip()[:500], authorize=authorize,
-            derive=lambda c: _rework(c, now),
-        )  # fmt: skip
-        notify.handlers(case, "rework", f"居民申请重办诉求 {case.tracking_code}")
-    return case
+    return PROCESS.run(
+        case, "reopen", actor=actor, note=reason.strip()[:500], event=_event(), check=in_time,
+        derive=lambda c: _rework(c, now),
+        effects=lambda c: notify.handlers(c, "rework", f"居民申请重办诉求 {c.tracking_code}"),
+    )  # fmt: skip
 
 
 # --- oversight ---------------------------------------------------------------------------
 
 
-def case_supervise(*, actor, case: Case, note: str) -> Case:
+def case_supervise(*, actor: Actor, case: Case, note: str) -> Case:
     """督办: a supervisor (community, town or county) presses an open request."""
+    actor = actor_required(actor)
     if not note.strip():
         raise DomainError("请填写督办意见。", code="reason_required", field="note")
     level = next(
-        (
-            code
-            for code in actor.scope_codes("cases.supervise")
-            if is_within(case.region_code, code)
-        ),
+        (code for code in scopes(actor, "cases.supervise") if is_within(case.region_code, code)),
         town_of(case.region_code),
     )
-    with transaction.atomic():
-        case = _step(case, "supervise", actor, note=note.strip(), supervised_region_code=level)
-        notify.handlers(case, "supervised", f"诉求 {case.tracking_code} 被督办：{note[:40]}")
-    return case
+    return PROCESS.run(
+        case, "supervise", actor=actor, note=note.strip(), event=_event(),
+        supervised_region_code=level,
+        effects=lambda c: notify.handlers(
+            c, "supervised", f"诉求 {c.tracking_code} 被督办：{note[:40]}"
+        ),
+    )  # fmt: skip
 
 
-def case_note(*, actor, case: Case, note: str) -> Case:
+def case_note(*, actor: Actor, case: Case, note: str) -> Case:
     """An internal note in the timeline (not shown to the resident): by staff who see the
     region's requests, and by the request's handler."""
     if not note.strip():
         raise DomainError("请填写备注。", code="reason_required", field="note")
-
-    def authorize(locked: Case) -> None:
-        if not may_handle(actor, locked):
-            require(actor, STEPS["note"].permission, locked.region_code)
-
-    with transaction.atomic():
-        return _step(
-            case, "note", actor, note=note.strip()[:2000], public=False, authorize=authorize
-        )
+    return PROCESS.run(
+        case, "note", actor=actor, note=note.strip()[:2000], event=_event(public=False)
+    )
 
 
 def new_submission_key() -> str:
@@ -706,10 +632,11 @@ def notifications_mark_read(*, user) -> int:
     )
 
 
-def open311_client_create(*, actor, name: str, county_code: str) -> tuple:
+def open311_client_create(*, actor: Actor, name: str, county_code: str) -> tuple:
     """Issue an api_key to a client app. The key is returned once; only its digest is kept."""
     from jiceng.cases.models import Open311Client
 
+    actor = actor_required(actor)
     require(actor, "cases.manage_catalogue", county_code)
     name = name.strip()[:100]
     if not name:
@@ -719,13 +646,13 @@ def open311_client_create(*, actor, name: str, county_code: str) -> tuple:
         region_code=county_code,
         name=name,
         key_digest=hashlib.sha256(raw.encode()).hexdigest(),
-        created_by=actor,
+        created_by=actor.user,
     )
     audit.record(actor=actor, action="open311.client_create", obj=client)
     return client, raw
 
 
-def open311_client_set_active(*, actor, client, is_active: bool) -> None:
+def open311_client_set_active(*, actor: Actor, client, is_active: bool) -> None:
     from jiceng.cases.models import Open311Client
 
     require(actor, "cases.manage_catalogue", client.region_code)
@@ -739,12 +666,13 @@ def open311_client_set_active(*, actor, client, is_active: bool) -> None:
 
 
 def patrol_log(
-    *, actor, grid: Region, started_at, ended_at, buildings=(), checked_facilities=False,
+    *, actor: Actor, grid: Region, started_at, ended_at, buildings=(), checked_facilities=False,
     checked_people=False, checked_hazards=False, notes: str = "",
 ):  # fmt: skip
     """Record one patrol round of a grid (三必清: facilities, people, hazards)."""
     from jiceng.cases.models import Patrol
 
+    actor = actor_required(actor)
     require(actor, "patrols.log", grid.code)
     if not grid.is_grid:
         raise DomainError("巡查须在网格内。", code="grid_required")
@@ -760,7 +688,7 @@ def patrol_log(
     with transaction.atomic():
         patrol = Patrol.objects.create(
             region_code=grid.code,
-            worker=actor,
+            worker=actor.user,
             started_at=started_at,
             ended_at=ended_at,
             checked_facilities=checked_facilities,
@@ -773,42 +701,45 @@ def patrol_log(
     return patrol
 
 
-def patrol_finding(*, actor, patrol, description: str, category=None, building=None,
+def patrol_finding(*, actor: Actor, patrol, description: str, category=None, building=None,
                    photos=(), idempotency_key: str | None = None) -> Case:  # fmt: skip
     """Turn something seen on patrol into a request, in one step."""
-    if patrol.worker_id != actor.pk:
+    actor = actor_required(actor)
+    if patrol.worker_id != getattr(actor.user, "pk", None):
         raise NotFound()
     case, _ = case_submit(
+        actor=actor,
         channel=Case.Channel.PATROL,
         region_code=patrol.region_code,
         description=description,
         category=category,
         building=building,
         photos=list(photos),
-        submitted_by=actor,
         patrol=patrol,
         idempotency_key=idempotency_key,
     )
     return case
 
 
-def visit_log(*, actor, household, notes: str, patrol=None):
+def visit_log(*, actor: Actor, household, notes: str, patrol=None):
     """Record a call on a household (走访); the notes are sensitive."""
     from jiceng.cases.models import Visit
 
+    actor = actor_required(actor)
     require(actor, "patrols.log", household.region_code)
     notes = notes.strip()
     if not notes:
         raise DomainError("请填写走访情况。", code="notes_required", field="notes")
     if patrol is not None and (
-        patrol.worker_id != actor.pk or patrol.region_code != household.region_code
+        patrol.worker_id != getattr(actor.user, "pk", None)
+        or patrol.region_code != household.region_code
     ):
         raise DomainError("这次走访不属于该巡查。", code="patrol_invalid")
     with transaction.atomic():
         visit = Visit.objects.create(
             region_code=household.region_code,
             household=household,
-            worker=actor,
+            worker=actor.user,
             patrol=patrol,
             at=timezone.now(),
             notes=notes[:2000],
@@ -828,6 +759,16 @@ def visit_reveal(*, actor, visit) -> str:
     )
 
 
+def case_deadlines_backfill() -> int:
+    """Deadline rows for open requests written without the runner (the demo's history)."""
+    from jiceng.core import deadlines
+
+    open_cases = Case.objects.filter(status__in=Case.OPEN, due_at__isnull=False)
+    return deadlines.backfill(
+        PROCESS.name, open_cases.values_list("pk", "region_code", "due_at").iterator()
+    )
+
+
 # --- deadline warnings ---------------------------------------------------------------------
 
 
@@ -839,13 +780,16 @@ def deadline_notices() -> int:
     sent) once, however often this runs; a new deadline (the next step, an extension)
     brings a new warning.
     """
-    from jiceng.cases.selectors import Clock
+    from jiceng.core.deadlines import Clock
 
     clock = Clock.current()
     created = 0
-    pending = Case.objects.filter(status__in=Case.OPEN, due_at__lte=clock.horizon).select_related(
-        "handler"
-    )
+    from jiceng.core.deadlines import open_deadlines
+
+    late = open_deadlines(PROCESS.name).filter(clock.late_q()).values("object_id")
+    pending = Case.objects.filter(
+        pk__in=late, status__in=Case.OPEN, due_at__lte=clock.horizon
+    ).select_related("handler")
     for case in pending.iterator(chunk_size=500):
         overdue = case.due_at < clock.now
         kind = "overdue" if overdue else "due_soon"

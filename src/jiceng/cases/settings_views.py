@@ -12,6 +12,7 @@ from jiceng.cases.catalogue import question_add as catalogue_question_add
 from jiceng.cases.catalogue import question_remove as catalogue_question_remove
 from jiceng.cases.models import Category, Open311Client, Question
 from jiceng.core.access import require, scope_filter, scopes
+from jiceng.core.actors import Actor
 from jiceng.core.calendar import UNITS
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import county_of
@@ -29,7 +30,7 @@ def open311_clients(request):
     if request.method == "POST":
         try:
             client, new_key = services.open311_client_create(
-                actor=request.user, name=request.POST.get("name", ""), county_code=county
+                actor=Actor.of(request), name=request.POST.get("name", ""), county_code=county
             )
         except DomainError as error:
             messages.error(request, error.message)
@@ -50,7 +51,7 @@ def open311_client_active(request, pk: int):
     clients = scope_filter(Open311Client.objects.all(), request.user, "cases.manage_catalogue")
     client = get_object_or_404(clients, pk=pk)
     services.open311_client_set_active(
-        actor=request.user, client=client, is_active=request.POST.get("active") == "1"
+        actor=Actor.of(request), client=client, is_active=request.POST.get("active") == "1"
     )
     return redirect("cases_settings:open311")
 

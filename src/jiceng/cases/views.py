@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.models import Department
-from jiceng.cases import selectors, services
+from jiceng.cases import actions, selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
@@ -19,6 +19,7 @@ from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import STEPS
 from jiceng.core import personal
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden
 from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
@@ -137,7 +138,7 @@ def case_new(request):
                 address=data["address"],
                 reporter_name=data["reporter_name"],
                 reporter_phone=data["reporter_phone"],
-                submitted_by=user,
+                actor=Actor.of(request),
                 photos=[clean_photo(f) for f in request.FILES.getlist("photos")[:3]],
                 idempotency_key=f"staff:{user.pk}:{data['submission']}",
             )
@@ -198,16 +199,30 @@ def case_detail(request, pk: int):
     return render(request, "cases/detail.html", context)
 
 
-def _target(value: str):
-    from jiceng.accounts.models import User
-
-    kind, _, text = value.partition(":")
-    pk = whole_number(text)
-    if pk is None:
-        raise DomainError("请选择承办人或承办部门。", code="handler_required")
-    if kind == "user":
-        return get_object_or_404(User, pk=pk), None
-    return None, get_object_or_404(Department, pk=pk)
+def _step_input(request) -> actions.StepInput:
+    post = request.POST
+    given = actions.StepInput(
+        note=post.get("note", "")[:2000],
+        category_id=whole_number(post.get("category")),
+        grid=post.get("grid", "").strip(),
+        into=post.get("into", ""),
+        days=whole_number(post.get("days")) or 0,
+        approve=post.get("approve") == "1",
+        passed=post.get("passed") == "1",
+        result=post.get("result", ""),
+    )
+    if "target" in post:
+        kind, _, text = post["target"].partition(":")
+        pk = whole_number(text)
+        if pk is None:
+            raise DomainError("请选择承办人或承办部门。", code="handler_required")
+        if kind == "user":
+            given.handler_id = pk
+        else:
+            given.department_id = pk
+    if "photos" in request.FILES:
+        given.photos = [clean_photo(f) for f in request.FILES.getlist("photos")[:3]]
+    return given
 
 
 @require_POST
@@ -215,67 +230,16 @@ def case_act(request, pk: int, action: str):
     """One workflow step from the request page; the service checks everything."""
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
-    post = request.POST
-    note = post.get("note", "")[:2000]
     try:
-        if action == "accept":
-            category = None
-            if (category_id := whole_number(post.get("category"))) is not None:
-                category = (
-                    catalogue_list(county_code=county_of(case.region_code))
-                    .filter(pk=category_id)
-                    .first()
-                )
-            code = post.get("grid", "").strip()
-            grid = Region.objects.filter(code=code).first() if code.isdigit() else None
-            services.case_accept(actor=user, case=case, category=category, grid=grid, note=note)
-        elif action == "void":
-            services.case_void(actor=user, case=case, reason=note)
-        elif action == "merge":
-            into = Case.objects.filter(
-                tracking_code=post.get("into", "").upper().replace("-", "")
-            ).first()
-            if (
-                into is None
-                or not Case.objects.filter(selectors.visible_q(user), pk=into.pk).exists()
-            ):
-                raise DomainError("未找到要合并到的诉求。", code="merge_target")
-            services.case_merge(actor=user, case=case, into=into, note=note)
-        elif action == "dispatch":
-            handler, department = _target(post.get("target", ""))
-            services.case_dispatch(
-                actor=user, case=case, handler=handler, department=department, note=note
-            )
-        elif action == "start":
-            services.case_start(actor=user, case=case)
-        elif action == "return":
-            services.case_return(actor=user, case=case, reason=note)
-        elif action == "request_extension":
-            days = whole_number(post.get("days")) or 0
-            services.case_request_extension(actor=user, case=case, days=days, reason=note)
-        elif action == "decide_extension":
-            services.case_decide_extension(
-                actor=user, case=case, approve=post.get("approve") == "1", note=note
-            )
-        elif action == "handle":
-            photos = [clean_photo(f) for f in request.FILES.getlist("photos")[:3]]
-            services.case_handle(
-                actor=user, case=case, result=post.get("result", ""), photos=photos
-            )
-        elif action == "check":
-            services.case_check(actor=user, case=case, passed=post.get("passed") == "1", note=note)
-        elif action == "supervise":
-            services.case_supervise(actor=user, case=case, note=note)
-        elif action == "note":
-            services.case_note(actor=user, case=case, note=note)
-        else:
-            raise DomainError("未知操作。", code="unknown_action")
+        actions.case_act(
+            actor=Actor.of(request), case=case, action=action, given=_step_input(request)
+        )
     except DomainError as error:
         if error.status == 404:
             raise
         messages.error(request, error.message)
     else:
-        messages.success(request, f"已{STEPS[action].label}。")
+        messages.success(request, f"已{actions.label(action)}。")
     if Case.objects.filter(selectors.visible_q(user), pk=case.pk).exists():
         return redirect("cases:detail", pk=case.pk)
     return redirect("cases:queue")

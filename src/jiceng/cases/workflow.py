@@ -7,45 +7,92 @@ received ─accept→ accepted ─dispatch→ dispatched ─start→ in_progress
                        closed ─rate(不满意)/reopen→ dispatched (返工; the second time 督办)
  received/accepted ─merge→ merged
 
-Each action is one service function in cases.services; this table says from which
-states it may start, where it leads, and which permission it needs. Rating, extension
-and supervision keep the status and only append events.
+Each action is one service function in cases.services, run by the one process runner
+(core.process); this table says from which states it may start, where it leads, and who
+may take it: a permission at the request's region, or the assigned handler (`HANDLER`).
+Rating, extension and supervision keep the status and only append events. The runner
+keeps each request's deadline row (its current `due_at`) while it is open.
 """
 
-from dataclasses import dataclass
-
-from jiceng.cases.models import Case
+from jiceng.cases.models import Case, Event
+from jiceng.core.actors import Actor
+from jiceng.core.errors import DomainError
+from jiceng.core.masking import mask_name
+from jiceng.core.process import Process, Step
 
 S = Case.Status
 
 
-@dataclass(frozen=True)
-class Step:
-    label: str
-    sources: tuple[str, ...]
-    target: str | None  # None: the status stays
-    permission: str | None  # None: the resident (by their private link)
+def HANDLER(actor: Actor, case: Case) -> bool:
+    """The assigned handler, or staff of the assigned department who handle requests."""
+    from jiceng.cases.selectors import may_handle
+
+    return may_handle(actor.user, case)
+
+
+def _no_pending_extension(case: Case) -> DomainError | None:
+    if case.extension_requested_days:
+        return DomainError("已有待审批的延期申请。", code="extension_pending")
+    return None
+
+
+def _pending_extension(case: Case) -> DomainError | None:
+    if not case.extension_requested_days:
+        return DomainError("没有待审批的延期申请。", code="extension_none")
+    return None
 
 
 STEPS = {
-    "submit": Step("提交", (), S.RECEIVED, None),
+    "submit": Step("提交", (), S.RECEIVED),
     "accept": Step("立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage"),
     "void": Step("作废", (S.RECEIVED,), S.VOIDED, "cases.triage"),
     "merge": Step("合并", (S.RECEIVED, S.ACCEPTED), S.MERGED, "cases.triage"),
     "dispatch": Step("派单", (S.ACCEPTED,), S.DISPATCHED, "cases.triage"),
-    "start": Step("接单", (S.DISPATCHED,), S.IN_PROGRESS, "cases.handle"),
-    "return": Step("退单", (S.DISPATCHED, S.IN_PROGRESS), S.ACCEPTED, "cases.handle"),
-    "request_extension": Step("申请延期", (S.DISPATCHED, S.IN_PROGRESS), None, "cases.handle"),
-    "decide_extension": Step(
-        "审批延期", (S.DISPATCHED, S.IN_PROGRESS), None, "cases.approve_extension"
+    "start": Step("接单", (S.DISPATCHED,), S.IN_PROGRESS, rule=HANDLER),
+    "return": Step("退单", (S.DISPATCHED, S.IN_PROGRESS), S.ACCEPTED, rule=HANDLER),
+    "request_extension": Step(
+        "申请延期", (S.DISPATCHED, S.IN_PROGRESS), None, rule=HANDLER, guard=_no_pending_extension
     ),
-    "handle": Step("办结反馈", (S.IN_PROGRESS,), S.HANDLED, "cases.handle"),
+    "decide_extension": Step(
+        "审批延期",
+        (S.DISPATCHED, S.IN_PROGRESS),
+        None,
+        "cases.approve_extension",
+        guard=_pending_extension,
+    ),
+    "handle": Step("办结反馈", (S.IN_PROGRESS,), S.HANDLED, rule=HANDLER),
     "check": Step("核查", (S.HANDLED,), None, "cases.check"),  # closed, or back to dispatched
-    "rate": Step("评价", (S.CLOSED,), None, None),
-    "reopen": Step("申请重办", (S.CLOSED,), S.DISPATCHED, None),
+    "rate": Step("评价", (S.CLOSED,), None),  # the resident, by their private link
+    "reopen": Step("申请重办", (S.CLOSED,), S.DISPATCHED),  # likewise
     "supervise": Step("督办", Case.OPEN, None, "cases.supervise"),
-    "note": Step("备注", Case.OPEN, None, "cases.view"),
+    # The handler notes their work whatever their region; others need cases.view there.
+    "note": Step("备注", Case.OPEN, None, "cases.view", rule=HANDLER),
 }
+
+
+def actor_label(actor) -> str:
+    """How who acted appears in a timeline a resident can read: role and masked name."""
+    user = getattr(actor, "user", actor)
+    if getattr(actor, "is_system", False):
+        return "系统"
+    if user is None:
+        return "居民"
+    memberships = user.active_memberships()
+    role = memberships[0].get_role_display() if memberships else "工作人员"
+    return f"{role} {mask_name(user.full_name or user.username)}"
+
+
+PROCESS = Process(
+    name="case",
+    model=Case,
+    steps=STEPS,
+    event_model=Event,
+    event_object="case",
+    actor_label=actor_label,
+    open_states=Case.OPEN,
+    due_field="due_at",
+    subject="这件诉求",
+)
 
 # What a resident reads for each status on the tracking page.
 RESIDENT_STATUS = {

@@ -183,3 +183,31 @@ class ScheduledJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Deadline(models.Model):
+    """时限: the current due time of one tracked item of a process (a request's step, and
+    later a handover or a resolution's action), kept by the process runner as the item
+    moves: one row per item, closed when the item leaves the clock. The supervision queue
+    and the dashboards page and count over these rows, whatever the process. `warn_at` is
+    when the item turns yellow (黄牌); it is red once `due_at` has passed."""
+
+    region_code = RegionCodeField()
+    kind = models.CharField("类别", max_length=32, help_text="如 cases.case")
+    object_id = models.PositiveBigIntegerField("对象")
+    due_at = models.DateTimeField("到期")
+    warn_at = models.DateTimeField("预警")
+    closed_at = models.DateTimeField("结束", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "时限"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="deadline_one_per_item")
+        ]
+        indexes = [
+            models.Index(fields=["region_code", "closed_at", "due_at"], name="deadline_queue_idx"),
+            models.Index(fields=["closed_at", "due_at"], name="deadline_open_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.object_id} {self.due_at:%Y-%m-%d %H:%M}"

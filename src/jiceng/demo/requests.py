@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from jiceng.accounts.models import Membership
 from jiceng.cases.models import Case, Category, Event, Notification, Patrol, Visit
-from jiceng.cases.services import TRACKING_ALPHABET, actor_label
+from jiceng.cases.services import TRACKING_ALPHABET, case_deadlines_backfill
+from jiceng.cases.workflow import actor_label
 from jiceng.core.bulk import bulk_insert
 from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.region_codes import community_of, town_of
@@ -192,6 +193,7 @@ class RequestHistory:
         bulk_insert(
             Notification, ["id", "user", "case", "kind", "text", "key", "created_at"], self.notes
         )
+        case_deadlines_backfill()
         return len(self.cases)
 
     def _one(self, grid: str, category: Category, received: datetime.datetime, stop: str) -> None:

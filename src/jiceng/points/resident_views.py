@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.links import public_base_url
 from jiceng.points import selectors as points_selectors
@@ -83,7 +84,7 @@ def redemption_confirm(request, pk: int):
 def redemption_cancel(request, pk: int):
     order = _own_redemption(request, pk)
     try:
-        points_services.redemption_cancel(resident=request.resident, redemption=order)
+        points_services.redemption_cancel(actor=Actor.of(request), redemption=order)
         messages.success(request, "已取消兑换。")
     except DomainError as refusal:
         messages.error(request, refusal.message)

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from jiceng.core import audit, refusals
 from jiceng.core.access import require, within
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
+from jiceng.core.process import actor_required
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import (
     Account,
@@ -419,12 +421,17 @@ def redemption_confirm(*, resident, redemption: Redemption) -> Redemption:
 
 
 @transaction.atomic
-def redemption_cancel(*, actor=None, resident=None, redemption: Redemption) -> Redemption:
-    """A pending redemption is cancelled by its resident or its clerk."""
-    if resident is not None and redemption.resident_id != resident.pk:
+def redemption_cancel(*, actor: Actor, redemption: Redemption) -> Redemption:
+    """A pending redemption is cancelled by its resident or by a clerk of its store; any
+    other actor (none, the public, the system, other staff) cancels nothing."""
+    actor = actor_required(actor)
+    if actor.is_resident:
+        if redemption.resident_id != actor.resident.pk:
+            raise NotFound()
+    elif actor.is_staff:
+        _serving(actor.user, redemption.store)
+    else:
         raise NotFound()
-    if actor is not None:
-        _serving(actor, redemption.store)
     updated = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.PENDING).update(
         status=Redemption.Status.CANCELLED
     )

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.accounts.models import User
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.places.selectors import community_choices
@@ -252,7 +253,7 @@ def order(request, pk: int, order_pk: int):
 def order_cancel(request, pk: int, order_pk: int):
     found = _order(request, pk, order_pk)
     try:
-        services.redemption_cancel(actor=request.user, redemption=found)
+        services.redemption_cancel(actor=Actor.of(request), redemption=found)
         messages.success(request, "兑换单已取消。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
