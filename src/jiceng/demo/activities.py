@@ -353,7 +353,11 @@ class ActivityHistory:
                 if status == A.SETTLED and (today - day).days < 3:
                     status = A.COMPLETED
             else:
-                status = rng.choice([A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP, A.SIGNUP])
+                # Every state a coming activity can be in, then any of them: a demo that
+                # shows each whatever the day's draw.
+                coming = [A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP, A.SIGNUP]
+                later = index - len(past_days)
+                status = coming[later] if later < len(coming) else rng.choice(coming)
             team = rng.choice(teams) if status not in (A.DRAFT, A.PUBLISHED) else None
             plans.append(
                 Activity(
