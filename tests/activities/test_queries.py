@@ -45,7 +45,7 @@ def busy_community(world, staff_a, team, make_activity, clock):
         ("/activities/teams/", 11),
         ("/activities/needs/", 10),
         ("/points/", 14),
-        ("/stores/", 10),
+        ("/stores/", 11),
     ],
 )
 def test_staff_lists(busy_community, world, staff_a, django_assert_max_num_queries, url, queries):
