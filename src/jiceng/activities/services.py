@@ -604,6 +604,9 @@ def signup_check_out(*, actor: Actor, activity: Activity) -> SignUp:
     )
     if signup is None:
         raise DomainError("您还没有签到，或已经签退了。", code="not_checked_in")
+    if Activity.objects.select_for_update().get(pk=activity.pk).status not in CHECK_IN:
+        # Once attendance is confirmed the hours are final: they are paid from them.
+        raise DomainError("活动已确认出勤，不能再签退。", code="attendance_closed")
     now = timezone.now()
     signup.checked_out_at = now
     signup.hours = _hours(signup.checked_in_at, now, activity)
@@ -619,9 +622,16 @@ def attendance_mark(*, actor: Actor, signup: SignUp, attended: bool) -> SignUp:
     """The leader (or staff) marks attendance for someone who could not check in: they
     are counted for the whole activity."""
     actor = actor_required(actor)
-    activity = signup.activity
+    # Locked, so that attendance cannot change while it is being confirmed (complete).
+    activity = Activity.objects.select_for_update().get(pk=signup.activity_id)
     _leader_or_staff(actor, activity)
-    if activity.status not in ATTENDANCE or signup.status != SignUp.Status.CONFIRMED:
+    signup = SignUp.objects.select_for_update().get(pk=signup.pk)
+    if (
+        activity.status not in ATTENDANCE
+        or signup.status != SignUp.Status.CONFIRMED
+        or timezone.now() < activity.starts_at - CHECK_IN_EARLY
+    ):
+        # Not before the activity begins: nobody can have attended it yet.
         raise DomainError("现在不能确认出勤。", code="attendance_closed")
     signup.marked_by_leader = attended
     signup.hours = (

@@ -299,28 +299,46 @@ def case_void(*, actor: Actor, case: Case, reason: str) -> Case:
 
 
 def case_merge(*, actor: Actor, case: Case, into: Case, note: str = "") -> Case:
-    """Merge a duplicate into another open request; its reporter follows that one."""
+    """Merge a duplicate into another open request; its reporter follows that one.
+
+    Both rows are locked, in key order, before either is read: two requests merged into
+    each other at the same moment would otherwise both end merged, and neither handled.
+    """
     actor = actor_required(actor)
-    if into.pk == case.pk or into.status not in Case.OPEN or into.merged_into_id:
-        raise DomainError("只能合并到另一件未办结的诉求。", code="merge_target")
+    if into.pk == case.pk:
+        raise DomainError(MERGE_TARGET, code="merge_target")
     require(actor, "cases.triage", into.region_code)
 
+    def target_open(locked: Case) -> None:
+        # A conditional write: it lands only while the target is open and not merged.
+        if not Case.objects.filter(
+            pk=into.pk, status__in=Case.OPEN, merged_into__isnull=True
+        ).update(updated_at=timezone.now()):
+            raise DomainError(MERGE_TARGET, code="merge_target")
+
     def merged_in(merged: Case) -> None:
+        target = Case.objects.get(pk=into.pk)
         Event.objects.create(
-            case=into,
+            case=target,
             at=timezone.now(),
             actor=actor.user,
             actor_label=actor_label(actor),
             action="merged_in",
-            from_status=into.status,
-            to_status=into.status,
+            from_status=target.status,
+            to_status=target.status,
             note=f"合并了 {merged.tracking_code}",
         )
 
-    return PROCESS.run(
-        case, "merge", actor=actor, note=note or f"与 {into.tracking_code} 为同一问题，合并办理",
-        event=_event(), effects=merged_in, merged_into=into, due_at=None,
-    )  # fmt: skip
+    with transaction.atomic():
+        list(Case.objects.select_for_update().filter(pk__in=[case.pk, into.pk]).order_by("pk"))
+        note = note or f"与 {into.tracking_code} 为同一问题，合并办理"
+        return PROCESS.run(
+            case, "merge", actor=actor, note=note, event=_event(), check=target_open,
+            effects=merged_in, merged_into=into, due_at=None,
+        )  # fmt: skip
+
+
+MERGE_TARGET = "只能合并到另一件未办结的诉求。"
 
 
 HANDLER_ROLES = ("grid_worker", "specialist_grid_worker", "community_worker")
