@@ -198,6 +198,17 @@ def test_dissatisfied_twice_escalates_to_the_town(world, submit, county_staff):
     assert Notification.objects.filter(user=county_staff, case=case, kind="supervised").exists()
 
 
+@pytest.mark.parametrize("rating", [5, 2], ids=["rated well", "dissatisfied once"])
+def test_a_request_supervised_before_is_not_escalated_by_one_rating(world, submit, rating):
+    town = world.a("town_staff")
+    case = accepted_and_dispatched(world, submit())
+    case = services.case_supervise(actor=world.a("community_worker"), case=case, note="尽快")
+    case = closed(world, case)
+    Notification.objects.filter(kind="supervised").delete()
+    services.case_rate(actor=PUBLIC, case=case, rating=rating)
+    assert not Notification.objects.filter(user=town, kind="supervised").exists()
+
+
 def test_one_rating_per_closing(world, submit):
     case = services.case_rate(actor=PUBLIC, case=closed(world, submit()), rating=4)
     with pytest.raises(DomainError) as error:

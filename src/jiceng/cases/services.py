@@ -574,7 +574,9 @@ def case_rate(*, actor: Actor, case: Case, rating: int, comment: str = "") -> Ca
         if rated.status == Case.Status.DISPATCHED:
             notify.handlers(rated, "rework", f"居民对诉求 {rated.tracking_code} 不满意，请返工")
             notify.checkers(rated, "dissatisfied", f"诉求 {rated.tracking_code} 居民评价不满意")
-        if rated.supervised_region_code:
+        # Only when this rating is the second 不满意: a request supervised before for
+        # another reason, or rated well, escalates nothing.
+        if rating <= Case.Rating.DISSATISFIED and rated.dissatisfied_count >= 2:
             notify.supervisors(
                 rated, "supervised", f"诉求 {rated.tracking_code} 两次不满意，已提级督办"
             )
