@@ -86,3 +86,30 @@ def test_queues_are_scoped_and_show_lateness(world, api, submit, clock):
     town = api(world.a("town_staff")).get("/api/v1/cases/supervision").json()
     assert town["count"] == 1
     assert api(world.b("town_staff")).get("/api/v1/cases/supervision").json()["count"] == 0
+
+
+def test_a_step_that_takes_the_request_out_of_sight_answers_without_its_content(
+    world, api, submit, catalogue
+):
+    from tests.factories import staff
+
+    gas = catalogue["facilities.gas"].default_department
+    fitter = staff("specialist_grid_worker", "370829", username="gas-fitter-2", department=gas)
+    case = submit(category="facilities.gas", answers={"smell": "yes"}, text="楼道里有煤气味")
+    worker = api(world.a("grid_worker"))
+    step(worker, case.pk, "accept")
+    step(worker, case.pk, "dispatch", department_id=gas.pk)
+    client = api(fitter)
+    assert step(client, case.pk, "start").json()["status"] == "in_progress"
+
+    answer = step(client, case.pk, "return", note="不属于燃气")
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "id": case.pk,
+        "tracking_code": case.tracking_code,
+        "status": "accepted",
+        "status_label": "待派单",
+        "visible": False,
+    }
+    assert "煤气味" not in answer.content.decode()
+    assert Case.objects.get(pk=case.pk).status == "accepted"

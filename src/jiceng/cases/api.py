@@ -205,7 +205,22 @@ def case_create(request, payload: CaseIn):
     return Status(201 if created else 200, case)
 
 
-@router.post("/cases/{case_id}/steps/{action}", response=CaseDetailOut, summary="办理一步")
+class StepDoneOut(Schema):
+    """A step after which the request has left the actor's sight (returned, dispatched
+    elsewhere): what was done, and nothing more of the request."""
+
+    id: int
+    tracking_code: str
+    status: str
+    status_label: str
+    visible: bool = False
+
+
+@router.post(
+    "/cases/{case_id}/steps/{action}",
+    response=CaseDetailOut | StepDoneOut,
+    summary="办理一步",
+)
 def case_step(request, case_id: int, action: str, payload: StepIn):
     """action: accept, void, merge, dispatch, start, return, request_extension,
     decide_extension, handle, check, supervise, note."""
@@ -225,7 +240,14 @@ def case_step(request, case_id: int, action: str, payload: StepIn):
     )
     case = actions.case_act(actor=Actor.of(request), case=case, action=action, given=given)
     _with_clock(request)
-    return selectors.case_get(user=user, pk=case.pk) if _still_visible(user, case) else case
+    if _still_visible(user, case):
+        return selectors.case_get(user=user, pk=case.pk)
+    return {
+        "id": case.pk,
+        "tracking_code": case.tracking_code,
+        "status": case.status,
+        "status_label": case.get_status_display(),
+    }
 
 
 def _still_visible(user, case: Case) -> bool:
