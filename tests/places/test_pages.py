@@ -37,6 +37,23 @@ def test_reveal_fragment_and_audit(world, login):
     assert person.phone not in denied.content.decode()
 
 
+def test_probing_reveals_beyond_ones_scope_leaves_a_trace(world, login):
+    """A reveal asked of a person outside the asker's scope, or of no person at all,
+    answers 404 alike and is audited as denied with the id asked for."""
+    outsider = world.b("grid_worker")
+    client = login(outsider)
+    missing = 10**9
+    for pk in (world.person_a.pk, missing):
+        assert client.post(f"/persons/{pk}/reveal/id_number/").status_code == 404
+    denied = AuditEvent.objects.filter(
+        action="person.reveal", outcome=AuditEvent.FAILURE, actor=outsider
+    )
+    assert sorted(denied.values_list("object_id", flat=True)) == sorted(
+        [str(world.person_a.pk), str(missing)]
+    )
+    assert {e.region_code for e in denied} == {""}  # says nothing of where the person is
+
+
 def test_reveal_needs_post(world, login):
     response = login(world.a("grid_worker")).get(f"/persons/{world.person_a.pk}/reveal/phone/")
     assert response.status_code == 405

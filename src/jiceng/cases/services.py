@@ -21,6 +21,7 @@ from jiceng.accounts.selectors import staff_at
 from jiceng.cases import notify
 from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.cases.photos import CleanPhoto
+from jiceng.cases.selectors import may_handle, may_reveal_reporter
 from jiceng.cases.workflow import PROCESS, actor_label
 from jiceng.core import audit, personal, phones
 from jiceng.core.access import has_permission, require, scopes
@@ -776,6 +777,21 @@ def visit_reveal(*, actor, visit) -> str:
         action="visit.reveal",
         obj=visit,
         value=lambda: visit.notes,
+    )
+
+
+def case_reveal_reporter(*, actor: Actor, case: Case) -> str:
+    """The reporter's phone in clear, for those who may call the resident back; audited
+    whether allowed or not. A handler the resident chose to stay anonymous to is told so."""
+    actor = actor_required(actor)
+    hidden = case.hide_reporter and may_handle(actor.user, case)
+    return personal.reveal(
+        actor=actor,
+        allowed=may_reveal_reporter(actor.user, case),
+        action="case.reveal_reporter",
+        obj=case,
+        value=lambda: case.reporter_phone,
+        denied=DomainError("居民选择对承办人匿名。", code="reporter_hidden") if hidden else None,
     )
 
 

@@ -248,17 +248,11 @@ def case_act(request, pk: int, action: str):
 @require_POST
 def case_reporter(request, pk: int):
     """Show the reporter's name and phone (an htmx fragment), audited."""
-    user = request.user
-    case = selectors.case_get(user=user, pk=pk)
-    hidden = case.hide_reporter and selectors.may_handle(user, case)
-    phone = personal.reveal(
-        actor=user,
-        allowed=selectors.may_reveal_reporter(user, case),
-        action="case.reveal_reporter",
-        obj=case,
-        value=lambda: case.reporter_phone,
-        denied=DomainError("居民选择对承办人匿名。", code="reporter_hidden") if hidden else None,
-    )
+    case = personal.reveal_target(
+        actor=request.user, action="case.reveal_reporter", object_type="cases.case",
+        object_id=pk, find=lambda: selectors.case_get(user=request.user, pk=pk),
+    )  # fmt: skip
+    phone = services.case_reveal_reporter(actor=Actor.of(request), case=case)
     return render(request, "cases/_reporter.html", {"case": case, "reporter_phone": phone})
 
 

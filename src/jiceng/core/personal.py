@@ -353,3 +353,27 @@ def reveal(
         )
     audit.record(actor=actor, action=action, obj=obj, detail=detail)
     return clear(value())
+
+
+def reveal_target(*, actor, action: str, object_type: str, object_id, find: Callable[[], object]):
+    """The record a reveal is asked of, found by `find` within the actor's scope. A miss
+    (none such, or outside the scope: the same to the asker) is a denied reveal, audited
+    with the id asked for, so that probing ids beyond one's scope leaves a trace."""
+    from jiceng.core import audit, refusals
+    from jiceng.core.errors import NotFound
+    from jiceng.core.models import AuditEvent
+
+    try:
+        return find()
+    except NotFound as missing:
+        refusals.refuse(
+            missing,
+            record=lambda: audit.record(
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                outcome=AuditEvent.FAILURE,
+                detail={"found": False},
+            ),
+        )

@@ -4,6 +4,7 @@ from django.db.models import Count
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
+from jiceng.core import personal
 from jiceng.core.access import require, scope_filter
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import SPECIAL_GROUPS_MASK, age_band, mask_id_number, mask_phone
@@ -159,7 +160,10 @@ def person_detail(request, person_id: int):
 
 @router.post("/persons/{person_id}/reveal", response=RevealOut, summary="查看一项明文（记入审计）")
 def person_reveal(request, person_id: int, payload: RevealIn):
-    person: Person = selectors.person_get(user=request.user, pk=person_id)
+    person: Person = personal.reveal_target(
+        actor=request.user, action="person.reveal", object_type="places.person",
+        object_id=person_id, find=lambda: selectors.person_get(user=request.user, pk=person_id),
+    )  # fmt: skip
     value = services.person_reveal(user=request.user, person=person, field=payload.field)
     return RevealOut(field=payload.field, value=value)
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.selectors import account_get, account_options, region_staff
+from jiceng.core import personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import SPECIAL_GROUPS_MASK
@@ -245,7 +246,10 @@ def person_detail(request, pk: int):
 @require_POST
 def person_reveal(request, pk: int, field: str):
     """Show one unmasked field (an htmx fragment). Audited by the service."""
-    person = selectors.person_get(user=request.user, pk=pk)
+    person = personal.reveal_target(
+        actor=request.user, action="person.reveal", object_type="places.person", object_id=pk,
+        find=lambda: selectors.person_get(user=request.user, pk=pk),
+    )  # fmt: skip
     value = services.person_reveal(user=request.user, person=person, field=field)
     return render(request, "places/_revealed.html", {"value": value})
 
