@@ -75,7 +75,13 @@ def test_from_plan_to_points_to_store(
     again = neighbour.post(f"/a/{activity.pk}/signup/", follow=True).content.decode()
     assert "您已经报过名了" in again
 
+    early = leader.post(f"/me/activities/{activity.pk}/act/hold/")  # days before: refused
+    assert early["Location"] == f"/me/activities/{activity.pk}/"
+    assert Activity.objects.get(pk=activity.pk).status == "signup"
+    assert leader.get(f"/me/activities/{activity.pk}/code/").status_code == 302  # no live code
+    assert "act/hold/" not in leader.get(f"/me/activities/{activity.pk}/").content.decode()
     clock.move_to(at(2026, 11, 10, 8, 50))
+    assert "act/hold/" in leader.get(f"/me/activities/{activity.pk}/").content.decode()
     leader.post(f"/me/activities/{activity.pk}/act/hold/")
     code_page = leader.get(f"/me/activities/{activity.pk}/code/").content.decode()
     check_in_url = re.search(r'href="http://testserver(/a/\d+/checkin/\w+/)"', code_page).group(1)

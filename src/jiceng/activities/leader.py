@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from jiceng.activities import selectors, services
-from jiceng.activities.models import SignUp, VolunteerTeam
+from jiceng.activities.models import Activity, SignUp, VolunteerTeam
+from jiceng.activities.workflow import PROCESS
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.links import public_base_url
@@ -68,7 +69,11 @@ def activity(request, pk: int):
     return render(
         request,
         "activities/leader/activity.html",
-        {"activity": item, "signups": selectors.activity_signups(item)},
+        {
+            "activity": item,
+            "signups": selectors.activity_signups(item),
+            "actions": PROCESS.available_actions(Actor.of(request), item),
+        },
     )
 
 
@@ -81,9 +86,10 @@ def act(request, pk: int, action: str):
         raise NotFound()
     try:
         step(actor=Actor.of(request), activity=item)
-        messages.success(request, "已完成。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
+        return redirect("leader:activity", pk=pk)
+    messages.success(request, "已完成。")
     if action == "hold":
         return redirect("leader:code", pk=pk)
     return redirect("leader:activity", pk=pk)
@@ -111,6 +117,10 @@ def code(request, pk: int):
     """签到码: a QR code of the check-in address, changing every CODE_SECONDS seconds (the
     page fetches the new one itself), so a photo sent to a friend is soon useless."""
     item = selectors.led_activity(request.resident, pk)
+    if item.status != Activity.Status.HELD:
+        # No live code before the activity has started, nor after attendance is final.
+        messages.error(request, "活动开始后才显示签到码。")
+        return redirect("leader:activity", pk=pk)
     current = services.check_in_code(item)
     path = reverse("calendar:check_in", args=[item.pk, current])
     context = {

@@ -6,7 +6,6 @@ from a stale read), and appends an ActivityEvent and an audit record. Every serv
 the typed actor (core.actors.Actor) first: staff, or the resident who signs up, checks
 in, or leads the team."""
 
-import datetime
 import hashlib
 import hmac
 import secrets
@@ -28,6 +27,7 @@ from jiceng.activities.models import (
 from jiceng.activities.workflow import (
     ATTENDANCE,
     CHECK_IN,
+    CHECK_IN_EARLY,
     LEADER,
     PROCESS,
     SIGNUP_OPEN,
@@ -44,7 +44,6 @@ from jiceng.points.models import Account, JournalEntry
 
 A = Activity.Status
 CODE_SECONDS = 30  # the check-in code shown by the leader changes this often
-CHECK_IN_EARLY = datetime.timedelta(minutes=30)
 
 
 def _resident(actor) -> "Actor":
@@ -300,14 +299,9 @@ def activity_open_signup(*, actor: Actor, activity: Activity) -> Activity:
     return PROCESS.run(activity, "open_signup", actor=actor)
 
 
-def _not_too_early(locked: Activity) -> None:
-    if timezone.now() < locked.starts_at - CHECK_IN_EARLY:
-        raise DomainError("活动开始前半小时内才能开始签到。", code="too_early")
-
-
 def activity_hold(*, actor: Actor, activity: Activity) -> Activity:
     """活动开始: from half an hour before the start; sign-up closes."""
-    return PROCESS.run(activity, "hold", actor=actor, check=_not_too_early)
+    return PROCESS.run(activity, "hold", actor=actor)
 
 
 def _hours(start, end, activity: Activity) -> Decimal:
@@ -317,8 +311,6 @@ def _hours(start, end, activity: Activity) -> Decimal:
 
 def activity_complete(*, actor: Actor, activity: Activity) -> Activity:
     """确认出勤: attendance is final; those checked in but not out are counted to the end."""
-    if timezone.now() < activity.starts_at:
-        raise DomainError("活动尚未开始，不能确认出勤。", code="too_early")
 
     def count_the_rest(completed: Activity) -> None:
         for signup in completed.signups.filter(status=SignUp.Status.CONFIRMED):

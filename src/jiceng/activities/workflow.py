@@ -12,8 +12,13 @@ sign-up, hold, complete) the leader of the team concerned. The states in which r
 sign up, withdraw, check in and are marked present are read from it too.
 """
 
+import datetime
+
+from django.utils import timezone
+
 from jiceng.activities.models import Activity, ActivityEvent
 from jiceng.core.actors import Actor
+from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_name
 from jiceng.core.process import Process, Step
 
@@ -33,14 +38,31 @@ def TEAM_LEADER(actor: Actor, activity: Activity) -> bool:
     return actor.is_resident
 
 
+CHECK_IN_EARLY = datetime.timedelta(minutes=30)
+
+
+def NEAR_THE_START(activity: Activity) -> DomainError | None:
+    """Check-in opens half an hour before the start."""
+    if timezone.now() < activity.starts_at - CHECK_IN_EARLY:
+        return DomainError("活动开始前半小时内才能开始签到。", code="too_early")
+    return None
+
+
+def BEGUN(activity: Activity) -> DomainError | None:
+    """Attendance is confirmed once the activity has begun."""
+    if timezone.now() < activity.starts_at:
+        return DomainError("活动尚未开始，不能确认出勤。", code="too_early")
+    return None
+
+
 STEPS = {
     "create": Step("创建", (), A.DRAFT),
     "publish": Step("发布认领", (A.DRAFT,), A.PUBLISHED, MANAGE),
     "claim": Step("抢单认领", (A.PUBLISHED,), A.CLAIMED, rule=TEAM_LEADER),
     "assign": Step("派单", (A.DRAFT, A.PUBLISHED), A.CLAIMED, MANAGE),
     "open_signup": Step("开放报名", (A.CLAIMED,), A.SIGNUP, MANAGE, rule=LEADER),
-    "hold": Step("活动开始", (A.SIGNUP,), A.HELD, MANAGE, rule=LEADER),
-    "complete": Step("确认出勤", (A.HELD,), A.COMPLETED, MANAGE, rule=LEADER),
+    "hold": Step("活动开始", (A.SIGNUP,), A.HELD, MANAGE, rule=LEADER, guard=NEAR_THE_START),
+    "complete": Step("确认出勤", (A.HELD,), A.COMPLETED, MANAGE, rule=LEADER, guard=BEGUN),
     "settle": Step("结算积分", (A.COMPLETED,), A.SETTLED, MANAGE),
     "cancel": Step("取消", (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP), A.CANCELLED, MANAGE),
     # Rescheduling or moving keeps the status; only what has not started may change.
