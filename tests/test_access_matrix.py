@@ -321,7 +321,13 @@ def _activity(world: World, status: str = "draft", title: str = "甲社区义诊
     )
     if status == "claimed":
         return activity
-    return activity_services.activity_open_signup(actor=staff_a, activity=activity)
+    activity = activity_services.activity_open_signup(actor=staff_a, activity=activity)
+    if status == "signup":
+        return activity
+    # Held: a week ahead it cannot be started, so the row is moved there directly.
+    type(activity).objects.filter(pk=activity.pk).update(status=status)
+    activity.refresh_from_db()
+    return activity
 
 
 def _signup(world: World):
@@ -1184,7 +1190,7 @@ PAGES = [
     Case(
         "leader:code",
         "",
-        lambda w: f"/me/activities/{_activity(w, 'signup').pk}/code/",
+        lambda w: f"/me/activities/{_activity(w, 'held').pk}/code/",
         outsider=302,
         resident=True,
     ),

@@ -59,9 +59,11 @@ STEPS = {
         None,
         "cases.approve_extension",
         guard=_pending_extension,
+        not_by=("request_extension",),
     ),
     "handle": Step("办结反馈", (S.IN_PROGRESS,), S.HANDLED, rule=HANDLER),
-    "check": Step("核查", (S.HANDLED,), None, "cases.check"),  # closed, or back to dispatched
+    # Closed, or back to dispatched; never by the one who handled it.
+    "check": Step("核查", (S.HANDLED,), None, "cases.check", not_by=("handle",)),
     "rate": Step("评价", (S.CLOSED,), None),  # the resident, by their private link
     "reopen": Step("申请重办", (S.CLOSED,), S.DISPATCHED),  # likewise
     "supervise": Step("督办", Case.OPEN, None, "cases.supervise"),

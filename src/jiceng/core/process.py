@@ -38,6 +38,9 @@ class Step:
     # A precondition read from the row (a pending extension …): None, or the refusal.
     guard: Callable[[Any], DomainError | None] | None = None
     refusal: str = ""  # said when the row is in another state (default: names the state)
+    # Four eyes: the step may not be taken by whoever took the latest of these steps on
+    # the row (who handled does not check; who asked for more time does not grant it).
+    not_by: tuple[str, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -103,7 +106,11 @@ class Process:
         allowed = (step.rule is not None and step.rule(who, obj)) or (
             step.permission is not None and has_permission(who, step.permission, obj.region_code)
         )
-        return allowed and (step.guard is None or step.guard(obj) is None)
+        return (
+            allowed
+            and (step.guard is None or step.guard(obj) is None)
+            and self._second_person(step, who, obj) is None
+        )
 
     def available_actions(self, actor, obj) -> set[str]:
         return {action for action in self.steps if self.may(actor, obj, action)}
@@ -118,6 +125,23 @@ class Process:
             return
         if step.rule is not None:
             raise NotFound()
+
+    def _second_person(self, step: Step, actor: Actor, obj) -> DomainError | None:
+        """The refusal when `actor` took the step this one must be apart from."""
+        if not step.not_by or actor.user is None:
+            return None
+        last = (
+            self.event_model.objects.filter(**{self.event_object: obj}, action__in=step.not_by)
+            .order_by("-at", "-pk")
+            .values_list("action", "actor_id")
+            .first()
+        )
+        if last is None or last[1] != actor.user.pk:
+            return None
+        return DomainError(
+            f"{step.label}须由另一人进行：您本人已{self.steps[last[0]].label}。",
+            code="second_person_required",
+        )
 
     def _wrong_state(self, step: Step, locked) -> DomainError:
         if step.refusal:
@@ -161,6 +185,8 @@ class Process:
             if before not in step.sources:
                 raise refuse(locked)
             self._authorize(step, actor, locked)
+            if (refusal := self._second_person(step, actor, locked)) is not None:
+                raise refusal
             if check is not None:
                 check(locked)
             if step.guard is not None and (refusal := step.guard(locked)) is not None:
