@@ -4,11 +4,12 @@ from django.test import Client
 
 from jiceng.accounts.services import api_token_issue
 from jiceng.activities import services
+from jiceng.core.actors import Actor
 from tests.factories import resident
 
 
 def api_for(user) -> Client:
-    raw, _ = api_token_issue(user=user)
+    raw, _ = api_token_issue(actor=Actor.staff(user))
     return Client(headers={"Authorization": f"Bearer {raw}"})
 
 

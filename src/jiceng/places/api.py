@@ -5,6 +5,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from jiceng.core.access import require, scope_filter
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import SPECIAL_GROUPS_MASK, age_band, mask_id_number, mask_phone
 from jiceng.places import selectors, services
@@ -159,7 +160,7 @@ def person_detail(request, person_id: int):
 @router.post("/persons/{person_id}/reveal", response=RevealOut, summary="查看一项明文（记入审计）")
 def person_reveal(request, person_id: int, payload: RevealIn):
     person: Person = selectors.person_get(user=request.user, pk=person_id)
-    value = services.person_reveal(user=request.user, person=person, field=payload.field)
+    value = services.person_reveal(actor=Actor.of(request), person=person, field=payload.field)
     return RevealOut(field=payload.field, value=value)
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.activities import selectors as activity_selectors
 from jiceng.cases.posters import public_base_url
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.places.selectors import person_get
@@ -63,11 +64,14 @@ def login(request):
         try:
             if request.POST.get("step") == "verify":
                 resident = services.otp_verify(
-                    phone=phone, code=request.POST.get("code", ""), address=client_ip(request)
+                    actor=Actor.of(request),
+                    phone=phone,
+                    code=request.POST.get("code", ""),
+                    address=client_ip(request),
                 )
                 services.resident_login(request, resident)
                 return redirect(_next(request))
-            services.otp_request(phone=phone, address=client_ip(request))
+            services.otp_request(actor=Actor.of(request), phone=phone, address=client_ip(request))
             code_sent = True
         except DomainError as refusal:
             error = refusal.message
@@ -125,7 +129,7 @@ def points(request):
 def code(request):
     """居民码: a QR code that names this resident for one scan within a minute (the page
     renews it before it expires)."""
-    token = points_services.personal_code_issue(resident=request.resident)
+    token = points_services.personal_code_issue(actor=Actor.of(request))
     scan_url = f"{public_base_url(request).rstrip('/')}{reverse('stores:scan', args=[token])}"
     lifetime = int(PersonalCode.LIFETIME.total_seconds())
     context = {
@@ -166,7 +170,7 @@ def redemption(request, pk: int):
 def redemption_confirm(request, pk: int):
     order = _own_redemption(request, pk)
     try:
-        points_services.redemption_confirm(resident=request.resident, redemption=order)
+        points_services.redemption_confirm(actor=Actor.of(request), redemption=order)
         messages.success(request, "兑换成功。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
@@ -194,7 +198,7 @@ def confirm(request, pk: int):
     person = person_get(user=request.user, pk=pk)
     try:
         services.resident_confirm(
-            actor=request.user, person=person, phone=request.POST.get("phone", "")
+            actor=Actor.of(request), person=person, phone=request.POST.get("phone", "")
         )
         messages.success(request, "已核实，居民账号与本人信息关联。")
     except DomainError as refusal:
