@@ -10,6 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from jiceng.activities import selectors, services
 from jiceng.activities.models import SignUp, VolunteerTeam
 from jiceng.cases.posters import public_base_url
+from jiceng.core.access import has_permission
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.residents.views import resident_required
 
@@ -21,8 +23,10 @@ LEADER_STEPS = {
 
 
 def _led_team(request, pk: int) -> VolunteerTeam:
-    team = VolunteerTeam.objects.filter(pk=pk, leader=request.resident, is_active=True).first()
-    if team is None:
+    team = VolunteerTeam.objects.filter(pk=pk, is_active=True).first()
+    if team is None or not has_permission(
+        Actor.of_resident(request.resident), "activities.lead", obj=team
+    ):
         raise NotFound()
     return team
 
