@@ -122,3 +122,26 @@ def test_a_building_captain_is_assigned_through_the_same_mechanism(world):
     assert [(a.kind, a.object_id) for a in held] == [("building_captain", building.pk)]
     assert has_permission(captain, "people.view", building=building.pk)
     assert not has_permission(captain, "people.view", GRID)
+
+
+def test_the_system_administrator_assigns_a_secretary_and_it_is_audited(branches, world):
+    from jiceng.accounts.services import assignment_grant
+    from jiceng.core.models import AuditEvent
+
+    first, second, _ = branches
+    account = UserFactory(username="new-secretary", region_code=GRID)
+    admin = Actor.staff(world.a("county_admin"))
+    membership = assignment_grant(actor=admin, user=account, kind="branch_secretary", obj=second)
+    assert (membership.object_id, membership.region_code) == (second.pk, GRID)
+    event = AuditEvent.objects.get(action="user.assign")
+    assert (event.actor_kind, event.detail["object"]) == ("staff", second.pk)
+    assert has_permission(Actor.staff(account), "party.view", obj=second)
+    assert not has_permission(Actor.staff(account), "party.view", obj=first)
+    with pytest.raises(NotFound):  # someone who manages no accounts there
+        assignment_grant(
+            actor=Actor.staff(world.outsider),
+            user=account,
+            kind="branch_secretary",
+            obj=first,
+        )
+    assert Membership.objects.filter(user=account).count() == 1

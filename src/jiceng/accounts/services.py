@@ -21,7 +21,12 @@ from django.utils import timezone
 
 from jiceng.accounts.hashers import generated_password
 from jiceng.accounts.models import ApiToken, Department, GrantBatch, GrantRequest, Membership, User
-from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
+from jiceng.accounts.roles import (
+    ADMINISTRATOR_ROLES,
+    ASSIGNMENT_KINDS,
+    ROLES,
+    SENSITIVE_PERMISSIONS,
+)
 from jiceng.core import audit, outbox, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
@@ -743,6 +748,54 @@ def membership_revoke(*, actor: Actor, membership: Membership) -> None:
             "role_label": ROLES[membership.role].label,
         },
     )
+
+
+@transaction.atomic
+def assignment_grant(
+    *,
+    actor: Actor,
+    user: User,
+    kind: str,
+    obj,
+    valid_from: datetime.date | None = None,
+    valid_until: datetime.date | None = None,
+) -> Membership:
+    """Assign an account to one object for a term (党支部书记 of a branch): the post's
+    permissions there and in what lies in it, nothing else of its grid (core.access).
+    Made by the system administrator of the object's region, as roles without sensitive
+    rights are."""
+    spec = ASSIGNMENT_KINDS.get(kind)
+    if spec is None or obj._meta.label_lower != spec.object_type:
+        raise DomainError("未知任命类别。", code="unknown_assignment", field="kind")
+    _require_manageable(actor, user)
+    require(actor, "users.manage", obj.region_code)
+    if user.pk == actor.user_id:
+        raise DomainError("不能给自己授予角色。", code="self_grant")
+    if spec.permissions & SENSITIVE_PERMISSIONS:
+        raise DomainError("含敏感权限的任命须经安全管理员审批。", code="needs_security_approval")
+    if not user.is_active:
+        raise DomainError("该账号已停用。", code="user_inactive")
+    if valid_from and valid_until and valid_until < valid_from:
+        raise DomainError("任期结束早于开始。", code="term_order", field="valid_until")
+    membership, _ = Membership.objects.update_or_create(
+        user=user,
+        role=kind,
+        object_id=obj.pk,
+        defaults={
+            "region_code": obj.region_code,
+            "is_active": True,
+            "created_by": actor.user,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+        },
+    )
+    audit.record(
+        actor=actor,
+        action="user.assign",
+        obj=membership,
+        detail={"user": user.username, "kind": kind, "object": obj.pk, "label": spec.label},
+    )
+    return membership
 
 
 # --- the server's own command -----------------------------------------------------------------
