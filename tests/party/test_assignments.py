@@ -5,6 +5,7 @@ secretary out of the next branch."""
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from jiceng.accounts.models import Membership
 from jiceng.core.access import has_permission, scope_filter
@@ -145,3 +146,17 @@ def test_the_system_administrator_assigns_a_secretary_and_it_is_audited(branches
             obj=first,
         )
     assert Membership.objects.filter(user=account).count() == 1
+
+
+def test_a_secretary_post_is_listed_and_revoked_like_a_role(branches, world, client):
+    from jiceng.accounts.services import membership_revoke
+
+    first, _, secretary = branches
+    admin = world.a("county_admin")
+    post = Membership.objects.get(user=secretary)
+    client.force_login(admin)
+    page = client.get(reverse("accounts:user_detail", args=[secretary.pk]))
+    assert page.status_code == 200 and "党支部书记" in page.content.decode()
+    membership_revoke(actor=Actor.staff(admin), membership=post)
+    secretary = type(secretary).objects.get(pk=secretary.pk)
+    assert not has_permission(Actor.staff(secretary), "party.view", obj=first)

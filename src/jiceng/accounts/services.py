@@ -719,8 +719,11 @@ def may_revoke(actor: Actor, membership: Membership) -> bool:
     remove the county's system administrator."""
     if membership.user_id == actor.user_id or membership.role in ADMINISTRATOR_ROLES:
         return False
-    if ROLES[membership.role].is_sensitive and has_permission(
-        actor, "security.grant", membership.region_code
+    role = ROLES.get(membership.role)  # None for a post held by assignment
+    if (
+        role is not None
+        and role.is_sensitive
+        and has_permission(actor, "security.grant", membership.region_code)
     ):
         return True
     try:
@@ -745,7 +748,7 @@ def membership_revoke(*, actor: Actor, membership: Membership) -> None:
         detail={
             "user": membership.user.username,
             "role": membership.role,
-            "role_label": ROLES[membership.role].label,
+            "role_label": membership.get_role_display(),
         },
     )
 
