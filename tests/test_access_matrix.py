@@ -147,7 +147,7 @@ def _pending_grant(world: World, batch: bool = False):
 def _own_token(world: World):
     from jiceng.accounts.models import ApiToken
 
-    api_token_issue(user=world.a("grid_worker"), name="甲的令牌")
+    api_token_issue(actor=Actor.staff(world.a("grid_worker")), name="甲的令牌")
     return ApiToken.objects.get(name="甲的令牌")
 
 
@@ -377,11 +377,14 @@ def _claim(world: World):
     from jiceng.points import services as points_services
 
     rule = points_services.rule_create(
-        actor=world.a("community_worker"), region_code="370829001001", name="环保卫士",
+        actor=Actor.staff(world.a("community_worker")), region_code="370829001001", name="环保卫士",
         kind="deed", points=5,
     )  # fmt: skip
     return points_services.deed_propose(
-        actor=world.a("town_staff"), rule=rule, resident=_resident(world), description="捡垃圾"
+        actor=Actor.staff(world.a("town_staff")),
+        rule=rule,
+        resident=_resident(world),
+        description="捡垃圾",
     )
 
 
@@ -394,10 +397,14 @@ def _store(world: World, side: str = "a"):
     if existing:
         return existing
     manager = world.a("community_worker") if side == "a" else world.b("community_worker")
-    store = points_services.store_create(actor=manager, region_code=code, name=f"{side}文明超市")
+    store = points_services.store_create(
+        actor=Actor.staff(manager), region_code=code, name=f"{side}文明超市"
+    )
     clerk = world.a("store_clerk") if side == "a" else world.b("store_clerk")
-    points_services.store_add_clerk(actor=manager, store=store, clerk=clerk)
-    points_services.good_create(actor=manager, store=store, name="肥皂", price=5, stock=10)
+    points_services.store_add_clerk(actor=Actor.staff(manager), store=store, clerk=clerk)
+    points_services.good_create(
+        actor=Actor.staff(manager), store=store, name="肥皂", price=5, stock=10
+    )
     return store
 
 
@@ -407,7 +414,7 @@ def _order(world: World):
     _entry(world)
     store = _store(world)
     return points_services.redemption_open(
-        clerk=world.a("store_clerk"), store=store, resident=_resident(world),
+        actor=Actor.staff(world.a("store_clerk")), store=store, resident=_resident(world),
         items={store.goods.get().pk: 1},
     )  # fmt: skip
 
@@ -415,7 +422,7 @@ def _order(world: World):
 def _token(world: World) -> str:
     from jiceng.points.services import personal_code_issue
 
-    return personal_code_issue(resident=_resident(world))
+    return personal_code_issue(actor=Actor.of_resident(_resident(world)))
 
 
 def _check_in(world: World) -> str:
@@ -1665,7 +1672,7 @@ def _client(case: Case, user) -> tuple[Client, dict]:
             session.save()
     headers = {}
     if case.api and user is not None:
-        token, _ = api_token_issue(user=user)
+        token, _ = api_token_issue(actor=Actor.staff(user))
         headers["Authorization"] = f"Bearer {token}"
     return client, headers
 
@@ -1784,7 +1791,7 @@ def _write_patrol(world: World, kwargs: dict) -> None:
 
 
 def _write_success_audit(world: World, kwargs: dict) -> None:
-    audit.record(actor=None, action="case.noted", region_code=world.grid_a.code)
+    audit.record(actor=Actor.system("test"), action="case.noted", region_code=world.grid_a.code)
 
 
 MUTANTS = [

@@ -166,16 +166,20 @@ def grow(world: World, rows: Rows, n: int) -> None:
                 (account_for(ledger, Account.Kind.ISSUANCE), -1),
             ],
         )  # fmt: skip
-        points.good_create(actor=manager, store=rows.store, name=f"肥皂{i}", price=5, stock=10)
-        points.store_create(actor=manager, region_code=COMMUNITY_A, name=f"超市{i}")
-        points.deed_propose(actor=town, rule=rule, resident=resident, description=f"捡垃圾{i}")
+        points.good_create(
+            actor=Actor.staff(manager), store=rows.store, name=f"肥皂{i}", price=5, stock=10
+        )
+        points.store_create(actor=Actor.staff(manager), region_code=COMMUNITY_A, name=f"超市{i}")
+        points.deed_propose(
+            actor=Actor.staff(town), rule=rule, resident=resident, description=f"捡垃圾{i}"
+        )
         # accounts, grants, tokens, audit, party
         user = factories.staff("grid_worker", world.grid_a.code, username=f"queries-{i}")
         GrantRequest.objects.create(
             user=user, role="town_staff", region_code="370829001",
             requested_by=world.a("county_admin"),
         )  # fmt: skip
-        api_token_issue(user=worker, name=f"令牌{i}")
+        api_token_issue(actor=Actor.staff(worker), name=f"令牌{i}")
         audit.record(actor=user, action="matrix.marker", region_code=world.grid_a.code)
         FirstSecretary.objects.create(
             region_code=COMMUNITY_A, name=f"书记{i}", level="province",
@@ -259,6 +263,7 @@ LISTS = {
 
 def _client(world: World, item: List):
     from jiceng.accounts.services import api_token_issue
+    from jiceng.core.actors import Actor
 
     if item.resident:
         client = Client()
@@ -268,7 +273,7 @@ def _client(world: World, item: List):
         return client, {}
     user = world.a(item.role)
     if item.api:
-        token, _ = api_token_issue(user=user)
+        token, _ = api_token_issue(actor=Actor.staff(user))
         return Client(), {"Authorization": f"Bearer {token}"}
     return client_for(user), {}
 

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from jiceng.accounts.models import ApiToken, User
 from jiceng.accounts.services import api_token_issue
+from jiceng.core.actors import Actor
 from jiceng.core.models import AuditEvent
 from tests.factories import PASSWORD
 
@@ -52,16 +53,16 @@ def test_the_api_honours_the_lockout(world, settings):
 def test_tokens_stop_working_when_expired_revoked_or_the_user_is_deactivated(world):
     user = world.a("grid_worker")
     client = Client()
-    raw, token = api_token_issue(user=user)
+    raw, token = api_token_issue(actor=Actor.staff(user))
     assert me(client, raw).status_code == 200
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - datetime.timedelta(1))
     assert me(client, raw).status_code == 401
 
-    raw, token = api_token_issue(user=user)
+    raw, token = api_token_issue(actor=Actor.staff(user))
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=timezone.now())
     assert me(client, raw).status_code == 401
 
-    raw, _ = api_token_issue(user=user)
+    raw, _ = api_token_issue(actor=Actor.staff(user))
     User.objects.filter(pk=user.pk).update(is_active=False)
     response = me(client, raw)
     assert response.status_code == 401

@@ -9,6 +9,7 @@ from jiceng.accounts.services import (
     user_create,
     user_set_active,
 )
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from tests.conftest import first_password
@@ -68,7 +69,13 @@ def test_the_first_password_goes_to_the_holders_phone_only(
     assert password not in response.content.decode()
     assert password not in str(AuditEvent.objects.values_list("detail", flat=True))
     with pytest.raises(DomainError) as error:
-        user_create(actor=admin, username="yz", full_name="x", region_code="370829", phone="123")
+        user_create(
+            actor=Actor.staff(admin),
+            username="yz",
+            full_name="x",
+            region_code="370829",
+            phone="123",
+        )
     assert error.value.code == "phone_invalid"
     assert not User.objects.filter(username="yz").exists()
 
@@ -77,7 +84,7 @@ def test_the_first_password_goes_to_the_holders_phone_only(
 def test_new_usernames_are_lowercase_ascii_and_no_look_alikes(world, admin, username):
     with pytest.raises(DomainError) as error:
         user_create(
-            actor=admin, username=username, full_name="x", region_code="370829",
+            actor=Actor.staff(admin), username=username, full_name="x", region_code="370829",
             phone="13905371234",
         )  # fmt: skip
     assert error.value.code in ("username_invalid", "username_taken")
@@ -87,7 +94,10 @@ def test_new_usernames_are_lowercase_ascii_and_no_look_alikes(world, admin, user
 def test_roles_only_at_their_level(world, admin):
     with pytest.raises(DomainError) as error:
         membership_grant(
-            actor=admin, user=world.outsider, role="grid_worker", region_code="370829001"
+            actor=Actor.staff(admin),
+            user=world.outsider,
+            role="grid_worker",
+            region_code="370829001",
         )
     assert error.value.code == "role_level"
 
@@ -95,27 +105,36 @@ def test_roles_only_at_their_level(world, admin):
 def test_no_granting_outside_one_scope_or_to_oneself(world, admin):
     with pytest.raises(NotFound):
         membership_grant(
-            actor=admin, user=world.outsider, role="store_clerk", region_code="370830001001"
+            actor=Actor.staff(admin),
+            user=world.outsider,
+            role="store_clerk",
+            region_code="370830001001",
         )
     with pytest.raises(DomainError) as error:
-        membership_grant(actor=admin, user=admin, role="grid_worker", region_code=world.grid_a.code)
+        membership_grant(
+            actor=Actor.staff(admin), user=admin, role="grid_worker", region_code=world.grid_a.code
+        )
     assert error.value.code == "self_grant"
     assert not Membership.objects.filter(user=admin, role="grid_worker").exists()
 
 
 def test_others_cannot_manage_accounts(world):
     with pytest.raises(NotFound):
-        user_set_active(actor=world.b("county_admin"), user=world.a("grid_worker"), is_active=False)
+        user_set_active(
+            actor=Actor.staff(world.b("county_admin")), user=world.a("grid_worker"), is_active=False
+        )
     with pytest.raises(NotFound):
         user_set_active(
-            actor=world.a("community_worker"), user=world.a("grid_worker"), is_active=False
+            actor=Actor.staff(world.a("community_worker")),
+            user=world.a("grid_worker"),
+            is_active=False,
         )
 
 
 def test_deactivating_revokes_tokens(world, admin):
     worker = world.a("grid_worker")
-    api_token_issue(user=worker)
-    user_set_active(actor=admin, user=worker, is_active=False)
+    api_token_issue(actor=Actor.staff(worker))
+    user_set_active(actor=Actor.staff(admin), user=worker, is_active=False)
     worker.refresh_from_db()
     assert not worker.is_active
     assert not ApiToken.objects.filter(user=worker, revoked_at__isnull=True).exists()

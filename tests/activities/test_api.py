@@ -9,7 +9,7 @@ from tests.factories import resident
 
 
 def api_for(user) -> Client:
-    raw, _ = api_token_issue(user=user)
+    raw, _ = api_token_issue(actor=Actor.staff(user))
     return Client(headers={"Authorization": f"Bearer {raw}"})
 
 

@@ -40,7 +40,9 @@ def test_cancelling_with_the_gateway_down_answers_and_every_resident_is_told_lat
     assert Activity.objects.get(pk=activity.pk).status == Activity.Status.CANCELLED
     queued = OutboxMessage.objects.filter(template="activity_cancelled")
     assert queued.count() == 3 and {m.status for m in queued} == {S.PENDING}
-    worker.run(once=True)  # the gateway is still down: each is tried once and put back
+    worker.run(
+        actor=Actor.system("worker"), once=True
+    )  # the gateway is still down: each is tried once and put back
     assert via_gateway.received == []
     for message in OutboxMessage.objects.filter(template="activity_cancelled"):
         assert message.status == S.PENDING and message.attempts == 1
@@ -49,7 +51,7 @@ def test_cancelling_with_the_gateway_down_answers_and_every_resident_is_told_lat
 
     via_gateway.down = False
     clock.move_to(at(2026, 11, 2, 9, 1))
-    worker.run(once=True)
+    worker.run(actor=Actor.system("worker"), once=True)
 
     for person in people:
         [text] = via_gateway.texts_to(person.phone)
@@ -60,7 +62,7 @@ def test_cancelling_with_the_gateway_down_answers_and_every_resident_is_told_lat
     keys = [body["key"] for body in via_gateway.received]
     assert sorted(keys) == sorted(queued.values_list("key", flat=True))
     assert all(body["idempotency_header"] == body["key"] for body in via_gateway.received)
-    worker.run(once=True)
+    worker.run(actor=Actor.system("worker"), once=True)
     assert len(via_gateway.received) == 3  # sent is sent
 
 
@@ -87,10 +89,10 @@ def test_rescheduling_and_a_resident_code_with_the_gateway_down(
         "activity_moved",
         "resident_code",
     }
-    worker.run(once=True)
+    worker.run(actor=Actor.system("worker"), once=True)
     via_gateway.down = False
     clock.move_to(at(2026, 11, 2, 9, 1))
-    worker.run(once=True)
+    worker.run(actor=Actor.system("worker"), once=True)
     texts = via_gateway.texts_to(person.phone)
     [moved_text] = [t for t in texts if "改期" in t]
     [code_text] = [t for t in texts if "验证码" in t]

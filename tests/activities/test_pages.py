@@ -96,11 +96,13 @@ def test_from_plan_to_points_to_store(
     assert 'data-balance="370829001001">15<' in home
 
     store = points_services.store_create(
-        actor=staff_a, region_code=COMMUNITY_A, name="城南文明超市"
+        actor=Actor.staff(staff_a), region_code=COMMUNITY_A, name="城南文明超市"
     )
     clerk = staff("store_clerk", COMMUNITY_A, username="clerk-a")
-    points_services.store_add_clerk(actor=staff_a, store=store, clerk=clerk)
-    soap = points_services.good_create(actor=staff_a, store=store, name="肥皂", price=5, stock=3)
+    points_services.store_add_clerk(actor=Actor.staff(staff_a), store=store, clerk=clerk)
+    soap = points_services.good_create(
+        actor=Actor.staff(staff_a), store=store, name="肥皂", price=5, stock=3
+    )
     shown = neighbour.get("/me/code/").content.decode()
     token = re.search(r"data-personal-code>([^<]+)<", shown).group(1)
     counter = client_for(clerk)

@@ -35,7 +35,9 @@ def busy_community(world, staff_a, team, make_activity, clock):
         services.team_create(
             actor=staff_a, region_code=COMMUNITY_A, name=f"队伍{n}", leader=resident()
         )
-        points_services.store_create(actor=staff_a, region_code=COMMUNITY_A, name=f"超市{n}")
+        points_services.store_create(
+            actor=Actor.staff(staff_a), region_code=COMMUNITY_A, name=f"超市{n}"
+        )
 
 
 @pytest.mark.parametrize(

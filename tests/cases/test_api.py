@@ -5,12 +5,13 @@ from django.test import Client
 
 from jiceng.accounts.services import api_token_issue
 from jiceng.cases.models import Case
+from jiceng.core.actors import Actor
 
 
 @pytest.fixture
 def api(world, catalogue):
     def client_for(user):
-        raw, _ = api_token_issue(user=user)
+        raw, _ = api_token_issue(actor=Actor.staff(user))
         return Client(headers={"Authorization": f"Bearer {raw}"})
 
     return client_for

@@ -2,13 +2,14 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from jiceng.core import audit
+from jiceng.core.actors import Actor
 from jiceng.core.history import AppendOnlyError
 from jiceng.core.models import AuditEvent
 
 
 @pytest.fixture
 def event(db):
-    return audit.record(actor=None, action="test.event", region_code="370829")
+    return audit.record(actor=Actor.system("test"), action="test.event", region_code="370829")
 
 
 def test_events_cannot_be_changed_or_deleted_through_the_orm(event):

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from jiceng.core.actors import Actor
 from jiceng.core.backup import backup, restore
 from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent
@@ -60,17 +61,17 @@ def repack(source, target, *, manifest=None, replace_member=None, extra=()):
 
 def test_a_backup_round_trips_the_database_and_the_photos(county, tmp_path):
     persons, entries = Person.objects.count(), JournalEntry.objects.count()
-    path = backup(tmp_path / "county.tar")
+    path = backup(actor=Actor.system("backup"), path=tmp_path / "county.tar")
     assert AuditEvent.objects.filter(action="system.backup", object_id="county.tar").exists()
     factories.household_with_people("370829001001001", name="备份后新增")
     county.unlink()
 
     with pytest.raises(DomainError) as refused:
-        restore(path)
+        restore(actor=Actor.system("restore"), path=path)
     assert refused.value.code == "database_not_empty"
     assert Person.objects.filter(name="备份后新增").exists()  # untouched
 
-    restore(path, replace=True)
+    restore(actor=Actor.system("restore"), path=path, replace=True)
     assert Person.objects.count() == persons
     assert not Person.objects.filter(name="备份后新增").exists()
     assert JournalEntry.objects.count() == entries
@@ -106,13 +107,13 @@ def test_a_bad_backup_changes_nothing(county, tmp_path, change, code):
     database = "database.dump" if connection.vendor == "postgresql" else "database.sqlite3"
     if change.get("replace_member", (database,))[0] != database:
         pytest.skip("that damage is for the other engine's file")
-    good = backup(tmp_path / "good.tar")
+    good = backup(actor=Actor.system("backup"), path=tmp_path / "good.tar")
     bad = repack(good, tmp_path / "bad.tar", **change)
     factories.household_with_people("370829001001001", name="恢复失败后仍在")
     persons = Person.objects.count()
 
     with pytest.raises(DomainError) as refused:
-        restore(bad, replace=True)
+        restore(actor=Actor.system("restore"), path=bad, replace=True)
     assert refused.value.code == code
     assert Person.objects.count() == persons
     assert Person.objects.filter(name="恢复失败后仍在").exists()
@@ -123,10 +124,10 @@ def test_a_bad_backup_changes_nothing(county, tmp_path, change, code):
 def test_a_file_that_is_not_a_backup_is_refused(db, tmp_path):
     (tmp_path / "名册.tar").write_bytes(b"not a tar file at all")
     with pytest.raises(DomainError) as refused:
-        restore(tmp_path / "名册.tar")
+        restore(actor=Actor.system("restore"), path=tmp_path / "名册.tar")
     assert refused.value.code == "backup_invalid"
     with pytest.raises(DomainError) as missing:
-        restore(tmp_path / "nowhere.tar")
+        restore(actor=Actor.system("restore"), path=tmp_path / "nowhere.tar")
     assert missing.value.code == "backup_missing"
 
 
@@ -153,14 +154,23 @@ def table_creation_fails():
 def test_a_restore_failing_midway_leaves_the_old_data(county, tmp_path, request):
     if connection.vendor != "postgresql":
         pytest.skip("the one-transaction load is PostgreSQL's")
-    path = backup(tmp_path / "county.tar")
+    path = backup(actor=Actor.system("backup"), path=tmp_path / "county.tar")
     factories.household_with_people("370829001001001", name="恢复失败后仍在")
     persons = Person.objects.count()
     request.getfixturevalue("table_creation_fails")
 
     with pytest.raises(DomainError) as refused:
-        restore(path, replace=True)
+        restore(actor=Actor.system("restore"), path=path, replace=True)
     assert refused.value.code == "backup_tool_failed"
     assert "disk full" in refused.value.message
     assert Person.objects.count() == persons
     assert verify()[1] == []
+
+
+def test_a_backup_and_a_restore_are_recorded_as_the_system(county, tmp_path):
+    path = backup(actor=Actor.system("backup"), path=tmp_path / "b.tar")
+    event = AuditEvent.objects.get(action="system.backup")
+    assert (event.actor_kind, event.actor_username, event.actor_id) == ("system", "backup", None)
+    restore(actor=Actor.system("restore"), path=path, replace=True)
+    event = AuditEvent.objects.get(action="system.restore")
+    assert (event.actor_kind, event.actor_username) == ("system", "restore")

@@ -56,7 +56,9 @@ def rows(world):
         starts_at=start, ends_at=start + datetime.timedelta(hours=2), capacity=10,
     )  # fmt: skip
     made = {
-        "core.AuditEvent": audit.record(actor=None, action="test.event", region_code="370829"),
+        "core.AuditEvent": audit.record(
+            actor=Actor.system("test"), action="test.event", region_code="370829"
+        ),
         "points.JournalEntry": entry,
         "points.Posting": entry.postings.first(),
         "cases.Event": case.events.get(),
@@ -160,7 +162,7 @@ def test_emptying_lets_deletes_through_on_its_connection_until_it_ends(rows):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="needs a second connection")
 @pytest.mark.django_db(transaction=True)
 def test_no_other_connection_sees_the_bypass():
-    event = audit.record(actor=None, action="test.event", region_code="370829")
+    event = audit.record(actor=Actor.system("test"), action="test.event", region_code="370829")
     refused = []
 
     def delete_elsewhere():
@@ -198,7 +200,7 @@ def test_a_table_rebuild_loses_the_triggers_and_migrate_puts_them_back():
     assert [table for table, _ in missing_guards(connection)] != []
     call_command("migrate", verbosity=0)
     assert missing_guards(connection) == []
-    event = audit.record(actor=None, action="test.event", region_code="370829")
+    event = audit.record(actor=Actor.system("test"), action="test.event", region_code="370829")
     with pytest.raises(AppendOnlyError):
         _execute("DELETE FROM core_auditevent WHERE id = %s", [event.pk])
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from jiceng.cases import notify
 from jiceng.core import outbox, worker
+from jiceng.core.actors import Actor
 from jiceng.core.models import OutboxMessage
 from jiceng.core.senders import MemorySender
 from jiceng.residents.models import OneTimeCode
@@ -126,7 +127,7 @@ def test_a_code_not_sent_in_its_minutes_is_never_sent(db, memory, clock, setting
     settings.JICENG_SMS_SENDER = "tests.core.test_outbox.Failing"
     from jiceng.residents import services as resident_services
 
-    resident_services.otp_request(phone="13900000003", address="10.0.0.1")
+    resident_services.otp_request(actor=Actor.public(), phone="13900000003", address="10.0.0.1")
     outbox.deliver_due()  # fails; tried again in 30 s
     settings.JICENG_SMS_SENDER = "jiceng.core.senders.MemorySender"
     clock.move_to(at(2026, 11, 2, 9, 5, 1))  # the code has expired
@@ -157,8 +158,8 @@ def test_a_staff_notice_goes_out_once_with_its_inbox_key(world, via_gateway):
     worker_user.save()
     for _ in range(2):  # the deadline checker runs again: one inbox row, one message
         notify.notify([worker_user], None, "due_soon", "诉求 X 一个工作日内到期", key="due:1")
-    worker.run(once=True)
-    worker.run(once=True)
+    worker.run(actor=Actor.system("worker"), once=True)
+    worker.run(actor=Actor.system("worker"), once=True)
     [body] = via_gateway.received
     assert body["user"] == "a-grid_worker" and body["phone"] == "13905370001"
     assert body["kind"] == "due_soon" and body["text"] == "诉求 X 一个工作日内到期"
@@ -180,5 +181,5 @@ def test_finished_messages_are_pruned_after_the_keeping_days(db, memory, setting
     outbox.deliver_due()
     _queue(1, phone="13900000006")
     clock.move_to(at(2027, 2, 1))
-    assert outbox.prune() == 2
+    assert outbox.prune(actor=Actor.system("worker")) == 2
     assert OutboxMessage.objects.filter(status=S.PENDING).count() == 1  # pending stays

@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from jiceng.core import outbox, schedule
+from jiceng.core.actors import Actor
 from jiceng.core.models import OutboxMessage, ScheduledJob
 
 S = OutboxMessage.Status
@@ -50,27 +51,29 @@ def test_the_kernel_jobs_are_registered():
 def test_a_job_runs_when_due_and_once_per_interval(db, clock, jobs):
     runs = []
     jobs.register(
-        "test.count", lambda: runs.append(1) or len(runs), every=datetime.timedelta(minutes=10)
+        "test.count",
+        lambda *, actor: runs.append(1) or len(runs),
+        every=datetime.timedelta(minutes=10),
     )
-    assert schedule.run_due() == 1
-    assert schedule.run_due() == 0
+    assert schedule.run_due(actor=Actor.system("worker")) == 1
+    assert schedule.run_due(actor=Actor.system("worker")) == 0
     row = ScheduledJob.objects.get(name="test.count")
     assert row.next_run_at == at(2026, 11, 2, 9, 10) and row.claimed_until is None
     assert row.last_result == "完成：1" and row.every_seconds == 600
     clock.move_to(at(2026, 11, 2, 9, 10))
-    assert schedule.run_due() == 1
+    assert schedule.run_due(actor=Actor.system("worker")) == 1
     ScheduledJob.objects.filter(name="test.count").update(is_enabled=False)
     clock.move_to(at(2026, 11, 2, 10, 0))
-    assert schedule.run_due() == 0
+    assert schedule.run_due(actor=Actor.system("worker")) == 0
     assert runs == [1, 1]
 
 
 def test_a_failing_job_is_recorded_and_tried_at_its_next_time(db, clock, jobs):
-    def broken():
+    def broken(*, actor):
         raise ValueError("no ledger")
 
     jobs.register("test.broken", broken, every=datetime.timedelta(hours=1))
-    assert schedule.run_due() == 1
+    assert schedule.run_due(actor=Actor.system("worker")) == 1
     row = ScheduledJob.objects.get(name="test.broken")
     assert row.last_result == "出错：ValueError: no ledger"
     assert row.next_run_at == at(2026, 11, 2, 10, 0) and row.claimed_until is None
@@ -80,20 +83,20 @@ def test_a_run_held_by_a_killed_worker_is_taken_up_after_its_lease(db, clock, jo
     runs = []
     jobs.register(
         "test.lease",
-        lambda: runs.append(1),
+        lambda *, actor: runs.append(1),
         every=datetime.timedelta(hours=1),
         lease=datetime.timedelta(minutes=30),
     )
     schedule.sync()
     # Another worker claimed the run, then died before finishing it.
     ScheduledJob.objects.filter(name="test.lease").update(claimed_until=at(2026, 11, 2, 9, 30))
-    assert schedule.run_due() == 0
+    assert schedule.run_due(actor=Actor.system("worker")) == 0
     clock.move_to(at(2026, 11, 2, 9, 31))
-    assert schedule.run_due() == 1 and runs == [1]
+    assert schedule.run_due(actor=Actor.system("worker")) == 1 and runs == [1]
 
 
 def test_run_names_a_job(db, jobs):
-    jobs.register("test.once", lambda: 7, every=datetime.timedelta(days=1))
+    jobs.register("test.once", lambda *, actor: 7, every=datetime.timedelta(days=1))
     call_command("worker", "--run", "test.once")
     assert ScheduledJob.objects.get(name="test.once").last_result == "完成：7"
     with pytest.raises(CommandError):

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from jiceng.activities import services as activity_services
 from jiceng.activities.models import ServiceType
+from jiceng.core.actors import Actor
 from jiceng.points import services as points_services
 from jiceng.points.models import Good, Redemption
 from tests.e2e.conftest import PHONE
@@ -59,9 +60,15 @@ def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, sm
         name="红帆志愿服务队",
         leader=resident(phone="13900001111"),
     )
-    store = points_services.store_create(actor=manager, region_code=COMMUNITY, name="城南文明超市")
-    points_services.store_add_clerk(actor=manager, store=store, clerk=world.a("store_clerk"))
-    soap = points_services.good_create(actor=manager, store=store, name="洗衣皂", price=5, stock=3)
+    store = points_services.store_create(
+        actor=Actor.staff(manager), region_code=COMMUNITY, name="城南文明超市"
+    )
+    points_services.store_add_clerk(
+        actor=Actor.staff(manager), store=store, clerk=world.a("store_clerk")
+    )
+    soap = points_services.good_create(
+        actor=Actor.staff(manager), store=store, name="洗衣皂", price=5, stock=3
+    )
 
     # The team leader claims the published activity (抢单) and opens sign-up.
     leader = phone_for(browser, live_server)

@@ -5,6 +5,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from jiceng.core.actors import Actor
 from jiceng.core.masking import mask_id_number, mask_phone
 from jiceng.core.models import AuditEvent
 from tests import factories
@@ -163,7 +164,7 @@ def test_an_exported_roster_imports_back_unchanged(world, login, tmp_path):
     path = tmp_path / "export.xlsx"
     path.write_bytes(b"".join(response.streaming_content))
     result = roster_import(
-        actor=world.a("community_worker"),
+        actor=Actor.staff(world.a("community_worker")),
         region_code="370829001001",
         path=path,
         original_name=path.name,

@@ -1,5 +1,6 @@
 import pytest
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.places.models import Region
 from jiceng.places.services import grid_update, region_create
@@ -21,7 +22,7 @@ def test_jining_ships_with_its_counties_and_jiaxiangs_towns(db):
 def test_a_grid_under_a_community(world):
     admin = world.a("county_admin")
     grid = region_create(
-        actor=admin,
+        actor=Actor.staff(admin),
         parent=Region.objects.get(code="370829001001"),
         code="370829001001010",
         name="城南社区第10网格",
@@ -62,7 +63,7 @@ def test_a_grid_under_a_community(world):
 def test_bad_nodes_are_refused(world, code, kind, boundary, error):
     with pytest.raises(DomainError) as failure:
         region_create(
-            actor=world.a("county_admin"),
+            actor=Actor.staff(world.a("county_admin")),
             parent=Region.objects.get(code="370829001001"),
             code=code,
             name="x",
@@ -106,5 +107,8 @@ def test_a_leader_from_another_grid_is_refused(world, login):
 def test_grid_update_needs_regions_manage(world):
     with pytest.raises(DomainError):
         grid_update(
-            actor=world.a("grid_worker"), grid=world.grid_a, name="x", grid_kind="comprehensive"
+            actor=Actor.staff(world.a("grid_worker")),
+            grid=world.grid_a,
+            name="x",
+            grid_kind="comprehensive",
         )

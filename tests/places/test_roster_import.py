@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from openpyxl import Workbook, load_workbook
 
 from jiceng.core import personal
+from jiceng.core.actors import Actor
 from jiceng.core.models import AuditEvent
 from jiceng.places.models import Building, Household, ImportJob, Person
 from jiceng.places.roster import COLUMNS, roster_import
@@ -76,7 +77,8 @@ def write_csv(path: Path, rows, encoding: str, headers=HEADERS) -> Path:
 
 
 def run(path: Path, region: str = GRID, actor=None):
-    return roster_import(actor=actor, region_code=region, path=path, original_name=path.name)
+    who = Actor.staff(actor) if actor is not None else Actor.system("import-roster")
+    return roster_import(actor=who, region_code=region, path=path, original_name=path.name)
 
 
 @pytest.fixture(autouse=True, params=["one batch", "batches of two"])

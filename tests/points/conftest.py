@@ -1,5 +1,6 @@
 import pytest
 
+from jiceng.core.actors import Actor
 from jiceng.points import services
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
@@ -37,9 +38,11 @@ def award(ledger_a):
 @pytest.fixture
 def store_a(world):
     manager = world.a("community_worker")
-    store = services.store_create(actor=manager, region_code=COMMUNITY_A, name="城南文明超市")
+    store = services.store_create(
+        actor=Actor.staff(manager), region_code=COMMUNITY_A, name="城南文明超市"
+    )
     clerk = world.a("store_clerk")
-    services.store_add_clerk(actor=manager, store=store, clerk=clerk)
+    services.store_add_clerk(actor=Actor.staff(manager), store=store, clerk=clerk)
     store.clerk = clerk
     return store
 
@@ -48,8 +51,12 @@ def store_a(world):
 def goods(world, store_a):
     manager = world.a("community_worker")
     return {
-        "soap": services.good_create(actor=manager, store=store_a, name="肥皂", price=5, stock=10),
-        "oil": services.good_create(actor=manager, store=store_a, name="食用油", price=40, stock=2),
+        "soap": services.good_create(
+            actor=Actor.staff(manager), store=store_a, name="肥皂", price=5, stock=10
+        ),
+        "oil": services.good_create(
+            actor=Actor.staff(manager), store=store_a, name="食用油", price=40, stock=2
+        ),
     }
 
 

@@ -61,10 +61,14 @@ def race(jobs) -> list:
 
 def test_200_redemptions_for_the_last_10_items(reference_data, world):
     manager = world.a("community_worker")
-    store = services.store_create(actor=manager, region_code="370829001001", name="文明超市")
+    store = services.store_create(
+        actor=Actor.staff(manager), region_code="370829001001", name="文明超市"
+    )
     clerk = staff("store_clerk", "370829001001", username="clerk")
-    services.store_add_clerk(actor=manager, store=store, clerk=clerk)
-    good = services.good_create(actor=manager, store=store, name="洗衣液", price=30, stock=10)
+    services.store_add_clerk(actor=Actor.staff(manager), store=store, clerk=clerk)
+    good = services.good_create(
+        actor=Actor.staff(manager), store=store, name="洗衣液", price=30, stock=10
+    )
     ledger = ledger_for("370829001001")
     issuance = account_for(ledger, Account.Kind.ISSUANCE)
     people = [resident() for _ in range(200)]
@@ -77,12 +81,14 @@ def test_200_redemptions_for_the_last_10_items(reference_data, world):
             lines=[(account_for(ledger, Account.Kind.RESIDENT, person), 50), (issuance, -50)],
         )
     orders = [
-        services.redemption_open(clerk=clerk, store=store, resident=p, items={good.pk: 1})
+        services.redemption_open(
+            actor=Actor.staff(clerk), store=store, resident=p, items={good.pk: 1}
+        )
         for p in people
     ]
     results = race(
         [
-            (lambda p=p, o=o: services.redemption_confirm(resident=p, redemption=o))
+            (lambda p=p, o=o: services.redemption_confirm(actor=Actor.of_resident(p), redemption=o))
             for p, o in zip(people, orders, strict=True)
         ]
     )

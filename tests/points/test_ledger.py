@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.history import AppendOnlyError
 from jiceng.points import services
@@ -133,11 +134,16 @@ def test_lots_expire_oldest_first(ledger_a, award, someone, store_a, goods):
         award(someone, 20)
     with time_machine.travel(timezone.make_aware(datetime.datetime(2025, 7, 1)), tick=False):
         order = services.redemption_open(
-            clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 5}
+            actor=Actor.staff(store_a.clerk),
+            store=store_a,
+            resident=someone,
+            items={goods["soap"].pk: 5},
         )
-        services.redemption_confirm(resident=someone, redemption=order)  # 25 from the oldest lot
+        services.redemption_confirm(
+            actor=Actor.of_resident(someone), redemption=order
+        )  # 25 from the oldest lot
     with time_machine.travel(timezone.make_aware(datetime.datetime(2026, 1, 1)), tick=False):
-        assert services.expire_lots() == 1
+        assert services.expire_lots(actor=Actor.system("points expire")) == 1
         call_command("points", "expire")  # again, from the command line: nothing left to do
     assert JournalEntry.objects.filter(kind="expire").count() == 1
     account = account_for(ledger_a, Account.Kind.RESIDENT, someone)
@@ -151,10 +157,13 @@ def test_reversal_instead_of_edit(world, ledger_a, award, someone):
     entry = award(someone, 10)
     manager = world.a("community_worker")
     with pytest.raises(DomainError):
-        services.reverse(actor=manager, entry=entry, reason="")
-    reversal = services.reverse(actor=manager, entry=entry, reason="重复登记")
+        services.reverse(actor=Actor.staff(manager), entry=entry, reason="")
+    reversal = services.reverse(actor=Actor.staff(manager), entry=entry, reason="重复登记")
     assert reversal.reverses == entry
-    assert services.reverse(actor=manager, entry=entry, reason="再来一次").pk == reversal.pk
+    assert (
+        services.reverse(actor=Actor.staff(manager), entry=entry, reason="再来一次").pk
+        == reversal.pk
+    )
     account = account_for(ledger_a, Account.Kind.RESIDENT, someone)
     account.refresh_from_db()
     assert account.balance == 0
@@ -168,19 +177,19 @@ def test_adjustments_need_a_reason_and_rights(world, someone):
     manager = world.a("community_worker")
     with pytest.raises(DomainError):
         services.adjust(
-            actor=manager, resident=someone, region_code="370829001001", amount=5, reason="",
-            key="k1",
+            actor=Actor.staff(manager), resident=someone, region_code="370829001001", amount=5,
+            reason="", key="k1",
         )  # fmt: skip
     from jiceng.core.errors import NotFound
 
     with pytest.raises(NotFound):
         services.adjust(
-            actor=world.b("community_worker"), resident=someone, region_code="370829001001",
-            amount=5, reason="补录", key="k1",
+            actor=Actor.staff(world.b("community_worker")), resident=someone,
+            region_code="370829001001", amount=5, reason="补录", key="k1",
         )  # fmt: skip
     entry = services.adjust(
-        actor=manager, resident=someone, region_code="370829001001", amount=5, reason="补录签到",
-        key="k1",
+        actor=Actor.staff(manager), resident=someone, region_code="370829001001", amount=5,
+        reason="补录签到", key="k1",
     )  # fmt: skip
     assert entry.memo == "补录签到" and entry.actor == manager
 
@@ -193,14 +202,14 @@ def test_deeds_need_a_second_person(world, ledger_a, someone):
     )
     proposer, approver = world.a("community_worker"), world.a("town_staff")
     claim = services.deed_propose(
-        actor=proposer, rule=rule, resident=someone, description="清理楼道杂物"
+        actor=Actor.staff(proposer), rule=rule, resident=someone, description="清理楼道杂物"
     )
     with pytest.raises(DomainError) as own:
-        services.deed_decide(actor=proposer, claim=claim, approve=True)
+        services.deed_decide(actor=Actor.staff(proposer), claim=claim, approve=True)
     assert own.value.code == "self_approval"
-    services.deed_decide(actor=approver, claim=claim, approve=True)
+    services.deed_decide(actor=Actor.staff(approver), claim=claim, approve=True)
     with pytest.raises(DomainError) as twice:
-        services.deed_decide(actor=approver, claim=claim, approve=True)
+        services.deed_decide(actor=Actor.staff(approver), claim=claim, approve=True)
     assert twice.value.code == "already_decided"
     account = account_for(ledger_a, Account.Kind.RESIDENT, someone)
     account.refresh_from_db()

@@ -6,6 +6,7 @@ import datetime
 import time_machine
 from django.utils import timezone
 
+from jiceng.core.actors import Actor
 from jiceng.places.models import Person
 from jiceng.points import selectors, services
 from jiceng.points.ledger import account_for, ledger_for, post
@@ -76,10 +77,10 @@ def test_corrections_are_shown_with_reasons(world, award, someone):
     with _at(11):
         entry = award(someone, 10)
         services.adjust(
-            actor=manager, resident=someone, region_code="370829001001", amount=3,
+            actor=Actor.staff(manager), resident=someone, region_code="370829001001", amount=3,
             reason="补录漏签到", key="k",
         )  # fmt: skip
-        services.reverse(actor=manager, entry=entry, reason="活动未实际举行")
+        services.reverse(actor=Actor.staff(manager), entry=entry, reason="活动未实际举行")
     shown = selectors.corrections(region_code="370829001001", period=selectors.Period(2026, 11))
     assert [(c.name, c.amount, c.kind) for c in shown] == [
         ("甲**人", 3, "调整"),

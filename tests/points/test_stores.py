@@ -27,18 +27,18 @@ def _state(goods):
 def test_redemption_moves_points_and_stock_together(ledger_a, award, someone, store_a, goods):
     award(someone, 100)
     order = services.redemption_open(
-        clerk=store_a.clerk,
+        actor=Actor.staff(store_a.clerk),
         store=store_a,
         resident=someone,
         items={goods["soap"].pk: 2, goods["oil"].pk: 1},
     )
     assert order.total == 50 and order.status == Redemption.Status.PENDING
     assert _balance(ledger_a, someone) == 100  # nothing moves before the resident confirms
-    done = services.redemption_confirm(resident=someone, redemption=order)
+    done = services.redemption_confirm(actor=Actor.of_resident(someone), redemption=order)
     assert done.status == Redemption.Status.CONFIRMED and done.receipt_no
     assert _balance(ledger_a, someone) == 50
     assert Good.objects.get(pk=goods["soap"].pk).stock == 8
-    replay = services.redemption_confirm(resident=someone, redemption=order)
+    replay = services.redemption_confirm(actor=Actor.of_resident(someone), redemption=order)
     assert replay.entry_id == done.entry_id
     assert _balance(ledger_a, someone) == 50
     assert Good.objects.get(pk=goods["oil"].pk).stock == 1
@@ -54,12 +54,18 @@ def test_more_than_the_balance_or_the_stock_is_refused(ledger_a, award, someone,
     before = _state(goods)
     with pytest.raises(DomainError) as poor:
         services.redemption_open(
-            clerk=store_a.clerk, store=store_a, resident=someone, items={goods["oil"].pk: 1}
+            actor=Actor.staff(store_a.clerk),
+            store=store_a,
+            resident=someone,
+            items={goods["oil"].pk: 1},
         )
     assert poor.value.code == "insufficient_points"
     with pytest.raises(DomainError) as empty:
         services.redemption_open(
-            clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 11}
+            actor=Actor.staff(store_a.clerk),
+            store=store_a,
+            resident=someone,
+            items={goods["soap"].pk: 11},
         )
     assert empty.value.code == "out_of_stock"
     assert _state(goods) == before and not Redemption.objects.exists()
@@ -70,18 +76,18 @@ def test_stock_gone_before_confirming_changes_nothing(ledger_a, award, someone, 
     other = resident()
     award(other, 200)
     mine = services.redemption_open(
-        clerk=store_a.clerk,
+        actor=Actor.staff(store_a.clerk),
         store=store_a,
         resident=someone,
         items={goods["soap"].pk: 1, goods["oil"].pk: 2},
     )
     theirs = services.redemption_open(
-        clerk=store_a.clerk, store=store_a, resident=other, items={goods["oil"].pk: 1}
+        actor=Actor.staff(store_a.clerk), store=store_a, resident=other, items={goods["oil"].pk: 1}
     )
-    services.redemption_confirm(resident=other, redemption=theirs)
+    services.redemption_confirm(actor=Actor.of_resident(other), redemption=theirs)
     before = _state(goods)
     with pytest.raises(DomainError) as gone:
-        services.redemption_confirm(resident=someone, redemption=mine)
+        services.redemption_confirm(actor=Actor.of_resident(someone), redemption=mine)
     assert gone.value.code == "out_of_stock"
     assert _state(goods) == before  # the soap taken first was put back with the rollback
     assert _balance(ledger_a, someone) == 200
@@ -91,34 +97,49 @@ def test_stock_gone_before_confirming_changes_nothing(ledger_a, award, someone, 
 def test_only_the_resident_confirms_their_own(award, someone, store_a, goods):
     award(someone, 100)
     order = services.redemption_open(
-        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+        actor=Actor.staff(store_a.clerk),
+        store=store_a,
+        resident=someone,
+        items={goods["soap"].pk: 1},
     )
     with pytest.raises(NotFound):
-        services.redemption_confirm(resident=resident(), redemption=order)
+        services.redemption_confirm(actor=Actor.of_resident(resident()), redemption=order)
     assert Redemption.objects.get(pk=order.pk).status == Redemption.Status.PENDING
 
 
 def test_a_clerk_serves_only_their_own_store(world, award, someone, store_a, goods):
     award(someone, 100)
     manager_b = world.b("community_worker")
-    store_b = services.store_create(actor=manager_b, region_code="370829002001", name="卧龙山超市")
+    store_b = services.store_create(
+        actor=Actor.staff(manager_b), region_code="370829002001", name="卧龙山超市"
+    )
     clerk_b = world.b("store_clerk")
-    services.store_add_clerk(actor=manager_b, store=store_b, clerk=clerk_b)
+    services.store_add_clerk(actor=Actor.staff(manager_b), store=store_b, clerk=clerk_b)
     with pytest.raises(NotFound):
         services.redemption_open(
-            clerk=clerk_b, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+            actor=Actor.staff(clerk_b), store=store_a, resident=someone, items={goods["soap"].pk: 1}
         )
     unlisted = staff("store_clerk", "370829001001", username="a-other_clerk")
     with pytest.raises(NotFound):
         services.redemption_open(
-            clerk=unlisted, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+            actor=Actor.staff(unlisted),
+            store=store_a,
+            resident=someone,
+            items={goods["soap"].pk: 1},
         )
     with pytest.raises(DomainError):  # a B clerk cannot be put on A's counter either
-        services.store_add_clerk(actor=world.a("community_worker"), store=store_a, clerk=clerk_b)
+        services.store_add_clerk(
+            actor=Actor.staff(world.a("community_worker")), store=store_a, clerk=clerk_b
+        )
     with pytest.raises(DomainError) as foreign:  # goods of another store
-        other_good = services.good_create(actor=manager_b, store=store_b, name="牙膏", price=1)
+        other_good = services.good_create(
+            actor=Actor.staff(manager_b), store=store_b, name="牙膏", price=1
+        )
         services.redemption_open(
-            clerk=store_a.clerk, store=store_a, resident=someone, items={other_good.pk: 1}
+            actor=Actor.staff(store_a.clerk),
+            store=store_a,
+            resident=someone,
+            items={other_good.pk: 1},
         )
     assert foreign.value.code == "good_invalid"
     assert not Redemption.objects.exists()
@@ -127,21 +148,30 @@ def test_a_clerk_serves_only_their_own_store(world, award, someone, store_a, goo
 def test_cancelled_redemption_cannot_be_confirmed(award, someone, store_a, goods):
     award(someone, 100)
     order = services.redemption_open(
-        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+        actor=Actor.staff(store_a.clerk),
+        store=store_a,
+        resident=someone,
+        items={goods["soap"].pk: 1},
     )
     services.redemption_cancel(actor=Actor.of_resident(someone), redemption=order)
     with pytest.raises(DomainError) as cancelled:
-        services.redemption_confirm(resident=someone, redemption=order)
+        services.redemption_confirm(actor=Actor.of_resident(someone), redemption=order)
     assert cancelled.value.code == "redemption_cancelled"
 
 
 def test_restock_is_recorded(world, store_a, goods):
-    good = services.good_restock(actor=world.a("community_worker"), good=goods["oil"], quantity=5)
+    good = services.good_restock(
+        actor=Actor.staff(world.a("community_worker")), good=goods["oil"], quantity=5
+    )
     assert good.stock == 7
     with pytest.raises(DomainError):
-        services.good_restock(actor=world.a("community_worker"), good=goods["oil"], quantity=0)
+        services.good_restock(
+            actor=Actor.staff(world.a("community_worker")), good=goods["oil"], quantity=0
+        )
     with pytest.raises(NotFound):
-        services.good_restock(actor=world.b("community_worker"), good=goods["oil"], quantity=5)
+        services.good_restock(
+            actor=Actor.staff(world.b("community_worker")), good=goods["oil"], quantity=5
+        )
     report = selectors.daily_report(store=store_a, day=timezone.localdate())
     assert [(r.good.name, r.quantity) for r in report.restocks] == [("食用油", 5)]
 
@@ -153,11 +183,14 @@ def test_an_order_not_confirmed_in_time_lapses(award, someone, store_a, goods):
 
     award(someone, 100)
     order = services.redemption_open(
-        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+        actor=Actor.staff(store_a.clerk),
+        store=store_a,
+        resident=someone,
+        items={goods["soap"].pk: 1},
     )
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=16)):
         with pytest.raises(DomainError) as lapsed:
-            services.redemption_confirm(resident=someone, redemption=order)
+            services.redemption_confirm(actor=Actor.of_resident(someone), redemption=order)
         assert lapsed.value.code == "redemption_lapsed"
         assert Redemption.objects.get(pk=order.pk).lapsed
     assert Good.objects.get(pk=goods["soap"].pk).stock == 10
@@ -170,7 +203,10 @@ def test_a_redemption_is_cancelled_only_by_its_resident_or_its_clerk(
     cancel it; now the actor is required and such calls change nothing."""
     award(someone, 100)
     order = services.redemption_open(
-        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+        actor=Actor.staff(store_a.clerk),
+        store=store_a,
+        resident=someone,
+        items={goods["soap"].pk: 1},
     )
     with pytest.raises(TypeError):
         services.redemption_cancel(redemption=order)
@@ -199,7 +235,10 @@ def test_a_redemption_is_cancelled_only_by_its_resident_or_its_clerk(
 def test_a_residents_cancellation_is_audited_as_theirs(award, someone, store_a, goods):
     award(someone, 100)
     order = services.redemption_open(
-        clerk=store_a.clerk, store=store_a, resident=someone, items={goods["soap"].pk: 1}
+        actor=Actor.staff(store_a.clerk),
+        store=store_a,
+        resident=someone,
+        items={goods["soap"].pk: 1},
     )
     services.redemption_cancel(actor=Actor.of_resident(someone), redemption=order)
     event = AuditEvent.objects.get(action="redemption.cancel")

@@ -12,6 +12,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from jiceng.accounts.services import api_token_issue
 from jiceng.cases.catalogue import catalogue_seed
 from jiceng.cases.models import Case
+from jiceng.core.actors import Actor
 from jiceng.places.models import Household, ImportJob, Person
 from jiceng.points import services as points_services
 from jiceng.points.ledger import account_for, ledger_for, post
@@ -35,7 +36,7 @@ def in_background(call) -> threading.Thread:
 
 def test_killed_while_a_request_is_submitted(reference_data, world, server):
     catalogue_seed(county_code="370829")
-    token, _ = api_token_issue(user=world.a("grid_worker"))
+    token, _ = api_token_issue(actor=Actor.staff(world.a("grid_worker")))
     body = {"region_code": world.grid_a.code, "description": "被打断的提交：路灯不亮"}
     with table_locked("core_auditevent"):  # the submission's last write inside its transaction
         in_background(
@@ -53,9 +54,15 @@ def test_killed_while_a_request_is_submitted(reference_data, world, server):
 
 def test_killed_while_a_redemption_is_confirmed(reference_data, world, server):
     manager = world.a("community_worker")
-    store = points_services.store_create(actor=manager, region_code="370829001001", name="超市")
-    points_services.store_add_clerk(actor=manager, store=store, clerk=world.a("store_clerk"))
-    good = points_services.good_create(actor=manager, store=store, name="米", price=30, stock=5)
+    store = points_services.store_create(
+        actor=Actor.staff(manager), region_code="370829001001", name="超市"
+    )
+    points_services.store_add_clerk(
+        actor=Actor.staff(manager), store=store, clerk=world.a("store_clerk")
+    )
+    good = points_services.good_create(
+        actor=Actor.staff(manager), store=store, name="米", price=30, stock=5
+    )
     someone = resident()
     ledger = ledger_for("370829001001")
     post(
@@ -64,7 +71,7 @@ def test_killed_while_a_redemption_is_confirmed(reference_data, world, server):
                (account_for(ledger, Account.Kind.ISSUANCE), -100)],
     )  # fmt: skip
     order = points_services.redemption_open(
-        clerk=world.a("store_clerk"), store=store, resident=someone, items={good.pk: 2}
+        actor=Actor.staff(world.a("store_clerk")), store=store, resident=someone, items={good.pk: 2}
     )
     session = SessionStore()
     session["resident_id"] = someone.pk

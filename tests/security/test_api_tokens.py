@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from jiceng.accounts.models import ApiToken, User
 from jiceng.accounts.services import api_token_issue
+from jiceng.core.actors import Actor
 from tests.factories import PASSWORD
 
 
@@ -20,7 +21,7 @@ def _works(raw: str) -> bool:
 
 def test_a_password_change_kills_every_token(world, login):
     worker = world.a("grid_worker")
-    raw, _ = api_token_issue(user=worker)
+    raw, _ = api_token_issue(actor=Actor.staff(worker))
     assert _works(raw)
     login(worker).post(
         "/accounts/password/",
@@ -37,7 +38,7 @@ def test_a_password_change_kills_every_token(world, login):
 def test_a_reset_by_the_administrator_kills_every_token(world, login, sms):
     worker = world.a("grid_worker")
     User.objects.filter(pk=worker.pk).update(phone="13905378888")
-    raw, _ = api_token_issue(user=worker)
+    raw, _ = api_token_issue(actor=Actor.staff(worker))
     login(world.a("county_admin")).post(f"/accounts/users/{worker.pk}/password/")
     assert not _works(raw)
     assert not ApiToken.objects.filter(user=worker, revoked_at__isnull=True).exists()
@@ -45,7 +46,7 @@ def test_a_reset_by_the_administrator_kills_every_token(world, login, sms):
 
 def test_an_unused_token_dies(world, settings):
     settings.JICENG_API_TOKEN_IDLE_DAYS = 7
-    raw, _ = api_token_issue(user=world.a("grid_worker"))
+    raw, _ = api_token_issue(actor=Actor.staff(world.a("grid_worker")))
     with time_machine.travel(timezone.now() + datetime.timedelta(days=6)):
         assert _works(raw)  # and is used: the idle days count again from here
     with time_machine.travel(timezone.now() + datetime.timedelta(days=12)):
@@ -56,8 +57,8 @@ def test_an_unused_token_dies(world, settings):
 
 def test_ones_tokens_are_listed_and_revoked_on_a_page(world, login):
     worker = world.a("grid_worker")
-    raw, token = api_token_issue(user=worker, name="巡查App")
-    api_token_issue(user=world.b("grid_worker"), name="别人的令牌")
+    raw, token = api_token_issue(actor=Actor.staff(worker), name="巡查App")
+    api_token_issue(actor=Actor.staff(world.b("grid_worker")), name="别人的令牌")
     client = login(worker)
     page = client.get("/accounts/tokens/").content.decode()
     assert "巡查App" in page and "别人的令牌" not in page

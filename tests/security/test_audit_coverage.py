@@ -19,6 +19,7 @@ from django.db import connection, transaction
 
 import jiceng
 from jiceng.core import audit
+from jiceng.core.actors import Actor
 from jiceng.core.models import AuditEvent
 
 SOURCE = Path(jiceng.__file__).parent
@@ -114,7 +115,7 @@ def test_the_exemptions_still_exist():
 
 @pytest.mark.django_db
 def test_audit_events_cannot_be_changed_or_deleted():
-    audit.record(actor=None, action="test.event")
+    audit.record(actor=Actor.system("test"), action="test.event")
     event = AuditEvent.objects.get(action="test.event")
     with pytest.raises(Exception):  # noqa: B017  (the model or the database refuses)
         event.action = "changed"

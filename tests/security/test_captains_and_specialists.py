@@ -33,7 +33,9 @@ def _jpeg() -> ContentFile:
 
 
 def _api(user) -> Client:
-    return Client(headers={"Authorization": f"Bearer {api_token_issue(user=user)[0]}"})
+    return Client(
+        headers={"Authorization": f"Bearer {api_token_issue(actor=Actor.staff(user))[0]}"}
+    )
 
 
 @pytest.fixture
@@ -206,7 +208,9 @@ def test_a_captain_is_granted_at_one_building_of_the_grid(world, street):
 
     def refused(code, **fields):
         with pytest.raises(DomainError) as error:
-            membership_grant(actor=admin, user=account, region_code=world.grid_a.code, **fields)
+            membership_grant(
+                actor=Actor.staff(admin), user=account, region_code=world.grid_a.code, **fields
+            )
         assert error.value.code == code
 
     refused("building_required", role="building_captain")
@@ -215,8 +219,8 @@ def test_a_captain_is_granted_at_one_building_of_the_grid(world, street):
     assert not Membership.objects.filter(user=account).exists()
 
     membership = membership_grant(
-        actor=admin, user=account, role="building_captain", region_code=world.grid_a.code,
-        building=street["neighbour"],
+        actor=Actor.staff(admin), user=account, role="building_captain",
+        region_code=world.grid_a.code, building=street["neighbour"],
     )  # fmt: skip
     assert (membership.building, membership.region_code) == (street["neighbour"], world.grid_a.code)
     assert AuditEvent.objects.filter(

@@ -13,6 +13,7 @@ from schemathesis.checks import negative_data_rejection, positive_data_acceptanc
 from jiceng.accounts.services import api_token_issue
 from jiceng.api import api
 from jiceng.cases.open311_openapi import open311_openapi
+from jiceng.core.actors import Actor
 
 APP = get_wsgi_application()
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
@@ -33,7 +34,7 @@ def token(world, settings):
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     settings.ALLOWED_HOSTS = ["localhost"]
-    raw, _ = api_token_issue(user=world.a("community_worker"))
+    raw, _ = api_token_issue(actor=Actor.staff(world.a("community_worker")))
     yield raw
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)

@@ -195,8 +195,8 @@ def test_a_malformed_quantity_at_the_counter_is_a_form_error(world):
 
     _entry(world)
     store, clerk = _store(world), world.a("store_clerk")
-    code = personal_code_issue(resident=_resident(world))
-    scan = personal_code_use(clerk=clerk, store=store, code=code)
+    code = personal_code_issue(actor=Actor.of_resident(_resident(world)))
+    scan = personal_code_use(actor=Actor.staff(clerk), store=store, code=code)
     client = client_for(clerk)
     for value in BAD:
         data = {"scan": str(scan.pk), f"qty_{store.goods.get().pk}": value}

@@ -13,6 +13,7 @@ from jiceng.activities import services as activity_services
 from jiceng.activities.models import Activity, Need, ServiceType, TeamMember
 from jiceng.cases.models import Case, Patrol, Visit
 from jiceng.cases.services import patrol_log
+from jiceng.core.actors import Actor
 from jiceng.places.models import Region
 from jiceng.points import services as points_services
 from jiceng.points.models import DeedClaim, Good, JournalEntry
@@ -53,9 +54,8 @@ def test_a_request_entered_for_another_grid(world):
         "/cases/new/",
         {"region_code": world.grid_b.code, "description": "越界登记", "submission": "x1"},
     )
-    api = Client(
-        headers={"Authorization": f"Bearer {api_token_issue(user=world.a('grid_worker'))[0]}"}
-    )
+    token = api_token_issue(actor=Actor.staff(world.a("grid_worker")))[0]
+    api = Client(headers={"Authorization": f"Bearer {token}"})
     response = api.post(
         "/api/v1/cases",
         {"region_code": world.grid_b.code, "description": "越界登记"},
@@ -109,10 +109,10 @@ def test_no_role_escalation_through_the_account_pages(world):
 
 def test_an_api_token_dies_with_its_account(world):
     worker = world.a("grid_worker")
-    raw, _ = api_token_issue(user=worker)
+    raw, _ = api_token_issue(actor=Actor.staff(worker))
     api = Client(headers={"Authorization": f"Bearer {raw}"})
     assert api.get("/api/v1/grids").status_code == 200
-    user_set_active(actor=world.a("county_admin"), user=worker, is_active=False)
+    user_set_active(actor=Actor.staff(world.a("county_admin")), user=worker, is_active=False)
     assert api.get("/api/v1/grids").status_code == 401
 
 
@@ -127,10 +127,12 @@ def community_b(world):
     team = activity_services.team_create(
         actor=staff_b, region_code=B, name="乙队", leader=resident()
     )
-    store = points_services.store_create(actor=staff_b, region_code=B, name="乙超市")
-    good = points_services.good_create(actor=staff_b, store=store, name="乙商品", price=5, stock=5)
+    store = points_services.store_create(actor=Actor.staff(staff_b), region_code=B, name="乙超市")
+    good = points_services.good_create(
+        actor=Actor.staff(staff_b), store=store, name="乙商品", price=5, stock=5
+    )
     rule = points_services.rule_create(
-        actor=staff_b, region_code=B, name="乙规则", kind="deed", points=5
+        actor=Actor.staff(staff_b), region_code=B, name="乙规则", kind="deed", points=5
     )
     return {"venue": venue, "team": team, "store": store, "good": good, "rule": rule}
 
@@ -189,7 +191,7 @@ def test_activities_and_points_forms_naming_bs_records(world, community_b):
     )
     assert JournalEntry.objects.count() == entries and not DeedClaim.objects.exists()
 
-    store_a = points_services.store_create(actor=staff_a, region_code=A, name="甲超市")
+    store_a = points_services.store_create(actor=Actor.staff(staff_a), region_code=A, name="甲超市")
     assert (
         client.post(
             f"/stores/{store_a.pk}/goods/{community_b['good'].pk}/restock/", {"quantity": "100"}

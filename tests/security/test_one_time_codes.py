@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent, ThrottleHit
 from jiceng.residents import services
@@ -24,7 +25,7 @@ def send(sms, django_capture_on_commit_callbacks):
 
     def send(phone: str = PHONE, address: str = "10.0.0.1") -> str:
         with django_capture_on_commit_callbacks(execute=True):
-            services.otp_request(phone=phone, address=address)
+            services.otp_request(actor=Actor.public(), phone=phone, address=address)
         return re.search(r"验证码为 (\d{6})", sms[-1][1]).group(1)
 
     return send
@@ -70,10 +71,12 @@ def test_after_five_wrong_codes_the_right_one_fails_too(db, send, settings):
     code = send()
     for _ in range(5):
         with pytest.raises(DomainError) as refusal:
-            services.otp_verify(phone=PHONE, code=_wrong(code), address="10.0.0.1")
+            services.otp_verify(
+                actor=Actor.public(), phone=PHONE, code=_wrong(code), address="10.0.0.1"
+            )
         assert refusal.value.code == "otp_wrong"
     with pytest.raises(DomainError) as refusal:
-        services.otp_verify(phone=PHONE, code=code, address="10.0.0.1")
+        services.otp_verify(actor=Actor.public(), phone=PHONE, code=code, address="10.0.0.1")
     assert refusal.value.code == "otp_expired"
     otp = OneTimeCode.objects.get(phone=PHONE)
     assert (otp.attempts, otp.used_at) == (5, None)
@@ -84,14 +87,16 @@ def test_the_right_code_within_five_tries_signs_in_once(db, send):
     code = send()
     for _ in range(4):
         with pytest.raises(DomainError):
-            services.otp_verify(phone=PHONE, code=_wrong(code), address="10.0.0.1")
-    resident = services.otp_verify(phone=PHONE, code=code, address="10.0.0.1")
+            services.otp_verify(
+                actor=Actor.public(), phone=PHONE, code=_wrong(code), address="10.0.0.1"
+            )
+    resident = services.otp_verify(actor=Actor.public(), phone=PHONE, code=code, address="10.0.0.1")
     otp = OneTimeCode.objects.get(phone=PHONE)
     assert otp.attempts == 5 and otp.used_at is not None
     resident.refresh_from_db()
     assert resident.last_login_at is not None
     with pytest.raises(DomainError) as replay:
-        services.otp_verify(phone=PHONE, code=code, address="10.0.0.1")
+        services.otp_verify(actor=Actor.public(), phone=PHONE, code=code, address="10.0.0.1")
     assert replay.value.code == "otp_expired"
 
 
@@ -100,10 +105,12 @@ def test_tries_are_limited_per_phone_across_codes(db, send, settings):
     code = send()
     for _ in range(3):
         with pytest.raises(DomainError):
-            services.otp_verify(phone=PHONE, code=_wrong(code), address="10.0.0.1")
+            services.otp_verify(
+                actor=Actor.public(), phone=PHONE, code=_wrong(code), address="10.0.0.1"
+            )
     OneTimeCode.objects.update(attempts=0)  # even a fresh chance at the code
     with pytest.raises(DomainError) as refusal:
-        services.otp_verify(phone=PHONE, code=code, address="10.0.0.2")
+        services.otp_verify(actor=Actor.public(), phone=PHONE, code=code, address="10.0.0.2")
     assert refusal.value.code == "otp_verify_too_many"
     assert OneTimeCode.objects.get().attempts == 0  # refused before the code was counted
 
@@ -126,7 +133,7 @@ def test_code_requests_are_limited_per_client_address(db, send):
     for i in range(services.OTP_PER_HOUR_ADDRESS):
         send(f"139000090{i:02d}", address="10.0.2.1")
     with pytest.raises(DomainError) as refusal:
-        services.otp_request(phone="13900009999", address="10.0.2.1")
+        services.otp_request(actor=Actor.public(), phone="13900009999", address="10.0.2.1")
     assert refusal.value.code == "otp_too_many"
     assert not OneTimeCode.objects.filter(phone="13900009999").exists()
     send("13900009999", address="10.0.2.2")
@@ -159,7 +166,11 @@ def test_of_many_concurrent_guesses_at_most_five_are_compared(
     guesses = [f"{(int(code) + n) % 10**6:06d}" for n in range(1, 201)]
     results = race(
         [
-            (lambda g=g: services.otp_verify(phone=PHONE, code=g, address="10.0.0.1"))
+            (
+                lambda g=g: services.otp_verify(
+                    actor=Actor.public(), phone=PHONE, code=g, address="10.0.0.1"
+                )
+            )
             for g in guesses
         ]
     )

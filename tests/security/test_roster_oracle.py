@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.places import services
@@ -133,7 +134,7 @@ def test_the_answer_is_the_same_whether_the_candidates_exist_or_not(
 def test_a_pending_registration_shows_nothing_of_the_other(world, elsewhere, login, tmp_path):
     registered, _ = elsewhere
     roster_import(
-        actor=world.a("grid_worker"),
+        actor=Actor.staff(world.a("grid_worker")),
         region_code=GRID_A,
         path=write_xlsx(tmp_path / "r.xlsx", candidates(registered[:1], "77")),
         original_name="r.xlsx",
@@ -150,7 +151,7 @@ def test_inside_the_reveal_scope_the_person_simply_moves(world, tmp_path):
     """Town staff may reveal both grids of their town: no check, the person moves."""
     neighbour = factories.household_with_people("370829001001002", size=1).head
     result = roster_import(
-        actor=world.a("town_staff"),
+        actor=Actor.staff(world.a("town_staff")),
         region_code=GRID_A,
         path=write_xlsx(tmp_path / "r.xlsx", candidates([neighbour.id_number], "77")),
         original_name="r.xlsx",
@@ -168,7 +169,9 @@ def test_a_daily_row_quota_counts_the_rows_written(world, tmp_path, settings):
     def attempt(size: int, numbers: str, bad: bool = False):
         ids = [make_id_number() for _ in range(size)]
         path = write_xlsx(tmp_path / "r.xlsx", candidates(ids, numbers, bad_last=bad))
-        return roster_import(actor=importer, region_code=GRID_A, path=path, original_name="r.xlsx")
+        return roster_import(
+            actor=Actor.staff(importer), region_code=GRID_A, path=path, original_name="r.xlsx"
+        )
 
     assert attempt(4, "11", bad=True).errors  # refused: writes nothing, takes nothing
     assert attempt(4, "22").created == 4
@@ -197,7 +200,7 @@ def test_the_default_quota_moves_with_no_import_of_the_day(world, elsewhere, tmp
     assert _rows_per_day(GRID_A) == 2 * (before - 2) + 1000  # the world's own are new today
     for ids, numbers in ((registered, "77"), (unknown, "88")):
         roster_import(
-            actor=world.a("grid_worker"),
+            actor=Actor.staff(world.a("grid_worker")),
             region_code=GRID_A,
             path=write_xlsx(tmp_path / "r.xlsx", candidates(ids, numbers)),
             original_name="r.xlsx",
@@ -219,7 +222,7 @@ def test_a_second_target_tells_nothing_of_the_first_imports(world, elsewhere, tm
                 values[HEADERS.index("网格编码")] = target
             results.append(
                 roster_import(
-                    actor=town,
+                    actor=Actor.staff(town),
                     region_code=target,
                     path=write_xlsx(tmp_path / "r.xlsx", rows),
                     original_name="r.xlsx",
@@ -237,7 +240,7 @@ def test_the_alert_adds_up_an_accounts_imports_of_the_day(world, tmp_path, setti
     for numbers in ("11", "22", "33"):
         persons = [factories.household_with_people(world.grid_b.code, size=1).head for _ in "ab"]
         roster_import(
-            actor=world.a("grid_worker"),
+            actor=Actor.staff(world.a("grid_worker")),
             region_code=GRID_A,
             path=write_xlsx(
                 tmp_path / "r.xlsx", candidates([p.id_number for p in persons], numbers)
@@ -267,7 +270,7 @@ def test_imports_sent_at_once_take_turns_under_the_quota(reference_data, tmp_pat
     results = race(
         [
             (lambda path=path: roster_import(
-                actor=importer, region_code=GRID_A, path=path, original_name=path.name
+                actor=Actor.staff(importer), region_code=GRID_A, path=path, original_name=path.name
             ))
             for path in paths
         ]
@@ -283,7 +286,9 @@ def test_importing_and_exporting_take_the_reveal_right(world, login, tmp_path):
     admin = world.a("county_admin")
     path = write_xlsx(tmp_path / "r.xlsx", candidates([make_id_number()], "77"))
     with pytest.raises(NotFound):
-        roster_import(actor=admin, region_code=GRID_A, path=path, original_name="r.xlsx")
+        roster_import(
+            actor=Actor.staff(admin), region_code=GRID_A, path=path, original_name="r.xlsx"
+        )
     client = login(admin)
     assert client.get("/imports/").status_code == 403
     assert client.get("/regions/370829/roster.xlsx").status_code == 404
@@ -308,7 +313,7 @@ def check(world, tmp_path):
     """Grid A's worker imported person B into a new household of grid A."""
     factories.resident(person=world.person_b)
     roster_import(
-        actor=world.a("grid_worker"),
+        actor=Actor.staff(world.a("grid_worker")),
         region_code=GRID_A,
         path=write_xlsx(tmp_path / "r.xlsx", candidates([world.person_b.id_number], "77")),
         original_name="r.xlsx",
@@ -373,10 +378,14 @@ def test_a_dispute_goes_to_the_town_which_may_undo_the_incoming(world, check, lo
 
 
 def test_the_town_may_settle_a_dispute_as_a_move(world, check):
-    services.move_dispute(actor=world.b("grid_worker"), check=check, reason="未见本人")
+    services.move_dispute(actor=Actor.staff(world.b("grid_worker")), check=check, reason="未见本人")
     with pytest.raises(NotFound):
-        services.move_settle(actor=world.a("town_staff"), check=check, moved=True, reason="x")
-    services.move_settle(actor=world.b("town_staff"), check=check, moved=True, reason="已搬")
+        services.move_settle(
+            actor=Actor.staff(world.a("town_staff")), check=check, moved=True, reason="x"
+        )
+    services.move_settle(
+        actor=Actor.staff(world.b("town_staff")), check=check, moved=True, reason="已搬"
+    )
     assert Person.objects.get(pk=world.person_b.pk).region_code == GRID_A
     assert MoveCheck.objects.get().status == "moved"
 
@@ -384,9 +393,9 @@ def test_the_town_may_settle_a_dispute_as_a_move(world, check):
 def test_whoever_disputes_does_not_settle(world, check):
     both = world.b("grid_worker")
     factories.Membership.objects.create(user=both, role="town_staff", region_code="370829002")
-    services.move_dispute(actor=both, check=check, reason="未见本人")
+    services.move_dispute(actor=Actor.staff(both), check=check, reason="未见本人")
     with pytest.raises(DomainError) as refusal:
-        services.move_settle(actor=both, check=check, moved=False, reason="仍居住")
+        services.move_settle(actor=Actor.staff(both), check=check, moved=False, reason="仍居住")
     assert refusal.value.code == "settle_own_dispute"
     assert MoveCheck.objects.get().status == "disputed"
 
@@ -398,13 +407,13 @@ def test_a_reimport_cannot_rewrite_the_record_a_move_brings(world, check, tmp_pa
     rows[0][HEADERS.index("姓名")] = "冒名顶替"
     rows[0][HEADERS.index("联系电话")] = "13912345678"
     roster_import(
-        actor=world.a("grid_worker"),
+        actor=Actor.staff(world.a("grid_worker")),
         region_code=GRID_A,
         path=write_xlsx(tmp_path / "r.xlsx", rows),
         original_name="r.xlsx",
     )
     page = login(world.b("grid_worker")).get(f"/moves/{check.pk}/").content.decode()
     assert "姓名不一致" in page and "冒名顶替" in page
-    services.move_confirm(actor=world.b("grid_worker"), check=check)
+    services.move_confirm(actor=Actor.staff(world.b("grid_worker")), check=check)
     person = Person.objects.get(pk=world.person_b.pk)
     assert (person.name, person.phone) == (world.person_b.name, world.person_b.phone)

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 
 from jiceng.accounts import services
 from jiceng.accounts.models import GrantBatch, GrantRequest, Membership, User
+from jiceng.core.actors import Actor
 from jiceng.core.admin import AuditedAdmin
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent, Holiday
@@ -59,11 +60,11 @@ def test_the_county_admin_cannot_make_itself_a_data_user(world, login):
     assert auditor.is_active and auditor.check_password(PASSWORD)
     for user in (world.a("auditor"), world.a("security_admin")):
         with pytest.raises(DomainError) as refusal:
-            services.user_set_active(actor=admin, user=user, is_active=False)
+            services.user_set_active(actor=Actor.staff(admin), user=user, is_active=False)
         assert refusal.value.code == "server_managed"
     with pytest.raises(DomainError):
         services.membership_grant(
-            actor=admin, user=admin, role="store_clerk", region_code="370829001001"
+            actor=Actor.staff(admin), user=admin, role="store_clerk", region_code="370829001001"
         )
 
 
@@ -71,13 +72,13 @@ def test_a_sensitive_role_takes_two_different_security_administrators(world, log
     first, second = world.a("security_admin"), world.a("security_admin_2")
     account = world.outsider
     grant = services.grant_request(
-        actor=first, user=account, role="town_staff", region_code="370829001"
+        actor=Actor.staff(first), user=account, role="town_staff", region_code="370829001"
     )
     assert grant.first_signed_by == first
     assert not Membership.objects.filter(user=account).exists()
     for who, code in [(first, "second_signer_required"), (account, None)]:
         with pytest.raises((DomainError, NotFound)) as refusal:
-            services.grant_sign(actor=who, request=grant)
+            services.grant_sign(actor=Actor.staff(who), request=grant)
         if code:
             assert refusal.value.code == code
     assert not Membership.objects.filter(user=account).exists()
@@ -92,7 +93,7 @@ def test_a_sensitive_role_takes_two_different_security_administrators(world, log
         second.username,
     )
     with pytest.raises(DomainError):  # once decided, it stays decided
-        services.grant_sign(actor=second, request=grant)
+        services.grant_sign(actor=Actor.staff(second), request=grant)
 
 
 def test_the_database_refuses_one_person_signing_twice(world):
@@ -100,7 +101,7 @@ def test_the_database_refuses_one_person_signing_twice(world):
 
     first = world.a("security_admin")
     grant = services.grant_request(
-        actor=first, user=world.outsider, role="town_staff", region_code="370829001"
+        actor=Actor.staff(first), user=world.outsider, role="town_staff", region_code="370829001"
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         GrantRequest.objects.filter(pk=grant.pk).update(second_signed_by=first)
@@ -108,13 +109,13 @@ def test_the_database_refuses_one_person_signing_twice(world):
 
 def test_security_administrators_of_another_county_sign_nothing_here(world):
     grant = services.grant_request(
-        actor=world.a("security_admin"),
+        actor=Actor.staff(world.a("security_admin")),
         user=world.outsider,
         role="town_staff",
         region_code="370829001",
     )
     with pytest.raises(NotFound):
-        services.grant_sign(actor=world.b("security_admin"), request=grant)
+        services.grant_sign(actor=Actor.staff(world.b("security_admin")), request=grant)
     grant.refresh_from_db()
     assert grant.second_signed_by is None
 
@@ -131,12 +132,17 @@ def test_administrator_roles_are_held_alone(world):
     ]:
         with pytest.raises(DomainError) as refusal:
             services.grant_request(
-                actor=world.a("security_admin_2"), user=user, role=role, region_code=region
+                actor=Actor.staff(world.a("security_admin_2")),
+                user=user,
+                role=role,
+                region_code=region,
             )
         assert refusal.value.code in ("separation_of_duties", "server_managed"), (user, role)
     assert not GrantRequest.objects.exists()
     with pytest.raises(DomainError) as refusal:
-        services.grant_request(actor=first, user=first, role="town_staff", region_code="370829001")
+        services.grant_request(
+            actor=Actor.staff(first), user=first, role="town_staff", region_code="370829001"
+        )
     assert refusal.value.code == "self_grant"
 
 
@@ -145,12 +151,15 @@ def test_a_role_asked_for_on_an_account_that_changed_is_refused_at_approval(worl
     effect (the account became an auditor meanwhile)."""
     account = staff("store_clerk", "370829001001", username="later-auditor")
     grant = services.grant_request(
-        actor=world.a("security_admin"), user=account, role="town_staff", region_code="370829001"
+        actor=Actor.staff(world.a("security_admin")),
+        user=account,
+        role="town_staff",
+        region_code="370829001",
     )
     Membership.objects.filter(user=account).delete()
     Membership.objects.create(user=account, role="auditor", region_code="370829")
     with pytest.raises(DomainError) as refusal:
-        services.grant_sign(actor=world.a("security_admin_2"), request=grant)
+        services.grant_sign(actor=Actor.staff(world.a("security_admin_2")), request=grant)
     assert refusal.value.code == "separation_of_duties"
     assert not Membership.objects.filter(user=account, role="town_staff").exists()
 
@@ -258,7 +267,7 @@ def test_the_operator_holds_no_data_role_and_changes_nothing_unaudited(world, lo
     assert User.objects.get(pk=operator.pk).scope_codes("people.view_sensitive") == ()
     with pytest.raises(NotFound):
         services.grant_request(
-            actor=world.a("security_admin"),
+            actor=Actor.staff(world.a("security_admin")),
             user=operator,
             role="town_staff",
             region_code="370829001",
@@ -311,7 +320,7 @@ def test_nobody_revokes_their_own_role_or_an_administrator_role_from_a_page(worl
         (world.a("security_admin"), world.a("security_admin_2").memberships.get()),
     ]:
         with pytest.raises((DomainError, NotFound)):
-            services.membership_revoke(actor=actor, membership=membership)
+            services.membership_revoke(actor=Actor.staff(actor), membership=membership)
     assert (
         Membership.objects.filter(
             role__in=["county_admin", "security_admin"], is_active=False
@@ -332,7 +341,7 @@ def test_a_specialist_who_may_call_reporters_back_takes_two_signatures(world):
     cannot give it to an account of its own alone."""
     with pytest.raises(DomainError) as refusal:
         services.membership_grant(
-            actor=world.a("county_admin"),
+            actor=Actor.staff(world.a("county_admin")),
             user=world.outsider,
             role="specialist_grid_worker",
             region_code="370829001",

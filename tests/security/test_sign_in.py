@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from jiceng.accounts import services
 from jiceng.accounts.models import User
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent
 from tests.factories import PASSWORD, staff
@@ -138,7 +139,11 @@ def test_tries_sent_all_at_once_pass_the_lock_no_more_than_one_at_a_time(transac
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.9.9.9")
     results = race(
         [
-            (lambda: services.login_check(request=request, username="raced", password="wrong"))
+            (
+                lambda: services.login_check(
+                    actor=Actor.public(), request=request, username="raced", password="wrong"
+                )
+            )
             for _ in range(40)
         ]
     )
@@ -151,4 +156,6 @@ def test_tries_sent_all_at_once_pass_the_lock_no_more_than_one_at_a_time(transac
     assert len(reasons) == 40
     assert reasons.count("credentials") <= settings.JICENG_LOGIN_MAX_FAILURES
     with pytest.raises(DomainError):
-        services.login_check(request=request, username=worker.username, password=PASSWORD)
+        services.login_check(
+            actor=Actor.public(), request=request, username=worker.username, password=PASSWORD
+        )

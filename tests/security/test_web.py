@@ -13,6 +13,7 @@ from PIL import Image
 from jiceng.activities import services as activity_services
 from jiceng.activities.models import ServiceType
 from jiceng.cases.photos import clean_photo
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.points import services as points_services
 from jiceng.points.ledger import account_for, ledger_for, post
@@ -99,9 +100,11 @@ def test_script_in_free_text_is_shown_as_text_everywhere(world, login):
         actor=world.a("grid_worker"), region_code=world.grid_a.code, text=XSS
     )
     store = points_services.store_create(
-        actor=staff, region_code="370829001001", name=XSS[:60], address=XSS
+        actor=Actor.staff(staff), region_code="370829001001", name=XSS[:60], address=XSS
     )
-    points_services.good_create(actor=staff, store=store, name=XSS[:60], price=1, stock=1)
+    points_services.good_create(
+        actor=Actor.staff(staff), store=store, name=XSS[:60], price=1, stock=1
+    )
     ledger = ledger_for("370829001001")
     someone = resident(display_name=XSS[:30])
     post(
@@ -179,7 +182,10 @@ def test_an_xlsx_zip_bomb_is_refused_before_it_is_opened(world, tmp_path, monkey
     assert path.stat().st_size < 100_000  # tiny on disk, six megabytes inside
     with pytest.raises(DomainError) as refused:
         roster.roster_import(
-            actor=None, region_code=world.grid_a.code, path=path, original_name="bomb.xlsx"
+            actor=Actor.system("import-roster"),
+            region_code=world.grid_a.code,
+            path=path,
+            original_name="bomb.xlsx",
         )
     assert refused.value.code == "xlsx_too_large"
 
@@ -219,7 +225,7 @@ def test_answers_with_personal_data_are_not_stored_by_caches(world, settings):
     from jiceng.accounts.services import api_token_issue
     from tests.test_access_matrix import _tracking
 
-    token, _ = api_token_issue(user=world.a("grid_worker"))
+    token, _ = api_token_issue(actor=Actor.staff(world.a("grid_worker")))
     staff = client_for(world.a("grid_worker"))
     resident_phone = Client()
     session = resident_phone.session

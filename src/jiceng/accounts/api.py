@@ -6,6 +6,7 @@ from ninja import Router, Schema, Status
 from ninja.security import HttpBearer
 
 from jiceng.accounts import services
+from jiceng.core.actors import Actor
 
 router = Router(tags=["认证"])
 
@@ -35,13 +36,16 @@ class TokenOut(Schema):
 @router.post("/token", auth=None, response=TokenOut, summary="用账号密码换取访问令牌")
 def token_create(request, payload: TokenIn):
     user = services.login_check(
-        request=request, username=payload.username[:150], password=payload.password[:128]
+        actor=Actor.of(request),
+        request=request,
+        username=payload.username[:150],
+        password=payload.password[:128],
     )
-    raw, token = services.api_token_issue(user=user, name=payload.name)
+    raw, token = services.api_token_issue(actor=Actor.staff(user), name=payload.name)
     return TokenOut(token=raw, expires_at=token.expires_at)
 
 
 @router.delete("/token", response={204: None}, summary="吊销当前使用的访问令牌（退出）")
 def token_revoke(request):
-    services.api_token_revoke(actor=request.user, token=request.api_token)
+    services.api_token_revoke(actor=Actor.of(request), token=request.api_token)
     return Status(204, None)

@@ -5,3 +5,8 @@ class AccountsConfig(AppConfig):
     name = "jiceng.accounts"
     label = "accounts"
     verbose_name = "账号与角色"
+
+    def ready(self) -> None:
+        from jiceng.accounts import assignments
+
+        assignments.register()  # posts held by assignment (core.access)

@@ -24,6 +24,7 @@ from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
 from jiceng.accounts.services import USERNAME, USERNAME_RULE, first_password_message
 from jiceng.core import audit, outbox, phones
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import is_within
 from jiceng.places.models import Region
@@ -96,7 +97,7 @@ def _check_size(path: Path, original_name: str) -> None:
             pass  # read_table says what is wrong with it
 
 
-def _check(actor, path: Path, original_name: str) -> tuple[list[Row], list[RowError]]:
+def _check(actor: Actor, path: Path, original_name: str) -> tuple[list[Row], list[RowError]]:
     rows: list[Row] = []
     errors: list[RowError] = []
     departments = {d.name: d for d in Department.objects.all()}
@@ -167,7 +168,7 @@ def _check(actor, path: Path, original_name: str) -> tuple[list[Row], list[RowEr
     return rows, errors
 
 
-def account_import(*, actor, path: Path, original_name: str) -> AccountImportResult:
+def account_import(*, actor: Actor, path: Path, original_name: str) -> AccountImportResult:
     """Check the whole file, then create every account in one transaction, or none."""
     require(actor, "users.manage")
     rows, errors = _check(actor, path, original_name)
@@ -176,7 +177,7 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
         audit.record(
             actor=actor,
             action="user.import",
-            region_code=actor.region_code,
+            region_code=actor.user.region_code,
             outcome="failure",
             detail={"file": original_name, "errors": len(errors)},
         )
@@ -203,14 +204,14 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
         sensitive = [r for r in rows if r.role and ROLES[r.role].is_sensitive]
         if sensitive:
             result.batch = GrantBatch.objects.create(
-                region_code=actor.region_code,
+                region_code=actor.user.region_code,
                 name=f"账号导入：{original_name}"[:200],
-                created_by=actor,
+                created_by=actor.user,
             )
         granted = Membership.objects.bulk_create(
             [
                 Membership(user=users[r.username], role=r.role, region_code=r.role_region,
-                           created_by=actor)
+                           created_by=actor.user)
                 for r in rows
                 if r.role and not ROLES[r.role].is_sensitive
             ]
@@ -218,7 +219,7 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
         GrantRequest.objects.bulk_create(
             [
                 GrantRequest(user=users[r.username], role=r.role, region_code=r.role_region,
-                             batch=result.batch, requested_by=actor)
+                             batch=result.batch, requested_by=actor.user)
                 for r in sensitive
             ]
         )  # fmt: skip
@@ -253,7 +254,7 @@ def account_import(*, actor, path: Path, original_name: str) -> AccountImportRes
         audit.record(
             actor=actor,
             action="user.import",
-            region_code=actor.region_code,
+            region_code=actor.user.region_code,
             detail={
                 "file": original_name,
                 "accounts": len(rows),

@@ -1,11 +1,13 @@
 """Staff accounts, their roles at region nodes, and API tokens."""
 
+import datetime
 import hashlib
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
-from jiceng.accounts.roles import ROLE_CHOICES, ROLES
+from jiceng.accounts.roles import ASSIGNMENT_CHOICES, ASSIGNMENT_KINDS, ROLE_CHOICES, ROLES
 from jiceng.core.access import minimal_prefixes
 from jiceng.core.fields import RegionCodeField
 from jiceng.core.personal import PersonalField
@@ -72,38 +74,37 @@ class User(AbstractUser):
 
     def scope_codes(self, permission: str) -> tuple[str, ...]:
         """Where a role held at a region node grants `permission` (the node and below). A
-        membership that names a building grants nothing here: see assigned_buildings."""
+        membership that names a building or another object grants nothing here: it is an
+        assignment (accounts.assignments, read through core.access)."""
         # The platform operator (superuser) configures the platform and holds no data role.
         if not self.is_active or self.is_superuser:
             return ()
         return minimal_prefixes(
             m.region_code
             for m in self.active_memberships()
-            if permission in m.permissions and m.building_id is None
-        )
-
-    def assigned_buildings(self, permission: str) -> frozenset[int]:
-        """The buildings this account holds `permission` in by being assigned to them."""
-        if not self.is_active or self.is_superuser:
-            return frozenset()
-        return frozenset(
-            m.building_id
-            for m in self.active_memberships()
-            if permission in m.permissions and m.building_id is not None
+            if permission in m.permissions and not m.is_assignment and m.is_current()
         )
 
 
 class Membership(models.Model):
     """任职: a role held at a region node. The node bounds everything the role may touch.
 
-    A role held at buildings (楼栋长) names its building too, and reaches only what lies
-    in that building (core.access.assigned); region_code is then the building's grid."""
+    A membership may instead be an assignment to one object (core.access.Assignment),
+    reaching only that object and what lies in it: a role held at buildings (楼栋长) names
+    its `building`; a post of accounts.roles.ASSIGNMENT_KINDS (党支部书记) names its object
+    by `object_id`, of the kind's model. region_code is then where the object lies.
+    `valid_from`/`valid_until` bound a term (a day outside it grants nothing)."""
 
     user = models.ForeignKey(
         User, verbose_name="账号", on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField("角色", max_length=32, choices=ROLE_CHOICES)
+    role = models.CharField("角色", max_length=32, choices=ROLE_CHOICES + ASSIGNMENT_CHOICES)
     region_code = RegionCodeField(db_index=True)
+    object_id = models.PositiveBigIntegerField(
+        "任命对象", null=True, blank=True, help_text="党支部书记等：所任的那一个对象"
+    )
+    valid_from = models.DateField("任期开始", null=True, blank=True)
+    valid_until = models.DateField("任期结束", null=True, blank=True)
     building = models.ForeignKey(
         "places.Building",
         verbose_name="楼栋",
@@ -128,17 +129,53 @@ class Membership(models.Model):
         verbose_name = verbose_name_plural = "角色任职"
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "role", "region_code"], name="membership_unique"
-            )
+                fields=["user", "role", "region_code"],
+                condition=models.Q(object_id__isnull=True),
+                name="membership_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "object_id"],
+                condition=models.Q(object_id__isnull=False),
+                name="membership_unique_object",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__isnull=True)
+                | models.Q(valid_from__isnull=True)
+                | models.Q(valid_until__gte=models.F("valid_from")),
+                name="membership_term_order",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.get_role_display()} @ {self.region_code}"
 
     @property
+    def is_assignment(self) -> bool:
+        """Held at one object (a building, a branch), not at a region node."""
+        return self.building_id is not None or self.object_id is not None
+
+    @property
+    def object_type(self) -> str:
+        """The model label of the object an assignment names ("" for a region role)."""
+        if self.building_id is not None:
+            return "places.building"
+        kind = ASSIGNMENT_KINDS.get(self.role)
+        return kind.object_type if kind and self.object_id is not None else ""
+
+    def is_current(self, today: datetime.date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return (self.valid_from is None or self.valid_from <= today) and (
+            self.valid_until is None or today <= self.valid_until
+        )
+
+    @property
     def permissions(self) -> frozenset[str]:
+        kind = ASSIGNMENT_KINDS.get(self.role)
+        if kind is not None:  # a post held at one object grants nothing without it
+            ok = self.object_id is not None and self.building_id is None
+            return kind.permissions if ok else frozenset()
         role = ROLES.get(self.role)
-        if role is None:
+        if role is None or self.object_id is not None:
             return frozenset()
         # A role held at buildings grants nothing without one, and a building grants
         # nothing to a role held at region nodes: a row made before the rule (a captain

@@ -22,6 +22,7 @@ PERMISSIONS = {
     "people.verify_move": "核实人口迁入迁出",
     "people.settle_move": "裁决人口迁移异议",
     "party.view": "查看党组织与第一书记",
+    "activities.lead": "带领志愿服务队（队长）",
     "users.manage": "管理账号，授予一般角色",
     "security.grant": "授予与审批敏感角色",
     "audit.view": "查看审计日志",
@@ -231,3 +232,35 @@ ROLES = {
 }
 
 ROLE_CHOICES = [(role.code, role.label) for role in ROLES.values()]
+
+
+@dataclass(frozen=True)
+class AssignmentKind:
+    """A post held by being assigned to one object rather than at a region node
+    (core.access.Assignment): what it is called, the kind of object it names, and the
+    permissions it grants there and in what lies in it."""
+
+    code: str
+    label: str
+    object_type: str  # model label, lower case
+    permissions: frozenset[str]
+
+
+def _kind(code: str, label: str, object_type: str, *permissions: str) -> AssignmentKind:
+    unknown = set(permissions) - set(PERMISSIONS)
+    if unknown:
+        raise ValueError(f"Assignment {code} names unknown permissions {sorted(unknown)}")
+    return AssignmentKind(code, label, object_type, frozenset(permissions))
+
+
+# Posts a staff account holds at one object: a Membership naming the object by its id
+# (core.access.Assignment). A building captain's is a role held at a building; a team
+# leader is a resident, named by the team itself. The cadres app adds a retiree's contact
+# (cadres.retiree) and a reserve cadre's mentor (cadres.reservecadre) here.
+ASSIGNMENT_KINDS = {
+    kind.code: kind
+    for kind in [
+        _kind("branch_secretary", "党支部书记", "party.partyorganization", "party.view"),
+    ]
+}
+ASSIGNMENT_CHOICES = [(k.code, k.label) for k in ASSIGNMENT_KINDS.values()]

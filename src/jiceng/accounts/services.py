@@ -21,9 +21,15 @@ from django.utils import timezone
 
 from jiceng.accounts.hashers import generated_password
 from jiceng.accounts.models import ApiToken, Department, GrantBatch, GrantRequest, Membership, User
-from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
+from jiceng.accounts.roles import (
+    ADMINISTRATOR_ROLES,
+    ASSIGNMENT_KINDS,
+    ROLES,
+    SENSITIVE_PERMISSIONS,
+)
 from jiceng.core import audit, outbox, personal, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
@@ -65,7 +71,7 @@ def _address_key(address: str) -> str:
     return str(ip)
 
 
-def login_check(*, request, username: str, password: str) -> User:
+def login_check(*, actor: Actor, request, username: str, password: str) -> User:
     """Check a username and password. Every failure — unknown account, wrong password,
     locked, deactivated, too many tries from this address or on this name — gets the same
     answer after the same work (one password hash), and is counted and audited.
@@ -114,11 +120,11 @@ def login_check(*, request, username: str, password: str) -> User:
     else:
         throttle.release(address_try)
         throttle.clear("login.pair", user.pk, address)
-        audit.record(actor=user, action="auth.login", obj=user)
+        audit.record(actor=Actor.staff(user), action="auth.login", obj=user)
         return user
     refusals.refuse(
         DomainError(login_refused_message(), code="invalid_credentials"),
-        record=lambda: _login_failed(known, name, reason),
+        record=lambda: _login_failed(actor, known, name, reason),
     )
 
 
@@ -127,7 +133,7 @@ def _name_under_attack(name: str, window: datetime.timedelta) -> bool:
     return throttle.count("login.name", name, within=window, limit=limit) >= limit
 
 
-def _login_failed(known: User | None, name: str, reason: str) -> None:
+def _login_failed(actor: Actor, known: User | None, name: str, reason: str) -> None:
     throttle.hit("login.name", name)
     window = _lock_window()
     if (
@@ -144,7 +150,7 @@ def _login_failed(known: User | None, name: str, reason: str) -> None:
             detail={"username": known.username},
         )
     audit.record(
-        actor=None,
+        actor=actor,
         action="auth.login",
         object_type="accounts.user",
         object_id=known.pk if known else "",
@@ -157,8 +163,10 @@ def _login_failed(known: User | None, name: str, reason: str) -> None:
 # --- API tokens -----------------------------------------------------------------------------
 
 
-def api_token_issue(*, user: User, name: str = "") -> tuple[str, ApiToken]:
-    """Create a personal access token. The raw token is returned once and never stored."""
+def api_token_issue(*, actor: Actor, name: str = "") -> tuple[str, ApiToken]:
+    """Create a personal access token for the acting user. The raw token is returned once
+    and never stored."""
+    user = actor.user
     if user.password_must_change:
         raise DomainError("请先登录网页修改初始密码，再申请访问令牌。", code="password_must_change")
     raw = ApiToken.PREFIX + secrets.token_urlsafe(32)
@@ -168,7 +176,7 @@ def api_token_issue(*, user: User, name: str = "") -> tuple[str, ApiToken]:
         digest=ApiToken.digest_of(raw),
         expires_at=timezone.now() + datetime.timedelta(days=settings.JICENG_API_TOKEN_DAYS),
     )
-    audit.record(actor=user, action="auth.token_issue", obj=token)
+    audit.record(actor=actor, action="auth.token_issue", obj=token)
     return raw, token
 
 
@@ -195,8 +203,8 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     return token
 
 
-def api_token_revoke(*, actor: User, token: ApiToken) -> None:
-    if token.user_id != actor.pk:
+def api_token_revoke(*, actor: Actor, token: ApiToken) -> None:
+    if token.user_id != actor.user_id:
         raise NotFound()
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     audit.record(actor=actor, action="auth.token_revoke", obj=token)
@@ -229,7 +237,7 @@ def _held_roles_of(user_ids) -> dict[int, set[str]]:
     return held
 
 
-def _require_manageable(actor: User, user: User) -> None:
+def _require_manageable(actor: Actor, user: User) -> None:
     """The system administrator manages accounts in scope, except the platform operator's
     and those of security administrators and auditors (managed on the server only)."""
     if not user.region_code or user.is_superuser:
@@ -297,7 +305,7 @@ def check_phone(phone: str) -> str:
 @transaction.atomic
 def user_create(
     *,
-    actor: User,
+    actor: Actor,
     username: str,
     full_name: str,
     region_code: str,
@@ -327,9 +335,9 @@ def user_create(
 
 
 @transaction.atomic
-def user_set_active(*, actor: User, user: User, is_active: bool) -> None:
+def user_set_active(*, actor: Actor, user: User, is_active: bool) -> None:
     _require_manageable(actor, user)
-    if user.pk == actor.pk:
+    if user.pk == actor.user_id:
         raise DomainError("不能停用自己的账号。", code="self_deactivate")
     User.objects.filter(pk=user.pk).update(is_active=is_active)
     if not is_active:
@@ -338,9 +346,9 @@ def user_set_active(*, actor: User, user: User, is_active: bool) -> None:
 
 
 @transaction.atomic
-def user_set_password(*, actor: User, password: str) -> None:
+def user_set_password(*, actor: Actor, password: str) -> None:
     """Change one's own password. The account's API tokens die with the old one."""
-    user = actor  # the signed-in instance: its session is kept on the new password's hash
+    user = actor.user  # the signed-in instance: its session is kept on the new password's hash
     user.set_password(_validated_password(password, user))
     user.password_must_change = False
     user.save(update_fields=["password", "password_must_change"])
@@ -349,12 +357,12 @@ def user_set_password(*, actor: User, password: str) -> None:
 
 
 @transaction.atomic
-def user_reset_password(*, actor: User, user: User) -> None:
+def user_reset_password(*, actor: Actor, user: User) -> None:
     """A new first password for an account the actor manages, sent by SMS to the account's
     own phone (never shown to the administrator); its sign-in locks open and its API
     tokens die."""
     _require_manageable(actor, user)
-    if user.pk == actor.pk:
+    if user.pk == actor.user_id:
         raise DomainError("请在“修改密码”页修改自己的密码。", code="self_reset")
     if phones.mobile(personal.clear(user.phone)) is None:
         raise DomainError(
@@ -456,14 +464,14 @@ def _membership_activate(
 
 @transaction.atomic
 def membership_grant(
-    *, actor: User, user: User, role: str, region_code: str, building: Building | None = None
+    *, actor: Actor, user: User, role: str, region_code: str, building: Building | None = None
 ) -> Membership:
     """The system administrator gives `user` a role without sensitive rights at a node it
     manages (a role held at buildings: at one `building` of the grid `region_code`). A
     sensitive role goes through `grant_request` instead."""
     _require_manageable(actor, user)
     require(actor, "users.manage", region_code)
-    if user.pk == actor.pk:
+    if user.pk == actor.user_id:
         raise DomainError("不能给自己授予角色。", code="self_grant")
     _check_grant(user=user, role=role, region_code=region_code, building=building)
     if ROLES[role].is_sensitive:
@@ -473,7 +481,7 @@ def membership_grant(
             field="role",
         )
     membership = _membership_activate(
-        user=user, role=role, region_code=region_code, granted_by=actor, building=building
+        user=user, role=role, region_code=region_code, granted_by=actor.user, building=building
     )
     audit.record(
         actor=actor,
@@ -487,12 +495,12 @@ def membership_grant(
 
 @transaction.atomic
 def grant_request(
-    *, actor: User, user: User, role: str, region_code: str, batch: GrantBatch | None = None
+    *, actor: Actor, user: User, role: str, region_code: str, batch: GrantBatch | None = None
 ) -> GrantRequest:
     """Ask for a sensitive role. A security administrator's request carries their
     signature; the system administrator's (for accounts it manages) carries none. Either
     way it takes effect only when two security administrators have signed."""
-    if user.pk == actor.pk:
+    if user.pk == actor.user_id:
         raise DomainError("不能给自己授予角色。", code="self_grant")
     signs = has_permission(actor, "security.grant", region_code)
     if not signs:
@@ -515,8 +523,8 @@ def grant_request(
         role=role,
         region_code=region_code,
         batch=batch,
-        requested_by=actor,
-        first_signed_by=actor if signs else None,
+        requested_by=actor.user,
+        first_signed_by=actor.user if signs else None,
         first_signed_at=now if signs else None,
     )
     audit.record(
@@ -544,18 +552,18 @@ def _locked_pending(request: GrantRequest) -> GrantRequest:
     return locked
 
 
-def signable_refusal(actor: User, request: GrantRequest) -> str:
+def signable_refusal(actor: Actor, request: GrantRequest) -> str:
     """Why this security administrator may not sign this request ("" if they may)."""
     if not has_permission(actor, "security.grant", request.region_code):
         return "scope"
-    if actor.pk == request.user_id:
+    if actor.user_id == request.user_id:
         return "self_grant"
-    if actor.pk == request.first_signed_by_id:
+    if actor.user_id == request.first_signed_by_id:
         return "second_signer_required"
     return ""
 
 
-def _sign_all(actor: User, requests: list[GrantRequest]) -> None:
+def _sign_all(actor: Actor, requests: list[GrantRequest]) -> None:
     """Sign locked, pending, signable requests: the first signature grants, the second
     (another person) approves, and the role takes effect. Checked and written a batch at
     a time, so that approving a thousand imported grid workers is one short click."""
@@ -565,10 +573,10 @@ def _sign_all(actor: User, requests: list[GrantRequest]) -> None:
     events = []
     if first:
         GrantRequest.objects.filter(pk__in=[r.pk for r in first]).update(
-            first_signed_by=actor, first_signed_at=now
+            first_signed_by=actor.user, first_signed_at=now
         )
         for request in first:
-            request.first_signed_by, request.first_signed_at = actor, now
+            request.first_signed_by, request.first_signed_at = actor.user, now
             events.append(
                 audit.event(
                     actor=actor,
@@ -600,13 +608,13 @@ def _sign_all(actor: User, requests: list[GrantRequest]) -> None:
                 account = f"{request.user.full_name or request.user.username}（{request.user}）"
                 raise DomainError(f"{account}：{refusal.message}", code=refusal.code) from None
         GrantRequest.objects.filter(pk__in=[r.pk for r in second]).update(
-            second_signed_by=actor,
-            decided_by=actor,
+            second_signed_by=actor.user,
+            decided_by=actor.user,
             status=GrantRequest.Status.APPROVED,
             decided_at=now,
         )
         for request in second:
-            request.second_signed_by = request.decided_by = actor
+            request.second_signed_by = request.decided_by = actor.user
             request.status, request.decided_at = GrantRequest.Status.APPROVED, now
         memberships = _memberships_activate(second)
         for request in second:
@@ -620,7 +628,7 @@ def _sign_all(actor: User, requests: list[GrantRequest]) -> None:
                         "role": request.role,
                         "role_label": ROLES[request.role].label,
                         "granted_by": request.first_signed_by.username,
-                        "approved_by": actor.username,
+                        "approved_by": actor.user.username,
                     },
                 )
             )
@@ -655,7 +663,7 @@ def _memberships_activate(requests: list[GrantRequest]) -> dict[tuple, Membershi
 
 
 @transaction.atomic
-def grant_sign(*, actor: User, request: GrantRequest) -> GrantRequest:
+def grant_sign(*, actor: Actor, request: GrantRequest) -> GrantRequest:
     """Sign a pending grant: the first security administrator's signature grants it, the
     second (another person) approves it, and the role takes effect."""
     require(actor, "security.grant", request.region_code)
@@ -670,7 +678,7 @@ def grant_sign(*, actor: User, request: GrantRequest) -> GrantRequest:
 
 
 @transaction.atomic
-def grant_batch_sign(*, actor: User, batch: GrantBatch) -> tuple[int, int]:
+def grant_batch_sign(*, actor: Actor, batch: GrantBatch) -> tuple[int, int]:
     """Sign every pending grant of a batch that this security administrator may sign;
     return (signed, left for someone else)."""
     requests = list(
@@ -692,28 +700,31 @@ def grant_batch_sign(*, actor: User, batch: GrantBatch) -> tuple[int, int]:
 
 
 @transaction.atomic
-def grant_refuse(*, actor: User, request: GrantRequest, reason: str) -> GrantRequest:
+def grant_refuse(*, actor: Actor, request: GrantRequest, reason: str) -> GrantRequest:
     require(actor, "security.grant", request.region_code)
     request = _locked_pending(request)
     reason = reason.strip()
     if not reason:
         raise DomainError("请填写驳回理由。", code="reason_required", field="reason")
     request.status, request.reason = GrantRequest.Status.REFUSED, reason[:200]
-    request.decided_by, request.decided_at = actor, timezone.now()
+    request.decided_by, request.decided_at = actor.user, timezone.now()
     request.save(update_fields=["status", "reason", "decided_by", "decided_at"])
     audit.record(actor=actor, action="user.grant_refuse", obj=request, detail={"reason": reason})
     return request
 
 
-def may_revoke(actor: User, membership: Membership) -> bool:
+def may_revoke(actor: Actor, membership: Membership) -> bool:
     """The system administrator may take any role from an account it manages, a security
     administrator a sensitive role within its scope; nobody their own, and administrator
     roles only on the server (jiceng grant --revoke): one person alone must not be able to
     remove the county's system administrator."""
-    if membership.user_id == actor.pk or membership.role in ADMINISTRATOR_ROLES:
+    if membership.user_id == actor.user_id or membership.role in ADMINISTRATOR_ROLES:
         return False
-    if ROLES[membership.role].is_sensitive and has_permission(
-        actor, "security.grant", membership.region_code
+    role = ROLES.get(membership.role)  # None for a post held by assignment
+    if (
+        role is not None
+        and role.is_sensitive
+        and has_permission(actor, "security.grant", membership.region_code)
     ):
         return True
     try:
@@ -724,8 +735,8 @@ def may_revoke(actor: User, membership: Membership) -> bool:
 
 
 @transaction.atomic
-def membership_revoke(*, actor: User, membership: Membership) -> None:
-    if membership.user_id == actor.pk:
+def membership_revoke(*, actor: Actor, membership: Membership) -> None:
+    if membership.user_id == actor.user_id:
         raise DomainError("不能撤销自己的岗位。", code="self_revoke")
     if not may_revoke(actor, membership):
         _require_manageable(actor, membership.user)  # says why, if it can
@@ -738,9 +749,57 @@ def membership_revoke(*, actor: User, membership: Membership) -> None:
         detail={
             "user": membership.user.username,
             "role": membership.role,
-            "role_label": ROLES[membership.role].label,
+            "role_label": membership.get_role_display(),
         },
     )
+
+
+@transaction.atomic
+def assignment_grant(
+    *,
+    actor: Actor,
+    user: User,
+    kind: str,
+    obj,
+    valid_from: datetime.date | None = None,
+    valid_until: datetime.date | None = None,
+) -> Membership:
+    """Assign an account to one object for a term (党支部书记 of a branch): the post's
+    permissions there and in what lies in it, nothing else of its grid (core.access).
+    Made by the system administrator of the object's region, as roles without sensitive
+    rights are."""
+    spec = ASSIGNMENT_KINDS.get(kind)
+    if spec is None or obj._meta.label_lower != spec.object_type:
+        raise DomainError("未知任命类别。", code="unknown_assignment", field="kind")
+    _require_manageable(actor, user)
+    require(actor, "users.manage", obj.region_code)
+    if user.pk == actor.user_id:
+        raise DomainError("不能给自己授予角色。", code="self_grant")
+    if spec.permissions & SENSITIVE_PERMISSIONS:
+        raise DomainError("含敏感权限的任命须经安全管理员审批。", code="needs_security_approval")
+    if not user.is_active:
+        raise DomainError("该账号已停用。", code="user_inactive")
+    if valid_from and valid_until and valid_until < valid_from:
+        raise DomainError("任期结束早于开始。", code="term_order", field="valid_until")
+    membership, _ = Membership.objects.update_or_create(
+        user=user,
+        role=kind,
+        object_id=obj.pk,
+        defaults={
+            "region_code": obj.region_code,
+            "is_active": True,
+            "created_by": actor.user,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+        },
+    )
+    audit.record(
+        actor=actor,
+        action="user.assign",
+        obj=membership,
+        detail={"user": user.username, "kind": kind, "object": obj.pk, "label": spec.label},
+    )
+    return membership
 
 
 # --- the server's own command -----------------------------------------------------------------
@@ -749,6 +808,7 @@ def membership_revoke(*, actor: User, membership: Membership) -> None:
 @transaction.atomic
 def server_grant(
     *,
+    actor: Actor,
     username: str,
     role: str,
     region_code: str,
@@ -777,7 +837,7 @@ def server_grant(
         )
         user.password = make_password(password, hasher="generated_sha256")
         user.save()
-        audit.record(actor=None, action="user.create", obj=user, detail={"via": "jiceng grant"})
+        audit.record(actor=actor, action="user.create", obj=user, detail={"via": "jiceng grant"})
     if revoke:
         updated = Membership.objects.filter(
             user=user, role=role, region_code=region_code, is_active=True
@@ -790,13 +850,13 @@ def server_grant(
         _membership_activate(user=user, role=role, region_code=region_code, granted_by=None)
         action, text = "user.grant", f"服务器命令授予 {username} {ROLES[role].label}角色。"
     detail = {"user": username, "role": role, "via": "jiceng grant"}
-    audit.record(actor=None, action=action, obj=user, region_code=region_code, detail=detail)
+    audit.record(actor=actor, action=action, obj=user, region_code=region_code, detail=detail)
     audit.alert(kind="server_grant", text=text, region_code=region_code, detail=detail)
     return user, password
 
 
 @transaction.atomic
-def server_reset_password(*, username: str) -> str:
+def server_reset_password(*, actor: Actor, username: str) -> str:
     """`jiceng grant --reset-password`: a new first password for any staff account (the
     way back in for a security administrator or auditor who lost theirs)."""
     user = User.objects.filter(username=username, is_superuser=False).first()
@@ -810,6 +870,6 @@ def server_reset_password(*, username: str) -> str:
     )
     _revoke_tokens(user)
     text = f"服务器命令重置了账号 {username} 的密码。"
-    audit.record(actor=None, action="user.password", obj=user, detail={"via": "jiceng grant"})
+    audit.record(actor=actor, action="user.password", obj=user, detail={"via": "jiceng grant"})
     audit.alert(kind="server_grant", text=text, region_code=user.region_code)
     return password

@@ -23,6 +23,7 @@ from jiceng.accounts import imports, selectors, services
 from jiceng.accounts.models import ApiToken, Department, GrantRequest, Membership
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
 from jiceng.core.access import has_permission, require, scope_filter
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
@@ -52,6 +53,7 @@ def login_view(request):
     if request.method == "POST" and form.is_valid():
         try:
             user = services.login_check(
+                actor=Actor.of(request),
                 request=request,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password"],
@@ -91,7 +93,7 @@ def password_view(request):
         else:
             try:
                 services.user_set_password(
-                    actor=request.user, password=form.cleaned_data["new_password"]
+                    actor=Actor.of(request), password=form.cleaned_data["new_password"]
                 )
             except DomainError as error:
                 form.add_error("new_password", error.message)
@@ -201,7 +203,7 @@ def user_list(request):
         data = form.cleaned_data
         try:
             account = services.user_create(
-                actor=request.user,
+                actor=Actor.of(request),
                 username=data["username"],
                 full_name=data["full_name"],
                 phone=data["phone"],
@@ -283,12 +285,12 @@ def user_grant(request, pk: int):
         )
         if ROLES[role].is_sensitive:
             services.grant_request(
-                actor=request.user, user=account, role=role, region_code=region_code
+                actor=Actor.of(request), user=account, role=role, region_code=region_code
             )
             messages.success(request, "已提交，须经两名安全管理员签批后生效。")
         else:
             services.membership_grant(
-                actor=request.user,
+                actor=Actor.of(request),
                 user=account,
                 role=role,
                 region_code=region_code,
@@ -340,7 +342,7 @@ def user_revoke(request, pk: int, membership_pk: int):
         messages.error(request, "该岗位不存在。")
     else:
         try:
-            services.membership_revoke(actor=request.user, membership=membership)
+            services.membership_revoke(actor=Actor.of(request), membership=membership)
         except DomainError as error:
             messages.error(request, error.message)
         else:
@@ -353,7 +355,7 @@ def user_set_active(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     try:
         services.user_set_active(
-            actor=request.user, user=account, is_active=request.POST.get("active") == "1"
+            actor=Actor.of(request), user=account, is_active=request.POST.get("active") == "1"
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -366,7 +368,7 @@ def user_set_active(request, pk: int):
 def user_reset_password(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     try:
-        services.user_reset_password(actor=request.user, user=account)
+        services.user_reset_password(actor=Actor.of(request), user=account)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -392,7 +394,7 @@ def user_import(request):
             source.flush()
             try:
                 result = imports.account_import(
-                    actor=request.user, path=Path(source.name), original_name=upload.name
+                    actor=Actor.of(request), path=Path(source.name), original_name=upload.name
                 )
             except DomainError as error:
                 form.add_error("file", error.message)
@@ -424,13 +426,13 @@ def grant_list(request):
     for batch in selectors.grant_batches_pending(actor=request.user):
         waiting = [g for g in pending.filter(batch=batch)]
         batch.pending = len(waiting)
-        batch.signable = sum(not services.signable_refusal(request.user, g) for g in waiting)
+        batch.signable = sum(not services.signable_refusal(Actor.of(request), g) for g in waiting)
         batches.append(batch)
     singles = Paginator(pending.filter(batch__isnull=True), 50).get_page(request.GET.get("page"))
     decided = Paginator(selectors.grant_requests_decided(actor=request.user), 50).get_page(
         request.GET.get("done")
     )
-    _mark_signable(request.user, singles)
+    _mark_signable(Actor.of(request), singles)
     return render(
         request,
         "accounts/grant_list.html",
@@ -445,9 +447,9 @@ def grant_list(request):
     )
 
 
-def _mark_signable(user, grants) -> None:
+def _mark_signable(actor: Actor, grants) -> None:
     for grant in grants:
-        grant.signable = not services.signable_refusal(user, grant)
+        grant.signable = not services.signable_refusal(actor, grant)
 
 
 @require_GET
@@ -456,7 +458,7 @@ def grant_batch(request, pk: int):
     batch = selectors.grant_batch_get(actor=request.user, pk=pk)
     requests = selectors.grant_requests_pending(actor=request.user).filter(batch=batch)
     page = Paginator(requests, 100).get_page(request.GET.get("page"))
-    _mark_signable(request.user, page)
+    _mark_signable(Actor.of(request), page)
     return render(
         request,
         "accounts/grant_batch.html",
@@ -464,7 +466,7 @@ def grant_batch(request, pk: int):
             "batch": batch,
             "page": page,
             "total": requests.count(),
-            "signable": sum(not services.signable_refusal(request.user, g) for g in requests),
+            "signable": sum(not services.signable_refusal(Actor.of(request), g) for g in requests),
             "names": _region_names([g.region_code for g in page]),
         },
     )
@@ -479,7 +481,7 @@ def _grant_text(grant: GrantRequest) -> str:
 def grant_sign(request, pk: int):
     grant = selectors.grant_request_get(actor=request.user, pk=pk)
     try:
-        grant = services.grant_sign(actor=request.user, request=grant)
+        grant = services.grant_sign(actor=Actor.of(request), request=grant)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -495,7 +497,7 @@ def grant_refuse(request, pk: int):
     grant = selectors.grant_request_get(actor=request.user, pk=pk)
     try:
         services.grant_refuse(
-            actor=request.user, request=grant, reason=request.POST.get("reason", "")
+            actor=Actor.of(request), request=grant, reason=request.POST.get("reason", "")
         )
     except DomainError as error:
         messages.error(request, error.message)
@@ -508,7 +510,7 @@ def grant_refuse(request, pk: int):
 def grant_batch_sign(request, pk: int):
     batch = selectors.grant_batch_get(actor=request.user, pk=pk)
     try:
-        signed, left = services.grant_batch_sign(actor=request.user, batch=batch)
+        signed, left = services.grant_batch_sign(actor=Actor.of(request), batch=batch)
     except DomainError as error:
         messages.error(request, error.message)
     else:
@@ -538,6 +540,6 @@ def token_revoke(request, pk: int):
     token = ApiToken.objects.filter(pk=pk, user=request.user).first()
     if token is None:
         raise NotFound()
-    services.api_token_revoke(actor=request.user, token=token)
+    services.api_token_revoke(actor=Actor.of(request), token=token)
     messages.success(request, "令牌已吊销。")
     return redirect("accounts:token_list")

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jiceng.activities import selectors, services
 from jiceng.activities.models import Activity, SignUp, VolunteerTeam
 from jiceng.activities.workflow import PROCESS
+from jiceng.core.access import has_permission
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.links import public_base_url
@@ -23,8 +24,10 @@ LEADER_STEPS = {
 
 
 def _led_team(request, pk: int) -> VolunteerTeam:
-    team = VolunteerTeam.objects.filter(pk=pk, leader=request.resident, is_active=True).first()
-    if team is None:
+    team = VolunteerTeam.objects.filter(pk=pk, is_active=True).first()
+    if team is None or not has_permission(
+        Actor.of_resident(request.resident), "activities.lead", obj=team
+    ):
         raise NotFound()
     return team
 

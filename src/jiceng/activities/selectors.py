@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from jiceng.activities.models import Activity, Need, SignUp, Venue, VolunteerTeam
 from jiceng.activities.workflow import PUBLIC
-from jiceng.core.access import has_permission, require, scope_filter
+from jiceng.core.access import Assignment, has_permission, require, scope_filter
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.region_codes import COUNTY, TOWN, child_length_of, level_of, town_of
 from jiceng.places.models import Region
@@ -243,3 +243,24 @@ def activity_figures(
         by_type=[(row["service_type__name"], row["n"]) for row in by_type],
         by_region=by_region,
     )
+
+
+TEAM = "activities.volunteerteam"
+
+
+def teams_led(actor) -> list[Assignment]:
+    """队长: a resident leads the active teams that name them (core.access assignments)."""
+    if not actor.is_resident:
+        return []
+    return [
+        Assignment(
+            kind="team_leader",
+            object_type=TEAM,
+            object_id=pk,
+            permissions=frozenset({"activities.lead"}),
+            region_code=region_code,
+        )
+        for pk, region_code in VolunteerTeam.objects.filter(
+            leader=actor.resident, is_active=True
+        ).values_list("pk", "region_code")
+    ]

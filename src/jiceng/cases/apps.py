@@ -13,6 +13,9 @@ class CasesConfig(AppConfig):
         from jiceng.core import schedule
 
         # Yellow- and red-card warnings, each once (keyed by its deadline).
+        # (The job is called with the worker's actor; the notices name no one.)
         schedule.register(
-            "cases.deadline_notices", deadline_notices, every=datetime.timedelta(minutes=5)
+            "cases.deadline_notices",
+            lambda *, actor: deadline_notices(),
+            every=datetime.timedelta(minutes=5),
         )

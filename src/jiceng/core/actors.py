@@ -75,6 +75,11 @@ class Actor:
         return self.kind == SYSTEM
 
     @property
+    def user_id(self) -> int | None:
+        """The staff user's id, else None: for "not oneself" checks and foreign keys."""
+        return self.user.pk if self.user is not None else None
+
+    @property
     def reference(self) -> str:
         """What the audit trail keeps to find the actor again (no personal data)."""
         if self.kind == STAFF:

@@ -36,6 +36,8 @@ def event(
 ) -> AuditEvent:
     """An event not yet written. `actor` is a core.actors.Actor (a signed-in user is
     taken as staff). `obj` fills type, id and region from a model instance."""
+    if actor is None:
+        raise ValueError(f"audit event {action!r} names no actor")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or obj.pk

@@ -16,6 +16,7 @@ ACTIONS = {
     "user.grant_batch_sign": "签批授权批次",
     "user.grant_refuse": "驳回授权",
     "user.revoke": "撤销岗位",
+    "user.assign": "任命（党支部书记等）",
     "person.reveal": "查看人员明文",
     "visit.reveal": "查看走访记录",
     "visit.log": "登记走访",

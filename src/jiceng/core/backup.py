@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
+from jiceng.core.actors import Actor
 from jiceng.core.audit import record
 from jiceng.core.errors import DomainError
 
@@ -94,7 +95,7 @@ def _dump_database(target: Path) -> None:
     copy.close()
 
 
-def backup(path: Path | None = None) -> Path:
+def backup(*, actor: Actor, path: Path | None = None) -> Path:
     """Write a backup file and return its path (by default under var/backups/)."""
     created = timezone.now()
     if path is None:
@@ -116,7 +117,7 @@ def backup(path: Path | None = None) -> Path:
             if Path(settings.MEDIA_ROOT).is_dir():
                 archive.add(settings.MEDIA_ROOT, arcname=MEDIA)
         partial.replace(path)  # a half-written backup never carries the final name
-    record(actor=None, action="system.backup", object_type="backup", object_id=path.name,
+    record(actor=actor, action="system.backup", object_type="backup", object_id=path.name,
            detail={"bytes": path.stat().st_size, "vendor": connection.vendor})  # fmt: skip
     return path
 
@@ -225,7 +226,7 @@ def _unpack(archive: tarfile.TarFile, into: Path) -> tuple[Manifest, Path, list[
     return manifest, into / name, files
 
 
-def restore(path: Path, *, replace: bool = False) -> Manifest:
+def restore(*, actor: Actor, path: Path, replace: bool = False) -> Manifest:
     """Put a backup back and migrate it to this release. Files under media/ are written
     over the current ones."""
     path = Path(path)
@@ -250,6 +251,6 @@ def restore(path: Path, *, replace: bool = False) -> Manifest:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(Path(scratch) / MEDIA / relative, target)
     call_command("migrate", interactive=False, verbosity=0)
-    record(actor=None, action="system.restore", object_type="backup", object_id=path.name,
+    record(actor=actor, action="system.restore", object_type="backup", object_id=path.name,
            detail={"created": manifest.created, "files": len(files)})  # fmt: skip
     return manifest

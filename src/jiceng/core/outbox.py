@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from jiceng.core import keys, personal, throttle
+from jiceng.core.actors import Actor
 from jiceng.core.models import OutboxMessage
 from jiceng.core.senders import Outgoing
 
@@ -291,7 +292,7 @@ def _failed(message: OutboxMessage, error: Exception, now: datetime.datetime) ->
     )
 
 
-def prune() -> int:
+def prune(*, actor: Actor) -> int:
     """Delete the rows of messages finished more than JICENG_OUTBOX_KEEP_DAYS ago (their
     payloads are long empty; the rows only say what was sent when)."""
     before = timezone.now() - datetime.timedelta(days=settings.JICENG_OUTBOX_KEEP_DAYS)

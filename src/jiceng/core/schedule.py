@@ -7,6 +7,7 @@ interval or disable it. A run is claimed with a conditional UPDATE on the row (a
 so one worker runs it at a time, and a run lost with a killed worker is taken up again
 once its lease ends. Every job must therefore be safe to run twice: each reads its state
 from the database and keys what it writes (a notice per deadline, an entry per lot).
+A job is called with the keyword `actor`: the system actor of the worker running it.
 """
 
 import datetime
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from jiceng.core.actors import Actor
 from jiceng.core.models import ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ DEFAULT_LEASE = datetime.timedelta(minutes=30)
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: Callable[[], object]
+    run: Callable[..., object]  # run(actor=Actor)
     every: datetime.timedelta
     lease: datetime.timedelta  # longer than a run takes; then another worker may start it
 
@@ -36,7 +38,7 @@ JOBS: dict[str, Job] = {}
 
 def register(
     name: str,
-    run: Callable[[], object],
+    run: Callable[..., object],
     *,
     every: datetime.timedelta,
     lease: datetime.timedelta = DEFAULT_LEASE,
@@ -57,7 +59,7 @@ def sync() -> None:
     )
 
 
-def run_due() -> int:
+def run_due(*, actor: Actor) -> int:
     """Run every enabled job whose time has come; return how many ran."""
     sync()
     now = timezone.now()
@@ -78,6 +80,7 @@ def run_due() -> int:
         if claimed:
             _run(
                 job,
+                actor,
                 claimed_until=None,
                 next_run_at=now + datetime.timedelta(seconds=row.every_seconds),
             )
@@ -85,18 +88,18 @@ def run_due() -> int:
     return ran
 
 
-def run_now(name: str) -> str:
+def run_now(*, actor: Actor, name: str) -> str:
     """Run one job at once, outside its schedule (`jiceng worker --run NAME`)."""
     sync()
     if name not in JOBS:
         raise KeyError(name)
     ScheduledJob.objects.filter(name=name).update(last_started_at=timezone.now())
-    return _run(JOBS[name])  # a scheduled run's lease, if one is under way, is left alone
+    return _run(JOBS[name], actor)  # a scheduled run's lease, if one is under way, is left alone
 
 
-def _run(job: Job, **after) -> str:
+def _run(job: Job, actor: Actor, **after) -> str:
     try:
-        result = f"完成：{job.run()}"
+        result = f"完成：{job.run(actor=actor)}"
     except Exception as error:
         logger.exception("Scheduled job %s failed", job.name)
         result = f"出错：{type(error).__name__}: {error}"

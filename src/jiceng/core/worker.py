@@ -11,20 +11,22 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, connections
 
 from jiceng.core import outbox, schedule
+from jiceng.core.actors import Actor
 
 logger = logging.getLogger(__name__)
 
 
-def run(*, once: bool = False, stop: threading.Event | None = None) -> None:
+def run(*, actor: Actor, once: bool = False, stop: threading.Event | None = None) -> None:
     """Work until `stop` is set; with `once`, until nothing is due (messages waiting for
-    a retry or under a cap are left for later)."""
+    a retry or under a cap are left for later). The schedule's jobs act as `actor` (the
+    command passes `Actor.system("worker")`)."""
     stop = stop or threading.Event()
     poll = settings.JICENG_WORKER_POLL_SECONDS
     while not stop.is_set():
         if not connection.in_atomic_block:  # (run inside a caller's transaction: a test's)
             close_old_connections()  # as between requests: drop a connection gone bad
         try:
-            busy = schedule.run_due() + outbox.deliver_due(stop=stop)
+            busy = schedule.run_due(actor=actor) + outbox.deliver_due(stop=stop)
         except DatabaseError:
             if once:
                 raise

@@ -24,6 +24,7 @@ from jiceng.accounts.models import Department, Membership, User
 from jiceng.cases.catalogue import catalogue_seed
 from jiceng.cases.models import Case, Event, Notification, Open311Client, Patrol, Visit
 from jiceng.core import audit
+from jiceng.core.actors import Actor
 from jiceng.core.bulk import IdAllocator, bulk_insert
 from jiceng.core.idnumber import check_character
 from jiceng.core.region_codes import community_of, county_of, is_within, serial_of, town_of
@@ -882,7 +883,9 @@ def database_has_real_data() -> bool:
     return Person.objects.exists() or User.objects.filter(is_superuser=False).exists()
 
 
-def build_demo(*, scale: str, seed: int, progress: Callable[[str], None]) -> tuple[DemoRun, Totals]:
+def build_demo(
+    *, actor: Actor, scale: str, seed: int, progress: Callable[[str], None]
+) -> tuple[DemoRun, Totals]:
     started = time.monotonic()
     run = DemoRun.objects.create(scale=scale, seed=seed)
     totals = Builder(scale, seed, progress).build()
@@ -890,7 +893,7 @@ def build_demo(*, scale: str, seed: int, progress: Callable[[str], None]) -> tup
         persons=totals.persons, seconds=round(time.monotonic() - started, 1)
     )
     audit.record(
-        actor=None,
+        actor=actor,
         action="demo.build",
         object_type="demo.demorun",
         object_id=run.pk,

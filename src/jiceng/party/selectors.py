@@ -1,9 +1,12 @@
 """Scoped reads of party organizations and first secretaries."""
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from jiceng.core.access import require, scope_filter
-from jiceng.party.models import FirstSecretary, PartyOrganization
+from jiceng.core.errors import NotFound
+from jiceng.party.models import FirstSecretary, PartyMember, PartyOrganization
+
+ORGANIZATION = "party.partyorganization"
 
 
 def organization_list(*, user, region_code: str):
@@ -36,3 +39,23 @@ def first_secretary_list(*, user):
     return scope_filter(FirstSecretary.objects.all(), user, "party.view").order_by(
         "region_code", "term_start"
     )
+
+
+def organization_get(*, user, pk: int) -> PartyOrganization:
+    """One party organization, for a role at its region or an assignment to it (its
+    secretary): a branch's secretary sees their branch, not the next one in the grid."""
+    organization = PartyOrganization.objects.filter(pk=pk).first()
+    if organization is None:
+        raise NotFound()
+    require(user, "party.view", obj=organization)
+    return organization
+
+
+def member_list(*, user, organization: PartyOrganization | None = None) -> QuerySet:
+    """Party members in the user's scope or in the organizations assigned to them."""
+    members = scope_filter(
+        PartyMember.objects.all(), user, "party.view", via={ORGANIZATION: "organization"}
+    )
+    if organization is not None:
+        members = members.filter(organization=organization)
+    return members.select_related("person", "organization").order_by("organization", "id")

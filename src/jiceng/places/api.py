@@ -6,6 +6,7 @@ from ninja.pagination import paginate
 
 from jiceng.core import personal
 from jiceng.core.access import require, scope_filter
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import SPECIAL_GROUPS_MASK, age_band, mask_id_number, mask_phone
 from jiceng.core.region_codes import MAX_LENGTH
@@ -164,7 +165,7 @@ def person_reveal(request, person_id: int, payload: RevealIn):
         actor=request.user, action="person.reveal", object_type="places.person",
         object_id=person_id, find=lambda: selectors.person_get(user=request.user, pk=person_id),
     )  # fmt: skip
-    value = services.person_reveal(user=request.user, person=person, field=payload.field)
+    value = services.person_reveal(actor=Actor.of(request), person=person, field=payload.field)
     return RevealOut(field=payload.field, value=value)
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from jiceng.core import audit, tasks
 from jiceng.core.access import scope_filter
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import ImportJob
 from jiceng.places.roster import (
@@ -82,7 +83,7 @@ def is_stalled(job: ImportJob) -> bool:
     return timezone.now() - last > STALLED_AFTER
 
 
-def import_job_create(*, actor, region_code: str, upload) -> ImportJob:
+def import_job_create(*, actor: Actor, region_code: str, upload) -> ImportJob:
     """Store an uploaded roster and queue it. The file is checked in full by the job."""
     require_importer(actor, region_code)
     name = Path(upload.name or "").name
@@ -97,7 +98,7 @@ def import_job_create(*, actor, region_code: str, upload) -> ImportJob:
     if upload.size == 0:
         raise DomainError("文件是空的。", code="empty_file", field="file")
     with transaction.atomic():
-        job = ImportJob(region_code=region_code, created_by=actor, original_name=name[:200])
+        job = ImportJob(region_code=region_code, created_by=actor.user, original_name=name[:200])
         job.file.save(f"roster{Path(name).suffix.lower()}", upload, save=False)
         job.save()
         audit.record(actor=actor, action="roster.upload", obj=job, detail={"file": name})
@@ -118,7 +119,7 @@ def import_job_run(job_id: int) -> None:
         with job.file.open("rb") as upload:  # opened in memory: sealed on disk
             content = upload.read()
         result = roster_import(
-            actor=job.created_by,
+            actor=Actor.staff(job.created_by),
             region_code=job.region_code,
             path=io.BytesIO(content),
             original_name=job.original_name,

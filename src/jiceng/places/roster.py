@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from jiceng.core import audit, personal, phones
 from jiceng.core.access import require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
 from jiceng.core.models import AuditEvent
@@ -396,7 +397,7 @@ class _Rejected(Exception):
 
 def roster_import(
     *,
-    actor,
+    actor: Actor,
     region_code: str,
     path: Path | BinaryIO,
     original_name: str,
@@ -406,10 +407,10 @@ def roster_import(
 
     Good rows stream into the database while the rest of the file is checked (the server
     indexes them meanwhile); the first error stops the writing, the check goes on to list
-    every error, and the transaction is rolled back. `actor` None means the server's own
-    command line (`jiceng import-roster`).
+    every error, and the transaction is rolled back. A system actor is the server's own
+    command line (`jiceng import-roster`), which may import anywhere without a quota.
     """
-    if actor is not None:
+    if not actor.is_system:
         require_importer(actor, region_code)
     target = Region.objects.filter(code=region_code).first()
     if target is None:
@@ -429,7 +430,7 @@ def roster_import(
         with transaction.atomic():
             writer = RosterWriter(region_code, actor=actor)  # imports take turns from here
             today = _imported_today(actor)
-            quota = MAX_ROWS if actor is None else _rows_per_day(region_code) - today["rows"]
+            quota = MAX_ROWS if actor.is_system else _rows_per_day(region_code) - today["rows"]
             with writer:
                 _check(
                     read_table(path, original_name),
@@ -464,14 +465,14 @@ def roster_import(
             # small ones raises the alert all the same.
             threshold = settings.JICENG_IMPORT_ELSEWHERE_ALERT
             before = today["elsewhere"]
-            if actor is not None and before // threshold < (before + elsewhere) // threshold:
+            if not actor.is_system and before // threshold < (before + elsewhere) // threshold:
                 audit.alert(
                     kind="roster_elsewhere",
-                    text=f"{actor.username} 24小时内导入的花名册中有 {before + elsewhere} 人"
+                    text=f"{actor.reference} 24小时内导入的花名册中有 {before + elsewhere} 人"
                     "已在其可查看范围以外登记，已转迁入迁出核实。大量出现可能是在用导入试探"
                     "身份证号。",
                     region_code=region_code,
-                    detail={"username": actor.username, "rows": before + elsewhere},
+                    detail={"username": actor.reference, "rows": before + elsewhere},
                 )
     except _Rejected:
         pass
@@ -525,16 +526,16 @@ def _rows_per_day(region_code: str) -> int:
     return 2 * registered.count() + 1000
 
 
-def _imported_today(user) -> dict[str, int]:
+def _imported_today(actor: Actor) -> dict[str, int]:
     """What this account's imports written in the last 24 hours held: rows, and rows that
     met a registration elsewhere. A refused file writes nothing and takes nothing (an
     office fixing its file uploads it several times)."""
     totals = {"rows": 0, "elsewhere": 0}
-    if user is None:
+    if actor.user is None:
         return totals
     since = timezone.now() - datetime.timedelta(hours=24)
     for detail in AuditEvent.objects.filter(
-        action="roster.import", actor=user, at__gte=since, outcome=AuditEvent.SUCCESS
+        action="roster.import", actor=actor.user, at__gte=since, outcome=AuditEvent.SUCCESS
     ).values_list("detail", flat=True):
         totals["rows"] += detail.get("rows", 0)
         totals["elsewhere"] += detail.get("elsewhere", 0)
@@ -598,12 +599,12 @@ def write_template(target) -> None:
     workbook.save(target)
 
 
-def roster_export(*, user, region_code: str, target) -> int:
+def roster_export(*, actor: Actor, region_code: str, target) -> int:
     """Write the households and persons under `region_code` as .xlsx, unmasked (an export
     takes the reveal right for the whole region); return the row count."""
-    require(user, "people.export", region_code)
-    require(user, "people.view", region_code)
-    require(user, "people.view_sensitive", region_code)
+    require(actor, "people.export", region_code)
+    require(actor, "people.view", region_code)
+    require(actor, "people.view_sensitive", region_code)
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -645,7 +646,7 @@ def roster_export(*, user, region_code: str, target) -> int:
         count += 1
     workbook.save(target)
     audit.record(
-        actor=user,
+        actor=actor,
         action="roster.export",
         object_type="places.region",
         object_id=region_code,

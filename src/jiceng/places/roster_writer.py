@@ -15,6 +15,7 @@ from django.db import connection
 
 from jiceng.core import keys
 from jiceng.core.access import scopes, within
+from jiceng.core.actors import Actor
 from jiceng.core.bulk import IdAllocator, RowStream, bulk_insert
 from jiceng.core.region_codes import is_within
 from jiceng.places.constants import HEAD
@@ -110,12 +111,12 @@ class RosterWriter:
 
     BATCH = 20_000
 
-    def __init__(self, region_code: str, *, actor=None):
+    def __init__(self, region_code: str, *, actor: Actor):
         self.region_code = region_code
         self.actor = actor
         # Where the importer may reveal (None: the server's command line, everywhere),
         # read once, so that a row met elsewhere costs no query of its own.
-        self.reveal_scope = None if actor is None else scopes(actor, "people.view_sensitive")
+        self.reveal_scope = None if actor.is_system else scopes(actor, "people.view_sensitive")
         self.now = datetime.datetime.now(datetime.timezone.utc)
         self.sealer = Sealer()
         # Locks the tables against other writers, so what is read below stays true.
@@ -236,7 +237,7 @@ class RosterWriter:
             if other is not None:
                 self.move_checks.append(
                     (other[1], other[0], person_id, entry.grid, entry.name,
-                     getattr(self.actor, "pk", None), self.now, MoveCheck.Status.OPEN.value, "", "")
+                     self.actor.user_id, self.now, MoveCheck.Status.OPEN.value, "", "")
                 )  # fmt: skip
             self.created += 1
             if entry.groups:

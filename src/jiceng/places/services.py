@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from jiceng.core import audit, personal
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import is_within, level_of
 from jiceng.places.models import Household, MoveCheck, Person, Region
@@ -12,7 +13,7 @@ from jiceng.places.models import Household, MoveCheck, Person, Region
 REVEALABLE_FIELDS = {"id_number": "身份证号", "phone": "联系电话", "special_groups": "特殊人群"}
 
 
-def person_reveal(*, user, person: Person, field: str) -> str:
+def person_reveal(*, actor: Actor, person: Person, field: str) -> str:
     """The unmasked value of one personal field. Each reveal, allowed or not, is audited."""
     if field not in REVEALABLE_FIELDS:
         raise DomainError("该字段不可查看。", code="unknown_field")
@@ -23,8 +24,8 @@ def person_reveal(*, user, person: Person, field: str) -> str:
         return getattr(person, field)
 
     return personal.reveal(
-        actor=user,
-        allowed=has_permission(user, "people.view_sensitive", person.region_code),
+        actor=actor,
+        allowed=has_permission(actor, "people.view_sensitive", person.region_code),
         action="person.reveal",
         obj=person,
         value=value,
@@ -57,7 +58,7 @@ def _validate_boundary(boundary) -> None:
 @transaction.atomic
 def region_create(
     *,
-    actor,
+    actor: Actor,
     parent: Region,
     code: str,
     name: str,
@@ -107,7 +108,9 @@ def region_create(
 
 
 @transaction.atomic
-def grid_update(*, actor, grid: Region, name: str, grid_kind: str, leader=None, boundary=None):
+def grid_update(
+    *, actor: Actor, grid: Region, name: str, grid_kind: str, leader=None, boundary=None
+):
     require(actor, "regions.manage", grid.code)
     if not grid.is_grid:
         raise DomainError("只有网格可以这样修改。", code="not_grid")
@@ -198,9 +201,9 @@ def _stay(check: MoveCheck) -> None:
     Household.objects.filter(pk=incoming.household_id, members__isnull=True).delete()
 
 
-def _decide(check: MoveCheck, actor, status: str, action: str, **detail) -> MoveCheck:
+def _decide(check: MoveCheck, actor: Actor, status: str, action: str, **detail) -> MoveCheck:
     check.status = status
-    check.decided_by = actor
+    check.decided_by = actor.user
     check.decided_at = timezone.now()
     check.incoming = None  # gone either way
     check.save(update_fields=["status", "decided_by", "decided_at", "incoming", "decision"])
@@ -214,7 +217,7 @@ def _decide(check: MoveCheck, actor, status: str, action: str, **detail) -> Move
 
 
 @transaction.atomic
-def move_confirm(*, actor, check: MoveCheck) -> MoveCheck:
+def move_confirm(*, actor: Actor, check: MoveCheck) -> MoveCheck:
     """The grid holding the registration confirms that the person moved out."""
     require(actor, "people.verify_move", check.region_code)
     locked = _locked_check(check, (MoveCheck.Status.OPEN,))
@@ -223,13 +226,13 @@ def move_confirm(*, actor, check: MoveCheck) -> MoveCheck:
 
 
 @transaction.atomic
-def move_dispute(*, actor, check: MoveCheck, reason: str) -> MoveCheck:
+def move_dispute(*, actor: Actor, check: MoveCheck, reason: str) -> MoveCheck:
     """The grid says the person still lives here: the town settles."""
     require(actor, "people.verify_move", check.region_code)
     reason = _note(reason, "dispute_reason", "请写明异议理由。")
     locked = _locked_check(check, (MoveCheck.Status.OPEN,))
     locked.dispute = reason
-    locked.disputed_by = actor
+    locked.disputed_by = actor.user
     locked.status = MoveCheck.Status.DISPUTED
     locked.save(update_fields=["status", "dispute", "disputed_by"])
     audit.record(actor=actor, action="move.dispute", obj=locked, detail={"reason": reason})
@@ -237,13 +240,13 @@ def move_dispute(*, actor, check: MoveCheck, reason: str) -> MoveCheck:
 
 
 @transaction.atomic
-def move_settle(*, actor, check: MoveCheck, moved: bool, reason: str) -> MoveCheck:
+def move_settle(*, actor: Actor, check: MoveCheck, moved: bool, reason: str) -> MoveCheck:
     """The town decides a check, disputed or not: the person moved, or stays. Whoever
     disputed it does not settle it."""
     require(actor, "people.settle_move", check.region_code)
     reason = _note(reason, "decision_reason", "请写明裁决理由。")
     locked = _locked_check(check, MoveCheck.OPEN_STATUSES)
-    if locked.disputed_by_id == actor.pk:
+    if locked.disputed_by_id == actor.user_id:
         raise DomainError("提出异议的人不能再裁决同一核实。", code="settle_own_dispute")
     locked.decision = reason
     if moved:

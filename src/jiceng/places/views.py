@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from jiceng.accounts.selectors import account_get, account_options, region_staff
 from jiceng.core import personal
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import SPECIAL_GROUPS_MASK
 from jiceng.party.selectors import organization_counts
@@ -130,7 +131,7 @@ def region_child_create(request, code: str):
     if form.is_valid():
         try:
             child = services.region_create(
-                actor=request.user,
+                actor=Actor.of(request),
                 parent=parent,
                 code=form.cleaned_data["code"],
                 name=form.cleaned_data["name"],
@@ -164,7 +165,7 @@ def grid_update(request, code: str):
         leader = account_get(user=request.user, pk=form.cleaned_data["leader"], region_code=code)
     try:
         services.grid_update(
-            actor=request.user,
+            actor=Actor.of(request),
             grid=grid,
             name=form.cleaned_data["name"],
             grid_kind=form.cleaned_data["grid_kind"],
@@ -182,7 +183,7 @@ def grid_update(request, code: str):
 def region_export(request, code: str):
     region = selectors.region_get(user=request.user, code=code)
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
-    roster_export(user=request.user, region_code=region.code, target=handle.name)
+    roster_export(actor=Actor.of(request), region_code=region.code, target=handle.name)
     handle.seek(0)
     filename = f"{region.name}花名册-{timezone.localdate():%Y%m%d}.xlsx"
     return FileResponse(handle, as_attachment=True, filename=filename)
@@ -250,7 +251,7 @@ def person_reveal(request, pk: int, field: str):
         actor=request.user, action="person.reveal", object_type="places.person", object_id=pk,
         find=lambda: selectors.person_get(user=request.user, pk=pk),
     )  # fmt: skip
-    value = services.person_reveal(user=request.user, person=person, field=field)
+    value = services.person_reveal(actor=Actor.of(request), person=person, field=field)
     return render(request, "places/_revealed.html", {"value": value})
 
 
@@ -311,7 +312,7 @@ def import_list(request):
     if request.method == "POST" and form.is_valid():
         try:
             job = imports.import_job_create(
-                actor=user,
+                actor=Actor.of(request),
                 region_code=form.cleaned_data["region"],
                 upload=form.cleaned_data["file"],
             )
@@ -388,14 +389,14 @@ def move_detail(request, pk: int):
         reason = request.POST.get("reason", "")
         try:
             if action == "confirm":
-                services.move_confirm(actor=user, check=check)
+                services.move_confirm(actor=Actor.of(request), check=check)
                 messages.success(request, "已确认迁出，该人员已迁入新网格。")
             elif action == "dispute":
-                services.move_dispute(actor=user, check=check, reason=reason)
+                services.move_dispute(actor=Actor.of(request), check=check, reason=reason)
                 messages.success(request, "已提出异议，等待乡镇（街道）裁决。")
             elif action in ("moved", "stayed"):
                 services.move_settle(
-                    actor=user, check=check, moved=action == "moved", reason=reason
+                    actor=Actor.of(request), check=check, moved=action == "moved", reason=reason
                 )
                 messages.success(request, "已裁决。")
             else:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 
+from jiceng.core.actors import user_of
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import community_of
 from jiceng.points.models import (
@@ -116,7 +117,9 @@ def post_many(
     """Append balanced entries to one community's ledger, all or none, in order. An entry
     whose key is already posted is not posted again: the existing one is returned in its
     place. An entry is dated now unless it says when it happened (a community bringing its
-    paper ledger of the year, or the demo's history); `at` dates the whole batch."""
+    paper ledger of the year, or the demo's history); `at` dates the whole batch. `actor`
+    is an Actor (or its staff user): the entries keep the staff user, if any."""
+    actor = user_of(actor)
     for spec in entries:
         spec.lines = [(account, amount) for account, amount in spec.lines if amount]
         if not spec.lines or sum(amount for _, amount in spec.lines) != 0:

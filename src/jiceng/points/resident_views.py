@@ -31,7 +31,7 @@ def points(request):
 def code(request):
     """居民码: a QR code that names this resident for one scan within a minute (the page
     renews it before it expires)."""
-    token = points_services.personal_code_issue(resident=request.resident)
+    token = points_services.personal_code_issue(actor=Actor.of(request))
     scan_url = f"{public_base_url(request).rstrip('/')}{reverse('stores:scan', args=[token])}"
     lifetime = int(PersonalCode.LIFETIME.total_seconds())
     context = {
@@ -72,7 +72,7 @@ def redemption(request, pk: int):
 def redemption_confirm(request, pk: int):
     order = _own_redemption(request, pk)
     try:
-        points_services.redemption_confirm(resident=request.resident, redemption=order)
+        points_services.redemption_confirm(actor=Actor.of(request), redemption=order)
         messages.success(request, "兑换成功。")
     except DomainError as refusal:
         messages.error(request, refusal.message)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from jiceng.core import audit, refusals
 from jiceng.core.access import require, within
-from jiceng.core.actors import Actor
+from jiceng.core.actors import Actor, user_of
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.core.process import actor_required
@@ -46,7 +46,9 @@ def resident_account(resident, region_code: str) -> Account:
 
 
 @transaction.atomic
-def rule_create(*, actor, region_code: str, name: str, kind: str, points: int) -> EarningRule:
+def rule_create(
+    *, actor: Actor, region_code: str, name: str, kind: str, points: int
+) -> EarningRule:
     """积分规则: a good deed (环保卫士, 安全巡查员) or a deduction item, with its points."""
     require(actor, "points.manage", region_code)
     if not name.strip() or kind not in EarningRule.Kind.values or not 1 <= points <= 1000:
@@ -59,7 +61,7 @@ def rule_create(*, actor, region_code: str, name: str, kind: str, points: int) -
 
 
 @transaction.atomic
-def deed_propose(*, actor, rule: EarningRule, resident, description: str) -> DeedClaim:
+def deed_propose(*, actor: Actor, rule: EarningRule, resident, description: str) -> DeedClaim:
     """Put forward a good deed (or a deduction) for a resident; staff approve it."""
     require(actor, "points.manage", rule.ledger.region_code)
     if not rule.is_active:
@@ -67,7 +69,7 @@ def deed_propose(*, actor, rule: EarningRule, resident, description: str) -> Dee
     if not description.strip():
         raise DomainError("请写明事由。", code="reason_required", field="description")
     claim = DeedClaim.objects.create(
-        rule=rule, resident=resident, description=description.strip()[:200], proposed_by=actor
+        rule=rule, resident=resident, description=description.strip()[:200], proposed_by=actor.user
     )
     audit.record(
         actor=actor, action="points.deed_propose", obj=claim, region_code=rule.ledger.region_code
@@ -76,16 +78,16 @@ def deed_propose(*, actor, rule: EarningRule, resident, description: str) -> Dee
 
 
 @transaction.atomic
-def deed_decide(*, actor, claim: DeedClaim, approve: bool) -> DeedClaim:
+def deed_decide(*, actor: Actor, claim: DeedClaim, approve: bool) -> DeedClaim:
     """Approve (the points are posted) or reject a proposed deed. The proposer may not
     approve their own (two people see every award)."""
     ledger = claim.rule.ledger
     require(actor, "points.manage", ledger.region_code)
-    if claim.proposed_by_id == actor.pk:
+    if claim.proposed_by_id == actor.user_id:
         raise DomainError("不能审核自己提出的申报。", code="self_approval")
     claimed = DeedClaim.objects.filter(pk=claim.pk, status=DeedClaim.Status.PENDING).update(
         status=DeedClaim.Status.APPROVED if approve else DeedClaim.Status.REJECTED,
-        decided_by=actor,
+        decided_by=actor.user,
         decided_at=timezone.now(),
     )
     if not claimed:
@@ -110,7 +112,7 @@ def deed_decide(*, actor, claim: DeedClaim, approve: bool) -> DeedClaim:
 
 @transaction.atomic
 def adjust(
-    *, actor, resident, region_code: str, amount: int, reason: str, key: str
+    *, actor: Actor, resident, region_code: str, amount: int, reason: str, key: str
 ) -> JournalEntry:
     """A correction of a resident's points (+ or −) with its reason; shown publicly."""
     require(actor, "points.manage", region_code)
@@ -123,7 +125,7 @@ def adjust(
     ledger = ledger_for(region_code)
     entry = post(
         ledger=ledger,
-        key=f"adjust:{actor.pk}:{key}",
+        key=f"adjust:{actor.user_id}:{key}",
         kind=JournalEntry.Kind.ADJUST,
         memo=reason.strip(),
         lines=[
@@ -143,7 +145,7 @@ def adjust(
 
 
 @transaction.atomic
-def reverse(*, actor, entry: JournalEntry, reason: str) -> JournalEntry:
+def reverse(*, actor: Actor, entry: JournalEntry, reason: str) -> JournalEntry:
     """冲正: undo an entry by posting its mirror image; the original stays as it was."""
     require(actor, "points.manage", entry.ledger.region_code)
     if entry.kind in (JournalEntry.Kind.REVERSE, JournalEntry.Kind.REDEEM):
@@ -168,7 +170,7 @@ def reverse(*, actor, entry: JournalEntry, reason: str) -> JournalEntry:
     return reversal
 
 
-def expire_lots(now=None) -> int:
+def expire_lots(*, actor: Actor, now=None) -> int:
     """Move the unspent part of every expired lot to its community's expiry account, one
     entry per lot (keyed by the lot, so running again changes nothing)."""
     now = now or timezone.now()
@@ -190,6 +192,7 @@ def expire_lots(now=None) -> int:
                     (lot.account, -locked.remaining),
                     (account_for(ledger, Account.Kind.EXPIRY), locked.remaining),
                 ],
+                actor=actor,
             )
             done += 1
     return done
@@ -199,7 +202,7 @@ def expire_lots(now=None) -> int:
 
 
 @transaction.atomic
-def store_create(*, actor, region_code: str, name: str, address: str = "") -> Store:
+def store_create(*, actor: Actor, region_code: str, name: str, address: str = "") -> Store:
     require(actor, "stores.manage", region_code)
     if not name.strip():
         raise DomainError("请填写超市名称。", code="name_required", field="name")
@@ -212,7 +215,7 @@ def store_create(*, actor, region_code: str, name: str, address: str = "") -> St
 
 
 @transaction.atomic
-def store_add_clerk(*, actor, store: Store, clerk) -> None:
+def store_add_clerk(*, actor: Actor, store: Store, clerk) -> None:
     require(actor, "stores.manage", store.region_code)
     if not within(store.region_code, clerk.scope_codes("stores.serve")):
         raise DomainError("该账号不是本社区的超市店员。", code="clerk_invalid")
@@ -221,7 +224,7 @@ def store_add_clerk(*, actor, store: Store, clerk) -> None:
 
 
 @transaction.atomic
-def good_create(*, actor, store: Store, name: str, price: int, stock: int = 0) -> Good:
+def good_create(*, actor: Actor, store: Store, name: str, price: int, stock: int = 0) -> Good:
     require(actor, "stores.manage", store.region_code)
     if not name.strip() or not 1 <= price <= 100_000 or not 0 <= stock <= 100_000:
         raise DomainError(
@@ -233,13 +236,13 @@ def good_create(*, actor, store: Store, name: str, price: int, stock: int = 0) -
 
 
 @transaction.atomic
-def good_restock(*, actor, good: Good, quantity: int) -> Good:
+def good_restock(*, actor: Actor, good: Good, quantity: int) -> Good:
     """补货: the stock goes up by `quantity` (a conditional update: no lost restock)."""
     require(actor, "stores.manage", good.store.region_code)
     if not 1 <= quantity <= 100_000:
         raise DomainError("补货数量须为正数。", code="quantity_invalid", field="quantity")
     Good.objects.filter(pk=good.pk).update(stock=F("stock") + quantity)
-    Restock.objects.create(good=good, quantity=quantity, actor=actor)
+    Restock.objects.create(good=good, quantity=quantity, actor=actor.user)
     good.refresh_from_db()
     audit.record(
         actor=actor,
@@ -255,9 +258,9 @@ def good_restock(*, actor, good: Good, quantity: int) -> Good:
 
 
 def _serving(clerk, store: Store) -> None:
-    """A clerk serves only at their own store."""
+    """A clerk (an Actor, or a staff user) serves only at their own store."""
     require(clerk, "stores.serve", store.region_code)
-    if not store.clerks.filter(pk=clerk.pk).exists():
+    if not store.clerks.filter(pk=user_of(clerk).pk).exists():
         raise NotFound("您不是该超市的店员。")
 
 
@@ -266,10 +269,13 @@ def _code_digest(code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def personal_code_issue(*, resident) -> str:
+def personal_code_issue(*, actor: Actor) -> str:
     """A fresh 居民码 for the resident's phone, valid for PersonalCode.LIFETIME and one
     scan. Only its digest is stored; the resident's earlier codes that expired unused are
     dropped (a scanned one stays: it is the record of the scan)."""
+    resident = actor.resident
+    if resident is None:
+        raise NotFound()
     now = timezone.now()
     PersonalCode.objects.filter(
         resident=resident, used_at__isnull=True, expires_at__lte=now
@@ -282,11 +288,12 @@ def personal_code_issue(*, resident) -> str:
 
 
 @refusals.atomic
-def personal_code_use(*, clerk, store: Store, code: str) -> PersonalCode:
+def personal_code_use(*, actor: Actor, store: Store, code: str) -> PersonalCode:
     """A clerk scans a resident's code at their store's counter. The first scan binds the
     code to this store and clerk and names the resident; any other scan of it, at this
     store or another, is refused (a screenshot passed on is worth nothing) and audited."""
-    _serving(clerk, store)
+    _serving(actor, store)
+    clerk = actor.user
     now = timezone.now()
     digest = _code_digest(code or "")
     taken = PersonalCode.objects.filter(
@@ -308,7 +315,7 @@ def personal_code_use(*, clerk, store: Store, code: str) -> PersonalCode:
         refusals.refuse(
             error,
             record=lambda: audit.record(
-                actor=clerk,
+                actor=actor,
                 action="personal_code.use",
                 obj=scan,
                 region_code=store.region_code,
@@ -317,7 +324,7 @@ def personal_code_use(*, clerk, store: Store, code: str) -> PersonalCode:
             ),
         )
     audit.record(
-        actor=clerk,
+        actor=actor,
         action="personal_code.use",
         obj=scan,
         region_code=store.region_code,
@@ -328,11 +335,17 @@ def personal_code_use(*, clerk, store: Store, code: str) -> PersonalCode:
 
 @transaction.atomic
 def redemption_open(
-    *, clerk, store: Store, resident, items: dict[int, int], scan: PersonalCode | None = None
+    *,
+    actor: Actor,
+    store: Store,
+    resident,
+    items: dict[int, int],
+    scan: PersonalCode | None = None,
 ) -> Redemption:
     """The clerk picks goods for a resident (who showed their code: `scan`, which serves
     one order); nothing moves until the resident confirms on their own phone."""
-    _serving(clerk, store)
+    _serving(actor, store)
+    clerk = actor.user
     if not store.is_active:
         raise DomainError("该超市已停业。", code="store_closed")
     items = {good_id: qty for good_id, qty in items.items() if qty}
@@ -364,16 +377,17 @@ def redemption_open(
         ]
     )
     audit.record(
-        actor=clerk, action="redemption.open", obj=redemption, region_code=store.region_code
+        actor=actor, action="redemption.open", obj=redemption, region_code=store.region_code
     )
     return redemption
 
 
-def redemption_confirm(*, resident, redemption: Redemption) -> Redemption:
+def redemption_confirm(*, actor: Actor, redemption: Redemption) -> Redemption:
     """The resident confirms: stock and balance change together, or not at all. Goods are
     locked in id order and taken with conditional updates that the stock constraint
     guards; replaying a confirmed redemption changes nothing."""
-    if redemption.resident_id != resident.pk:
+    resident = actor.resident
+    if resident is None or redemption.resident_id != resident.pk:
         raise NotFound()
     with transaction.atomic():
         locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
@@ -415,7 +429,7 @@ def redemption_confirm(*, resident, redemption: Redemption) -> Redemption:
         locked.receipt_no = f"{timezone.localtime(now):%Y%m%d}{locked.pk:08d}"
         locked.save(update_fields=["status", "confirmed_at", "entry", "receipt_no"])
         audit.record(
-            actor=None, action="redemption.confirm", obj=locked, region_code=store.region_code
+            actor=actor, action="redemption.confirm", obj=locked, region_code=store.region_code
         )
     return locked
 

@@ -30,7 +30,7 @@ def store_list(request):
     if request.method == "POST":
         try:
             store = services.store_create(
-                actor=user,
+                actor=Actor.of(request),
                 region_code=request.POST.get("region_code", ""),
                 name=request.POST.get("name", ""),
                 address=request.POST.get("address", ""),
@@ -82,7 +82,7 @@ def good_create(request, pk: int):
     store = _managed(request, pk)
     try:
         services.good_create(
-            actor=request.user,
+            actor=Actor.of(request),
             store=store,
             name=request.POST.get("name", ""),
             price=int(request.POST.get("price") or 0),
@@ -104,7 +104,7 @@ def good_restock(request, pk: int, good_pk: int):
         raise NotFound()
     try:
         services.good_restock(
-            actor=request.user, good=good, quantity=int(request.POST.get("quantity") or 0)
+            actor=Actor.of(request), good=good, quantity=int(request.POST.get("quantity") or 0)
         )
         messages.success(request, f"“{good.name}”已补货。")
     except ValueError:
@@ -121,7 +121,7 @@ def clerk_add(request, pk: int):
     try:
         if clerk is None:
             raise DomainError("没有这个账号。", code="user_unknown")
-        services.store_add_clerk(actor=request.user, store=store, clerk=clerk)
+        services.store_add_clerk(actor=Actor.of(request), store=store, clerk=clerk)
         messages.success(request, "店员已添加。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
@@ -180,7 +180,7 @@ def counter(request, pk: int):
     error = ""
     if code:
         try:
-            scan = services.personal_code_use(clerk=request.user, store=store, code=code)
+            scan = services.personal_code_use(actor=Actor.of(request), store=store, code=code)
         except DomainError as refusal:
             error = refusal.message
         else:
@@ -200,7 +200,7 @@ def counter(request, pk: int):
                 items[good.pk] = -1 if quantity is None else quantity
         try:
             order = services.redemption_open(
-                clerk=request.user, store=store, resident=resident, items=items, scan=scan
+                actor=Actor.of(request), store=store, resident=resident, items=items, scan=scan
             )
         except DomainError as refusal:
             error = refusal.message

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from jiceng.cases.services import new_submission_key
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import COUNTY, is_above
@@ -104,12 +105,11 @@ def _back(code: str):
 
 @require_POST
 def adjust(request):
-    user = request.user
     code, _ = _community(request, "points.manage")
     try:
         amount = int(request.POST.get("amount") or 0)
         services.adjust(
-            actor=user,
+            actor=Actor.of(request),
             resident=resident_by_phone(request.POST.get("phone", "")),
             region_code=code,
             amount=amount,
@@ -128,7 +128,9 @@ def adjust(request):
 def reverse(request, pk: int):
     entry = selectors.entry_get(user=request.user, pk=pk)
     try:
-        services.reverse(actor=request.user, entry=entry, reason=request.POST.get("reason", ""))
+        services.reverse(
+            actor=Actor.of(request), entry=entry, reason=request.POST.get("reason", "")
+        )
         messages.success(request, "已冲正。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
@@ -137,11 +139,10 @@ def reverse(request, pk: int):
 
 @require_POST
 def rule_create(request):
-    user = request.user
     code, _ = _community(request, "points.manage")
     try:
         services.rule_create(
-            actor=user,
+            actor=Actor.of(request),
             region_code=code,
             name=request.POST.get("name", ""),
             kind=request.POST.get("kind", ""),
@@ -157,7 +158,6 @@ def rule_create(request):
 
 @require_POST
 def deed_propose(request):
-    user = request.user
     code, _ = _community(request, "points.manage")
     rule = EarningRule.objects.filter(
         pk=whole_number(request.POST.get("rule")), ledger__region_code=code
@@ -166,7 +166,7 @@ def deed_propose(request):
         if rule is None:
             raise DomainError("请选择积分规则。", code="rule_required")
         services.deed_propose(
-            actor=user,
+            actor=Actor.of(request),
             rule=rule,
             resident=resident_by_phone(request.POST.get("phone", "")),
             description=request.POST.get("description", ""),
@@ -185,7 +185,7 @@ def deed_decide(request, pk: int):
     require(request.user, "points.manage", claim.rule.ledger.region_code)
     try:
         services.deed_decide(
-            actor=request.user, claim=claim, approve=request.POST.get("approve") == "1"
+            actor=Actor.of(request), claim=claim, approve=request.POST.get("approve") == "1"
         )
         messages.success(request, "已审核。")
     except DomainError as refusal:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from jiceng.core import audit, outbox, personal, phones, refusals, throttle
 from jiceng.core.access import has_permission, require
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.models import AuditEvent
@@ -39,7 +40,7 @@ def normalize_phone(phone: str) -> str:
 
 
 @refusals.atomic
-def otp_request(*, phone: str, address: str | None) -> None:
+def otp_request(*, actor: Actor, phone: str, address: str | None) -> None:
     """Send a 6-digit code by SMS (queued in the outbox): at most one a minute and five an
     hour per phone, and OTP_PER_HOUR_ADDRESS an hour from one client address (SMS costs
     the county money)."""
@@ -60,7 +61,7 @@ def otp_request(*, phone: str, address: str | None) -> None:
         digest=_digest(phone, code),
         expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
     )
-    audit.record(actor=None, action="resident.otp_sent", detail={"phone": mask_phone(phone)})
+    audit.record(actor=actor, action="resident.otp_sent", detail={"phone": mask_phone(phone)})
     outbox.put(  # sent by the worker, or not at all once the code has expired
         [
             outbox.sms(
@@ -74,7 +75,7 @@ def otp_request(*, phone: str, address: str | None) -> None:
     )
 
 
-def otp_verify(*, phone: str, code: str, address: str | None) -> Resident:
+def otp_verify(*, actor: Actor, phone: str, code: str, address: str | None) -> Resident:
     """Check a code; the first success for a phone creates the resident.
 
     Each try is counted before any code is compared, in a transaction of its own that
@@ -83,12 +84,12 @@ def otp_verify(*, phone: str, code: str, address: str | None) -> Resident:
     Tries are limited per phone (strictly) and per client address (generously: residents
     at one venue share its Wi-Fi). Every refusal is audited."""
     phone = normalize_phone(phone)
-    otp = _otp_attempt(phone=phone, address=address)
-    return _otp_check(otp=otp, code=code)
+    otp = _otp_attempt(actor=actor, phone=phone, address=address)
+    return _otp_check(actor=actor, otp=otp, code=code)
 
 
 @refusals.atomic
-def _otp_attempt(*, phone: str, address: str | None) -> OneTimeCode:
+def _otp_attempt(*, actor: Actor, phone: str, address: str | None) -> OneTimeCode:
     """Count one try at the phone's live code, or refuse it."""
     limited = DomainError("验证次数过多，请一小时后再试。", code="otp_verify_too_many")
     per_phone = settings.JICENG_OTP_VERIFY_PER_HOUR_PHONE
@@ -97,7 +98,7 @@ def _otp_attempt(*, phone: str, address: str | None) -> OneTimeCode:
         throttle.take("otp.verify.phone", phone, limit=per_phone, within=HOUR, error=limited)
         throttle.take("otp.verify.address", address, limit=per_address, within=HOUR, error=limited)
     except DomainError as refusal:
-        refusals.refuse(refusal, record=lambda: _login_failed(phone, "limited"))
+        refusals.refuse(refusal, record=lambda: _login_failed(actor, phone, "limited"))
     now = timezone.now()
     otp = (
         OneTimeCode.objects.filter(phone=phone, used_at__isnull=True, expires_at__gt=now)
@@ -116,7 +117,7 @@ def _otp_attempt(*, phone: str, address: str | None) -> OneTimeCode:
     if not any(counted):
         refusals.refuse(
             DomainError("验证码已失效，请重新获取。", code="otp_expired"),
-            record=lambda: _login_failed(phone, "expired"),
+            record=lambda: _login_failed(actor, phone, "expired"),
         )
     return otp
 
@@ -126,34 +127,34 @@ def _matches(otp: OneTimeCode, code: str) -> bool:
 
 
 @refusals.atomic
-def _otp_check(*, otp: OneTimeCode, code: str) -> Resident:
+def _otp_check(*, actor: Actor, otp: OneTimeCode, code: str) -> Resident:
     """Compare a code whose try has been counted, and sign the resident in."""
     phone = personal.clear(otp.phone)
     if not _matches(otp, code):
         refusals.refuse(
             DomainError("验证码不正确。", code="otp_wrong"),
-            record=lambda: _login_failed(phone, "wrong"),
+            record=lambda: _login_failed(actor, phone, "wrong"),
         )
     now = timezone.now()
     if not OneTimeCode.objects.filter(pk=otp.pk, used_at__isnull=True).update(used_at=now):
         refusals.refuse(  # the same code was used a moment ago, by another request
             DomainError("验证码已失效，请重新获取。", code="otp_expired"),
-            record=lambda: _login_failed(phone, "expired"),
+            record=lambda: _login_failed(actor, phone, "expired"),
         )
     resident, _ = Resident.objects.get_or_create(phone=phone)
     if not resident.is_active:
         refusals.refuse(
             DomainError("该账号已停用，请联系社区。", code="resident_inactive"),
-            record=lambda: _login_failed(phone, "inactive"),
+            record=lambda: _login_failed(actor, phone, "inactive"),
         )
     Resident.objects.filter(pk=resident.pk).update(last_login_at=now)
-    audit.record(actor=None, action="resident.login", obj=resident)
+    audit.record(actor=Actor.of_resident(resident), action="resident.login", obj=resident)
     return resident
 
 
-def _login_failed(phone: str, reason: str) -> None:
+def _login_failed(actor: Actor, phone: str, reason: str) -> None:
     audit.record(
-        actor=None,
+        actor=actor,
         action="resident.login",
         outcome=AuditEvent.FAILURE,
         detail={"phone": mask_phone(phone), "reason": reason},
@@ -184,7 +185,7 @@ def current_resident(request) -> Resident | None:
 
 
 @refusals.atomic
-def resident_confirm(*, actor, person, phone: str) -> Resident:
+def resident_confirm(*, actor: Actor, person, phone: str) -> Resident:
     """Staff confirm that the resident who signed in with `phone` is `person` (by their
     records). A resident already confirmed as a person outside the actor's scope is refused
     exactly as a phone without an account is (same answer, same record), so that the
@@ -215,7 +216,7 @@ def resident_confirm(*, actor, person, phone: str) -> Resident:
         raise DomainError("该人员已对应其他居民账号。", code="person_taken")
     resident.person = person
     resident.region_code = person.region_code
-    resident.confirmed_by = actor
+    resident.confirmed_by = actor.user
     resident.confirmed_at = timezone.now()
     resident.save(update_fields=["person", "region_code", "confirmed_by", "confirmed_at"])
     audit.record(

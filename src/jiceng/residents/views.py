@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.middleware import client_ip
 from jiceng.places.selectors import person_get
@@ -31,11 +32,14 @@ def login(request):
         try:
             if request.POST.get("step") == "verify":
                 resident = services.otp_verify(
-                    phone=phone, code=request.POST.get("code", ""), address=client_ip(request)
+                    actor=Actor.of(request),
+                    phone=phone,
+                    code=request.POST.get("code", ""),
+                    address=client_ip(request),
                 )
                 services.resident_login(request, resident)
                 return redirect(_next(request))
-            services.otp_request(phone=phone, address=client_ip(request))
+            services.otp_request(actor=Actor.of(request), phone=phone, address=client_ip(request))
             code_sent = True
         except DomainError as refusal:
             error = refusal.message
@@ -63,7 +67,7 @@ def confirm(request, pk: int):
     person = person_get(user=request.user, pk=pk)
     try:
         services.resident_confirm(
-            actor=request.user, person=person, phone=request.POST.get("phone", "")
+            actor=Actor.of(request), person=person, phone=request.POST.get("phone", "")
         )
         messages.success(request, "已核实，居民账号与本人信息关联。")
     except DomainError as refusal:

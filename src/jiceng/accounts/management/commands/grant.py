@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jiceng.accounts import services
 from jiceng.accounts.roles import ROLES
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 
 
@@ -27,7 +28,9 @@ class Command(BaseCommand):
                reset_password, **options):  # fmt: skip
         try:
             if reset_password:
-                password = services.server_reset_password(username=username)
+                password = services.server_reset_password(
+                    actor=Actor.system("jiceng grant"), username=username
+                )
                 self.stdout.write(f"已为 {username} 生成新的初始密码：{password}")
                 self.stdout.write("请当面交给本人；首次登录须修改。")
                 return
@@ -36,6 +39,7 @@ class Command(BaseCommand):
                     "请给出角色和任职区划，例如：jiceng grant zhangsan auditor 370829"
                 )
             user, password = services.server_grant(
+                actor=Actor.system("jiceng grant"),
                 username=username,
                 role=role,
                 region_code=region_code,

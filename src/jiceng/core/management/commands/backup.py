@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jiceng.core.actors import Actor
 from jiceng.core.backup import backup
 from jiceng.core.errors import DomainError
 
@@ -14,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, **options):
         try:
-            path = backup(file)
+            path = backup(actor=Actor.system("backup"), path=file)
         except DomainError as refused:
             raise CommandError(refused.message) from refused
         size = path.stat().st_size / 1024 / 1024

@@ -5,6 +5,7 @@ open sessions would block the restore's transaction."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from jiceng.core.actors import Actor
 from jiceng.core.backup import restore
 from jiceng.core.errors import DomainError
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file, replace, **options):
         try:
-            manifest = restore(file, replace=replace)
+            manifest = restore(actor=Actor.system("restore"), path=file, replace=replace)
         except DomainError as refused:
             raise CommandError(refused.message) from refused
         self.stdout.write(f"已恢复 {manifest.created} 的备份，并迁移到当前版本。")

@@ -6,6 +6,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 
 from jiceng.core import schedule, worker
+from jiceng.core.actors import Actor
 
 
 class Command(BaseCommand):
@@ -28,11 +29,12 @@ class Command(BaseCommand):
         if run:
             if run not in schedule.JOBS:
                 raise CommandError(f"没有定时任务 {run}；可选：{', '.join(sorted(schedule.JOBS))}")
-            self.stdout.write(f"{run}：{schedule.run_now(run)}")
+            result = schedule.run_now(actor=Actor.system("worker"), name=run)
+            self.stdout.write(f"{run}：{result}")
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())  # finish the message in hand, then stop
         if not once:
             self.stdout.write("jiceng worker 已启动：发送外发消息，运行定时任务（Ctrl-C 停止）。")
-        worker.run(once=once, stop=stop)
+        worker.run(actor=Actor.system("worker"), once=once, stop=stop)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from jiceng.core.actors import Actor
 from jiceng.demo.generator import build_demo, database_has_real_data
 from jiceng.demo.models import DemoRun
 from jiceng.envfile import FILE_NAME, write_env_file
@@ -46,7 +47,9 @@ class Command(BaseCommand):
                     "请用 JICENG_DATABASE_URL 指向一个空数据库。"
                 )
             self.stdout.write(f"正在生成演示数据（{scale}）……")
-            run, totals = build_demo(scale=scale, seed=seed, progress=self.stdout.write)
+            run, totals = build_demo(
+                actor=Actor.system("demo"), scale=scale, seed=seed, progress=self.stdout.write
+            )
             logins = totals.logins
             self._write_logins(logins)
             self.stdout.write(

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.places.roster import roster_import, write_error_workbook
 
@@ -23,11 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args, file: Path, region: str, user: str | None, errors, **options):
         if not file.exists():
             raise CommandError(f"找不到文件 {file}")
-        actor = None
+        actor = Actor.system("import-roster")
         if user:
-            actor = get_user_model().objects.filter(username=user, is_active=True).first()
-            if actor is None:
+            account = get_user_model().objects.filter(username=user, is_active=True).first()
+            if account is None:
                 raise CommandError(f"账号 {user} 不存在或已停用。")
+            actor = Actor.staff(account)
         started = time.monotonic()
         try:
             result = roster_import(

@@ -3,6 +3,7 @@ unspent part of expired lots to each community's expiry account (run it daily)."
 
 from django.core.management.base import BaseCommand
 
+from jiceng.core.actors import Actor
 from jiceng.points.ledger import verify
 from jiceng.points.services import expire_lots
 
@@ -16,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, action, region, **options):
         if action == "expire":
-            moved = expire_lots()
+            moved = expire_lots(actor=Actor.system("points expire"))
             self.stdout.write(f"到期积分：处理 {moved} 个批次。")
             return
         checked, problems = verify(region or None)
