@@ -156,3 +156,10 @@ def test_signing_up_before_signing_in_comes_back_to_the_activity(world, team, ma
     assert response["Location"] == f"/me/login/?next={page.replace(':', '%3A')}"
     away = Client().post(f"/a/{activity.pk}/signup/", headers={"referer": "https://evil.example/"})
     assert away["Location"] == "/me/login/?next=/me/"
+
+
+def test_cancelling_an_activity_asks_first(world, login, make_activity):
+    activity = make_activity("published")
+    page = login(world.a("community_worker")).get(f"/activities/{activity.pk}/").content.decode()
+    button = re.search(r"<button[^>]*>取消</button>", page).group(0)
+    assert 'data-confirm="' in button and "确定取消活动" in button

@@ -262,3 +262,12 @@ def test_county_admins_edit_limits_and_questions(world, catalogue, login):
     assert questions == [("when", False), ("source", True)]
     definition = client.get("/open311/v2/services/disputes.noise.json").json()
     assert [a["code"] for a in definition["attributes"]] == ["when", "source"]
+
+
+def test_void_and_merge_ask_before_they_submit(world, catalogue, login, submit):
+    case = submit()
+    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    void = re.search(r"<button[^>]*>作废</button>", page).group(0)
+    merge = re.search(r"<button[^>]*>合并</button>", page).group(0)
+    assert 'data-confirm="' in void and "确定作废" in void
+    assert 'data-confirm="' in merge and "确定合并" in merge
