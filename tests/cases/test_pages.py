@@ -271,3 +271,31 @@ def test_void_and_merge_ask_before_they_submit(world, catalogue, login, submit):
     merge = re.search(r"<button[^>]*>合并</button>", page).group(0)
     assert 'data-confirm="' in void and "确定作废" in void
     assert 'data-confirm="' in merge and "确定合并" in merge
+
+
+def test_both_timelines_say_how_each_decision_went(world, catalogue, login, submit, client):
+    from jiceng.cases import services
+
+    case = submit()
+    worker, community = world.a("grid_worker"), world.a("community_worker")
+    services.case_accept(actor=worker, case=case)
+    services.case_dispatch(actor=worker, case=case, handler=worker)
+    services.case_start(actor=worker, case=case)
+    services.case_request_extension(actor=worker, case=case, days=2, reason="等配件")
+    services.case_decide_extension(actor=community, case=case, approve=True)
+    services.case_request_extension(actor=worker, case=case, days=1, reason="还要一天")
+    services.case_decide_extension(actor=community, case=case, approve=False, note="不批")
+    services.case_handle(actor=worker, case=case, result="已修")
+    services.case_check(actor=community, case=case, passed=False, note="仍漏水")
+    services.case_start(actor=worker, case=case)
+    services.case_handle(actor=worker, case=case, result="已重修")
+    services.case_check(actor=community, case=case, passed=True)
+    services.case_rate(actor=PUBLIC, case=case, rating=Case.Rating.SATISFIED)
+    assert case.events.get(action="decide_extension", data__approved=True).data["days"] == 2
+    staff_page = login(worker).get(f"/cases/{case.pk}/").content.decode()
+    case.refresh_from_db()
+    tracking = client.get(f"/t/{case.tracking_code}/{case.access_token}/").content.decode()
+    for page in (staff_page, tracking):
+        for said in ("批准延期2个工作日", "不批准延期", "核查未通过，返工", "核查通过，结案"):
+            assert said in page
+        assert "评价：满意" in page

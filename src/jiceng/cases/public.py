@@ -19,7 +19,7 @@ from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
-from jiceng.cases.workflow import RESIDENT_STATUS, STEPS
+from jiceng.cases.workflow import RESIDENT_STATUS, event_label
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
@@ -199,7 +199,7 @@ def _timeline(case: Case, *, staff_only: bool = False) -> list[dict]:
         {
             "at": event.at,
             "who": event.actor_label,
-            "what": STEPS[event.action].label if event.action in STEPS else "合并办理",
+            "what": event_label(event),
             "note": event.note if event.action in PUBLIC_NOTES else "",
         }
         for event in events.order_by("at", "id")
