@@ -163,3 +163,32 @@ def test_cancelling_an_activity_asks_first(world, login, make_activity):
     page = login(world.a("community_worker")).get(f"/activities/{activity.pk}/").content.decode()
     button = re.search(r"<button[^>]*>取消</button>", page).group(0)
     assert 'data-confirm="' in button and "确定取消活动" in button
+
+
+def test_the_staff_page_names_the_community_and_the_leader(
+    world, login, make_activity, team, leader, clock
+):
+    as_leader = Actor.of_resident(leader)
+    activity = services.activity_claim(
+        actor=as_leader, activity=make_activity("published"), team=team
+    )
+    activity = services.activity_open_signup(actor=as_leader, activity=activity)
+    clock.move_to(activity.starts_at)
+    activity = services.activity_hold(actor=as_leader, activity=activity)
+    activity = services.activity_complete(actor=as_leader, activity=activity)
+    signed = dict(activity.events.values_list("action", "actor_label"))
+    leader_label = f"队长 {leader}（{team.name}）"
+    assert [signed[a] for a in ("claim", "open_signup", "hold", "complete")] == [leader_label] * 4
+    page = login(world.a("community_worker")).get(f"/activities/{activity.pk}/").content.decode()
+    assert "<dt>社区</dt><dd>城南社区</dd>" in page
+    assert f"居民 {leader}" not in page
+
+
+def test_the_resident_reads_that_they_signed_up(
+    world, make_activity, team, sms, django_capture_on_commit_callbacks
+):
+    activity = make_activity("signup", team=team)
+    neighbour = resident_client("13900003333", sms, django_capture_on_commit_callbacks)
+    neighbour.post(f"/a/{activity.pk}/signup/")
+    page = neighbour.get(f"/a/{activity.pk}/").content.decode()
+    assert "您已报名" in page and "已已" not in page
