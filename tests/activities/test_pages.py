@@ -192,3 +192,9 @@ def test_the_resident_reads_that_they_signed_up(
     neighbour.post(f"/a/{activity.pk}/signup/")
     page = neighbour.get(f"/a/{activity.pk}/").content.decode()
     assert "您已报名" in page and "已已" not in page
+
+
+def test_the_activity_form_asks_to_choose_a_service_type(world, login):
+    page = login(world.a("community_worker")).get("/activities/new/").content.decode()
+    assert "---------" not in page
+    assert '<option value="" selected>请选择</option>' in page

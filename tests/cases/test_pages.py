@@ -299,3 +299,26 @@ def test_both_timelines_say_how_each_decision_went(world, catalogue, login, subm
         for said in ("批准延期2个工作日", "不批准延期", "核查未通过，返工", "核查通过，结案"):
             assert said in page
         assert "评价：满意" in page
+
+
+def test_the_intake_form_lists_buildings_by_their_number(world, catalogue, client):
+    from jiceng.places.models import Building
+
+    for name in ("10号楼", "商铺", "2号楼", "1号楼"):
+        Building.objects.get_or_create(region_code=world.grid_a.code, name=name)
+    page = client.get(f"/q/{world.grid_a.code}/").content.decode()
+    order = [page.index(f">{name}</option>") for name in ("1号楼", "2号楼", "10号楼", "商铺")]
+    assert order == sorted(order)
+
+
+def test_the_dispatch_form_has_its_own_ids_and_no_stray_colons(world, catalogue, login, submit):
+    from jiceng.cases import services
+
+    case = submit()
+    services.case_accept(actor=world.a("grid_worker"), case=case)
+    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert 'for="id_note">内部备注' in page
+    assert "承办:" not in page and "派单说明:" not in page
+    assert ">承办</label>" in page and ">派单说明</label>" in page

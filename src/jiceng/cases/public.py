@@ -2,6 +2,8 @@
 tracking page with rating and reopening. Nothing here shows any resident's phone or name."""
 
 import datetime
+import math
+import re
 
 from django import forms
 from django.conf import settings
@@ -64,13 +66,19 @@ def _grid(grid_code: str) -> Region:
     return grid
 
 
+def _building_order(building: Building) -> tuple:
+    """By the number in the name, then the name: 2号楼 before 10号楼, unnumbered last."""
+    number = re.search(r"\d+", building.name)
+    return (int(number.group()) if number else math.inf, building.name)
+
+
 def _form(grid: Region, data=None) -> IntakeForm:
     form = IntakeForm(data, initial={"submission": services.new_submission_key()})
     form.fields["category"].choices = [
         ("", "不清楚，请工作人员判断"),
         *category_groups(county_of(grid.code)),
     ]
-    buildings = Building.objects.filter(region_code=grid.code).order_by("name")
+    buildings = sorted(Building.objects.filter(region_code=grid.code), key=_building_order)
     form.fields["building"].choices = [("", "（不在楼内或不清楚）")] + [
         (b.pk, b.name) for b in buildings
     ]

@@ -187,7 +187,7 @@ def case_detail(request, pk: int):
         context["duplicates"] = selectors.duplicates_of(case)
         context["categories"] = category_groups(county_of(case.region_code))
     if "dispatch" in actions:
-        form = DispatchForm()
+        form = DispatchForm(label_suffix="", auto_id="id_dispatch_%s")
         form.fields["target"].choices = _dispatch_choices(case)
         guess = suggest_handler(case, case.category) if case.category else None
         if guess:
