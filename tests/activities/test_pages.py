@@ -164,3 +164,45 @@ def test_signing_up_before_signing_in_comes_back_to_the_activity(world, team, ma
     assert response["Location"] == f"/me/login/?next={page.replace(':', '%3A')}"
     away = Client().post(f"/a/{activity.pk}/signup/", headers={"referer": "https://evil.example/"})
     assert away["Location"] == "/me/login/?next=/me/"
+
+
+def test_cancelling_an_activity_asks_first(world, login, make_activity):
+    activity = make_activity("published")
+    page = login(world.a("community_worker")).get(f"/activities/{activity.pk}/").content.decode()
+    button = re.search(r"<button[^>]*>取消</button>", page).group(0)
+    assert 'data-confirm="' in button and "确定取消活动" in button
+
+
+def test_the_staff_page_names_the_community_and_the_leader(
+    world, login, make_activity, team, leader, clock
+):
+    as_leader = Actor.of_resident(leader)
+    activity = services.activity_claim(
+        actor=as_leader, activity=make_activity("published"), team=team
+    )
+    activity = services.activity_open_signup(actor=as_leader, activity=activity)
+    clock.move_to(activity.starts_at)
+    activity = services.activity_hold(actor=as_leader, activity=activity)
+    activity = services.activity_complete(actor=as_leader, activity=activity)
+    signed = dict(activity.events.values_list("action", "actor_label"))
+    leader_label = f"队长 {leader}（{team.name}）"
+    assert [signed[a] for a in ("claim", "open_signup", "hold", "complete")] == [leader_label] * 4
+    page = login(world.a("community_worker")).get(f"/activities/{activity.pk}/").content.decode()
+    assert "<dt>社区</dt><dd>城南社区</dd>" in page
+    assert f"居民 {leader}" not in page
+
+
+def test_the_resident_reads_that_they_signed_up(
+    world, make_activity, team, sms, django_capture_on_commit_callbacks
+):
+    activity = make_activity("signup", team=team)
+    neighbour = resident_client("13900003333", sms, django_capture_on_commit_callbacks)
+    neighbour.post(f"/a/{activity.pk}/signup/")
+    page = neighbour.get(f"/a/{activity.pk}/").content.decode()
+    assert "您已报名" in page and "已已" not in page
+
+
+def test_the_activity_form_asks_to_choose_a_service_type(world, login):
+    page = login(world.a("community_worker")).get("/activities/new/").content.decode()
+    assert "---------" not in page
+    assert '<option value="" selected>请选择</option>' in page

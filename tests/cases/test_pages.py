@@ -262,3 +262,63 @@ def test_county_admins_edit_limits_and_questions(world, catalogue, login):
     assert questions == [("when", False), ("source", True)]
     definition = client.get("/open311/v2/services/disputes.noise.json").json()
     assert [a["code"] for a in definition["attributes"]] == ["when", "source"]
+
+
+def test_void_and_merge_ask_before_they_submit(world, catalogue, login, submit):
+    case = submit()
+    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    void = re.search(r"<button[^>]*>作废</button>", page).group(0)
+    merge = re.search(r"<button[^>]*>合并</button>", page).group(0)
+    assert 'data-confirm="' in void and "确定作废" in void
+    assert 'data-confirm="' in merge and "确定合并" in merge
+
+
+def test_both_timelines_say_how_each_decision_went(world, catalogue, login, submit, client):
+    from jiceng.cases import services
+
+    case = submit()
+    worker, community = world.a("grid_worker"), world.a("community_worker")
+    services.case_accept(actor=worker, case=case)
+    services.case_dispatch(actor=worker, case=case, handler=worker)
+    services.case_start(actor=worker, case=case)
+    services.case_request_extension(actor=worker, case=case, days=2, reason="等配件")
+    services.case_decide_extension(actor=community, case=case, approve=True)
+    services.case_request_extension(actor=worker, case=case, days=1, reason="还要一天")
+    services.case_decide_extension(actor=community, case=case, approve=False, note="不批")
+    services.case_handle(actor=worker, case=case, result="已修")
+    services.case_check(actor=community, case=case, passed=False, note="仍漏水")
+    services.case_start(actor=worker, case=case)
+    services.case_handle(actor=worker, case=case, result="已重修")
+    services.case_check(actor=community, case=case, passed=True)
+    services.case_rate(actor=PUBLIC, case=case, rating=Case.Rating.SATISFIED)
+    assert case.events.get(action="decide_extension", data__approved=True).data["days"] == 2
+    staff_page = login(worker).get(f"/cases/{case.pk}/").content.decode()
+    case.refresh_from_db()
+    tracking = client.get(f"/t/{case.tracking_code}/{case.access_token}/").content.decode()
+    for page in (staff_page, tracking):
+        for said in ("批准延期2个工作日", "不批准延期", "核查未通过，返工", "核查通过，结案"):
+            assert said in page
+        assert "评价：满意" in page
+
+
+def test_the_intake_form_lists_buildings_by_their_number(world, catalogue, client):
+    from jiceng.places.models import Building
+
+    for name in ("10号楼", "商铺", "2号楼", "1号楼"):
+        Building.objects.get_or_create(region_code=world.grid_a.code, name=name)
+    page = client.get(f"/q/{world.grid_a.code}/").content.decode()
+    order = [page.index(f">{name}</option>") for name in ("1号楼", "2号楼", "10号楼", "商铺")]
+    assert order == sorted(order)
+
+
+def test_the_dispatch_form_has_its_own_ids_and_no_stray_colons(world, catalogue, login, submit):
+    from jiceng.cases import services
+
+    case = submit()
+    services.case_accept(actor=world.a("grid_worker"), case=case)
+    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert 'for="id_note">内部备注' in page
+    assert "承办:" not in page and "派单说明:" not in page
+    assert ">承办</label>" in page and ">派单说明</label>" in page

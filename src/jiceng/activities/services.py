@@ -32,6 +32,7 @@ from jiceng.activities.workflow import (
     PROCESS,
     SIGNUP_OPEN,
     WITHDRAWABLE,
+    leader_label,
 )
 from jiceng.core import audit, outbox
 from jiceng.core.access import has_permission, require
@@ -280,7 +281,7 @@ def activity_claim(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> 
         "claim",
         actor=actor,
         wrong_state=taken,
-        label=f"队长 {actor.resident}（{team.name}）"[:64],
+        label=leader_label(actor, team),
         detail={"team": team.pk},
         team=team,
         assigned=False,
@@ -294,14 +295,20 @@ def activity_assign(*, actor: Actor, activity: Activity, team: VolunteerTeam) ->
     return PROCESS.run(activity, "assign", actor=actor, team=team, assigned=True)
 
 
+def _as_leader(actor: Actor, activity: Activity) -> str:
+    """The label of a step the team's leader takes (else the actor's own)."""
+    actor = actor_required(actor)
+    return leader_label(actor, activity.team) if LEADER(actor, activity) else ""
+
+
 def activity_open_signup(*, actor: Actor, activity: Activity) -> Activity:
     """By staff, or by the leader of the activity's team."""
-    return PROCESS.run(activity, "open_signup", actor=actor)
+    return PROCESS.run(activity, "open_signup", actor=actor, label=_as_leader(actor, activity))
 
 
 def activity_hold(*, actor: Actor, activity: Activity) -> Activity:
     """活动开始: from half an hour before the start; sign-up closes."""
-    return PROCESS.run(activity, "hold", actor=actor)
+    return PROCESS.run(activity, "hold", actor=actor, label=_as_leader(actor, activity))
 
 
 def _hours(start, end, activity: Activity) -> Decimal:
@@ -318,7 +325,13 @@ def activity_complete(*, actor: Actor, activity: Activity) -> Activity:
                 signup.hours = _hours(signup.checked_in_at, completed.ends_at, completed)
                 signup.save(update_fields=["hours"])
 
-    return PROCESS.run(activity, "complete", actor=actor, effects=count_the_rest)
+    return PROCESS.run(
+        activity,
+        "complete",
+        actor=actor,
+        effects=count_the_rest,
+        label=_as_leader(actor, activity),
+    )
 
 
 def activity_settle(*, actor: Actor, activity: Activity) -> Activity:

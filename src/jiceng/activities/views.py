@@ -57,12 +57,14 @@ class ActivityForm(forms.Form):
     region_code = forms.ChoiceField(label="社区")
     title = forms.CharField(label="活动名称", max_length=80)
     service_type = forms.ModelChoiceField(
-        label="服务类型", queryset=ServiceType.objects.filter(is_active=True)
+        label="服务类型", queryset=ServiceType.objects.filter(is_active=True), empty_label="请选择"
     )
     date = forms.DateField(label="日期", widget=forms.DateInput(attrs={"type": "date"}))
     start = forms.TimeField(label="开始", widget=forms.TimeInput(attrs={"type": "time"}))
     end = forms.TimeField(label="结束", widget=forms.TimeInput(attrs={"type": "time"}))
-    venue = forms.ModelChoiceField(label="阵地", queryset=Venue.objects.none(), required=False)
+    venue = forms.ModelChoiceField(
+        label="阵地", queryset=Venue.objects.none(), required=False, empty_label="不在阵地举办"
+    )
     place = forms.CharField(label="地点说明", max_length=200, required=False)
     capacity = forms.IntegerField(label="名额", min_value=1, max_value=10_000, initial=20)
     points = forms.IntegerField(label="每人积分", min_value=0, max_value=1000, initial=10)

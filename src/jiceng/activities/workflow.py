@@ -84,6 +84,12 @@ def actor_label(actor: Actor) -> str:
     return "系统"
 
 
+def leader_label(actor: Actor, team) -> str:
+    """A team leader's steps (the claim, opening sign-up, starting, attendance) are signed
+    as the leader of their team, not as a resident."""
+    return f"队长 {actor.resident}（{team.name}）"[:64]
+
+
 PROCESS = Process(
     name="activity",
     model=Activity,

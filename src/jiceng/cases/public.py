@@ -2,6 +2,8 @@
 tracking page with rating and reopening. Nothing here shows any resident's phone or name."""
 
 import datetime
+import math
+import re
 
 from django import forms
 from django.conf import settings
@@ -19,7 +21,7 @@ from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
-from jiceng.cases.workflow import RESIDENT_STATUS, STEPS
+from jiceng.cases.workflow import RESIDENT_STATUS, event_label
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
@@ -64,13 +66,19 @@ def _grid(grid_code: str) -> Region:
     return grid
 
 
+def _building_order(building: Building) -> tuple:
+    """By the number in the name, then the name: 2号楼 before 10号楼, unnumbered last."""
+    number = re.search(r"\d+", building.name)
+    return (int(number.group()) if number else math.inf, building.name)
+
+
 def _form(grid: Region, data=None) -> IntakeForm:
     form = IntakeForm(data, initial={"submission": services.new_submission_key()})
     form.fields["category"].choices = [
         ("", "不清楚，请工作人员判断"),
         *category_groups(county_of(grid.code)),
     ]
-    buildings = Building.objects.filter(region_code=grid.code).order_by("name")
+    buildings = sorted(Building.objects.filter(region_code=grid.code), key=_building_order)
     form.fields["building"].choices = [("", "（不在楼内或不清楚）")] + [
         (b.pk, b.name) for b in buildings
     ]
@@ -199,7 +207,7 @@ def _timeline(case: Case, *, staff_only: bool = False) -> list[dict]:
         {
             "at": event.at,
             "who": event.actor_label,
-            "what": STEPS[event.action].label if event.action in STEPS else "合并办理",
+            "what": event_label(event),
             "note": event.note if event.action in PUBLIC_NOTES else "",
         }
         for event in events.order_by("at", "id")

@@ -446,7 +446,10 @@ def case_request_extension(*, actor: Actor, case: Case, days: int, reason: str) 
 def case_decide_extension(*, actor: Actor, case: Case, approve: bool, note: str = "") -> Case:
     """审批延期: an approved extension moves the handling deadline by that many working days."""
 
+    event = _event(data={"approved": approve})
+
     def decided(locked: Case) -> dict:
+        event["data"]["days"] = locked.extension_requested_days  # the timeline says how many
         changes = {"extension_requested_days": 0}
         if approve:
             due = timezone.localtime(locked.handle_due_at)
@@ -460,7 +463,7 @@ def case_decide_extension(*, actor: Actor, case: Case, approve: bool, note: str 
         return changes
 
     return PROCESS.run(
-        case, "decide_extension", actor=actor, note=note, event=_event(data={"approved": approve}),
+        case, "decide_extension", actor=actor, note=note, event=event,
         derive=decided,
         effects=lambda c: notify.handlers(
             c, f"extension_{'ok' if approve else 'no'}",

@@ -16,7 +16,7 @@ from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
-from jiceng.cases.workflow import STEPS
+from jiceng.cases.workflow import event_label
 from jiceng.core import personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
@@ -175,10 +175,7 @@ def case_detail(request, pk: int):
     actions = selectors.available_actions(user, case)
     context = {
         "case": case,
-        "events": [
-            (event, STEPS[event.action].label if event.action in STEPS else "合并")
-            for event in selectors.case_events(case=case)
-        ],
+        "events": [(event, event_label(event)) for event in selectors.case_events(case=case)],
         "photos": list(case.photos.all()),
         "actions": actions,
         "lateness": selectors.Clock.current().lateness(case),
@@ -190,7 +187,7 @@ def case_detail(request, pk: int):
         context["duplicates"] = selectors.duplicates_of(case)
         context["categories"] = category_groups(county_of(case.region_code))
     if "dispatch" in actions:
-        form = DispatchForm()
+        form = DispatchForm(label_suffix="", auto_id="id_dispatch_%s")
         form.fields["target"].choices = _dispatch_choices(case)
         guess = suggest_handler(case, case.category) if case.category else None
         if guess:

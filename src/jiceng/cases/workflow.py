@@ -72,6 +72,26 @@ STEPS = {
 }
 
 
+def event_label(event: Event) -> str:
+    """What a timeline (the staff's and the resident's) says of one step, with how a
+    decision went: a check passed or sent back, an extension granted (how many days) or
+    refused, the rating given."""
+    if event.action not in STEPS:
+        return "合并办理"  # merged_in: another request joined this one
+    label = STEPS[event.action].label
+    data = event.data or {}
+    if event.action == "check":
+        return "核查通过，结案" if event.to_status == S.CLOSED else "核查未通过，返工"
+    if event.action == "decide_extension" and "approved" in data:
+        if not data["approved"]:
+            return "不批准延期"
+        days = data.get("days")
+        return f"批准延期{days}个工作日" if days else "批准延期"
+    if event.action == "rate" and data.get("rating") in Case.Rating.values:
+        return f"评价：{Case.Rating(data['rating']).label}"
+    return label
+
+
 def actor_label(actor) -> str:
     """How who acted appears in a timeline a resident can read: role and masked name."""
     user = getattr(actor, "user", actor)
