@@ -271,6 +271,7 @@ def seal_existing_rows(
         f"UPDATE {quote(table)} SET {', '.join(quote(c) + ' = %s' for c in targets)} "  # noqa: S608
         "WHERE id = %s"
     )
+    ring = keys.verify()  # once: it reads the database, and a migration seals many rows
     last, done = 0, 0
     while True:
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
@@ -283,11 +284,11 @@ def seal_existing_rows(
                 }
                 if any(SEALED.match(v) for v in clear_values.values()):
                     continue
-                row = [keys.seal(v, sealed[c]) if v else v for c, v in clear_values.items()]
+                row = [ring.seal(v, sealed[c]) if v else v for c, v in clear_values.items()]
                 for source, purpose, tail in indexes.values():
                     value = clear_values[source]
                     value = value[-tail:] if tail and value else value
-                    row.append(keys.blind_index(value, purpose) if value else "")
+                    row.append(ring.blind_index(value, purpose) if value else "")
                 for source in years.values():
                     value = clear_values[source]
                     row.append(int(value[:4]) if value else None)

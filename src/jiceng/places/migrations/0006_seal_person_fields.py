@@ -30,6 +30,8 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
+        # The audit trail as it is now: a key seen for the first time is audited.
+        ('core', '0007_merge_actor_kind_and_key_check'),
         ('places', '0005_person_fields_sealed'),
     ]
 

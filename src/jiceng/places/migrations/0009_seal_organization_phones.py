@@ -16,6 +16,8 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
+        # The audit trail as it is now: a key seen for the first time is audited.
+        ('core', '0007_merge_actor_kind_and_key_check'),
         ("places", "0008_organization_phone_sealed"),
         ("core", "0006_key_check"),
     ]

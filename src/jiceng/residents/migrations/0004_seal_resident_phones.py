@@ -19,6 +19,10 @@ def seal(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("residents", "0003_phones_sealed")]
+    dependencies = [
+        ("residents", "0003_phones_sealed"),
+        # The audit trail as it is now: a key seen for the first time is audited.
+        ("core", "0007_merge_actor_kind_and_key_check"),
+    ]
 
     operations = [migrations.RunPython(seal, migrations.RunPython.noop)]
