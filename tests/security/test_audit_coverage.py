@@ -53,6 +53,9 @@ WRITES_NOTHING = {
     "check_in_code": "the code on the leader's screen",
     # points
     "resident_account": "a lookup (accounts open with the first entry)",
+    "team_account": "opened with the team, whose creation is recorded",
+    "points_award": "each award is a journal entry keyed by its cause, itself the record; "
+    "the cause (an activity settled) is audited by its own service",
     "personal_code_issue": "a code for the resident's own screen; its use is recorded",
     "expire_lots": "each expiry is a journal entry, itself the record",
 }
