@@ -218,7 +218,7 @@ def _open311_client(world: World):
 def _patrol(world: World):
     from django.utils import timezone
 
-    from jiceng.cases.services import patrol_log
+    from jiceng.patrols.services import patrol_log
 
     now = timezone.now()
     return patrol_log(
@@ -228,7 +228,7 @@ def _patrol(world: World):
 
 
 def _visit(world: World):
-    from jiceng.cases.services import visit_log
+    from jiceng.patrols.services import visit_log
 
     return visit_log(actor=world.a("grid_worker"), household=world.household_a, notes="甲户走访")
 
@@ -1781,7 +1781,7 @@ def _touch_request(world: World, kwargs: dict) -> None:
 def _write_patrol(world: World, kwargs: dict) -> None:
     from django.utils import timezone
 
-    from jiceng.cases.models import Patrol
+    from jiceng.patrols.models import Patrol
 
     now = timezone.now()
     Patrol.objects.create(

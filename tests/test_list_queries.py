@@ -60,6 +60,7 @@ def grow(world: World, rows: Rows, n: int) -> None:
     from jiceng.core import audit
     from jiceng.core.actors import Actor
     from jiceng.party.models import FirstSecretary
+    from jiceng.patrols import services as patrols
     from jiceng.places.models import ImportJob, MoveCheck, Person
     from jiceng.points import services as points
     from jiceng.points.ledger import account_for, ledger_for, post
@@ -126,13 +127,13 @@ def grow(world: World, rows: Rows, n: int) -> None:
             file="imports/test.csv", status=ImportJob.Status.DONE,
         )  # fmt: skip
         # patrols and visits
-        patrol = cases.patrol_log(
+        patrol = patrols.patrol_log(
             actor=worker, grid=world.grid_a, started_at=now, ended_at=now,
             buildings=[household.dwelling.building], notes=f"巡查{i}",
         )  # fmt: skip
         rows.patrol = rows.patrol or patrol
-        cases.visit_log(actor=worker, household=household, notes=f"走访{i}", patrol=rows.patrol)
-        cases.visit_log(actor=worker, household=rows.household, notes=f"走访甲户{i}")
+        patrols.visit_log(actor=worker, household=household, notes=f"走访{i}", patrol=rows.patrol)
+        patrols.visit_log(actor=worker, household=rows.household, notes=f"走访甲户{i}")
         # activities, sign-ups, teams, needs, venues
         resident = _resident(person)
         activities.signup_create(actor=Actor.of_resident(resident), activity=rows.activity)

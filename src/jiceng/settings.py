@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "jiceng.accounts",
     "jiceng.party",
     "jiceng.cases",
+    "jiceng.patrols",
     "jiceng.residents",
     "jiceng.activities",
     "jiceng.points",

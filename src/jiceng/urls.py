@@ -7,7 +7,7 @@ from jiceng.activities.urls import leader_patterns
 from jiceng.activities.urls import public_patterns as activities_public_patterns
 from jiceng.activities.urls import resident_patterns as activities_resident_patterns
 from jiceng.api import api
-from jiceng.cases.urls import open311_patterns, patrol_patterns, settings_patterns
+from jiceng.cases.urls import open311_patterns, settings_patterns
 from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
 from jiceng.places import views as places_views
@@ -37,7 +37,7 @@ urlpatterns = [
     path("", include("jiceng.cases.urls")),
     path("", include(cases_public_patterns)),
     path("settings/", include(settings_patterns)),
-    path("patrols/", include(patrol_patterns)),
+    path("patrols/", include("jiceng.patrols.urls")),
     path("", include(residents_staff_patterns)),
     path("me/", include(resident_patterns)),
     path("me/", include(leader_patterns)),

@@ -10,9 +10,10 @@ from PIL import Image
 
 from jiceng.cases.models import Case, Notification
 from jiceng.cases.photos import clean_photo
-from jiceng.cases.services import case_submit, client_fingerprint, intake_allowed
+from jiceng.cases.services import case_submit, intake_allowed
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.intake import client_fingerprint
 
 PUBLIC = Actor.public("test")
 

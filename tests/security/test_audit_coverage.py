@@ -35,15 +35,15 @@ WRITES_NOTHING = {
     "signable_refusal": "a check",
     # cases
     "case_deadlines_backfill": "deadline rows for the demo's history (no one acts)",
-    "client_fingerprint": "a hash of the request's address",
     "intake_allowed": "a rate-limit check",
     "check_location": "a check",
     "check_answers": "a check",
     "case_for_resident": "a lookup by tracking code and token",
-    "new_submission_key": "a random key for a form",
     "handlers_for": "a lookup",
     "notifications_mark_read": "the reader's own inbox state",
     "deadline_notices": "its notices are kept as notifications, each sent once",
+    # patrols
+    "patrol_finding": "files a request through cases' case_submit, which records it",
     # residents
     "normalize_phone": "a format check",
     "resident_login": "puts the resident in the session (otp_verify records the login)",
@@ -54,6 +54,9 @@ WRITES_NOTHING = {
     "check_in_code": "the code on the leader's screen",
     # points
     "resident_account": "a lookup (accounts open with the first entry)",
+    "team_account": "opened with the team, whose creation is recorded",
+    "points_award": "each award is a journal entry keyed by its cause, itself the record; "
+    "the cause (an activity settled) is audited by its own service",
     "personal_code_issue": "a code for the resident's own screen; its use is recorded",
     "expire_lots": "each expiry is a journal entry, itself the record",
 }

@@ -11,9 +11,10 @@ from jiceng.accounts.models import Membership
 from jiceng.accounts.services import api_token_issue, user_set_active
 from jiceng.activities import services as activity_services
 from jiceng.activities.models import Activity, Need, ServiceType, TeamMember
-from jiceng.cases.models import Case, Patrol, Visit
-from jiceng.cases.services import patrol_log
+from jiceng.cases.models import Case
 from jiceng.core.actors import Actor
+from jiceng.patrols.models import Patrol, Visit
+from jiceng.patrols.services import patrol_log
 from jiceng.places.models import Region
 from jiceng.points import services as points_services
 from jiceng.points.models import DeedClaim, Good, JournalEntry

@@ -40,8 +40,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import COMMUNITY, GRID, level_of, town_of
-from jiceng.points.ledger import account_for, ledger_for, post
-from jiceng.points.models import Account, JournalEntry
+from jiceng.points.services import Award, points_award, team_account
 
 A = Activity.Status
 CODE_SECONDS = 30  # the check-in code shown by the leader changes this often
@@ -116,7 +115,7 @@ def team_create(
         raise DomainError("本社区已有同名队伍。", code="team_name_taken") from None
     team.service_types.set(service_types)
     TeamMember.objects.create(team=team, resident=leader)
-    account_for(ledger_for(region_code), Account.Kind.TEAM, team)
+    team_account(team, region_code)
     audit.record(actor=actor, action="team.create", obj=team)
     return team
 
@@ -340,41 +339,31 @@ def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
     actor = actor_required(actor)
     with transaction.atomic():
         activity = PROCESS.run(activity, "settle", actor=actor)
-        ledger = ledger_for(activity.region_code)
-        issuance = account_for(ledger, Account.Kind.ISSUANCE)
         attended = [
             s
             for s in activity.signups.select_related("resident")
             if s.attended and s.status == SignUp.Status.CONFIRMED
         ]
         if activity.points:
-            for signup in attended:
-                post(
-                    ledger=ledger,
+            awards = [
+                Award(
                     key=f"checkin:{signup.pk}",
-                    kind=JournalEntry.Kind.EARN,
                     memo=f"参加活动：{activity.title}",
-                    lines=[
-                        (
-                            account_for(ledger, Account.Kind.RESIDENT, signup.resident),
-                            activity.points,
-                        ),
-                        (issuance, -activity.points),
-                    ],
-                    actor=actor.user,
+                    points=activity.points,
+                    resident=signup.resident,
                 )
+                for signup in attended
+            ]
             if activity.team_id and attended:
-                post(
-                    ledger=ledger,
-                    key=f"activity:{activity.pk}:team",
-                    kind=JournalEntry.Kind.EARN,
-                    memo=f"承办活动：{activity.title}",
-                    lines=[
-                        (account_for(ledger, Account.Kind.TEAM, activity.team), activity.points),
-                        (issuance, -activity.points),
-                    ],
-                    actor=actor.user,
+                awards.append(
+                    Award(
+                        key=f"activity:{activity.pk}:team",
+                        memo=f"承办活动：{activity.title}",
+                        points=activity.points,
+                        team=activity.team,
+                    )
                 )
+            points_award(actor=actor, region_code=activity.region_code, awards=awards)
     return activity
 
 

@@ -143,3 +143,11 @@ def question_remove(*, actor, question: Question) -> None:
         detail={"code": question.code},
     )
     question.delete()
+
+
+def category_groups(county_code: str) -> list[tuple[str, list[tuple[int, str]]]]:
+    """Leaf categories under their group names, for a <select> with optgroups."""
+    groups: dict[str, list] = {}
+    for category in catalogue_list(county_code=county_code):
+        groups.setdefault(category.parent.name, []).append((category.pk, category.name))
+    return list(groups.items())

@@ -29,6 +29,7 @@ from jiceng.cases.workflow import RESIDENT_STATUS
 from jiceng.core import phones
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.intake import client_fingerprint
 from jiceng.core.middleware import client_ip
 from jiceng.core.region_codes import is_within
 from jiceng.places.models import Region
@@ -286,7 +287,7 @@ def _post_request(request, fmt: str):
     }
     answers = {k: v if len(v) > 1 else v[0] for k, v in attributes.items()}
     device = _param(request, "device_id")
-    fingerprint = services.client_fingerprint(client_ip(request), f"open311:{client.pk}:{device}")
+    fingerprint = client_fingerprint(client_ip(request), f"open311:{client.pk}:{device}")
     services.intake_allowed(fingerprint=fingerprint, region_code=region_code)
     # A retried POST (same client, same fields, within about ten minutes) is one request.
     fields = sorted((k, v) for k, v in request.POST.lists() if k != "api_key")

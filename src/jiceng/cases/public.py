@@ -25,6 +25,7 @@ from jiceng.cases.workflow import RESIDENT_STATUS, event_label
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
+from jiceng.core.intake import client_fingerprint, new_submission_key
 from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
 from jiceng.core.numbers import whole_number
@@ -73,7 +74,7 @@ def _building_order(building: Building) -> tuple:
 
 
 def _form(grid: Region, data=None) -> IntakeForm:
-    form = IntakeForm(data, initial={"submission": services.new_submission_key()})
+    form = IntakeForm(data, initial={"submission": new_submission_key()})
     form.fields["category"].choices = [
         ("", "不清楚，请工作人员判断"),
         *category_groups(county_of(grid.code)),
@@ -99,7 +100,7 @@ def intake(request, grid_code: str):
         data = form.cleaned_data
         device = request.COOKIES.get(DEVICE_COOKIE, "")
         try:
-            fingerprint = services.client_fingerprint(client_ip(request), device)
+            fingerprint = client_fingerprint(client_ip(request), device)
             services.intake_allowed(fingerprint=fingerprint, region_code=grid.code)
             uploads = request.FILES.getlist("photos")
             if len(uploads) > services.MAX_PHOTOS:
@@ -154,7 +155,7 @@ def intake(request, grid_code: str):
     if DEVICE_COOKIE not in request.COOKIES:
         response.set_cookie(
             DEVICE_COOKIE,
-            services.new_submission_key(),
+            new_submission_key(),
             max_age=3600 * 24 * 365,
             httponly=True,
             samesite="Lax",

@@ -50,12 +50,6 @@ def _deadline(start: datetime.datetime, amount: int, unit: str) -> datetime.date
 # --- intake ----------------------------------------------------------------------------
 
 
-def client_fingerprint(ip: str | None, device_id: str = "") -> str:
-    """A non-reversible key for rate limiting anonymous intake (the address is not kept)."""
-    raw = f"{settings.SECRET_KEY}|{ip or ''}|{device_id}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
 def intake_allowed(*, fingerprint: str, region_code: str) -> None:
     """Refuse an anonymous submission past the hourly limits for one device and one grid."""
     since = timezone.now() - datetime.timedelta(hours=1)
@@ -643,11 +637,6 @@ def case_note(*, actor: Actor, case: Case, note: str) -> Case:
     )
 
 
-def new_submission_key() -> str:
-    """A fresh key for a form: the same form posted twice creates one request."""
-    return secrets.token_urlsafe(16)
-
-
 def notifications_mark_read(*, user) -> int:
     from jiceng.cases.models import Notification
 
@@ -683,103 +672,6 @@ def open311_client_set_active(*, actor: Actor, client, is_active: bool) -> None:
     Open311Client.objects.filter(pk=client.pk).update(is_active=is_active)
     audit.record(
         actor=actor, action="open311.client_active", obj=client, detail={"active": is_active}
-    )
-
-
-# --- patrols and visits ------------------------------------------------------------------
-
-
-def patrol_log(
-    *, actor: Actor, grid: Region, started_at, ended_at, buildings=(), checked_facilities=False,
-    checked_people=False, checked_hazards=False, notes: str = "",
-):  # fmt: skip
-    """Record one patrol round of a grid (三必清: facilities, people, hazards)."""
-    from jiceng.cases.models import Patrol
-
-    actor = actor_required(actor)
-    require(actor, "patrols.log", grid.code)
-    if not grid.is_grid:
-        raise DomainError("巡查须在网格内。", code="grid_required")
-    if ended_at < started_at:
-        raise DomainError("结束时间不能早于开始时间。", code="patrol_times")
-    if started_at > timezone.now() + datetime.timedelta(minutes=5):
-        raise DomainError("不能登记将来的巡查。", code="patrol_future")
-    if ended_at - started_at > datetime.timedelta(hours=12):
-        raise DomainError("一次巡查不超过12小时。", code="patrol_too_long")
-    buildings = list(buildings)
-    if any(b.region_code != grid.code for b in buildings):
-        raise DomainError("楼栋不在该网格内。", code="building_invalid")
-    with transaction.atomic():
-        patrol = Patrol.objects.create(
-            region_code=grid.code,
-            worker=actor.user,
-            started_at=started_at,
-            ended_at=ended_at,
-            checked_facilities=checked_facilities,
-            checked_people=checked_people,
-            checked_hazards=checked_hazards,
-            notes=notes.strip()[:2000],
-        )
-        patrol.buildings.set(buildings)
-        audit.record(actor=actor, action="patrol.log", obj=patrol)
-    return patrol
-
-
-def patrol_finding(*, actor: Actor, patrol, description: str, category=None, building=None,
-                   photos=(), idempotency_key: str | None = None) -> Case:  # fmt: skip
-    """Turn something seen on patrol into a request, in one step."""
-    actor = actor_required(actor)
-    if patrol.worker_id != getattr(actor.user, "pk", None):
-        raise NotFound()
-    case, _ = case_submit(
-        actor=actor,
-        channel=Case.Channel.PATROL,
-        region_code=patrol.region_code,
-        description=description,
-        category=category,
-        building=building,
-        photos=list(photos),
-        patrol=patrol,
-        idempotency_key=idempotency_key,
-    )
-    return case
-
-
-def visit_log(*, actor: Actor, household, notes: str, patrol=None):
-    """Record a call on a household (走访); the notes are sensitive."""
-    from jiceng.cases.models import Visit
-
-    actor = actor_required(actor)
-    require(actor, "patrols.log", household.region_code)
-    notes = notes.strip()
-    if not notes:
-        raise DomainError("请填写走访情况。", code="notes_required", field="notes")
-    if patrol is not None and (
-        patrol.worker_id != getattr(actor.user, "pk", None)
-        or patrol.region_code != household.region_code
-    ):
-        raise DomainError("这次走访不属于该巡查。", code="patrol_invalid")
-    with transaction.atomic():
-        visit = Visit.objects.create(
-            region_code=household.region_code,
-            household=household,
-            worker=actor.user,
-            patrol=patrol,
-            at=timezone.now(),
-            notes=notes[:2000],
-        )
-        audit.record(actor=actor, action="visit.log", obj=visit)
-    return visit
-
-
-def visit_reveal(*, actor, visit) -> str:
-    """The notes of a visit, for those who may see sensitive data there; audited."""
-    return personal.reveal(
-        actor=actor,
-        allowed=has_permission(actor, "people.view_sensitive", visit.region_code),
-        action="visit.reveal",
-        obj=visit,
-        value=lambda: visit.notes,
     )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from jiceng.cases import open311, patrol_views, public, settings_views, views
+from jiceng.cases import open311, public, settings_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -61,16 +61,4 @@ open311_patterns = (
         re_path(r"^(?P<path>(?s:.*))$", open311.unknown, name="unknown"),
     ],
     "open311",
-)
-
-patrol_patterns = (
-    [
-        path("", patrol_views.patrol_list, name="list"),
-        path("new/", patrol_views.patrol_new, name="new"),
-        path("<int:pk>/", patrol_views.patrol_detail, name="detail"),
-        path("<int:pk>/finding/", patrol_views.patrol_finding, name="finding"),
-        path("<int:pk>/visit/", patrol_views.patrol_visit, name="visit"),
-        path("visits/<int:pk>/reveal/", patrol_views.visit_reveal, name="visit_reveal"),
-    ],
-    "patrols",
 )

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.accounts.models import Department
 from jiceng.cases import actions, selectors, services
-from jiceng.cases.catalogue import catalogue_list
+from jiceng.cases.catalogue import catalogue_list, category_groups
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.posters import grid_posters
@@ -21,6 +21,7 @@ from jiceng.core import personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden
+from jiceng.core.intake import new_submission_key
 from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
@@ -29,14 +30,6 @@ from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import buildings_assigned, nodes_under
 
 S = Case.Status
-
-
-def category_groups(county_code: str) -> list[tuple[str, list[tuple[int, str]]]]:
-    """Leaf categories under their group names, for a <select> with optgroups."""
-    groups: dict[str, list] = {}
-    for category in catalogue_list(county_code=county_code):
-        groups.setdefault(category.parent.name, []).append((category.pk, category.name))
-    return list(groups.items())
 
 
 def _category_choices(county_code: str) -> list:
@@ -104,9 +97,7 @@ def case_new(request):
     enters one for their building."""
     user = request.user
     require(user, "cases.submit")
-    form = StaffEntryForm(
-        request.POST or None, initial={"submission": services.new_submission_key()}
-    )
+    form = StaffEntryForm(request.POST or None, initial={"submission": new_submission_key()})
     grids = _grid_choices(user)
     buildings = {b.pk: b for b in buildings_assigned(user=user, permission="cases.submit")}
     if grids:

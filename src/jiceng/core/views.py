@@ -32,11 +32,17 @@ def healthz(request):
 
 
 def _object_label(object_type: str) -> str:
-    """ "accounts.user" as the auditor reads it (账号)."""
+    """ "accounts.user" as the auditor reads it (账号). A model that moved to another app
+    kept its table: events recorded before the move ("cases.patrol") are read by it."""
+    if not object_type:
+        return ""
     try:
-        return str(apps.get_model(object_type)._meta.verbose_name) if object_type else ""
+        return str(apps.get_model(object_type)._meta.verbose_name)
     except (LookupError, ValueError):
-        return object_type
+        pass
+    table = object_type.replace(".", "_")
+    moved = next((m for m in apps.get_models() if m._meta.db_table == table), None)
+    return str(moved._meta.verbose_name) if moved is not None else object_type
 
 
 @require_GET

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from jiceng.accounts.models import Department, Membership, User
 from jiceng.cases.catalogue import catalogue_seed
-from jiceng.cases.models import Case, Event, Notification, Open311Client, Patrol, Visit
+from jiceng.cases.models import Case, Event, Notification, Open311Client
 from jiceng.core import audit
 from jiceng.core.actors import Actor
 from jiceng.core.bulk import IdAllocator, bulk_insert
@@ -33,6 +33,7 @@ from jiceng.demo.activities import ActivityHistory
 from jiceng.demo.models import DemoRun
 from jiceng.demo.requests import RequestHistory, build_patrols
 from jiceng.party.models import FirstSecretary, PartyMember, PartyOrganization
+from jiceng.patrols.models import Patrol, Visit
 from jiceng.places.models import (
     Building,
     BuildingUnit,

@@ -9,12 +9,13 @@ import secrets
 from django.utils import timezone
 
 from jiceng.accounts.models import Membership
-from jiceng.cases.models import Case, Category, Event, Notification, Patrol, Visit
+from jiceng.cases.models import Case, Category, Event, Notification
 from jiceng.cases.services import TRACKING_ALPHABET, case_deadlines_backfill
 from jiceng.cases.workflow import actor_label
 from jiceng.core.bulk import bulk_insert
 from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.region_codes import community_of, town_of
+from jiceng.patrols.models import Patrol, Visit
 from jiceng.places.models import Building, Person
 
 TEXTS = {

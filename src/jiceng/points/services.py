@@ -5,6 +5,7 @@ points.ledger.post."""
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -40,6 +41,58 @@ CODE_LENGTH = 12
 def resident_account(resident, region_code: str) -> Account:
     ledger = ledger_for(region_code)
     return account_for(ledger, Account.Kind.RESIDENT, resident)
+
+
+def team_account(team, region_code: str) -> Account:
+    """A volunteer team's account in its community (opened with the team)."""
+    return account_for(ledger_for(region_code), Account.Kind.TEAM, team)
+
+
+# --- points awarded for what another app settles ------------------------------------------
+
+
+@dataclass
+class Award:
+    """Points for one resident or one team, keyed by their cause (`checkin:<sign-up>`)."""
+
+    key: str
+    memo: str
+    points: int
+    resident: object = None
+    team: object = None
+
+
+@transaction.atomic
+def points_award(*, actor: Actor, region_code: str, awards: list[Award]) -> list[JournalEntry]:
+    """积分奖励: each award is an entry from the community's issuance to the resident's or
+    the team's account. The other apps post points through here only, never by building
+    ledger lines. A key posts once, however often its cause is settled; the cause (an
+    activity's settlement) is authorized and audited by its own service."""
+    actor = actor_required(actor)
+    ledger = ledger_for(region_code)
+    issuance = account_for(ledger, Account.Kind.ISSUANCE)
+    entries = []
+    for award in awards:
+        if (award.resident is None) == (award.team is None):
+            raise DomainError("积分须奖励给一位居民或一支队伍。", code="award_holder")
+        if award.points <= 0:
+            raise DomainError("奖励积分须为正数。", code="amount_invalid")
+        holder = (
+            account_for(ledger, Account.Kind.RESIDENT, award.resident)
+            if award.resident is not None
+            else account_for(ledger, Account.Kind.TEAM, award.team)
+        )
+        entries.append(
+            post(
+                ledger=ledger,
+                key=award.key,
+                kind=JournalEntry.Kind.EARN,
+                memo=award.memo,
+                lines=[(holder, award.points), (issuance, -award.points)],
+                actor=actor.user,
+            )
+        )
+    return entries
 
 
 # --- earning by deeds, and corrections -------------------------------------------------------

@@ -8,10 +8,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from jiceng.cases.services import new_submission_key
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.intake import new_submission_key
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import COUNTY, is_above
 from jiceng.places.models import Region

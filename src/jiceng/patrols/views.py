@@ -10,16 +10,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiceng.cases import selectors, services
-from jiceng.cases.catalogue import catalogue_list
-from jiceng.cases.models import Visit
+from jiceng.cases.catalogue import catalogue_list, category_groups
 from jiceng.cases.photos import clean_photo
-from jiceng.cases.views import category_groups
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.intake import new_submission_key
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
+from jiceng.patrols import selectors, services
+from jiceng.patrols.models import Visit
 from jiceng.places.models import Building, Household, Region
 from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import region_options
@@ -38,7 +38,7 @@ def patrol_list(request):
     )
     return render(
         request,
-        "cases/patrols/list.html",
+        "patrols/list.html",
         {
             "coverage": grids,
             "workers": workers,
@@ -104,7 +104,7 @@ def patrol_new(request):
         else:
             messages.success(request, "巡查已记录。发现问题可在下面直接上报。")
             return redirect("patrols:detail", pk=patrol.pk)
-    return render(request, "cases/patrols/new.html", {"form": form})
+    return render(request, "patrols/new.html", {"form": form})
 
 
 @require_GET
@@ -121,7 +121,7 @@ def patrol_detail(request, pk: int):
     )
     return render(
         request,
-        "cases/patrols/detail.html",
+        "patrols/detail.html",
         {
             "patrol": patrol,
             "buildings": list(patrol.buildings.order_by("name")),
@@ -131,7 +131,7 @@ def patrol_detail(request, pk: int):
             "categories": category_groups(county_of(patrol.region_code)) if mine else [],
             "households": special if mine else [],
             "can_reveal": has_permission(user, "people.view_sensitive", patrol.region_code),
-            "submission": services.new_submission_key(),
+            "submission": new_submission_key(),
         },
     )
 

@@ -4,10 +4,10 @@ import datetime
 
 import pytest
 
-from jiceng.cases import selectors, services
 from jiceng.cases.models import Case
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
+from jiceng.patrols import selectors, services
 from jiceng.places.models import SpecialGroup
 from tests.cases.conftest import at
 
@@ -124,3 +124,27 @@ def test_pages(world, catalogue, login, clock):
     assert Case.objects.filter(channel="patrol").count() == 1
     listing = client.get("/patrols/").content.decode()
     assert world.grid_a.name in listing
+
+
+def test_events_recorded_before_the_move_still_read_as_patrols(world, login, patrol):
+    """Patrols and visits moved from `cases` to `patrols` keeping their tables: audit
+    events written before the move name them "cases.patrol" and "cases.visit", and the
+    auditor reads both kinds as 巡查 and 走访 like the new ones."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from jiceng.core import audit
+
+    assert AuditEvent.objects.get(action="patrol.log").object_type == "patrols.patrol"
+    for object_type in ("cases.patrol", "cases.visit"):
+        audit.record(
+            actor=None,
+            action="patrol.log",
+            object_type=object_type,
+            object_id=str(patrol.pk),
+            region_code=patrol.region_code,
+        )
+    page = login(world.a("auditor")).get("/audit/").content.decode()
+    assert "cases.patrol" not in page and "cases.visit" not in page
+    assert page.count(f"巡查 {patrol.pk}<") == 2 and f"走访 {patrol.pk}<" in page
+    assert ContentType.objects.get_for_model(patrol).app_label == "patrols"
+    assert patrol._meta.db_table == "cases_patrol"

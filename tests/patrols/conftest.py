@@ -1,0 +1,1 @@
+from tests.cases.conftest import catalogue, clock  # noqa: F401  (a finding is a request)
