@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from jiceng.cases.models import Case
+from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.patrols import selectors, services
@@ -137,7 +138,7 @@ def test_events_recorded_before_the_move_still_read_as_patrols(world, login, pat
     assert AuditEvent.objects.get(action="patrol.log").object_type == "patrols.patrol"
     for object_type in ("cases.patrol", "cases.visit"):
         audit.record(
-            actor=None,
+            actor=Actor.system("test"),
             action="patrol.log",
             object_type=object_type,
             object_id=str(patrol.pk),

@@ -271,7 +271,7 @@ def seal_existing_rows(
         f"UPDATE {quote(table)} SET {', '.join(quote(c) + ' = %s' for c in targets)} "  # noqa: S608
         "WHERE id = %s"
     )
-    ring = keys.verify()  # once: it reads the database, and a migration seals many rows
+    ring = None  # verified once, when there is something to seal: verifying reads the database
     last, done = 0, 0
     while True:
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
@@ -284,6 +284,7 @@ def seal_existing_rows(
                 }
                 if any(SEALED.match(v) for v in clear_values.values()):
                     continue
+                ring = ring or keys.verify()
                 row = [ring.seal(v, sealed[c]) if v else v for c, v in clear_values.items()]
                 for source, purpose, tail in indexes.values():
                     value = clear_values[source]
