@@ -88,7 +88,7 @@ def test_from_qr_code_to_rating(world, phone, browser, live_server, tmp_path):
     phone.get_by_label("非常满意").check()
     phone.get_by_label("意见（选填）").fill("修得很快")
     phone.get_by_role("button", name="提交评价").click()
-    expect(phone.get_by_text("非常满意")).to_be_visible()
+    expect(phone.get_by_text("非常满意", exact=True)).to_be_visible()
 
     case.refresh_from_db()
     assert (case.status, case.rating, case.closed_on_time) == ("closed", 5, True)
