@@ -163,11 +163,12 @@ def build(var_dir: str) -> dict:
     setup_django(var_dir, DATABASE_URL)
     from django.db import connection
 
+    from jiceng.core.actors import Actor
     from jiceng.demo.generator import build_demo
 
     timings = {}
     started = time.perf_counter()
-    _, totals = build_demo(scale=SCALE, seed=7, progress=say)
+    _, totals = build_demo(actor=Actor.system("bench"), scale=SCALE, seed=7, progress=say)
     timings["city demo"] = time.perf_counter() - started
     say(f"city demo: {totals.grids:,} grids, {totals.households:,} households, "
         f"{totals.persons:,} persons, {totals.users:,} accounts")  # fmt: skip
@@ -223,6 +224,7 @@ def first_id_number(origin: str) -> str:
 
 
 def measure_roster(var_dir: str) -> bool:
+    from jiceng.core.actors import Actor
     from jiceng.places.models import Person, Region
     from jiceng.places.roster import roster_import
 
@@ -243,7 +245,9 @@ def measure_roster(var_dir: str) -> bool:
     rows = roster.write_roster(path, grids, persons=ROSTER_PERSONS, origin=origin)
     copy_rate = len(rows) / roster.raw_copy(rows, into_the_table=True)
     started = time.perf_counter()
-    result = roster_import(actor=None, region_code=COUNTY, path=path, original_name=path.name)
+    result = roster_import(
+        actor=Actor.system("bench"), region_code=COUNTY, path=path, original_name=path.name
+    )
     seconds = time.perf_counter() - started
     if result.errors:
         print(f"  import refused: {result.errors[:3]}")
@@ -272,6 +276,7 @@ def measure_roster(var_dir: str) -> bool:
 def measure_requests(var_dir: str, logins: dict) -> bool:
     from jiceng.accounts.models import Membership, User
     from jiceng.cases.services import open311_client_create
+    from jiceng.core.actors import Actor
 
     admin = User.objects.get(username=logins["county_admin"]["username"])
     city_admin, _ = User.objects.get_or_create(username="bench-city-admin",
@@ -287,7 +292,7 @@ def measure_requests(var_dir: str, logins: dict) -> bool:
         ok &= p95(samples) < target
         print(f"    {label:<36} p50 {statistics.median(samples):7.1f} ms"
               f"  p95 {p95(samples):7.1f} ms")  # fmt: skip
-    _, api_key = open311_client_create(actor=admin, name="bench", county_code=COUNTY)
+    _, api_key = open311_client_create(actor=Actor.staff(admin), name="bench", county_code=COUNTY)
     results = intake.throughput(var_dir, logins, api_key, url=DATABASE_URL)
     bare = results[0][1]
     print(f"  intake under {intake.CLIENTS} clients, {intake.SECONDS:.0f} s each:")

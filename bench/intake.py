@@ -160,8 +160,10 @@ def throughput(
 ) -> list[tuple[str, float, int]]:
     from jiceng.accounts.models import User
     from jiceng.accounts.services import api_token_issue
+    from jiceng.core.actors import Actor
 
-    token, _ = api_token_issue(user=User.objects.get(username=logins["grid_worker"]["username"]))
+    worker = User.objects.get(username=logins["grid_worker"]["username"])
+    token, _ = api_token_issue(actor=Actor.staff(worker))
     grid = logins["grid_worker"]["region_code"]
     env = {
         **os.environ,
@@ -228,10 +230,13 @@ def main() -> int:
         setup_django(var_dir, DATABASE_URL)
         from jiceng.accounts.models import User
         from jiceng.cases.services import open311_client_create
+        from jiceng.core.actors import Actor
         from jiceng.demo.generator import build_demo
 
         started = time.perf_counter()
-        _, totals = build_demo(scale="urban", seed=7, progress=lambda message: None)
+        _, totals = build_demo(
+            actor=Actor.system("bench"), scale="urban", seed=7, progress=lambda message: None
+        )
         logins = {login["role"]: login for login in totals.logins}
         generate_requests(random.Random(7))
         print(
@@ -249,7 +254,9 @@ def main() -> int:
             )
 
         _, api_key = open311_client_create(
-            actor=User.objects.get(username="admin"), name="bench", county_code="370829"
+            actor=Actor.staff(User.objects.get(username="admin")),
+            name="bench",
+            county_code="370829",
         )
         print(
             f"intake under {CLIENTS} concurrent clients, {SECONDS:.0f} s each "

@@ -274,9 +274,14 @@ def main() -> int:
                 lookup_seconds += time.perf_counter() - begun
 
         roster_writer.persons_by_id_number = timed_lookup
+        from jiceng.core.actors import Actor
+
         started = time.perf_counter()
         result = roster_import(
-            actor=None, region_code=COUNTY, path=roster, original_name=roster.name
+            actor=Actor.system("bench"),
+            region_code=COUNTY,
+            path=roster,
+            original_name=roster.name,
         )
         import_seconds = time.perf_counter() - started
         roster_writer.persons_by_id_number = lookup
