@@ -4,6 +4,8 @@ batched INSERTs on SQLite."""
 from django.db import connection
 from psycopg.types.json import Jsonb
 
+from jiceng.core import keys
+
 
 def bulk_insert(model, fields: list[str], rows) -> int:
     """Insert `rows` (tuples in the order of `fields`) into `model`'s table.
@@ -35,6 +37,10 @@ class RowStream:
 
     def __enter__(self):
         if connection.vendor == "postgresql":
+            # Rows carrying sealed values are sealed while the stream is open, and the
+            # first seal verifies the key against the database: it must not wait until
+            # the connection is busy with COPY.
+            keys.verify()
             quote = connection.ops.quote_name
             meta = self.model._meta
             columns = ", ".join(quote(meta.get_field(f).column) for f in self.fields)
