@@ -17,6 +17,7 @@ import datetime
 from django.utils import timezone
 
 from jiceng.activities.models import Activity, ActivityEvent
+from jiceng.core.access import has_permission
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_name
@@ -27,9 +28,12 @@ MANAGE = "activities.manage"
 
 
 def LEADER(actor: Actor, activity: Activity) -> bool:
-    """The resident leading the activity's team."""
+    """The resident leading the activity's team: access held by assignment, read the one
+    way core.access reads every assignment."""
     return bool(
-        actor.is_resident and activity.team_id and activity.team.leader_id == actor.resident.pk
+        actor.is_resident
+        and activity.team_id
+        and has_permission(actor, "activities.lead", obj=activity.team)
     )
 
 
