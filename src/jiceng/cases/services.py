@@ -395,9 +395,7 @@ def case_return(*, actor: Actor, case: Case, reason: str) -> Case:
         raise DomainError("退单须说明理由。", code="reason_required", field="reason")
 
     def within_limit(locked: Case) -> None:
-        limit = WorkCalendar().deadline(
-            locked.dispatched_at, locked.category.return_limit_days, DAY
-        )
+        limit = _deadline(locked.dispatched_at, locked.category.return_limit_days, DAY)
         if timezone.now() > limit:
             raise DomainError(
                 f"已超过退单时限（派单后{locked.category.return_limit_days}个工作日），请按期办理或申请延期。",

@@ -1,7 +1,7 @@
 """Writing many rows fast: ids handed out before the insert, then COPY on PostgreSQL or
-batched INSERTs on SQLite."""
+batched INSERTs on SQLite; and walking a whole table a batch at a time."""
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg.types.json import Jsonb
 
 from jiceng.core import keys
@@ -147,3 +147,27 @@ class IdAllocator:
                 cursor.execute(
                     "SELECT setval(%s, %s, false)", [self._sequence(model), self._next[model]]
                 )
+
+
+def table_batches(table: str, columns: list[str], size: int, *, using=None):
+    """(cursor, rows) for every batch of `size` rows of `table` in key order, each batch in
+    its own transaction: the caller writes the batch's changes with the cursor before
+    taking the next. For jobs over whole tables (sealing, re-sealing) that must not hold
+    one long transaction and that resume, if stopped, from what they have done. Each row
+    is (id, *columns); `table` and `columns` are quoted here."""
+    db = using or connection
+    quote = db.ops.quote_name
+    select = (
+        f"SELECT id, {', '.join(quote(c) for c in columns)} FROM {quote(table)} "  # noqa: S608
+        f"WHERE id > %s ORDER BY id LIMIT {int(size)}"
+    )
+    last = 0
+    while True:
+        with transaction.atomic(using=db.alias), db.cursor() as cursor:
+            cursor.execute(select, [last])
+            rows = cursor.fetchall()
+            if rows:
+                yield cursor, rows
+        if len(rows) < size:
+            return
+        last = rows[-1][0]

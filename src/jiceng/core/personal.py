@@ -257,49 +257,40 @@ def seal_existing_rows(
     filling blind indexes (column -> (clear source column, purpose, tail)) and years
     (column -> date column) from the clear values. One transaction per batch; rows
     already sealed are skipped, so an interrupted run resumes. Returns rows sealed."""
-    from django.db import transaction
+    from jiceng.core.bulk import table_batches
 
     indexes, years = indexes or {}, years or {}
     quote = connection.ops.quote_name
     sources = list(sealed)
     targets = [*sealed, *indexes, *years]
-    select = (
-        f"SELECT id, {', '.join(quote(c) for c in sources)} FROM {quote(table)} "  # noqa: S608
-        f"WHERE id > %s ORDER BY id LIMIT {int(batch)}"
-    )
     update = (
         f"UPDATE {quote(table)} SET {', '.join(quote(c) + ' = %s' for c in targets)} "  # noqa: S608
         "WHERE id = %s"
     )
     ring = None  # verified once, when there is something to seal: verifying reads the database
-    last, done = 0, 0
-    while True:
-        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-            cursor.execute(select, [last])
-            rows = cursor.fetchall()
-            changes = []
-            for pk, *values in rows:
-                clear_values = {
-                    c: ("" if v is None else str(v)) for c, v in zip(sources, values, strict=True)
-                }
-                if any(SEALED.match(v) for v in clear_values.values()):
-                    continue
-                ring = ring or keys.verify()
-                row = [ring.seal(v, sealed[c]) if v else v for c, v in clear_values.items()]
-                for source, purpose, tail in indexes.values():
-                    value = clear_values[source]
-                    value = value[-tail:] if tail and value else value
-                    row.append(ring.blind_index(value, purpose) if value else "")
-                for source in years.values():
-                    value = clear_values[source]
-                    row.append(int(value[:4]) if value else None)
-                changes.append([*row, pk])
-            if changes:
-                cursor.executemany(update, changes)
-                done += len(changes)
-        if len(rows) < batch:
-            return done
-        last = rows[-1][0]
+    done = 0
+    for cursor, rows in table_batches(table, sources, batch, using=connection):
+        changes = []
+        for pk, *values in rows:
+            clear_values = {
+                c: ("" if v is None else str(v)) for c, v in zip(sources, values, strict=True)
+            }
+            if any(SEALED.match(v) for v in clear_values.values()):
+                continue
+            ring = ring or keys.verify()
+            row = [ring.seal(v, sealed[c]) if v else v for c, v in clear_values.items()]
+            for source, purpose, tail in indexes.values():
+                value = clear_values[source]
+                value = value[-tail:] if tail and value else value
+                row.append(ring.blind_index(value, purpose) if value else "")
+            for source in years.values():
+                value = clear_values[source]
+                row.append(int(value[:4]) if value else None)
+            changes.append([*row, pk])
+        if changes:
+            cursor.executemany(update, changes)
+            done += len(changes)
+    return done
 
 
 FILE_CONTEXT = "core.sealed-file"

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 
 from jiceng.core import audit, keys
 from jiceng.core.actors import Actor
+from jiceng.core.bulk import table_batches
 from jiceng.core.models import KeyCheck
 from jiceng.core.personal import BlindIndexField, PersonalField
 
@@ -37,29 +38,23 @@ def rotate(ring: keys.Keyring, batch: int = BATCH) -> int:
     prefix = ring.current.id + keys.SEPARATOR
     done = 0
     for model, fields in sealed_fields():
-        table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-        columns = [quote(f.column) for f in fields]
-        last = None
-        while True:
-            where = "" if last is None else f"WHERE {pk} > %s"
-            sql = f"SELECT {pk}, {', '.join(columns)} FROM {table} {where} ORDER BY {pk} LIMIT {batch}"  # noqa: S608, E501
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, [] if last is None else [last])
-                rows = cursor.fetchall()
-                for index, (field, column) in enumerate(zip(fields, columns, strict=True)):
-                    update = f"UPDATE {table} SET {column} = %s WHERE {pk} = %s AND {column} = %s"  # noqa: S608
-                    changes = [
-                        [ring.seal(ring.open(row[index + 1], field.context), field.context),
-                         row[0], row[index + 1]]
-                        for row in rows
-                        if row[index + 1] and not row[index + 1].startswith(prefix)
-                    ]  # fmt: skip
-                    if changes:
-                        cursor.executemany(update, changes)
-                        done += len(changes)
-            if len(rows) < batch:
-                break
-            last = rows[-1][0]
+        table = model._meta.db_table
+        columns = [f.column for f in fields]
+        for cursor, rows in table_batches(table, columns, batch):
+            for index, (field, column) in enumerate(zip(fields, columns, strict=True)):
+                update = (
+                    f"UPDATE {quote(table)} SET {quote(column)} = %s "  # noqa: S608
+                    f"WHERE id = %s AND {quote(column)} = %s"
+                )
+                changes = [
+                    [ring.seal(ring.open(row[index + 1], field.context), field.context),
+                     row[0], row[index + 1]]
+                    for row in rows
+                    if row[index + 1] and not row[index + 1].startswith(prefix)
+                ]  # fmt: skip
+                if changes:
+                    cursor.executemany(update, changes)
+                    done += len(changes)
     audit.record(
         actor=Actor.system("jiceng keys"),
         action="system.keys_rotate",
