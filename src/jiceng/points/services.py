@@ -18,7 +18,7 @@ from jiceng.core.actors import Actor, user_of
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.core.process import actor_required
-from jiceng.points.ledger import account_for, ledger_for, post
+from jiceng.points.ledger import Entry, account_for, ledger_for, post, post_many
 from jiceng.points.models import (
     Account,
     DeedClaim,
@@ -83,16 +83,15 @@ def points_award(*, actor: Actor, region_code: str, awards: list[Award]) -> list
             else account_for(ledger, Account.Kind.TEAM, award.team)
         )
         entries.append(
-            post(
-                ledger=ledger,
+            Entry(
                 key=award.key,
                 kind=JournalEntry.Kind.EARN,
                 memo=award.memo,
                 lines=[(holder, award.points), (issuance, -award.points)],
-                actor=actor.user,
             )
         )
-    return entries
+    # One batch: the ledger's lock is taken once for a whole settlement, not per attendee.
+    return post_many(ledger=ledger, entries=entries, actor=actor.user)
 
 
 # --- earning by deeds, and corrections -------------------------------------------------------
