@@ -254,6 +254,20 @@ def _tracking(world: World, closed: bool = False, suffix: str = "") -> str:
     return f"/t/{case.tracking_code}/{case.access_token}/{suffix}"
 
 
+def _my_case(world: World) -> str:
+    """A request of grid A made with resident A's phone: under A's 我的诉求 only."""
+    from jiceng.cases import services
+
+    case, _ = services.case_submit(
+        actor=PUBLIC,
+        channel="qr",
+        region_code=world.grid_a.code,
+        description="甲居民反映楼道灯坏了",
+        reporter_phone=str(_resident(world).phone._clear),
+    )
+    return case.tracking_code
+
+
 # --- residents, activities, points, stores ------------------------------------------------
 
 
@@ -724,6 +738,22 @@ PAGES = [
         anonymous=200,
     ),
     Case(
+        "cases_public:lookup",
+        "grid_worker",
+        lambda w: "/t/",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
+        "cases_public:lookup_code",
+        "grid_worker",
+        lambda w: f"/t/{_a_case(w).tracking_code}/",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
         "cases_public:tracking",
         "grid_worker",
         lambda w: _tracking(w),
@@ -831,6 +861,14 @@ PAGES = [
         anonymous=404,
     ),
     Case(
+        "open311:root",
+        "grid_worker",
+        lambda w: "/open311/v2/",
+        other=200,
+        outsider=200,
+        anonymous=200,
+    ),
+    Case(
         "open311:discovery",
         "grid_worker",
         lambda w: "/open311/v2/discovery.json",
@@ -896,6 +934,14 @@ PAGES = [
     ),
     Case("cases:posters", "grid_worker", lambda w: f"/regions/{w.grid_a.code}/posters/"),
     Case("cases:poster", "grid_worker", lambda w: f"/regions/{w.grid_a.code}/poster.svg"),
+    Case(
+        "cases:work_phones",
+        "community_worker",
+        lambda w: "/regions/370829001001/work-phones/",
+        method="post",
+        data=lambda w: {"grid": w.grid_a.code, "work_phone": "0537-6812345"},
+        owner=302,
+    ),
     Case(
         "patrols:list",
         "grid_worker",
@@ -1128,6 +1174,15 @@ PAGES = [
         marker=lambda w: _entry(w).memo,
     ),
     Case("me:code", "", lambda w: "/me/code/", other=200, outsider=302, resident=True),
+    Case(
+        "me:requests",
+        "",
+        lambda w: "/me/requests/",
+        other=200,
+        outsider=302,
+        resident=True,
+        marker=_my_case,
+    ),
     Case(
         "me:redemption",
         "",

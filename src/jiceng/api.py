@@ -100,9 +100,73 @@ def authentication_error(request, exc):
     return _error(request, 401, "unauthorized", "请先登录：缺少或无效的访问令牌。")
 
 
+# What each kind of validation error says, in Chinese (pydantic's error types); the shape
+# of `detail` stays pydantic's, only `msg` is ours.
+VALIDATION_MESSAGES = {
+    "missing": "必填",
+    "string_type": "须为文字",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "不能超过 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "须为整数",
+    "int_parsing": "须为整数",
+    "int_from_float": "须为整数",
+    "float_type": "须为数字",
+    "float_parsing": "须为数字",
+    "decimal_parsing": "须为数字",
+    "decimal_type": "须为数字",
+    "bool_type": "须为 true 或 false",
+    "bool_parsing": "须为 true 或 false",
+    "date_type": "须为日期，如 2026-01-31",
+    "date_parsing": "须为日期，如 2026-01-31",
+    "date_from_datetime_parsing": "须为日期，如 2026-01-31",
+    "datetime_type": "须为日期时间，如 2026-01-31T09:00:00+08:00",
+    "datetime_parsing": "须为日期时间，如 2026-01-31T09:00:00+08:00",
+    "datetime_from_date_parsing": "须为日期时间，如 2026-01-31T09:00:00+08:00",
+    "greater_than": "须大于 {gt}",
+    "greater_than_equal": "不能小于 {ge}",
+    "less_than": "须小于 {lt}",
+    "less_than_equal": "不能大于 {le}",
+    "literal_error": "须为以下之一：{expected}",
+    "enum": "须为以下之一：{expected}",
+    "list_type": "须为列表",
+    "dict_type": "须为对象",
+    "model_type": "须为对象",
+    "model_attributes_type": "须为对象",
+    "json_invalid": "不是有效的 JSON",
+    "json_type": "不是有效的 JSON",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "uuid_parsing": "格式不正确",
+    "url_parsing": "须为网址",
+}
+NOT_FIELDS = {"body", "query", "path", "header", "cookie", "form", "payload", "file", "files"}
+
+
+def _field_name(loc) -> str:
+    """The field an error is about, as the client named it (the last named part)."""
+    names = [str(part) for part in loc if str(part) not in NOT_FIELDS]
+    return ".".join(names) or "请求"
+
+
+def _chinese(error: dict) -> dict:
+    template = VALIDATION_MESSAGES.get(error.get("type", ""), "格式不正确")
+    try:
+        text = template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        text = template.split("{")[0].rstrip("：: ") or "格式不正确"
+    return {**error, "msg": f"{_field_name(error.get('loc', ()))}：{text}"}
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
-    return _error(request, 422, "validation_error", "请求参数不正确。", detail=exc.errors)
+    """422 with pydantic's `detail` (the schema fuzzers check), each `msg` in Chinese and
+    naming its field; `message` sums them up."""
+    detail = [_chinese(e) for e in exc.errors]
+    shown = "；".join(e["msg"] for e in detail[:5])
+    more = f"等 {len(detail)} 处" if len(detail) > 5 else ""
+    message = f"请求参数不正确：{shown}{more}。" if detail else "请求参数不正确。"
+    return _error(request, 422, "validation_error", message, detail=detail)
 
 
 @api.exception_handler(HttpError)

@@ -211,6 +211,10 @@ JICENG_PHOTO_MAX_MB = env_int("JICENG_PHOTO_MAX_MB", 10)
 JICENG_REOPEN_DAYS = env_int("JICENG_REOPEN_DAYS", 7)  # a resident may ask for rework this long
 JICENG_INTAKE_PER_HOUR_DEVICE = env_int("JICENG_INTAKE_PER_HOUR_DEVICE", 5)
 JICENG_INTAKE_PER_HOUR_GRID = env_int("JICENG_INTAKE_PER_HOUR_GRID", 60)
+# The resident's tracking link by SMS (at submission and at 办结): at most so many a day to
+# one number; lookups by 查询码 and the phone's last four digits, per address and per code.
+JICENG_TRACKING_SMS_PER_DAY = env_int("JICENG_TRACKING_SMS_PER_DAY", 3)
+JICENG_TRACKING_LOOKUPS_PER_HOUR = env_int("JICENG_TRACKING_LOOKUPS_PER_HOUR", 10)
 NINJA_PAGINATION_CLASS = "jiceng.core.pagination.BoundedPagination"
 # Codes checked per hour: strictly per phone, generously per client address (residents at
 # one venue share its Wi-Fi at check-in).

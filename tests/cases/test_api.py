@@ -114,3 +114,17 @@ def test_a_step_that_takes_the_request_out_of_sight_answers_without_its_content(
     }
     assert "煤气味" not in answer.content.decode()
     assert Case.objects.get(pk=case.pk).status == "accepted"
+
+
+def test_validation_errors_say_per_field_in_chinese(world, api):
+    worker = api(world.a("grid_worker"))
+    response = worker.post(
+        "/api/v1/cases", {"region_code": world.grid_a.code, "building_id": "三"}, "application/json"
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    messages = {tuple(e["loc"])[-1]: e["msg"] for e in body["detail"]}
+    assert "description" in messages and "必填" in messages["description"]
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in m) for m in messages.values())
+    assert "description" in body["message"]

@@ -222,3 +222,45 @@ def test_any_other_address_is_a_georeport_404(client311, path):
     """Found by fuzzing: a line break in the path slipped past the catch-all to an HTML page."""
     status, errors = client311.get(path, jurisdiction_id=JURISDICTION)  # parses JSON or fails
     assert status == 404 and errors == [{"code": 404, "description": "unknown endpoint"}]
+
+
+def test_the_base_address_answers_with_the_discovery_document(client311):
+    """Discovery advertises /open311/v2/ as the endpoint: a client that opens it finds it."""
+    response = Client().get("/open311/v2/")
+    assert response.status_code == 200
+    data = json.loads(response.content)
+    assert data["endpoints"][0]["url"].endswith("/open311/v2/")
+    xml = Client().get("/open311/v2/", HTTP_ACCEPT="text/xml")
+    assert xml.status_code == 200 and ElementTree.fromstring(xml.content).tag == "discovery"
+
+
+def test_the_public_reads_the_reply_never_the_internal_result(world, client311, county_staff):
+    from jiceng.cases import services
+
+    _, created = post_gas(client311)
+    case = Case.objects.get(tracking_code=created[0]["service_request_id"])
+    worker, community = world.a("grid_worker"), world.a("community_worker")
+    services.case_accept(actor=county_staff, case=case, grid=world.grid_a)
+    case = services.case_dispatch(
+        actor=community, case=Case.objects.get(pk=case.pk), handler=worker
+    )
+    case = services.case_start(actor=worker, case=case)
+    services.case_handle(
+        actor=worker,
+        case=case,
+        result="302室王某某家燃气阀门老化，已换",
+        reply="已更换老化的燃气阀门。",
+    )
+    anonymous = GeoReportClient(Client())
+    for fmt in ("json", "xml"):
+        _, found = anonymous.get(
+            f"requests/{case.tracking_code}", fmt, jurisdiction_id=JURISDICTION
+        )
+        text = (
+            json.dumps(found, ensure_ascii=False)
+            if fmt == "json"
+            else ElementTree.tostring(found, encoding="unicode")
+        )
+        assert "王某某" not in text and "已更换老化的燃气阀门。" in text
+    _, listed = anonymous.get("requests", jurisdiction_id=JURISDICTION)
+    assert "王某某" not in json.dumps(listed, ensure_ascii=False)

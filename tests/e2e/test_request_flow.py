@@ -71,6 +71,7 @@ def test_from_qr_code_to_rating(world, phone, browser, live_server, tmp_path):
     worker.get_by_role("button", name="派单").click()
     worker.get_by_role("button", name="接单").click()
     worker.get_by_label("办理结果").fill("已联系供电公司更换灯泡，恢复照明")
+    worker.get_by_label("答复居民").fill("路灯已更换灯泡，恢复照明")
     worker.get_by_role("button", name="办结反馈").click()
     expect(worker.get_by_role("heading", name=re.compile(code))).to_contain_text("待核查")
 
@@ -81,10 +82,11 @@ def test_from_qr_code_to_rating(world, phone, browser, live_server, tmp_path):
     community.get_by_role("button", name="核查通过，结案").click()
     expect(community.get_by_role("heading", name=re.compile(code))).to_contain_text("已办结")
 
-    # The resident sees the result and rates it.
+    # The resident sees the reply (not the internal result) and rates it.
     phone.goto(tracking_url)
     expect(phone.locator("[data-status]")).to_contain_text("已办结")
-    expect(phone.locator("dd").filter(has_text="已联系供电公司更换灯泡")).to_be_visible()
+    expect(phone.locator("dd").filter(has_text="路灯已更换灯泡")).to_be_visible()
+    expect(phone.get_by_text("已联系供电公司")).to_have_count(0)
     phone.get_by_label("非常满意").check()
     phone.get_by_label("意见（选填）").fill("修得很快")
     phone.get_by_role("button", name="提交评价").click()

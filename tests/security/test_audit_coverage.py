@@ -39,6 +39,7 @@ WRITES_NOTHING = {
     "check_location": "a check",
     "check_answers": "a check",
     "case_for_resident": "a lookup by tracking code and token",
+    "case_lookup": "a lookup by 查询码 and the phone's last four (its tries are throttle hits)",
     "handlers_for": "a lookup",
     "notifications_mark_read": "the reader's own inbox state",
     "deadline_notices": "its notices are kept as notifications, each sent once",

@@ -114,6 +114,12 @@ class Membership(models.Model):
         related_name="+",
         help_text="楼栋长只管本楼栋",
     )
+    work_phone = models.CharField(
+        "公开工作电话",
+        max_length=20,
+        blank=True,
+        help_text="网格岗位对外公布的工作电话，印在二维码海报上；不是本人手机号",
+    )
     is_active = models.BooleanField("有效", default=True)
     created_at = models.DateTimeField("授予时间", auto_now_add=True)
     created_by = models.ForeignKey(

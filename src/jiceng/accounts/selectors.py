@@ -157,10 +157,11 @@ def staff_at(*, roles, region_codes):
     )
 
 
-def grid_workers(*, region_codes) -> dict[str, User]:
-    """The grid worker of each of these grids (one, if several are posted)."""
+def grid_posts(*, region_codes) -> dict[str, Membership]:
+    """The grid worker's post (网格员任职, with its 公开工作电话 and its `user`) of each of
+    these grids (one, if several are posted: the earliest)."""
     return {
-        m.region_code: m.user
+        m.region_code: m
         for m in Membership.objects.filter(
             region_code__in=list(region_codes), role="grid_worker", is_active=True
         )

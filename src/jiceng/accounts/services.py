@@ -33,7 +33,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.middleware import client_ip
 from jiceng.core.models import AuditEvent
-from jiceng.core.region_codes import is_within
+from jiceng.core.region_codes import community_of, is_within
 from jiceng.places.models import Building, Region
 from jiceng.places.selectors import region_get_any
 
@@ -751,6 +751,30 @@ def membership_revoke(*, actor: Actor, membership: Membership) -> None:
             "role": membership.role,
             "role_label": membership.get_role_display(),
         },
+    )
+
+
+WORK_PHONE_MESSAGE = "工作电话应为11位手机号，或带区号的固定电话（如 0537-1234567）。"
+
+
+def membership_set_work_phone(*, actor: Actor, membership: Membership, work_phone: str) -> None:
+    """公开工作电话: the number a grid post publishes on its poster and intake page, set by
+    the staff of the grid's community (or above), never the worker's own phone, which
+    stays masked. Empty takes it off."""
+    if membership.role != "grid_worker" or not membership.is_active:
+        raise NotFound()
+    require(actor, "cases.triage", community_of(membership.region_code))
+    number = ""
+    if (work_phone or "").strip():
+        number = phones.reachable(work_phone)
+        if number is None:
+            raise DomainError(WORK_PHONE_MESSAGE, code="phone_invalid", field="work_phone")
+    Membership.objects.filter(pk=membership.pk).update(work_phone=number)
+    audit.record(
+        actor=actor,
+        action="user.work_phone",
+        obj=membership,
+        detail={"user": membership.user.username, "work_phone": number},
     )
 
 

@@ -34,6 +34,7 @@ class StepInput:
     approve: bool = False
     passed: bool = False
     result: str = ""
+    reply: str = ""  # 答复: the public's part of 办结反馈
     photos: list[CleanPhoto] = field(default_factory=list)
 
 
@@ -96,7 +97,7 @@ ACTIONS: dict[str, Callable[[Actor, Case, StepInput], Case]] = {
         actor=actor, case=case, approve=given.approve, note=given.note
     ),
     "handle": lambda actor, case, given: services.case_handle(
-        actor=actor, case=case, result=given.result, photos=given.photos
+        actor=actor, case=case, result=given.result, reply=given.reply, photos=given.photos
     ),
     "check": lambda actor, case, given: services.case_check(
         actor=actor, case=case, passed=given.passed, note=given.note

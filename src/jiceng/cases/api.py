@@ -71,6 +71,7 @@ class EventOut(Schema):
 
 class CaseDetailOut(CaseOut):
     result: str
+    public_reply: str = Field(description="答复：对居民和公众公开")
     answers: dict
     events: list[EventOut]
     actions: list[str]
@@ -105,7 +106,8 @@ class StepIn(Schema):
     days: int = 0
     approve: bool = False
     passed: bool = False
-    result: str = ""
+    result: str = Field("", description="办理结果（内部，可含人名）")
+    reply: str = Field("", description="答复（对居民和公众公开）")
 
 
 def _with_clock(request):
@@ -237,6 +239,7 @@ def case_step(request, case_id: int, action: str, payload: StepIn):
         approve=payload.approve,
         passed=payload.passed,
         result=payload.result,
+        reply=payload.reply,
     )
     case = actions.case_act(actor=Actor.of(request), case=case, action=action, given=given)
     _with_clock(request)

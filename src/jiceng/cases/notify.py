@@ -8,11 +8,15 @@ the checker runs; its outbound copy carries the same key to the gateway, so it i
 once however often it is delivered.
 """
 
+import datetime
 import uuid
+
+from django.conf import settings
+from django.urls import reverse
 
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases.models import Notification
-from jiceng.core import outbox
+from jiceng.core import outbox, personal, phones
 from jiceng.core.region_codes import community_of, county_of, town_of
 
 
@@ -82,3 +86,37 @@ def supervisors(case, kind: str, text: str, key: str | None = None):
         region_codes=[town_of(case.region_code), county_of(case.region_code)],
     )
     return notify(staff, case, kind, text, key)
+
+
+TRACKING_TEMPLATES = ("case_received", "case_closed")
+
+
+def resident_tracking_link(case, template: str, key: str) -> bool:
+    """Text the reporter their private tracking link (`case_received` at submission,
+    `case_closed` at 办结), in the caller's transaction: only to a mobile number, never
+    for a suspect submission, and at most JICENG_TRACKING_SMS_PER_DAY a day to one number
+    (a flood of submissions must not become a flood of texts to someone's phone).
+    Returns whether one was queued."""
+    number = phones.mobile(personal.clear(case.reporter_phone) or "")
+    if number is None or case.is_suspect:
+        return False
+    day = datetime.timedelta(days=1)
+    if outbox.queued_to(phone=number, templates=TRACKING_TEMPLATES, within=day) >= (
+        settings.JICENG_TRACKING_SMS_PER_DAY
+    ):
+        return False
+    path = reverse("cases_public:tracking", args=[case.tracking_code, case.access_token])
+    outbox.put(
+        [
+            outbox.sms(
+                phone=number,
+                template=template,
+                params={
+                    "code": case.tracking_code,
+                    "url": settings.JICENG_PUBLIC_URL.rstrip("/") + path,
+                },
+                key=key,
+            )
+        ]
+    )
+    return True

@@ -2,7 +2,7 @@
 
 jurisdiction_id is the county code. POST needs an api_key issued to the client app by the
 county administrator. Reading requests needs no key, but then shows only what anyone may
-see (status, type, dates, the public result): the description, address, position and the
+see (status, type, dates, the public reply): the description, address, position and the
 reporter's details are given only to the client app that submitted the request.
 
 Location: address_id may be a grid code (printed under each QR code); otherwise lat/long
@@ -163,6 +163,15 @@ def discovery(request, fmt: str):
         ],
     }
     return render(data, fmt, "discovery", None)
+
+
+@login_not_required
+@require_GET
+def root(request):
+    """/open311/v2/ itself, the endpoint that discovery advertises: the discovery document,
+    in XML when the client asks for it (Accept), else JSON."""
+    fmt = "xml" if "xml" in request.headers.get("Accept", "") else "json"
+    return discovery(request, fmt=fmt)
 
 
 def _service(category: Category) -> dict:
@@ -337,7 +346,11 @@ def _request_data(case: Case, client: Open311Client | None) -> dict:
     return {
         "service_request_id": case.tracking_code,
         "status": "closed" if case.status in CLOSED else "open",
-        "status_notes": case.result or RESIDENT_STATUS[case.status],
+        # The public reply (答复) only: the internal result can name people. The client
+        # that posted the request may still read the result of one handled before replies.
+        "status_notes": case.public_reply
+        or (case.result if own else "")
+        or RESIDENT_STATUS[case.status],
         "service_name": category.name if category else "",
         "service_code": category.code if category else "",
         "description": case.description if own else "",

@@ -15,13 +15,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiceng.accounts.selectors import grid_workers
+from jiceng.accounts.selectors import grid_posts
 from jiceng.cases import services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
 from jiceng.cases.workflow import RESIDENT_STATUS, event_label
+from jiceng.core import phones
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
@@ -59,6 +60,20 @@ class IntakeForm(forms.Form):
     hide_reporter = forms.BooleanField(label="不向承办人透露我的电话", required=False)
     submission = forms.CharField(widget=forms.HiddenInput)
 
+    def clean_reporter_phone(self) -> str:
+        """A number the handler can call back: a mobile, or a landline with its area code
+        (a bare 7-digit number is a typo as often as a local line)."""
+        text = self.cleaned_data["reporter_phone"].strip()
+        if not text:
+            return ""
+        number = phones.reachable(text)
+        if number is None:
+            raise forms.ValidationError(PHONE_MESSAGE, code="phone_invalid")
+        return number
+
+
+PHONE_MESSAGE = "请填写11位手机号，或带区号的固定电话（如 0537-1234567）。"
+
 
 def _grid(grid_code: str) -> Region:
     grid = Region.objects.filter(code=grid_code, level=Region.Level.GRID).first()
@@ -91,7 +106,8 @@ def _form(grid: Region, data=None) -> IntakeForm:
 def intake(request, grid_code: str):
     """The page a resident reaches by scanning the grid's (or building's) QR code."""
     grid = _grid(grid_code)
-    worker = grid_workers(region_codes=[grid.code]).get(grid.code)
+    post = grid_posts(region_codes=[grid.code]).get(grid.code)
+    worker = post.user if post else None
     form = _form(grid, request.POST or None)
     if request.method == "GET" and whole_number(request.GET.get("b")) is not None:
         form.initial["building"] = whole_number(request.GET["b"])
@@ -144,6 +160,7 @@ def intake(request, grid_code: str):
             "grid": grid,
             "worker": worker,
             "worker_phone": mask_phone(worker.phone) if worker else "",
+            "work_phone": post.work_phone if post else "",
             "worker_name": (worker.full_name or worker.username) if worker else "",
             "form": form,
             "category_groups": category_groups(county_of(grid.code)),
@@ -179,6 +196,45 @@ def intake_questions(request, grid_code: str):
     return render(request, "cases/public/_questions.html", {"questions": questions})
 
 
+class LookupForm(forms.Form):
+    code = forms.CharField(
+        label="查询码", max_length=12, error_messages={"required": "请填写查询码。"}
+    )
+    tail = forms.RegexField(
+        label="手机号后四位",
+        regex=r"^\d{4}$",
+        error_messages={"required": "请填写手机号后四位。", "invalid": "请填写手机号后四位数字。"},
+    )
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def lookup(request, code: str = ""):
+    """/t/ and /t/<查询码>/ without the private token: find the request again by its 查询码
+    and the last four digits of the phone it was given with."""
+    form = LookupForm(request.POST or None, initial={"code": code.upper()})
+    error, status = "", 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                case = services.case_lookup(
+                    fingerprint=client_fingerprint(client_ip(request)),
+                    tracking_code=form.cleaned_data["code"],
+                    tail=form.cleaned_data["tail"],
+                )
+            except DomainError as failure:
+                error = failure.message
+                status = 429 if failure.code == "rate_limited" else 400
+            else:
+                return redirect(tracking_url(case))
+        else:
+            status = 400
+    return render(
+        request, "cases/public/lookup.html", {"form": form, "error": error}, status=status
+    )
+
+
 def tracking_url(case: Case) -> str:
     return reverse("cases_public:tracking", args=[case.tracking_code, case.access_token])
 
@@ -209,10 +265,19 @@ def _timeline(case: Case, *, staff_only: bool = False) -> list[dict]:
             "at": event.at,
             "who": event.actor_label,
             "what": event_label(event),
-            "note": event.note if event.action in PUBLIC_NOTES else "",
+            "note": _public_note(event),
         }
         for event in events.order_by("at", "id")
     ]
+
+
+def _public_note(event) -> str:
+    """What the resident reads of a step: its note where the note is written for them;
+    of 办结反馈, the handler's reply (答复), never the internal result, which can name
+    people (steps recorded before replies existed keep their note)."""
+    if event.action == "handle" and "reply" in (event.data or {}):
+        return event.data["reply"]
+    return event.note if event.action in PUBLIC_NOTES else ""
 
 
 def _photos(own: Case, case: Case) -> list[Photo]:

@@ -307,3 +307,27 @@ def case_figures(*, user, region_code: str, start: datetime.date, end: datetime.
         top_categories=top,
         **counts,
     )
+
+
+# --- the resident's own requests ---------------------------------------------------------
+
+TAIL = 4
+
+
+def case_by_code_and_tail(*, tracking_code: str, tail: str) -> Case | None:
+    """The request with this 查询码 made with a phone ending in `tail`, or None: one
+    indexed query whichever part is wrong (or the request has no phone), so neither the
+    answer nor its time says whether the code exists."""
+    return Case.objects.filter(
+        tracking_code=tracking_code.strip().upper()[:12], reporter_phone_tail=tail[-TAIL:]
+    ).first()
+
+
+def resident_cases(*, phone: str, claimed_ids) -> QuerySet[Case]:
+    """A signed-in resident's requests: those made with their phone (by its blind index)
+    and those they claimed by 查询码; newest first."""
+    return (
+        Case.objects.filter(Q(reporter_phone=phone) | Q(pk__in=claimed_ids))
+        .select_related("category")
+        .order_by("-received_at", "-id")
+    )

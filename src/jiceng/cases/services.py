@@ -18,12 +18,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jiceng.accounts.selectors import staff_at
-from jiceng.cases import notify
+from jiceng.cases import notify, selectors
 from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.cases.photos import CleanPhoto
 from jiceng.cases.selectors import may_handle, may_reveal_reporter
 from jiceng.cases.workflow import PROCESS, actor_label
-from jiceng.core import audit, personal, phones
+from jiceng.core import audit, personal, phones, throttle
 from jiceng.core.access import has_permission, require, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import DAY, WorkCalendar
@@ -151,10 +151,13 @@ def case_submit(
     open311_client=None,
     patrol=None,
     idempotency_key: str | None = None,
+    is_suspect: bool = False,
 ) -> tuple[Case, bool]:
     """Record a new request. Returns (case, created): a replayed submission (same
     idempotency key) returns the request it created the first time. A staff actor is the
-    one who entered it (代为登记, a patrol finding); anyone else is the public."""
+    one who entered it (代为登记, a patrol finding); anyone else is the public. A reporter
+    who left a mobile number is texted the tracking link, unless the submission is
+    suspect."""
     actor = actor_required(actor)
     submitted_by = actor.user if actor.is_staff else None
     if idempotency_key:
@@ -236,6 +239,7 @@ def case_submit(
                 open311_client=open311_client,
                 patrol=patrol,
                 idempotency_key=idempotency_key or "",
+                is_suspect=is_suspect,
                 received_at=now,
                 due_at=_deadline(now, *limit),
             )
@@ -245,6 +249,7 @@ def case_submit(
                 case, actor=actor, action="submit", event={"data": {"channel": channel}}
             )
             notify.triage_staff(case, "new", f"新诉求 {case.tracking_code}：{description[:40]}")
+            notify.resident_tracking_link(case, "case_received", f"case:{case.pk}:received")
     except IntegrityError:
         if idempotency_key:  # the same submission raced itself: return the winner
             existing = Case.objects.filter(idempotency_key=idempotency_key).first()
@@ -468,13 +473,23 @@ def _check_deadline(case: Case, start):
     return _deadline(start, case.category.check_limit, case.category.check_unit)
 
 
-def case_handle(*, actor: Actor, case: Case, result: str, photos: list[CleanPhoto] = ()) -> Case:
-    """办结反馈: the handler reports what was done; the community then checks it."""
+MAX_REPLY = 1000
+
+
+def case_handle(
+    *, actor: Actor, case: Case, result: str, reply: str = "", photos: list[CleanPhoto] = ()
+) -> Case:
+    """办结反馈: the handler reports what was done (`result`, internal: it may name
+    people) and answers the public (`reply`, 答复: what the resident's page and Open311
+    show); the community then checks it."""
     result = (result or "").strip()
+    reply = (reply or "").strip()
     if not result:
         raise DomainError("请填写办理结果。", code="result_required", field="result")
     if len(result) > MAX_DESCRIPTION or len(photos) > MAX_PHOTOS:
         raise DomainError("办理结果过长或照片过多。", code="result_too_long", field="result")
+    if len(reply) > MAX_REPLY:
+        raise DomainError(f"答复不能超过 {MAX_REPLY} 字。", code="reply_too_long", field="reply")
     now = timezone.now()
 
     def effects(handled: Case) -> None:
@@ -483,8 +498,9 @@ def case_handle(*, actor: Actor, case: Case, result: str, photos: list[CleanPhot
         notify.checkers(handled, "handled", f"诉求 {handled.tracking_code} 已办理，请核查")
 
     return PROCESS.run(
-        case, "handle", actor=actor, note=result, event=_event(), result=result,
-        handled_at=now, derive=lambda c: {"due_at": _check_deadline(c, now)}, effects=effects,
+        case, "handle", actor=actor, note=result, event=_event(data={"reply": reply}),
+        result=result, public_reply=reply, handled_at=now,
+        derive=lambda c: {"due_at": _check_deadline(c, now)}, effects=effects,
     )  # fmt: skip
 
 
@@ -521,6 +537,9 @@ def case_check(*, actor: Actor, case: Case, passed: bool, note: str = "") -> Cas
     def effects(checked: Case) -> None:
         if passed:
             notify.handlers(checked, "closed", f"诉求 {checked.tracking_code} 核查通过，已结案")
+            notify.resident_tracking_link(
+                checked, "case_closed", f"case:{checked.pk}:closed:{checked.closed_at.isoformat()}"
+            )
         else:
             notify.handlers(
                 checked, "rework", f"诉求 {checked.tracking_code} 核查未通过，请返工：{note[:40]}"
@@ -540,6 +559,29 @@ def case_for_resident(*, tracking_code: str, access_token: str) -> Case:
     case = Case.objects.filter(tracking_code=tracking_code.upper()).first()
     if case is None or not secrets.compare_digest(case.access_token, access_token):
         raise NotFound("未找到该诉求，请检查查询链接。")
+    return case
+
+
+LOOKUP_MISS = "查询码或手机号后四位不正确。请核对后再试，或凭专属查询链接查看。"
+LOOKUP_LIMITED = "查询太频繁了，请一小时后再试。"
+
+
+def case_lookup(*, fingerprint: str, tracking_code: str, tail: str) -> Case:
+    """The request behind 查询码 + the last four digits of the phone it was given with,
+    for a resident who lost the private link. Each try counts against the asker
+    (`fingerprint`) and against the code, so that many addresses cannot share out one
+    code's 10,000 tails; a miss says the same whichever part is wrong."""
+    limit = settings.JICENG_TRACKING_LOOKUPS_PER_HOUR
+    hour = datetime.timedelta(hours=1)
+    limited = DomainError(LOOKUP_LIMITED, code="rate_limited")
+    throttle.take("cases.lookup.address", fingerprint, limit=limit, within=hour, error=limited)
+    throttle.take(
+        "cases.lookup.code", tracking_code.strip().upper(), limit=limit, within=hour, error=limited
+    )
+    tail = tail.strip()
+    case = selectors.case_by_code_and_tail(tracking_code=tracking_code, tail=tail)
+    if case is None or len(tail) != selectors.TAIL or not tail.isdigit():
+        raise DomainError(LOOKUP_MISS, code="lookup_miss")
     return case
 
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("cases/<int:pk>/photos/<int:photo_id>/", views.case_photo, name="photo"),
     path("regions/<str:code>/posters/", views.posters, name="posters"),
     path("regions/<str:code>/poster.svg", views.poster_download, name="poster"),
+    path("regions/<str:code>/work-phones/", views.work_phones, name="work_phones"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read/", views.inbox_read, name="inbox_read"),
 ]
@@ -22,6 +23,8 @@ public_patterns = (
     [
         path("q/<str:grid_code>/", public.intake, name="intake"),
         path("q/<str:grid_code>/questions/", public.intake_questions, name="questions"),
+        path("t/", public.lookup, name="lookup"),
+        path("t/<str:code>/", public.lookup, name="lookup_code"),
         path("t/<str:code>/<str:token>/", public.tracking, name="tracking"),
         path("t/<str:code>/<str:token>/rate/", public.rate, name="rate"),
         path("t/<str:code>/<str:token>/reopen/", public.reopen, name="reopen"),
@@ -51,6 +54,7 @@ settings_patterns = (
 FMT = r"\.(?P<fmt>xml|json)$"
 open311_patterns = (
     [
+        path("", open311.root, name="root"),
         path("openapi.json", open311.openapi, name="openapi"),
         re_path(r"^discovery" + FMT, open311.discovery, name="discovery"),
         re_path(r"^services" + FMT, open311.service_list, name="services"),

@@ -24,7 +24,7 @@ from jiceng.core.errors import DomainError, Forbidden
 from jiceng.core.intake import new_submission_key
 from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
-from jiceng.core.region_codes import county_of
+from jiceng.core.region_codes import community_of, county_of
 from jiceng.places.models import Region
 from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import buildings_assigned, nodes_under
@@ -198,6 +198,7 @@ def _step_input(request) -> actions.StepInput:
         approve=post.get("approve") == "1",
         passed=post.get("passed") == "1",
         result=post.get("result", ""),
+        reply=post.get("reply", ""),
     )
     if "target" in post:
         kind, _, text = post["target"].partition(":")
@@ -295,6 +296,49 @@ def posters(request, code: str):
         )
     )
     return render(request, "cases/posters.html", {"region": region, "posters": items})
+
+
+@require_http_methods(["GET", "POST"])
+def work_phones(request, code: str):
+    """公开工作电话 of the grid posts under a community (or above): what each grid's poster
+    and intake page publish, set by the community's staff."""
+    from jiceng.accounts.selectors import grid_posts
+    from jiceng.accounts.services import membership_set_work_phone
+    from jiceng.places.selectors import region_get
+
+    region = region_get(user=request.user, code=code)
+    desk = community_of(region.code) if region.is_grid else region.code
+    require(request.user, "cases.triage", desk)
+    grids = list(
+        Region.objects.filter(level=Region.Level.GRID, code__within=region.code).order_by("code")[
+            :300
+        ]
+    )
+    posts = grid_posts(region_codes=[g.code for g in grids])
+    error, status = "", 200
+    if request.method == "POST":
+        grid_code = request.POST.get("grid", "")
+        post = posts.get(grid_code)
+        try:
+            if post is None:
+                raise DomainError("该网格还没有网格员，不能设置工作电话。", code="post_missing")
+            membership_set_work_phone(
+                actor=Actor.of(request),
+                membership=post,
+                work_phone=request.POST.get("work_phone", ""),
+            )
+        except DomainError as failure:
+            error, status = failure.message, 400
+        else:
+            messages.success(request, "已保存，海报和扫码页将显示新的工作电话。")
+            return redirect("cases:work_phones", code=region.code)
+    rows = [{"grid": g, "post": posts.get(g.code)} for g in grids]
+    return render(
+        request,
+        "cases/work_phones.html",
+        {"region": region, "rows": rows, "error": error},
+        status=status,
+    )
 
 
 @require_GET

@@ -52,6 +52,8 @@ SMS_TEMPLATES = {
     "activity_cancelled": "您报名的活动“{title}”已取消：{reason}",
     "activity_moved": "您报名的活动“{title}”改期为{starts}，请留意。",
     "waitlist_promoted": "候补成功：您已获得活动“{title}”的名额。",
+    "case_received": "您反映的问题已收到，查询码 {code}。查看办理进度：{url}",
+    "case_closed": "您反映的问题（查询码 {code}）已办结，请查看结果并评价：{url}",
 }
 # A staff notice is the text of its in-app notice (cases.notify), sent as it is.
 NOTICE_TEMPLATE = "notice"
@@ -103,6 +105,17 @@ def notice(*, user, kind: str, text: str, key: str, expires_at=None) -> Message:
         recipient=throttle.key_of("outbox.notice", user.pk),
         expires_at=expires_at,
     )
+
+
+def queued_to(*, phone: str, templates: Iterable[str], within: datetime.timedelta) -> int:
+    """How many SMS of these templates were queued to `phone` in the last `within`: for
+    caps per number and day that the hourly cap of delivery does not give."""
+    return OutboxMessage.objects.filter(
+        channel=Channel.SMS,
+        recipient=throttle.key_of("outbox.sms", personal.clear(phone)),
+        template__in=list(templates),
+        created_at__gte=timezone.now() - within,
+    ).count()
 
 
 def put(messages: Iterable[Message]) -> None:

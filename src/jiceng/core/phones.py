@@ -30,3 +30,17 @@ def phone(text: str) -> str | None:
         return number
     tidy = _tidy(text)
     return tidy if LANDLINE.fullmatch(tidy) else None
+
+
+AREA_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
+
+
+def reachable(text: str) -> str | None:
+    """A number someone can be called back on from anywhere: a mobile, or a landline with
+    its area code; None for a bare local number (seven digits are as often a mobile
+    number typed short) and anything else."""
+    number = mobile(text)
+    if number:
+        return number
+    tidy = _tidy(text)
+    return tidy if AREA_LANDLINE.fullmatch(tidy) else None

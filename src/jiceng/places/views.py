@@ -252,7 +252,9 @@ def person_reveal(request, pk: int, field: str):
         find=lambda: selectors.person_get(user=request.user, pk=pk),
     )  # fmt: skip
     value = services.person_reveal(actor=Actor.of(request), person=person, field=field)
-    return render(request, "places/_revealed.html", {"value": value})
+    return render(
+        request, "places/_revealed.html", {"value": value, "is_phone": field.endswith("phone")}
+    )
 
 
 @require_GET

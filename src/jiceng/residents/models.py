@@ -63,3 +63,26 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return str(self.phone)
+
+
+class ClaimedCase(models.Model):
+    """认领的诉求: a request a resident proved their own (by its 查询码 and the last four
+    digits of the phone it was made with), listed under 我的诉求 whatever the phone."""
+
+    resident = models.ForeignKey(
+        Resident, verbose_name="居民", on_delete=models.CASCADE, related_name="claimed_cases"
+    )
+    case = models.ForeignKey(
+        "cases.Case", verbose_name="诉求", on_delete=models.CASCADE, related_name="+"
+    )
+    claimed_at = models.DateTimeField("认领时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "认领的诉求"
+        ordering = ["-claimed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "case"], name="claimed_case_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id}:{self.case_id}"

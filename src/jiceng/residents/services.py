@@ -16,7 +16,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.models import AuditEvent
-from jiceng.residents.models import OneTimeCode, Resident
+from jiceng.residents.models import ClaimedCase, OneTimeCode, Resident
 
 CODE_MINUTES = 5
 MAX_ATTEMPTS = 5
@@ -223,3 +223,18 @@ def resident_confirm(*, actor: Actor, person, phone: str) -> Resident:
         actor=actor, action="resident.confirm", obj=resident, region_code=person.region_code
     )
     return resident
+
+
+def case_claim(
+    *, actor: Actor, resident: Resident, fingerprint: str, tracking_code: str, tail: str
+):
+    """认领: a resident adds a request made with another phone (a landline, a family
+    member's mobile) to 我的诉求 by its 查询码 and that phone's last four digits; the
+    lookup is cases' own, rate-limited and the same answer whichever part is wrong."""
+    from jiceng.cases.services import case_lookup
+
+    case = case_lookup(fingerprint=fingerprint, tracking_code=tracking_code, tail=tail)
+    _, created = ClaimedCase.objects.get_or_create(resident=resident, case=case)
+    if created:
+        audit.record(actor=actor, action="case.claim", obj=case, detail={"resident": resident.pk})
+    return case

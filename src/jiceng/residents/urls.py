@@ -8,6 +8,7 @@ app_name = "me"
 urlpatterns = [
     path("login/", views.login, name="login"),
     path("logout/", views.logout, name="logout"),
+    path("requests/", views.requests, name="requests"),
 ]
 
 staff_patterns = (

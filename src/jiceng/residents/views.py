@@ -4,16 +4,23 @@ points in points/resident_views.py, the home page in activities/me.py."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jiceng.cases.selectors import resident_cases
+from jiceng.cases.workflow import RESIDENT_STATUS
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.intake import client_fingerprint
 from jiceng.core.middleware import client_ip
+from jiceng.places.models import Region
 from jiceng.places.selectors import person_get
 from jiceng.residents import services
+from jiceng.residents.decorators import resident_required
 
 
 def _next(request) -> str:
@@ -56,6 +63,55 @@ def login(request):
 def logout(request):
     services.resident_logout(request)
     return redirect("me:login")
+
+
+@resident_required
+@never_cache  # the resident's own words and private links
+@require_http_methods(["GET", "POST"])
+def requests(request):
+    """我的诉求: the requests made with the resident's phone and those they claimed, each
+    with its private tracking link; a request made with another phone is claimed here by
+    its 查询码 and that phone's last four digits."""
+    resident = request.resident
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            case = services.case_claim(
+                actor=Actor.of(request),
+                resident=resident,
+                fingerprint=client_fingerprint(client_ip(request)),
+                tracking_code=request.POST.get("code", ""),
+                tail=request.POST.get("tail", ""),
+            )
+        except DomainError as refusal:
+            error, status = refusal.message, 429 if refusal.code == "rate_limited" else 400
+        else:
+            messages.success(request, f"已添加诉求 {case.tracking_code}。")
+            return redirect("me:requests")
+    cases = resident_cases(
+        phone=resident.phone, claimed_ids=resident.claimed_cases.values("case_id")
+    )
+    page = Paginator(cases, 20).get_page(request.GET.get("page"))
+    # Back to intake: the resident's own grid, else the grid of their latest request.
+    places = [resident.region_code, *(case.region_code for case in page)]
+    grid = (
+        Region.objects.filter(code__in=[c for c in places if c], level=Region.Level.GRID)
+        .order_by("code")
+        .first()
+    )
+    return render(
+        request,
+        "residents/requests.html",
+        {
+            "resident": resident,
+            "page": page,
+            "rows": [(case, RESIDENT_STATUS[case.status]) for case in page],
+            "grid": grid,
+            "error": error,
+            "code": request.POST.get("code", ""),
+        },
+        status=status,
+    )
 
 
 # --- staff ---------------------------------------------------------------------------------

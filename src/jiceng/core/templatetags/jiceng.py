@@ -1,11 +1,12 @@
-"""Template filters: masked personal data (the same helpers the API and exports use) and
-QR codes."""
+"""Template filters: masked personal data (the same helpers the API and exports use),
+tap-to-call phone numbers, and QR codes."""
 
 import segno
 from django import template
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from jiceng.core import masking
+from jiceng.core import masking, phones
 
 register = template.Library()
 
@@ -14,6 +15,18 @@ register.filter("mask_phone", masking.mask_phone)
 register.filter("mask_name", masking.mask_name)
 register.filter("mask_text", masking.mask_text)
 register.filter("age_band", masking.age_band)
+
+
+@register.filter
+def tel_link(text) -> str:
+    """A phone number shown in full (a published work phone, or one just revealed) as a
+    `tel:` link a phone dials with one tap; anything else (a mask, a note) as text. A
+    sealed value prints its mask, so this never dials, or shows, a clear value by mistake."""
+    shown = str(text or "")
+    number = phones.phone(shown)
+    if number is None:
+        return shown
+    return format_html('<a href="tel:{}" class="tel">{}</a>', number.replace("-", ""), shown)
 
 
 @register.filter
