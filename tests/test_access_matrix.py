@@ -257,13 +257,14 @@ def _tracking(world: World, closed: bool = False, suffix: str = "") -> str:
 def _my_case(world: World) -> str:
     """A request of grid A made with resident A's phone: under A's 我的诉求 only."""
     from jiceng.cases import services
+    from jiceng.core.personal import clear
 
     case, _ = services.case_submit(
         actor=PUBLIC,
         channel="qr",
         region_code=world.grid_a.code,
         description="甲居民反映楼道灯坏了",
-        reporter_phone=str(_resident(world).phone._clear),
+        reporter_phone=clear(_resident(world).phone),
     )
     return case.tracking_code
 

@@ -104,7 +104,12 @@ def test_an_unknown_grid_or_a_wrong_token_is_not_found(world, catalogue, residen
     assert resident.get("/q/370829009009009/").status_code == 404
     case = submit()
     assert resident.get(f"/t/{case.tracking_code}/{case.access_token}x/").status_code == 404
-    assert resident.get(f"/t/{case.tracking_code}/").status_code == 404
+    # The code alone is no dead end: it offers the lookup by the phone's last four digits,
+    # and gives nothing of the request away.
+    lookup = resident.get(f"/t/{case.tracking_code}/")
+    assert lookup.status_code == 200 and "手机号后四位" in lookup.content.decode()
+    assert case.access_token not in lookup.content.decode()
+    assert case.description not in lookup.content.decode()
 
 
 def test_the_questions_fragment_follows_the_category(world, catalogue, resident):

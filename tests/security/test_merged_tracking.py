@@ -1,6 +1,7 @@
 """A duplicate merged into another request (M3): its reporter's tracking page follows the
-other request, showing the staff's steps and the result, and nothing the other request's
-resident wrote (their rating, its comment, their reason for reopening)."""
+other request, showing the staff's steps and the reply to the public (答复), and nothing
+the other request's resident wrote (their rating, its comment, their reason for
+reopening)."""
 
 from django.test import Client
 
@@ -16,10 +17,11 @@ COMMENT = "楼下张大爷家门口的灯也是我报的"
 REASON = "晚上又不亮了，我家孩子在13812345678等我"
 
 
-def _close(world, case: Case, result: str) -> Case:
+def _close(world, case: Case, reply: str) -> Case:
+    """Handled with an internal result that names a neighbour, and a reply to the public."""
     worker = world.a("grid_worker")
     case = services.case_start(actor=worker, case=case)
-    case = services.case_handle(actor=worker, case=case, result=result)
+    case = services.case_handle(actor=worker, case=case, result=f"王某某家：{reply}", reply=reply)
     return services.case_check(actor=world.a("community_worker"), case=case, passed=True)
 
 
@@ -59,7 +61,8 @@ def test_a_merged_request_shows_staff_steps_and_the_result_only(world):
     text = page.content.decode()
     assert COMMENT not in text and REASON not in text and "13812345678" not in text
     assert "您的评价" not in text and original.get_rating_display() not in text
-    assert "已更换整套灯具" in text  # the result
+    assert "已更换整套灯具" in text  # the reply
+    assert "王某某" not in text  # never the internal result
     assert "路灯坏了" in text and "3号楼路灯不亮" not in text  # its own description only
     assert text.count("<li>") == original.events.filter(is_public=True, actor__isnull=False).count()
 

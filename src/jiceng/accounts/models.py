@@ -118,6 +118,7 @@ class Membership(models.Model):
         "公开工作电话",
         max_length=20,
         blank=True,
+        db_default="",
         help_text="网格岗位对外公布的工作电话，印在二维码海报上；不是本人手机号",
     )
     is_active = models.BooleanField("有效", default=True)

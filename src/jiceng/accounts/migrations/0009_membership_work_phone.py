@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='membership',
             name='work_phone',
-            field=models.CharField(blank=True, help_text='网格岗位对外公布的工作电话，印在二维码海报上；不是本人手机号', max_length=20, verbose_name='公开工作电话'),
+            field=models.CharField(blank=True, db_default='', help_text='网格岗位对外公布的工作电话，印在二维码海报上；不是本人手机号', max_length=20, verbose_name='公开工作电话'),
         ),
     ]

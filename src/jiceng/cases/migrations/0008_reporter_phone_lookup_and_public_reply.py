@@ -47,22 +47,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='case',
             name='is_suspect',
-            field=models.BooleanField(default=False, help_text='疑似刷单的提交：照常受理，但不给反映人发短信', verbose_name='可疑提交'),
+            field=models.BooleanField(db_default=False, default=False, help_text='疑似刷单的提交：照常受理，但不给反映人发短信', verbose_name='可疑提交'),
         ),
         migrations.AddField(
             model_name='case',
             name='public_reply',
-            field=models.TextField(blank=True, help_text='写给居民和公众的答复，对外公开', max_length=1000, verbose_name='答复'),
+            field=models.TextField(blank=True, db_default='', default='', help_text='写给居民和公众的答复，对外公开', max_length=1000, verbose_name='答复'),
         ),
         migrations.AddField(
             model_name='case',
             name='reporter_phone_index',
-            field=jiceng.core.personal.BlindIndexField(db_index=True, source='reporter_phone', verbose_name='联系电话索引'),
+            field=jiceng.core.personal.BlindIndexField(db_default='', db_index=True, source='reporter_phone', verbose_name='联系电话索引'),
         ),
         migrations.AddField(
             model_name='case',
             name='reporter_phone_tail',
-            field=jiceng.core.personal.BlindIndexField(source='reporter_phone', tail=4, verbose_name='联系电话尾号索引'),
+            field=jiceng.core.personal.BlindIndexField(db_default='', source='reporter_phone', tail=4, verbose_name='联系电话尾号索引'),
         ),
         migrations.AlterField(
             model_name='case',
