@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.links import public_base_url
+from jiceng.core.numbers import whole_number
 from jiceng.points import selectors as points_selectors
 from jiceng.points import services as points_services
 from jiceng.points.models import PersonalCode, Redemption
@@ -44,6 +45,32 @@ def code(request):
     if request.htmx:
         return render(request, "points/me/_code.html", context)
     return render(request, "points/me/code.html", context)
+
+
+@resident_required
+@require_GET
+def code_number(request):
+    """数字码: six digits for a counter that cannot scan, issued for one of the resident's
+    stores (chosen here when there are several)."""
+    stores = list(points_selectors.resident_stores(request.resident))
+    wanted = whole_number(request.GET.get("store"))
+    store = next((s for s in stores if s.pk == wanted), None)
+    if store is None and wanted is None and len(stores) == 1:
+        store = stores[0]
+    digits = ""
+    if store is not None:
+        digits = points_services.counter_number_issue(actor=Actor.of(request), store=store)
+    return render(
+        request,
+        "points/me/number.html",
+        {
+            "stores": stores,
+            "store": store,
+            "digits": digits,
+            "minutes": int(PersonalCode.NUMBER_LIFETIME.total_seconds()) // 60,
+            "label": points_selectors.resident_label(request.resident),
+        },
+    )
 
 
 def _own_redemption(request, pk: int) -> Redemption:

@@ -82,6 +82,31 @@ def account_history(account: Account, limit: int = 100) -> list[tuple[JournalEnt
     return [(row.entry, row.amount) for row in rows]
 
 
+def resident_communities(resident) -> list[str]:
+    """The communities whose stores serve the resident: where they hold points, where
+    their account says they live, and where their person record is registered."""
+    codes = set(
+        Account.objects.filter(kind=Account.Kind.RESIDENT, resident=resident).values_list(
+            "ledger__region_code", flat=True
+        )
+    )
+    for code in (resident.region_code, resident.person.region_code if resident.person else ""):
+        if code and not is_above(code, COMMUNITY):
+            codes.add(community_of(code))
+    return sorted(codes)
+
+
+def resident_stores(resident) -> QuerySet:
+    """The open stores of the resident's communities (their goods, place and hours)."""
+    communities = resident_communities(resident)
+    if not communities:
+        return Store.objects.none()
+    where = Q()
+    for code in communities:
+        where |= Q(region_code__within=code)
+    return Store.objects.filter(where, is_active=True).order_by("region_code", "name")
+
+
 # --- rankings (张榜公示) ------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 goods and stock, redemption at the counter, and expiry. Every movement goes through
 points.ledger.post."""
 
+import datetime
 import hashlib
 import hmac
 import secrets
@@ -12,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jiceng.core import audit, refusals
+from jiceng.core import audit, refusals, throttle
 from jiceng.core.access import require, within
 from jiceng.core.actors import Actor, user_of
 from jiceng.core.errors import DomainError, NotFound
@@ -339,20 +340,116 @@ def personal_code_issue(*, actor: Actor) -> str:
     return code
 
 
+def _number_digest(store: Store, digits: str) -> str:
+    message = f"counter-code:{store.pk}:{digits}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def is_counter_number(code: str) -> bool:
+    """Six digits typed at the counter: a 数字码, not a scanned QR code."""
+    code = (code or "").strip()
+    return len(code) == PersonalCode.NUMBER_LENGTH and code.isascii() and code.isdigit()
+
+
+@transaction.atomic
+def counter_number_issue(*, actor: Actor, store: Store) -> str:
+    """数字码: six digits the resident reads out at `store`'s counter when it cannot scan
+    the QR code. Valid PersonalCode.NUMBER_LIFETIME, one use, only at that store; only the
+    digest of the digits (keyed with the store) is stored. A store one of the resident's
+    communities has, and open."""
+    from jiceng.points.selectors import resident_stores
+
+    resident = actor.resident
+    if resident is None:
+        raise NotFound()
+    if not resident_stores(resident).filter(pk=store.pk).exists():
+        raise NotFound("未找到该超市。")
+    now = timezone.now()
+    PersonalCode.objects.filter(
+        resident=resident, used_at__isnull=True, expires_at__lte=now
+    ).delete()
+    for _ in range(10):  # another resident may hold the same six digits here right now
+        digits = "".join(secrets.choice("0123456789") for _ in range(PersonalCode.NUMBER_LENGTH))
+        digest = _number_digest(store, digits)
+        # An unused code with these digits that has expired is nobody's any more.
+        PersonalCode.objects.filter(
+            number_digest=digest, used_at__isnull=True, expires_at__lte=now
+        ).delete()
+        try:
+            with transaction.atomic():
+                PersonalCode.objects.create(
+                    resident=resident,
+                    number_digest=digest,
+                    issued_store=store,
+                    expires_at=now + PersonalCode.NUMBER_LIFETIME,
+                )
+        except IntegrityError:
+            continue
+        return digits
+    raise DomainError("暂时无法生成数字码，请稍后再试。", code="code_busy")
+
+
+COUNTER_NUMBER_TRIES = 5  # wrong 数字码 entries at one counter before it stops taking them
+COUNTER_NUMBER_LOCK = datetime.timedelta(minutes=15)
+COUNTER_NUMBER_SCOPE = "stores.counter_number"
+
+
+def counter_number_locked(store: Store) -> bool:
+    return (
+        throttle.count(
+            COUNTER_NUMBER_SCOPE,
+            store.pk,
+            within=COUNTER_NUMBER_LOCK,
+            limit=COUNTER_NUMBER_TRIES,
+        )
+        >= COUNTER_NUMBER_TRIES
+    )
+
+
 @refusals.atomic
 def personal_code_use(*, actor: Actor, store: Store, code: str) -> PersonalCode:
-    """A clerk scans a resident's code at their store's counter. The first scan binds the
-    code to this store and clerk and names the resident; any other scan of it, at this
-    store or another, is refused (a screenshot passed on is worth nothing) and audited."""
+    """A clerk scans a resident's code at their store's counter (or types the 数字码 the
+    resident's page shows for this store). The first scan binds the code to this store and
+    clerk and names the resident; any other scan of it, at this store or another, is
+    refused (a screenshot passed on is worth nothing) and audited. Six digits are few:
+    after COUNTER_NUMBER_TRIES wrong ones the counter takes no 数字码 for a while (scanning
+    still works)."""
     _serving(actor, store)
     clerk = actor.user
     now = timezone.now()
-    digest = _code_digest(code or "")
+    number = is_counter_number(code)
+    if number:
+        if counter_number_locked(store):
+            error = DomainError(
+                "数字码输错次数过多，本收银台暂停输入数字码15分钟，请扫描居民的二维码。",
+                code="counter_locked",
+            )
+            refusals.refuse(
+                error,
+                record=lambda: audit.record(
+                    actor=actor,
+                    action="personal_code.use",
+                    object_type="points.store",
+                    object_id=store.pk,
+                    region_code=store.region_code,
+                    outcome=AuditEvent.FAILURE,
+                    detail={"store": store.pk, "reason": error.code},
+                ),
+            )
+        found = {"number_digest": _number_digest(store, code.strip()), "issued_store": store}
+    else:
+        found = {"digest": _code_digest(code or "")}
     taken = PersonalCode.objects.filter(
-        digest=digest, used_at__isnull=True, expires_at__gt=now, resident__is_active=True
+        **found, used_at__isnull=True, expires_at__gt=now, resident__is_active=True
     ).update(used_at=now, store=store, clerk=clerk)
-    scan = PersonalCode.objects.select_related("resident").filter(digest=digest).first()
+    scans = PersonalCode.objects.select_related("resident").filter(**found)
+    if taken:
+        scan = scans.filter(used_at=now, clerk=clerk).first()
+    else:  # of a 数字码's digits: an expired unused one first, else the latest used
+        scan = scans.order_by(F("used_at").desc(nulls_first=True), "-created_at").first()
     if not taken:
+        if number:  # counted where the refusal cannot roll it back
+            throttle.hit(COUNTER_NUMBER_SCOPE, store.pk)
         if scan is None:
             error = DomainError("无效的居民码。", code="code_invalid")
         elif scan.used_at is not None:

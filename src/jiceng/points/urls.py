@@ -17,6 +17,7 @@ urlpatterns = [
 resident_patterns = [
     path("points/", resident_views.points, name="points"),
     path("code/", resident_views.code, name="code"),
+    path("code/number/", resident_views.code_number, name="code_number"),
     path("redemptions/<int:pk>/", resident_views.redemption, name="redemption"),
     path(
         "redemptions/<int:pk>/confirm/",
