@@ -4,7 +4,7 @@ the period's corrections, stores and their daily report, and the points figures.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from jiceng.core.access import has_permission, require, scope_filter
@@ -288,6 +288,84 @@ def ledger_entries(*, user, region_code: str) -> QuerySet:
         .prefetch_related("reversals")
         .order_by("-at", "-id")
     )
+
+
+class LedgerSearchError(DomainError):
+    pass
+
+
+def ledger_search(entries: QuerySet, text: str) -> QuerySet:
+    """The entries of a resident found by name (姓名 or 称呼), by the last four digits of
+    their phone, or by the whole number. What `entries` holds is already scoped."""
+    text = (text or "").strip()
+    if not text:
+        return entries
+    kind = Q(account__kind=Account.Kind.RESIDENT)
+    if text.isascii() and text.isdigit():
+        if len(text) == 4:
+            who = Q(account__resident__phone_tail=text) | Q(
+                account__resident__person__phone_tail=text
+            )
+        elif len(text) == 11:
+            who = Q(account__resident__phone=text)
+        else:
+            raise LedgerSearchError(
+                "请输入姓名、手机号后四位或完整的11位手机号。", code="search_invalid"
+            )
+    else:
+        who = Q(account__resident__person__name__icontains=text) | Q(
+            account__resident__display_name__icontains=text
+        )
+    holders = Posting.objects.filter(kind & who).values("entry_id")
+    return entries.filter(pk__in=holders)
+
+
+@dataclass
+class LedgerLine:
+    """One account holder's side of an entry: who (masked), by how much, and the balance
+    their account had after it."""
+
+    label: str
+    phone: str
+    amount: int
+    balance_after: int
+    person_id: int | None
+
+
+def ledger_lines(entries: list[JournalEntry]) -> dict[int, list[LedgerLine]]:
+    """The holders' lines of a page of entries (not the issuance, expiry or store side),
+    with each account's balance after the entry: one query for the page."""
+    running = (
+        Posting.objects.filter(
+            account_id=OuterRef("account_id"), entry__sequence__lte=OuterRef("entry__sequence")
+        )
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    postings = (
+        Posting.objects.filter(
+            entry_id__in=[e.pk for e in entries],
+            account__kind__in=(Account.Kind.RESIDENT, Account.Kind.HOUSEHOLD, Account.Kind.TEAM),
+        )
+        .select_related("entry", *(f"account__{r}" for r in LABEL_RELATED))
+        .annotate(balance_after=Subquery(running))
+        .order_by("entry_id", "id")
+    )
+    lines: dict[int, list[LedgerLine]] = {}
+    for posting in postings:
+        account = posting.account
+        holder = account.resident if account.kind == Account.Kind.RESIDENT else None
+        lines.setdefault(posting.entry_id, []).append(
+            LedgerLine(
+                label=account_label(account),
+                phone=str(holder.phone) if holder else "",
+                amount=posting.amount,
+                balance_after=posting.balance_after,
+                person_id=holder.person_id if holder else None,
+            )
+        )
+    return lines
 
 
 def entry_get(*, user, pk: int) -> JournalEntry:

@@ -212,7 +212,7 @@ def reverse(*, actor: Actor, entry: JournalEntry, reason: str) -> JournalEntry:
         ledger=entry.ledger,
         key=f"reverse:{entry.pk}",
         kind=JournalEntry.Kind.REVERSE,
-        memo=f"冲正 {entry.key}：{reason.strip()}",
+        memo=f"冲正第{entry.sequence}号（{entry.memo[:40]}）：{reason.strip()}",
         lines=lines,
         actor=actor,
         reverses=entry,

@@ -75,8 +75,18 @@ def ledger(request):
     kind = request.GET.get("kind", "")
     if kind in JournalEntry.Kind.values:
         entries = entries.filter(kind=kind)
+    query = request.GET.get("q", "").strip()[:32]
+    search_error = ""
+    try:
+        entries = selectors.ledger_search(entries, query)
+    except DomainError as refusal:
+        search_error, entries = refusal.message, entries.none()
     may_manage = has_permission(user, "points.manage", code)
     ledger = ledger_for(code)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    lines = selectors.ledger_lines(list(page))
+    for entry in page:
+        entry.lines = lines.get(entry.pk, [])
     return render(
         request,
         "points/ledger.html",
@@ -84,9 +94,14 @@ def ledger(request):
             "region": code,
             "communities": choices,
             "ledger": ledger,
-            "page": Paginator(entries, 50).get_page(request.GET.get("page")),
+            "page": page,
             "kinds": JournalEntry.Kind.choices,
             "kind": kind,
+            "query": query,
+            "search_error": search_error,
+            # The masked holder links to the person's card, where the name and phone can
+            # be revealed (and each reveal is audited) by those who may.
+            "may_reveal": has_permission(user, "people.view_sensitive", code),
             "may_manage": may_manage,
             "rules": ledger.rules.all(),
             "claims": DeedClaim.objects.filter(rule__ledger=ledger, status="pending")
