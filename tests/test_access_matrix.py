@@ -1318,6 +1318,22 @@ PAGES = [
         owner=302,
     ),
     Case(
+        "stores:good_edit",
+        "community_worker",
+        lambda w: f"/stores/{(s := _store(w)).pk}/goods/{s.goods.get().pk}/edit/",
+        method="post",
+        data=lambda w: {"action": "price", "price": "6"},
+        owner=302,
+    ),
+    Case(
+        "stores:update",
+        "community_worker",
+        lambda w: f"/stores/{_store(w).pk}/update/",
+        method="post",
+        data=lambda w: {"address": "城南路1号", "hours": "每天 8:30–17:30"},
+        owner=302,
+    ),
+    Case(
         "stores:clerk_add",
         "community_worker",
         lambda w: f"/stores/{_store(w).pk}/clerks/",

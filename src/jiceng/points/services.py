@@ -255,12 +255,17 @@ def expire_lots(*, actor: Actor, now=None) -> int:
 
 
 @transaction.atomic
-def store_create(*, actor: Actor, region_code: str, name: str, address: str = "") -> Store:
+def store_create(
+    *, actor: Actor, region_code: str, name: str, address: str = "", hours: str = ""
+) -> Store:
     require(actor, "stores.manage", region_code)
     if not name.strip():
         raise DomainError("请填写超市名称。", code="name_required", field="name")
     store = Store.objects.create(
-        region_code=region_code, name=name.strip()[:64], address=address[:200]
+        region_code=region_code,
+        name=name.strip()[:64],
+        address=address.strip()[:200],
+        hours=hours.strip()[:64],
     )
     account_for(ledger_for(region_code), Account.Kind.STORE, store)
     audit.record(actor=actor, action="store.create", obj=store)
@@ -305,6 +310,88 @@ def good_restock(*, actor: Actor, good: Good, quantity: int) -> Good:
         detail={"quantity": quantity},
     )
     return good
+
+
+@transaction.atomic
+def good_correct_stock(*, actor: Actor, good: Good, stock: int, reason: str) -> Good:
+    """盘点更正: the shelf holds fewer than the books say (broken, spoilt, miscounted).
+    Only down: more is a restock. A conditional update, so a redemption confirmed
+    meanwhile is not undone."""
+    require(actor, "stores.manage", good.store.region_code)
+    if not reason.strip():
+        raise DomainError("请说明盘点更正的原因。", code="reason_required", field="reason")
+    before = Good.objects.filter(pk=good.pk).values_list("stock", flat=True).first()
+    if before is None:
+        raise NotFound()
+    if not 0 <= stock < before:
+        raise DomainError(
+            f"盘点更正只能调低库存（现有 {before}）；增加库存请用“补货”。",
+            code="stock_invalid",
+            field="stock",
+        )
+    if not Good.objects.filter(pk=good.pk, stock=before).update(stock=stock):
+        raise DomainError("库存刚刚变动过，请刷新后重新更正。", code="stock_changed")
+    good.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="good.stock_correct",
+        obj=good,
+        region_code=good.store.region_code,
+        detail={"from": before, "to": stock, "reason": reason.strip()[:200]},
+    )
+    return good
+
+
+@transaction.atomic
+def good_reprice(*, actor: Actor, good: Good, price: int) -> Good:
+    """调价: orders already opened keep the price they were opened at."""
+    require(actor, "stores.manage", good.store.region_code)
+    if not 1 <= price <= 100_000:
+        raise DomainError("积分价格须在1至100000之间。", code="price_invalid", field="price")
+    before = good.price
+    if price == before:
+        return good
+    Good.objects.filter(pk=good.pk).update(price=price)
+    good.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="good.reprice",
+        obj=good,
+        region_code=good.store.region_code,
+        detail={"from": before, "to": price},
+    )
+    return good
+
+
+@transaction.atomic
+def good_set_listed(*, actor: Actor, good: Good, listed: bool) -> Good:
+    """下架 (no longer offered at the counter; confirming an order already opened for it
+    is refused) or 重新上架."""
+    require(actor, "stores.manage", good.store.region_code)
+    if not Good.objects.filter(pk=good.pk, is_active=not listed).update(is_active=listed):
+        raise DomainError(
+            "该商品已在售。" if listed else "该商品已下架。", code="listing_unchanged"
+        )
+    good.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="good.relist" if listed else "good.delist",
+        obj=good,
+        region_code=good.store.region_code,
+    )
+    return good
+
+
+@transaction.atomic
+def store_update(*, actor: Actor, store: Store, address: str, hours: str) -> Store:
+    """The place and opening hours residents read."""
+    require(actor, "stores.manage", store.region_code)
+    Store.objects.filter(pk=store.pk).update(
+        address=address.strip()[:200], hours=hours.strip()[:64]
+    )
+    store.refresh_from_db()
+    audit.record(actor=actor, action="store.update", obj=store)
+    return store
 
 
 # --- redemption at the counter ----------------------------------------------------------
