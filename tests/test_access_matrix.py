@@ -1129,6 +1129,15 @@ PAGES = [
     ),
     Case("me:code", "", lambda w: "/me/code/", other=200, outsider=302, resident=True),
     Case(
+        "me:stores",
+        "",
+        lambda w: "/me/stores/",
+        other=200,
+        outsider=302,
+        resident=True,
+        marker=lambda w: _store(w).name,
+    ),
+    Case(
         "me:code_number",
         "",
         lambda w: f"/me/code/number/?store={_store(w).pk}",

@@ -2,6 +2,7 @@
 personal code shown at a store counter, and confirming a redemption the clerk has opened."""
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -12,7 +13,7 @@ from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
 from jiceng.points import selectors as points_selectors
 from jiceng.points import services as points_services
-from jiceng.points.models import PersonalCode, Redemption
+from jiceng.points.models import Good, PersonalCode, Redemption
 from jiceng.residents.decorators import resident_required
 
 
@@ -45,6 +46,16 @@ def code(request):
     if request.htmx:
         return render(request, "points/me/_code.html", context)
     return render(request, "points/me/code.html", context)
+
+
+@resident_required
+@require_GET
+def stores(request):
+    """文明超市: the stores of the resident's communities, where they are, when they open,
+    and what is on the shelf at what price."""
+    shelf = Prefetch("goods", queryset=Good.objects.filter(is_active=True).order_by("name"))
+    found = points_selectors.resident_stores(request.resident).prefetch_related(shelf)
+    return render(request, "points/me/stores.html", {"stores": found})
 
 
 @resident_required

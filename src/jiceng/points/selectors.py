@@ -160,6 +160,40 @@ class Period:
     def key(self) -> str:
         return f"{self.year}-{self.month:02d}" if self.month else str(self.year)
 
+    @property
+    def previous(self) -> "Period":
+        if not self.month:
+            return Period(self.year - 1)
+        return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    @property
+    def following(self) -> "Period":
+        if not self.month:
+            return Period(self.year + 1)
+        return Period(self.year + (self.month == 12), self.month % 12 + 1)
+
+    @property
+    def is_future(self) -> bool:
+        today = timezone.localdate()
+        return (self.year, self.month or 0) > (today.year, today.month if self.month else 0)
+
+
+def latest_period(*, region_code: str, kind: str) -> Period:
+    """The latest month in which anyone of `kind` earned points here (a household ranks
+    with its members too), or this month: the board opens on it."""
+    kinds = [kind, Account.Kind.RESIDENT] if kind == Account.Kind.HOUSEHOLD else [kind]
+    rows = MonthlyEarning.objects.filter(kind__in=kinds, month__lte=timezone.localdate())
+    if not is_above(region_code, COMMUNITY):
+        ledger = Ledger.objects.filter(region_code=community_of(region_code)).first()
+        rows = rows.filter(ledger=ledger) if ledger else rows.none()
+    else:
+        rows = rows.filter(region_code__within=region_code)
+    month = rows.order_by("-month").values_list("month", flat=True).first()
+    if month is None:
+        today = timezone.localdate()
+        return Period(today.year, today.month)
+    return Period(month.year, month.month)
+
 
 @dataclass
 class Rank:

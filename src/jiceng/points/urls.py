@@ -18,6 +18,7 @@ resident_patterns = [
     path("points/", resident_views.points, name="points"),
     path("code/", resident_views.code, name="code"),
     path("code/number/", resident_views.code_number, name="code_number"),
+    path("stores/", resident_views.stores, name="stores"),
     path("redemptions/<int:pk>/", resident_views.redemption, name="redemption"),
     path(
         "redemptions/<int:pk>/confirm/",

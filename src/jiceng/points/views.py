@@ -36,16 +36,25 @@ def ranking(request, code: str):
     region = Region.objects.filter(code=code).exclude(level=Region.Level.GRID).first()
     if region is None or is_above(code, COUNTY):
         raise Http404("未找到该区划。")
-    period = selectors.Period.parse(request.GET.get("period"))
     kind = request.GET.get("kind", Account.Kind.RESIDENT)
     if kind not in KINDS:
         kind = Account.Kind.RESIDENT
+    error, text = "", request.GET.get("period", "").strip()
+    try:
+        period = selectors.Period.parse(text) if text else None
+    except DomainError as refusal:  # a typed or stale link: the board, with a word
+        error, period = refusal.message, None
+    if period is None:
+        period = selectors.latest_period(region_code=code, kind=kind)
     return render(
         request,
         "points/ranking.html",
         {
             "region": region,
             "period": period,
+            "previous": period.previous,
+            "following": None if period.following.is_future else period.following,
+            "error": error,
             "kind": kind,
             "kinds": KINDS.items(),
             "ranks": selectors.ranking(region_code=code, kind=kind, period=period, size=50),

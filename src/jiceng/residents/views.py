@@ -6,21 +6,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.links import safe_next
 from jiceng.core.middleware import client_ip
 from jiceng.places.selectors import person_get
 from jiceng.residents import services
 
 
 def _next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return reverse("me:home")
+    target = request.POST.get("next") or request.GET.get("next")
+    return safe_next(request, target, reverse("me:home"))
 
 
 @login_not_required
