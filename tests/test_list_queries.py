@@ -239,6 +239,7 @@ LISTS = {
     "stores": List("community_worker", lambda w, r: "/stores/"),
     "store": List("community_worker", lambda w, r: f"/stores/{r.store.pk}/"),
     "my points": List("", lambda w, r: "/me/points/", resident=True),
+    "my stores": List("", lambda w, r: "/me/stores/", resident=True),
     # accounts, audit, party
     "users": List("county_admin", lambda w, r: "/accounts/users/"),
     "grants": List("security_admin", lambda w, r: "/accounts/grants/"),

@@ -104,7 +104,7 @@ def test_from_plan_to_points_to_store(
         actor=Actor.staff(staff_a), store=store, name="肥皂", price=5, stock=3
     )
     shown = neighbour.get("/me/code/").content.decode()
-    token = re.search(r"data-personal-code>([^<]+)<", shown).group(1)
+    token = re.search(r"data-personal-code=\"([^\"]+)\"", shown).group(1)
     counter = client_for(clerk)
     scanned = counter.get(f"/stores/scan/{token}/", follow=True).content.decode()
     assert "data-balance>15<" in scanned

@@ -46,7 +46,7 @@ def busy_community(world, staff_a, team, make_activity, clock):
         ("/activities/?month=2026-11", 9),
         ("/activities/teams/", 11),
         ("/activities/needs/", 10),
-        ("/points/", 14),
+        ("/points/", 15),  # with the holders, amounts and balances of the page's entries
         ("/stores/", 11),
     ],
 )

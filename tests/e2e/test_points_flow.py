@@ -119,13 +119,22 @@ def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, sm
         neighbour.goto("/me/")
         expect(neighbour.locator(f"[data-balance='{COMMUNITY}']")).to_have_text("20")
 
-        # At the store: the resident shows their code, the clerk picks goods, the
-        # resident confirms on their own phone, the clerk's screen shows the receipt.
+        # At the store: the resident shows their code (the counter cannot scan today, so
+        # six digits instead), the clerk types them and picks goods, the resident confirms
+        # on their own phone, the clerk's screen shows the receipt.
         neighbour.get_by_role("link", name="出示居民码（文明超市兑换）").click()
-        token = neighbour.locator("[data-personal-code]").inner_text()
+        expect(neighbour.locator("#personal-code svg")).to_be_visible()
+        neighbour.set_viewport_size({"width": 360, "height": 740})
+        neighbour.get_by_role("link", name="改用数字码").click()
+        digits = neighbour.locator("[data-counter-number]").get_attribute("data-counter-number")
+        assert len(digits) == 6
+        width = neighbour.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, "the 数字码 page is wider than the phone"
         clerk = staff_phone(browser, live_server)
         login(clerk, world.a("store_clerk").username)
-        clerk.goto(f"/stores/scan/{token}/")
+        clerk.goto(f"/stores/{store.pk}/counter/")
+        clerk.get_by_label("居民码").fill(digits)
+        clerk.get_by_role("button", name="识别居民").click()
         expect(clerk.locator("[data-balance]")).to_have_text("20")
         clerk.get_by_label("洗衣皂数量").fill("2")
         clerk.get_by_role("button", name="开兑换单，请居民确认").click()

@@ -59,6 +59,9 @@ WRITES_NOTHING = {
     "points_award": "each award is a journal entry keyed by its cause, itself the record; "
     "the cause (an activity settled) is audited by its own service",
     "personal_code_issue": "a code for the resident's own screen; its use is recorded",
+    "counter_number_issue": "a code for the resident's own screen; its use is recorded",
+    "is_counter_number": "a format check",
+    "counter_number_locked": "a check",
     "expire_lots": "each expiry is a journal entry, itself the record",
 }
 

@@ -25,7 +25,7 @@ def _resident_page(world) -> Client:
 def _shown_code(phone: Client) -> str:
     page = phone.get("/me/code/").content.decode()
     assert 'hx-trigger="every 45s"' in page  # renewed before its minute is up
-    return re.search(r"data-personal-code>([^<]+)<", page).group(1)
+    return re.search(r"data-personal-code=\"([^\"]+)\"", page).group(1)
 
 
 def _scans() -> list:

@@ -178,6 +178,10 @@ def activity(request, pk: int):
             "signup": signup,
             "taken": selectors.confirmed_count(item),
             "open": item.status == A.SIGNUP and item.starts_at > timezone.now(),
+            # Tapped 报名 while signed out: the sign-in brings the resident back here, one
+            # tap from the sign-up (a GET changes nothing by itself).
+            "intent": resident is not None and request.GET.get("intent") == "signup",
+            "back": f"{reverse('calendar:activity', args=[item.pk])}?intent=signup",
         },
     )
 

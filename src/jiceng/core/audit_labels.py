@@ -83,6 +83,11 @@ ACTIONS = {
     "store.clerk_add": "文明超市添加店员",
     "good.create": "新增商品",
     "good.restock": "商品补货",
+    "good.stock_correct": "商品盘点更正（调低库存）",
+    "good.reprice": "商品调价",
+    "good.delist": "商品下架",
+    "good.relist": "商品重新上架",
+    "store.update": "修改文明超市地址和营业时间",
     "redemption.open": "开具兑换单",
     "redemption.confirm": "居民确认兑换",
     "redemption.cancel": "取消兑换",
@@ -131,6 +136,8 @@ DETAILS = {
     "signed": "签批数",
     "via": "方式",
     "text": "说明",
+    "from": "原值",
+    "to": "新值",
 }
 
 

@@ -265,6 +265,7 @@ class Store(models.Model):
     region_code = RegionCodeField(db_index=True, help_text="所在社区或网格（积分记入其社区的账本）")
     name = models.CharField("名称", max_length=64)
     address = models.CharField("地址", max_length=200, blank=True)
+    hours = models.CharField("营业时间", max_length=64, blank=True, help_text="如：每天 8:30–17:30")
     clerks = models.ManyToManyField(
         settings.AUTH_USER_MODEL, verbose_name="店员", blank=True, related_name="stores"
     )
@@ -378,15 +379,30 @@ class PersonalCode(models.Model):
     binds it to their store, and every later scan, there or anywhere, is refused. Only its
     digest is kept. A used code is the record of the scan: the clerk then picks that
     resident's goods at that counter (within COUNTER_FOR) without scanning again, for one
-    order — the next order needs a new code."""
+    order — the next order needs a new code. A 数字码 (six digits for a counter that cannot
+    scan) is the same record with the digest of its digits, issued for one store."""
 
     LIFETIME = datetime.timedelta(seconds=60)
     COUNTER_FOR = datetime.timedelta(minutes=15)
+    # 数字码: when the counter cannot scan, the resident's page shows six digits instead,
+    # issued for one store (a clerk elsewhere typing them finds nothing) and living long
+    # enough to be read out and typed.
+    NUMBER_LIFETIME = datetime.timedelta(minutes=3)
+    NUMBER_LENGTH = 6
 
     resident = models.ForeignKey(
         "residents.Resident", verbose_name="居民", on_delete=models.PROTECT, related_name="+"
     )
-    digest = models.CharField("摘要", max_length=64, unique=True)
+    digest = models.CharField("摘要", max_length=64, unique=True, null=True, blank=True)
+    number_digest = models.CharField("数字码摘要", max_length=64, blank=True, default="")
+    issued_store = models.ForeignKey(
+        Store,
+        verbose_name="数字码所属超市",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField("生成时间", auto_now_add=True)
     expires_at = models.DateTimeField("过期时间")
     used_at = models.DateTimeField("扫码时间", null=True, blank=True)
@@ -423,7 +439,19 @@ class PersonalCode(models.Model):
                 condition=Q(used_at__isnull=True, store__isnull=True, clerk__isnull=True)
                 | Q(used_at__isnull=False, store__isnull=False, clerk__isnull=False),
                 name="personal_code_used_by_a_store",
-            )
+            ),
+            # A QR code has its digest; a 数字码 has the digest of its digits and its store.
+            models.CheckConstraint(
+                condition=Q(digest__isnull=False, number_digest="", issued_store__isnull=True)
+                | (Q(digest__isnull=True, issued_store__isnull=False) & ~Q(number_digest="")),
+                name="personal_code_qr_or_number",
+            ),
+            # Six digits are few: one store never has two unused codes with the same ones.
+            models.UniqueConstraint(
+                fields=["number_digest"],
+                condition=Q(used_at__isnull=True) & ~Q(number_digest=""),
+                name="counter_number_unused_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 personal code shown at a store counter, and confirming a redemption the clerk has opened."""
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -9,9 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.links import public_base_url
+from jiceng.core.numbers import whole_number
 from jiceng.points import selectors as points_selectors
 from jiceng.points import services as points_services
-from jiceng.points.models import PersonalCode, Redemption
+from jiceng.points.models import Good, PersonalCode, Redemption
 from jiceng.residents.decorators import resident_required
 
 
@@ -44,6 +46,42 @@ def code(request):
     if request.htmx:
         return render(request, "points/me/_code.html", context)
     return render(request, "points/me/code.html", context)
+
+
+@resident_required
+@require_GET
+def stores(request):
+    """文明超市: the stores of the resident's communities, where they are, when they open,
+    and what is on the shelf at what price."""
+    shelf = Prefetch("goods", queryset=Good.objects.filter(is_active=True).order_by("name"))
+    found = points_selectors.resident_stores(request.resident).prefetch_related(shelf)
+    return render(request, "points/me/stores.html", {"stores": found})
+
+
+@resident_required
+@require_GET
+def code_number(request):
+    """数字码: six digits for a counter that cannot scan, issued for one of the resident's
+    stores (chosen here when there are several)."""
+    stores = list(points_selectors.resident_stores(request.resident))
+    wanted = whole_number(request.GET.get("store"))
+    store = next((s for s in stores if s.pk == wanted), None)
+    if store is None and wanted is None and len(stores) == 1:
+        store = stores[0]
+    digits = ""
+    if store is not None:
+        digits = points_services.counter_number_issue(actor=Actor.of(request), store=store)
+    return render(
+        request,
+        "points/me/number.html",
+        {
+            "stores": stores,
+            "store": store,
+            "digits": digits,
+            "minutes": int(PersonalCode.NUMBER_LIFETIME.total_seconds()) // 60,
+            "label": points_selectors.resident_label(request.resident),
+        },
+    )
 
 
 def _own_redemption(request, pk: int) -> Redemption:

@@ -4,7 +4,7 @@ the period's corrections, stores and their daily report, and the points figures.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from jiceng.core.access import has_permission, require, scope_filter
@@ -82,6 +82,31 @@ def account_history(account: Account, limit: int = 100) -> list[tuple[JournalEnt
     return [(row.entry, row.amount) for row in rows]
 
 
+def resident_communities(resident) -> list[str]:
+    """The communities whose stores serve the resident: where they hold points, where
+    their account says they live, and where their person record is registered."""
+    codes = set(
+        Account.objects.filter(kind=Account.Kind.RESIDENT, resident=resident).values_list(
+            "ledger__region_code", flat=True
+        )
+    )
+    for code in (resident.region_code, resident.person.region_code if resident.person else ""):
+        if code and not is_above(code, COMMUNITY):
+            codes.add(community_of(code))
+    return sorted(codes)
+
+
+def resident_stores(resident) -> QuerySet:
+    """The open stores of the resident's communities (their goods, place and hours)."""
+    communities = resident_communities(resident)
+    if not communities:
+        return Store.objects.none()
+    where = Q()
+    for code in communities:
+        where |= Q(region_code__within=code)
+    return Store.objects.filter(where, is_active=True).order_by("region_code", "name")
+
+
 # --- rankings (张榜公示) ------------------------------------------------------------------
 
 
@@ -134,6 +159,40 @@ class Period:
     @property
     def key(self) -> str:
         return f"{self.year}-{self.month:02d}" if self.month else str(self.year)
+
+    @property
+    def previous(self) -> "Period":
+        if not self.month:
+            return Period(self.year - 1)
+        return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    @property
+    def following(self) -> "Period":
+        if not self.month:
+            return Period(self.year + 1)
+        return Period(self.year + (self.month == 12), self.month % 12 + 1)
+
+    @property
+    def is_future(self) -> bool:
+        today = timezone.localdate()
+        return (self.year, self.month or 0) > (today.year, today.month if self.month else 0)
+
+
+def latest_period(*, region_code: str, kind: str) -> Period:
+    """The latest month in which anyone of `kind` earned points here (a household ranks
+    with its members too), or this month: the board opens on it."""
+    kinds = [kind, Account.Kind.RESIDENT] if kind == Account.Kind.HOUSEHOLD else [kind]
+    rows = MonthlyEarning.objects.filter(kind__in=kinds, month__lte=timezone.localdate())
+    if not is_above(region_code, COMMUNITY):
+        ledger = Ledger.objects.filter(region_code=community_of(region_code)).first()
+        rows = rows.filter(ledger=ledger) if ledger else rows.none()
+    else:
+        rows = rows.filter(region_code__within=region_code)
+    month = rows.order_by("-month").values_list("month", flat=True).first()
+    if month is None:
+        today = timezone.localdate()
+        return Period(today.year, today.month)
+    return Period(month.year, month.month)
 
 
 @dataclass
@@ -263,6 +322,84 @@ def ledger_entries(*, user, region_code: str) -> QuerySet:
         .prefetch_related("reversals")
         .order_by("-at", "-id")
     )
+
+
+class LedgerSearchError(DomainError):
+    pass
+
+
+def ledger_search(entries: QuerySet, text: str) -> QuerySet:
+    """The entries of a resident found by name (姓名 or 称呼), by the last four digits of
+    their phone, or by the whole number. What `entries` holds is already scoped."""
+    text = (text or "").strip()
+    if not text:
+        return entries
+    kind = Q(account__kind=Account.Kind.RESIDENT)
+    if text.isascii() and text.isdigit():
+        if len(text) == 4:
+            who = Q(account__resident__phone_tail=text) | Q(
+                account__resident__person__phone_tail=text
+            )
+        elif len(text) == 11:
+            who = Q(account__resident__phone=text)
+        else:
+            raise LedgerSearchError(
+                "请输入姓名、手机号后四位或完整的11位手机号。", code="search_invalid"
+            )
+    else:
+        who = Q(account__resident__person__name__icontains=text) | Q(
+            account__resident__display_name__icontains=text
+        )
+    holders = Posting.objects.filter(kind & who).values("entry_id")
+    return entries.filter(pk__in=holders)
+
+
+@dataclass
+class LedgerLine:
+    """One account holder's side of an entry: who (masked), by how much, and the balance
+    their account had after it."""
+
+    label: str
+    phone: str
+    amount: int
+    balance_after: int
+    person_id: int | None
+
+
+def ledger_lines(entries: list[JournalEntry]) -> dict[int, list[LedgerLine]]:
+    """The holders' lines of a page of entries (not the issuance, expiry or store side),
+    with each account's balance after the entry: one query for the page."""
+    running = (
+        Posting.objects.filter(
+            account_id=OuterRef("account_id"), entry__sequence__lte=OuterRef("entry__sequence")
+        )
+        .values("account_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    postings = (
+        Posting.objects.filter(
+            entry_id__in=[e.pk for e in entries],
+            account__kind__in=(Account.Kind.RESIDENT, Account.Kind.HOUSEHOLD, Account.Kind.TEAM),
+        )
+        .select_related("entry", *(f"account__{r}" for r in LABEL_RELATED))
+        .annotate(balance_after=Subquery(running))
+        .order_by("entry_id", "id")
+    )
+    lines: dict[int, list[LedgerLine]] = {}
+    for posting in postings:
+        account = posting.account
+        holder = account.resident if account.kind == Account.Kind.RESIDENT else None
+        lines.setdefault(posting.entry_id, []).append(
+            LedgerLine(
+                label=account_label(account),
+                phone=str(holder.phone) if holder else "",
+                amount=posting.amount,
+                balance_after=posting.balance_after,
+                person_id=holder.person_id if holder else None,
+            )
+        )
+    return lines
 
 
 def entry_get(*, user, pk: int) -> JournalEntry:

@@ -2,6 +2,7 @@
 goods and stock, redemption at the counter, and expiry. Every movement goes through
 points.ledger.post."""
 
+import datetime
 import hashlib
 import hmac
 import secrets
@@ -12,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jiceng.core import audit, refusals
+from jiceng.core import audit, refusals, throttle
 from jiceng.core.access import require, within
 from jiceng.core.actors import Actor, user_of
 from jiceng.core.errors import DomainError, NotFound
@@ -211,7 +212,7 @@ def reverse(*, actor: Actor, entry: JournalEntry, reason: str) -> JournalEntry:
         ledger=entry.ledger,
         key=f"reverse:{entry.pk}",
         kind=JournalEntry.Kind.REVERSE,
-        memo=f"冲正 {entry.key}：{reason.strip()}",
+        memo=f"冲正第{entry.sequence}号（{entry.memo[:40]}）：{reason.strip()}",
         lines=lines,
         actor=actor,
         reverses=entry,
@@ -254,12 +255,17 @@ def expire_lots(*, actor: Actor, now=None) -> int:
 
 
 @transaction.atomic
-def store_create(*, actor: Actor, region_code: str, name: str, address: str = "") -> Store:
+def store_create(
+    *, actor: Actor, region_code: str, name: str, address: str = "", hours: str = ""
+) -> Store:
     require(actor, "stores.manage", region_code)
     if not name.strip():
         raise DomainError("请填写超市名称。", code="name_required", field="name")
     store = Store.objects.create(
-        region_code=region_code, name=name.strip()[:64], address=address[:200]
+        region_code=region_code,
+        name=name.strip()[:64],
+        address=address.strip()[:200],
+        hours=hours.strip()[:64],
     )
     account_for(ledger_for(region_code), Account.Kind.STORE, store)
     audit.record(actor=actor, action="store.create", obj=store)
@@ -306,6 +312,88 @@ def good_restock(*, actor: Actor, good: Good, quantity: int) -> Good:
     return good
 
 
+@transaction.atomic
+def good_correct_stock(*, actor: Actor, good: Good, stock: int, reason: str) -> Good:
+    """盘点更正: the shelf holds fewer than the books say (broken, spoilt, miscounted).
+    Only down: more is a restock. A conditional update, so a redemption confirmed
+    meanwhile is not undone."""
+    require(actor, "stores.manage", good.store.region_code)
+    if not reason.strip():
+        raise DomainError("请说明盘点更正的原因。", code="reason_required", field="reason")
+    before = Good.objects.filter(pk=good.pk).values_list("stock", flat=True).first()
+    if before is None:
+        raise NotFound()
+    if not 0 <= stock < before:
+        raise DomainError(
+            f"盘点更正只能调低库存（现有 {before}）；增加库存请用“补货”。",
+            code="stock_invalid",
+            field="stock",
+        )
+    if not Good.objects.filter(pk=good.pk, stock=before).update(stock=stock):
+        raise DomainError("库存刚刚变动过，请刷新后重新更正。", code="stock_changed")
+    good.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="good.stock_correct",
+        obj=good,
+        region_code=good.store.region_code,
+        detail={"from": before, "to": stock, "reason": reason.strip()[:200]},
+    )
+    return good
+
+
+@transaction.atomic
+def good_reprice(*, actor: Actor, good: Good, price: int) -> Good:
+    """调价: orders already opened keep the price they were opened at."""
+    require(actor, "stores.manage", good.store.region_code)
+    if not 1 <= price <= 100_000:
+        raise DomainError("积分价格须在1至100000之间。", code="price_invalid", field="price")
+    before = good.price
+    if price == before:
+        return good
+    Good.objects.filter(pk=good.pk).update(price=price)
+    good.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="good.reprice",
+        obj=good,
+        region_code=good.store.region_code,
+        detail={"from": before, "to": price},
+    )
+    return good
+
+
+@transaction.atomic
+def good_set_listed(*, actor: Actor, good: Good, listed: bool) -> Good:
+    """下架 (no longer offered at the counter; confirming an order already opened for it
+    is refused) or 重新上架."""
+    require(actor, "stores.manage", good.store.region_code)
+    if not Good.objects.filter(pk=good.pk, is_active=not listed).update(is_active=listed):
+        raise DomainError(
+            "该商品已在售。" if listed else "该商品已下架。", code="listing_unchanged"
+        )
+    good.refresh_from_db()
+    audit.record(
+        actor=actor,
+        action="good.relist" if listed else "good.delist",
+        obj=good,
+        region_code=good.store.region_code,
+    )
+    return good
+
+
+@transaction.atomic
+def store_update(*, actor: Actor, store: Store, address: str, hours: str) -> Store:
+    """The place and opening hours residents read."""
+    require(actor, "stores.manage", store.region_code)
+    Store.objects.filter(pk=store.pk).update(
+        address=address.strip()[:200], hours=hours.strip()[:64]
+    )
+    store.refresh_from_db()
+    audit.record(actor=actor, action="store.update", obj=store)
+    return store
+
+
 # --- redemption at the counter ----------------------------------------------------------
 
 
@@ -339,20 +427,116 @@ def personal_code_issue(*, actor: Actor) -> str:
     return code
 
 
+def _number_digest(store: Store, digits: str) -> str:
+    message = f"counter-code:{store.pk}:{digits}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def is_counter_number(code: str) -> bool:
+    """Six digits typed at the counter: a 数字码, not a scanned QR code."""
+    code = (code or "").strip()
+    return len(code) == PersonalCode.NUMBER_LENGTH and code.isascii() and code.isdigit()
+
+
+@transaction.atomic
+def counter_number_issue(*, actor: Actor, store: Store) -> str:
+    """数字码: six digits the resident reads out at `store`'s counter when it cannot scan
+    the QR code. Valid PersonalCode.NUMBER_LIFETIME, one use, only at that store; only the
+    digest of the digits (keyed with the store) is stored. A store one of the resident's
+    communities has, and open."""
+    from jiceng.points.selectors import resident_stores
+
+    resident = actor.resident
+    if resident is None:
+        raise NotFound()
+    if not resident_stores(resident).filter(pk=store.pk).exists():
+        raise NotFound("未找到该超市。")
+    now = timezone.now()
+    PersonalCode.objects.filter(
+        resident=resident, used_at__isnull=True, expires_at__lte=now
+    ).delete()
+    for _ in range(10):  # another resident may hold the same six digits here right now
+        digits = "".join(secrets.choice("0123456789") for _ in range(PersonalCode.NUMBER_LENGTH))
+        digest = _number_digest(store, digits)
+        # An unused code with these digits that has expired is nobody's any more.
+        PersonalCode.objects.filter(
+            number_digest=digest, used_at__isnull=True, expires_at__lte=now
+        ).delete()
+        try:
+            with transaction.atomic():
+                PersonalCode.objects.create(
+                    resident=resident,
+                    number_digest=digest,
+                    issued_store=store,
+                    expires_at=now + PersonalCode.NUMBER_LIFETIME,
+                )
+        except IntegrityError:
+            continue
+        return digits
+    raise DomainError("暂时无法生成数字码，请稍后再试。", code="code_busy")
+
+
+COUNTER_NUMBER_TRIES = 5  # wrong 数字码 entries at one counter before it stops taking them
+COUNTER_NUMBER_LOCK = datetime.timedelta(minutes=15)
+COUNTER_NUMBER_SCOPE = "stores.counter_number"
+
+
+def counter_number_locked(store: Store) -> bool:
+    return (
+        throttle.count(
+            COUNTER_NUMBER_SCOPE,
+            store.pk,
+            within=COUNTER_NUMBER_LOCK,
+            limit=COUNTER_NUMBER_TRIES,
+        )
+        >= COUNTER_NUMBER_TRIES
+    )
+
+
 @refusals.atomic
 def personal_code_use(*, actor: Actor, store: Store, code: str) -> PersonalCode:
-    """A clerk scans a resident's code at their store's counter. The first scan binds the
-    code to this store and clerk and names the resident; any other scan of it, at this
-    store or another, is refused (a screenshot passed on is worth nothing) and audited."""
+    """A clerk scans a resident's code at their store's counter (or types the 数字码 the
+    resident's page shows for this store). The first scan binds the code to this store and
+    clerk and names the resident; any other scan of it, at this store or another, is
+    refused (a screenshot passed on is worth nothing) and audited. Six digits are few:
+    after COUNTER_NUMBER_TRIES wrong ones the counter takes no 数字码 for a while (scanning
+    still works)."""
     _serving(actor, store)
     clerk = actor.user
     now = timezone.now()
-    digest = _code_digest(code or "")
+    number = is_counter_number(code)
+    if number:
+        if counter_number_locked(store):
+            error = DomainError(
+                "数字码输错次数过多，本收银台暂停输入数字码15分钟，请扫描居民的二维码。",
+                code="counter_locked",
+            )
+            refusals.refuse(
+                error,
+                record=lambda: audit.record(
+                    actor=actor,
+                    action="personal_code.use",
+                    object_type="points.store",
+                    object_id=store.pk,
+                    region_code=store.region_code,
+                    outcome=AuditEvent.FAILURE,
+                    detail={"store": store.pk, "reason": error.code},
+                ),
+            )
+        found = {"number_digest": _number_digest(store, code.strip()), "issued_store": store}
+    else:
+        found = {"digest": _code_digest(code or "")}
     taken = PersonalCode.objects.filter(
-        digest=digest, used_at__isnull=True, expires_at__gt=now, resident__is_active=True
+        **found, used_at__isnull=True, expires_at__gt=now, resident__is_active=True
     ).update(used_at=now, store=store, clerk=clerk)
-    scan = PersonalCode.objects.select_related("resident").filter(digest=digest).first()
+    scans = PersonalCode.objects.select_related("resident").filter(**found)
+    if taken:
+        scan = scans.filter(used_at=now, clerk=clerk).first()
+    else:  # of a 数字码's digits: an expired unused one first, else the latest used
+        scan = scans.order_by(F("used_at").desc(nulls_first=True), "-created_at").first()
     if not taken:
+        if number:  # counted where the refusal cannot roll it back
+            throttle.hit(COUNTER_NUMBER_SCOPE, store.pk)
         if scan is None:
             error = DomainError("无效的居民码。", code="code_invalid")
         elif scan.used_at is not None:

@@ -34,19 +34,23 @@ def store_list(request):
                 region_code=request.POST.get("region_code", ""),
                 name=request.POST.get("name", ""),
                 address=request.POST.get("address", ""),
+                hours=request.POST.get("hours", ""),
             )
         except DomainError as refusal:
             messages.error(request, refusal.message)
             return redirect("stores:list")
         return redirect("stores:detail", pk=store.pk)
     managed = selectors.store_list(user=user)
-    served = user.stores.filter(is_active=True) if has_permission(user, "stores.serve") else []
+    served = (
+        list(user.stores.filter(is_active=True)) if has_permission(user, "stores.serve") else []
+    )
     return render(
         request,
         "points/stores.html",
         {
             "page": Paginator(managed, 50).get_page(request.GET.get("page")),
             "served": served,
+            "remembered": _remembered(request, served),
             "communities": community_choices(user, "stores.manage"),
         },
     )
@@ -114,6 +118,56 @@ def good_restock(request, pk: int, good_pk: int):
     return redirect("stores:detail", pk=pk)
 
 
+GOOD_EDITS = {"stock", "price", "delist", "relist"}
+
+
+@require_POST
+def good_edit(request, pk: int, good_pk: int):
+    """盘点更正 (stock down, with a reason), 调价, 下架 and 重新上架 of one good."""
+    store = _managed(request, pk)
+    good = Good.objects.filter(pk=good_pk, store=store).select_related("store").first()
+    action = request.POST.get("action", "")
+    if good is None or action not in GOOD_EDITS:
+        raise NotFound()
+    actor = Actor.of(request)
+    try:
+        if action == "stock":
+            stock = whole_number(request.POST.get("stock"))
+            if stock is None:
+                raise DomainError("库存须为整数。", code="stock_invalid", field="stock")
+            services.good_correct_stock(
+                actor=actor, good=good, stock=stock, reason=request.POST.get("reason", "")
+            )
+            messages.success(request, f"“{good.name}”库存已更正为 {stock}。")
+        elif action == "price":
+            price = whole_number(request.POST.get("price"))
+            if price is None:
+                raise DomainError("积分价格须为整数。", code="price_invalid", field="price")
+            services.good_reprice(actor=actor, good=good, price=price)
+            messages.success(request, f"“{good.name}”已调价为 {price} 积分。")
+        else:
+            services.good_set_listed(actor=actor, good=good, listed=action == "relist")
+            messages.success(
+                request, f"“{good.name}”已{'重新上架' if action == 'relist' else '下架'}。"
+            )
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    return redirect("stores:detail", pk=pk)
+
+
+@require_POST
+def store_update(request, pk: int):
+    store = _managed(request, pk)
+    services.store_update(
+        actor=Actor.of(request),
+        store=store,
+        address=request.POST.get("address", ""),
+        hours=request.POST.get("hours", ""),
+    )
+    messages.success(request, "地址和营业时间已保存，居民可在“文明超市”页看到。")
+    return redirect("stores:detail", pk=pk)
+
+
 @require_POST
 def clerk_add(request, pk: int):
     store = _managed(request, pk)
@@ -156,16 +210,27 @@ def _code_of(text: str) -> str:
     return text.rsplit("/", 1)[-1]
 
 
+# The counter a clerk last worked at, kept in their session: scanning and the store list
+# take them back to it instead of asking again.
+COUNTER_SESSION_KEY = "stores.counter"
+
+
+def _remembered(request, stores):
+    wanted = request.session.get(COUNTER_SESSION_KEY)
+    return next((s for s in stores if s.pk == wanted), None)
+
+
 @require_GET
 def scan(request, token: str):
-    """The resident's QR code leads here: a clerk of one store goes straight to its
-    counter; a clerk of several chooses."""
+    """The resident's QR code leads here: a clerk of one store, or one who has worked at a
+    counter this session, goes straight to it; a clerk of several chooses once."""
     stores = list(request.user.stores.filter(is_active=True))
     stores = [s for s in stores if has_permission(request.user, "stores.serve", s.region_code)]
     if not stores:
         raise NotFound("您不是文明超市的店员。")
-    if len(stores) == 1:
-        response = redirect("stores:counter", pk=stores[0].pk)
+    store = stores[0] if len(stores) == 1 else _remembered(request, stores)
+    if store is not None:
+        response = redirect("stores:counter", pk=store.pk)
         response["Location"] += f"?code={token}"
         return response
     return render(request, "points/scan.html", {"stores": stores, "token": token})
@@ -176,6 +241,8 @@ def counter(request, pk: int):
     """收银台: identify the resident by their code, pick goods, open the redemption. A code
     is scanned once (?code=): the counter then works from that scan (?scan=)."""
     store = selectors.counter_store(user=request.user, pk=pk)
+    if request.session.get(COUNTER_SESSION_KEY) != store.pk:
+        request.session[COUNTER_SESSION_KEY] = store.pk
     code = _code_of(request.GET.get("code", ""))
     error = ""
     if code:

@@ -17,6 +17,8 @@ urlpatterns = [
 resident_patterns = [
     path("points/", resident_views.points, name="points"),
     path("code/", resident_views.code, name="code"),
+    path("code/number/", resident_views.code_number, name="code_number"),
+    path("stores/", resident_views.stores, name="stores"),
     path("redemptions/<int:pk>/", resident_views.redemption, name="redemption"),
     path(
         "redemptions/<int:pk>/confirm/",
@@ -35,6 +37,8 @@ store_patterns = (
         path("<int:pk>/", store_views.store_detail, name="detail"),
         path("<int:pk>/goods/", store_views.good_create, name="good_create"),
         path("<int:pk>/goods/<int:good_pk>/restock/", store_views.good_restock, name="restock"),
+        path("<int:pk>/goods/<int:good_pk>/edit/", store_views.good_edit, name="good_edit"),
+        path("<int:pk>/update/", store_views.store_update, name="update"),
         path("<int:pk>/clerks/", store_views.clerk_add, name="clerk_add"),
         path("<int:pk>/report/", store_views.report, name="report"),
         path("<int:pk>/counter/", store_views.counter, name="counter"),

@@ -36,16 +36,25 @@ def ranking(request, code: str):
     region = Region.objects.filter(code=code).exclude(level=Region.Level.GRID).first()
     if region is None or is_above(code, COUNTY):
         raise Http404("未找到该区划。")
-    period = selectors.Period.parse(request.GET.get("period"))
     kind = request.GET.get("kind", Account.Kind.RESIDENT)
     if kind not in KINDS:
         kind = Account.Kind.RESIDENT
+    error, text = "", request.GET.get("period", "").strip()
+    try:
+        period = selectors.Period.parse(text) if text else None
+    except DomainError as refusal:  # a typed or stale link: the board, with a word
+        error, period = refusal.message, None
+    if period is None:
+        period = selectors.latest_period(region_code=code, kind=kind)
     return render(
         request,
         "points/ranking.html",
         {
             "region": region,
             "period": period,
+            "previous": period.previous,
+            "following": None if period.following.is_future else period.following,
+            "error": error,
             "kind": kind,
             "kinds": KINDS.items(),
             "ranks": selectors.ranking(region_code=code, kind=kind, period=period, size=50),
@@ -75,8 +84,18 @@ def ledger(request):
     kind = request.GET.get("kind", "")
     if kind in JournalEntry.Kind.values:
         entries = entries.filter(kind=kind)
+    query = request.GET.get("q", "").strip()[:32]
+    search_error = ""
+    try:
+        entries = selectors.ledger_search(entries, query)
+    except DomainError as refusal:
+        search_error, entries = refusal.message, entries.none()
     may_manage = has_permission(user, "points.manage", code)
     ledger = ledger_for(code)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    lines = selectors.ledger_lines(list(page))
+    for entry in page:
+        entry.lines = lines.get(entry.pk, [])
     return render(
         request,
         "points/ledger.html",
@@ -84,9 +103,14 @@ def ledger(request):
             "region": code,
             "communities": choices,
             "ledger": ledger,
-            "page": Paginator(entries, 50).get_page(request.GET.get("page")),
+            "page": page,
             "kinds": JournalEntry.Kind.choices,
             "kind": kind,
+            "query": query,
+            "search_error": search_error,
+            # The masked holder links to the person's card, where the name and phone can
+            # be revealed (and each reveal is audited) by those who may.
+            "may_reveal": has_permission(user, "people.view_sensitive", code),
             "may_manage": may_manage,
             "rules": ledger.rules.all(),
             "claims": DeedClaim.objects.filter(rule__ledger=ledger, status="pending")

@@ -6,8 +6,8 @@ from urllib.parse import quote
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
+from jiceng.core.links import safe_next
 from jiceng.residents import services
 
 
@@ -18,8 +18,8 @@ def resident_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         resident = services.current_resident(request)
-        if resident is None:  # after signing in, back to this page (or the one posted from)
-            back = request.get_full_path() if request.method == "GET" else _referer(request)
+        if resident is None:  # after signing in, back to this page (or where a form says)
+            back = request.get_full_path() if request.method == "GET" else _after_post(request)
             return redirect(f"{reverse('me:login')}?next={quote(back)}")
         request.resident = resident
         return view(request, *args, **kwargs)
@@ -27,8 +27,12 @@ def resident_required(view):
     return wrapped
 
 
-def _referer(request) -> str:
-    referer = request.headers.get("referer", "")
-    if url_has_allowed_host_and_scheme(referer, {request.get_host()}, request.is_secure()):
-        return referer
-    return reverse("me:home")
+def _after_post(request) -> str:
+    """A form posted while signed out names where to come back to (the page it was on,
+    with the intent: an activity's sign-up); else the page it was posted from."""
+    home = reverse("me:home")
+    return safe_next(
+        request,
+        request.POST.get("next"),
+        safe_next(request, request.headers.get("referer"), home),
+    )

@@ -14,6 +14,8 @@ class Resident(models.Model):
     # The sign-in key: sealed, and found by its blind index (`filter(phone=…)` uses it).
     phone = PersonalField("手机号", kind="phone")
     phone_index = BlindIndexField("手机号索引", source="phone", unique=True)
+    # Staff find a resident by the last four digits (the points ledger's search).
+    phone_tail = BlindIndexField("手机号后四位索引", source="phone", tail=4, db_index=True)
     display_name = models.CharField("称呼", max_length=32, blank=True)
     region_code = RegionCodeField(blank=True, db_index=True, help_text="所在社区或网格")
     person = models.OneToOneField(

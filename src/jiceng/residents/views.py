@@ -16,6 +16,7 @@ from jiceng.cases.workflow import RESIDENT_STATUS
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.intake import client_fingerprint
+from jiceng.core.links import safe_next
 from jiceng.core.middleware import client_ip
 from jiceng.places.models import Region
 from jiceng.places.selectors import person_get
@@ -24,10 +25,8 @@ from jiceng.residents.decorators import resident_required
 
 
 def _next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return reverse("me:home")
+    target = request.POST.get("next") or request.GET.get("next")
+    return safe_next(request, target, reverse("me:home"))
 
 
 @login_not_required
