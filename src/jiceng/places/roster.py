@@ -242,8 +242,12 @@ def tidy(text: str) -> str:
     """A cell as it was meant: full-width digits and letters (３７０８, Ｘ) and the
     ideographic space read as their ASCII forms (NFKC), runs of spaces as one, none at
     either end, and none between Chinese characters ("王  五", aligned by hand)."""
-    text = SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
-    return BETWEEN_HAN.sub("", text)
+    if not unicodedata.is_normalized("NFKC", text):  # the common case costs a scan
+        text = unicodedata.normalize("NFKC", text)
+    text = text.strip()
+    if SPACES.search(text):
+        text = BETWEEN_HAN.sub("", SPACES.sub(" ", text))
+    return text
 
 
 def canonical(kind: str, text: str) -> str:
