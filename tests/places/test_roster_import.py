@@ -387,12 +387,16 @@ def test_a_running_job_shows_its_progress_and_a_dead_one_says_so(world, login):
 AS_NUMBER = "此列被 Excel 存成了数字，末尾几位已丢失，请将该列设为文本后重新录入。"
 
 
+def digits_only_id() -> str:
+    """An ID number without the check character X, which a numeric cell could not hold."""
+    return next(n for n in (make_id_number() for _ in range(100)) if n[-1] != "X")
+
+
 def test_an_id_number_excel_stored_as_a_number_is_named_as_such(grids, tmp_path):
     """A numeric cell (.xlsx) or scientific notation (CSV) lost the last digits: the
     message says so, and never that the check digit is wrong."""
     rows = family("0001", 3)
-    id_number = rows[1][HEADERS.index("身份证号")]
-    rows[1][HEADERS.index("身份证号")] = float(id_number)  # what Excel keeps of it
+    rows[1][HEADERS.index("身份证号")] = float(digits_only_id())  # what Excel keeps of it
     rows[2][HEADERS.index("联系电话")] = float("05371234567")  # the leading 0 is gone
     result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
     assert [(e.row, e.column, e.message) for e in result.errors] == [
@@ -404,9 +408,11 @@ def test_an_id_number_excel_stored_as_a_number_is_named_as_such(grids, tmp_path)
     rows = family("0002", 2)
     rows[0][HEADERS.index("身份证号")] = "3.70829E+17"
     rows[1][HEADERS.index("联系电话")] = "1.39054E+10"
+    rows[1][HEADERS.index("网格编码")] = "3.70829E+14"
     result = run(write_csv(tmp_path / "roster.csv", rows, "gbk"))
     assert [(e.row, e.column, e.message) for e in result.errors] == [
         (2, "身份证号", AS_NUMBER),
+        (3, "网格编码", AS_NUMBER),
         (3, "联系电话", AS_NUMBER),
     ]
     assert all("校验位" not in e.message for e in result.errors)
@@ -446,8 +452,7 @@ def test_household_numbers_are_text_and_a_mix_of_padded_and_bare_is_warned(grids
 def test_an_old_xls_file_is_read(grids, tmp_path):
     xlwt = pytest.importorskip("xlwt")
     rows = family("0005", 3)
-    digits_only = next(n for n in (make_id_number() for _ in range(100)) if n[-1] != "X")
-    rows[2][HEADERS.index("身份证号")] = float(digits_only)
+    rows[2][HEADERS.index("身份证号")] = float(digits_only_id())
     book = xlwt.Workbook(encoding="utf-8")
     sheet = book.add_sheet("花名册", cell_overwrite_ok=True)
     for column, header in enumerate(HEADERS):

@@ -449,7 +449,10 @@ def _check(
         if not grid_code:
             problems.append(("grid_code", "网格编码不能为空。"))
         elif grid_code not in grids:
-            problems.append(("grid_code", "网格编码不存在，或不在本次导入范围内。"))
+            as_number = EXPONENT.match(grid_code)
+            problems.append(
+                ("grid_code", AS_NUMBER if as_number else "网格编码不存在，或不在本次导入范围内。")
+            )
         if not number:
             problems.append(("household_number", "户号不能为空。"))
         elif len(number) > 32:
@@ -630,13 +633,12 @@ def roster_import(
 
             def guarded(write: Callable, *args) -> None:
                 """Write unless an error or a conflict came first. A batch meeting a
-                conflict is rolled back to its savepoint, so that the check goes on (and
-                queries after it run); the rest is rolled back with the whole import."""
+                conflict is rolled back to its savepoint (RosterWriter), so that the check
+                goes on and queries after it run; the rest goes with the whole import."""
                 if conflict or found.errors:
                     return
                 try:
-                    with transaction.atomic():
-                        write(*args)
+                    write(*args)
                 except IntegrityError:
                     logger.warning(
                         "Roster import into %s met a conflict", region_code, exc_info=True

@@ -11,7 +11,7 @@ household its head before either is written.
 
 import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from jiceng.core import keys
 from jiceng.core.access import scopes, within
@@ -187,6 +187,12 @@ class RosterWriter:
         batch, self.pending = self.pending, []
         if not batch:
             return
+        # A savepoint per batch: a conflict rolls back this batch alone and leaves the
+        # connection usable, so that the import goes on checking the file and reports it.
+        with transaction.atomic():
+            self._write(batch)
+
+    def _write(self, batch: list) -> None:
         self._learn([e.id_number for e in batch])
         keys = {(e.grid, e.household_number) for e in batch} - self.household_ids.keys()
         if keys:
