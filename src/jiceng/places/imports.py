@@ -112,9 +112,9 @@ def import_job_create(*, actor: Actor, region_code: str, upload) -> ImportJob:
 
 def import_job_run(job_id: int) -> None:
     """Run one queued job. Claimed with a conditional update, so it runs once."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING
-    )
+    claimed = ImportJob.objects.filter(
+        pk=job_id, kind=ImportJob.Kind.IMPORT, status=ImportJob.Status.QUEUED
+    ).update(status=ImportJob.Status.RUNNING)
     if not claimed:
         return
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)

@@ -1,4 +1,4 @@
-"""Rosters (花名册) of households and persons: import from .xlsx/.csv, export to .xlsx.
+"""Rosters (花名册) of households and persons: import from .xlsx/.xls/.csv, export to .xlsx.
 
 Import reads and checks every row before it writes anything; any error means nothing is
 written and the caller gets the list of errors (row, column, Chinese message). A clean
