@@ -104,6 +104,21 @@ def _error_job_url(world: World) -> str:
     return f"/imports/{job.pk}/errors.xlsx"
 
 
+def _export_url(world: World) -> str:
+    """A finished export of community A, by its community worker."""
+    from django.core.files.base import ContentFile
+
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.EXPORT,
+        region_code="370829001001",
+        created_by=world.a("community_worker"),
+        original_name="甲社区花名册.xlsx",
+        status=ImportJob.Status.DONE,
+    )
+    job.file.save("roster.xlsx", ContentFile(b"PK exported"), save=True)
+    return f"/imports/{job.pk}/roster.xlsx"
+
+
 def _first_secretary(world: World) -> FirstSecretary:
     return FirstSecretary.objects.create(
         region_code="370829001001",
@@ -613,7 +628,14 @@ PAGES = [
         data=lambda w: {"name": "改名网格", "grid_kind": "dedicated"},
         owner=302,
     ),
-    Case("places:region_export", "community_worker", lambda w: "/regions/370829001001/roster.xlsx"),
+    Case(
+        "places:region_export",
+        "community_worker",
+        lambda w: "/regions/370829001001/export/",
+        method="post",
+        owner=302,
+    ),
+    Case("places:export_file", "community_worker", _export_url),
     Case(
         "places:building",
         "grid_worker",

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 from jiceng.core.actors import Actor
 from jiceng.core.masking import mask_id_number, mask_phone
 from jiceng.core.models import AuditEvent
+from jiceng.places.models import ImportJob
 from tests import factories
 
 
@@ -130,37 +131,51 @@ def test_region_children_show_counts(world, login):
     assert "城南社区第2网格" in page
 
 
+@pytest.fixture
+def export(django_capture_on_commit_callbacks):
+    """Export `code` as `client` would: start the job, let it run, download the file."""
+
+    def run(client, code: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            started = client.post(f"/regions/{code}/export/")
+        assert started.status_code == 302, started
+        return client.get(started.url.rstrip("/") + "/roster.xlsx")
+
+    return run
+
+
 def read_export(response):
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     return list(sheet.iter_rows(values_only=True))
 
 
 def test_export_takes_the_reveal_right_the_county_admin_lacks(world, login):
-    response = login(world.a("county_admin")).get("/regions/370829/roster.xlsx")
+    response = login(world.a("county_admin")).post("/regions/370829/export/")
     assert response.status_code == 404
     assert not AuditEvent.objects.filter(action="roster.export").exists()
+    assert not ImportJob.objects.exists()
 
 
-def test_export_for_the_community_is_unmasked_and_audited(world, login):
-    rows = read_export(login(world.a("community_worker")).get("/regions/370829001001/roster.xlsx"))
+def test_export_for_the_community_is_unmasked_and_audited(world, login, export):
+    rows = read_export(export(login(world.a("community_worker")), "370829001001"))
     assert [r[4] for r in rows[1:]].count(world.person_a.id_number) == 1
     assert all(r[0].startswith("370829001001") for r in rows[1:])
     assert AuditEvent.objects.get(action="roster.export").detail["unmasked"] is True
 
 
-def test_export_defuses_formulas(world, login):
+def test_export_defuses_formulas(world, login, export):
     world.household_a.address = '=HYPERLINK("http://evil","x")'
     world.household_a.save()
-    rows = read_export(login(world.a("community_worker")).get("/regions/370829001001/roster.xlsx"))
+    rows = read_export(export(login(world.a("community_worker")), "370829001001"))
     addresses = [r[13] for r in rows[1:] if r[13]]
     assert all(not a.startswith("=") for a in addresses)
     assert "'=HYPERLINK" in addresses[0]
 
 
-def test_an_exported_roster_imports_back_unchanged(world, login, tmp_path):
+def test_an_exported_roster_imports_back_unchanged(world, login, tmp_path, export):
     from jiceng.places.roster import roster_import
 
-    response = login(world.a("community_worker")).get("/regions/370829001001/roster.xlsx")
+    response = export(login(world.a("community_worker")), "370829001001")
     path = tmp_path / "export.xlsx"
     path.write_bytes(b"".join(response.streaming_content))
     result = roster_import(

@@ -2,6 +2,7 @@
 saves it) and in UTF-8 with a BOM."""
 
 import csv
+import datetime
 import io
 from pathlib import Path
 
@@ -241,7 +242,8 @@ def test_a_grid_outside_the_target_region_is_unknown(grids, tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "code"),
     [
-        ("roster.xls", b"\xd0\xcf\x11\xe0 old excel", "file_type"),
+        ("roster.xls", b"\xd0\xcf\x11\xe0 old excel", "xls_invalid"),
+        ("roster.ods", b"PK\x03\x04", "file_type"),
         ("roster.xlsx", b"not a zip at all", "xlsx_invalid"),
         ("roster.csv", b"", "empty_file"),
         ("roster.csv", "姓名,身份证号\n张三,1\n".encode(), "header_missing"),
@@ -300,8 +302,8 @@ def test_the_import_page_runs_a_job_and_offers_the_error_workbook(
     download = client.get(f"/imports/{job.pk}/errors.xlsx")
     sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
     assert list(sheet.iter_rows(values_only=True)) == [
-        ("行号", "列", "错误说明"),
-        (3, "姓名", "姓名不能为空。"),
+        ("行号", "列", "填写的内容", "错误说明"),
+        (3, "姓名", None, "姓名不能为空。"),
     ]
 
     rows[1][HEADERS.index("姓名")] = "李秀英"
@@ -378,3 +380,363 @@ def test_a_running_job_shows_its_progress_and_a_dead_one_says_so(world, login):
     page = client.get(f"/imports/{job.pk}/").content.decode()
     assert "已中断" in page
     assert "every 1s" not in page
+
+
+# --- files as offices make them (issue 11, items 5 to 9) -------------------------------
+
+AS_NUMBER = "此列被 Excel 存成了数字，末尾几位已丢失，请将该列设为文本后重新录入。"
+
+
+def digits_only_id() -> str:
+    """An ID number without the check character X, which a numeric cell could not hold."""
+    return next(n for n in (make_id_number() for _ in range(100)) if n[-1] != "X")
+
+
+def test_an_id_number_excel_stored_as_a_number_is_named_as_such(grids, tmp_path):
+    """A numeric cell (.xlsx) or scientific notation (CSV) lost the last digits: the
+    message says so, and never that the check digit is wrong."""
+    rows = family("0001", 3)
+    rows[1][HEADERS.index("身份证号")] = float(digits_only_id())  # what Excel keeps of it
+    rows[2][HEADERS.index("联系电话")] = float("05371234567")  # the leading 0 is gone
+    result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (3, "身份证号", AS_NUMBER),
+        (4, "联系电话", AS_NUMBER),
+    ]
+    assert not Person.objects.filter(name__endswith="0001").exists()
+
+    rows = family("0002", 2)
+    rows[0][HEADERS.index("身份证号")] = "3.70829E+17"
+    rows[1][HEADERS.index("联系电话")] = "1.39054E+10"
+    rows[1][HEADERS.index("网格编码")] = "3.70829E+14"
+    result = run(write_csv(tmp_path / "roster.csv", rows, "gbk"))
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (2, "身份证号", AS_NUMBER),
+        (3, "网格编码", AS_NUMBER),
+        (3, "联系电话", AS_NUMBER),
+    ]
+    assert all("校验位" not in e.message for e in result.errors)
+
+
+def test_a_numeric_id_cell_is_refused_even_when_its_digits_happen_to_check(grids, tmp_path):
+    rows = family("0001", 1)
+    # An ID number that a double holds exactly still came from a cell Excel rounds to
+    # 15 digits: the column is numeric, and the next row would not be so lucky.
+    exact = next(
+        n
+        for n in (make_id_number() for _ in range(5000))
+        if n[-1] != "X" and int(float(n)) == int(n)
+    )
+    rows[0][HEADERS.index("身份证号")] = int(exact)
+    result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    assert [(e.column, e.message) for e in result.errors] == [("身份证号", AS_NUMBER)]
+
+
+def test_household_numbers_are_text_and_a_mix_of_padded_and_bare_is_warned(grids, tmp_path):
+    rows = family("0001", 2) + family("0002", 2)
+    for values in rows[2:]:
+        values[HEADERS.index("户号")] = 2  # a numeric cell: Excel dropped "000"
+    result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    assert result.errors == []
+    assert set(Household.objects.filter(region_code=GRID).values_list("number", flat=True)) >= {
+        "0001",
+        "2",
+    }
+    assert len(result.warnings) == 1
+    assert "户号" in result.warnings[0] and "0001" in result.warnings[0]
+
+    clean = run(write_xlsx(tmp_path / "clean.xlsx", family("0003", 2)))
+    assert clean.warnings == []
+
+
+def test_an_old_xls_file_is_read(grids, tmp_path):
+    xlwt = pytest.importorskip("xlwt")
+    rows = family("0005", 3)
+    rows[2][HEADERS.index("身份证号")] = float(digits_only_id())
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("花名册", cell_overwrite_ok=True)
+    for column, header in enumerate(HEADERS):
+        sheet.write(0, column, header)
+    for number, values in enumerate(rows, start=1):
+        for column, value in enumerate(values):
+            sheet.write(number, column, value)
+    path = tmp_path / "roster.xls"
+    book.save(str(path))
+    assert path.read_bytes()[:4] == b"\xd0\xcf\x11\xe0"  # a real BIFF8 compound file
+    result = run(path)
+    assert [(e.row, e.column, e.message) for e in result.errors] == [(4, "身份证号", AS_NUMBER)]
+
+    rows[2][HEADERS.index("身份证号")] = make_id_number()
+    for column, value in enumerate(rows[2]):
+        sheet.write(3, column, value)
+    book.save(str(path))
+    result = run(path)
+    assert (result.errors, result.created) == ([], 3)
+    assert Household.objects.get(region_code=GRID, number="0005").members.count() == 3
+
+
+def test_full_width_characters_spaces_and_variants_are_read_as_meant(grids, tmp_path):
+    full_width = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+    rows = family("0001", 3)
+    husband, wife, son = (r[HEADERS.index("身份证号")] for r in rows)
+    rows[0][HEADERS.index("身份证号")] = husband.translate(full_width)
+    rows[0][HEADERS.index("联系电话")] = "１３９ ０５３７ ０００１"
+    rows[0][HEADERS.index("民族")] = "汉"
+    rows[0][HEADERS.index("政治面貌")] = "党员"
+    rows[1][HEADERS.index("身份证号")] = f"{wife[:6]} {wife[6:14]} {wife[14:]}"
+    rows[1][HEADERS.index("与户主关系")] = "妻"
+    rows[1][HEADERS.index("民族")] = "回 族"
+    rows[1][HEADERS.index("姓名")] = "　李秀英０００１　"
+    rows[1][HEADERS.index("特殊人群")] = "低保户"
+    rows[2][HEADERS.index("与户主关系")] = "儿子"
+    rows[2][HEADERS.index("户号")] = "０００１"
+    rows[2][HEADERS.index("网格编码")] = GRID.translate(full_width)
+    result = run(write_csv(tmp_path / "roster.csv", rows, "gbk"))
+    assert result.errors == []
+    assert result.created == 3
+    head = Person.objects.get(id_number=husband)
+    assert (head.ethnicity, head.political_status, head.phone) == (
+        "汉族",
+        "中共党员",
+        "13905370001",
+    )
+    spouse = Person.objects.get(id_number=wife)
+    assert (spouse.name, spouse.relation_to_head, spouse.ethnicity) == (
+        "李秀英0001",
+        "配偶",
+        "回族",
+    )
+    assert [g.name for g in spouse.special_groups.all()] == ["低保对象"]
+    child = Person.objects.get(id_number=son)
+    assert (child.relation_to_head, child.household_id) == ("子", head.household_id)
+
+
+def test_one_table_of_variants_serves_every_import():
+    from jiceng.places.constants import VARIANTS
+    from jiceng.places.roster import canonical
+
+    assert canonical("relation_to_head", " 妻 ") == "配偶"
+    assert canonical("ethnicity", "汉") == "汉族"
+    assert canonical("role", "社区(村)工作人员") == "社区（村）工作人员"
+    assert canonical("role", "社区（村）工作人员") == "社区（村）工作人员"
+    assert canonical("ethnicity", "火星族") == "火星族"  # unknown: left for the check
+    assert set(VARIANTS) >= {"relation_to_head", "ethnicity", "political_status", "role"}
+
+
+@pytest.mark.parametrize("order", ["headless first", "check digit first"])
+def test_every_error_is_listed_in_one_pass(grids, tmp_path, order):
+    """A household without a head at row 37 and a bad check digit at row 139 are both
+    reported the first time, in either order, and nothing is written."""
+    rows = []
+    for number in range(1, 70):
+        rows += family(f"{number:04d}", 2)
+    assert len(rows) == 138  # rows 2 to 139 of the sheet
+    headless, bad = (36, 138) if order == "headless first" else (138, 36)
+    rows[headless - 2][HEADERS.index("与户主关系")] = "子"  # the head of its household
+    id_number = rows[bad - 2][HEADERS.index("身份证号")]
+    rows[bad - 2][HEADERS.index("身份证号")] = id_number[:17] + (
+        "1" if id_number[17] == "0" else "0"
+    )
+    persons_before = Person.objects.count()
+    result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    found = sorted((e.row, e.column) for e in result.errors)
+    assert found == sorted([(headless, "与户主关系"), (bad, "身份证号")])
+    assert "校验位" in next(e.message for e in result.errors if e.row == bad)
+    assert Person.objects.count() == persons_before
+    assert not Household.objects.filter(number__in=["0001", "0069"]).exists()
+
+
+def test_a_conflict_while_writing_keeps_the_file_errors(grids, tmp_path, monkeypatch, writer_mode):
+    """Someone registered a person of the file meanwhile: the conflict is said, and so is
+    every error of the file (a conflict met while rows stream in, before the first error,
+    does not end the check); nothing is written."""
+    from jiceng.places import roster_writer
+    from jiceng.places.roster import CONFLICT
+
+    rows = family("0001", 2) + family("0002", 2)
+    taken = rows[0][HEADERS.index("身份证号")]
+    Person.objects.create(
+        region_code=GRID, name="同时登记", id_number=taken, gender="M",
+        birth_date=datetime.date(1980, 1, 1), birth_year=1980,
+    )  # fmt: skip
+    # As if the lookup ran before the other writer committed.
+    monkeypatch.setattr(roster_writer, "persons_by_id_number", lambda numbers: [])
+    persons_before = Person.objects.count()
+    result = run(write_xlsx(tmp_path / "clean.xlsx", rows))
+    assert [(e.row, e.message) for e in result.errors] == [(0, CONFLICT)]
+    rows[3][HEADERS.index("姓名")] = ""
+    result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    assert [(e.row, e.column) for e in result.errors if e.row] == [(5, "姓名")]
+    # Rows stream in batches of two: the first met the conflict before row 5 was read.
+    assert any(e.message == CONFLICT for e in result.errors) == (writer_mode != "one batch")
+    assert Person.objects.count() == persons_before
+
+
+def test_a_title_above_the_header_is_skipped(grids, tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["城南社区第1网格实有人口花名册"])
+    sheet.append(["填报日期：2026年11月"])
+    sheet.append([])
+    sheet.append(HEADERS)
+    for values in family("0001", 2):
+        sheet.append(values)
+    workbook.save(tmp_path / "titled.xlsx")
+    result = run(tmp_path / "titled.xlsx")
+    assert (result.errors, result.created) == ([], 2)
+
+
+def test_a_gbk_csv_with_a_stray_utf8_bom_is_read_as_gbk(grids, tmp_path):
+    path = write_csv(tmp_path / "roster.csv", family("0006", 2), "gbk")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = run(path)
+    assert (result.errors, result.created) == ([], 2)
+    assert Person.objects.filter(name="王建国0006").exists()
+
+
+def test_the_template_keeps_digits_as_text_shows_an_example_and_offers_lists(db, tmp_path):
+    from jiceng.places.roster import write_template
+
+    path = tmp_path / "template.xlsx"
+    write_template(path)
+    workbook = load_workbook(path)
+    sheet = workbook["花名册"]
+    header = [c.value.rstrip("*") for c in sheet[1]]
+    assert header == HEADERS
+    for name in ("身份证号", "联系电话", "户号", "网格编码"):
+        letter = sheet.cell(row=1, column=header.index(name) + 1).column_letter
+        assert sheet[f"{letter}2"].number_format == "@", name  # the example row
+        assert sheet[f"{letter}500"].number_format == "@", name  # and rows to come
+        assert isinstance(sheet[f"{letter}2"].value, str)
+    example = [c.value for c in sheet[2]]
+    assert example[header.index("姓名")]
+    lists = {}
+    for validation in sheet.data_validations.dataValidation:
+        assert validation.type == "list"
+        for cell_range in validation.sqref.ranges:
+            lists[header[cell_range.min_col - 1]] = validation.formula1
+    assert set(lists) >= {"与户主关系", "民族", "政治面貌", "居住类型"}
+    options = workbook["选项"]
+    assert options.sheet_state == "hidden"
+    listed = [c.value for c in options["A"] if c.value]
+    assert listed[1:] == ["户主", "配偶", "子", "女", "父母", "祖父母", "孙子女", "兄弟姐妹",
+                          "儿媳", "女婿", "其他"]  # fmt: skip
+
+
+def test_the_template_example_row_is_not_imported(grids, tmp_path):
+    from jiceng.places.roster import write_template
+
+    path = tmp_path / "template.xlsx"
+    write_template(path)
+    workbook = load_workbook(path)
+    sheet = workbook["花名册"]
+    for values in family("0001", 2):
+        sheet.append(values)
+    workbook.save(path)
+    result = run(path)
+    assert (result.errors, result.created) == ([], 2)
+
+
+def test_the_error_workbook_repeats_the_offending_value(grids, tmp_path):
+    from jiceng.places.roster import write_error_workbook
+
+    rows = family("0001", 2)
+    rows[1][HEADERS.index("与户主关系")] = "邻居"
+    result = run(write_xlsx(tmp_path / "roster.xlsx", rows))
+    target = tmp_path / "errors.xlsx"
+    write_error_workbook(result.errors, target)
+    assert list(load_workbook(target).active.iter_rows(values_only=True)) == [
+        ("行号", "列", "填写的内容", "错误说明"),
+        (3, "与户主关系", "邻居", result.errors[0].message),
+    ]
+
+
+def test_the_result_page_shows_first_errors_households_buildings_and_the_region(
+    world, login, tmp_path, django_capture_on_commit_callbacks
+):
+    client = login(world.a("grid_worker"))
+    rows = family("0001", 2) + family("0002", 2)
+    for values in rows[:2]:
+        values[HEADERS.index("楼栋")] = "8号楼"
+    for values in rows[2:]:
+        values[HEADERS.index("楼栋")] = "9号楼"
+    rows[1][HEADERS.index("与户主关系")] = "邻居"
+    with (
+        open(write_xlsx(tmp_path / "bad.xlsx", rows), "rb") as handle,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        client.post("/imports/", {"region": GRID, "file": handle})
+    job = ImportJob.objects.get()
+    assert job.first_errors == [[3, "与户主关系", job.first_errors[0][2]]]
+    assert "邻居" not in str(job.first_errors)  # values stay in the sealed workbook
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "第 3 行" in page and "与户主关系应为" in page
+    assert f'href="/regions/{GRID}/"' in page
+
+    rows[1][HEADERS.index("与户主关系")] = "配偶"
+    buildings_before = Building.objects.filter(region_code=GRID).count()
+    with (
+        open(write_xlsx(tmp_path / "good.xlsx", rows), "rb") as handle,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        client.post("/imports/", {"region": GRID, "file": handle})
+    job = ImportJob.objects.order_by("-pk").first()
+    assert (job.status, job.households_created, job.buildings_created) == ("done", 2, 2)
+    assert Building.objects.filter(region_code=GRID).count() == buildings_before + 2
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert "新建 2 户、2 栋楼" in page
+    assert f'href="/regions/{GRID}/"' in page and world.grid_a.name in page
+
+
+def test_an_export_runs_as_a_job_with_progress_then_downloads(
+    world, login, django_capture_on_commit_callbacks, monkeypatch
+):
+    from jiceng.places import imports, roster
+
+    monkeypatch.setattr(roster, "EXPORT_PROGRESS_EVERY", 1)
+    reported = []
+    monkeypatch.setattr(
+        imports, "_write_progress", lambda job_id, *progress: reported.append(progress)
+    )
+    worker = world.a("community_worker")
+    community = "370829001001"
+    client = login(worker)
+    page = client.get(f"/regions/{community}/").content.decode()
+    assert f'action="/regions/{community}/export/"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/regions/{community}/export/")
+    job = ImportJob.objects.get(kind=ImportJob.Kind.EXPORT)
+    assert response.url == f"/imports/{job.pk}/"
+    persons = Person.objects.filter(region_code__within=community).count()
+    assert persons > 0
+    assert reported[0] == ("exporting", 0, persons)
+    assert reported[-1] == ("exporting", persons, persons)
+    assert (job.status, job.total_rows, job.created_by) == ("done", persons, worker)
+    assert AuditEvent.objects.filter(action="roster.export", actor=worker).count() == 1
+    page = client.get(f"/imports/{job.pk}/").content.decode()
+    assert f"/imports/{job.pk}/roster.xlsx" in page
+    download = client.get(f"/imports/{job.pk}/roster.xlsx")
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    assert sheet.max_row == persons + 1
+    # A grid worker of the same community neither exports nor reads the file.
+    other = login(world.a("grid_worker"))
+    assert other.post(f"/regions/{community}/export/").status_code in (403, 404)
+    assert other.get(f"/imports/{job.pk}/roster.xlsx").status_code == 404
+    assert ImportJob.objects.filter(kind=ImportJob.Kind.EXPORT).count() == 1
+
+
+def test_a_running_export_shows_how_far_it_got(world, login):
+    from jiceng.places.imports import _write_progress
+
+    worker = world.a("community_worker")
+    job = ImportJob.objects.create(
+        kind=ImportJob.Kind.EXPORT,
+        region_code="370829001001",
+        created_by=worker,
+        original_name="x.xlsx",
+        status=ImportJob.Status.RUNNING,
+    )
+    _write_progress(job.pk, "exporting", 4000, 10000)
+    page = login(worker).get(f"/imports/{job.pk}/", headers={"HX-Request": "true"})
+    assert "已导出 4000 / 10000 行" in page.content.decode()
+    assert 'value="40"' in page.content.decode()

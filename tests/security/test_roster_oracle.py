@@ -109,7 +109,10 @@ def test_the_answer_is_the_same_whether_the_candidates_exist_or_not(
     events = AuditEvent.objects.filter(action="roster.import").order_by("pk")
     assert [e.outcome for e in events] == [AuditEvent.FAILURE if bad_last else "success"] * 2
     if bad_last:
-        assert answers[0][2] == [("行号", "列", "错误说明"), (6, "姓名", "姓名不能为空。")]
+        assert answers[0][2] == [
+            ("行号", "列", "填写的内容", "错误说明"),
+            (6, "姓名", None, "姓名不能为空。"),
+        ]
         assert not Person.objects.filter(name__startswith="候选").exists()
         assert not MoveCheck.objects.exists()
         return
@@ -291,7 +294,8 @@ def test_importing_and_exporting_take_the_reveal_right(world, login, tmp_path):
         )
     client = login(admin)
     assert client.get("/imports/").status_code == 403
-    assert client.get("/regions/370829/roster.xlsx").status_code == 404
+    assert client.post("/regions/370829/export/").status_code == 404
+    assert not ImportJob.objects.exists()
     assert not Person.objects.filter(name__startswith="候选").exists()
     assert not AuditEvent.objects.filter(action__in=["roster.import", "roster.export"]).exists()
 

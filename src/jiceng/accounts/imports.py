@@ -9,7 +9,6 @@ in capitals, full-width digits, phone numbers with +86.
 """
 
 import itertools
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import is_within
 from jiceng.places.models import Region
-from jiceng.places.roster import EXPONENT, RowError, header_row, read_table
+from jiceng.places.roster import EXPONENT, RowError, canonical, header_row, read_table, tidy
 
 HEADERS = ["账号", "姓名", "手机号", "所属区划", "角色", "任职区划", "所属部门"]
 REQUIRED = ["账号", "姓名", "所属区划"]
@@ -40,7 +39,7 @@ EXPONENT_MESSAGE = (
     "重新填入完整编码后保存。"
 )
 IMPORTABLE = {
-    role.label: role
+    canonical("role", role.label): role
     for role in ROLES.values()
     if role.code not in ADMINISTRATOR_ROLES and role.code != "building_captain"
 }
@@ -66,7 +65,7 @@ class AccountImportResult:
 
 
 def _text(value) -> str:
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return tidy(str(value))
 
 
 def _rows(path: Path, original_name: str):
@@ -136,7 +135,7 @@ def _check(actor: Actor, path: Path, original_name: str) -> tuple[list[Row], lis
             problems.append(("所属区划", EXPONENT_MESSAGE))
         elif home not in regions or not has_permission(actor, "users.manage", home):
             problems.append(("所属区划", "区划编码不存在，或不在您管理的范围内。"))
-        role_label = values.get("角色", "")
+        role_label = canonical("role", values.get("角色", "")) if values.get("角色") else ""
         role_region = values.get("任职区划", "") or home
         role = IMPORTABLE.get(role_label)
         if EXPONENT.match(role_region):

@@ -377,7 +377,7 @@ def user_reset_password(request, pk: int):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="账号表（.xlsx 或 .csv）")
+    file = forms.FileField(label="账号表（.xlsx、.xls 或 .csv）")
 
 
 @require_http_methods(["GET", "POST"])

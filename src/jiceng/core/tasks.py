@@ -1,4 +1,4 @@
-"""Long jobs that a page watches while they run: today only roster imports.
+"""Long jobs that a page watches while they run: today roster imports and exports.
 
 Messages and scheduled work do not come here: they go through the outbox and the
 schedule, run by `jiceng worker` (core.outbox, core.schedule), which retry and survive a

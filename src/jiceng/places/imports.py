@@ -1,4 +1,5 @@
-"""Roster import jobs: upload, run in the background, report progress and errors.
+"""Roster jobs: an import (upload, run in the background, report progress and errors) or
+an export (written in the background, reporting progress, then downloaded).
 
 Progress goes to a small file beside the uploads rather than to the database: the import
 holds its transaction (and, on PostgreSQL, a COPY) open on the connection the whole time,
@@ -23,9 +24,12 @@ from jiceng.core import audit, tasks
 from jiceng.core.access import scope_filter
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.places.models import ImportJob
+from jiceng.places.models import ImportJob, Region
 from jiceng.places.roster import (
+    FIRST_ERRORS,
+    require_exporter,
     require_importer,
+    roster_export,
     roster_import,
     upload_limit_bytes,
     write_error_workbook,
@@ -33,12 +37,12 @@ from jiceng.places.roster import (
 
 logger = logging.getLogger(__name__)
 STALLED_AFTER = datetime.timedelta(minutes=10)
-ALLOWED_SUFFIXES = (".xlsx", ".csv")
+ALLOWED_SUFFIXES = (".xlsx", ".xls", ".csv")
 
 
 @dataclass(frozen=True)
 class Progress:
-    stage: str  # "validating" or "writing"
+    stage: str  # "validating" or "writing" (an import), "exporting" (an export)
     done: int
     total: int
     at: float  # when it was written (time.time())
@@ -88,7 +92,7 @@ def import_job_create(*, actor: Actor, region_code: str, upload) -> ImportJob:
     require_importer(actor, region_code)
     name = Path(upload.name or "").name
     if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
-        raise DomainError("只支持 .xlsx 和 .csv 文件。", code="file_type", field="file")
+        raise DomainError("只支持 .xlsx、.xls 和 .csv 文件。", code="file_type", field="file")
     if upload.size > upload_limit_bytes():
         raise DomainError(
             f"文件超过 {upload_limit_bytes() // 1024 // 1024} MB，请拆分后导入。",
@@ -108,9 +112,9 @@ def import_job_create(*, actor: Actor, region_code: str, upload) -> ImportJob:
 
 def import_job_run(job_id: int) -> None:
     """Run one queued job. Claimed with a conditional update, so it runs once."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING
-    )
+    claimed = ImportJob.objects.filter(
+        pk=job_id, kind=ImportJob.Kind.IMPORT, status=ImportJob.Status.QUEUED
+    ).update(status=ImportJob.Status.RUNNING)
     if not claimed:
         return
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
@@ -148,8 +152,11 @@ def import_job_run(job_id: int) -> None:
             total_rows=result.total,
             error_count=len(result.errors),
             error_file=relative,
-            message=f"发现 {len(result.errors)} 处错误，未写入任何数据。"
-            "请下载错误清单，修改后重新导入。",
+            first_errors=[[e.row, e.column, e.message] for e in result.errors[:FIRST_ERRORS]],
+            message=_limited(
+                f"发现 {len(result.errors)} 处错误，未写入任何数据。"
+                "请下载错误清单，修改后重新导入。" + "".join(result.warnings)
+            ),
         )
         return
     ignored = "、".join(result.ignored_headers)
@@ -160,9 +167,64 @@ def import_job_run(job_id: int) -> None:
         created_count=result.created,
         updated_count=result.updated,
         unchanged_count=result.unchanged,
-        message=(f"已忽略无法识别的列：{ignored}。" if ignored else "")
-        + f"用时 {time.monotonic() - started:.0f} 秒。",
+        households_created=result.households_created,
+        buildings_created=result.buildings_created,
+        message=_limited(
+            "".join(result.warnings)
+            + (f"已忽略无法识别的列：{ignored}。" if ignored else "")
+            + f"用时 {time.monotonic() - started:.0f} 秒。"
+        ),
     )
+
+
+def _limited(message: str) -> str:
+    limit = ImportJob._meta.get_field("message").max_length
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
+def export_job_create(*, actor: Actor, region_code: str) -> ImportJob:
+    """Queue an export of the roster under `region_code`: a community's takes seconds,
+    which its page spends showing the progress rather than waiting in silence."""
+    require_exporter(actor, region_code)
+    region = Region.objects.get(code=region_code)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            kind=ImportJob.Kind.EXPORT,
+            region_code=region_code,
+            created_by=actor.user,
+            original_name=f"{region.name}花名册-{timezone.localdate():%Y%m%d}.xlsx",
+        )
+        tasks.enqueue(export_job_run, job.pk)
+    return job
+
+
+def export_job_run(job_id: int) -> None:
+    """Write one queued export to sealed storage. Claimed like an import, so it runs once."""
+    claimed = ImportJob.objects.filter(
+        pk=job_id, kind=ImportJob.Kind.EXPORT, status=ImportJob.Status.QUEUED
+    ).update(status=ImportJob.Status.RUNNING)
+    if not claimed:
+        return
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    try:
+        workbook = io.BytesIO()
+        count = roster_export(
+            actor=Actor.staff(job.created_by),
+            region_code=job.region_code,
+            target=workbook,
+            progress=lambda done, total: _write_progress(job_id, "exporting", done, total),
+        )
+        relative = job.file.storage.save(
+            f"imports/exports/{job_id}-roster.xlsx", ContentFile(workbook.getvalue())
+        )
+    except DomainError as error:  # the right was withdrawn meanwhile
+        _finish(job_id, status=ImportJob.Status.FAILED, message=error.message)
+        return
+    except Exception:
+        logger.exception("Roster export %s failed", job_id)
+        _finish(job_id, status=ImportJob.Status.FAILED, message="导出时出现系统错误，请重试。")
+        return
+    _finish(job_id, status=ImportJob.Status.DONE, total_rows=count, file=relative)
 
 
 def _finish(job_id: int, **fields) -> None:
@@ -171,7 +233,11 @@ def _finish(job_id: int, **fields) -> None:
 
 
 def import_job_list(*, user):
-    return scope_filter(ImportJob.objects.all(), user, "people.import").filter(created_by=user)
+    """The user's own jobs, each where they still hold the right it took."""
+    jobs = ImportJob.objects.filter(created_by=user)
+    imports = scope_filter(jobs.filter(kind=ImportJob.Kind.IMPORT), user, "people.import")
+    exports = scope_filter(jobs.filter(kind=ImportJob.Kind.EXPORT), user, "people.export")
+    return imports | exports
 
 
 def import_job_get(*, user, pk: int) -> ImportJob:

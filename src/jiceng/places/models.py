@@ -441,7 +441,13 @@ class Organization(models.Model):
 
 
 class ImportJob(models.Model):
-    """花名册导入任务: one uploaded roster, checked in full, then written at once or not at all."""
+    """花名册导入任务: one uploaded roster, checked in full, then written at once or not at all;
+    or an export of a region's roster, written in the background while its page shows the
+    progress (the same job, thread and progress file)."""
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "导入"
+        EXPORT = "export", "导出"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "排队中"
@@ -452,7 +458,8 @@ class ImportJob(models.Model):
 
     FINISHED = (Status.DONE, Status.REJECTED, Status.FAILED)
 
-    region_code = RegionCodeField(db_index=True, help_text="导入范围（网格或乡镇街道）")
+    kind = models.CharField("类型", max_length=8, choices=Kind.choices, default=Kind.IMPORT)
+    region_code = RegionCodeField(db_index=True, help_text="导入或导出的范围")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="导入人",
@@ -471,6 +478,11 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField("更新人数", default=0)
     unchanged_count = models.PositiveIntegerField("未变人数", default=0)
     error_count = models.PositiveIntegerField("错误数", default=0)
+    households_created = models.PositiveIntegerField("新增户数", default=0)
+    buildings_created = models.PositiveIntegerField("新增楼栋数", default=0)
+    # [row, column, message] of the first errors, for the result page: no cell's value
+    # (those are in the sealed error workbook only).
+    first_errors = models.JSONField("前几处错误", default=list, blank=True)
     error_file = models.FileField(
         "错误清单", upload_to="imports/errors/%Y/%m/", blank=True, storage=sealed_storage
     )
@@ -478,7 +490,7 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "花名册导入"
+        verbose_name = verbose_name_plural = "花名册导入导出"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

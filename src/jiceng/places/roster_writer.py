@@ -11,7 +11,7 @@ household its head before either is written.
 
 import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 
 from jiceng.core import keys
 from jiceng.core.access import scopes, within
@@ -132,15 +132,13 @@ class RosterWriter:
         self.move_checks: list[tuple] = []
         self.regridded: dict[str, list[int]] = {}  # grid -> known persons moving into it
         self.created = 0
+        self.households_created = 0
+        self.buildings_created = 0
         self.pending: list = []
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
-        if kind is None:
-            self._write_batch()
-        return False
+    def flush(self) -> None:
+        """Write the rows taken since the last batch (once the whole file was clean)."""
+        self._write_batch()
 
     def add(self, entry) -> None:
         """One checked row (roster.Entry)."""
@@ -189,6 +187,12 @@ class RosterWriter:
         batch, self.pending = self.pending, []
         if not batch:
             return
+        # A savepoint per batch: a conflict rolls back this batch alone and leaves the
+        # connection usable, so that the import goes on checking the file and reports it.
+        with transaction.atomic():
+            self._write(batch)
+
+    def _write(self, batch: list) -> None:
         self._learn([e.id_number for e in batch])
         keys = {(e.grid, e.household_number) for e in batch} - self.household_ids.keys()
         if keys:
@@ -264,14 +268,6 @@ class RosterWriter:
         if entry.relation == HEAD:
             seen["head"] = person_id
 
-    def households_without_head(self) -> list[tuple[int, str]]:
-        """(first row, household number) of each new household the file gives no head."""
-        return [
-            (seen["row"], key[1])
-            for key, seen in self.household_seen.items()
-            if seen["head"] is None and key not in self.households_before
-        ]
-
     def finish(self) -> tuple[int, int]:
         """Write households, dwellings and changes; return (created, updated) persons."""
         dwelling_ids = self._dwellings({s["spot"] for s in self.household_seen.values()} - {None})
@@ -299,6 +295,7 @@ class RosterWriter:
             ["id", "region_code", "number", "address", "dwelling", "head", "updated_at"],
             new_households,
         )
+        self.households_created = len(new_households)
         Household.objects.bulk_update(
             household_updates, ["address", "dwelling", "head", "updated_at"], batch_size=2000
         )
@@ -361,6 +358,7 @@ class RosterWriter:
                 new_dwellings.append((dwelling, grid, building, unit, room))
             result[(grid, name, number, room)] = dwelling
         bulk_insert(Building, ["id", "region_code", "name", "kind", "address"], new_buildings)
+        self.buildings_created = len(new_buildings)
         bulk_insert(BuildingUnit, ["id", "region_code", "building", "number"], new_units)
         bulk_insert(Dwelling, ["id", "region_code", "building", "unit", "room"], new_dwellings)
         return result

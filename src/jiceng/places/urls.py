@@ -7,7 +7,7 @@ urlpatterns = [
     path("regions/<str:code>/", views.region_detail, name="region"),
     path("regions/<str:code>/children/", views.region_child_create, name="region_child_create"),
     path("regions/<str:code>/grid/", views.grid_update, name="grid_update"),
-    path("regions/<str:code>/roster.xlsx", views.region_export, name="region_export"),
+    path("regions/<str:code>/export/", views.region_export, name="region_export"),
     path("buildings/<int:pk>/", views.building_detail, name="building"),
     path("households/<int:pk>/", views.household_detail, name="household"),
     path("persons/<int:pk>/", views.person_detail, name="person"),
@@ -19,4 +19,5 @@ urlpatterns = [
     path("imports/template.xlsx", views.import_template, name="import_template"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
+    path("imports/<int:pk>/roster.xlsx", views.export_file, name="export_file"),
 ]

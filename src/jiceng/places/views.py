@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.selectors import account_get, account_options, region_staff
@@ -21,7 +20,7 @@ from jiceng.core.masking import SPECIAL_GROUPS_MASK
 from jiceng.party.selectors import organization_counts
 from jiceng.places import imports, selectors, services
 from jiceng.places.models import Region
-from jiceng.places.roster import IMPORT_LEVELS, roster_export, write_template
+from jiceng.places.roster import IMPORT_LEVELS, write_template
 
 
 @require_GET
@@ -179,14 +178,12 @@ def grid_update(request, code: str):
     return redirect("places:region", code=code)
 
 
-@require_GET
+@require_POST
 def region_export(request, code: str):
+    """Start an export; its page shows the progress and then offers the file."""
     region = selectors.region_get(user=request.user, code=code)
-    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
-    roster_export(actor=Actor.of(request), region_code=region.code, target=handle.name)
-    handle.seek(0)
-    filename = f"{region.name}花名册-{timezone.localdate():%Y%m%d}.xlsx"
-    return FileResponse(handle, as_attachment=True, filename=filename)
+    job = imports.export_job_create(actor=Actor.of(request), region_code=region.code)
+    return redirect("places:import_detail", pk=job.pk)
 
 
 @require_GET
@@ -290,7 +287,7 @@ def search(request):
 
 class ImportForm(forms.Form):
     region = forms.ChoiceField(label="导入到")
-    file = forms.FileField(label="花名册文件（.xlsx 或 .csv）")
+    file = forms.FileField(label="花名册文件（.xlsx、.xls 或 .csv）")
 
 
 def _import_targets(user) -> list[tuple[str, str]]:
@@ -337,8 +334,23 @@ def import_detail(request, pk: int):
             "job": job,
             "progress": imports.import_job_progress(job),
             "stalled": imports.is_stalled(job),
+            # The job's own target, which its owner was allowed to import into.
+            "region_name": selectors.region_get_any(code=job.region_code).name
+            if job.is_finished
+            else None,
         },
     )
+
+
+@require_GET
+def export_file(request, pk: int):
+    """The finished export, to the account that asked for it."""
+    job = imports.import_job_get(user=request.user, pk=pk)
+    if job.kind != job.Kind.EXPORT or job.status != job.Status.DONE or not job.file:
+        return HttpResponse(
+            "没有可下载的文件。", status=404, content_type="text/plain; charset=utf-8"
+        )
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.original_name)
 
 
 @require_GET

@@ -13,7 +13,7 @@ from jiceng.places.roster import roster_import, write_error_workbook
 
 
 class Command(BaseCommand):
-    help = "导入花名册（.xlsx 或 .csv）：先检查全部行，有错误则一条不写并输出错误清单。"
+    help = "导入花名册（.xlsx、.xls 或 .csv）：先检查全部行，有错误则一条不写并输出错误清单。"
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
@@ -42,6 +42,8 @@ class Command(BaseCommand):
         except DomainError as error:
             raise CommandError(error.message) from None
         sys.stderr.write("\n")
+        for warning in result.warnings:
+            self.stderr.write(f"注意：{warning}")
         if result.errors:
             target = errors or file.with_name(f"{file.stem}-错误清单.xlsx")
             write_error_workbook(result.errors, target)
@@ -53,7 +55,8 @@ class Command(BaseCommand):
         seconds = time.monotonic() - started
         self.stdout.write(
             f"导入完成：{result.total} 行，新增 {result.created} 人，更新 {result.updated} 人，"
-            f"未变 {result.unchanged} 人，用时 {seconds:.1f} 秒"
+            f"未变 {result.unchanged} 人；新建 {result.households_created} 户、"
+            f"{result.buildings_created} 栋楼，用时 {seconds:.1f} 秒"
             f"（{result.total / max(seconds, 0.001):.0f} 人/秒）。"
         )
 
