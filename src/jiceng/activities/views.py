@@ -18,6 +18,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import town_of
+from jiceng.core.widgets import DateInput, TimeInput
 from jiceng.places.models import Region
 from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import community_choices, nodes_under
@@ -59,9 +60,9 @@ class ActivityForm(forms.Form):
     service_type = forms.ModelChoiceField(
         label="服务类型", queryset=ServiceType.objects.filter(is_active=True), empty_label="请选择"
     )
-    date = forms.DateField(label="日期", widget=forms.DateInput(attrs={"type": "date"}))
-    start = forms.TimeField(label="开始", widget=forms.TimeInput(attrs={"type": "time"}))
-    end = forms.TimeField(label="结束", widget=forms.TimeInput(attrs={"type": "time"}))
+    date = forms.DateField(label="日期", widget=DateInput())
+    start = forms.TimeField(label="开始", widget=TimeInput())
+    end = forms.TimeField(label="结束", widget=TimeInput())
     venue = forms.ModelChoiceField(
         label="阵地", queryset=Venue.objects.none(), required=False, empty_label="不在阵地举办"
     )

@@ -18,6 +18,7 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.intake import new_submission_key
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
+from jiceng.core.widgets import DateTimeInput
 from jiceng.patrols import selectors, services
 from jiceng.patrols.models import Visit
 from jiceng.places.models import Building, Household, Region
@@ -54,12 +55,8 @@ def patrol_list(request):
 
 class PatrolForm(forms.Form):
     grid = forms.ChoiceField(label="网格")
-    started_at = forms.DateTimeField(
-        label="开始时间", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    ended_at = forms.DateTimeField(
-        label="结束时间", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    started_at = forms.DateTimeField(label="开始时间", widget=DateTimeInput())
+    ended_at = forms.DateTimeField(label="结束时间", widget=DateTimeInput())
     buildings = forms.TypedMultipleChoiceField(
         label="走过的楼栋", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
