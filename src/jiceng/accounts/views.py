@@ -177,10 +177,6 @@ def _manageable_regions(user) -> list[tuple[str, str]]:
     ]
 
 
-def _region_names(codes) -> dict[str, str]:
-    return dict(Region.objects.filter(code__in=set(codes)).values_list("code", "name"))
-
-
 def _require_accounts(user) -> None:
     if not any(has_permission(user, p) for p in selectors.ACCOUNT_PERMISSIONS):
         raise Forbidden()
@@ -221,15 +217,11 @@ def user_list(request):
     users = Paginator(selectors.user_list(actor=request.user, query=query), 50).get_page(
         request.GET.get("page")
     )
-    names = _region_names(
-        [u.region_code for u in users] + [m.region_code for u in users for m in u.memberships.all()]
-    )
     return render(
         request,
         "accounts/user_list.html",
         {
             "users": users,
-            "names": names,
             "form": form if may_create else None,
             "query": query,
         },
@@ -255,11 +247,6 @@ def user_detail(request, pk: int):
             "account": account,
             "memberships": memberships,
             "pending": pending,
-            "names": _region_names(
-                [account.region_code]
-                + [m.region_code for m in memberships]
-                + [g.region_code for g in pending]
-            ),
             "grant_form": None if server_managed else _grant_form(request.user, account=account),
             "grant_regions": _grant_regions(request.user) if not server_managed else [],
             "manages": has_permission(request.user, "users.manage", account.region_code)
@@ -440,9 +427,6 @@ def grant_list(request):
             "batches": batches,
             "singles": singles,
             "decided": decided,
-            "names": _region_names(
-                [g.region_code for g in singles] + [g.region_code for g in decided]
-            ),
         },
     )
 
@@ -467,7 +451,6 @@ def grant_batch(request, pk: int):
             "page": page,
             "total": requests.count(),
             "signable": sum(not services.signable_refusal(Actor.of(request), g) for g in requests),
-            "names": _region_names([g.region_code for g in page]),
         },
     )
 

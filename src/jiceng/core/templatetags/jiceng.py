@@ -29,9 +29,3 @@ def page_url(context, number: int) -> str:
     query = context["request"].GET.copy()
     query["page"] = number
     return f"?{query.urlencode()}"
-
-
-@register.filter
-def lookup(mapping: dict, key):
-    """`names|lookup:code`: a dict entry in a template (region names by code)."""
-    return mapping.get(key, key) if mapping else key
