@@ -28,10 +28,9 @@ from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
     building_options,
-    nodes_under,
-    region_choose,
     region_options,
 )
+from jiceng.places.widgets import PICKED_EVENT, RegionPickerField, picked, picker_roots
 
 
 class LoginForm(forms.Form):
@@ -121,53 +120,37 @@ class UserForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    role = forms.ChoiceField(label="角色")
-    region_code = forms.CharField(
-        label="任职区划", max_length=80, help_text="输入名称从列表中选，或填写区划、网格编码"
-    )
+    role = forms.ChoiceField(label="角色", error_messages={"required": "请选择角色。"})
+    region_code = RegionPickerField(label="任职区划", permissions=selectors.ACCOUNT_PERMISSIONS)
     building = forms.IntegerField(
         label="楼栋（楼栋长必选）",
         required=False,
         min_value=1,
-        widget=forms.Select(choices=[("", "（填网格编码后选择）")]),
+        widget=forms.Select(choices=[("", "（选到网格后选择）")]),
     )
 
 
 def _grant_form(user, data=None, account=None) -> GrantForm:
     """The roles this administrator may give or ask for (administrator roles are given
-    only on the server); typing a grid code offers its buildings."""
+    only on the server), opening on no role; choosing a grid offers its buildings."""
     form = GrantForm(data)
+    form.fields["region_code"].for_user(user)
     if account is not None:
-        form.fields["region_code"].widget.attrs.update(
+        form.fields["building"].widget.attrs.update(
             {
                 "hx-get": reverse("accounts:grant_buildings", args=[account.pk]),
-                "hx-target": "#id_building",
-                "hx-trigger": "change",
+                "hx-trigger": f"{PICKED_EVENT} from:body",
+                "hx-include": "#picker-region_code",
             }
         )
     manages = has_permission(user, "users.manage")
     signs = has_permission(user, "security.grant")
-    form.fields["role"].choices = [
+    form.fields["role"].choices = [("", "请选择")] + [
         (role.code, role.label + ("（须两名安全管理员审批）" if role.is_sensitive else ""))
         for role in ROLES.values()
         if role.code not in ADMINISTRATOR_ROLES[1:] and (manages or (signs and role.is_sensitive))
     ]
     return form
-
-
-def _grant_regions(user) -> list[Region]:
-    """Every node a role may be given at, for the grant form's list (a county: its towns,
-    communities and grids, a few thousand at most)."""
-    regions = []
-    for level in (
-        Region.Level.COUNTY,
-        Region.Level.TOWN,
-        Region.Level.COMMUNITY,
-        Region.Level.GRID,
-    ):
-        for permission in selectors.ACCOUNT_PERMISSIONS:
-            regions += nodes_under(user=user, permission=permission, level=level, limit=5000)
-    return sorted(set(regions), key=lambda region: region.code)
 
 
 def _manageable_regions(user) -> list[tuple[str, str]]:
@@ -248,7 +231,6 @@ def user_detail(request, pk: int):
             "memberships": memberships,
             "pending": pending,
             "grant_form": None if server_managed else _grant_form(request.user, account=account),
-            "grant_regions": _grant_regions(request.user) if not server_managed else [],
             "manages": has_permission(request.user, "users.manage", account.region_code)
             and not server_managed,
         },
@@ -261,15 +243,11 @@ def user_grant(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     form = _grant_form(request.user, request.POST)
     if not form.is_valid():
-        messages.error(request, "请选择角色并填写区划编码。")
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("accounts:user_detail", pk=account.pk)
     role = form.cleaned_data["role"]
+    region_code = form.cleaned_data["region_code"]
     try:
-        region_code = region_choose(
-            user=request.user,
-            permissions=selectors.ACCOUNT_PERMISSIONS,
-            text=form.cleaned_data["region_code"],
-        )
         if ROLES[role].is_sensitive:
             services.grant_request(
                 actor=Actor.of(request), user=account, role=role, region_code=region_code
@@ -303,16 +281,9 @@ def _grant_building(user, region_code: str, pk: int | None):
 
 @require_GET
 def grant_buildings(request, pk: int):
-    """The buildings of the grid typed into the grant form (an htmx fragment)."""
+    """The buildings of the grid chosen in the grant form's region picker (an htmx fragment)."""
     selectors.user_get(actor=request.user, pk=pk)
-    try:
-        code = region_choose(
-            user=request.user,
-            permissions=selectors.ACCOUNT_PERMISSIONS,
-            text=request.GET.get("region_code", "")[:80],
-        )
-    except DomainError:
-        code = ""
+    code = picked(request.GET.getlist("region_code"), picker_roots(request.user, ("users.manage",)))
     buildings = (
         building_options(user=request.user, permission="users.manage", grid_code=code)
         if code

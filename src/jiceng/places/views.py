@@ -1,6 +1,7 @@
 """Pages for the region browser, people search, roster import and export."""
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,10 +17,10 @@ from jiceng.accounts.selectors import account_get, account_options, region_staff
 from jiceng.core import personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
-from jiceng.core.errors import DomainError
+from jiceng.core.errors import DomainError, Forbidden
 from jiceng.core.masking import SPECIAL_GROUPS_MASK
 from jiceng.party.selectors import organization_counts
-from jiceng.places import imports, selectors, services
+from jiceng.places import imports, selectors, services, widgets
 from jiceng.places.models import Region
 from jiceng.places.roster import IMPORT_LEVELS, roster_export, write_template
 
@@ -423,3 +424,23 @@ def move_detail(request, pk: int):
             "note_max": services.NOTE_MAX,
         },
     )
+
+
+@require_GET
+def region_picker(request):
+    """The region picker's selects after a choice (an htmx fragment): the next level's
+    nodes among those where the user holds one of the form's permissions."""
+    name = request.GET.get("name", "")
+    permissions = tuple(
+        p for p in request.GET.get("for", "").split(",")[:4] if widgets.PERMISSION.match(p)
+    )
+    if not re.fullmatch(r"[a-z_]{1,40}", name) or not permissions:
+        raise Forbidden()
+    roots = widgets.picker_roots(request.user, permissions)
+    if not roots:
+        raise Forbidden()
+    picker = widgets.RegionPicker(permissions)
+    picker.user = request.user
+    response = HttpResponse(picker.render(name, widgets.picked(request.GET.getlist(name), roots)))
+    response["HX-Trigger"] = widgets.PICKED_EVENT
+    return response
