@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.pagination import page_of
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
     building_options,
@@ -119,6 +119,18 @@ class UserForm(forms.Form):
     )
 
 
+class UserFilterForm(forms.Form):
+    role = forms.ChoiceField(
+        label="岗位",
+        required=False,
+        choices=[("", "全部岗位")] + [(r.code, r.label) for r in ROLES.values()],
+        widget=forms.Select(attrs={"aria-label": "岗位"}),
+    )
+    region = RegionPickerField(
+        label="区划", required=False, permissions=selectors.ACCOUNT_PERMISSIONS
+    )
+
+
 class GrantForm(forms.Form):
     role = forms.ChoiceField(label="角色", error_messages={"required": "请选择角色。"})
     region_code = RegionPickerField(label="任职区划", permissions=selectors.ACCOUNT_PERMISSIONS)
@@ -197,14 +209,21 @@ def user_list(request):
                 f"已创建账号 {account.username}，初始密码已发到本人手机；请为其分配岗位。",
             )
             return redirect("accounts:user_detail", pk=account.pk)
-    users = Paginator(selectors.user_list(actor=request.user, query=query), 50).get_page(
-        request.GET.get("page")
+    filters = UserFilterForm(request.GET)
+    filters.fields["region"].for_user(request.user)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    users = selectors.user_list(
+        actor=request.user,
+        query=query,
+        role=chosen.get("role", ""),
+        region_code=chosen.get("region", ""),
     )
     return render(
         request,
         "accounts/user_list.html",
         {
-            "users": users,
+            "users": page_of(request, users, 50),
+            "filters": filters,
             "form": form if may_create else None,
             "query": query,
         },
@@ -386,9 +405,9 @@ def grant_list(request):
         batch.pending = len(waiting)
         batch.signable = sum(not services.signable_refusal(Actor.of(request), g) for g in waiting)
         batches.append(batch)
-    singles = Paginator(pending.filter(batch__isnull=True), 50).get_page(request.GET.get("page"))
-    decided = Paginator(selectors.grant_requests_decided(actor=request.user), 50).get_page(
-        request.GET.get("done")
+    singles = page_of(request, pending.filter(batch__isnull=True), 50)
+    decided = page_of(
+        request, selectors.grant_requests_decided(actor=request.user), 50, parameter="done"
     )
     _mark_signable(Actor.of(request), singles)
     return render(
@@ -412,7 +431,7 @@ def grant_batch(request, pk: int):
     """One batch, every request in it, paged: what a signature on the batch signs."""
     batch = selectors.grant_batch_get(actor=request.user, pk=pk)
     requests = selectors.grant_requests_pending(actor=request.user).filter(batch=batch)
-    page = Paginator(requests, 100).get_page(request.GET.get("page"))
+    page = page_of(request, requests, 100)
     _mark_signable(Actor.of(request), page)
     return render(
         request,
@@ -482,7 +501,7 @@ def token_list(request):
         request,
         "accounts/token_list.html",
         {
-            "tokens": selectors.api_token_list(user=request.user),
+            "tokens": page_of(request, selectors.api_token_list(user=request.user)),
             "now": timezone.now(),
             "idle_days": settings.JICENG_API_TOKEN_IDLE_DAYS,
         },

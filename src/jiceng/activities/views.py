@@ -5,7 +5,6 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,6 +16,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import town_of
 from jiceng.core.widgets import DateInput, TimeInput
 from jiceng.places.models import Region
@@ -38,7 +38,7 @@ def activity_list(request):
         user=user, month=month, status=status, region_code=request.GET.get("region") or None
     ).order_by("starts_at", "id")
     first, _, _ = selectors.month_bounds(month)
-    page = Paginator(activities, 50).get_page(request.GET.get("page"))
+    page = page_of(request, activities, 50)
     return render(
         request,
         "activities/list.html",
@@ -236,7 +236,7 @@ def needs(request):
             messages.error(request, refusal.message)
         return redirect("activities:needs")
     grids = nodes_under(user=user, permission="activities.needs", level=Region.Level.GRID)
-    page = Paginator(selectors.need_list(user=user), 50).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.need_list(user=user), 50)
     return render(
         request,
         "activities/needs.html",
@@ -275,7 +275,9 @@ def venues(request):
         request,
         "activities/venues.html",
         {
-            "venues": selectors.venue_list(user=user)[:500],
+            "venues": page_of(
+                request, selectors.venue_list(user=user).order_by("region_code", "pk")
+            ),
             "communities": community_choices(user, "activities.manage"),
             "kinds": Venue.Kind.choices,
         },
@@ -307,7 +309,7 @@ def teams(request):
             return redirect("activities:teams")
         messages.success(request, "队伍已成立，队长用手机号登录即可认领活动。")
         return redirect("activities:team", pk=team.pk)
-    page = Paginator(selectors.team_list(user=user), 50).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.team_list(user=user), 50)
     return render(
         request,
         "activities/teams.html",

@@ -5,7 +5,6 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,6 +16,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.intake import new_submission_key
 from jiceng.core.numbers import whole_number
+from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import county_of
 from jiceng.core.widgets import DateTimeInput
 from jiceng.patrols import selectors, services
@@ -34,9 +34,7 @@ def patrol_list(request):
         request, "patrols.view", timezone.localdate().replace(day=1)
     )
     grids, workers = selectors.patrol_coverage(user=user, region_code=region, start=start, end=end)
-    patrols = Paginator(selectors.patrol_list(user=user, region_code=region), 30).get_page(
-        request.GET.get("page")
-    )
+    patrols = page_of(request, selectors.patrol_list(user=user, region_code=region), 30)
     return render(
         request,
         "patrols/list.html",

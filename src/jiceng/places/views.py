@@ -7,7 +7,6 @@ from pathlib import Path
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +18,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden
 from jiceng.core.masking import SPECIAL_GROUPS_MASK
+from jiceng.core.pagination import page_of
 from jiceng.party.selectors import organization_counts
 from jiceng.places import imports, selectors, services, widgets
 from jiceng.places.models import Region
@@ -321,7 +321,7 @@ def import_list(request):
             form.add_error("file" if error.field == "file" else None, error.message)
         else:
             return redirect("places:import_detail", pk=job.pk)
-    jobs = Paginator(imports.import_job_list(user=user), 20).get_page(request.GET.get("page"))
+    jobs = page_of(request, imports.import_job_list(user=user), 20)
     return render(request, "places/import_list.html", {"form": form, "jobs": jobs})
 
 
@@ -374,9 +374,7 @@ def move_list(request):
     tab = request.GET.get("tab", "")
     tab = tab if tab in MOVE_TAB_LABELS else "open"
     counts = selectors.move_check_counts(user=user)
-    checks = Paginator(selectors.move_checks(user=user, tab=tab), 50).get_page(
-        request.GET.get("page")
-    )
+    checks = page_of(request, selectors.move_checks(user=user, tab=tab), 50)
     tabs = [(key, label, counts[key]) for key, label in MOVE_TAB_LABELS.items()]
     return render(request, "places/move_list.html", {"tabs": tabs, "tab": tab, "checks": checks})
 

@@ -29,3 +29,9 @@ def page_url(context, number: int) -> str:
     query = context["request"].GET.copy()
     query["page"] = number
     return f"?{query.urlencode()}"
+
+
+@register.filter
+def total(paginator) -> str:
+    """A list's total for its pager: "1万+" above core.pagination.COUNT_CAP."""
+    return getattr(paginator, "total_label", None) or str(paginator.count)
