@@ -658,6 +658,14 @@ PAGES = [
         marker=lambda w: mask_id_number(w.person_a.id_number),
     ),
     Case(
+        "places:region_picker",
+        "county_admin",
+        lambda w: "/region-picker/?name=region_code&for=users.manage&region_code=370829",
+        other=200,
+        outsider=403,
+        marker=lambda w: "嘉祥街道",
+    ),
+    Case(
         "places:import_list",
         "grid_worker",
         lambda w: "/imports/",

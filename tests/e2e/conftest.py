@@ -1,5 +1,8 @@
 """Browser tests: a real Chromium (Debian's package) driven by Playwright against a live
-server. Run with `make test-browser`; `make test` leaves them out."""
+server. Run with `make test-browser`; `make test` leaves them out.
+
+Every page any test opens, in any browser context, is checked on load for horizontal
+overflow (a document wider than the phone's viewport); a test that met one fails."""
 
 import os
 from pathlib import Path
@@ -7,7 +10,46 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("JICENG_CHROMIUM", "/usr/bin/chromium")
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 360, "height": 740}  # the narrowest phones still in use
+
+WIDTHS = "[document.documentElement.scrollWidth, window.innerWidth]"
+# A phone (is_mobile) zooms out to show a page wider than the screen, and window.innerWidth
+# then grows with it: the viewport's configured width is the measure as well.
+_overflows: list[str] = []
+
+
+def assert_fits(page) -> None:
+    """The page is no wider than its viewport (a wide table scrolls inside its own box)."""
+    fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    screen = page.viewport_size["width"]
+    assert fits and width <= screen, f"{page.url} is {width}px wide on a {screen}px screen"
+
+
+def _check_on_load(page) -> None:
+    from playwright.sync_api import Error
+
+    try:
+        width, viewport = page.evaluate(WIDTHS)
+    except Error:  # navigated on before the check: the next page's load is checked
+        return
+    screen = page.viewport_size["width"]
+    if width > min(viewport, screen):
+        _overflows.append(f"{page.url}: {width}px on a {screen}px screen")
+
+
+def _watched(page):
+    page.on("load", lambda: _check_on_load(page))
+    return page
+
+
+@pytest.fixture(autouse=True)
+def _no_page_overflows():
+    """Fails the test if any page it loaded was wider than the viewport."""
+    _overflows.clear()
+    yield
+    found, _overflows[:] = list(_overflows), []
+    assert found == [], "pages wider than the phone's viewport"
 
 
 def pytest_collection_modifyitems(items):
@@ -36,6 +78,15 @@ def browser():
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
+        open_context = browser.new_context
+
+        def new_context(*args, **kwargs):
+            context = open_context(*args, **kwargs)
+            open_page = context.new_page
+            context.new_page = lambda: _watched(open_page())
+            return context
+
+        browser.new_context = new_context
         yield browser
         browser.close()
 

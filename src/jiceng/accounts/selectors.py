@@ -58,10 +58,21 @@ def _accounts(actor):
     return User.objects.filter(scope_q(prefixes), is_superuser=False)
 
 
-def user_list(*, actor, query: str = ""):
+def user_list(*, actor, query: str = "", role: str = "", region_code: str = ""):
+    """The accounts the actor manages: matching `query` (account or name), holding `role`,
+    and belonging to or holding a post under `region_code`, where given."""
     users = _accounts(actor)
     if query:
         users = users.filter(Q(username__icontains=query) | Q(full_name__icontains=query))
+    if role:
+        users = users.filter(
+            pk__in=Membership.objects.filter(is_active=True, role=role).values("user_id")
+        )
+    if region_code:
+        posted = Membership.objects.filter(is_active=True, region_code__within=region_code)
+        users = users.filter(
+            Q(region_code__within=region_code) | Q(pk__in=posted.values("user_id"))
+        )
     return (
         users.select_related("department")
         .prefetch_related(
@@ -139,7 +150,7 @@ def user_grant_requests(*, account: User):
 
 def api_token_list(*, user):
     """One's own tokens, newest first (live and dead, for the record)."""
-    return ApiToken.objects.filter(user=user).order_by("-created_at")[:50]
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")
 
 
 def staff_at(*, roles, region_codes):

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,13 +24,13 @@ from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.pagination import page_of
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
     building_options,
-    nodes_under,
-    region_choose,
     region_options,
 )
+from jiceng.places.widgets import PICKED_EVENT, RegionPickerField, picked, picker_roots
 
 
 class LoginForm(forms.Form):
@@ -120,34 +119,45 @@ class UserForm(forms.Form):
     )
 
 
-class GrantForm(forms.Form):
-    role = forms.ChoiceField(label="角色")
-    region_code = forms.CharField(
-        label="任职区划", max_length=80, help_text="输入名称从列表中选，或填写区划、网格编码"
+class UserFilterForm(forms.Form):
+    role = forms.ChoiceField(
+        label="岗位",
+        required=False,
+        choices=[("", "全部岗位")] + [(r.code, r.label) for r in ROLES.values()],
+        widget=forms.Select(attrs={"aria-label": "岗位"}),
     )
+    region = RegionPickerField(
+        label="区划", required=False, permissions=selectors.ACCOUNT_PERMISSIONS
+    )
+
+
+class GrantForm(forms.Form):
+    role = forms.ChoiceField(label="角色", error_messages={"required": "请选择角色。"})
+    region_code = RegionPickerField(label="任职区划", permissions=selectors.ACCOUNT_PERMISSIONS)
     building = forms.IntegerField(
         label="楼栋（楼栋长必选）",
         required=False,
         min_value=1,
-        widget=forms.Select(choices=[("", "（填网格编码后选择）")]),
+        widget=forms.Select(choices=[("", "（选到网格后选择）")]),
     )
 
 
 def _grant_form(user, data=None, account=None) -> GrantForm:
     """The roles this administrator may give or ask for (administrator roles are given
-    only on the server); typing a grid code offers its buildings."""
+    only on the server), opening on no role; choosing a grid offers its buildings."""
     form = GrantForm(data)
+    form.fields["region_code"].for_user(user)
     if account is not None:
-        form.fields["region_code"].widget.attrs.update(
+        form.fields["building"].widget.attrs.update(
             {
                 "hx-get": reverse("accounts:grant_buildings", args=[account.pk]),
-                "hx-target": "#id_building",
-                "hx-trigger": "change",
+                "hx-trigger": f"{PICKED_EVENT} from:body",
+                "hx-include": "#picker-region_code",
             }
         )
     manages = has_permission(user, "users.manage")
     signs = has_permission(user, "security.grant")
-    form.fields["role"].choices = [
+    form.fields["role"].choices = [("", "请选择")] + [
         (role.code, role.label + ("（须两名安全管理员审批）" if role.is_sensitive else ""))
         for role in ROLES.values()
         if role.code not in ADMINISTRATOR_ROLES[1:] and (manages or (signs and role.is_sensitive))
@@ -155,30 +165,11 @@ def _grant_form(user, data=None, account=None) -> GrantForm:
     return form
 
 
-def _grant_regions(user) -> list[Region]:
-    """Every node a role may be given at, for the grant form's list (a county: its towns,
-    communities and grids, a few thousand at most)."""
-    regions = []
-    for level in (
-        Region.Level.COUNTY,
-        Region.Level.TOWN,
-        Region.Level.COMMUNITY,
-        Region.Level.GRID,
-    ):
-        for permission in selectors.ACCOUNT_PERMISSIONS:
-            regions += nodes_under(user=user, permission=permission, level=level, limit=5000)
-    return sorted(set(regions), key=lambda region: region.code)
-
-
 def _manageable_regions(user) -> list[tuple[str, str]]:
     return [
         (r.code, f"{r.name}（{r.code}）")
         for r in region_options(user=user, permission="users.manage")
     ]
-
-
-def _region_names(codes) -> dict[str, str]:
-    return dict(Region.objects.filter(code__in=set(codes)).values_list("code", "name"))
 
 
 def _require_accounts(user) -> None:
@@ -218,18 +209,21 @@ def user_list(request):
                 f"已创建账号 {account.username}，初始密码已发到本人手机；请为其分配岗位。",
             )
             return redirect("accounts:user_detail", pk=account.pk)
-    users = Paginator(selectors.user_list(actor=request.user, query=query), 50).get_page(
-        request.GET.get("page")
-    )
-    names = _region_names(
-        [u.region_code for u in users] + [m.region_code for u in users for m in u.memberships.all()]
+    filters = UserFilterForm(request.GET)
+    filters.fields["region"].for_user(request.user)
+    chosen = filters.cleaned_data if filters.is_valid() else {}
+    users = selectors.user_list(
+        actor=request.user,
+        query=query,
+        role=chosen.get("role", ""),
+        region_code=chosen.get("region", ""),
     )
     return render(
         request,
         "accounts/user_list.html",
         {
-            "users": users,
-            "names": names,
+            "users": page_of(request, users, 50),
+            "filters": filters,
             "form": form if may_create else None,
             "query": query,
         },
@@ -255,13 +249,7 @@ def user_detail(request, pk: int):
             "account": account,
             "memberships": memberships,
             "pending": pending,
-            "names": _region_names(
-                [account.region_code]
-                + [m.region_code for m in memberships]
-                + [g.region_code for g in pending]
-            ),
             "grant_form": None if server_managed else _grant_form(request.user, account=account),
-            "grant_regions": _grant_regions(request.user) if not server_managed else [],
             "manages": has_permission(request.user, "users.manage", account.region_code)
             and not server_managed,
         },
@@ -274,15 +262,11 @@ def user_grant(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     form = _grant_form(request.user, request.POST)
     if not form.is_valid():
-        messages.error(request, "请选择角色并填写区划编码。")
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("accounts:user_detail", pk=account.pk)
     role = form.cleaned_data["role"]
+    region_code = form.cleaned_data["region_code"]
     try:
-        region_code = region_choose(
-            user=request.user,
-            permissions=selectors.ACCOUNT_PERMISSIONS,
-            text=form.cleaned_data["region_code"],
-        )
         if ROLES[role].is_sensitive:
             services.grant_request(
                 actor=Actor.of(request), user=account, role=role, region_code=region_code
@@ -316,16 +300,9 @@ def _grant_building(user, region_code: str, pk: int | None):
 
 @require_GET
 def grant_buildings(request, pk: int):
-    """The buildings of the grid typed into the grant form (an htmx fragment)."""
+    """The buildings of the grid chosen in the grant form's region picker (an htmx fragment)."""
     selectors.user_get(actor=request.user, pk=pk)
-    try:
-        code = region_choose(
-            user=request.user,
-            permissions=selectors.ACCOUNT_PERMISSIONS,
-            text=request.GET.get("region_code", "")[:80],
-        )
-    except DomainError:
-        code = ""
+    code = picked(request.GET.getlist("region_code"), picker_roots(request.user, ("users.manage",)))
     buildings = (
         building_options(user=request.user, permission="users.manage", grid_code=code)
         if code
@@ -428,9 +405,9 @@ def grant_list(request):
         batch.pending = len(waiting)
         batch.signable = sum(not services.signable_refusal(Actor.of(request), g) for g in waiting)
         batches.append(batch)
-    singles = Paginator(pending.filter(batch__isnull=True), 50).get_page(request.GET.get("page"))
-    decided = Paginator(selectors.grant_requests_decided(actor=request.user), 50).get_page(
-        request.GET.get("done")
+    singles = page_of(request, pending.filter(batch__isnull=True), 50)
+    decided = page_of(
+        request, selectors.grant_requests_decided(actor=request.user), 50, parameter="done"
     )
     _mark_signable(Actor.of(request), singles)
     return render(
@@ -440,9 +417,6 @@ def grant_list(request):
             "batches": batches,
             "singles": singles,
             "decided": decided,
-            "names": _region_names(
-                [g.region_code for g in singles] + [g.region_code for g in decided]
-            ),
         },
     )
 
@@ -457,7 +431,7 @@ def grant_batch(request, pk: int):
     """One batch, every request in it, paged: what a signature on the batch signs."""
     batch = selectors.grant_batch_get(actor=request.user, pk=pk)
     requests = selectors.grant_requests_pending(actor=request.user).filter(batch=batch)
-    page = Paginator(requests, 100).get_page(request.GET.get("page"))
+    page = page_of(request, requests, 100)
     _mark_signable(Actor.of(request), page)
     return render(
         request,
@@ -467,7 +441,6 @@ def grant_batch(request, pk: int):
             "page": page,
             "total": requests.count(),
             "signable": sum(not services.signable_refusal(Actor.of(request), g) for g in requests),
-            "names": _region_names([g.region_code for g in page]),
         },
     )
 
@@ -528,7 +501,7 @@ def token_list(request):
         request,
         "accounts/token_list.html",
         {
-            "tokens": selectors.api_token_list(user=request.user),
+            "tokens": page_of(request, selectors.api_token_list(user=request.user)),
             "now": timezone.now(),
             "idle_days": settings.JICENG_API_TOKEN_IDLE_DAYS,
         },

@@ -5,7 +5,6 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,7 +16,9 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import town_of
+from jiceng.core.widgets import DateInput, TimeInput
 from jiceng.places.models import Region
 from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import community_choices, nodes_under
@@ -37,7 +38,7 @@ def activity_list(request):
         user=user, month=month, status=status, region_code=request.GET.get("region") or None
     ).order_by("starts_at", "id")
     first, _, _ = selectors.month_bounds(month)
-    page = Paginator(activities, 50).get_page(request.GET.get("page"))
+    page = page_of(request, activities, 50)
     return render(
         request,
         "activities/list.html",
@@ -59,9 +60,9 @@ class ActivityForm(forms.Form):
     service_type = forms.ModelChoiceField(
         label="服务类型", queryset=ServiceType.objects.filter(is_active=True), empty_label="请选择"
     )
-    date = forms.DateField(label="日期", widget=forms.DateInput(attrs={"type": "date"}))
-    start = forms.TimeField(label="开始", widget=forms.TimeInput(attrs={"type": "time"}))
-    end = forms.TimeField(label="结束", widget=forms.TimeInput(attrs={"type": "time"}))
+    date = forms.DateField(label="日期", widget=DateInput())
+    start = forms.TimeField(label="开始", widget=TimeInput())
+    end = forms.TimeField(label="结束", widget=TimeInput())
     venue = forms.ModelChoiceField(
         label="阵地", queryset=Venue.objects.none(), required=False, empty_label="不在阵地举办"
     )
@@ -235,7 +236,7 @@ def needs(request):
             messages.error(request, refusal.message)
         return redirect("activities:needs")
     grids = nodes_under(user=user, permission="activities.needs", level=Region.Level.GRID)
-    page = Paginator(selectors.need_list(user=user), 50).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.need_list(user=user), 50)
     return render(
         request,
         "activities/needs.html",
@@ -274,7 +275,9 @@ def venues(request):
         request,
         "activities/venues.html",
         {
-            "venues": selectors.venue_list(user=user)[:500],
+            "venues": page_of(
+                request, selectors.venue_list(user=user).order_by("region_code", "pk")
+            ),
             "communities": community_choices(user, "activities.manage"),
             "kinds": Venue.Kind.choices,
         },
@@ -306,7 +309,7 @@ def teams(request):
             return redirect("activities:teams")
         messages.success(request, "队伍已成立，队长用手机号登录即可认领活动。")
         return redirect("activities:team", pk=team.pk)
-    page = Paginator(selectors.team_list(user=user), 50).get_page(request.GET.get("page"))
+    page = page_of(request, selectors.team_list(user=user), 50)
     return render(
         request,
         "activities/teams.html",

@@ -3,7 +3,6 @@ supervision, the inbox, and the figures."""
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,6 +23,7 @@ from jiceng.core.errors import DomainError, Forbidden
 from jiceng.core.intake import new_submission_key
 from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
+from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import community_of, county_of
 from jiceng.places.models import Region
 from jiceng.places.reports import region_and_period
@@ -47,7 +47,7 @@ def queue(request):
     cases = selectors.case_queue(
         user=user, queue=name, region_code=region if region.isdigit() else None, query=query
     )
-    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    page = page_of(request, cases, 50)
     clock = selectors.Clock.current()
     return render(
         request,
@@ -67,7 +67,7 @@ def queue(request):
 def supervision(request):
     clock = selectors.Clock.current()
     cases = selectors.supervision_queue(user=request.user, clock=clock)
-    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    page = page_of(request, cases, 50)
     return render(
         request,
         "cases/supervision.html",
@@ -255,7 +255,7 @@ def case_photo(request, pk: int, photo_id: int):
 @require_GET
 def inbox(request):
     notes = selectors.inbox(user=request.user)
-    page = Paginator(notes, 30).get_page(request.GET.get("page"))
+    page = page_of(request, notes, 30)
     return render(request, "cases/inbox.html", {"page": page})
 
 

@@ -37,7 +37,7 @@ def organization_counts(*, user, region_code: str) -> list[tuple[str, int]]:
 
 def first_secretary_list(*, user):
     return scope_filter(FirstSecretary.objects.all(), user, "party.view").order_by(
-        "region_code", "term_start"
+        "region_code", "term_start", "pk"
     )
 
 

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 
 from jiceng.core.access import require
 from jiceng.core.masking import mask_phone
+from jiceng.core.pagination import page_of
 from jiceng.party import selectors
 from jiceng.places.selectors import region_breadcrumbs, region_get
 
@@ -27,8 +28,6 @@ def region_organizations(request, code: str):
 @require_GET
 def first_secretaries(request):
     require(request.user, "party.view")
-    rows = [
-        (secretary, mask_phone(secretary.phone))
-        for secretary in selectors.first_secretary_list(user=request.user)[:500]
-    ]
-    return render(request, "party/first_secretaries.html", {"rows": rows})
+    page = page_of(request, selectors.first_secretary_list(user=request.user))
+    rows = [(secretary, mask_phone(secretary.phone)) for secretary in page]
+    return render(request, "party/first_secretaries.html", {"rows": rows, "page": page})

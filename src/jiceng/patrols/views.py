@@ -5,7 +5,6 @@ import datetime
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -17,7 +16,9 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.intake import new_submission_key
 from jiceng.core.numbers import whole_number
+from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import county_of
+from jiceng.core.widgets import DateTimeInput
 from jiceng.patrols import selectors, services
 from jiceng.patrols.models import Visit
 from jiceng.places.models import Building, Household, Region
@@ -33,9 +34,7 @@ def patrol_list(request):
         request, "patrols.view", timezone.localdate().replace(day=1)
     )
     grids, workers = selectors.patrol_coverage(user=user, region_code=region, start=start, end=end)
-    patrols = Paginator(selectors.patrol_list(user=user, region_code=region), 30).get_page(
-        request.GET.get("page")
-    )
+    patrols = page_of(request, selectors.patrol_list(user=user, region_code=region), 30)
     return render(
         request,
         "patrols/list.html",
@@ -54,12 +53,8 @@ def patrol_list(request):
 
 class PatrolForm(forms.Form):
     grid = forms.ChoiceField(label="网格")
-    started_at = forms.DateTimeField(
-        label="开始时间", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    ended_at = forms.DateTimeField(
-        label="结束时间", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    started_at = forms.DateTimeField(label="开始时间", widget=DateTimeInput())
+    ended_at = forms.DateTimeField(label="结束时间", widget=DateTimeInput())
     buildings = forms.TypedMultipleChoiceField(
         label="走过的楼栋", coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )

@@ -1,6 +1,5 @@
 """Scoped reads of the region tree and 一标三实. Every function takes the viewing user."""
 
-import re
 from functools import reduce
 from operator import or_
 
@@ -60,28 +59,6 @@ def community_choices(user, permission: str) -> list[tuple[str, str]]:
         (r.code, r.name)
         for r in nodes_under(user=user, permission=permission, level=Region.Level.COMMUNITY)
     ]
-
-
-def region_choose(*, user, permissions: tuple[str, ...], text: str) -> str:
-    """The code of the node meant by what was typed into a form: a code, a datalist entry
-    such as "城南社区（370829001001）", or the name of one node in the user's scope."""
-    text = text.strip()
-    inside = re.search(r"[（(](\d+)[）)]\s*$", text)
-    if inside:
-        return inside.group(1)
-    if text.isdigit():
-        return text
-    roots = [code for permission in permissions for code in scopes(user, permission)]
-    named = list(
-        Region.objects.filter(scope_q(roots, "code"), name=text).values_list("code", flat=True)[:2]
-    )
-    if len(named) != 1:
-        raise DomainError(
-            f"找不到名为“{text[:20]}”的区划，或不止一个同名，请从列表中选择或填写编码。",
-            code="region_unknown",
-            field="region_code",
-        )
-    return named[0]
 
 
 def check_report_scope(region_code: str, start, end) -> None:

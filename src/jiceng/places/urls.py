@@ -13,6 +13,7 @@ urlpatterns = [
     path("persons/<int:pk>/", views.person_detail, name="person"),
     path("persons/<int:pk>/reveal/<str:field>/", views.person_reveal, name="person_reveal"),
     path("search/", views.search, name="search"),
+    path("region-picker/", views.region_picker, name="region_picker"),
     path("moves/", views.move_list, name="moves"),
     path("moves/<int:pk>/", views.move_detail, name="move"),
     path("imports/", views.import_list, name="import_list"),

@@ -1,12 +1,12 @@
 """Pages for the region browser, people search, roster import and export."""
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,10 +15,11 @@ from jiceng.accounts.selectors import account_get, account_options, region_staff
 from jiceng.core import personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
-from jiceng.core.errors import DomainError
+from jiceng.core.errors import DomainError, Forbidden
 from jiceng.core.masking import SPECIAL_GROUPS_MASK
+from jiceng.core.pagination import page_of
 from jiceng.party.selectors import organization_counts
-from jiceng.places import imports, selectors, services
+from jiceng.places import imports, selectors, services, widgets
 from jiceng.places.models import Region
 from jiceng.places.roster import IMPORT_LEVELS, write_template
 
@@ -319,7 +320,7 @@ def import_list(request):
             form.add_error("file" if error.field == "file" else None, error.message)
         else:
             return redirect("places:import_detail", pk=job.pk)
-    jobs = Paginator(imports.import_job_list(user=user), 20).get_page(request.GET.get("page"))
+    jobs = page_of(request, imports.import_job_list(user=user), 20)
     return render(request, "places/import_list.html", {"form": form, "jobs": jobs})
 
 
@@ -387,9 +388,7 @@ def move_list(request):
     tab = request.GET.get("tab", "")
     tab = tab if tab in MOVE_TAB_LABELS else "open"
     counts = selectors.move_check_counts(user=user)
-    checks = Paginator(selectors.move_checks(user=user, tab=tab), 50).get_page(
-        request.GET.get("page")
-    )
+    checks = page_of(request, selectors.move_checks(user=user, tab=tab), 50)
     tabs = [(key, label, counts[key]) for key, label in MOVE_TAB_LABELS.items()]
     return render(request, "places/move_list.html", {"tabs": tabs, "tab": tab, "checks": checks})
 
@@ -437,3 +436,23 @@ def move_detail(request, pk: int):
             "note_max": services.NOTE_MAX,
         },
     )
+
+
+@require_GET
+def region_picker(request):
+    """The region picker's selects after a choice (an htmx fragment): the next level's
+    nodes among those where the user holds one of the form's permissions."""
+    name = request.GET.get("name", "")
+    permissions = tuple(
+        p for p in request.GET.get("for", "").split(",")[:4] if widgets.PERMISSION.match(p)
+    )
+    if not re.fullmatch(r"[a-z_]{1,40}", name) or not permissions:
+        raise Forbidden()
+    roots = widgets.picker_roots(request.user, permissions)
+    if not roots:
+        raise Forbidden()
+    picker = widgets.RegionPicker(permissions)
+    picker.user = request.user
+    response = HttpResponse(picker.render(name, widgets.picked(request.GET.getlist(name), roots)))
+    response["HX-Trigger"] = widgets.PICKED_EVENT
+    return response

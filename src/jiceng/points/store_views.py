@@ -5,7 +5,6 @@ daily report."""
 import datetime
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +15,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
+from jiceng.core.pagination import page_of
 from jiceng.places.selectors import community_choices
 from jiceng.points import selectors, services
 from jiceng.points.ledger import account_for, ledger_for
@@ -48,7 +48,7 @@ def store_list(request):
         request,
         "points/stores.html",
         {
-            "page": Paginator(managed, 50).get_page(request.GET.get("page")),
+            "page": page_of(request, managed, 50),
             "served": served,
             "remembered": _remembered(request, served),
             "communities": community_choices(user, "stores.manage"),

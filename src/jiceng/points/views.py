@@ -3,7 +3,6 @@ adjustments, reversals, earning rules and good-deed approvals."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -13,6 +12,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.intake import new_submission_key
 from jiceng.core.numbers import whole_number
+from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import COUNTY, is_above
 from jiceng.places.models import Region
 from jiceng.places.selectors import community_choices
@@ -92,7 +92,7 @@ def ledger(request):
         search_error, entries = refusal.message, entries.none()
     may_manage = has_permission(user, "points.manage", code)
     ledger = ledger_for(code)
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    page = page_of(request, entries, 50)
     lines = selectors.ledger_lines(list(page))
     for entry in page:
         entry.lines = lines.get(entry.pk, [])

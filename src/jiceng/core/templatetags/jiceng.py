@@ -45,6 +45,6 @@ def page_url(context, number: int) -> str:
 
 
 @register.filter
-def lookup(mapping: dict, key):
-    """`names|lookup:code`: a dict entry in a template (region names by code)."""
-    return mapping.get(key, key) if mapping else key
+def total(paginator) -> str:
+    """A list's total for its pager: "1万+" above core.pagination.COUNT_CAP."""
+    return getattr(paginator, "total_label", None) or str(paginator.count)
