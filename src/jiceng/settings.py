@@ -206,6 +206,23 @@ def env_office_hours(name: str, default: str) -> list[tuple[datetime.time, datet
 
 JICENG_OFFICE_HOURS = env_office_hours("JICENG_OFFICE_HOURS", "08:30-12:00,13:30-17:30")
 
+
+def env_fraction(name: str, default: str) -> float:
+    """A fraction strictly between 0 and 1, written as 0.67 or 2/3."""
+    text = env_str(name, default)
+    try:
+        top, _, bottom = text.partition("/")
+        value = float(top) / float(bottom or 1)
+    except (ValueError, ZeroDivisionError):
+        raise ImproperlyConfigured(f"{name} must be a fraction like 2/3, not {text!r}.") from None
+    if not 0 < value < 1:
+        raise ImproperlyConfigured(f"{name} must lie between 0 and 1, not {text!r}.")
+    return value
+
+
+# 黄牌: a step turns yellow once this share of its time limit (in office time) has passed.
+JICENG_YELLOW_FRACTION = env_fraction("JICENG_YELLOW_FRACTION", "2/3")
+
 # Resident requests.
 JICENG_PHOTO_MAX_MB = env_int("JICENG_PHOTO_MAX_MB", 10)
 JICENG_REOPEN_DAYS = env_int("JICENG_REOPEN_DAYS", 7)  # a resident may ask for rework this long
