@@ -443,6 +443,15 @@ PAGES = [
         outsider=403,
         marker=_audit_event,
     ),
+    # The .xlsx of the same filters (a workbook is compressed: what it holds is checked in
+    # tests/core/test_audit.py, another county's auditor getting none of A's events).
+    Case(
+        "audit_export",
+        "auditor",
+        lambda w: "/audit/export.xlsx?action=matrix",
+        other=200,
+        outsider=403,
+    ),
     Case(
         "accounts:login",
         "grid_worker",
