@@ -957,6 +957,15 @@ PAGES = [
     Case(
         "activities:new", "community_worker", lambda w: "/activities/new/", other=200, outsider=403
     ),
+    # 据此策划: the form opened from a need shows it ticked to its own community only.
+    Case(
+        "activities:new",
+        "community_worker",
+        lambda w: f"/activities/new/?need={_need(w).pk}",
+        other=200,
+        outsider=403,
+        marker=lambda w: "甲需求",
+    ),
     Case(
         "activities:figures",
         "community_worker",
