@@ -249,6 +249,9 @@ def test_the_export_holds_the_filtered_events_and_is_audited(world, login):
     export = AuditEvent.objects.get(action="audit.export")
     assert export.actor == auditor
     assert export.detail == {"rows": 1, "action": "person.reveal"}
+    assert export.region_code == "370829"  # the auditor's county: on their own list
+    page = login(auditor).get("/audit/?action=audit.export").content.decode()
+    assert "导出审计日志" in page
 
 
 def test_another_countys_auditor_exports_none_of_its_events(world, login):

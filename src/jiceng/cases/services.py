@@ -720,13 +720,13 @@ def case_deadlines_backfill() -> int:
     return deadlines.backfill(
         PROCESS.name,
         (
-            (pk, region_code, step_started_at(*times), due_at)
+            (pk, region_code, _step_started_at(*times), due_at)
             for pk, region_code, *times, due_at in rows.iterator()
         ),
     )
 
 
-def step_started_at(*moments):
+def _step_started_at(*moments):
     """When a request's current step started: the latest of its received, dispatched and
     handled times (a rework dispatches again after handling)."""
     return max(moment for moment in moments if moment is not None)

@@ -120,8 +120,8 @@ class Filters:
 
 
 def filters_from(params, user) -> tuple[Filters, list[str]]:
-    """The filters of a query string, and what was wrong with it (in Chinese). A filter
-    that cannot be read is dropped, never widened into something else."""
+    """The filters of a query string, and what was wrong with it (in Chinese, for the
+    page to say). A filter that cannot be read is left out; the export refuses instead."""
     errors = []
 
     def day(name: str, label: str) -> datetime.date | None:
@@ -220,7 +220,8 @@ def named(entries) -> list[AuditEvent]:
             model._base_manager.filter(pk__in=keys)
             .order_by()
             .annotate(
-                audit_type=Value(object_type, output_field=CharField()),
+                # Cast: in a UNION, PostgreSQL must know the parameter's type.
+                audit_type=Cast(Value(object_type), CharField()),
                 audit_key=Cast("pk", CharField()),
                 audit_name=Cast(column, CharField()),
             )
@@ -338,7 +339,8 @@ def export(*, actor, filters: Filters, target, limit: int | None = None) -> int:
         actor=actor,
         action="audit.export",
         object_type="core.auditevent",
-        region_code=filters.region,
+        # Where the auditor reads it: the region exported, else the auditor's own scope.
+        region_code=filters.region or next(iter(scopes(actor, "audit.view")), ""),
         detail={"rows": count, **filters.as_detail()},
     )
     return count

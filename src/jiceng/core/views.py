@@ -49,7 +49,7 @@ def _region_choices(user, selected: str) -> list[tuple[str, str]]:
         town |= Q(level="community", parent_id=selected[:9])
     inside = Q()
     for prefix in prefixes:
-        inside |= Q(code__startswith=prefix)
+        inside |= Q(code__within=prefix)
     rows = Region.objects.filter(inside, town).order_by("code").values_list("code", "name", "level")
     return [(code, name if level == "town" else f"　{name}") for code, name, level in rows]
 
