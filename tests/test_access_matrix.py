@@ -473,6 +473,15 @@ PAGES = [
         outsider=403,
         marker=_audit_event,
     ),
+    # The .xlsx of the same filters (a workbook is compressed: what it holds is checked in
+    # tests/core/test_audit.py, another county's auditor getting none of A's events).
+    Case(
+        "audit_export",
+        "auditor",
+        lambda w: "/audit/export.xlsx?action=matrix",
+        other=200,
+        outsider=403,
+    ),
     Case(
         "accounts:login",
         "grid_worker",
@@ -1024,6 +1033,15 @@ PAGES = [
     ),
     Case(
         "activities:new", "community_worker", lambda w: "/activities/new/", other=200, outsider=403
+    ),
+    # 据此策划: the form opened from a need shows it ticked to its own community only.
+    Case(
+        "activities:new",
+        "community_worker",
+        lambda w: f"/activities/new/?need={_need(w).pk}",
+        other=200,
+        outsider=403,
+        marker=lambda w: "甲需求",
     ),
     Case(
         "activities:figures",

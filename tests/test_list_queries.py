@@ -245,6 +245,10 @@ LISTS = {
     "grants": List("security_admin", lambda w, r: "/accounts/grants/"),
     "tokens": List("grid_worker", lambda w, r: "/accounts/tokens/"),
     "audit log": List("auditor", lambda w, r: "/audit/"),
+    "audit log filtered": List(
+        "auditor",
+        lambda w, r: f"/audit/?start=2000-01-01&end=2099-12-31&region={COMMUNITY_A}&action=case.",
+    ),
     "first secretaries": List("community_worker", lambda w, r: "/party/first-secretaries/"),
     # the REST API
     "api requests": List("grid_worker", lambda w, r: "/api/v1/cases?queue=open", api=True),

@@ -206,6 +206,23 @@ def env_office_hours(name: str, default: str) -> list[tuple[datetime.time, datet
 
 JICENG_OFFICE_HOURS = env_office_hours("JICENG_OFFICE_HOURS", "08:30-12:00,13:30-17:30")
 
+
+def env_fraction(name: str, default: str) -> float:
+    """A fraction strictly between 0 and 1, written as 0.67 or 2/3."""
+    text = env_str(name, default)
+    try:
+        top, _, bottom = text.partition("/")
+        value = float(top) / float(bottom or 1)
+    except (ValueError, ZeroDivisionError):
+        raise ImproperlyConfigured(f"{name} must be a fraction like 2/3, not {text!r}.") from None
+    if not 0 < value < 1:
+        raise ImproperlyConfigured(f"{name} must lie between 0 and 1, not {text!r}.")
+    return value
+
+
+# 黄牌: a step turns yellow once this share of its time limit (in office time) has passed.
+JICENG_YELLOW_FRACTION = env_fraction("JICENG_YELLOW_FRACTION", "2/3")
+
 # Resident requests.
 JICENG_PHOTO_MAX_MB = env_int("JICENG_PHOTO_MAX_MB", 10)
 JICENG_REOPEN_DAYS = env_int("JICENG_REOPEN_DAYS", 7)  # a resident may ask for rework this long
@@ -250,6 +267,8 @@ JICENG_INTAKE_MAX_PHOTOS = 3  # photos a resident may attach to a request
 # a registration outside the importer's reveal scope raise an alert for the auditor.
 JICENG_IMPORT_ROWS_PER_DAY = env_int("JICENG_IMPORT_ROWS_PER_DAY", 0) or None
 JICENG_IMPORT_ELSEWHERE_ALERT = env_int("JICENG_IMPORT_ELSEWHERE_ALERT", 50)
+# The most audit events one .xlsx export may hold (a larger selection is to be narrowed).
+JICENG_AUDIT_EXPORT_MAX = env_int("JICENG_AUDIT_EXPORT_MAX", 50_000)
 # A request body larger than its sender may upload is refused before it is read
 # (core.middleware.BodyLimitMiddleware): an anonymous sender at most the intake's photos,
 # signed-in staff at most a roster, each with a megabyte for the rest of the form.

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", places_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("audit/", core_views.audit_list, name="audit_list"),
+    path("audit/export.xlsx", core_views.audit_export, name="audit_export"),
     path("accounts/", include("jiceng.accounts.urls")),
     path("", include("jiceng.places.urls")),
     path("", include("jiceng.party.urls")),

@@ -206,3 +206,69 @@ def test_the_activity_form_asks_to_choose_a_service_type(world, login):
     page = login(world.a("community_worker")).get("/activities/new/").content.decode()
     assert "---------" not in page
     assert '<option value="" selected>请选择</option>' in page
+
+
+def _need(world, text="3号楼独居老人希望定期量血压", grid=None):
+    return services.need_record(
+        actor=world.a("grid_worker"),
+        region_code=grid or world.grid_a.code,
+        text=text,
+        service_type=None,
+    )
+
+
+def _plan(need_pks, **fields):
+    return {
+        "region_code": COMMUNITY_A,
+        "title": "上门量血压",
+        "service_type": "6",
+        "date": "2026-11-10",
+        "start": "09:00",
+        "end": "11:00",
+        "capacity": "10",
+        "points": "5",
+        "needs": [str(pk) for pk in need_pks],
+        **fields,
+    }
+
+
+def test_planning_from_ticked_needs_links_them_to_the_activity(world, staff_a, clock):
+    first, second = _need(world), _need(world, text="希望开展防诈骗讲座")
+    response = client_for(staff_a).post("/activities/new/", _plan([first.pk, second.pk]))
+    assert response.status_code == 302, response.content.decode()
+    activity = Activity.objects.get(title="上门量血压")
+    assert set(activity.needs.values_list("pk", flat=True)) == {first.pk, second.pk}
+
+
+def test_a_need_beyond_the_fifty_newest_can_still_be_planned_from(world, staff_a, clock):
+    oldest = _need(world, text="最早的需求")
+    for n in range(50):
+        _need(world, text=f"需求{n}")
+    page = client_for(staff_a).get(f"/activities/new/?need={oldest.pk}").content.decode()
+    assert re.search(rf'value="{oldest.pk}"[^>]*checked', page), "the need is ticked"
+    response = client_for(staff_a).post("/activities/new/", _plan([oldest.pk]))
+    assert response.status_code == 302, response.content.decode()
+    oldest.refresh_from_db()
+    assert oldest.activity is not None
+
+
+def test_each_open_need_offers_to_plan_from_it(world, staff_a, clock):
+    need = _need(world)
+    page = client_for(staff_a).get("/activities/needs/").content.decode()
+    assert f'href="/activities/new/?need={need.pk}"' in page and "据此策划" in page
+    # a grid worker, who may record needs but not plan activities, is not offered it
+    page = client_for(world.a("grid_worker")).get("/activities/needs/").content.decode()
+    assert "据此策划" not in page
+
+
+def test_another_communitys_need_is_neither_shown_nor_linked(world, clock):
+    need = _need(world)
+    other = world.b("community_worker")
+    page = client_for(other).get(f"/activities/new/?need={need.pk}").content.decode()
+    assert need.text not in page
+    response = client_for(other).post(
+        "/activities/new/", _plan([need.pk], region_code="370829002001")
+    )
+    need.refresh_from_db()
+    assert need.activity is None
+    assert response.status_code == 200

@@ -29,7 +29,7 @@ def test_one_row_follows_a_request_from_intake_to_closing_and_rework(world, subm
     case = submit()
     row = _row(case)
     assert (row.due_at, row.closed_at, row.region_code) == (case.due_at, None, case.region_code)
-    assert row.warn_at == deadlines.warn_at(case.due_at)
+    assert row.warn_at == deadlines.warn_at(case.received_at, case.due_at)
     case = services.case_accept(actor=worker, case=case)
     case = services.case_dispatch(actor=worker, case=case, handler=worker)
     assert _row(case).due_at == case.handle_due_at == at(2026, 10, 13, 23, 59, 59)
@@ -55,20 +55,23 @@ def test_voided_and_merged_requests_leave_the_clock(world, submit):
 
 
 def test_warn_at_is_where_the_clock_turns_yellow(world):
-    """Stored warn_at agrees with the Clock's one-working-day horizon, over a weekend and
-    the National Day holiday."""
+    """The Clock turns an item yellow at its stored warn_at (two thirds of the step's
+    office time), over a weekend and the National Day holiday, and red past its due time."""
     calendar = WorkCalendar()
-    for due in (
-        at(2026, 10, 13, 23, 59, 59),  # after the holiday
-        at(2026, 10, 12, 15, 30),  # a Monday
-        at(2026, 9, 30, 15, 30),
-        at(2026, 10, 10, 23, 59, 59),  # the make-up Saturday
+    for start, due in (
+        (at(2026, 9, 30, 10, 0), at(2026, 10, 13, 23, 59, 59)),  # over the holiday
+        (at(2026, 10, 9, 16, 0), at(2026, 10, 12, 15, 30)),  # a Friday to a Monday
+        (at(2026, 9, 30, 9, 0), at(2026, 9, 30, 15, 30)),
+        (at(2026, 10, 9, 9, 0), at(2026, 10, 10, 23, 59, 59)),  # the make-up Saturday
     ):
-        turn = deadlines.warn_at(due, calendar)
+        turn = deadlines.warn_at(start, due, calendar)
+        assert start < turn < due
         with time_machine.travel(turn - datetime.timedelta(seconds=1), tick=False):
-            assert Clock.current().lateness_of(due) == ""
+            assert Clock.current().lateness_of(due, turn) == ""
         with time_machine.travel(turn, tick=False):
-            assert Clock.current().lateness_of(due) == "due_soon"
+            assert Clock.current().lateness_of(due, turn) == "due_soon"
+        with time_machine.travel(due + datetime.timedelta(seconds=1), tick=False):
+            assert Clock.current().lateness_of(due, turn) == "overdue"
 
 
 def test_the_clock_reads_any_item_with_a_due_time():
@@ -111,5 +114,7 @@ def test_the_supervision_queue_pages_over_deadline_rows(world, submit, clock):
     case = submit()
     clock.move_to(at(2026, 10, 9, 9, 0))
     assert list(supervision_queue(user=town, clock=Clock.current())) == [case]
-    Deadline.objects.filter(object_id=case.pk).update(due_at=at(2026, 12, 1, 9, 0))
+    Deadline.objects.filter(object_id=case.pk).update(
+        due_at=at(2026, 12, 1, 9, 0), warn_at=at(2026, 11, 25, 9, 0)
+    )
     assert list(supervision_queue(user=town, clock=Clock.current())) == []

@@ -74,7 +74,8 @@ def test_deadline_warnings_are_sent_once(world, submit, clock, county_staff):
     worker = world.a("grid_worker")
     services.case_accept(actor=worker, case=case)
     services.case_dispatch(actor=worker, case=case, handler=worker)  # due Oct 13
-    clock.move_to(at(2026, 10, 12, 10, 0))  # due in a day and a half: nothing yet
+    # two thirds of the handling time pass at 09:00 on Oct 12: nothing before
+    clock.move_to(at(2026, 10, 12, 8, 59))
     call_command("worker", "--run", "cases.deadline_notices")
     assert not Notification.objects.filter(kind="due_soon").exists()
     clock.move_to(at(2026, 10, 13, 10, 0))

@@ -56,11 +56,24 @@ def test_an_alert_is_shown_to_the_auditor_of_its_county_only(world, login):
     assert "有人在短时间内大量导入" not in other
 
 
+# Where an audit action is not written out at the call: the expression, and how the
+# names it can take are found (a new one fails the test until it is declared here).
+DYNAMIC_ACTIONS = {
+    ("core/process.py", "f'{self.name}.{action}'"): "process steps",
+    ("core/admin.py", "f'admin.{action}'"): "second argument of self._audit",
+    ("places/services.py", "action"): "fourth argument of _decide",
+    ("core/personal.py", "action"): "action= of each reveal call (a literal, found anyway)",
+    ("accounts/services.py", "action"): "set from a tuple of literals (found anyway)",
+    ("core/audit.py", "ALERT_PREFIX + kind"): "kind= of each audit.alert call",
+}
+
+
 def _recorded_actions() -> set[str]:
     """Every audit action the code records: each dotted literal passed as `action=` (both
     branches of a conditional) or set as `action` from a tuple, each `kind=` of
-    audit.alert, and each step of every process table (the runner records
-    `<process>.<step>`)."""
+    audit.alert, each step of every process table (the runner records
+    `<process>.<step>`), and the names given to the declared wrappers (DYNAMIC_ACTIONS).
+    An audit write whose `action=` is none of these fails: its names could not be read."""
     import ast
     import importlib
     from pathlib import Path
@@ -70,6 +83,7 @@ def _recorded_actions() -> set[str]:
 
     root = Path(jiceng.__file__).parent
     found: set[str] = set()
+    undeclared: list[tuple[str, str]] = []
 
     def strings(node) -> list[str]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -81,15 +95,25 @@ def _recorded_actions() -> set[str]:
     for path in root.rglob("*.py"):
         if "migrations" in path.parts:
             continue
+        where = path.relative_to(root).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "attr", getattr(node.func, "id", ""))
                 for keyword in node.keywords:
                     if keyword.arg == "action":
-                        found.update(strings(keyword.value))
+                        names = strings(keyword.value)
+                        found.update(names)
+                        expression = ast.unparse(keyword.value)
+                        writes = name in ("record", "event")  # audit.record, audit.event
+                        if writes and not names and (where, expression) not in DYNAMIC_ACTIONS:
+                            undeclared.append((where, expression))
                     if name == "alert" and keyword.arg == "kind":
                         found.update(audit.ALERT_PREFIX + s for s in strings(keyword.value))
+                if name == "_audit" and where == "core/admin.py" and len(node.args) > 1:
+                    found.update("admin." + s for s in strings(node.args[1]))
+                if name == "_decide" and len(node.args) > 3:
+                    found.update(strings(node.args[3]))
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple):
                 for target in node.targets:
                     if isinstance(target, ast.Tuple):
@@ -103,6 +127,7 @@ def _recorded_actions() -> set[str]:
             for value in vars(module).values():
                 if isinstance(value, Process):
                     found.update(f"{value.name}.{step}" for step in value.steps)
+    assert undeclared == [], "audit actions whose names cannot be read from the code"
     return {action for action in found if "." in action}
 
 
@@ -110,8 +135,17 @@ def test_every_recorded_action_has_a_label():
     from jiceng.core import audit_labels
 
     actions = _recorded_actions()
-    assert {"case.check", "activity.cancel", "activity.signup", "user.grant"} <= actions
+    assert {"case.check", "activity.cancel", "move.settle", "admin.delete"} <= actions
+    assert {"audit.export", "user.grant"} <= actions
     assert sorted(a for a in actions if a not in audit_labels.ACTIONS) == []
+
+
+def test_one_table_names_every_event():
+    """No second naming by prefix: an event the table does not know shows its code."""
+    from jiceng.core import audit_labels
+
+    assert not hasattr(audit_labels, "PREFIXES")
+    assert audit_labels.label("activity.unknown_step") == "activity.unknown_step"
 
 
 def test_activity_events_read_in_chinese_and_residents_by_number(world, login):
@@ -127,3 +161,129 @@ def test_activity_events_read_in_chinese_and_residents_by_number(world, login):
     assert f"居民 #{resident.pk}" in page
     assert f"resident:{resident.pk}" not in page
     assert 'value="activity.cancel"' in page  # the event filter offers activity events
+
+
+# --- the auditor's list and its export -------------------------------------------------
+
+
+def _reveal(world):
+    """A grid worker of A reveals a person's phone: an event naming a person."""
+    return audit.record(
+        actor=world.a("grid_worker"),
+        action="person.reveal",
+        obj=world.person_a,
+        detail={"field": "phone"},
+    )
+
+
+def test_the_list_names_operators_and_objects_masked(world, login):
+    from jiceng.core.masking import mask_name
+
+    worker = world.a("grid_worker")
+    _reveal(world)
+    page = login(world.a("auditor")).get("/audit/").content.decode()
+    assert "查看人员明文" in page
+    assert f"{worker.full_name}（{worker.username}）" in page
+    name = world.person_a.name
+    assert name not in page
+    assert f"实有人口 {mask_name(name)} <span" in page  # 甲**人
+
+
+def _events(page: str) -> int:
+    import re
+
+    return int(re.search(r"共 (\d+) 条", page).group(1))
+
+
+def test_the_list_filters_by_date_event_operator_and_region(world, login):
+    import datetime
+
+    import time_machine
+    from django.utils import timezone
+
+    worker, other_town = world.a("grid_worker"), world.b("grid_worker")
+    with time_machine.travel(timezone.make_aware(datetime.datetime(2026, 10, 8, 9)), tick=False):
+        _reveal(world)
+    audit.record(actor=worker, action="patrol.log", region_code=world.grid_a.code)
+    audit.record(actor=other_town, action="patrol.log", region_code=world.grid_b.code)
+    client = login(world.a("auditor"))
+
+    def count(query: str) -> int:
+        response = client.get(f"/audit/?{query}")
+        assert response.status_code == 200
+        return _events(response.content.decode())
+
+    everything = count("")
+    assert count("start=2026-10-08&end=2026-10-08") == 1
+    assert count("end=2026-10-07") == 0
+    assert count("action=patrol.log") == 2
+    assert count(f"user={worker.full_name}") == 2  # by name
+    assert count(f"user={other_town.username}") == 1  # by account
+    assert count("action=patrol.log&region=370829002") == 1
+    page = client.get("/audit/?region=370830&end=2026-13-01").content.decode()
+    assert "所选区划不在您的审计范围内" in page and "结束日期应为日期" in page
+    assert _events(page) == everything  # an unreadable filter is dropped, not widened
+
+
+def _workbook(response):
+    import io
+
+    from openpyxl import load_workbook
+
+    content = b"".join(response.streaming_content)
+    return list(load_workbook(io.BytesIO(content), read_only=True).active.values)
+
+
+def test_the_export_holds_the_filtered_events_and_is_audited(world, login):
+    from jiceng.core.models import AuditEvent
+
+    _reveal(world)
+    audit.record(actor=world.a("grid_worker"), action="patrol.log", region_code="370829001")
+    auditor = world.a("auditor")
+    response = login(auditor).get("/audit/export.xlsx?action=person.reveal")
+    assert response.status_code == 200
+    rows = _workbook(response)
+    assert rows[0][:4] == ("时间", "操作人", "操作人类型", "事件")
+    assert [row[3] for row in rows[1:]] == ["查看人员明文"]
+    assert world.person_a.name not in str(rows)
+    export = AuditEvent.objects.get(action="audit.export")
+    assert export.actor == auditor
+    assert export.detail == {"rows": 1, "action": "person.reveal"}
+    assert export.region_code == "370829"  # the auditor's county: on their own list
+    page = login(auditor).get("/audit/?action=audit.export").content.decode()
+    assert "导出审计日志" in page
+
+
+def test_another_countys_auditor_exports_none_of_its_events(world, login):
+    _reveal(world)
+    rows = _workbook(login(world.b("auditor")).get("/audit/export.xlsx"))
+    assert [row for row in rows[1:] if row[3] == "查看人员明文"] == []
+
+
+def test_only_the_auditor_may_export(world, login):
+    from jiceng.core.models import AuditEvent
+
+    for role in ("county_admin", "security_admin", "town_staff"):
+        assert login(world.a(role)).get("/audit/export.xlsx").status_code == 403
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+def test_an_export_too_large_is_refused_with_a_message(world, login, settings):
+    from jiceng.core.models import AuditEvent
+
+    settings.JICENG_AUDIT_EXPORT_MAX = 1
+    _reveal(world)
+    _reveal(world)
+    response = login(world.a("auditor")).get("/audit/export.xlsx", follow=True)
+    assert "超过单次导出上限" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+def test_every_object_name_names_a_text_column():
+    from django.apps import apps
+
+    from jiceng.core import audit_labels
+
+    for label, (column, _) in audit_labels.OBJECT_NAMES.items():
+        field = apps.get_model(label)._meta.get_field(column)
+        assert field.get_internal_type() in ("CharField", "TextField"), label

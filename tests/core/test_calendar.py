@@ -73,6 +73,12 @@ def test_working_hours_skip_lunch_nights_and_holidays(calendar):
     assert calendar.deadline(aware(2026, 10, 8, 22, 0), 2, "hour") == aware(2026, 10, 9, 10, 30)
 
 
-def test_the_yellow_card_horizon_is_one_working_day_ahead(calendar):
-    assert calendar.warning_horizon(aware(2026, 9, 30, 9, 0)) == aware(2026, 10, 8, 9, 0)
-    assert calendar.warning_horizon(aware(2026, 10, 9, 9, 0)) == aware(2026, 10, 10, 9, 0)
+def test_office_time_counts_office_hours_on_working_days_only(calendar):
+    """What the yellow card (two thirds of a step's time limit) is measured in: from a
+    Wednesday 10:00 before National Day to the morning after the holiday."""
+    hours = datetime.timedelta(hours=1)
+    assert calendar.office_time(aware(2026, 9, 30, 10, 0), aware(2026, 9, 30, 15, 30)) == 4 * hours
+    assert calendar.office_time(aware(2026, 9, 30, 10, 0), aware(2026, 10, 8, 9, 0)) == 6.5 * hours
+    assert calendar.after_office_time(aware(2026, 9, 30, 16, 0), 3 * hours) == aware(
+        2026, 10, 8, 10, 0
+    )

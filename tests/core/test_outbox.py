@@ -157,7 +157,14 @@ def test_a_staff_notice_goes_out_once_with_its_inbox_key(world, via_gateway):
     worker_user.phone = "13905370001"
     worker_user.save()
     for _ in range(2):  # the deadline checker runs again: one inbox row, one message
-        notify.notify([worker_user], None, "due_soon", "诉求 X 一个工作日内到期", key="due:1")
+        notify.notify(
+            [worker_user],
+            None,
+            "due_soon",
+            "诉求 X 一个工作日内到期",
+            key="due:1",
+            actor=Actor.system("cases.deadline_notices"),
+        )
     worker.run(actor=Actor.system("worker"), once=True)
     worker.run(actor=Actor.system("worker"), once=True)
     [body] = via_gateway.received

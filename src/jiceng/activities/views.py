@@ -17,7 +17,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import page_of
-from jiceng.core.region_codes import town_of
+from jiceng.core.region_codes import community_of, town_of
 from jiceng.core.widgets import DateInput, TimeInput
 from jiceng.places.models import Region
 from jiceng.places.reports import region_and_period
@@ -78,15 +78,35 @@ class ActivityForm(forms.Form):
     )
 
 
+def _whole_numbers(values) -> list[int]:
+    return [n for n in (whole_number(v) for v in values[:50]) if n is not None]
+
+
 @require_http_methods(["GET", "POST"])
 def activity_new(request):
     """策划活动: a draft for the monthly plan, optionally answering recorded needs."""
     user = request.user
     require(user, "activities.manage")
-    form = ActivityForm(request.POST or None)
+    open_needs = selectors.need_list(user=user, open_only=True)
+    # 据此策划 opens the form with that need ticked, in its community, with its type.
+    wanted = open_needs.filter(pk__in=_whole_numbers(request.GET.getlist("need")))
+    initial = {}
+    if request.method == "GET" and wanted:
+        first = wanted[0]
+        initial = {
+            "needs": [need.pk for need in wanted],
+            "region_code": community_of(first.region_code),
+            "service_type": first.service_type_id,
+            "title": first.text[:80],
+        }
+    form = ActivityForm(request.POST or None, initial=initial)
     form.fields["region_code"].choices = community_choices(user, "activities.manage")
     form.fields["venue"].queryset = selectors.venue_list(user=user).filter(is_active=True)
-    form.fields["needs"].queryset = selectors.need_list(user=user, open_only=True)[:50]
+    # Offered: the 50 newest open needs and any asked for; validated against every open
+    # need in scope (a sliced queryset cannot be filtered, so every ticked need failed).
+    offered = {*open_needs.values_list("pk", flat=True)[:50], *(n.pk for n in wanted)}
+    offered |= set(_whole_numbers(request.POST.getlist("needs")))
+    form.fields["needs"].queryset = open_needs.filter(pk__in=offered)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         when = [
@@ -237,10 +257,19 @@ def needs(request):
         return redirect("activities:needs")
     grids = nodes_under(user=user, permission="activities.needs", level=Region.Level.GRID)
     page = page_of(request, selectors.need_list(user=user), 50)
+    rows = [
+        (need, not need.activity_id and has_permission(user, "activities.manage", need.region_code))
+        for need in page
+    ]
     return render(
         request,
         "activities/needs.html",
-        {"page": page, "grids": grids, "types": ServiceType.objects.filter(is_active=True)},
+        {
+            "page": page,
+            "rows": rows,
+            "grids": grids,
+            "types": ServiceType.objects.filter(is_active=True),
+        },
     )
 
 

@@ -3,6 +3,10 @@ transaction, its outbound copy in the outbox (core.outbox), which `jiceng worker
 through the configured notice sender (a messaging gateway, or the log) once the action
 commits, retrying until it is delivered.
 
+Nobody is told of their own step: every helper takes the actor, who is left out of the
+recipients (a grid worker who dispatches to themself, or enters a request, needs no
+message about it).
+
 Each Notification has a unique key, so a deadline warning is created once however often
 the checker runs; its outbound copy carries the same key to the gateway, so it is shown
 once however often it is delivered.
@@ -17,15 +21,20 @@ from django.urls import reverse
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases.models import Notification
 from jiceng.core import outbox, personal, phones
+from jiceng.core.process import actor_required
 from jiceng.core.region_codes import community_of, county_of, town_of
 
 
-def notify(users, case, kind: str, text: str, key: str | None = None) -> list[Notification]:
+def notify(users, case, kind: str, text: str, key: str | None = None, *,
+           actor) -> list[Notification]:  # fmt: skip
     """Create inbox rows (once per key) and queue their outbound copies, in the caller's
-    transaction. Without a key every call is a new occurrence."""
+    transaction, for each of `users` but the actor. Without a key every call is a new
+    occurrence."""
+    acting = actor_required(actor).user_id
     rows = {
         (f"{key}:{user.pk}" if key else f"{kind}:{case.pk}:{user.pk}:{uuid.uuid4().hex}"): user
         for user in users
+        if acting is None or user.pk != acting
     }
     if key:
         for existing in Notification.objects.filter(key__in=list(rows)).values_list(
@@ -44,19 +53,19 @@ def notify(users, case, kind: str, text: str, key: str | None = None) -> list[No
     return created
 
 
-def triage_staff(case, kind: str, text: str, key: str | None = None):
+def triage_staff(case, kind: str, text: str, key: str | None = None, *, actor):
     """The grid's workers and the community's staff, who accept and dispatch."""
     staff = staff_at(
         roles=("grid_worker", "community_worker"),
         region_codes=[case.region_code, community_of(case.region_code)],
     )
-    return notify(staff, case, kind, text, key)
+    return notify(staff, case, kind, text, key, actor=actor)
 
 
-def handlers(case, kind: str, text: str, key: str | None = None):
+def handlers(case, kind: str, text: str, key: str | None = None, *, actor):
     """The assigned handler, or the assigned department's staff posted around the grid."""
     if case.handler_id:
-        return notify([case.handler], case, kind, text, key)
+        return notify([case.handler], case, kind, text, key, actor=actor)
     if case.handler_department_id:
         staff = staff_at(
             roles=("specialist_grid_worker",),
@@ -66,26 +75,26 @@ def handlers(case, kind: str, text: str, key: str | None = None):
                 town_of(case.region_code),
             ],
         ).filter(department_id=case.handler_department_id)
-        return notify(staff, case, kind, text, key)
-    return triage_staff(case, kind, text, key)
+        return notify(staff, case, kind, text, key, actor=actor)
+    return triage_staff(case, kind, text, key, actor=actor)
 
 
-def checkers(case, kind: str, text: str, key: str | None = None):
+def checkers(case, kind: str, text: str, key: str | None = None, *, actor):
     """Community staff, who check on site, close, and approve extensions."""
     staff = staff_at(roles=("community_worker",), region_codes=[community_of(case.region_code)])
-    return notify(staff, case, kind, text, key)
+    return notify(staff, case, kind, text, key, actor=actor)
 
 
 approvers = checkers
 
 
-def supervisors(case, kind: str, text: str, key: str | None = None):
+def supervisors(case, kind: str, text: str, key: str | None = None, *, actor):
     """Town staff and the county's command centre."""
     staff = staff_at(
         roles=("town_staff", "county_staff"),
         region_codes=[town_of(case.region_code), county_of(case.region_code)],
     )
-    return notify(staff, case, kind, text, key)
+    return notify(staff, case, kind, text, key, actor=actor)
 
 
 TRACKING_TEMPLATES = ("case_received", "case_closed")

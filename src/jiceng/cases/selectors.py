@@ -1,9 +1,9 @@
 """Scoped reads of requests: queues, the supervision queue, one request, lateness.
 
 Lateness is never stored: a request is overdue (红牌) when its current deadline has
-passed, and due soon (黄牌) when it falls within one working day of now (core.deadlines'
-Clock, the same for every process).
-"""
+passed, and due soon (黄牌) once its deadline row's `warn_at` (two thirds of the step's
+time limit) has passed (core.deadlines' Clock, the same for every process). Every read
+of requests here carries `warn_at`, so a page judges its rows without a query per row."""
 
 import datetime
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from django.utils import timezone
 from jiceng.cases.models import Case, Category, Event, Notification
 from jiceng.cases.workflow import PROCESS
 from jiceng.core.access import has_permission, reach_q, require, scope_q, scopes
-from jiceng.core.deadlines import Clock, open_deadlines
+from jiceng.core.deadlines import Clock, open_deadlines, with_warn_at
 from jiceng.core.errors import NotFound
 
 S = Case.Status
@@ -57,7 +57,7 @@ def may_reveal_reporter(user, case: Case) -> bool:
 
 def case_get(*, user, pk: int) -> Case:
     case = (
-        Case.objects.filter(visible_q(user), pk=pk)
+        with_warn_at(Case.objects.filter(visible_q(user), pk=pk), PROCESS.name)
         .select_related("category__parent", "handler", "handler_department", "building")
         .first()
     )
@@ -119,7 +119,7 @@ def queues_for(user) -> dict[str, str]:
 def case_queue(*, user, queue: str, region_code: str | None = None, query: str = "") -> QuerySet:
     """One of the work queues, oldest deadline first. A query that is a request's tracking
     code finds it in whichever queue it now stands (what was handled has left 我承办的)."""
-    cases = Case.objects.prefetch_related(*QUEUE_RELATED)
+    cases = with_warn_at(Case.objects.prefetch_related(*QUEUE_RELATED), PROCESS.name)
     code = query.strip().upper().replace("-", "")
     if len(code) == 10 and code.isalnum() and queue in QUEUES:
         found = cases.filter(visible_q(user), tracking_code=code)
@@ -164,8 +164,10 @@ def supervision_queue(*, user, clock: Clock, region_code: str | None = None) -> 
     )
     if region_code:
         late = late.filter(region_code__within=region_code)
-    cases = Case.objects.filter(scope_q(prefixes), status__in=Case.OPEN).filter(
-        Q(pk__in=late) | ~Q(supervised_region_code="")
+    cases = (
+        with_warn_at(Case.objects, PROCESS.name)
+        .filter(scope_q(prefixes), status__in=Case.OPEN)
+        .filter(Q(pk__in=late) | ~Q(supervised_region_code=""))
     )
     if region_code:
         cases = cases.filter(region_code__within=region_code)

@@ -248,7 +248,9 @@ def case_submit(
             PROCESS.started(
                 case, actor=actor, action="submit", event={"data": {"channel": channel}}
             )
-            notify.triage_staff(case, "new", f"新诉求 {case.tracking_code}：{description[:40]}")
+            notify.triage_staff(
+                case, "new", f"新诉求 {case.tracking_code}：{description[:40]}", actor=actor
+            )
             notify.resident_tracking_link(case, "case_received", f"case:{case.pk}:received")
     except IntegrityError:
         if idempotency_key:  # the same submission raced itself: return the winner
@@ -380,7 +382,7 @@ def case_dispatch(
         handler_department=department, dispatched_at=now,
         derive=lambda c: _handling_deadline(c, now),
         effects=lambda c: notify.handlers(
-            c, "dispatched", f"新派单 {c.tracking_code}：{c.description[:40]}"
+            c, "dispatched", f"新派单 {c.tracking_code}：{c.description[:40]}", actor=actor
         ),
     )  # fmt: skip
 
@@ -412,7 +414,7 @@ def case_return(*, actor: Actor, case: Case, reason: str) -> Case:
         case, "return", actor=actor, note=reason.strip(), event=_event(), check=within_limit,
         handler=None, handler_department=None, handle_due_at=None, due_at=_deadline(now, 1, DAY),
         effects=lambda c: notify.triage_staff(
-            c, "returned", f"诉求 {c.tracking_code} 被退单：{reason[:40]}"
+            c, "returned", f"诉求 {c.tracking_code} 被退单：{reason[:40]}", actor=actor
         ),
     )  # fmt: skip
 
@@ -435,7 +437,7 @@ def case_request_extension(*, actor: Actor, case: Case, days: int, reason: str) 
         case, "request_extension", actor=actor, note=reason.strip(), check=within_cap,
         event=_event(data={"days": days}), extension_requested_days=days,
         effects=lambda c: notify.approvers(
-            c, "extension", f"诉求 {c.tracking_code} 申请延期 {days} 个工作日"
+            c, "extension", f"诉求 {c.tracking_code} 申请延期 {days} 个工作日", actor=actor
         ),
     )  # fmt: skip
 
@@ -464,7 +466,7 @@ def case_decide_extension(*, actor: Actor, case: Case, approve: bool, note: str 
         derive=decided,
         effects=lambda c: notify.handlers(
             c, f"extension_{'ok' if approve else 'no'}",
-            f"诉求 {c.tracking_code} 的延期申请{'已批准' if approve else '未批准'}",
+            f"诉求 {c.tracking_code} 的延期申请{'已批准' if approve else '未批准'}", actor=actor,
         ),
     )  # fmt: skip
 
@@ -495,7 +497,9 @@ def case_handle(
     def effects(handled: Case) -> None:
         for photo in photos:
             Photo.objects.create(case=handled, kind=Photo.Kind.RESULT, image=photo.content)
-        notify.checkers(handled, "handled", f"诉求 {handled.tracking_code} 已办理，请核查")
+        notify.checkers(
+            handled, "handled", f"诉求 {handled.tracking_code} 已办理，请核查", actor=actor
+        )
 
     return PROCESS.run(
         case, "handle", actor=actor, note=result, event=_event(data={"reply": reply}),
@@ -536,13 +540,18 @@ def case_check(*, actor: Actor, case: Case, passed: bool, note: str = "") -> Cas
 
     def effects(checked: Case) -> None:
         if passed:
-            notify.handlers(checked, "closed", f"诉求 {checked.tracking_code} 核查通过，已结案")
+            notify.handlers(
+                checked, "closed", f"诉求 {checked.tracking_code} 核查通过，已结案", actor=actor
+            )
             notify.resident_tracking_link(
                 checked, "case_closed", f"case:{checked.pk}:closed:{checked.closed_at.isoformat()}"
             )
         else:
             notify.handlers(
-                checked, "rework", f"诉求 {checked.tracking_code} 核查未通过，请返工：{note[:40]}"
+                checked,
+                "rework",
+                f"诉求 {checked.tracking_code} 核查未通过，请返工：{note[:40]}",
+                actor=actor,
             )
 
     return PROCESS.run(
@@ -610,13 +619,20 @@ def case_rate(*, actor: Actor, case: Case, rating: int, comment: str = "") -> Ca
 
     def effects(rated: Case) -> None:
         if rated.status == Case.Status.DISPATCHED:
-            notify.handlers(rated, "rework", f"居民对诉求 {rated.tracking_code} 不满意，请返工")
-            notify.checkers(rated, "dissatisfied", f"诉求 {rated.tracking_code} 居民评价不满意")
+            notify.handlers(
+                rated, "rework", f"居民对诉求 {rated.tracking_code} 不满意，请返工", actor=actor
+            )
+            notify.checkers(
+                rated, "dissatisfied", f"诉求 {rated.tracking_code} 居民评价不满意", actor=actor
+            )
         # Only when this rating is the second 不满意: a request supervised before for
         # another reason, or rated well, escalates nothing.
         if rating <= Case.Rating.DISSATISFIED and rated.dissatisfied_count >= 2:
             notify.supervisors(
-                rated, "supervised", f"诉求 {rated.tracking_code} 两次不满意，已提级督办"
+                rated,
+                "supervised",
+                f"诉求 {rated.tracking_code} 两次不满意，已提级督办",
+                actor=actor,
             )
 
     return PROCESS.run(
@@ -642,7 +658,9 @@ def case_reopen(*, actor: Actor, case: Case, reason: str) -> Case:
     return PROCESS.run(
         case, "reopen", actor=actor, note=reason.strip()[:500], event=_event(), check=in_time,
         derive=lambda c: _rework(c, now),
-        effects=lambda c: notify.handlers(c, "rework", f"居民申请重办诉求 {c.tracking_code}"),
+        effects=lambda c: notify.handlers(
+            c, "rework", f"居民申请重办诉求 {c.tracking_code}", actor=actor
+        ),
     )  # fmt: skip
 
 
@@ -662,7 +680,7 @@ def case_supervise(*, actor: Actor, case: Case, note: str) -> Case:
         case, "supervise", actor=actor, note=note.strip(), event=_event(),
         supervised_region_code=level,
         effects=lambda c: notify.handlers(
-            c, "supervised", f"诉求 {c.tracking_code} 被督办：{note[:40]}"
+            c, "supervised", f"诉求 {c.tracking_code} 被督办：{note[:40]}", actor=actor
         ),
     )  # fmt: skip
 
@@ -677,12 +695,15 @@ def case_note(*, actor: Actor, case: Case, note: str) -> Case:
     )
 
 
-def notifications_mark_read(*, user) -> int:
+def notifications_mark_read(*, user, case: Case | None = None) -> int:
+    """The user's unread messages read: all of them, or those about one request (its
+    page was opened)."""
     from jiceng.cases.models import Notification
 
-    return Notification.objects.filter(user=user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if case is not None:
+        unread = unread.filter(case=case)
+    return unread.update(read_at=timezone.now())
 
 
 def open311_client_create(*, actor: Actor, name: str, county_code: str) -> tuple:
@@ -735,45 +756,59 @@ def case_deadlines_backfill() -> int:
     from jiceng.core import deadlines
 
     open_cases = Case.objects.filter(status__in=Case.OPEN, due_at__isnull=False)
-    return deadlines.backfill(
-        PROCESS.name, open_cases.values_list("pk", "region_code", "due_at").iterator()
+    rows = open_cases.values_list(
+        "pk", "region_code", "received_at", "dispatched_at", "handled_at", "due_at"
     )
+    return deadlines.backfill(
+        PROCESS.name,
+        (
+            (pk, region_code, _step_started_at(*times), due_at)
+            for pk, region_code, *times, due_at in rows.iterator()
+        ),
+    )
+
+
+def _step_started_at(*moments):
+    """When a request's current step started: the latest of its received, dispatched and
+    handled times (a rework dispatches again after handling)."""
+    return max(moment for moment in moments if moment is not None)
 
 
 # --- deadline warnings ---------------------------------------------------------------------
 
 
 def deadline_notices() -> int:
-    """Warn about steps due within a working day (黄牌) and overdue ones (红牌).
+    """Warn about steps two thirds through their time limit (黄牌) and overdue ones (红牌).
 
     `jiceng worker` runs it every five minutes (job `cases.deadline_notices`). Each
     warning's key names the request, the kind and the deadline, so it is created (and
     sent) once, however often this runs; a new deadline (the next step, an extension)
     brings a new warning.
     """
-    from jiceng.core.deadlines import Clock
+    from jiceng.core.deadlines import Clock, open_deadlines
 
     clock = Clock.current()
+    actor = Actor.system("cases.deadline_notices")
     created = 0
-    from jiceng.core.deadlines import open_deadlines
-
     late = open_deadlines(PROCESS.name).filter(clock.late_q()).values("object_id")
-    pending = Case.objects.filter(
-        pk__in=late, status__in=Case.OPEN, due_at__lte=clock.horizon
-    ).select_related("handler")
+    pending = Case.objects.filter(pk__in=late, status__in=Case.OPEN).select_related("handler")
     for case in pending.iterator(chunk_size=500):
         overdue = case.due_at < clock.now
         kind = "overdue" if overdue else "due_soon"
-        label = "已超期（红牌）" if overdue else "一个工作日内到期（黄牌）"
+        label = (
+            "已超期（红牌）"
+            if overdue
+            else f"{timezone.localtime(case.due_at):%m-%d %H:%M}到期（黄牌）"
+        )
         text = f"诉求 {case.tracking_code} {case.get_status_display()}，{label}"
         key = f"{kind}:{case.pk}:{case.due_at.isoformat()}"
         with transaction.atomic():
             if case.status in (S.DISPATCHED, S.IN_PROGRESS):
-                created += len(notify.handlers(case, kind, text, key))
+                created += len(notify.handlers(case, kind, text, key, actor=actor))
             elif case.status == S.HANDLED:
-                created += len(notify.checkers(case, kind, text, key))
+                created += len(notify.checkers(case, kind, text, key, actor=actor))
             else:
-                created += len(notify.triage_staff(case, kind, text, key))
+                created += len(notify.triage_staff(case, kind, text, key, actor=actor))
             if overdue:
-                created += len(notify.supervisors(case, kind, text, key))
+                created += len(notify.supervisors(case, kind, text, key, actor=actor))
     return created

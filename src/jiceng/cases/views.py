@@ -163,6 +163,7 @@ def _dispatch_choices(case: Case) -> list:
 def case_detail(request, pk: int):
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
+    services.notifications_mark_read(user=user, case=case)
     actions = selectors.available_actions(user, case)
     context = {
         "case": case,

@@ -1,10 +1,23 @@
-"""Writing the audit trail. Every service calls `record`; nothing else writes events."""
+"""The audit trail: writing it (every service calls `record`; nothing else writes events)
+and reading it for the auditor (filters, names, the .xlsx export)."""
 
+import datetime
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from jiceng.core import actors, audit_labels
+from jiceng.core.access import require, scope_filter, scopes, within
 from jiceng.core.actors import Actor, as_actor
 from jiceng.core.models import AuditEvent
+
+MIDNIGHT = datetime.time.min
 
 # Set per request by core.middleware.AuditContextMiddleware.
 request_ip: ContextVar[str | None] = ContextVar("request_ip", default=None)
@@ -72,3 +85,262 @@ def alert(*, kind: str, text: str, region_code: str, detail: dict | None = None)
         outcome=AuditEvent.FAILURE,
         detail={"text": text, **(detail or {})},
     )
+
+
+# --- reading the trail (the auditor's list and its export) ---------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the auditor narrowed the trail to: a date range (local days, both ends
+    included), an event (its code or a prefix of it), an operator (account or name), a
+    region (a code within the auditor's scope) and an outcome."""
+
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    action: str = ""
+    person: str = ""
+    region: str = ""
+    outcome: str = ""
+
+    def as_detail(self) -> dict:
+        """The filters as the export's audit record keeps them."""
+        return {
+            key: str(value)
+            for key, value in (
+                ("start", self.start),
+                ("end", self.end),
+                ("action", self.action),
+                ("person", self.person),
+                ("region", self.region),
+                ("outcome", self.outcome),
+            )
+            if value
+        }
+
+
+def filters_from(params, user) -> tuple[Filters, list[str]]:
+    """The filters of a query string, and what was wrong with it (in Chinese, for the
+    page to say). A filter that cannot be read is left out; the export refuses instead."""
+    errors = []
+
+    def day(name: str, label: str) -> datetime.date | None:
+        text = params.get(name, "").strip()
+        if not text:
+            return None
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            errors.append(f"{label}应为日期，如 2026-10-08。")
+            return None
+
+    start, end = day("start", "开始日期"), day("end", "结束日期")
+    if start and end and end < start:
+        errors.append("结束日期早于开始日期。")
+        start = end = None
+    region = params.get("region", "").strip()
+    if region and not within(region, scopes(user, "audit.view")):
+        errors.append("所选区划不在您的审计范围内。")
+        region = ""
+    outcome = params.get("outcome", "")
+    return (
+        Filters(
+            start=start,
+            end=end,
+            action=params.get("action", "").strip()[:64],
+            person=params.get("user", "").strip()[:150],
+            region=region,
+            outcome=outcome if outcome in (AuditEvent.SUCCESS, AuditEvent.FAILURE) else "",
+        ),
+        errors,
+    )
+
+
+def events_for(*, user, filters: Filters) -> QuerySet:
+    """The events in the auditor's scope that the filters let through, newest first, each
+    with its operator's account."""
+    require(user, "audit.view")
+    events = scope_filter(AuditEvent.objects.all(), user, "audit.view")
+    zone = timezone.get_current_timezone()
+    if filters.start:
+        events = events.filter(at__gte=datetime.datetime.combine(filters.start, MIDNIGHT, zone))
+    if filters.end:
+        following = filters.end + datetime.timedelta(days=1)
+        events = events.filter(at__lt=datetime.datetime.combine(following, MIDNIGHT, zone))
+    if filters.action:
+        events = events.filter(action__startswith=filters.action)
+    if filters.person:
+        events = events.filter(
+            Q(actor_username=filters.person) | Q(actor__full_name=filters.person)
+        )
+    if filters.region:
+        events = events.filter(region_code__within=filters.region)
+    if filters.outcome:
+        events = events.filter(outcome=filters.outcome)
+    return events.select_related("actor").order_by("-at", "-id")
+
+
+def operator_of(entry: AuditEvent) -> str:
+    """Who did it, as the auditor reads it: a staff member's name and account, a resident
+    by number (never by phone), the system's job, or the public channel."""
+    kind = entry.actor_kind
+    if kind == actors.RESIDENT:
+        return f"居民 #{entry.actor_username.removeprefix('resident:')}"
+    if kind == actors.SYSTEM:
+        return f"系统·{entry.actor_username}" if entry.actor_username else "系统"
+    if kind == actors.PUBLIC:
+        return f"公众·{entry.actor_username}" if entry.actor_username else "公众（未登录）"
+    if entry.actor is not None and entry.actor.full_name:
+        return f"{entry.actor.full_name}（{entry.actor_username}）"
+    return entry.actor_username or "（未登录）"
+
+
+def named(entries) -> list[AuditEvent]:
+    """`entries` (a page, a chunk of the export) with what the auditor reads on each:
+    `label`, `details`, `operator`, `object_label` (the type) and `object_name` (masked
+    where it names a person). Every named object of every type is read in ONE query."""
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast
+
+    entries = list(entries)
+    wanted: dict[str, set] = {}
+    for entry in entries:
+        if entry.object_type in audit_labels.OBJECT_NAMES and entry.object_id:
+            wanted.setdefault(entry.object_type, set()).add(entry.object_id)
+    reads = []
+    for object_type, ids in sorted(wanted.items()):
+        model = _model(object_type)
+        if model is None:
+            continue
+        keys = _keys(model, ids)
+        if not keys:
+            continue
+        column, _ = audit_labels.OBJECT_NAMES[object_type]
+        reads.append(
+            model._base_manager.filter(pk__in=keys)
+            .order_by()
+            .annotate(
+                # Cast: in a UNION, PostgreSQL must know the parameter's type.
+                audit_type=Cast(Value(object_type), CharField()),
+                audit_key=Cast("pk", CharField()),
+                audit_name=Cast(column, CharField()),
+            )
+            .values_list("audit_type", "audit_key", "audit_name")
+        )
+    names = {}
+    if reads:
+        query = reads[0].union(*reads[1:], all=True) if len(reads) > 1 else reads[0]
+        names = {(kind, key): name for kind, key, name in query}
+    for entry in entries:
+        entry.label = audit_labels.label(entry.action)
+        entry.details = audit_labels.details(entry.detail)
+        entry.operator = operator_of(entry)
+        entry.object_label = object_label(entry.object_type)
+        found = names.get((entry.object_type, entry.object_id))
+        entry.object_name = audit_labels.object_name(entry.object_type, found) if found else ""
+    return entries
+
+
+def _model(object_type: str):
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def _keys(model, ids) -> list:
+    keys = []
+    for value in ids:
+        try:
+            keys.append(model._meta.pk.to_python(value))
+        except ValidationError:
+            continue
+    return keys
+
+
+def object_label(object_type: str) -> str:
+    """ "accounts.user" as the auditor reads it (账号). A model that moved to another app
+    kept its table: events recorded before the move ("cases.patrol") are read by it."""
+    if not object_type:
+        return ""
+    model = _model(object_type)
+    if model is not None:
+        return str(model._meta.verbose_name)
+    table = object_type.replace(".", "_")
+    moved = next((m for m in apps.get_models() if m._meta.db_table == table), None)
+    return str(moved._meta.verbose_name) if moved is not None else object_type
+
+
+EXPORT_HEADERS = [
+    "时间", "操作人", "操作人类型", "事件", "事件代码", "对象类型", "对象", "对象编号",
+    "区划代码", "结果", "详情", "来源地址",
+]  # fmt: skip
+
+
+def export(*, actor, filters: Filters, target, limit: int | None = None) -> int:
+    """Write the filtered events as .xlsx to `target` (a file), the way the list shows
+    them, at most `limit` (JICENG_AUDIT_EXPORT_MAX) rows: a larger selection is refused,
+    to be narrowed. The export is itself an audit event. Returns the row count."""
+    from openpyxl import Workbook
+
+    from jiceng.core.errors import DomainError
+    from jiceng.core.sheets import safe_cell
+
+    limit = settings.JICENG_AUDIT_EXPORT_MAX if limit is None else limit
+    events = events_for(user=actor, filters=filters)
+    total = events.count()
+    if total > limit:
+        raise DomainError(
+            f"符合条件的记录有 {total} 条，超过单次导出上限 {limit} 条，"
+            "请缩小日期范围或增加筛选条件。",
+            code="export_too_large",
+        )
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("审计日志")
+    sheet.append(EXPORT_HEADERS)
+    outcomes = dict(AuditEvent.OUTCOMES)
+    kinds = dict(actors.KINDS)
+    count = 0
+    batch: list[AuditEvent] = []
+
+    def flush() -> None:
+        for entry in named(batch):
+            sheet.append(
+                [
+                    timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+                    *(
+                        safe_cell(value)
+                        for value in (
+                            entry.operator,
+                            kinds.get(entry.actor_kind, ""),
+                            entry.label,
+                            entry.action,
+                            entry.object_label,
+                            entry.object_name,
+                            entry.object_id,
+                            entry.region_code,
+                            outcomes.get(entry.outcome, entry.outcome),
+                            "；".join(f"{name}：{value}" for name, value in entry.details),
+                            entry.ip_address or "",
+                        )
+                    ),
+                ]
+            )
+        batch.clear()
+
+    for entry in events.iterator(chunk_size=1000):
+        batch.append(entry)
+        count += 1
+        if len(batch) >= 1000:
+            flush()
+    flush()
+    workbook.save(target)
+    record(
+        actor=actor,
+        action="audit.export",
+        object_type="core.auditevent",
+        # Where the auditor reads it: the region exported, else the auditor's own scope.
+        region_code=filters.region or next(iter(scopes(actor, "audit.view")), ""),
+        detail={"rows": count, **filters.as_detail()},
+    )
+    return count

@@ -91,24 +91,42 @@ class WorkCalendar:
             return timezone.make_aware(end, local.tzinfo)
         if unit != HOUR:
             raise ValueError(f"unknown unit {unit!r}")
-        remaining = datetime.timedelta(hours=amount)
+        return self.after_office_time(start, datetime.timedelta(hours=amount))
+
+    def _office_periods(self, local: datetime.datetime):
+        """The office periods (opens, closes) of working days from the day of `local` on,
+        as naive local times, the first one cut to start no earlier than `local`."""
         day = local.date()
         moment = local.replace(tzinfo=None)
-        while True:
+        for _ in range(3660):  # ten years of days: a time limit never runs that long
             if self.is_workday(day):
                 for opens, closes in settings.JICENG_OFFICE_HOURS:
                     begin = max(moment, datetime.datetime.combine(day, opens))
                     end = datetime.datetime.combine(day, closes)
-                    if begin >= end:
-                        continue
-                    if end - begin >= remaining:
-                        return timezone.make_aware(begin + remaining, local.tzinfo)
-                    remaining -= end - begin
+                    if begin < end:
+                        yield begin, end
             day += datetime.timedelta(days=1)
-            moment = datetime.datetime.combine(day, datetime.time.min)
 
-    def warning_horizon(self, now: datetime.datetime) -> datetime.datetime:
-        """Deadlines up to this moment are due soon (黄牌): one working day ahead of now."""
-        local = timezone.localtime(now)
-        day = self.add_workdays(local.date(), 1)
-        return timezone.make_aware(datetime.datetime.combine(day, local.time()), local.tzinfo)
+    def after_office_time(
+        self, start: datetime.datetime, amount: datetime.timedelta
+    ) -> datetime.datetime:
+        """The moment `amount` of office time (JICENG_OFFICE_HOURS on working days) after
+        `start`."""
+        local = timezone.localtime(start)
+        remaining = amount
+        for begin, end in self._office_periods(local):
+            if end - begin >= remaining:
+                return timezone.make_aware(begin + remaining, local.tzinfo)
+            remaining -= end - begin
+        raise ValueError("no office hours configured")
+
+    def office_time(self, start: datetime.datetime, end: datetime.datetime) -> datetime.timedelta:
+        """The office time (JICENG_OFFICE_HOURS on working days) between two moments."""
+        local = timezone.localtime(start)
+        until = timezone.localtime(end).replace(tzinfo=None)
+        total = datetime.timedelta()
+        for begin, close in self._office_periods(local):
+            if begin >= until:
+                break
+            total += min(close, until) - begin
+        return total

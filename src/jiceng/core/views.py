@@ -1,19 +1,25 @@
 """Kernel pages: the health check and the audit trail."""
 
 import datetime
+import tempfile
 
 from django.apps import apps
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
+from django.db.models import Q
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from jiceng.core import audit, audit_labels
-from jiceng.core.access import require, scope_filter
+from jiceng.core.access import require, scope_filter, scopes
+from jiceng.core.actors import Actor
+from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent
 
 
@@ -31,43 +37,41 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "up"})
 
 
-def _object_label(object_type: str) -> str:
-    """ "accounts.user" as the auditor reads it (账号). A model that moved to another app
-    kept its table: events recorded before the move ("cases.patrol") are read by it."""
-    if not object_type:
-        return ""
-    try:
-        return str(apps.get_model(object_type)._meta.verbose_name)
-    except (LookupError, ValueError):
-        pass
-    table = object_type.replace(".", "_")
-    moved = next((m for m in apps.get_models() if m._meta.db_table == table), None)
-    return str(moved._meta.verbose_name) if moved is not None else object_type
+def _region_choices(user, selected: str) -> list[tuple[str, str]]:
+    """The towns in the auditor's scope, and the communities of the town chosen (for the
+    region filter), named."""
+    Region = apps.get_model("places", "Region")
+    prefixes = scopes(user, "audit.view")
+    if not prefixes:
+        return []
+    town = Q(level="town")
+    if selected:
+        town |= Q(level="community", parent_id=selected[:9])
+    inside = Q()
+    for prefix in prefixes:
+        inside |= Q(code__within=prefix)
+    rows = Region.objects.filter(inside, town).order_by("code").values_list("code", "name", "level")
+    return [(code, name if level == "town" else f"　{name}") for code, name, level in rows]
 
 
 @require_GET
 def audit_list(request):
-    """审计日志 for the auditor: events in their county, newest first, filterable."""
+    """审计日志 for the auditor: events in their county, newest first, filterable by date
+    range, event, operator, region and outcome, and exported as .xlsx with the same
+    filters."""
     require(request.user, "audit.view")
-    events = scope_filter(AuditEvent.objects.all(), request.user, "audit.view")
-    action = request.GET.get("action", "").strip()
-    username = request.GET.get("user", "").strip()
-    outcome = request.GET.get("outcome", "")
-    if action:
-        events = events.filter(action__startswith=action)
-    if username:
-        events = events.filter(actor_username=username)
-    if outcome in (AuditEvent.SUCCESS, AuditEvent.FAILURE):
-        events = events.filter(outcome=outcome)
+    filters, errors = audit.filters_from(request.GET, request.user)
+    for error in errors:
+        messages.error(request, error)
+    events = audit.events_for(user=request.user, filters=filters)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    for entry in page:
-        entry.label = audit_labels.label(entry.action)
-        entry.details = audit_labels.details(entry.detail)
-        entry.object_label = _object_label(entry.object_type)
+    page.object_list = audit.named(page.object_list)
     alerts = scope_filter(AuditEvent.objects.all(), request.user, "audit.view").filter(
         action__startswith=audit.ALERT_PREFIX,
         at__gte=timezone.now() - datetime.timedelta(days=audit.ALERT_DAYS),
     )[:20]
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "core/audit_list.html",
@@ -75,8 +79,38 @@ def audit_list(request):
             "page": page,
             "alerts": alerts,
             "actions": sorted(audit_labels.ACTIONS.items(), key=lambda item: item[0]),
-            "action": action,
-            "username": username,
-            "outcome": outcome,
+            "regions": _region_choices(request.user, filters.region),
+            "filters": filters,
+            "action": filters.action,
+            "username": filters.person,
+            "outcome": filters.outcome,
+            "query": query.urlencode(),
         },
+    )
+
+
+@require_GET
+def audit_export(request):
+    """The filtered events as .xlsx (the auditor's right; bounded; itself audited)."""
+    require(request.user, "audit.view")
+    filters, errors = audit.filters_from(request.GET, request.user)
+    if errors:
+        for error in errors:
+            messages.error(request, error)
+        return redirect(f"{reverse('audit_list')}?{request.GET.urlencode()}")
+    # On disk, not in memory: FileResponse streams it out and closes it.
+    target = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        audit.export(actor=Actor.of(request), filters=filters, target=target)
+    except DomainError as refusal:
+        target.close()
+        messages.error(request, refusal.message)
+        return redirect(f"{reverse('audit_list')}?{request.GET.urlencode()}")
+    target.seek(0)
+    name = f"审计日志-{timezone.localdate():%Y%m%d}.xlsx"
+    return FileResponse(
+        target,
+        as_attachment=True,
+        filename=name,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

@@ -30,6 +30,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.idnumber import parse_id_number
 from jiceng.core.models import AuditEvent
+from jiceng.core.sheets import safe_cell, unguard
 from jiceng.places.constants import (
     ETHNICITIES,
     HEAD,
@@ -777,21 +778,6 @@ def _count_rows(path: Path | BinaryIO, original_name: str) -> int:
 
 
 # --- error workbook and export -------------------------------------------------------
-
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> object:
-    """Defuse spreadsheet formulas: text starting with = + - @ is shown, not run."""
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
-        return "'" + value
-    return value
-
-
-def unguard(text: str) -> str:
-    """What safe_cell wrote, read back: an exported roster imports unchanged."""
-    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
 
 
 def write_error_workbook(errors: list[RowError], target: Path | BinaryIO) -> None:
