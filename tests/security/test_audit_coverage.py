@@ -305,6 +305,8 @@ MODULES_WITHOUT_AUDIT = {
 FUNCTIONS_WITHOUT_AUDIT = {
     "cases.catalogue.catalogue_seed": "seeds a county's default catalogue (migrations, demo)",
     "places.imports.import_job_run": "the worker's job status; roster.roster_import records it",
+    "places.imports.export_job_create": "queues an export; roster.roster_export records it",
+    "places.imports.export_job_run": "the worker's job status; roster.roster_export records it",
     "places.roster_writer.RosterWriter.finish": "writes for roster.roster_import, which records",
     "points.ledger.ledger_for": "opens a community's ledger for the first entry, itself recorded",
     "points.ledger.account_for": "opens an account for the first entry, itself recorded",
