@@ -7,10 +7,10 @@ import time
 
 from django.db.models.functions import Length
 
+from jiceng.core.region_codes import CODE_LENGTHS, COUNTY, county_of, is_above
 from jiceng.places.models import Region
 
 KEEP_SECONDS = 300
-COUNTY_DIGITS = 6
 _ABOVE_COUNTIES = ""  # the key of the province and city nodes
 
 # county prefix (or _ABOVE_COUNTIES) -> (read at, {code: name})
@@ -18,15 +18,15 @@ _counties: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 def _key(code: str) -> str:
-    return code[:COUNTY_DIGITS] if len(code) >= COUNTY_DIGITS else _ABOVE_COUNTIES
+    return _ABOVE_COUNTIES if is_above(code, COUNTY) else county_of(code)
 
 
 def _read(key: str) -> dict[str, str]:
     regions = Region.objects.all()
     if key == _ABOVE_COUNTIES:
-        regions = regions.annotate(digits=Length("code")).filter(digits__lt=COUNTY_DIGITS)
+        regions = regions.annotate(digits=Length("code")).filter(digits__lt=CODE_LENGTHS[COUNTY])
     else:
-        regions = regions.filter(code__startswith=key)
+        regions = regions.filter(code__within=key)
     return dict(regions.values_list("code", "name"))
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from jiceng.core.access import minimal_prefixes, scopes, within
-from jiceng.core.region_codes import ancestors_of
+from jiceng.core.region_codes import ancestors_of, is_within
 from jiceng.places.models import Region
 
 PERMISSION = re.compile(r"^[a-z_]+\.[a-z_]+$")
@@ -45,7 +45,7 @@ def picker_levels(user, permissions, code: str) -> list[dict]:
     roots = picker_roots(user, permissions)
     path = []
     if code and within(code, roots):
-        tops = [r for r in roots if code.startswith(r)]
+        tops = [r for r in roots if is_within(code, r)]
         top = max(tops, key=len)
         path = [c for c in [*ancestors_of(code), code] if len(c) >= len(top)]
     nodes = {
