@@ -75,3 +75,5 @@ RELATIONS_TO_HEAD = [
     "其他",
 ]
 HEAD = "户主"
+# How a relation reads on a page: 子 and 女 beside a gender (女) read as a second gender.
+RELATION_LABELS = {"子": "儿子", "女": "女儿"}
