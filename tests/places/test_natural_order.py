@@ -1,6 +1,6 @@
 """Buildings, units and rooms in natural order everywhere they are listed (1号楼 before
-10号楼, 2单元 before 10单元, room 101 before 1001), on SQLite and PostgreSQL alike, and the
-building page's rooms by unit and floor."""
+10号楼, 2单元 before 10单元, room 101 before 1001), on SQLite and PostgreSQL alike; the
+building page's rooms by unit and floor; the household page's members."""
 
 import datetime
 import re

@@ -12,7 +12,7 @@ from jiceng.core.access import require, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.deadlines import Clock
 from jiceng.core.masking import mask_name, mask_phone
-from jiceng.core.region_codes import ancestors_of
+from jiceng.core.region_codes import ancestors_of, is_within
 from jiceng.places.roster import safe_cell
 from jiceng.places.templatetags.regions import region_name
 
@@ -91,6 +91,6 @@ def _scope_label(actor) -> str:
     shared = [
         code
         for code in ancestors_of(prefixes[0])
-        if all(prefix.startswith(code) for prefix in prefixes)
+        if all(is_within(prefix, code) for prefix in prefixes)
     ]
     return shared[-1] if shared else ""

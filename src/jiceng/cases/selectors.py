@@ -18,12 +18,12 @@ from jiceng.core.access import has_permission, reach_q, require, scope_q, scopes
 from jiceng.core.deadlines import Clock, open_deadlines
 from jiceng.core.errors import NotFound
 from jiceng.core.region_codes import (
-    CODE_LENGTHS,
     COMMUNITY,
     GRID,
     STATISTICAL_LENGTH,
     community_of,
     grid_of,
+    is_above,
 )
 from jiceng.places.selectors import community_choices
 
@@ -185,8 +185,8 @@ def supervision_queue(*, user, clock: Clock, region_code: str | None = None) -> 
 def community_and_grid(region_code: str) -> tuple[str, str]:
     """The codes of the community and grid a request lies in ("" for a level above)."""
     return (
-        community_of(region_code) if len(region_code) >= CODE_LENGTHS[COMMUNITY] else "",
-        grid_of(region_code) if len(region_code) >= CODE_LENGTHS[GRID] else "",
+        "" if is_above(region_code, COMMUNITY) else community_of(region_code),
+        "" if is_above(region_code, GRID) else grid_of(region_code),
     )
 
 

@@ -85,7 +85,10 @@ def supervision(request):
         if community
         else everything
     )
-    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    counts = selectors.supervision_counts(queue=cases, clock=clock)
+    paginator = Paginator(cases, 50)
+    paginator.count = counts["total"]  # counted above with the rest
+    page = paginator.get_page(request.GET.get("page"))
     rows = []
     for case in page:
         case.community_code, case.grid_code = selectors.community_and_grid(case.region_code)
@@ -98,7 +101,7 @@ def supervision(request):
             "rows": rows,
             "community": community,
             "communities": communities,
-            "counts": selectors.supervision_counts(queue=cases, clock=clock),
+            "counts": counts,
             "show_places": True,
         },
     )
