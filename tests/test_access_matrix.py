@@ -724,6 +724,13 @@ PAGES = [
         outsider=403,
         marker=lambda w: _supervised(w).tracking_code,
     ),
+    Case(
+        "cases:supervision_export",
+        "town_staff",
+        lambda w: _supervised(w) and "/cases/supervision/export.xlsx?community=370829001001",
+        other=404,  # town B's supervisor: 城南社区 is no community of theirs
+        outsider=403,
+    ),
     Case("cases:detail", "grid_worker", lambda w: f"/cases/{_a_case(w).pk}/"),
     Case(
         "cases:act",

@@ -207,6 +207,12 @@ LISTS = {
     "requests": List("grid_worker", lambda w, r: "/cases/?queue=open"),
     "requests (mine)": List("grid_worker", lambda w, r: "/cases/?queue=mine"),
     "supervision": List("town_staff", lambda w, r: "/cases/supervision/"),
+    "supervision (community)": List(
+        "town_staff", lambda w, r: f"/cases/supervision/?community={COMMUNITY_A}"
+    ),
+    "supervision export": List(
+        "town_staff", lambda w, r: f"/cases/supervision/export.xlsx?community={COMMUNITY_A}"
+    ),
     "request events": List("grid_worker", lambda w, r: f"/cases/{r.case.pk}/"),
     "inbox": List("grid_worker", lambda w, r: "/inbox/"),
     "figures": List("town_staff", lambda w, r: "/cases/figures/", shows_rows=False),

@@ -291,8 +291,8 @@ def _grant_building(user, region_code: str, pk: int | None):
     is answered like one that does not exist)."""
     if pk is None:
         return None
-    building = building_options(user=user, permission="users.manage", grid_code=region_code)
-    building = building.filter(pk=pk).first()
+    options = building_options(user=user, permission="users.manage", grid_code=region_code)
+    building = next((b for b in options if b.pk == pk), None)
     if building is None:
         raise DomainError("该楼栋不在所填网格内。", code="building_scope", field="building")
     return building

@@ -14,6 +14,7 @@ import segno
 from jiceng.accounts.selectors import grid_posts
 from jiceng.core.masking import mask_phone
 from jiceng.places.models import Building, Region
+from jiceng.places.ordering import buildings_in_order
 
 FONT = "'Noto Sans CJK SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif"
 QR_SIZE = 130  # millimetres
@@ -92,7 +93,7 @@ def grid_posters(*, region: Region, base_url: str, per_building: bool = False, l
                 poster_svg(grid=grid, worker=worker, base_url=base_url, work_phone=work_phone),
             )
             continue
-        for building in Building.objects.filter(region_code=grid.code).order_by("name"):
+        for building in buildings_in_order(Building.objects.filter(region_code=grid.code)):
             svg = poster_svg(
                 grid=grid, worker=worker, base_url=base_url, building=building,
                 work_phone=work_phone,

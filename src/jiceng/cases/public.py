@@ -2,8 +2,6 @@
 tracking page with rating and reopening. Nothing here shows any resident's phone or name."""
 
 import datetime
-import math
-import re
 
 from django import forms
 from django.conf import settings
@@ -32,6 +30,7 @@ from jiceng.core.middleware import client_ip
 from jiceng.core.numbers import whole_number
 from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building, Region
+from jiceng.places.ordering import buildings_in_order
 
 DEVICE_COOKIE = "jiceng_device"
 PUBLIC_NOTES = {"void", "handle", "merge", "rate", "reopen", "check"}
@@ -82,19 +81,13 @@ def _grid(grid_code: str) -> Region:
     return grid
 
 
-def _building_order(building: Building) -> tuple:
-    """By the number in the name, then the name: 2号楼 before 10号楼, unnumbered last."""
-    number = re.search(r"\d+", building.name)
-    return (int(number.group()) if number else math.inf, building.name)
-
-
 def _form(grid: Region, data=None) -> IntakeForm:
     form = IntakeForm(data, initial={"submission": new_submission_key()})
     form.fields["category"].choices = [
         ("", "不清楚，请工作人员判断"),
         *category_groups(county_of(grid.code)),
     ]
-    buildings = sorted(Building.objects.filter(region_code=grid.code), key=_building_order)
+    buildings = buildings_in_order(Building.objects.filter(region_code=grid.code))
     form.fields["building"].choices = [("", "（不在楼内或不清楚）")] + [
         (b.pk, b.name) for b in buildings
     ]

@@ -8,7 +8,8 @@ of requests here carries `warn_at`, so a page judges its rows without a query pe
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from jiceng.cases.models import Case, Category, Event, Notification
@@ -16,6 +17,15 @@ from jiceng.cases.workflow import PROCESS
 from jiceng.core.access import has_permission, reach_q, require, scope_q, scopes
 from jiceng.core.deadlines import Clock, open_deadlines, with_warn_at
 from jiceng.core.errors import NotFound
+from jiceng.core.region_codes import (
+    COMMUNITY,
+    GRID,
+    STATISTICAL_LENGTH,
+    community_of,
+    grid_of,
+    is_above,
+)
+from jiceng.places.selectors import community_choices
 
 S = Case.Status
 QUEUE_LIMIT = 100
@@ -172,6 +182,42 @@ def supervision_queue(*, user, clock: Clock, region_code: str | None = None) -> 
     if region_code:
         cases = cases.filter(region_code__within=region_code)
     return cases.prefetch_related(*QUEUE_RELATED).order_by("due_at", "id")
+
+
+def community_and_grid(region_code: str) -> tuple[str, str]:
+    """The codes of the community and grid a request lies in ("" for a level above)."""
+    return (
+        "" if is_above(region_code, COMMUNITY) else community_of(region_code),
+        "" if is_above(region_code, GRID) else grid_of(region_code),
+    )
+
+
+def supervision_communities(*, user, queue: QuerySet) -> list[tuple[str, str, int]]:
+    """(code, name, requests in `queue`) of each community the supervisor may filter the
+    queue by: those at or under where they hold cases.supervise."""
+    counts = dict(
+        queue.order_by()
+        .annotate(community=Substr("region_code", 1, STATISTICAL_LENGTH))
+        .values("community")
+        .annotate(n=Count("id"))
+        .values_list("community", "n")
+    )
+    return [
+        (code, name, counts.get(code, 0))
+        for code, name in community_choices(user, "cases.supervise")
+    ]
+
+
+def supervision_counts(*, queue: QuerySet, clock: Clock) -> dict[str, int]:
+    """How many requests a supervision queue holds: in all, overdue (红牌), due soon (黄牌,
+    by the same deadline rows that put them in the queue) and under supervision."""
+    late = open_deadlines(PROCESS.name).filter(clock.late_q()).values("object_id")
+    return queue.order_by().aggregate(
+        total=Count("id"),
+        overdue=Count("id", filter=Q(due_at__lt=clock.now)),
+        due_soon=Count("id", filter=Q(pk__in=late) & ~Q(due_at__lt=clock.now)),
+        supervised=Count("id", filter=~Q(supervised_region_code="")),
+    )
 
 
 def duplicates_of(case: Case, limit: int = 5) -> list[tuple[Case, float]]:

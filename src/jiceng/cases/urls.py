@@ -7,6 +7,7 @@ urlpatterns = [
     path("cases/", views.queue, name="queue"),
     path("cases/new/", views.case_new, name="new"),
     path("cases/supervision/", views.supervision, name="supervision"),
+    path("cases/supervision/export.xlsx", views.supervision_export, name="supervision_export"),
     path("cases/figures/", views.figures, name="figures"),
     path("cases/<int:pk>/", views.case_detail, name="detail"),
     path("cases/<int:pk>/act/<str:action>/", views.case_act, name="act"),

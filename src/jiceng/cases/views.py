@@ -6,10 +6,11 @@ from django.contrib import messages
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.models import Department
-from jiceng.cases import actions, selectors, services
+from jiceng.cases import actions, exports, selectors, services
 from jiceng.cases.catalogue import catalogue_list, category_groups
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
@@ -19,13 +20,14 @@ from jiceng.cases.workflow import event_label
 from jiceng.core import personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
-from jiceng.core.errors import DomainError, Forbidden
+from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.intake import new_submission_key
 from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
-from jiceng.core.pagination import page_of
+from jiceng.core.pagination import CappedPaginator, page_of
 from jiceng.core.region_codes import community_of, county_of
 from jiceng.places.models import Region
+from jiceng.places.region_names import region_name
 from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import buildings_assigned, nodes_under
 
@@ -63,16 +65,62 @@ def queue(request):
     )
 
 
+def _supervision_filter(request, queue) -> tuple[str, list]:
+    """The community chosen to filter the queue by, and the choices: one of the viewer's
+    scope, or none (a code outside it is answered like one that does not exist)."""
+    communities = selectors.supervision_communities(user=request.user, queue=queue)
+    community = request.GET.get("community", "")[:24]
+    if community and community not in {code for code, _, _ in communities}:
+        raise NotFound("未找到该社区，或它不在您的督办范围内。")
+    return community, communities
+
+
 @require_GET
 def supervision(request):
     clock = selectors.Clock.current()
-    cases = selectors.supervision_queue(user=request.user, clock=clock)
-    page = page_of(request, cases, 50)
+    everything = selectors.supervision_queue(user=request.user, clock=clock)
+    community, communities = _supervision_filter(request, everything)
+    cases = (
+        selectors.supervision_queue(user=request.user, clock=clock, region_code=community)
+        if community
+        else everything
+    )
+    counts = selectors.supervision_counts(queue=cases, clock=clock)
+    paginator = CappedPaginator(cases, 50)
+    paginator.count = counts["total"]  # counted above with the rest
+    page = paginator.get_page(request.GET.get("page"))
+    rows = []
+    for case in page:
+        case.community_code, case.grid_code = selectors.community_and_grid(case.region_code)
+        rows.append((case, clock.lateness(case)))
     return render(
         request,
         "cases/supervision.html",
-        {"page": page, "rows": [(case, clock.lateness(case)) for case in page]},
+        {
+            "page": page,
+            "rows": rows,
+            "community": community,
+            "communities": communities,
+            "counts": counts,
+            "show_places": True,
+        },
     )
+
+
+@require_GET
+def supervision_export(request):
+    """The queue as the page filters it, as .xlsx (audited; personal data masked)."""
+    clock = selectors.Clock.current()
+    everything = selectors.supervision_queue(user=request.user, clock=clock)
+    community, _ = _supervision_filter(request, everything)
+    content, _ = exports.supervision_export(actor=Actor.of(request), community=community)
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    name = region_name(community) if community else "全部"
+    filename = f"督办清单-{name}-{timezone.localdate():%Y%m%d}.xlsx"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
 
 
 class StaffEntryForm(forms.Form):

@@ -52,6 +52,7 @@ ACTIONS = {
     "case.rate": "居民评价",
     "case.reopen": "居民申请重办",
     "case.supervise": "督办",
+    "case.supervision_export": "导出督办清单",
     "case.note": "诉求备注",
     "case.reveal_reporter": "查看反映人联系方式",
     "category.update": "修改诉求类别",

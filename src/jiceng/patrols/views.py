@@ -22,8 +22,9 @@ from jiceng.core.widgets import DateTimeInput
 from jiceng.patrols import selectors, services
 from jiceng.patrols.models import Visit
 from jiceng.places.models import Building, Household, Region
+from jiceng.places.ordering import buildings_in_order
 from jiceng.places.reports import region_and_period
-from jiceng.places.selectors import region_options
+from jiceng.places.selectors import building_options, region_options
 
 
 @require_GET
@@ -78,7 +79,14 @@ def patrol_new(request):
     )
     form.fields["grid"].choices = [(g.code, g.name) for g in grids]
     chosen = request.POST.get("grid") or (grids[0].code if grids else "")
-    buildings = {b.pk: b for b in Building.objects.filter(region_code=chosen).order_by("name")}
+    buildings = {
+        b.pk: b
+        for b in (
+            building_options(user=user, permission="patrols.log", grid_code=chosen)
+            if chosen
+            else []
+        )
+    }
     form.fields["buildings"].choices = [(pk, b.name) for pk, b in buildings.items()]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -119,7 +127,7 @@ def patrol_detail(request, pk: int):
         "patrols/detail.html",
         {
             "patrol": patrol,
-            "buildings": list(patrol.buildings.order_by("name")),
+            "buildings": buildings_in_order(patrol.buildings.all()),
             "findings": list(patrol.findings.select_related("category__parent")),
             "visits": list(patrol.visits.select_related("household")),
             "mine": mine,

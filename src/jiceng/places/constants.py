@@ -178,3 +178,5 @@ VARIANTS: dict[str, dict[str, str]] = {
         "指挥中心": "县级指挥中心",
     },
 }
+# How a relation reads on a page: 子 and 女 beside a gender (女) read as a second gender.
+RELATION_LABELS = {"子": "儿子", "女": "女儿"}

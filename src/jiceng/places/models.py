@@ -9,7 +9,12 @@ from django.utils import timezone
 from jiceng.core import region_codes
 from jiceng.core.fields import RegionCodeField
 from jiceng.core.personal import BlindIndexField, PersonalField, YearOfField, sealed_storage
-from jiceng.places.constants import ETHNICITIES, POLITICAL_STATUSES, RELATIONS_TO_HEAD
+from jiceng.places.constants import (
+    ETHNICITIES,
+    POLITICAL_STATUSES,
+    RELATION_LABELS,
+    RELATIONS_TO_HEAD,
+)
 
 
 class Region(models.Model):
@@ -332,6 +337,11 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def relation_label(self) -> str:
+        """与户主关系 as a page shows it (女儿, not 女 beside 性别 女)."""
+        return RELATION_LABELS.get(self.relation_to_head, self.relation_to_head)
 
 
 class MoveCheck(models.Model):

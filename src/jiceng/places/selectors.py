@@ -1,20 +1,28 @@
 """Scoped reads of the region tree and 一标三实. Every function takes the viewing user."""
 
+from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Length, Substr
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Substr
 
 from jiceng.core.access import assigned, reach_q, require, scope_filter, scope_q, scopes, within
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import (
     Building,
+    Dwelling,
     Household,
     MoveCheck,
     Organization,
     Person,
     Region,
+)
+from jiceng.places.ordering import (
+    building_key,
+    buildings_in_order,
+    dwellings_in_order,
+    floor_of,
 )
 
 SEARCH_LIMIT = 50
@@ -106,17 +114,17 @@ def region_children(*, user, region: Region) -> list[Region]:
 
 def grid_buildings(*, user, grid: Region) -> list[Building]:
     require(user, "regions.view", grid.code)
-    return list(
-        Building.objects.filter(region_code=grid.code)
-        .annotate(household_count=Count("dwellings__households"))
-        .order_by(Length("name"), "name")  # 2号楼 before 10号楼
+    return buildings_in_order(
+        Building.objects.filter(region_code=grid.code).annotate(
+            household_count=Count("dwellings__households")
+        )
     )
 
 
-def building_options(*, user, permission: str, grid_code: str) -> QuerySet:
+def building_options(*, user, permission: str, grid_code: str) -> list[Building]:
     """The buildings of a grid where the user holds `permission` (for choosing one)."""
     require(user, permission, grid_code)
-    return Building.objects.filter(region_code=grid_code).order_by(Length("name"), "name")
+    return buildings_in_order(Building.objects.filter(region_code=grid_code))
 
 
 def buildings_assigned(*, user, permission: str) -> list[Building]:
@@ -124,7 +132,8 @@ def buildings_assigned(*, user, permission: str) -> list[Building]:
     buildings = assigned(user, permission)
     if not buildings:
         return []
-    return list(Building.objects.filter(pk__in=sorted(buildings)).order_by("region_code", "name"))
+    found = Building.objects.filter(pk__in=sorted(buildings))
+    return sorted(found, key=lambda building: (building.region_code, building_key(building)))
 
 
 # Where each register row lies: a building captain (楼栋长) reaches the rows in the
@@ -141,14 +150,53 @@ def building_get(*, user, pk: int) -> Building:
     return building
 
 
-def building_households(*, user, building: Building) -> list[Household]:
+@dataclass
+class Floor:
+    """One floor of a unit: its rooms in order, each with `households_here` (those
+    registered there; none for a room with nobody registered)."""
+
+    number: int | None  # None: the rooms whose number names no floor (东户, 12)
+    dwellings: list
+
+
+@dataclass
+class UnitRooms:
+    number: int
+    floors: list[Floor]
+
+
+def building_rooms(*, user, building: Building) -> list[UnitRooms]:
+    """The building's rooms by unit and floor (lowest first), with who lives in each: the
+    building page's grid. Two queries however many rooms."""
     require(user, "people.view", building.region_code, building.pk)
-    return list(
-        Household.objects.filter(dwelling__building=building)
-        .select_related("head", "dwelling__unit")
-        .annotate(member_count=Count("members"))
-        .order_by("dwelling__unit__number", "dwelling__room")
+    households = Household.objects.select_related("head").annotate(member_count=Count("members"))
+    dwellings = list(
+        Dwelling.objects.filter(building=building)
+        .select_related("unit")
+        .prefetch_related(
+            Prefetch(
+                "households", queryset=households.order_by("number"), to_attr="households_here"
+            )
+        )
     )
+    units: dict[int, dict[int | None, list]] = {}
+    for dwelling in dwellings:
+        dwelling.building = building
+    for dwelling in dwellings_in_order(dwellings):
+        floors = units.setdefault(dwelling.unit.number, {})
+        floors.setdefault(floor_of(dwelling.room), []).append(dwelling)
+    return [
+        UnitRooms(
+            number=number,
+            floors=[
+                Floor(floor, rooms)
+                for floor, rooms in sorted(
+                    floors.items(), key=lambda item: (item[0] is None, item[0] or 0)
+                )
+            ],
+        )
+        for number, floors in sorted(units.items())
+    ]
 
 
 def household_list(*, user, region_code: str | None = None) -> QuerySet:

@@ -199,7 +199,7 @@ def building_detail(request, pk: int):
             "building": building,
             "grid": grid,
             "crumbs": selectors.region_breadcrumbs(user=user, region=grid),
-            "households": selectors.building_households(user=user, building=building),
+            "units": selectors.building_rooms(user=user, building=building),
         },
     )
 
