@@ -250,7 +250,9 @@ LISTS = {
     "users": List("county_admin", lambda w, r: "/accounts/users/"),
     "grants": List("security_admin", lambda w, r: "/accounts/grants/"),
     "tokens": List("grid_worker", lambda w, r: "/accounts/tokens/"),
-    "audit log": List("auditor", lambda w, r: "/audit/"),
+    # Reading the other lists records events (exports are audited), so the whole log fills
+    # its first page at both sizes; the filtered log below shows the rows growing.
+    "audit log": List("auditor", lambda w, r: "/audit/", shows_rows=False),
     "audit log filtered": List(
         "auditor",
         lambda w, r: f"/audit/?start=2000-01-01&end=2099-12-31&region={COMMUNITY_A}&action=case.",

@@ -34,6 +34,8 @@ def test_no_staff_or_resident_page_shows_a_region_code_as_text(world):
         client, headers = _client(world, item)
         response = client.get(item.url(world, rows), headers=headers)
         assert response.status_code == 200, name
+        if not response["Content-Type"].startswith("text/html"):
+            continue  # an export: its columns are tested with it
         codes = CODE.findall(_text(response.content.decode()))
         if codes:
             shown[name] = sorted(set(codes))

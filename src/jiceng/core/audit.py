@@ -212,17 +212,18 @@ def named(entries) -> list[AuditEvent]:
         model = _model(object_type)
         if model is None:
             continue
-        keys = _keys(model, ids)
+        key = audit_labels.OBJECT_KEYS.get(object_type, "pk")
+        keys = _keys(model, key, ids)
         if not keys:
             continue
         column, _ = audit_labels.OBJECT_NAMES[object_type]
         reads.append(
-            model._base_manager.filter(pk__in=keys)
+            model._base_manager.filter(**{f"{key}__in": keys})
             .order_by()
             .annotate(
                 # Cast: in a UNION, PostgreSQL must know the parameter's type.
                 audit_type=Cast(Value(object_type), CharField()),
-                audit_key=Cast("pk", CharField()),
+                audit_key=Cast(key, CharField()),
                 audit_name=Cast(column, CharField()),
             )
             .values_list("audit_type", "audit_key", "audit_name")
@@ -238,6 +239,8 @@ def named(entries) -> list[AuditEvent]:
         entry.object_label = object_label(entry.object_type)
         found = names.get((entry.object_type, entry.object_id))
         entry.object_name = audit_labels.object_name(entry.object_type, found) if found else ""
+        # The id beside the name, unless the name is read by it (a region's code).
+        entry.object_ref = "" if entry.object_type in audit_labels.OBJECT_KEYS else entry.object_id
     return entries
 
 
@@ -248,11 +251,12 @@ def _model(object_type: str):
         return None
 
 
-def _keys(model, ids) -> list:
+def _keys(model, key: str, ids) -> list:
+    field = model._meta.pk if key == "pk" else model._meta.get_field(key)
     keys = []
     for value in ids:
         try:
-            keys.append(model._meta.pk.to_python(value))
+            keys.append(field.to_python(value))
         except ValidationError:
             continue
     return keys

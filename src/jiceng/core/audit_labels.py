@@ -165,6 +165,8 @@ OBJECT_NAMES = {
     "points.good": ("name", None),
     "points.earningrule": ("name", None),
 }
+# Objects recorded by a column other than their primary key: a region by its code.
+OBJECT_KEYS = {"places.region": "code"}
 
 
 def object_name(object_type: str, value) -> str:
