@@ -28,6 +28,7 @@ GATEWAYS = {
     "JICENG_SMS_WEBHOOK_URL": "https://sms.example.gov.cn/send",
     "JICENG_NOTIFY_SENDER": "jiceng.core.senders.WebhookSender",
     "JICENG_NOTIFY_WEBHOOK_URL": "https://sms.example.gov.cn/notify",
+    "JICENG_PUBLIC_URL": "https://jiceng.example.gov.cn",
 }
 
 
@@ -59,6 +60,22 @@ def test_check_deploy_fails_with_the_log_senders(tmp_path):
     )
     assert result.returncode != 0
     assert "jiceng.E001" in result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_the_public_address(tmp_path):
+    """The tracking links texted to residents would be bare paths."""
+    gateways = {k: v for k, v in GATEWAYS.items() if k != "JICENG_PUBLIC_URL"}
+    result = run_jiceng(
+        "check",
+        "--deploy",
+        JICENG_SECRET_KEY="k" * 10 + "".join(chr(65 + i % 26) + str(i) for i in range(40)),
+        JICENG_MASTER_KEY=MASTER_KEY,
+        JICENG_ALLOWED_HOSTS="jiceng.example.gov.cn",
+        JICENG_VAR_DIR=str(tmp_path),
+        **gateways,
+    )
+    assert result.returncode != 0
+    assert "jiceng.E003" in result.stdout + result.stderr
 
 
 def test_production_needs_a_secret_key(tmp_path):

@@ -56,6 +56,17 @@ def test_nobody_is_told_of_their_own_step(world, submit):
     assert community.pk in told and worker.pk not in told
 
 
+def test_the_town_hears_of_work_its_only_community_worker_handled(world, submit):
+    """Nobody checks their own work: with no other community worker, the town is told."""
+    community, town = world.a("community_worker"), world.a("town_staff")
+    case = services.case_accept(actor=community, case=submit())
+    case = services.case_dispatch(actor=community, case=case, handler=community)
+    case = services.case_start(actor=community, case=case)
+    services.case_handle(actor=community, case=case, result="已修好", reply="已修好。")
+    handled = Notification.objects.filter(case=case, kind="handled")
+    assert set(handled.values_list("user_id", flat=True)) == {town.pk}
+
+
 def test_a_four_hour_step_is_not_yellow_at_intake(world, submit, clock):
     """Received at 10:00 on a Wednesday with 4 office hours to accept (due 15:30): yellow
     once two thirds of those hours have passed (14:10, after the lunch break)."""

@@ -88,6 +88,17 @@ def test_only_the_communitys_staff_set_a_work_phone(world, login):
     assert bad.status_code == 400 and "区号" in bad.content.decode()
     assert not Membership.objects.exclude(work_phone="").exists()
 
+    # the worker's own mobile, however typed, stays private
+    worker = world.a("grid_worker")
+    worker.phone = "13911112222"
+    worker.save()
+    own = login(world.a("community_worker")).post(
+        "/regions/370829001001/work-phones/",
+        {"grid": world.grid_a.code, "work_phone": "139 1111 2222"},
+    )
+    assert own.status_code == 400 and "本人的手机号" in own.content.decode()
+    assert not Membership.objects.exclude(work_phone="").exists()
+
 
 def test_a_revealed_phone_is_a_tel_link(world, login, submit):
     case = submit(reporter_phone="13900001111")

@@ -26,14 +26,25 @@ def tracking_sms(phone=PHONE) -> list[str]:
     return [
         outbox.outgoing(m).text
         for m in OutboxMessage.objects.filter(
-            template__in=("case_received", "case_closed")
+            template__in=("case_received", "case_closed", "case_link")
         ).order_by("id")
         if outbox.outgoing(m).to.get("phone") == phone
     ]
 
 
-def test_the_link_is_sent_by_sms_at_submission_and_at_closing(world, submit, settings):
+@pytest.fixture(autouse=True)
+def public_address(settings):
     settings.JICENG_PUBLIC_URL = "https://jiceng.example.gov.cn"
+
+
+def test_no_link_is_texted_without_the_public_address(world, submit, settings):
+    """A bare path is no link on a phone: none is sent (and the deployment check fails)."""
+    settings.JICENG_PUBLIC_URL = ""
+    submit(reporter_phone=PHONE)
+    assert tracking_sms() == []
+
+
+def test_the_link_is_sent_by_sms_at_submission_and_at_closing(world, submit):
     case = submit(reporter_phone=PHONE)
     texts = tracking_sms()
     link = f"https://jiceng.example.gov.cn/t/{case.tracking_code}/{case.access_token}/"
@@ -69,12 +80,20 @@ def test_the_tracking_code_alone_offers_a_lookup(world, submit, client):
     case = submit(reporter_phone=PHONE)
     page = client.get(f"/t/{case.tracking_code}/")
     assert page.status_code == 200 and "手机号后四位" in page.content.decode()
+    OutboxMessage.objects.all().delete()
     found = client.post(f"/t/{case.tracking_code}/", {"code": case.tracking_code, "tail": "1111"})
-    assert found.status_code == 302
-    assert found["Location"] == f"/t/{case.tracking_code}/{case.access_token}/"
-    # also from the bare lookup page, with the code typed in lower case
-    found = client.post("/t/", {"code": case.tracking_code.lower(), "tail": "1111"})
-    assert found["Location"] == f"/t/{case.tracking_code}/{case.access_token}/"
+    shown = found.content.decode()
+    # what Open311 publishes, never the private link (查询码 are public, four digits few) …
+    assert found.status_code == 200 and "已收到，等待工作人员受理" in shown
+    assert case.access_token not in shown and case.description not in shown
+    # … which goes again, by SMS, to the phone the request was given with
+    link = f"https://jiceng.example.gov.cn/t/{case.tracking_code}/{case.access_token}/"
+    texts = tracking_sms()
+    assert len(texts) == 1 and link in texts[0] and "139****1111" in shown
+    # also from the bare lookup page, with the code typed in lower case: once a day
+    again = client.post("/t/", {"code": case.tracking_code.lower(), "tail": "1111"})
+    assert again.status_code == 200 and case.tracking_code in again.content.decode()
+    assert len(tracking_sms()) == 1
 
 
 def test_a_wrong_tail_and_an_unknown_code_get_the_same_answer(world, submit, client):
@@ -99,7 +118,7 @@ def test_lookups_are_rate_limited(world, submit, client, settings):
     for tail in ("0001", "0002", "0003"):
         client.post("/t/", {"code": case.tracking_code, "tail": tail})
     limited = client.post("/t/", {"code": case.tracking_code, "tail": "1111"})
-    assert limited.status_code == 429 and "频繁" in limited.content.decode()
+    assert limited.status_code == 429 and "次数过多" in limited.content.decode()
     assert ThrottleHit.objects.filter(scope__startswith="cases.lookup").exists()
     # another phone's address is not locked out of the code either: the code is limited
     other = Client(REMOTE_ADDR="10.0.0.9")
@@ -184,3 +203,17 @@ def test_a_handled_request_replies_to_the_public(world, submit):
         actor=worker, case=case, result="联系了302室王某某，已修好", reply="已修复漏水。"
     )
     assert (case.result, case.public_reply) == ("联系了302室王某某，已修好", "已修复漏水。")
+    page = Client().get(f"/t/{case.tracking_code}/{case.access_token}/").content.decode()
+    assert "已修复漏水。" in page and "王某某" not in page
+
+
+def test_a_step_handled_before_replies_existed_shows_no_internal_result():
+    """Its note is the handler's result, which can name people."""
+    from types import SimpleNamespace
+
+    from jiceng.cases.public import _public_note
+
+    old = SimpleNamespace(action="handle", data={}, note="联系了302室王某某，已修好")
+    assert _public_note(old) == ""
+    new = SimpleNamespace(action="handle", data={"reply": "已修复漏水。"}, note="联系了王某某")
+    assert _public_note(new) == "已修复漏水。"

@@ -116,3 +116,32 @@ def test_a_store_of_another_community_gives_no_digits(world):
     page = _phone(world).get(f"/me/code/number/?store={store_b.pk}")
     assert "data-counter-number" not in page.content.decode()
     assert not PersonalCode.objects.filter(issued_store=store_b).exists()
+
+
+def test_six_digits_typed_as_shown_or_full_width_are_read(world):
+    """The page groups the digits ("816 603"); a Chinese input method types full width."""
+    _entry(world)
+    store = _store(world)
+    clerk = client_for(world.a("store_clerk"))
+    digits = _digits(_phone(world).get("/me/code/number/"))
+    spaced = f"{digits[:3]} {digits[3:]}"
+    first = clerk.get(f"/stores/{store.pk}/counter/", {"code": spaced}, follow=True)
+    assert first.status_code == 200 and "data-balance>10<" in first.content.decode()
+    assert PersonalCode.objects.get(issued_store=store).used_at is not None
+    digits = _digits(_phone(world).get("/me/code/number/"))
+    wide = "".join(chr(ord(d) + 0xFEE0) for d in digits)  # ０–９
+    assert clerk.get(f"/stores/{store.pk}/counter/", {"code": wide}).status_code == 302  # scanned
+    assert not PersonalCode.objects.filter(issued_store=store, used_at__isnull=True).exists()
+
+
+def test_a_new_code_replaces_the_one_shown_before(world):
+    _entry(world)
+    store = _store(world)
+    phone = _phone(world)
+    old = _digits(phone.get("/me/code/number/"))
+    new = _digits(phone.get("/me/code/number/"))
+    assert PersonalCode.objects.filter(issued_store=store, used_at__isnull=True).count() == 1
+    clerk = client_for(world.a("store_clerk"))
+    if old != new:
+        assert clerk.get(f"/stores/{store.pk}/counter/", {"code": old}).status_code == 400
+    assert clerk.get(f"/stores/{store.pk}/counter/", {"code": new}).status_code == 302  # scanned

@@ -58,6 +58,10 @@ def test_the_ledger_is_searched_by_name_or_phone_tail(world, award, someone):
     assert [row[1:] for row in _rows(by_display_name)] == [("+7", "7")]
     nobody = staff.get(f"/points/?region={COMMUNITY_A}&q=0000")
     assert _rows(nobody) == [] and "没有符合条件" in nobody.content.decode()
+    # a number as people type it: grouped, with +86, in full width
+    for typed in ("139 1234 5678", "+8613912345678", "５６７８"):
+        found = staff.get("/points/", {"region": COMMUNITY_A, "q": typed})
+        assert [row[1:] for row in _rows(found)] == [("+7", "7")], typed
 
 
 def test_entries_are_labelled_in_chinese_not_by_their_keys(world, award, someone):

@@ -3,6 +3,7 @@ hours), and the ranking board stepping from the latest period that has entries."
 
 import datetime
 
+import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
@@ -62,3 +63,10 @@ def test_a_bad_period_gives_the_resident_page(world, award, someone):
     assert page.status_code == 200
     text = page.content.decode()
     assert "居民服务" in text and "期间" in text and "data-rank-name" in text
+
+
+@pytest.mark.parametrize("period", ["2026-99999999999999999999", "99999999999999999999-1", "2100"])
+def test_an_absurd_period_gives_the_resident_page(world, award, someone, period):
+    award(someone, 3)
+    page = Client().get(f"/rank/{COMMUNITY_A}/", {"period": period})
+    assert page.status_code == 200 and "期间" in page.content.decode()

@@ -769,6 +769,13 @@ def membership_set_work_phone(*, actor: Actor, membership: Membership, work_phon
         number = phones.reachable(work_phone)
         if number is None:
             raise DomainError(WORK_PHONE_MESSAGE, code="phone_invalid", field="work_phone")
+        own = phones.mobile(personal.clear(membership.user.phone) or "")
+        if own and phones.mobile(number) == own:
+            raise DomainError(
+                "这是网格员本人的手机号，不能作为公开工作电话；请填写岗位的工作电话。",
+                code="own_phone",
+                field="work_phone",
+            )
     Membership.objects.filter(pk=membership.pk).update(work_phone=number)
     audit.record(
         actor=actor,

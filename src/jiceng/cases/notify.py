@@ -13,6 +13,7 @@ once however often it is delivered.
 """
 
 import datetime
+import logging
 import uuid
 
 from django.conf import settings
@@ -21,8 +22,11 @@ from django.urls import reverse
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases.models import Notification
 from jiceng.core import outbox, personal, phones
+from jiceng.core.links import public_base_url
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import community_of, county_of, town_of
+
+logger = logging.getLogger(__name__)
 
 
 def notify(users, case, kind: str, text: str, key: str | None = None, *,
@@ -80,8 +84,13 @@ def handlers(case, kind: str, text: str, key: str | None = None, *, actor):
 
 
 def checkers(case, kind: str, text: str, key: str | None = None, *, actor):
-    """Community staff, who check on site, close, and approve extensions."""
+    """Community staff, who check on site, close, and approve extensions; the town's
+    staff when the only community worker is the one who acted (nobody checks their own
+    work, so someone else must hear of it)."""
     staff = staff_at(roles=("community_worker",), region_codes=[community_of(case.region_code)])
+    acting = actor_required(actor).user_id
+    if not any(user.pk != acting for user in staff):
+        staff = staff_at(roles=("town_staff",), region_codes=[town_of(case.region_code)])
     return notify(staff, case, kind, text, key, actor=actor)
 
 
@@ -97,7 +106,7 @@ def supervisors(case, kind: str, text: str, key: str | None = None, *, actor):
     return notify(staff, case, kind, text, key, actor=actor)
 
 
-TRACKING_TEMPLATES = ("case_received", "case_closed")
+TRACKING_TEMPLATES = ("case_received", "case_closed", "case_link")
 
 
 def resident_tracking_link(case, template: str, key: str) -> bool:
@@ -114,6 +123,11 @@ def resident_tracking_link(case, template: str, key: str) -> bool:
         settings.JICENG_TRACKING_SMS_PER_DAY
     ):
         return False
+    try:
+        base = public_base_url()
+    except ValueError:  # no address to text (`jiceng check --deploy` says so)
+        logger.warning("JICENG_PUBLIC_URL is not set: no tracking link sent for %s", case.pk)
+        return False
     path = reverse("cases_public:tracking", args=[case.tracking_code, case.access_token])
     outbox.put(
         [
@@ -122,7 +136,7 @@ def resident_tracking_link(case, template: str, key: str) -> bool:
                 template=template,
                 params={
                     "code": case.tracking_code,
-                    "url": settings.JICENG_PUBLIC_URL.rstrip("/") + path,
+                    "url": base.rstrip("/") + path,
                 },
                 key=key,
             )

@@ -20,7 +20,7 @@ from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
 from jiceng.cases.workflow import RESIDENT_STATUS, event_label
-from jiceng.core import phones
+from jiceng.core import personal, phones
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
@@ -205,7 +205,9 @@ class LookupForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def lookup(request, code: str = ""):
     """/t/ and /t/<查询码>/ without the private token: find the request again by its 查询码
-    and the last four digits of the phone it was given with."""
+    and the last four digits of the phone it was given with. What it shows is what Open311
+    publishes (status, dates, the public reply); the private link, with the resident's own
+    words, photos and rating, is texted again to that phone."""
     form = LookupForm(request.POST or None, initial={"code": code.upper()})
     error, status = "", 200
     if request.method == "POST":
@@ -220,7 +222,17 @@ def lookup(request, code: str = ""):
                 error = failure.message
                 status = 429 if failure.code == "rate_limited" else 400
             else:
-                return redirect(tracking_url(case))
+                sent = services.case_link_resend(case=case)
+                return render(
+                    request,
+                    "cases/public/lookup_result.html",
+                    {
+                        "case": case,
+                        "status_text": RESIDENT_STATUS[case.status],
+                        "sent": sent,
+                        "phone": mask_phone(personal.clear(case.reporter_phone) or ""),
+                    },
+                )
         else:
             status = 400
     return render(
@@ -267,9 +279,9 @@ def _timeline(case: Case, *, staff_only: bool = False) -> list[dict]:
 def _public_note(event) -> str:
     """What the resident reads of a step: its note where the note is written for them;
     of 办结反馈, the handler's reply (答复), never the internal result, which can name
-    people (steps recorded before replies existed keep their note)."""
-    if event.action == "handle" and "reply" in (event.data or {}):
-        return event.data["reply"]
+    people (a step recorded before replies existed shows none)."""
+    if event.action == "handle":
+        return (event.data or {}).get("reply", "")
     return event.note if event.action in PUBLIC_NOTES else ""
 
 

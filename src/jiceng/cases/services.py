@@ -572,7 +572,10 @@ def case_for_resident(*, tracking_code: str, access_token: str) -> Case:
 
 
 LOOKUP_MISS = "查询码或手机号后四位不正确。请核对后再试，或凭专属查询链接查看。"
-LOOKUP_LIMITED = "查询太频繁了，请一小时后再试。"
+LOOKUP_LIMITED = (
+    "这件诉求近一小时查询次数过多，请稍后再试；也可以用短信里的专属链接，"
+    "或登录“我的”查看用本手机号反映的诉求。"
+)
 
 
 def case_lookup(*, fingerprint: str, tracking_code: str, tail: str) -> Case:
@@ -592,6 +595,16 @@ def case_lookup(*, fingerprint: str, tracking_code: str, tail: str) -> Case:
     if case is None or len(tail) != selectors.TAIL or not tail.isdigit():
         raise DomainError(LOOKUP_MISS, code="lookup_miss")
     return case
+
+
+@transaction.atomic
+def case_link_resend(*, case: Case) -> bool:
+    """Text the private tracking link again to the phone the request was given with, at
+    most once a day per request and within the daily cap of tracking texts: a lookup by
+    查询码 shows only what is public and hands out no link itself (查询码 are public in
+    Open311, and four digits are few). Whether a text was queued."""
+    key = f"case:{case.pk}:link:{timezone.localdate().isoformat()}"
+    return notify.resident_tracking_link(case, "case_link", key)
 
 
 def case_rate(*, actor: Actor, case: Case, rating: int, comment: str = "") -> Case:

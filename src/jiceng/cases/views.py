@@ -344,7 +344,13 @@ def posters(request, code: str):
             region=region, base_url=public_base_url(request), per_building=per_building, limit=300
         )
     )
-    return render(request, "cases/posters.html", {"region": region, "posters": items})
+    desk = community_of(region.code) if region.is_grid else region.code
+    may_set_phones = has_permission(request.user, "cases.triage", desk)
+    return render(
+        request,
+        "cases/posters.html",
+        {"region": region, "posters": items, "may_set_phones": may_set_phones},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -51,6 +51,21 @@ def senders_exist(app_configs, **kwargs) -> list[checks.CheckMessage]:
     return problems
 
 
+@checks.register(checks.Tags.security, deploy=True)
+def public_url(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """The tracking links texted to residents are addresses on JICENG_PUBLIC_URL: without
+    it they would be bare paths nobody can open, so none is sent."""
+    if settings.JICENG_PUBLIC_URL:
+        return []
+    return [
+        checks.Error(
+            "JICENG_PUBLIC_URL is not set: residents get no tracking link by SMS.",
+            hint="Set it to the address residents reach the site at, e.g. https://jc.example.gov.cn",
+            id="jiceng.E003",
+        )
+    ]
+
+
 @checks.register()
 def master_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """A wrong JICENG_MASTER_KEY fails at start-up, not at the first person read."""

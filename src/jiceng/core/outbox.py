@@ -54,6 +54,7 @@ SMS_TEMPLATES = {
     "waitlist_promoted": "候补成功：您已获得活动“{title}”的名额。",
     "case_received": "您反映的问题已收到，查询码 {code}。查看办理进度：{url}",
     "case_closed": "您反映的问题（查询码 {code}）已办结，请查看结果并评价：{url}",
+    "case_link": "您反映的问题（查询码 {code}）的专属查看链接：{url}",
 }
 # A staff notice is the text of its in-app notice (cases.notify), sent as it is.
 NOTICE_TEMPLATE = "notice"

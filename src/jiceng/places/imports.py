@@ -110,14 +110,22 @@ def import_job_create(*, actor: Actor, region_code: str, upload) -> ImportJob:
     return job
 
 
-def import_job_run(job_id: int) -> None:
-    """Run one queued job. Claimed with a conditional update, so it runs once."""
-    claimed = ImportJob.objects.filter(
-        pk=job_id, kind=ImportJob.Kind.IMPORT, status=ImportJob.Status.QUEUED
-    ).update(status=ImportJob.Status.RUNNING)
+def _claim(job_id: int, kind: str) -> ImportJob | None:
+    """The queued job of `kind`, claimed with a conditional update so that it runs once
+    (None when another worker took it, or it is not queued)."""
+    claimed = ImportJob.objects.filter(pk=job_id, kind=kind, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING
+    )
     if not claimed:
+        return None
+    return ImportJob.objects.select_related("created_by").get(pk=job_id)
+
+
+def import_job_run(job_id: int) -> None:
+    """Run one queued import, once."""
+    job = _claim(job_id, ImportJob.Kind.IMPORT)
+    if job is None:
         return
-    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     started = time.monotonic()
     try:
         with job.file.open("rb") as upload:  # opened in memory: sealed on disk
@@ -199,13 +207,10 @@ def export_job_create(*, actor: Actor, region_code: str) -> ImportJob:
 
 
 def export_job_run(job_id: int) -> None:
-    """Write one queued export to sealed storage. Claimed like an import, so it runs once."""
-    claimed = ImportJob.objects.filter(
-        pk=job_id, kind=ImportJob.Kind.EXPORT, status=ImportJob.Status.QUEUED
-    ).update(status=ImportJob.Status.RUNNING)
-    if not claimed:
+    """Write one queued export to sealed storage, once."""
+    job = _claim(job_id, ImportJob.Kind.EXPORT)
+    if job is None:
         return
-    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     try:
         workbook = io.BytesIO()
         count = roster_export(

@@ -2,11 +2,13 @@
 the period's corrections, stores and their daily report, and the points figures."""
 
 import datetime
+import unicodedata
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
+from jiceng.core import phones
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_name
@@ -129,11 +131,11 @@ class Period:
                 year, month = text.split("-")
                 period = cls(int(year), int(month))
                 datetime.date(period.year, period.month, 1)
-        except ValueError:
+        except (ValueError, OverflowError):  # 2026-99999999999999999999 overflows a date
             raise DomainError(
                 "期间格式应为 2026-11（月）或 2026（年）。", code="bad_period"
             ) from None
-        if not 2000 <= period.year <= 2100:
+        if not 2000 <= period.year <= today.year:  # no board of a year still to come
             raise DomainError("期间超出范围。", code="bad_period")
         return period
 
@@ -331,10 +333,13 @@ class LedgerSearchError(DomainError):
 def ledger_search(entries: QuerySet, text: str) -> QuerySet:
     """The entries of a resident found by name (姓名 or 称呼), by the last four digits of
     their phone, or by the whole number. What `entries` holds is already scoped."""
-    text = (text or "").strip()
+    text = unicodedata.normalize("NFKC", text or "").strip()
     if not text:
         return entries
     kind = Q(account__kind=Account.Kind.RESIDENT)
+    # a number as people type it: "155 6062 1534", "+8615560621534", full-width digits
+    digits = "".join(text.split())
+    text = phones.mobile(digits) or digits if digits.lstrip("+").isdigit() else text
     if text.isascii() and text.isdigit():
         if len(text) == 4:
             who = Q(account__resident__phone_tail=text) | Q(

@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -432,10 +433,13 @@ def _number_digest(store: Store, digits: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def is_counter_number(code: str) -> bool:
-    """Six digits typed at the counter: a 数字码, not a scanned QR code."""
-    code = (code or "").strip()
-    return len(code) == PersonalCode.NUMBER_LENGTH and code.isascii() and code.isdigit()
+def counter_number(code: str) -> str | None:
+    """The six digits of a 数字码 as the clerk typed it ("816 603", full-width digits from
+    a Chinese input method), or None for anything else (a scanned QR code)."""
+    digits = "".join(unicodedata.normalize("NFKC", code or "").split())
+    if len(digits) == PersonalCode.NUMBER_LENGTH and digits.isascii() and digits.isdigit():
+        return digits
+    return None
 
 
 @transaction.atomic
@@ -454,6 +458,10 @@ def counter_number_issue(*, actor: Actor, store: Store) -> str:
     now = timezone.now()
     PersonalCode.objects.filter(
         resident=resident, used_at__isnull=True, expires_at__lte=now
+    ).delete()
+    # A new 数字码 for this store replaces the one shown before: only the latest is valid.
+    PersonalCode.objects.filter(
+        resident=resident, issued_store=store, number_digest__isnull=False, used_at__isnull=True
     ).delete()
     for _ in range(10):  # another resident may hold the same six digits here right now
         digits = "".join(secrets.choice("0123456789") for _ in range(PersonalCode.NUMBER_LENGTH))
@@ -504,7 +512,7 @@ def personal_code_use(*, actor: Actor, store: Store, code: str) -> PersonalCode:
     _serving(actor, store)
     clerk = actor.user
     now = timezone.now()
-    number = is_counter_number(code)
+    number = counter_number(code)
     if number:
         if counter_number_locked(store):
             error = DomainError(
@@ -523,7 +531,7 @@ def personal_code_use(*, actor: Actor, store: Store, code: str) -> PersonalCode:
                     detail={"store": store.pk, "reason": error.code},
                 ),
             )
-        found = {"number_digest": _number_digest(store, code.strip()), "issued_store": store}
+        found = {"number_digest": _number_digest(store, number), "issued_store": store}
     else:
         found = {"digest": _code_digest(code or "")}
     taken = PersonalCode.objects.filter(

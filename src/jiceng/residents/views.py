@@ -12,10 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jiceng.cases.selectors import resident_cases
 from jiceng.cases.workflow import RESIDENT_STATUS
+from jiceng.core import phones
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
-from jiceng.core.intake import client_fingerprint
 from jiceng.core.links import safe_next
+from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
 from jiceng.places.models import Region
 from jiceng.places.selectors import person_get
@@ -52,7 +53,14 @@ def login(request):
     return render(
         request,
         "residents/login.html",
-        {"phone": phone, "error": error, "code_sent": code_sent, "next": _next(request)},
+        {
+            "phone": phone,
+            # As the code was sent: "+86 155 6062 1534" reads 155****1534.
+            "phone_shown": mask_phone(phones.mobile(phone) or phone),
+            "error": error,
+            "code_sent": code_sent,
+            "next": _next(request),
+        },
     )
 
 
@@ -77,7 +85,9 @@ def requests(request):
             case = services.case_claim(
                 actor=Actor.of(request),
                 resident=resident,
-                fingerprint=client_fingerprint(client_ip(request)),
+                # counted per resident, not per address: neighbours on one Wi-Fi
+                # do not use up each other's tries
+                fingerprint=f"resident:{resident.pk}",
                 tracking_code=request.POST.get("code", ""),
                 tail=request.POST.get("tail", ""),
             )

@@ -100,6 +100,8 @@ class Command(BaseCommand):
         if not public_url or public_url.startswith("http://127.0.0.1:"):
             public_url = f"http://127.0.0.1:{port}"
         values["JICENG_PUBLIC_URL"] = public_url
+        # And for the server this command runs: its tracking-link texts carry the address.
+        settings.JICENG_PUBLIC_URL = public_url
         if os.environ.get("JICENG_DATABASE_URL"):
             values["JICENG_DATABASE_URL"] = os.environ["JICENG_DATABASE_URL"]
         write_env_file(
