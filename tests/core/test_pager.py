@@ -83,3 +83,23 @@ def test_patrols_inbox_venues_and_tokens_are_paged(world, login):
         page = login(user).get(url).content.decode()
         assert total in page, url
         assert "下一页" in page, url
+
+
+def test_capped_tables_say_that_they_are_capped(world, login, monkeypatch):
+    """Patrol coverage per grid and a grid's organisations are tables, not pages: past
+    their size the page says so rather than stopping silently."""
+    from jiceng.patrols import selectors as patrols
+    from jiceng.places.models import Organization
+
+    monkeypatch.setattr(patrols, "COVERAGE_GRIDS", 1)
+    factories.grid("370829001001002", "城南社区第2网格")
+    town = login(world.a("town_staff")).get("/patrols/").content.decode()
+    assert "data-more" in town and "请选择乡镇或社区查看其余网格" in town
+
+    grid = world.grid_a.code
+    Organization.objects.bulk_create(
+        Organization(region_code=grid, name=f"单位{i:03d}", kind="enterprise") for i in range(201)
+    )
+    page = login(world.a("community_worker")).get(f"/regions/{grid}/").content.decode()
+    assert "实有单位（200+）" in page and "只列出按名称排序的前 200 个单位" in page
+    assert page.count('data-label="从业人数"') == 200

@@ -166,10 +166,7 @@ def _grant_form(user, data=None, account=None) -> GrantForm:
 
 
 def _manageable_regions(user) -> list[tuple[str, str]]:
-    return [
-        (r.code, f"{r.name}（{r.code}）")
-        for r in region_options(user=user, permission="users.manage")
-    ]
+    return [(r.code, r.name) for r in region_options(user=user, permission="users.manage")]
 
 
 def _require_accounts(user) -> None:

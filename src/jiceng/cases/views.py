@@ -136,7 +136,7 @@ class StaffEntryForm(forms.Form):
 
 def _grid_choices(user) -> list[tuple[str, str]]:
     grids = nodes_under(user=user, permission="cases.submit", level=Region.Level.GRID)
-    return [(g.code, f"{g.name}（{g.code}）") for g in grids]
+    return [(g.code, g.name) for g in grids]
 
 
 @require_http_methods(["GET", "POST"])

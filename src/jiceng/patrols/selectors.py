@@ -57,11 +57,18 @@ class Coverage:
         return round(100 * self.special_visited / self.special_households)
 
 
+COVERAGE_GRIDS = 500  # grids in one coverage table; past it the page asks to narrow down
+
+
 def patrol_coverage(*, user, region_code: str, start: datetime.date, end: datetime.date):
     """Per grid under `region_code`: patrols, share of working days with a patrol, share of
     buildings walked, and share of special-group households visited, in [start, end]."""
     require(user, "patrols.view", region_code)
-    grids = list(Region.objects.filter(level=Region.Level.GRID, code__within=region_code)[:500])
+    grids = list(
+        Region.objects.filter(level=Region.Level.GRID, code__within=region_code).order_by("code")[
+            : COVERAGE_GRIDS + 1
+        ]  # one more than the page shows: it says when there are more
+    )
     codes = [g.code for g in grids]
     calendar = WorkCalendar()
     working_days = sum(

@@ -40,7 +40,8 @@ def patrol_list(request):
         request,
         "patrols/list.html",
         {
-            "coverage": grids,
+            "coverage": grids[: selectors.COVERAGE_GRIDS],
+            "more_grids": len(grids) > selectors.COVERAGE_GRIDS,
             "workers": workers,
             "patrols": patrols,
             "region": region,

@@ -257,10 +257,15 @@ def person_search(*, user, query: str, region_code: str | None = None) -> list[P
     return list(people.filter(condition).order_by("region_code", "name")[:SEARCH_LIMIT])
 
 
+ORGANIZATIONS_SHOWN = 200
+
+
 def organization_list(*, user, region_code: str) -> list[Organization]:
-    """实有单位 under a node (the first 200, by name)."""
+    """实有单位 under a node, by name: the first ORGANIZATIONS_SHOWN and one more, so that
+    the page says when there are more."""
     require(user, "people.view", region_code)
-    return list(Organization.objects.filter(region_code__within=region_code).order_by("name")[:200])
+    organizations = Organization.objects.filter(region_code__within=region_code)
+    return list(organizations.order_by("name")[: ORGANIZATIONS_SHOWN + 1])
 
 
 MOVE_TABS = {
