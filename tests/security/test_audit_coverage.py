@@ -40,6 +40,7 @@ WRITES_NOTHING = {
     "check_answers": "a check",
     "case_for_resident": "a lookup by tracking code and token",
     "case_lookup": "a lookup by 查询码 and the phone's last four (its tries are throttle hits)",
+    "case_link_resend": "queues the private link to the phone on record (the outbox row)",
     "handlers_for": "a lookup",
     "notifications_mark_read": "the reader's own inbox state",
     "deadline_notices": "its notices are kept as notifications, each sent once",
@@ -60,7 +61,6 @@ WRITES_NOTHING = {
     "the cause (an activity settled) is audited by its own service",
     "personal_code_issue": "a code for the resident's own screen; its use is recorded",
     "counter_number_issue": "a code for the resident's own screen; its use is recorded",
-    "is_counter_number": "a format check",
     "counter_number_locked": "a check",
     "expire_lots": "each expiry is a journal entry, itself the record",
 }

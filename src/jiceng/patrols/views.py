@@ -34,14 +34,14 @@ def patrol_list(request):
     roots, region, start, end = region_and_period(
         request, "patrols.view", timezone.localdate().replace(day=1)
     )
-    grids, workers = selectors.patrol_coverage(user=user, region_code=region, start=start, end=end)
+    rows, workers = selectors.patrol_coverage(user=user, region_code=region, start=start, end=end)
     patrols = page_of(request, selectors.patrol_list(user=user, region_code=region), 30)
     return render(
         request,
         "patrols/list.html",
         {
-            "coverage": grids[: selectors.COVERAGE_GRIDS],
-            "more_grids": len(grids) > selectors.COVERAGE_GRIDS,
+            "coverage": rows[: selectors.COVERAGE_GRIDS],
+            "more_grids": len(rows) > selectors.COVERAGE_GRIDS,
             "workers": workers,
             "patrols": patrols,
             "region": region,

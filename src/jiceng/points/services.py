@@ -433,7 +433,7 @@ def _number_digest(store: Store, digits: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def counter_number(code: str) -> str | None:
+def _counter_number(code: str) -> str | None:
     """The six digits of a 数字码 as the clerk typed it ("816 603", full-width digits from
     a Chinese input method), or None for anything else (a scanned QR code)."""
     digits = "".join(unicodedata.normalize("NFKC", code or "").split())
@@ -512,7 +512,7 @@ def personal_code_use(*, actor: Actor, store: Store, code: str) -> PersonalCode:
     _serving(actor, store)
     clerk = actor.user
     now = timezone.now()
-    number = counter_number(code)
+    number = _counter_number(code)
     if number:
         if counter_number_locked(store):
             error = DomainError(
