@@ -7,6 +7,7 @@ import hmac
 import secrets
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -233,8 +234,13 @@ def case_claim(
     lookup is cases' own, rate-limited and the same answer whichever part is wrong."""
     from jiceng.cases.services import case_lookup
 
+    # The lookup counts its tries outside the claim's transaction: a miss is refused
+    # without rolling its count back.
     case = case_lookup(fingerprint=fingerprint, tracking_code=tracking_code, tail=tail)
-    _, created = ClaimedCase.objects.get_or_create(resident=resident, case=case)
-    if created:
-        audit.record(actor=actor, action="case.claim", obj=case, detail={"resident": resident.pk})
+    with transaction.atomic():
+        _, created = ClaimedCase.objects.get_or_create(resident=resident, case=case)
+        if created:
+            audit.record(
+                actor=actor, action="case.claim", obj=case, detail={"resident": resident.pk}
+            )
     return case
