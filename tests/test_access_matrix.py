@@ -26,7 +26,7 @@ from jiceng.accounts.models import User
 from jiceng.accounts.services import api_token_issue
 from jiceng.api import api
 from jiceng.cases.models import Photo
-from jiceng.core import audit
+from jiceng.core import approvals, audit
 from jiceng.core.actors import Actor
 from jiceng.core.masking import mask_id_number
 from jiceng.party.models import FirstSecretary
@@ -134,6 +134,22 @@ def _audit_event(world: World) -> str:
         actor=world.a("grid_worker"), action="matrix.marker", region_code=world.grid_a.code
     )
     return "matrix.marker"
+
+
+# A kind of approval for the matrix alone: decided by who holds points.manage there.
+approvals.register(
+    approvals.Kind(name="matrix.thing", label="矩阵事项", permission="points.manage")
+)
+
+
+def _approval(world: World):
+    """Community A's worker asks; the owner (town A's staff) may decide."""
+    return approvals.ask(
+        actor=Actor.staff(world.a("community_worker")),
+        kind="matrix.thing",
+        region_code="370829001001",
+        summary="甲社区矩阵事项",
+    )
 
 
 def _managed_user(world: World) -> User:
@@ -481,6 +497,22 @@ PAGES = [
         lambda w: "/audit/export.xlsx?action=matrix",
         other=200,
         outsider=403,
+    ),
+    Case(
+        "approval_list",
+        "town_staff",
+        lambda w: "/approvals/",
+        other=200,
+        outsider=200,
+        marker=lambda w: _approval(w).summary,
+    ),
+    Case("approval_detail", "town_staff", lambda w: f"/approvals/{_approval(w).pk}/"),
+    Case(
+        "approval_decide",
+        "town_staff",
+        lambda w: f"/approvals/{_approval(w).pk}/approve",
+        method="post",
+        owner=302,
     ),
     Case(
         "accounts:login",

@@ -17,7 +17,7 @@ from jiceng.activities import services as activities
 from jiceng.activities.models import ServiceType
 from jiceng.cases.models import Case
 from jiceng.cases.services import case_submit
-from jiceng.core import audit, history
+from jiceng.core import approvals, audit, history
 from jiceng.core.actors import Actor
 from jiceng.core.history import AppendOnlyError, append_only_models, missing_guards
 from jiceng.core.models import AuditEvent
@@ -33,6 +33,7 @@ HISTORY = {
     "points.Posting",
     "cases.Event",
     "activities.ActivityEvent",
+    "core.ApprovalEvent",
 }
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,7 +56,15 @@ def rows(world):
         service_type=ServiceType.objects.get(code="health"),
         starts_at=start, ends_at=start + datetime.timedelta(hours=2), capacity=10,
     )  # fmt: skip
+    approvals.register(
+        approvals.Kind(name="test.history", label="测试", permission="points.manage")
+    )
+    approval = approvals.ask(
+        actor=world.a("community_worker"), kind="test.history", region_code="370829001001",
+        summary="测试审批",
+    )  # fmt: skip
     made = {
+        "core.ApprovalEvent": approval.events.get(),
         "core.AuditEvent": audit.record(
             actor=Actor.system("test"), action="test.event", region_code="370829"
         ),

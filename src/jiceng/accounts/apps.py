@@ -7,6 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "账号与角色"
 
     def ready(self) -> None:
-        from jiceng.accounts import assignments
+        from jiceng.accounts import assignments, selectors
+        from jiceng.core.access import register_holders
 
         assignments.register()  # posts held by assignment (core.access)
+        register_holders(selectors.holders_of)  # whom the kernel tells (core.approvals)

@@ -1,11 +1,13 @@
 """Scoped reads of staff accounts and their roles."""
 
 from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from jiceng.accounts.models import ApiToken, GrantBatch, GrantRequest, Membership, User
+from jiceng.accounts.roles import ROLES
 from jiceng.core.access import require, scope_filter, scope_q, scopes
 from jiceng.core.errors import NotFound
-from jiceng.core.region_codes import community_of
+from jiceng.core.region_codes import ancestors_of, community_of
 
 GRID_ROLES = ("grid_worker", "specialist_grid_worker", "building_captain")
 
@@ -179,3 +181,22 @@ def grid_posts(*, region_codes) -> dict[str, Membership]:
         .select_related("user")
         .order_by("region_code", "-id")
     }
+
+
+def holders_of(permission: str, region_code: str):
+    """Active accounts whose role, held at `region_code` or above it and within its term,
+    grants `permission` (registered with core.access: whom the kernel tells of an
+    approval to decide)."""
+    roles = [role.code for role in ROLES.values() if permission in role.permissions]
+    today = timezone.localdate()
+    held = Q(
+        memberships__is_active=True,
+        memberships__role__in=roles,
+        memberships__region_code__in=[*ancestors_of(region_code), region_code],
+        memberships__building__isnull=True,
+        memberships__object_id__isnull=True,
+    )
+    held &= Q(memberships__valid_from__isnull=True) | Q(memberships__valid_from__lte=today)
+    held &= Q(memberships__valid_until__isnull=True) | Q(memberships__valid_until__gte=today)
+    # One filter(): every condition on the same membership.
+    return User.objects.filter(held, is_active=True, is_superuser=False).distinct()

@@ -88,6 +88,28 @@ def _holder(actor):
     return who, holder
 
 
+HolderFinder = Callable[[str, str], Iterable]
+_holder_finders: list[HolderFinder] = []
+
+
+def register_holders(finder: HolderFinder) -> None:
+    """Declare how to find the staff who hold a permission at a region node (accounts
+    does, from its memberships): the kernel asks it whom to tell of an approval or an
+    alert, without importing the app."""
+    if finder not in _holder_finders:
+        _holder_finders.append(finder)
+
+
+def holders(permission: str, region_code: str) -> list:
+    """The active staff users who hold `permission` at `region_code` (at the node or
+    above it), by role; for notices, not for checks."""
+    found: dict[int, object] = {}
+    for finder in _holder_finders:
+        for user in finder(permission, region_code):
+            found.setdefault(user.pk, user)
+    return list(found.values())
+
+
 def assignments(actor, object_type: str | None = None, permission: str | None = None):
     """The assignments `actor` (an Actor or a staff user) holds — to objects of
     `object_type`, granting `permission`, if given. Each provider is read once: what it

@@ -107,6 +107,14 @@ ACTIONS = {
     "admin.add": "运维后台新增",
     "admin.change": "运维后台修改",
     "admin.delete": "运维后台删除",
+    "approval.ask": "提出审批",
+    "approval.take": "先行处置（待复核）",
+    "approval.approve": "批准",
+    "approval.refuse": "不批准",
+    "approval.cancel": "撤回审批",
+    "approval.confirm": "复核无误",
+    "approval.flag": "复核有疑",
+    "alert.approval_flagged": "告警：先行处置复核有疑",
     "alert.login_attack": "告警：账号被反复尝试登录",
     "alert.server_grant": "告警：服务器命令授权",
     "alert.roster_elsewhere": "告警：导入大量已在他处登记的人员",
@@ -132,6 +140,7 @@ DETAILS = {
     "text": "说明",
     "from": "原值",
     "to": "新值",
+    "summary": "事项",
 }
 
 
@@ -164,6 +173,7 @@ OBJECT_NAMES = {
     "points.store": ("name", None),
     "points.good": ("name", None),
     "points.earningrule": ("name", None),
+    "core.approval": ("summary", None),
 }
 # Objects recorded by a column other than their primary key: a region by its code.
 OBJECT_KEYS = {"places.region": "code"}

@@ -211,3 +211,81 @@ class Deadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.object_id} {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class Approval(models.Model):
+    """审批: one action that needs a second person, asked by one staff member and decided
+    by another who holds the kind's permission at `region_code` (a large points
+    adjustment, reveals past the hour's quota, voiding a batch of suspect requests), or
+    one taken at once in an emergency and reviewed afterwards. Its steps run on the
+    process runner (core.approvals), so the four-eyes rule, the audit trail and the
+    event history are the same as every other process's."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "待审批"
+        APPROVED = "approved", "已批准"
+        REFUSED = "refused", "未批准"
+        CANCELLED = "cancelled", "已撤回"
+        REVIEW = "review", "待复核"
+        REVIEWED = "reviewed", "复核无误"
+        FLAGGED = "flagged", "复核有疑"
+
+    kind = models.CharField("类别", max_length=48)
+    region_code = RegionCodeField()
+    status = models.CharField("状态", max_length=16, choices=Status.choices)
+    summary = models.CharField("事项", max_length=200)
+    reason = models.CharField("理由", max_length=300, blank=True)
+    payload = models.JSONField("内容", default=dict, blank=True)
+    object_type = models.CharField("对象类型", max_length=64, blank=True)
+    object_id = models.CharField("对象", max_length=64, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="提出人",
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField("提出时间", default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="审批人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=300, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审批"
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "kind", "region_code"], name="approval_queue_idx"),
+            models.Index(fields=["object_type", "object_id"], name="approval_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class ApprovalEvent(AppendOnly):
+    """审批流转记录: appended at each step, never changed."""
+
+    approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("时间")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField("操作方", max_length=64)
+    action = models.CharField("动作", max_length=32)
+    from_status = models.CharField("原状态", max_length=16, blank=True)
+    to_status = models.CharField("新状态", max_length=16)
+    note = models.CharField("说明", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审批流转记录"
+        ordering = ["approval", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.approval_id} {self.action}"

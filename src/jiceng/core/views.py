@@ -1,4 +1,4 @@
-"""Kernel pages: the health check and the audit trail."""
+"""Kernel pages: the health check, the audit trail and approvals."""
 
 import datetime
 import tempfile
@@ -14,13 +14,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from jiceng.core import audit, audit_labels
+from jiceng.core import approvals, audit, audit_labels
 from jiceng.core.access import require, scope_filter, scopes
 from jiceng.core.actors import Actor
-from jiceng.core.errors import DomainError
-from jiceng.core.models import AuditEvent
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.models import Approval, AuditEvent
+from jiceng.core.pagination import page_of
 
 
 @login_not_required
@@ -114,3 +115,75 @@ def audit_export(request):
         filename=name,
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+# --- approvals ---------------------------------------------------------------------------
+
+
+MINE_SHOWN = 50
+
+
+@require_GET
+def approval_list(request):
+    """审批: what awaits the signed-in staff member's decision, and what they asked for."""
+    actor = Actor.of(request)
+    if not actor.is_staff:
+        raise NotFound()
+    awaiting = page_of(request, approvals.awaiting(actor))
+    awaiting.object_list = approvals.labelled(awaiting.object_list)
+    mine = Approval.objects.filter(requested_by=request.user).order_by("-requested_at", "-pk")
+    return render(
+        request,
+        "core/approvals.html",
+        {"awaiting": awaiting, "mine": approvals.labelled(mine[:MINE_SHOWN])},
+    )
+
+
+@require_GET
+def approval_detail(request, pk: int):
+    actor = Actor.of(request)
+    if not actor.is_staff:
+        raise NotFound()
+    approval = approvals.get_visible(actor, pk)
+    kind = approvals.kind_of(approval)
+    actions = approvals.PROCESS.available_actions(actor, approval)
+    refusal = None
+    if kind.check is not None and actions & set(approvals.DECISIONS):
+        refusal = kind.check(approval, actor)
+        if refusal is not None:
+            actions -= set(approvals.DECISIONS)
+    return render(
+        request,
+        "core/approval.html",
+        {
+            "approval": approval,
+            "kind": kind,
+            "link": kind.link(approval) if kind.link else "",
+            "actions": [(a, approvals.STEPS[a].label) for a in approvals.STEPS if a in actions],
+            "refusal": refusal,
+            "events": [
+                (event, approvals.event_label(event.action))
+                for event in approval.events.order_by("at", "pk")
+            ],
+            "requester": approvals.actor_label(Actor.staff(approval.requested_by)),
+        },
+    )
+
+
+@require_POST
+def approval_decide(request, pk: int, action: str):
+    actor = Actor.of(request)
+    if not actor.is_staff or action not in (*approvals.DECISIONS, "cancel"):
+        raise NotFound()
+    approval = approvals.get_visible(actor, pk)
+    try:
+        approvals.decide(
+            actor=actor, approval=approval, action=action, note=request.POST.get("note", "")
+        )
+    except DomainError as refusal:
+        if refusal.status == 404:
+            raise
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"已{approvals.STEPS[action].label}。")
+    return redirect("approval_detail", pk=approval.pk)

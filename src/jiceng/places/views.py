@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.selectors import account_get, account_options, region_staff
-from jiceng.core import personal
+from jiceng.core import approvals, personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden
@@ -49,6 +49,7 @@ def home(request):
             "roles": [(m, regions.get(m.region_code)) for m in memberships],
             "roots": roots,
             "figures": figures,
+            "awaiting": approvals.awaiting(user).count(),
         },
     )
 
