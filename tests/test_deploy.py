@@ -18,7 +18,7 @@ def run_jiceng(*args, **env):
         capture_output=True,
         text=True,
         env=environment,
-        timeout=120,
+        timeout=300,
     )
 
 

@@ -167,8 +167,9 @@ def test_utf8_csv_with_a_bom(grids, tmp_path):
 
 def test_any_bad_row_means_nothing_is_written(grids, tmp_path):
     rows = family("0001", 3) + family("0002", 3)
+    # A wrong check digit, never 0: an ID ending in 000 reads as digits Excel dropped.
     rows[1][HEADERS.index("身份证号")] = rows[1][HEADERS.index("身份证号")][:17] + (
-        "0" if rows[1][HEADERS.index("身份证号")][17] != "0" else "1"
+        "1" if rows[1][HEADERS.index("身份证号")][17] != "1" else "2"
     )
     rows[3][HEADERS.index("网格编码")] = "370829009009009"
     rows[4][HEADERS.index("身份证号")] = rows[0][HEADERS.index("身份证号")]
