@@ -148,7 +148,7 @@ def test_one_table_names_every_event():
     assert audit_labels.label("activity.unknown_step") == "activity.unknown_step"
 
 
-def test_activity_events_read_in_chinese_and_residents_by_number(world, login):
+def test_activity_events_read_in_chinese_and_residents_by_masked_phone(world, login):
     from jiceng.core.actors import Actor
     from jiceng.residents.models import Resident
 
@@ -158,7 +158,7 @@ def test_activity_events_read_in_chinese_and_residents_by_number(world, login):
     )
     page = login(world.a("auditor")).get("/audit/").content.decode()
     assert "服务活动·signup" not in page
-    assert f"居民 #{resident.pk}" in page
+    assert f"居民 139****1234 #{resident.pk}" in page and "13900001234" not in page
     assert f"resident:{resident.pk}" not in page
     assert 'value="activity.cancel"' in page  # the event filter offers activity events
 

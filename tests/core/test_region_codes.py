@@ -17,6 +17,7 @@ from jiceng.core.region_codes import (
     TOWN,
     ancestors_of,
     child_length_of,
+    common_ancestor,
     community_of,
     county_of,
     grid_of,
@@ -75,6 +76,15 @@ def test_above_and_below_a_level():
     assert child_length_of("370829001001") == 15 and child_length_of(GRID_CODE) is None
     assert serial_of(GRID_CODE) == "001" and serial_of("370829002") == "002"
     assert level_of("370829001") == TOWN
+
+
+def test_the_common_ancestor_is_the_narrowest_node_above_all():
+    assert common_ancestor(["370829001001001", "370829002"]) == "370829"
+    assert common_ancestor(["370829", "370830"]) == "3708"  # two counties: their city
+    assert common_ancestor(["370829", "370820"]) == "3708"  # a shared digit is not a node
+    assert common_ancestor(["370829", "3708"]) == "3708"
+    assert common_ancestor(["370829", "110105"]) == "" and common_ancestor([]) == ""
+    assert common_ancestor(["370829001"]) == "370829001"
 
 
 def test_the_statistical_code_is_twelve_digits():

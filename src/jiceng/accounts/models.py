@@ -11,6 +11,7 @@ from jiceng.accounts.roles import ASSIGNMENT_CHOICES, ASSIGNMENT_KINDS, ROLE_CHO
 from jiceng.core.access import minimal_prefixes
 from jiceng.core.fields import RegionCodeField
 from jiceng.core.personal import PersonalField
+from jiceng.core.region_codes import common_ancestor, county_of
 
 
 class Department(models.Model):
@@ -71,6 +72,16 @@ class User(AbstractUser):
             cached = list(self.memberships.filter(is_active=True).order_by("region_code"))
             self.__dict__["_memberships"] = cached
         return cached
+
+    def audit_region_code(self) -> str:
+        """Where this account's own doings (signing in and out, its tokens) are audited:
+        the county it is managed from and those of its roles, or the narrowest node above
+        them all when they are several (a city); "" for none (the platform operator), which
+        an auditor above the counties reads."""
+        homes = [m.region_code for m in self.active_memberships()]
+        if self.region_code:
+            homes.append(self.region_code)
+        return common_ancestor(county_of(code) for code in homes)
 
     def scope_codes(self, permission: str) -> tuple[str, ...]:
         """Where a role held at a region node grants `permission` (the node and below). A

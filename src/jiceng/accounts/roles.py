@@ -111,7 +111,7 @@ ROLES = {
             "stores.manage",
         ),
         _role("security_admin", "安全管理员", ("county",), "security.grant"),
-        _role("auditor", "审计管理员", ("county",), "audit.view"),
+        _role("auditor", "审计管理员", ("province", "city", "county"), "audit.view"),
         _role(
             "county_staff",
             "县级指挥中心",

@@ -12,7 +12,7 @@ import re
 import secrets
 
 from django.conf import settings
-from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import authenticate, logout, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -120,7 +120,12 @@ def login_check(*, actor: Actor, request, username: str, password: str) -> User:
     else:
         throttle.release(address_try)
         throttle.clear("login.pair", user.pk, address)
-        audit.record(actor=Actor.staff(user), action="auth.login", obj=user)
+        audit.record(
+            actor=Actor.staff(user),
+            action="auth.login",
+            obj=user,
+            region_code=user.audit_region_code(),
+        )
         return user
     refusals.refuse(
         DomainError(login_refused_message(), code="invalid_credentials"),
@@ -134,8 +139,13 @@ def _name_under_attack(name: str, window: datetime.timedelta) -> bool:
 
 
 def _login_failed(actor: Actor, known: User | None, name: str, reason: str) -> None:
+    """Audit a refused sign-in: against an account, in that account's county; against a
+    name no account has, with no region (an auditor above the counties reads it) and the
+    name only as a keyed digest: people type their password into the wrong box. The same
+    name gives the same digest, so a burst against one name still shows."""
     throttle.hit("login.name", name)
     window = _lock_window()
+    region_code = known.audit_region_code() if known is not None else ""
     if (
         known is not None
         and _name_under_attack(name, window)
@@ -146,18 +156,32 @@ def _login_failed(actor: Actor, known: User | None, name: str, reason: str) -> N
             kind="login_attack",
             text=f"账号 {known.username} 短时间内登录失败 "
             f"{settings.JICENG_LOGIN_ACCOUNT_ALERT} 次以上，已放慢对它的尝试。",
-            region_code=known.region_code,
+            region_code=region_code,
             detail={"username": known.username},
         )
+    typed = (
+        {"username": known.username}
+        if known is not None
+        else {"name_digest": audit.name_digest(name)}
+    )
     audit.record(
         actor=actor,
         action="auth.login",
         object_type="accounts.user",
         object_id=known.pk if known else "",
-        region_code=known.region_code if known else "",
+        region_code=region_code,
         outcome=AuditEvent.FAILURE,
-        detail={"username": name, "reason": reason},
+        detail={**typed, "reason": reason},
     )
+
+
+def user_logout(*, actor: Actor, request) -> None:
+    """Sign the staff member out, audited in their county like their sign-in."""
+    if actor.is_staff:
+        audit.record(
+            actor=actor, action="auth.logout", obj=actor.user, region_code=actor.region_code
+        )
+    logout(request)
 
 
 # --- API tokens -----------------------------------------------------------------------------

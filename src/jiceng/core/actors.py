@@ -88,6 +88,17 @@ class Actor:
             return f"resident:{self.resident.pk}"
         return self.name
 
+    @property
+    def region_code(self) -> str:
+        """Where this actor's doings are audited when what they act on lies nowhere (a
+        token, a configuration row): a staff member's county, a resident's community; ""
+        for the public and the system."""
+        if self.kind == STAFF:
+            return self.user.audit_region_code()
+        if self.kind == RESIDENT:
+            return self.resident.region_code or ""
+        return ""
+
 
 def as_actor(value) -> Actor | None:
     """An Actor from what a caller passed: an Actor, a signed-in user, or None."""

@@ -33,14 +33,17 @@ admin.site.index_title = "配置"
 
 
 class AuditedAdmin(admin.ModelAdmin):
-    """Every admin: what the operator adds, changes or deletes goes to the audit trail."""
+    """Every admin: what the operator adds, changes or deletes goes to the audit trail,
+    beside Django's own LogEntry: who, which object, and the names of the fields and
+    related rows changed — never their values (a phone, a name typed in)."""
 
-    def _audit(self, request, action: str, obj, message="") -> None:
+    def _audit(self, request, action: str, obj, message=()) -> None:
+        fields, related = _changed(message)
         audit.record(
             actor=request.user,
             action=f"admin.{action}",
             obj=obj,
-            detail={"object": str(obj)[:200], "change": str(message)[:500]},
+            detail={"object": str(obj)[:200], "fields": fields, "related": related},
         )
 
     def log_addition(self, request, obj, message):
@@ -55,6 +58,26 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             self._audit(request, "delete", obj)
         return super().log_deletions(request, queryset)
+
+
+def _changed(message) -> tuple[list[str], list[str]]:
+    """The names of the fields changed, and of the kinds of related rows added, changed or
+    deleted, in an admin change message (ModelAdmin.construct_change_message: a list of
+    {"changed": {"fields": [...]}} and, for inline rows, {"added": {"name": ...,
+    "object": ...}}); the related rows' own names are left out, they may be personal."""
+    fields: list[str] = []
+    related: list[str] = []
+    for part in message if isinstance(message, list) else ():
+        for verb, about in part.items():
+            about = about or {}
+            if "name" in about:
+                related.append(f"{_VERBS.get(verb, verb)}{about['name']}")
+            else:
+                fields += [str(name) for name in about.get("fields", ())]
+    return fields, related
+
+
+_VERBS = {"added": "新增", "changed": "修改", "deleted": "删除"}
 
 
 @admin.register(Holiday)

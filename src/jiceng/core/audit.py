@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from jiceng.core import actors, audit_labels
+from jiceng.core import actors, audit_labels, keys
 from jiceng.core.access import require, scope_filter, scopes, within
 from jiceng.core.actors import Actor, as_actor
 from jiceng.core.models import AuditEvent
+from jiceng.core.region_codes import COUNTY, is_above
 
 MIDNIGHT = datetime.time.min
 
@@ -48,7 +49,9 @@ def event(
     ip_address: str | None = None,
 ) -> AuditEvent:
     """An event not yet written. `actor` is a core.actors.Actor (a signed-in user is
-    taken as staff). `obj` fills type, id and region from a model instance."""
+    taken as staff). `obj` fills type, id and region from a model instance; an event that
+    names no region is the actor's (Actor.region_code), and one with none at all is read
+    by the auditors above the counties (`trail`)."""
     if actor is None:
         raise ValueError(f"audit event {action!r} names no actor")
     if obj is not None:
@@ -56,6 +59,9 @@ def event(
         object_id = object_id or obj.pk
         region_code = region_code or getattr(obj, "region_code", "") or ""
     who = as_actor(actor)
+    if not region_code and who is not None:
+        # Seen by the auditor of the actor's county, not only by one above the counties.
+        region_code = who.region_code
     return AuditEvent(
         actor=who.user if who is not None else None,
         actor_kind=who.kind if who is not None else "",
@@ -68,6 +74,14 @@ def event(
         detail=detail or {},
         ip_address=ip_address or request_ip.get(),
     )
+
+
+def name_digest(name: str) -> str:
+    """What the trail keeps of a name typed at sign-in that no account has: its keyed
+    digest (HMAC-SM3 under the index key), never the text — people type their password
+    into the wrong box. The same name gives the same digest, so a burst against one name
+    shows, and the auditor finds it by typing the name (`Filters.person`)."""
+    return keys.blind_index(name.strip().lower()[:150], "audit.login_name")
 
 
 ALERT_PREFIX = "alert."
@@ -93,8 +107,9 @@ def alert(*, kind: str, text: str, region_code: str, detail: dict | None = None)
 @dataclass(frozen=True)
 class Filters:
     """What the auditor narrowed the trail to: a date range (local days, both ends
-    included), an event (its code or a prefix of it), an operator (account or name), a
-    region (a code within the auditor's scope) and an outcome."""
+    included), an event (its code or a prefix of it), an operator (account or name, or a
+    name typed at a refused sign-in), a region (a code within the auditor's scope) and an
+    outcome."""
 
     start: datetime.date | None = None
     end: datetime.date | None = None
@@ -156,11 +171,22 @@ def filters_from(params, user) -> tuple[Filters, list[str]]:
     )
 
 
+def trail(user) -> QuerySet:
+    """The part of the trail `user` audits: the events in their audit.view scope and, for
+    an auditor above the counties (a city's, a province's), those no county owns (a name
+    no account has, typed at sign-in; the platform operator's configuration). A county's
+    auditor never reads them: they may concern another county."""
+    events = scope_filter(AuditEvent.objects.all(), user, "audit.view")
+    if any(is_above(code, COUNTY) for code in scopes(user, "audit.view")):
+        events = events | AuditEvent.objects.filter(region_code="")
+    return events
+
+
 def events_for(*, user, filters: Filters) -> QuerySet:
     """The events in the auditor's scope that the filters let through, newest first, each
     with its operator's account."""
     require(user, "audit.view")
-    events = scope_filter(AuditEvent.objects.all(), user, "audit.view")
+    events = trail(user)
     zone = timezone.get_current_timezone()
     if filters.start:
         events = events.filter(at__gte=datetime.datetime.combine(filters.start, MIDNIGHT, zone))
@@ -171,7 +197,9 @@ def events_for(*, user, filters: Filters) -> QuerySet:
         events = events.filter(action__startswith=filters.action)
     if filters.person:
         events = events.filter(
-            Q(actor_username=filters.person) | Q(actor__full_name=filters.person)
+            Q(actor_username=filters.person)
+            | Q(actor__full_name=filters.person)
+            | Q(detail__name_digest=name_digest(filters.person))
         )
     if filters.region:
         events = events.filter(region_code__within=filters.region)
@@ -180,12 +208,15 @@ def events_for(*, user, filters: Filters) -> QuerySet:
     return events.select_related("actor").order_by("-at", "-id")
 
 
-def operator_of(entry: AuditEvent) -> str:
+def operator_of(entry: AuditEvent, phones: dict[str, str] | None = None) -> str:
     """Who did it, as the auditor reads it: a staff member's name and account, a resident
-    by number (never by phone), the system's job, or the public channel."""
+    by their masked phone and number (`phones`, read by `named`), the system's job, or
+    the public channel."""
     kind = entry.actor_kind
     if kind == actors.RESIDENT:
-        return f"居民 #{entry.actor_username.removeprefix('resident:')}"
+        number = entry.actor_username.removeprefix("resident:")
+        phone = (phones or {}).get(number)
+        return f"居民 {phone} #{number}" if phone else f"居民 #{number}"
     if kind == actors.SYSTEM:
         return f"系统·{entry.actor_username}" if entry.actor_username else "系统"
     if kind == actors.PUBLIC:
@@ -232,16 +263,34 @@ def named(entries) -> list[AuditEvent]:
     if reads:
         query = reads[0].union(*reads[1:], all=True) if len(reads) > 1 else reads[0]
         names = {(kind, key): name for kind, key, name in query}
+    phones = _resident_phones(entries)
     for entry in entries:
         entry.label = audit_labels.label(entry.action)
         entry.details = audit_labels.details(entry.detail)
-        entry.operator = operator_of(entry)
+        entry.operator = operator_of(entry, phones)
         entry.object_label = object_label(entry.object_type)
         found = names.get((entry.object_type, entry.object_id))
         entry.object_name = audit_labels.object_name(entry.object_type, found) if found else ""
         # The id beside the name, unless the name is read by it (a region's code).
         entry.object_ref = "" if entry.object_type in audit_labels.OBJECT_KEYS else entry.object_id
     return entries
+
+
+def _resident_phones(entries) -> dict[str, str]:
+    """The masked phones (138****1234) of the residents who acted in `entries`, by their
+    number, in one query."""
+    numbers = {
+        entry.actor_username.removeprefix("resident:")
+        for entry in entries
+        if entry.actor_kind == actors.RESIDENT
+    }
+    label, column = audit_labels.RESIDENT_PHONE
+    model = _model(label)
+    ids = _keys(model, "pk", numbers) if model is not None and numbers else []
+    if not ids:
+        return {}
+    rows = model._base_manager.filter(pk__in=ids).order_by().values_list("pk", column)
+    return {str(pk): str(phone) for pk, phone in rows if phone}
 
 
 def _model(object_type: str):

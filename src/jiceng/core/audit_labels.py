@@ -6,6 +6,7 @@ from jiceng.core import masking
 
 ACTIONS = {
     "auth.login": "登录",
+    "auth.logout": "退出登录",
     "auth.token_issue": "申请 API 令牌",
     "auth.token_revoke": "吊销 API 令牌",
     "user.create": "创建账号",
@@ -141,6 +142,10 @@ DETAILS = {
     "from": "原值",
     "to": "新值",
     "summary": "事项",
+    "name_digest": "所填账号（摘要，不存在的账号只记摘要）",
+    "object": "对象",
+    "fields": "改动的字段",
+    "related": "改动的关联记录",
 }
 
 
@@ -149,7 +154,11 @@ def label(action: str) -> str:
 
 
 def details(detail: dict) -> list[tuple[str, str]]:
-    return [(DETAILS[k], str(v)) for k, v in (detail or {}).items() if k in DETAILS and v != ""]
+    return [
+        (DETAILS[k], "、".join(map(str, v)) if isinstance(v, list) else str(v))
+        for k, v in (detail or {}).items()
+        if k in DETAILS and v not in ("", [])
+    ]
 
 
 # How an object of each model is named to the auditor: its model, the text column that
@@ -175,6 +184,8 @@ OBJECT_NAMES = {
     "points.earningrule": ("name", None),
     "core.approval": ("summary", None),
 }
+# A resident who acts is named by their phone, masked as everywhere (138****1234).
+RESIDENT_PHONE = ("residents.resident", "phone")
 # Objects recorded by a column other than their primary key: a region by its code.
 OBJECT_KEYS = {"places.region": "code"}
 

@@ -69,6 +69,19 @@ def ancestors_of(code: str) -> list[str]:
     return [code[:length] for length in CODE_LENGTHS.values() if length < len(code)]
 
 
+def common_ancestor(codes) -> str:
+    """The narrowest node at or above every one of `codes` (a county for two towns of it,
+    the city for two of its counties); "" when they share no province, or for none."""
+    codes = list(codes)
+    if not codes:
+        return ""
+    shared = codes[0]
+    for code in codes[1:]:
+        while not is_within(code, shared):
+            shared = parent_of(shared) or ""
+    return shared
+
+
 def parent_of(code: str) -> str | None:
     """The code of the node right above `code`, or None for a province."""
     ancestors = ancestors_of(code)

@@ -17,11 +17,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from jiceng.core import approvals, audit, audit_labels
-from jiceng.core.access import require, scope_filter, scopes
+from jiceng.core.access import require, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.models import Approval, AuditEvent
+from jiceng.core.models import Approval
 from jiceng.core.pagination import page_of
+from jiceng.core.region_codes import COMMUNITY, COUNTY, LEVELS, TOWN, ancestors_of, is_above
 
 
 @login_not_required
@@ -39,20 +40,24 @@ def healthz(request):
 
 
 def _region_choices(user, selected: str) -> list[tuple[str, str]]:
-    """The towns in the auditor's scope, and the communities of the town chosen (for the
-    region filter), named."""
+    """The towns in the auditor's scope (the counties, for an auditor above them), and the
+    nodes below the one chosen down to its communities (for the region filter), named."""
     Region = apps.get_model("places", "Region")
     prefixes = scopes(user, "audit.view")
     if not prefixes:
         return []
-    town = Q(level="town")
-    if selected:
-        town |= Q(level="community", parent_id=selected[:9])
+    top = COUNTY if any(is_above(code, COUNTY) for code in prefixes) else TOWN
+    shown = Q(level=top)
+    for code in [*ancestors_of(selected), selected] if selected else []:
+        if not is_above(code, top) and is_above(code, COMMUNITY):
+            shown |= Q(parent_id=code)
     inside = Q()
     for prefix in prefixes:
         inside |= Q(code__within=prefix)
-    rows = Region.objects.filter(inside, town).order_by("code").values_list("code", "name", "level")
-    return [(code, name if level == "town" else f"　{name}") for code, name, level in rows]
+    rows = Region.objects.filter(inside, shown).order_by("code")
+    rows = rows.values_list("code", "name", "level")
+    depth = LEVELS.index(top)
+    return [(code, "　" * (LEVELS.index(level) - depth) + name) for code, name, level in rows]
 
 
 @require_GET
@@ -67,7 +72,7 @@ def audit_list(request):
     events = audit.events_for(user=request.user, filters=filters)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     page.object_list = audit.named(page.object_list)
-    alerts = scope_filter(AuditEvent.objects.all(), request.user, "audit.view").filter(
+    alerts = audit.trail(request.user).filter(
         action__startswith=audit.ALERT_PREFIX,
         at__gte=timezone.now() - datetime.timedelta(days=audit.ALERT_DAYS),
     )[:20]

@@ -62,7 +62,12 @@ def otp_request(*, actor: Actor, phone: str, address: str | None) -> None:
         digest=_digest(phone, code),
         expires_at=now + datetime.timedelta(minutes=CODE_MINUTES),
     )
-    audit.record(actor=actor, action="resident.otp_sent", detail={"phone": mask_phone(phone)})
+    audit.record(
+        actor=actor,
+        action="resident.otp_sent",
+        region_code=_region_of(phone),
+        detail={"phone": mask_phone(phone)},
+    )
     outbox.put(  # sent by the worker, or not at all once the code has expired
         [
             outbox.sms(
@@ -153,10 +158,18 @@ def _otp_check(*, actor: Actor, otp: OneTimeCode, code: str) -> Resident:
     return resident
 
 
+def _region_of(phone: str) -> str:
+    """Where a code sent to `phone`, or a try at one, is audited: the community of the
+    resident with that phone, once staff have confirmed who they are; else nowhere (an
+    auditor above the counties reads it)."""
+    return Resident.objects.filter(phone=phone).values_list("region_code", flat=True).first() or ""
+
+
 def _login_failed(actor: Actor, phone: str, reason: str) -> None:
     audit.record(
         actor=actor,
         action="resident.login",
+        region_code=_region_of(phone),
         outcome=AuditEvent.FAILURE,
         detail={"phone": mask_phone(phone), "reason": reason},
     )
