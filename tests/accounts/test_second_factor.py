@@ -8,12 +8,16 @@ import pyotp
 import pytest
 import time_machine
 from django.conf import settings as django_settings
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from jiceng.accounts import second_factor
 from jiceng.accounts.models import GrantRequest, RecoveryCode, SecondFactor, User
 from jiceng.accounts.roles import ROLES
 from jiceng.core import checks, personal, step_up, throttle
+from jiceng.core.actors import Actor
+from jiceng.core.errors import DomainError
 from jiceng.core.models import AuditEvent, ThrottleHit
 from tests.factories import PASSWORD, UserFactory, enrol, totp_code
 
@@ -61,8 +65,6 @@ def test_first_sign_in_enrols_with_a_qr_code_then_shows_ten_recovery_codes_once(
     secret = personal.clear(factor.secret)
     assert secret.replace(" ", "") in page.replace(" ", "")
     # Sealed at rest: the column does not hold the secret.
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT secret FROM accounts_secondfactor WHERE id = %s", [factor.pk])
         assert secret not in cursor.fetchone()[0]
@@ -349,3 +351,73 @@ def test_an_api_token_is_refused_before_enrolment(worker):
     body = {"username": worker.username, "password": PASSWORD, "code": "123456"}
     response = Client().post("/api/v1/auth/token", body, content_type="application/json")
     assert response.json()["code"] == "second_factor_none"
+
+
+def test_the_server_command_resets_what_no_page_may(world):
+    from django.core.management import call_command
+
+    enrol(world.operator)
+    call_command("grant", world.operator.username, "--reset-second-factor")
+    assert not SecondFactor.objects.filter(user=world.operator).exists()
+    assert AuditEvent.objects.filter(
+        action="user.second_factor_reset", object_id=str(world.operator.pk)
+    ).exists()
+    assert AuditEvent.objects.filter(action="alert.server_grant").exists()
+
+
+def test_the_platform_operator_signs_in_with_a_second_factor_too(world):
+    client = Client()
+    assert sign_in(client, world.operator)["Location"] == "/accounts/login/code/"
+    assert not signed_in(client)
+
+
+# --- at once, on PostgreSQL ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_one_code_sent_forty_times_at_once_passes_once(reference_data, world, settings):
+    from tests.points.test_concurrency import CONNECTIONS, race
+
+    settings.JICENG_LOGIN_MAX_FAILURES = 1000
+    worker = world.a("grid_worker")
+    enrol(worker)
+    code = totp_code(worker)
+    results = race(
+        [
+            lambda: second_factor.second_factor_verify(
+                actor=Actor.staff(worker), user=worker, code=code
+            )
+            for _ in range(CONNECTIONS)
+        ]
+    )
+    assert results.count("totp") == 1
+    assert sorted({r.code for r in results if isinstance(r, DomainError)}) == [
+        "second_factor_wrong"
+    ]
+    assert len(failures(worker, "replayed")) == CONNECTIONS - 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_of_forty_wrong_codes_at_once_at_most_the_limit_are_compared(
+    reference_data, world, settings
+):
+    from tests.points.test_concurrency import CONNECTIONS, race
+
+    worker = world.a("grid_worker")
+    enrol(worker)
+    results = race(
+        [
+            lambda n=n: second_factor.second_factor_verify(
+                actor=Actor.staff(worker), user=worker, code=f"wrong-{n:06d}"
+            )
+            for n in range(CONNECTIONS)
+        ]
+    )
+    codes = [r.code for r in results]
+    assert codes.count("second_factor_wrong") <= settings.JICENG_LOGIN_MAX_FAILURES
+    assert codes.count("second_factor_locked") >= CONNECTIONS - settings.JICENG_LOGIN_MAX_FAILURES
+    assert len(failures(worker)) == CONNECTIONS

@@ -80,7 +80,10 @@ def _new_recovery_codes(factor: SecondFactor) -> list[str]:
 
 
 def _counted_try(actor: Actor, user: User, method: str) -> int:
-    """Count one try at a code, or refuse it once the account has had too many."""
+    """Count one try at a code, or refuse it once the account has had too many. Outside
+    any transaction, as a sign-in's tries are (accounts.services.login_check): each try is
+    written, and seen by every other, before it is counted and before any code is
+    compared, so that however many arrive at once no more than the limit are compared."""
     attempt = throttle.hit(SCOPE, user.pk)
     most = settings.JICENG_LOGIN_MAX_FAILURES
     tries = throttle.count(
@@ -141,15 +144,18 @@ def _kind_of(code: str) -> str:
     return "recovery"
 
 
-@refusals.atomic
 def second_factor_confirm(*, actor: Actor, user: User, code: str) -> list[str]:
     """Finish enrolment with a code from the new secret; return the recovery codes, to be
     shown this once (only their digests are kept)."""
+    attempt = _counted_try(actor, user, "enrol")
+    return _confirm(actor, user, (code or "").strip().replace(" ", ""), attempt)
+
+
+@refusals.atomic
+def _confirm(actor: Actor, user: User, code: str, attempt: int) -> list[str]:
     factor = SecondFactor.objects.select_for_update().filter(user=user).first()
     if factor is None or factor.confirmed_at is not None:
         raise DomainError("请重新登录后绑定动态口令。", code="second_factor_not_begun")
-    attempt = _counted_try(actor, user, "enrol")
-    code = (code or "").strip().replace(" ", "")
     factor.user = user
     _accept_totp(actor, factor, code)
     throttle.release(attempt)
@@ -164,7 +170,6 @@ def second_factor_confirm(*, actor: Actor, user: User, code: str) -> list[str]:
     return codes
 
 
-@refusals.atomic
 def second_factor_verify(*, actor: Actor, user: User, code: str) -> str:
     """Check a code of an enrolled account: a TOTP code, a recovery code (used up), or the
     SMS code last sent. Returns which it was."""
@@ -176,6 +181,12 @@ def second_factor_verify(*, actor: Actor, user: User, code: str) -> str:
         raise DomainError("请填写动态口令。", code="second_factor_required", field="code")
     factor.user = user
     attempt = _counted_try(actor, user, "code")
+    return _verify(actor, factor, code, attempt)
+
+
+@refusals.atomic
+def _verify(actor: Actor, factor: SecondFactor, code: str, attempt: int) -> str:
+    user = factor.user
     now = timezone.now()
     if code.isdigit() and len(code) == 6 and factor.sms_digest:
         if hmac.compare_digest(factor.sms_digest, _sms_digest(user, code)):
@@ -272,4 +283,24 @@ def second_factor_reset(*, actor: Actor, user: User) -> None:
         action="user.second_factor_reset",
         obj=user,
         detail={"username": user.username},
+    )
+
+
+@transaction.atomic
+def server_reset_second_factor(*, actor: Actor, username: str) -> None:
+    """`jiceng grant --reset-second-factor`: the way back in for an account no security
+    administrator may reset (the platform operator's, or a security administrator's own
+    when no other is at hand). Audited, with an alert to the auditor."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise DomainError("没有这个账号。", code="not_found")
+    SecondFactor.objects.filter(user=user).delete()
+    throttle.clear(SCOPE, user.pk)
+    detail = {"username": username, "via": "jiceng grant"}
+    audit.record(actor=actor, action="user.second_factor_reset", obj=user, detail=detail)
+    audit.alert(
+        kind="server_grant",
+        text=f"服务器命令重置了账号 {username} 的动态口令。",
+        region_code=user.region_code,
+        detail=detail,
     )
