@@ -12,6 +12,7 @@ time has passed or a security administrator resets its second factor.
 import datetime
 import hashlib
 import hmac
+import re
 import secrets
 
 import pyotp
@@ -65,6 +66,12 @@ def second_factor_begin(*, actor: Actor, user: User) -> SecondFactor:
         raise DomainError("该账号已绑定动态口令。", code="second_factor_enrolled")
     if factor is None:
         factor = SecondFactor.objects.create(user=user, secret=pyotp.random_base32())
+        audit.record(
+            actor=actor,
+            action="user.second_factor_begin",
+            obj=user,
+            detail={"username": user.username},
+        )
     return factor
 
 
@@ -138,10 +145,7 @@ def _accept_totp(actor: Actor, factor: SecondFactor, code: str) -> None:
         _wrong(actor, factor.user, "totp", "replayed")
 
 
-def _kind_of(code: str) -> str:
-    if code.isdigit() and len(code) == 6:
-        return "totp"
-    return "recovery"
+SIX_DIGITS = re.compile(r"^[0-9]{6}$")
 
 
 def second_factor_confirm(*, actor: Actor, user: User, code: str) -> list[str]:
@@ -188,7 +192,7 @@ def second_factor_verify(*, actor: Actor, user: User, code: str) -> str:
 def _verify(actor: Actor, factor: SecondFactor, code: str, attempt: int) -> str:
     user = factor.user
     now = timezone.now()
-    if code.isdigit() and len(code) == 6 and factor.sms_digest:
+    if SIX_DIGITS.match(code) and factor.sms_digest:
         if hmac.compare_digest(factor.sms_digest, _sms_digest(user, code)):
             if not SecondFactor.objects.filter(
                 pk=factor.pk, sms_digest=factor.sms_digest, sms_expires_at__gt=now
@@ -198,7 +202,7 @@ def _verify(actor: Actor, factor: SecondFactor, code: str, attempt: int) -> str:
         else:
             _accept_totp(actor, factor, code)
             method = "totp"
-    elif _kind_of(code) == "totp":
+    elif SIX_DIGITS.match(code):
         _accept_totp(actor, factor, code)
         method = "totp"
     else:

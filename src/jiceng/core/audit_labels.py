@@ -10,6 +10,7 @@ ACTIONS = {
     "auth.token_revoke": "吊销 API 令牌",
     "auth.second_factor": "验证动态口令",
     "auth.second_factor_sms": "发送工作人员短信验证码",
+    "user.second_factor_begin": "生成动态口令密钥（待绑定）",
     "user.second_factor_enrol": "绑定动态口令",
     "user.second_factor_reset": "重置他人动态口令",
     "user.create": "创建账号",
