@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: install
-	JICENG_DEBUG=1 JICENG_HTTPS=0 $(BIN)/jiceng demo
+	JICENG_DEBUG=1 JICENG_HTTPS=0 JICENG_SECOND_FACTOR=0 $(BIN)/jiceng demo
 
 test: install
 	$(BIN)/pytest -m "not browser" -n 2 $(PYTEST_ARGS)

@@ -138,6 +138,9 @@ def test_settings(settings, tmp_path):
     """Uploads go to a fresh folder per test; static files come from the app folders
     (production serves a collected, hashed set)."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Most tests sign in with force_login and act at once; the second factor's own tests
+    # (tests/accounts/test_second_factor.py) and the browser tests turn it on.
+    settings.JICENG_SECOND_FACTOR = False
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -4,13 +4,17 @@ import datetime
 import random
 
 import factory
+import pyotp
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
-from jiceng.accounts.models import Membership, User
+from jiceng.accounts.models import Membership, SecondFactor, User
+from jiceng.core import personal
 from jiceng.core.idnumber import check_character
 from jiceng.places.models import Building, BuildingUnit, Dwelling, Household, Person, Region
 
 PASSWORD = "Test-Passw0rd!"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a known secret, as an authenticator holds it
 _PASSWORD_HASH = make_password(PASSWORD)
 _rng = random.Random(7)
 
@@ -66,6 +70,19 @@ def staff(
     )
     Membership.objects.create(user=user, role=role, region_code=region_code, building=building)
     return user
+
+
+def enrol(user: User, secret: str = TOTP_SECRET) -> SecondFactor:
+    """The account's second factor enrolled with a known secret (its authenticator's)."""
+    return SecondFactor.objects.create(user=user, secret=secret, confirmed_at=timezone.now())
+
+
+def totp_code(user: User) -> str:
+    """What the account's authenticator shows now; if this step's code has been used, the
+    next step's (accepted too: one step of clock drift), as a person would wait for it."""
+    factor = SecondFactor.objects.get(user=user)
+    step = max(int(timezone.now().timestamp()) // 30, factor.last_step + 1)
+    return pyotp.TOTP(personal.clear(factor.secret)).at(step * 30)
 
 
 class BuildingFactory(factory.django.DjangoModelFactory):

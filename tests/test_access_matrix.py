@@ -60,6 +60,8 @@ class Case:
     # The address is the credential (a resident's tracking link): whoever holds it may act,
     # so a redirect is the action done, not a denial.
     open_to_link: bool = False
+    # Checked with the second factor on (tests turn it off by default): its own pages.
+    second_factor: bool = False
 
 
 def _job(world: World, with_errors: bool = False) -> ImportJob:
@@ -173,6 +175,13 @@ def _pending_grant(world: World, batch: bool = False):
         if batch
         else None,
     )
+
+
+def _enrolled(world: World) -> User:
+    from tests.factories import enrol
+
+    enrol(_managed_user(world))
+    return _managed_user(world)
 
 
 def _own_token(world: World):
@@ -533,6 +542,38 @@ PAGES = [
     ),
     Case(
         "accounts:password", "grid_worker", lambda w: "/accounts/password/", other=200, outsider=200
+    ),
+    # The second step of signing in reads only the session's pending mark (set when a
+    # password passes, tests/accounts/test_second_factor.py): without one, everybody,
+    # signed in or not, goes back to the login page and nothing is written.
+    Case(
+        "accounts:second_factor",
+        "grid_worker",
+        lambda w: "/accounts/login/code/",
+        method="post",
+        data=lambda w: {"code": "123456"},
+        owner=302,
+        other=302,
+        outsider=302,
+        second_factor=True,
+    ),
+    # 再次验证: one's own second factor (enrolment for one who has none); an account that
+    # needs none (the outsider holds no role) is sent straight on.
+    Case(
+        "accounts:step_up",
+        "grid_worker",
+        lambda w: "/accounts/verify/?next=/",
+        other=200,
+        outsider=302,
+        open_to_other=True,
+        second_factor=True,
+    ),
+    Case(
+        "accounts:user_second_factor_reset",
+        "security_admin",
+        lambda w: f"/accounts/users/{_enrolled(w).pk}/second-factor/reset/",
+        method="post",
+        owner=302,
     ),
     Case(
         "accounts:user_list",
@@ -1902,7 +1943,8 @@ def check_route(world: World, name: str, identity: str) -> None:
 
 @pytest.mark.parametrize("identity", IDENTITIES)
 @pytest.mark.parametrize("name", sorted(MATRIX))
-def test_route_access(world, name, identity):
+def test_route_access(world, name, identity, settings):
+    settings.JICENG_SECOND_FACTOR = MATRIX[name].second_factor
     check_route(world, name, identity)
 
 

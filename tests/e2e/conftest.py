@@ -2,11 +2,17 @@
 server. Run with `make test-browser`; `make test` leaves them out.
 
 Every page any test opens, in any browser context, is checked on load for horizontal
-overflow (a document wider than the phone's viewport); a test that met one fails."""
+overflow (a document wider than the phone's viewport); a test that met one fails.
+
+They run with the second factor on: the world's staff hold an authenticator with a known
+secret (tests.factories.TOTP_SECRET), and `second_factor` types what it shows; an account
+made during a test enrols on its first sign-in from the secret its page shows."""
 
 import os
+import re
 from pathlib import Path
 
+import pyotp
 import pytest
 
 CHROMIUM = os.environ.get("JICENG_CHROMIUM", "/usr/bin/chromium")
@@ -57,6 +63,46 @@ def pytest_collection_modifyitems(items):
         if Path(__file__).parent in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_on(test_settings, settings):
+    settings.JICENG_SECOND_FACTOR = True
+
+
+@pytest.fixture
+def world(world):
+    """The shared world, each of its staff with an authenticator enrolled."""
+    from tests.factories import enrol
+
+    for user in [*world.users_a.values(), *world.users_b.values()]:
+        enrol(user)
+    return world
+
+
+def second_factor(page, username: str) -> None:
+    """After the password: the code the account's authenticator shows, if its role asks
+    for one; an account without one enrols first (from the secret on the page) and passes
+    the recovery codes it is shown."""
+    from playwright.sync_api import expect
+
+    from jiceng.accounts.models import SecondFactor, User
+    from jiceng.core import step_up
+    from tests.factories import totp_code
+
+    user = User.objects.get(username=username)
+    if not step_up.needed(user):
+        return
+    expect(page.get_by_role("heading", name=re.compile("动态口令"))).to_be_visible()
+    if SecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists():
+        page.get_by_label("动态口令").fill(totp_code(user))
+        page.get_by_role("button", name="验证").click()
+        return
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    page.get_by_label("动态口令").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="确认绑定").click()
+    expect(page.get_by_role("heading", name="动态口令已绑定")).to_be_visible()
+    page.get_by_role("link", name="我已保存，继续").click()
 
 
 @pytest.fixture(autouse=True)

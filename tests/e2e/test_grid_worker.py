@@ -6,6 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from jiceng.core.models import AuditEvent
+from tests.e2e.conftest import second_factor
 from tests.factories import PASSWORD
 
 MASKED_ID = re.compile(r"^\d{6}\*{8}\d{3}[\dX]")
@@ -21,6 +22,7 @@ def test_grid_worker_finds_a_household_with_masked_ids(world, phone):
     phone.get_by_label("账号").fill(worker.username)
     phone.get_by_label("密码").fill(PASSWORD)
     phone.get_by_role("button", name="登录").click()
+    second_factor(phone, worker.username)
 
     expect(phone.get_by_role("heading", name=re.compile("您好"))).to_be_visible()
     phone.get_by_role("link", name=world.grid_a.name).first.click()

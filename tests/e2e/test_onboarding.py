@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from jiceng.accounts.models import Membership, User
 from tests.conftest import first_password
+from tests.e2e.conftest import second_factor
 from tests.factories import PASSWORD
 
 
@@ -18,6 +19,7 @@ def _sign_in(page, username, password):
     page.get_by_label("账号").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
+    second_factor(page, username)
 
 
 def _sign_out(page):

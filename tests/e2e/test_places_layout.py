@@ -3,6 +3,7 @@ to a row, and each member's relation and gender on the line of their name."""
 
 from jiceng.places.models import BuildingUnit, Dwelling
 from tests import factories
+from tests.e2e.conftest import second_factor
 
 SMALL_PHONE = {"width": 360, "height": 740}
 
@@ -12,6 +13,7 @@ def _sign_in(page, live_server, user):
     page.fill("input[name=username]", user.username)
     page.fill("input[name=password]", factories.PASSWORD)
     page.click("button[type=submit]")
+    second_factor(page, user.username)
     page.wait_for_url(f"{live_server.url}/")
 
 

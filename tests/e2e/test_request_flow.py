@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from jiceng.cases.catalogue import catalogue_seed
 from jiceng.cases.models import Case
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import PHONE, second_factor
 from tests.factories import PASSWORD
 
 
@@ -19,6 +19,7 @@ def login(page, username):
     page.get_by_label("账号").fill(username)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    second_factor(page, username)
     expect(page.get_by_role("heading", name=re.compile("您好"))).to_be_visible()
 
 

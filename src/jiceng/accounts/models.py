@@ -83,6 +83,10 @@ class User(AbstractUser):
             homes.append(self.region_code)
         return common_ancestor(county_of(code) for code in homes)
 
+    def role_codes(self) -> set[str]:
+        """The roles this account holds now (core.step_up asks who needs a second factor)."""
+        return {m.role for m in self.active_memberships() if m.is_current()}
+
     def scope_codes(self, permission: str) -> tuple[str, ...]:
         """Where a role held at a region node grants `permission` (the node and below). A
         membership that names a building or another object grants nothing here: it is an
@@ -323,3 +327,54 @@ class ApiToken(models.Model):
     @staticmethod
     def digest_of(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SecondFactor(models.Model):
+    """动态口令: a staff account's TOTP secret (RFC 6238, for an authenticator app), sealed
+    like personal data; confirmed once the holder has typed a code from it. `last_step` is
+    the time step of the last code accepted: no code of that step or an earlier one is
+    accepted again (a code seen over a shoulder cannot be replayed). `sms_digest` is the
+    digest of the last code sent by SMS, until it is used or expires."""
+
+    user = models.OneToOneField(
+        User, verbose_name="账号", on_delete=models.CASCADE, related_name="second_factor"
+    )
+    secret = PersonalField("密钥", kind="text")
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+    confirmed_at = models.DateTimeField("绑定时间", null=True, blank=True)
+    last_step = models.BigIntegerField("最近使用的时间步", default=0)
+    sms_digest = models.CharField("短信验证码摘要", max_length=64, blank=True)
+    sms_expires_at = models.DateTimeField("短信验证码过期时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "动态口令"
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class RecoveryCode(models.Model):
+    """恢复码: one of the codes shown once at enrolment, for signing in without the phone.
+    Only its digest is kept; each is accepted once."""
+
+    factor = models.ForeignKey(
+        SecondFactor,
+        verbose_name="动态口令",
+        on_delete=models.CASCADE,
+        related_name="recovery_codes",
+    )
+    digest = models.CharField("摘要", max_length=64)
+    used_at = models.DateTimeField("使用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "恢复码"
+        constraints = [
+            models.UniqueConstraint(fields=["factor", "digest"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.factor} {self.pk}"
+
+    @staticmethod
+    def digest_of(code: str) -> str:
+        return hashlib.sha256(code.encode()).hexdigest()

@@ -6,6 +6,8 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("login/code/", views.second_factor_view, name="second_factor"),
+    path("verify/", views.step_up_view, name="step_up"),
     path("password/", views.password_view, name="password"),
     path("tokens/", views.token_list, name="token_list"),
     path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
@@ -23,4 +25,9 @@ urlpatterns = [
     path("users/<int:pk>/revoke/<int:membership_pk>/", views.user_revoke, name="user_revoke"),
     path("users/<int:pk>/active/", views.user_set_active, name="user_set_active"),
     path("users/<int:pk>/password/", views.user_reset_password, name="user_reset_password"),
+    path(
+        "users/<int:pk>/second-factor/reset/",
+        views.user_second_factor_reset,
+        name="user_second_factor_reset",
+    ),
 ]

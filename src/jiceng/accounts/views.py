@@ -18,12 +18,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiceng.accounts import imports, selectors, services
-from jiceng.accounts.models import ApiToken, Department, GrantRequest, Membership
+from jiceng.accounts import imports, second_factor, selectors, services
+from jiceng.accounts.models import ApiToken, Department, GrantRequest, Membership, User
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES, ROLES
+from jiceng.core import personal, step_up
 from jiceng.core.access import has_permission, require, scope_filter
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
+from jiceng.core.links import safe_next
 from jiceng.core.pagination import page_of
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
@@ -60,9 +62,180 @@ def login_view(request):
         except DomainError as error:
             form.add_error(None, error.message)
         else:
+            if step_up.needed(user):
+                return _await_second_factor(request, user, next_url)
             login(request, user)
             return redirect(next_url or "home")
-    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "next": next_url, "second_factor_off": not settings.JICENG_SECOND_FACTOR},
+    )
+
+
+# --- the second factor ------------------------------------------------------------------------
+# Between the password and the second factor the session is not signed in: it holds only
+# PENDING (whose password passed, when, and where to go), which no page but the second
+# factor's reads. login() happens once the code has passed.
+
+PENDING = "second_factor_pending"
+PENDING_MINUTES = 10
+
+
+def _await_second_factor(request, user, next_url: str):
+    if request.user.is_authenticated:
+        logout(request)  # someone else's session on this browser ends here
+    request.session.cycle_key()
+    request.session[PENDING] = {
+        "user": user.pk,
+        "next": next_url,
+        "since": timezone.now().timestamp(),
+    }
+    return redirect("accounts:second_factor")
+
+
+def _pending_user(request):
+    pending = request.session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    if timezone.now().timestamp() - pending.get("since", 0) > PENDING_MINUTES * 60:
+        del request.session[PENDING]
+        return None
+    return User.objects.filter(pk=pending.get("user"), is_active=True).first()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="动态口令",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+        error_messages={"required": "请输入动态口令。"},
+    )
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def _factor_page(request, user, *, on_pass, next_url: str, action: str):
+    """Enrolment (QR code, then a code from it, then the recovery codes once) for an account
+    without a second factor, else the code page (TOTP, recovery or SMS code)."""
+    actor = Actor.staff(user)
+    form = CodeForm(request.POST if request.POST.get("send") != "sms" else None)
+    factor = second_factor.confirmed(user)
+    if factor is None:
+        begun = second_factor.second_factor_begin(actor=actor, user=user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                codes = second_factor.second_factor_confirm(
+                    actor=actor, user=user, code=form.cleaned_data["code"]
+                )
+            except DomainError as error:
+                form.add_error("code", error.message)
+            else:
+                on_pass()
+                return render(
+                    request, "accounts/recovery_codes.html", {"codes": codes, "next": next_url}
+                )
+        return render(
+            request,
+            "accounts/second_factor_enrol.html",
+            {
+                "form": form,
+                "uri": second_factor.provisioning_uri(begun),
+                "secret": _grouped(personal.clear(begun.secret)),
+                "next": next_url,
+                "action": action,
+            },
+        )
+    if request.method == "POST" and request.POST.get("send") == "sms":
+        try:
+            second_factor.second_factor_sms_send(actor=actor, user=user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "验证码已发到您登记的手机，5分钟内有效。")
+        return redirect(action)
+    if request.method == "POST" and form.is_valid():
+        try:
+            second_factor.second_factor_verify(
+                actor=actor, user=user, code=form.cleaned_data["code"]
+            )
+        except DomainError as error:
+            form.add_error("code", error.message)
+        else:
+            on_pass()
+            return redirect(next_url)
+    return render(
+        request,
+        "accounts/second_factor.html",
+        {
+            "form": form,
+            "may_sms": second_factor.may_send_sms(user),
+            "next": next_url,
+            "action": action,
+        },
+    )
+
+
+@login_not_required
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def second_factor_view(request):
+    """The second step of signing in, for an account whose password has just passed."""
+    user = _pending_user(request)
+    if user is None:
+        messages.error(request, "请重新登录。")
+        return redirect("accounts:login")
+    next_url = request.session[PENDING].get("next") or reverse("home")
+
+    def signed_in():
+        request.session.pop(PENDING, None)
+        login(request, user)
+        step_up.mark(request)
+
+    return _factor_page(
+        request,
+        user,
+        on_pass=signed_in,
+        next_url=next_url,
+        action=reverse("accounts:second_factor"),
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def step_up_view(request):
+    """再次验证: the second factor again, before a sensitive step (core.step_up)."""
+    next_url = safe_next(
+        request, request.POST.get("next") or request.GET.get("next"), reverse("home")
+    )
+    if not step_up.needed(request.user):
+        return redirect(next_url)
+    return _factor_page(
+        request,
+        request.user,
+        on_pass=lambda: step_up.mark(request),
+        next_url=next_url,
+        action=step_up.verify_url(request, next_url),
+    )
+
+
+@require_POST
+@step_up.step_up
+def user_second_factor_reset(request, pk: int):
+    """A security administrator takes an account's second factor away (audited)."""
+    account = selectors.user_get(actor=request.user, pk=pk)
+    try:
+        second_factor.second_factor_reset(actor=Actor.of(request), user=account)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "已重置动态口令：对方下次登录时须重新绑定。")
+    return redirect("accounts:user_detail", pk=account.pk)
 
 
 @require_POST
@@ -249,6 +422,11 @@ def user_detail(request, pk: int):
             "grant_form": None if server_managed else _grant_form(request.user, account=account),
             "manages": has_permission(request.user, "users.manage", account.region_code)
             and not server_managed,
+            "second_factor": second_factor.confirmed(account),
+            "resets_second_factor": has_permission(
+                request.user, "security.grant", account.region_code
+            )
+            and account.pk != request.user.pk,
         },
     )
 
@@ -448,6 +626,7 @@ def _grant_text(grant: GrantRequest) -> str:
 
 
 @require_POST
+@step_up.step_up
 def grant_sign(request, pk: int):
     grant = selectors.grant_request_get(actor=request.user, pk=pk)
     try:
@@ -477,6 +656,7 @@ def grant_refuse(request, pk: int):
 
 
 @require_POST
+@step_up.step_up
 def grant_batch_sign(request, pk: int):
     batch = selectors.grant_batch_get(actor=request.user, pk=pk)
     try:

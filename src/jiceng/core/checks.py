@@ -78,3 +78,19 @@ def master_key(app_configs, **kwargs) -> list[checks.CheckMessage]:
     except ImproperlyConfigured as error:
         return [checks.Critical(str(error), id="jiceng.E010")]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def second_factor(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """等保 2.0 level 3 asks two factors of administrators and of staff who read personal
+    data: JICENG_SECOND_FACTOR=0 is for the demo only."""
+    if settings.JICENG_SECOND_FACTOR and settings.JICENG_SECOND_FACTOR_ROLES:
+        return []
+    return [
+        checks.Warning(
+            "The second factor is off (JICENG_SECOND_FACTOR=0 or JICENG_SECOND_FACTOR_ROLES "
+            "empty): staff sign in with a password alone.",
+            hint="Unset JICENG_SECOND_FACTOR (it defaults to on) for a deployment.",
+            id="jiceng.W001",
+        )
+    ]

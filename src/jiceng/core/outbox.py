@@ -45,6 +45,7 @@ BATCH = 100
 # registered templates under a registered signature): code → text with {parameters}.
 SMS_TEMPLATES = {
     "resident_code": "您的登录验证码为 {code}，{minutes}分钟内有效。",
+    "staff_code": "您的工作账号登录验证码为 {code}，{minutes}分钟内有效。请勿告诉他人。",
     "first_password": (
         "您的工作账号 {username} 的初始密码为 {password} ，首次登录须修改。"
         "请勿告诉他人，包括管理员。"

@@ -3,7 +3,7 @@ the accounts of security administrators and auditors, which no page may manage."
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jiceng.accounts import services
+from jiceng.accounts import second_factor, services
 from jiceng.accounts.roles import ROLES
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
@@ -12,7 +12,8 @@ from jiceng.core.errors import DomainError
 class Command(BaseCommand):
     help = (
         "授予（或 --revoke 撤销）一个角色；账号不存在时创建并打印其初始密码（首次登录须修改）。"
-        "--reset-password 为账号生成新的初始密码。每次都记入审计并告警审计管理员。"
+        "--reset-password 为账号生成新的初始密码；--reset-second-factor 重置其动态口令"
+        "（下次登录时重新绑定）。每次都记入审计并告警审计管理员。"
     )
 
     def add_arguments(self, parser):
@@ -23,10 +24,19 @@ class Command(BaseCommand):
         parser.add_argument("--phone", default="", help="新建账号的手机号")
         parser.add_argument("--revoke", action="store_true", help="撤销该角色")
         parser.add_argument("--reset-password", action="store_true", help="重置密码")
+        parser.add_argument(
+            "--reset-second-factor", action="store_true", help="重置动态口令（第二因素）"
+        )
 
     def handle(self, *args, username, role, region_code, full_name, phone, revoke,
-               reset_password, **options):  # fmt: skip
+               reset_password, reset_second_factor, **options):  # fmt: skip
         try:
+            if reset_second_factor:
+                second_factor.server_reset_second_factor(
+                    actor=Actor.system("jiceng grant"), username=username
+                )
+                self.stdout.write(f"已重置 {username} 的动态口令；下次登录时须重新绑定。")
+                return
             if reset_password:
                 password = services.server_reset_password(
                     actor=Actor.system("jiceng grant"), username=username

@@ -67,8 +67,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"已有 {run.scale} 规模的演示数据，沿用之。")
             logins = self._read_logins()
         self._print_logins(logins)
+        if self._second_factor_off():
+            self.stdout.write(
+                "演示模式：工作人员登录不要求动态口令（第二因素，JICENG_SECOND_FACTOR=0）；"
+                "正式部署默认开启，jiceng check --deploy 在关闭时发出警告。"
+            )
         if no_serve:
             return
+        if self._second_factor_off():
+            settings.JICENG_SECOND_FACTOR = False  # for the server this command runs
         if not settings.DEBUG:
             self.stderr.write("提示：演示服务应以 JICENG_DEBUG=1 运行（make demo 已设置）。")
         # The worker sends what the pages queue; with the log senders it prints each SMS
@@ -86,6 +93,17 @@ class Command(BaseCommand):
             worker.terminate()
             worker.wait(timeout=30)
 
+    @staticmethod
+    def _second_factor_off() -> bool:
+        """The demo's logins are printed for anyone to try: no second factor, unless the
+        environment asks for one."""
+        return os.environ.get("JICENG_SECOND_FACTOR", "0").strip().lower() in (
+            "0",
+            "false",
+            "no",
+            "off",
+        )
+
     def _write_env(self, port: int) -> None:
         """The settings this demo runs with, for the `jiceng` commands typed after it in the
         same shell (`make demo` sets them for the demo alone)."""
@@ -102,6 +120,8 @@ class Command(BaseCommand):
         values["JICENG_PUBLIC_URL"] = public_url
         # And for the server this command runs: its tracking-link texts carry the address.
         settings.JICENG_PUBLIC_URL = public_url
+        if self._second_factor_off():
+            values["JICENG_SECOND_FACTOR"] = "0"
         if os.environ.get("JICENG_DATABASE_URL"):
             values["JICENG_DATABASE_URL"] = os.environ["JICENG_DATABASE_URL"]
         write_env_file(

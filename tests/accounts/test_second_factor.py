@@ -1,0 +1,423 @@
+"""The second factor (动态口令): enrolment at the first sign-in, codes checked once each,
+recovery codes, the SMS fallback, the lock after wrong codes, a security administrator's
+reset, asking again before signing a grant (step-up), and API tokens."""
+
+import datetime
+
+import pyotp
+import pytest
+import time_machine
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from jiceng.accounts import second_factor
+from jiceng.accounts.models import GrantRequest, RecoveryCode, SecondFactor, User
+from jiceng.accounts.roles import ROLES
+from jiceng.core import checks, personal, step_up, throttle
+from jiceng.core.actors import Actor
+from jiceng.core.errors import DomainError
+from jiceng.core.models import AuditEvent, ThrottleHit
+from tests.factories import PASSWORD, UserFactory, enrol, totp_code
+
+
+@pytest.fixture(autouse=True)
+def second_factor_on(settings):
+    settings.JICENG_SECOND_FACTOR = True
+
+
+@pytest.fixture
+def worker(world):
+    return world.a("grid_worker")
+
+
+def sign_in(client, user, next_url=""):
+    data = {"username": user.username, "password": PASSWORD}
+    if next_url:
+        data["next"] = next_url
+    return client.post("/accounts/login/", data)
+
+
+def enter(client, code, url="/accounts/login/code/"):
+    return client.post(url, {"code": code})
+
+
+def signed_in(client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+def failures(user, reason=None):
+    events = AuditEvent.objects.filter(
+        action="auth.second_factor", outcome="failure", object_id=str(user.pk)
+    )
+    return [e for e in events if reason is None or e.detail["reason"] == reason]
+
+
+def test_first_sign_in_enrols_with_a_qr_code_then_shows_ten_recovery_codes_once(worker):
+    client = Client()
+    response = sign_in(client, worker)
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/code/"
+    assert not signed_in(client)
+    page = client.get("/accounts/login/code/").content.decode()
+    assert "绑定动态口令" in page and "<svg" in page  # the QR code, drawn here
+    factor = SecondFactor.objects.get(user=worker)
+    secret = personal.clear(factor.secret)
+    assert secret.replace(" ", "") in page.replace(" ", "")
+    # Sealed at rest: the column does not hold the secret.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM accounts_secondfactor WHERE id = %s", [factor.pk])
+        assert secret not in cursor.fetchone()[0]
+    assert client.get("/accounts/login/code/").status_code == 200
+    assert personal.clear(SecondFactor.objects.get(user=worker).secret) == secret  # same secret
+
+    assert "动态口令不正确" in enter(client, "000000").content.decode()
+    assert not signed_in(client) and SecondFactor.objects.get(user=worker).confirmed_at is None
+
+    response = enter(client, pyotp.TOTP(secret).now())
+    assert response.status_code == 200 and signed_in(client)
+    codes = response.context["codes"]
+    assert len(codes) == 10 and all(c in response.content.decode() for c in codes)
+    stored = set(RecoveryCode.objects.filter(factor__user=worker).values_list("digest", flat=True))
+    assert stored == {RecoveryCode.digest_of(c) for c in codes} and not stored & set(codes)
+    assert SecondFactor.objects.get(user=worker).confirmed_at is not None
+    assert AuditEvent.objects.filter(action="user.second_factor_enrol", actor=worker).count() == 1
+    assert client.get("/").status_code == 200
+
+
+def test_a_session_between_password_and_code_reaches_nothing_else(worker):
+    enrol(worker)
+    client = Client()
+    sign_in(client, worker)
+    for url in ("/", "/accounts/users/", "/accounts/tokens/", "/accounts/verify/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not signed_in(client)
+
+
+def test_the_code_page_without_a_password_first_sends_to_the_login_page(worker):
+    enrol(worker)
+    response = Client().post("/accounts/login/code/", {"code": totp_code(worker)})
+    assert response["Location"] == "/accounts/login/"
+    assert SecondFactor.objects.get(user=worker).last_step == 0
+
+
+def test_an_enrolled_account_signs_in_with_its_code_and_goes_where_it_asked(worker):
+    enrol(worker)
+    client = Client()
+    sign_in(client, worker, next_url="/accounts/tokens/")
+    response = enter(client, totp_code(worker))
+    assert response.status_code == 302 and response["Location"] == "/accounts/tokens/"
+    assert signed_in(client) and step_up.SESSION_KEY in client.session
+    event = AuditEvent.objects.get(action="auth.second_factor", outcome="success")
+    assert event.actor_id == worker.pk and event.detail["method"] == "totp"
+
+
+def test_a_code_is_accepted_once(worker):
+    enrol(worker)
+    code = totp_code(worker)
+    first, second = Client(), Client()
+    sign_in(first, worker)
+    sign_in(second, worker)
+    assert enter(first, code).status_code == 302
+    response = enter(second, code)
+    assert "动态口令不正确或已用过" in response.content.decode() and not signed_in(second)
+    assert len(failures(worker, "replayed")) == 1
+
+
+def test_codes_of_steps_older_than_the_drift_are_refused(worker):
+    enrol(worker)
+    old = pyotp.TOTP(personal.clear(SecondFactor.objects.get(user=worker).secret)).at(
+        timezone.now() - datetime.timedelta(seconds=95)
+    )
+    client = Client()
+    sign_in(client, worker)
+    assert not signed_in(client) and enter(client, old).status_code == 200
+    assert len(failures(worker, "wrong")) == 1
+
+
+def _enrolled_with_codes(user) -> list[str]:
+    client = Client()
+    sign_in(client, user)
+    client.get("/accounts/login/code/")
+    secret = personal.clear(SecondFactor.objects.get(user=user).secret)
+    return enter(client, pyotp.TOTP(secret).now()).context["codes"]
+
+
+def test_a_recovery_code_signs_in_once(worker):
+    codes = _enrolled_with_codes(worker)
+    client = Client()
+    sign_in(client, worker)
+    assert enter(client, codes[3].upper()).status_code == 302 and signed_in(client)
+    assert RecoveryCode.objects.filter(factor__user=worker, used_at__isnull=False).count() == 1
+    again = Client()
+    sign_in(again, worker)
+    assert enter(again, codes[3]).status_code == 200 and not signed_in(again)
+    assert len(failures(worker, "wrong")) == 1
+    assert enter(again, codes[4]).status_code == 302
+
+
+def test_wrong_codes_lock_the_account_even_for_the_right_code_and_stay_counted(worker):
+    enrol(worker)
+    most = django_settings.JICENG_LOGIN_MAX_FAILURES
+    client = Client()
+    sign_in(client, worker)
+    for _ in range(most):
+        enter(client, "123456" if totp_code(worker) != "123456" else "654321")
+    response = enter(client, totp_code(worker))
+    assert "连续输错" in response.content.decode() and not signed_in(client)
+    # Every try stayed counted though each refusal rolled its transaction back.
+    window = datetime.timedelta(minutes=django_settings.JICENG_LOGIN_LOCK_MINUTES)
+    assert throttle.count("second_factor", worker.pk, within=window) == most + 1
+    assert len(failures(worker)) == most + 1 and len(failures(worker, "locked")) == 1
+    assert SecondFactor.objects.get(user=worker).last_step == 0
+    later = timezone.now() + window + datetime.timedelta(minutes=1)
+    with time_machine.travel(later):
+        sign_in(client, worker)
+        assert enter(client, totp_code(worker)).status_code == 302 and signed_in(client)
+
+
+def test_an_sms_code_to_the_own_phone_signs_in_once(world, sms):
+    worker = world.a("grid_worker")
+    User.objects.filter(pk=worker.pk).update(phone="13905370001")
+    worker.refresh_from_db()
+    enrol(worker)
+    client = Client()
+    sign_in(client, worker)
+    assert "发送短信验证码" in client.get("/accounts/login/code/").content.decode()
+    client.post("/accounts/login/code/", {"send": "sms"})
+    phone, text = sms[-1]
+    assert phone == "13905370001" and "工作账号登录验证码" in text
+    code = text.split("验证码为 ")[1][:6]
+    assert enter(client, code).status_code == 302 and signed_in(client)
+    assert AuditEvent.objects.get(action="auth.second_factor", outcome="success").detail == {
+        "username": worker.username,
+        "method": "sms",
+        "recovery_left": 0,
+    }
+    again = Client()
+    sign_in(again, worker)
+    assert enter(again, code).status_code == 200 and not signed_in(again)
+    # A second SMS within the minute is refused.
+    again.post("/accounts/login/code/", {"send": "sms"})
+    assert AuditEvent.objects.filter(action="auth.second_factor_sms").count() == 1
+
+
+def test_without_the_setting_nobody_is_asked(settings, worker):
+    settings.JICENG_SECOND_FACTOR = False
+    client = Client()
+    assert sign_in(client, worker)["Location"] == "/" and signed_in(client)
+    assert not SecondFactor.objects.exists()
+    assert "动态口令（第二因素）已关闭" in Client().get("/accounts/login/").content.decode()
+
+
+def test_roles_outside_the_list_are_not_asked(world):
+    clerk = world.a("store_clerk")
+    client = Client()
+    assert sign_in(client, clerk)["Location"] == "/" and signed_in(client)
+
+
+def test_the_default_roles_are_those_holding_sensitive_rights():
+    from jiceng.accounts.roles import SENSITIVE_PERMISSIONS
+
+    sensitive = {code for code, role in ROLES.items() if role.permissions & SENSITIVE_PERMISSIONS}
+    assert set(django_settings.JICENG_SECOND_FACTOR_ROLES) == sensitive
+
+
+def test_deploy_check_warns_when_it_is_off(settings):
+    assert checks.second_factor(None) == []
+    settings.JICENG_SECOND_FACTOR = False
+    assert [m.id for m in checks.second_factor(None)] == ["jiceng.W001"]
+
+
+# --- a security administrator's reset ----------------------------------------------------
+
+
+def _admin_client(user) -> Client:
+    """Signed in with a second factor just checked."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[step_up.SESSION_KEY] = timezone.now().timestamp()
+    session.save()
+    return client
+
+
+def test_a_security_administrator_resets_a_lost_second_factor(world, worker):
+    enrol(worker)
+    url = f"/accounts/users/{worker.pk}/second-factor/reset/"
+    assert _admin_client(world.b("security_admin")).post(url).status_code == 404
+    _admin_client(world.a("county_admin")).post(url)  # no security.grant: refused, said why
+    assert SecondFactor.objects.filter(user=worker).exists()
+    response = _admin_client(world.a("security_admin")).post(url)
+    assert response.status_code == 302 and not SecondFactor.objects.filter(user=worker).exists()
+    event = AuditEvent.objects.get(action="user.second_factor_reset")
+    assert event.actor_id == world.a("security_admin").pk and event.object_id == str(worker.pk)
+    client = Client()
+    sign_in(client, worker)
+    assert "绑定动态口令" in client.get("/accounts/login/code/").content.decode()
+
+
+def test_a_reset_unlocks_the_code(world, worker):
+    enrol(worker)
+    client = Client()
+    sign_in(client, worker)
+    for _ in range(django_settings.JICENG_LOGIN_MAX_FAILURES + 1):
+        enter(client, "abcdef-123456")
+    url = f"/accounts/users/{worker.pk}/second-factor/reset/"
+    _admin_client(world.a("security_admin")).post(url)
+    assert not ThrottleHit.objects.filter(scope="second_factor").exists()
+
+
+# --- step-up before signing a grant --------------------------------------------------------
+
+
+def _pending_grant(world) -> GrantRequest:
+    grantee = UserFactory(username="grantee", region_code="370829")
+    return GrantRequest.objects.create(
+        user=grantee,
+        role="town_staff",
+        region_code="370829001",
+        requested_by=world.a("county_admin"),
+    )
+
+
+def test_signing_a_grant_asks_for_the_code_again_once_the_last_check_is_old(world):
+    admin = world.a("security_admin")
+    enrol(admin)
+    grant = _pending_grant(world)
+    client = Client()
+    sign_in(client, admin)
+    enter(client, totp_code(admin))
+    later = timezone.now() + datetime.timedelta(minutes=django_settings.JICENG_STEP_UP_MINUTES + 1)
+    with time_machine.travel(later):
+        response = client.post(
+            f"/accounts/grants/{grant.pk}/sign/", headers={"referer": "/accounts/grants/"}
+        )
+        assert response["Location"] == "/accounts/verify/?next=%2Faccounts%2Fgrants%2F"
+        grant.refresh_from_db()
+        assert grant.first_signed_by is None
+        assert client.get(response["Location"]).status_code == 200
+        back = client.post(response["Location"], {"code": totp_code(admin)})
+        assert back["Location"] == "/accounts/grants/"
+        client.post(f"/accounts/grants/{grant.pk}/sign/")
+        grant.refresh_from_db()
+        assert grant.first_signed_by_id == admin.pk
+
+
+def test_a_fresh_check_signs_at_once(world):
+    admin = world.a("security_admin")
+    enrol(admin)
+    grant = _pending_grant(world)
+    client = Client()
+    sign_in(client, admin)
+    enter(client, totp_code(admin))
+    assert client.post(f"/accounts/grants/{grant.pk}/sign/")["Location"] == "/accounts/grants/"
+    grant.refresh_from_db()
+    assert grant.first_signed_by_id == admin.pk
+
+
+def test_the_verify_page_leads_back_only_to_this_site(world):
+    admin = world.a("security_admin")
+    enrol(admin)
+    client = Client()
+    client.force_login(admin)
+    response = client.post(
+        "/accounts/verify/?next=https://evil.example/", {"code": totp_code(admin)}
+    )
+    assert response["Location"] == "/"
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+
+def test_an_api_token_for_an_account_with_a_second_factor_needs_its_code(worker):
+    enrol(worker)
+    client = Client()
+    body = {"username": worker.username, "password": PASSWORD}
+    response = client.post("/api/v1/auth/token", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "second_factor_required"
+    response = client.post(
+        "/api/v1/auth/token", {**body, "code": "000000"}, content_type="application/json"
+    )
+    assert response.json()["code"] == "second_factor_wrong"
+    response = client.post(
+        "/api/v1/auth/token", {**body, "code": totp_code(worker)}, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.json()["token"].startswith("jct_")
+
+
+def test_an_api_token_is_refused_before_enrolment(worker):
+    body = {"username": worker.username, "password": PASSWORD, "code": "123456"}
+    response = Client().post("/api/v1/auth/token", body, content_type="application/json")
+    assert response.json()["code"] == "second_factor_none"
+
+
+def test_the_server_command_resets_what_no_page_may(world):
+    from django.core.management import call_command
+
+    enrol(world.operator)
+    call_command("grant", world.operator.username, "--reset-second-factor")
+    assert not SecondFactor.objects.filter(user=world.operator).exists()
+    assert AuditEvent.objects.filter(
+        action="user.second_factor_reset", object_id=str(world.operator.pk)
+    ).exists()
+    assert AuditEvent.objects.filter(action="alert.server_grant").exists()
+
+
+def test_the_platform_operator_signs_in_with_a_second_factor_too(world):
+    client = Client()
+    assert sign_in(client, world.operator)["Location"] == "/accounts/login/code/"
+    assert not signed_in(client)
+
+
+# --- at once, on PostgreSQL ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_one_code_sent_forty_times_at_once_passes_once(reference_data, world, settings):
+    from tests.points.test_concurrency import CONNECTIONS, race
+
+    settings.JICENG_LOGIN_MAX_FAILURES = 1000
+    worker = world.a("grid_worker")
+    enrol(worker)
+    code = totp_code(worker)
+    results = race(
+        [
+            lambda: second_factor.second_factor_verify(
+                actor=Actor.staff(worker), user=worker, code=code
+            )
+            for _ in range(CONNECTIONS)
+        ]
+    )
+    assert results.count("totp") == 1
+    assert sorted({r.code for r in results if isinstance(r, DomainError)}) == [
+        "second_factor_wrong"
+    ]
+    assert len(failures(worker, "replayed")) == CONNECTIONS - 1
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_of_forty_wrong_codes_at_once_at_most_the_limit_are_compared(
+    reference_data, world, settings
+):
+    from tests.points.test_concurrency import CONNECTIONS, race
+
+    worker = world.a("grid_worker")
+    enrol(worker)
+    results = race(
+        [
+            lambda n=n: second_factor.second_factor_verify(
+                actor=Actor.staff(worker), user=worker, code=f"wrong-{n:06d}"
+            )
+            for n in range(CONNECTIONS)
+        ]
+    )
+    codes = [r.code for r in results]
+    assert codes.count("second_factor_wrong") <= settings.JICENG_LOGIN_MAX_FAILURES
+    assert codes.count("second_factor_locked") >= CONNECTIONS - settings.JICENG_LOGIN_MAX_FAILURES
+    assert len(failures(worker)) == CONNECTIONS
