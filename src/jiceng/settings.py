@@ -289,6 +289,9 @@ JICENG_INTAKE_MAX_PHOTOS = 3  # photos a resident may attach to a request
 # a registration outside the importer's reveal scope raise an alert for the auditor.
 JICENG_IMPORT_ROWS_PER_DAY = env_int("JICENG_IMPORT_ROWS_PER_DAY", 0) or None
 JICENG_IMPORT_ELSEWHERE_ALERT = env_int("JICENG_IMPORT_ELSEWHERE_ALERT", 50)
+# A rejected import's error workbook (it repeats the offending cells) is kept this many
+# days for the importer, then deleted; the uploaded roster goes when its import ends.
+JICENG_ERROR_WORKBOOK_DAYS = env_int("JICENG_ERROR_WORKBOOK_DAYS", 30)
 # The most audit events one .xlsx export may hold (a larger selection is to be narrowed).
 JICENG_AUDIT_EXPORT_MAX = env_int("JICENG_AUDIT_EXPORT_MAX", 50_000)
 # A request body larger than its sender may upload is refused before it is read

@@ -1,16 +1,25 @@
-"""`jiceng backup` / `jiceng restore` round-trip the database and uploaded files, and
-refuse what would damage a county's data: a full database, a damaged file, a backup from
-a newer release or the other engine, paths that climb out of the media folder."""
+"""`jiceng backup` / `jiceng restore` round-trip the database and uploaded files in a file
+sealed with SM4 (mode 0600, streamed), and refuse what would damage a county's data: a
+full database, a damaged, changed or truncated file, a missing key, an unencrypted backup
+unless allowed, a backup from a newer release or the other engine, paths that climb out
+of the media folder."""
 
 import io
 import json
+import os
+import stat
+import struct
 import tarfile
+import tracemalloc
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from jiceng.core import backup as backup_module
+from jiceng.core import keys, sealed_stream
 from jiceng.core.actors import Actor
 from jiceng.core.backup import backup, restore
 from jiceng.core.errors import DomainError
@@ -40,9 +49,25 @@ def county(reference_data, world, settings, tmp_path):
     return photo
 
 
+def unsealed(source) -> bytes:
+    """The plain tar inside a sealed backup: what a backup was before backups were sealed."""
+    with open(source, "rb") as raw:
+        reader = sealed_stream.Reader(raw, keys.keyring())
+        return reader.read()
+
+
+def sealed(tar: bytes, target):
+    with open(target, "wb") as raw, sealed_stream.Writer(raw, keys.keyring().current) as out:
+        out.write(tar)
+    return target
+
+
 def repack(source, target, *, manifest=None, replace_member=None, extra=()):
-    """A copy of backup `source` with its manifest or one member changed."""
-    with tarfile.open(source) as old, tarfile.open(target, "w") as new:
+    """A copy of backup `source` with its manifest or one member changed, sealed again
+    under the right key (a bad backup that passes the integrity check)."""
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(unsealed(source))) as old, \
+            tarfile.open(fileobj=plain, mode="w") as new:  # fmt: skip
         for member in old.getmembers():
             body = old.extractfile(member).read() if member.isfile() else None
             if member.name == "manifest.json" and manifest is not None:
@@ -56,7 +81,18 @@ def repack(source, target, *, manifest=None, replace_member=None, extra=()):
             info = tarfile.TarInfo(name)
             info.size = len(body)
             new.addfile(info, io.BytesIO(body))
-    return target
+    return sealed(plain.getvalue(), target)
+
+
+def frames(data: bytes) -> tuple[bytes, list[bytes]]:
+    """A sealed file's header and its frames (length, ciphertext and tag each)."""
+    header, offset, found = data[: sealed_stream.HEADER_BYTES], sealed_stream.HEADER_BYTES, []
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        end = offset + 4 + length + keys.TAG_BYTES
+        found.append(data[offset:end])
+        offset = end
+    return header, found
 
 
 def test_a_backup_round_trips_the_database_and_the_photos(county, tmp_path):
@@ -174,3 +210,152 @@ def test_a_backup_and_a_restore_are_recorded_as_the_system(county, tmp_path):
     restore(actor=Actor.system("restore"), path=path, replace=True)
     event = AuditEvent.objects.get(action="system.restore")
     assert (event.actor_kind, event.actor_username) == ("system", "restore")
+
+
+def test_a_backup_is_sealed_and_readable_by_its_owner_only(county, tmp_path):
+    previous = os.umask(0)  # a careless shell: files would come out world-readable
+    try:
+        path = backup(actor=Actor.system("backup"), path=tmp_path / "county.tar")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    data = path.read_bytes()
+    assert data.startswith(sealed_stream.MAGIC)
+    assert data[len(sealed_stream.MAGIC) + 1 :].startswith(keys.keyring().current.id.encode())
+    for clear in (b"manifest.json", b"SQLite format 3", b"PGDMP", b"a photo", "路灯".encode()):
+        assert clear not in data
+    event = AuditEvent.objects.get(action="system.backup")
+    assert event.detail["key_id"] == keys.keyring().current.id
+
+
+def _changed_nothing(path, code, *, match=None, add_a_household=True):
+    if add_a_household:
+        factories.household_with_people("370829001001001", name="恢复失败后仍在")
+    persons = Person.objects.count()
+    with pytest.raises(DomainError) as refused:
+        restore(actor=Actor.system("restore"), path=path, replace=True)
+    assert refused.value.code == code
+    if match:
+        assert match in refused.value.message
+    assert "数据库未改动" in refused.value.message
+    assert Person.objects.count() == persons
+    assert Person.objects.filter(name="恢复失败后仍在").exists()
+    assert not AuditEvent.objects.filter(action="system.restore").exists()
+
+
+def _flip_a_byte(data):
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :]
+
+
+def _swap_two_frames(data):
+    header, found = frames(data)
+    return header + found[1] + found[0] + b"".join(found[2:])
+
+
+def _drop_the_last_frame(data):
+    header, found = frames(data)
+    return header + b"".join(found[:-1])
+
+
+def _another_key_id(data):
+    at = len(sealed_stream.MAGIC) + 1
+    return data[:at] + keys.MasterKey("33" * 32).id.encode() + data[at + keys.KEY_ID_LENGTH :]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _flip_a_byte,
+        _swap_two_frames,
+        _drop_the_last_frame,
+        lambda data: data[: len(data) - 7],  # cut inside the last frame
+        lambda data: data[: sealed_stream.HEADER_BYTES - 3],  # cut inside the header
+        lambda data: data + b"\0" * 512,  # something written after the end
+    ],
+    ids=["byte", "reordered", "last-frame-dropped", "cut", "header-cut", "trailing"],
+)
+def test_a_changed_or_truncated_backup_is_refused(county, tmp_path, monkeypatch, damage):
+    monkeypatch.setattr(sealed_stream, "CHUNK_BYTES", 4096)  # many frames, to move them
+    good = backup(actor=Actor.system("backup"), path=tmp_path / "good.tar")
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(damage(good.read_bytes()))
+    _changed_nothing(bad, "backup_tampered", match="校验失败")
+
+
+def test_a_header_naming_another_key_is_refused(county, tmp_path, settings):
+    good = backup(actor=Actor.system("backup"), path=tmp_path / "good.tar")
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(_another_key_id(good.read_bytes()))
+    settings.MASTER_KEYS_PREVIOUS = ["33" * 32]  # the key it names is there: the tag fails
+    keys.forget()
+    try:
+        _changed_nothing(bad, "backup_tampered")
+    finally:
+        keys.forget()
+
+
+def test_without_its_master_key_a_backup_is_refused_and_opens_after_a_rotation(
+    county, tmp_path, settings
+):
+    path = backup(actor=Actor.system("backup"), path=tmp_path / "county.tar")
+    persons = Person.objects.count()
+    factories.household_with_people("370829001001001", name="恢复失败后仍在")
+    old_key, old_id = settings.MASTER_KEY, keys.keyring().current.id
+    settings.MASTER_KEY = "44" * 32
+    keys.forget()
+    try:
+        _changed_nothing(path, "backup_key_missing", match=old_id, add_a_household=False)
+        # The old key kept beside the new one (a rotation under way) opens it.
+        settings.MASTER_KEYS_PREVIOUS = [old_key]
+        keys.forget()
+        restore(actor=Actor.system("restore"), path=path, replace=True)
+        assert Person.objects.count() == persons
+    finally:
+        keys.forget()
+
+
+def test_an_unencrypted_backup_of_an_earlier_release_needs_to_be_allowed(county, tmp_path, capsys):
+    persons = Person.objects.count()
+    old = tmp_path / "v0.1.tar"
+    old.write_bytes(unsealed(backup(actor=Actor.system("backup"), path=tmp_path / "new.tar")))
+    assert tarfile.is_tarfile(old)
+    _changed_nothing(old, "backup_unencrypted", match="--allow-unencrypted")
+    with pytest.raises(CommandError, match="未加密"):
+        call_command("restore", str(old), "--replace")
+
+    call_command("restore", str(old), "--replace", "--allow-unencrypted")
+    assert "已恢复" in capsys.readouterr().out
+    assert Person.objects.count() == persons
+    event = AuditEvent.objects.get(action="system.restore")
+    assert event.detail["encrypted"] is False
+
+
+def test_a_large_backup_is_sealed_and_opened_one_chunk_at_a_time(
+    county, tmp_path, settings, monkeypatch
+):
+    """A 24 MB upload goes through backup and restore with a few chunks in memory at most:
+    the dump is never read whole."""
+    monkeypatch.setattr(sealed_stream, "CHUNK_BYTES", 256 * 1024)
+    big = settings.MEDIA_ROOT / "imports" / "big.bin"
+    big.parent.mkdir(parents=True)
+    with big.open("wb") as out:
+        for _ in range(24):
+            out.write(os.urandom(1024 * 1024))
+    size = big.stat().st_size
+
+    tracemalloc.start()
+    try:
+        path = backup(actor=Actor.system("backup"), path=tmp_path / "big.tar")
+        _, backup_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with path.open("rb") as raw:
+            _, _, files = backup_module._unpack_file(raw, tmp_path / "out", sealed=True)
+        _, restore_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert path.stat().st_size > size
+    assert Path("imports/big.bin") in files
+    assert (tmp_path / "out" / "media" / "imports" / "big.bin").stat().st_size == size
+    assert backup_peak < size / 4
+    assert restore_peak < size / 4

@@ -35,6 +35,7 @@ ACTIONS = {
     "roster.upload": "上传花名册",
     "roster.import": "导入花名册",
     "roster.export": "导出花名册",
+    "roster.files_purged": "删除过期的导入文件",
     "move.confirm": "确认人员迁出",
     "move.dispute": "对人员迁入提出异议",
     "move.settle": "裁决人员迁移",

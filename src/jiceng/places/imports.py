@@ -4,6 +4,12 @@ an export (written in the background, reporting progress, then downloaded).
 Progress goes to a small file beside the uploads rather than to the database: the import
 holds its transaction (and, on PostgreSQL, a COPY) open on the connection the whole time,
 and a page polling the job must see progress before that transaction commits.
+
+An uploaded roster is deleted as soon as its import ends, however it ends: its people are
+in the database or were never written, and a copy on disk is personal data kept for no
+duty. Its error workbook (which repeats the offending cells) is kept for
+JICENG_ERROR_WORKBOOK_DAYS for the importer to correct the file, then deleted by the
+worker's daily `places.import_files_purge`.
 """
 
 import datetime
@@ -18,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from jiceng.core import audit, tasks
@@ -138,12 +145,12 @@ def import_job_run(job_id: int) -> None:
             progress=lambda stage, done, total: _write_progress(job_id, stage, done, total),
         )
     except DomainError as error:
-        _finish(job_id, status=ImportJob.Status.REJECTED, message=error.message)
+        _finish_import(job, status=ImportJob.Status.REJECTED, message=error.message)
         return
     except Exception:
         logger.exception("Roster import %s failed", job_id)
-        _finish(
-            job_id,
+        _finish_import(
+            job,
             status=ImportJob.Status.FAILED,
             message="导入过程中出现系统错误，未写入任何数据。请联系管理员。",
         )
@@ -154,8 +161,8 @@ def import_job_run(job_id: int) -> None:
         relative = job.file.storage.save(
             f"imports/errors/{job_id}-errors.xlsx", ContentFile(workbook.getvalue())
         )
-        _finish(
-            job_id,
+        _finish_import(
+            job,
             status=ImportJob.Status.REJECTED,
             total_rows=result.total,
             error_count=len(result.errors),
@@ -168,8 +175,8 @@ def import_job_run(job_id: int) -> None:
         )
         return
     ignored = "、".join(result.ignored_headers)
-    _finish(
-        job_id,
+    _finish_import(
+        job,
         status=ImportJob.Status.DONE,
         total_rows=result.total,
         created_count=result.created,
@@ -235,6 +242,60 @@ def export_job_run(job_id: int) -> None:
 def _finish(job_id: int, **fields) -> None:
     ImportJob.objects.filter(pk=job_id).update(finished_at=timezone.now(), **fields)
     _progress_path(job_id).unlink(missing_ok=True)
+
+
+def _finish_import(job: ImportJob, **fields) -> None:
+    """Finish an import and delete its upload, the file first: a worker killed in between
+    leaves a job that reads as stalled (its page says to upload again), never a file on
+    disk that no row names."""
+    if job.file.name:
+        job.file.storage.delete(job.file.name)
+    _finish(job.pk, file="", **fields)
+
+
+def error_workbook_expires_at(job: ImportJob) -> datetime.datetime | None:
+    if not job.error_count or job.finished_at is None:
+        return None
+    return job.finished_at + datetime.timedelta(days=settings.JICENG_ERROR_WORKBOOK_DAYS)
+
+
+def error_workbook_has_expired(job: ImportJob) -> bool:
+    """Past its keeping time (deleted, or about to be by the next purge)."""
+    expires_at = error_workbook_expires_at(job)
+    return expires_at is not None and (not job.error_file or timezone.now() >= expires_at)
+
+
+def import_files_purge(*, actor: Actor) -> int:
+    """Delete the error workbooks kept longer than JICENG_ERROR_WORKBOOK_DAYS, and the
+    uploads of imports that ended without deleting theirs (finished before this rule, or
+    stalled: their worker died); return how many files went. Each field is cleared with a
+    conditional update before its file is deleted, so two runs at once delete each file
+    once."""
+    now = timezone.now()
+    before = now - datetime.timedelta(days=settings.JICENG_ERROR_WORKBOOK_DAYS)
+    imports = ImportJob.objects.filter(kind=ImportJob.Kind.IMPORT)
+    workbooks = imports.filter(finished_at__lt=before).exclude(error_file="")
+    uploads = imports.filter(
+        Q(status__in=ImportJob.FINISHED) | Q(created_at__lt=now - STALLED_AFTER)
+    ).exclude(file="")
+    deleted = {"error_file": 0, "file": 0}
+    for field, jobs in (("error_file", workbooks), ("file", uploads)):
+        storage = ImportJob._meta.get_field(field).storage
+        for job in jobs.only("pk", "status", "created_at", field).iterator():
+            if field == "file" and not (job.is_finished or is_stalled(job)):
+                continue
+            name = getattr(job, field).name
+            if ImportJob.objects.filter(pk=job.pk, **{field: name}).update(**{field: ""}):
+                storage.delete(name)
+                deleted[field] += 1
+    if any(deleted.values()):
+        audit.record(
+            actor=actor,
+            action="roster.files_purged",
+            object_type="places.importjob",
+            detail={"error_workbooks": deleted["error_file"], "uploads": deleted["file"]},
+        )
+    return sum(deleted.values())
 
 
 def import_job_list(*, user):

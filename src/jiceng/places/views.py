@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
@@ -336,6 +337,8 @@ def import_detail(request, pk: int):
             "job": job,
             "progress": imports.import_job_progress(job),
             "stalled": imports.is_stalled(job),
+            "errors_expire_at": imports.error_workbook_expires_at(job),
+            "errors_expired": imports.error_workbook_has_expired(job),
             # The job's own target, which its owner was allowed to import into.
             "region_name": selectors.region_get_any(code=job.region_code).name
             if job.is_finished
@@ -358,6 +361,13 @@ def export_file(request, pk: int):
 @require_GET
 def import_errors(request, pk: int):
     job = imports.import_job_get(user=request.user, pk=pk)
+    if imports.error_workbook_has_expired(job):
+        return HttpResponse(
+            f"错误清单已超过保留期限（{settings.JICENG_ERROR_WORKBOOK_DAYS} 天）并已删除；"
+            "请修改原文件后重新导入，将生成新的错误清单。",
+            status=410,
+            content_type="text/plain; charset=utf-8",
+        )
     if not job.error_file:
         return HttpResponse("没有错误清单。", status=404, content_type="text/plain; charset=utf-8")
     return FileResponse(

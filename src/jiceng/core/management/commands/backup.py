@@ -1,4 +1,5 @@
-"""`jiceng backup [FILE]`: the database and the uploaded files in one .tar file."""
+"""`jiceng backup [FILE]`: the database and the uploaded files in one file, sealed with
+SM4 under the master key's backup subkey (core.backup)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,7 +9,7 @@ from jiceng.core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "备份数据库和上传的文件到一个 .tar 文件（默认 var/backups/ 下）。"
+    help = "备份数据库和上传的文件到一个 SM4 加密的文件（默认 var/backups/ 下）。"
 
     def add_arguments(self, parser):
         parser.add_argument("file", nargs="?", help="备份文件路径（默认按时间命名）")
