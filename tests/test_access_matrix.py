@@ -1414,6 +1414,15 @@ PAGES = [
         resident=True,
     ),
     Case(
+        "leader:confirm_claims",
+        "",
+        lambda w: f"/me/activities/{_activity(w, 'held').pk}/attendance/confirm/",
+        method="post",
+        owner=302,
+        outsider=302,
+        resident=True,
+    ),
+    Case(
         "points:ledger",
         "community_worker",
         lambda w: "/points/",

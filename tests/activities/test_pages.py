@@ -86,9 +86,15 @@ def test_from_plan_to_points_to_store(
     code_page = leader.get(f"/me/activities/{activity.pk}/code/").content.decode()
     check_in_url = re.search(r'href="http://testserver(/a/\d+/checkin/\w+/)"', code_page).group(1)
     assert "<svg" in code_page
+    assert "确认签到" in neighbour.get(check_in_url).content.decode()  # the scan
     done = neighbour.post(check_in_url, follow=True).content.decode()
     assert "签到成功" in done
     clock.move_to(at(2026, 11, 10, 11, 5))
+    # The check-in is a claim: attendance is not final until the leader has confirmed it.
+    refused = leader.post(f"/me/activities/{activity.pk}/act/complete/", follow=True)
+    assert "1 人已签到待确认" in refused.content.decode()
+    assert Activity.objects.get(pk=activity.pk).status == "held"
+    leader.post(f"/me/activities/{activity.pk}/attendance/confirm/")
     leader.post(f"/me/activities/{activity.pk}/act/complete/")
     staff_page.post(f"/activities/{activity.pk}/act/settle/")
     assert Activity.objects.get(pk=activity.pk).status == "settled"

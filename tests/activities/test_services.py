@@ -40,6 +40,7 @@ def test_full_process_issues_points_once(world, staff_a, team, leader, make_acti
     activity = services.activity_hold(actor=Actor.of_resident(leader), activity=activity)
     code = services.check_in_code(activity)
     services.signup_check_in(actor=Actor.of_resident(residents[0]), activity=activity, code=code)
+    services.attendance_mark(signup=signups[0], attended=True, actor=Actor.of_resident(leader))
     services.attendance_mark(signup=signups[1], attended=True, actor=Actor.of_resident(leader))
     clock.move_to(at(2026, 11, 10, 10, 30))
     out = services.signup_check_out(actor=Actor.of_resident(residents[0]), activity=activity)
@@ -174,8 +175,17 @@ def test_check_in_code_rotates(world, team, make_activity, clock):
             actor=Actor.of_resident(person), activity=activity, code="0123456789"
         )
     current = services.check_in_code(activity)
-    clock.move_to(at(2026, 11, 10, 9, 1, 35))  # the previous window still counts
-    services.signup_check_in(actor=Actor.of_resident(person), activity=activity, code=current)
+    clock.move_to(at(2026, 11, 10, 9, 1, 41))  # two 20-second steps later: stale
+    with pytest.raises(DomainError):
+        services.signup_check_in(actor=Actor.of_resident(person), activity=activity, code=current)
+    clock.move_to(at(2026, 11, 10, 9, 1, 10))
+    current = services.check_in_code(activity)
+    clock.move_to(at(2026, 11, 10, 9, 1, 25))  # the previous 20-second step still counts
+    checked = services.signup_check_in(
+        actor=Actor.of_resident(person), activity=activity, code=current
+    )
+    assert checked.check_in_step == services.check_in_step(at(2026, 11, 10, 9, 1, 10).timestamp())
+    assert checked.attendance == SignUp.Attendance.CLAIMED
     with pytest.raises(DomainError) as twice:
         services.signup_check_in(
             actor=Actor.of_resident(person),

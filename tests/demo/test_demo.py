@@ -127,6 +127,10 @@ def test_demo_activities_and_points_are_whole(demo):
         Activity.objects.values_list("status", flat=True)
     )
     assert SignUp.objects.filter(checked_in_at__isnull=False).count() > 50
+    # Past activities show attendance their leaders confirmed; none is left as a claim.
+    past = SignUp.objects.filter(activity__status__in=("completed", "settled"))
+    assert past.filter(attendance="confirmed", check_in_step__isnull=False).count() > 50
+    assert not past.filter(attendance="claimed").exists()
     assert Store.objects.count() == 4  # two grids in each of the two communities
     assert Redemption.objects.filter(status="confirmed", entry__isnull=False).exists()
     checked, problems = verify()

@@ -1,6 +1,6 @@
 """Activities and points on phones: a team leader claims an activity, a resident signs up
-and checks in by the rotating code, points appear, the resident redeems goods at a store,
-and the public ranking shows them masked."""
+and checks in by the rotating code, the leader confirms the attendance, points appear,
+the resident redeems goods at a store, and the public ranking shows them masked."""
 
 import datetime
 import re
@@ -108,7 +108,10 @@ def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, sm
     expect(leader.get_by_text("已签到 1 人")).to_be_visible(timeout=15_000)
 
     with time_machine.travel(start + datetime.timedelta(minutes=1), tick=True):
+        # The check-in is a claim: the leader, who sees who is there, confirms it.
         leader.get_by_role("link", name="查看名单、确认出勤").click()
+        leader.get_by_role("button", name="全部确认（1 人待确认）").click()
+        expect(leader.get_by_text("已确认 1 人出勤")).to_be_visible()
         leader.get_by_role("button", name="活动结束，确认出勤").click()
         expect(leader.locator("[data-status]")).to_have_text("已完成")
 

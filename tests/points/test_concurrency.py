@@ -1,18 +1,20 @@
 """Races, on PostgreSQL with real concurrent transactions: 200 residents confirming
-redemptions for the last 10 items, and 100 teams claiming one activity, over 40
-connections at once."""
+redemptions for the last 10 items, 100 teams claiming one activity, and a leader's and
+staff's confirmations of the same attendances, over 40 connections at once."""
 
 import datetime
 import threading
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
 from jiceng.activities import services as activity_services
-from jiceng.activities.models import Activity, ServiceType
+from jiceng.activities.models import Activity, ServiceType, SignUp
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.models import AuditEvent
 from jiceng.points import services
 from jiceng.points.ledger import account_for, ledger_for, post, verify
 from jiceng.points.models import Account, Good, JournalEntry, Redemption
@@ -139,3 +141,71 @@ def test_100_teams_claim_one_activity(reference_data, world):
     activity.refresh_from_db()
     assert activity.status == Activity.Status.CLAIMED and activity.team == won[0].team
     assert activity.events.filter(action="claim").count() == 1
+
+
+def test_confirming_the_same_attendances_at_once_pays_each_once(reference_data, world):
+    manager = world.a("community_worker")
+    start = timezone.now() + datetime.timedelta(minutes=20)  # check-in opens 30 min before
+    activity = activity_services.activity_create(
+        actor=manager,
+        region_code="370829001001",
+        title="楼道清理",
+        service_type=ServiceType.objects.get(code="environment"),
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=2),
+        capacity=10,
+        points=20,
+    )
+    activity = activity_services.activity_publish(actor=manager, activity=activity)
+    team = activity_services.team_create(
+        actor=manager, region_code="370829001001", name="红帆志愿队", leader=resident()
+    )
+    activity = activity_services.activity_assign(actor=manager, activity=activity, team=team)
+    activity = activity_services.activity_open_signup(actor=manager, activity=activity)
+    people = [resident() for _ in range(5)]
+    signups = [
+        activity_services.signup_create(actor=Actor.of_resident(p), activity=activity)
+        for p in people
+    ]
+    activity = activity_services.activity_hold(actor=manager, activity=activity)
+    for person in people:
+        activity_services.signup_check_in(
+            actor=Actor.of_resident(person),
+            activity=activity,
+            code=activity_services.check_in_code(activity),
+        )
+    leader = Actor.of_resident(team.leader)
+    jobs = []
+    for n in range(60):
+        who = leader if n % 2 else manager
+        if n % 3 == 0:
+            jobs.append(
+                lambda who=who: activity_services.attendance_confirm_claims(
+                    actor=who, activity=activity
+                )
+            )
+        else:
+            jobs.append(
+                lambda who=who, s=signups[n % 5]: activity_services.attendance_mark(
+                    actor=who, signup=s, attended=True
+                )
+            )
+    results = race(jobs)
+    assert not [r for r in results if isinstance(r, DomainError)]
+    assert set(SignUp.objects.values_list("attendance", flat=True)) == {"confirmed"}
+    marks = AuditEvent.objects.filter(action="activity.attendance")
+    assert sorted(marks.values_list("object_id", flat=True)) == sorted(str(s.pk) for s in signups)
+
+    with time_machine.travel(start + datetime.timedelta(hours=3)):
+        activity = activity_services.activity_complete(actor=leader, activity=activity)
+        settled = race(
+            [
+                lambda: activity_services.activity_settle(actor=manager, activity=activity)
+                for _ in range(10)
+            ]
+        )
+    assert sum(isinstance(r, Activity) for r in settled) == 1
+    assert JournalEntry.objects.filter(key__startswith="checkin:").count() == 5
+    balances = Account.objects.filter(kind=Account.Kind.RESIDENT).values_list("balance", flat=True)
+    assert sorted(balances) == [20] * 5
+    assert verify() == (6, [])

@@ -54,6 +54,8 @@ WRITES_NOTHING = {
     "resident_by_phone": "registers a phone staff named in an action that is recorded",
     # activities
     "check_in_code": "the code on the leader's screen",
+    "check_in_step": "the number of a moment's 20-second step",
+    "check_in_scan": "a check of a code's freshness (the check-in it allows is recorded)",
     # points
     "resident_account": "a lookup (accounts open with the first entry)",
     "team_account": "opened with the team, whose creation is recorded",

@@ -1,6 +1,7 @@
 """The team leader's pages (a resident leading a volunteer team): claim published
 activities (抢单), open sign-up, start the activity and show the rotating check-in code,
-mark attendance, and confirm it when the activity is over."""
+confirm or strike out each check-in (and mark present those without a phone), and make
+attendance final when the activity is over."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -69,12 +70,14 @@ def claim(request, pk: int, activity_pk: int):
 @require_GET
 def activity(request, pk: int):
     item = selectors.led_activity(request.resident, pk)
+    signups = selectors.activity_signups(item)
     return render(
         request,
         "activities/leader/activity.html",
         {
             "activity": item,
-            "signups": selectors.activity_signups(item),
+            "signups": signups,
+            "claims": sum(s.attendance == SignUp.Attendance.CLAIMED for s in signups),
             "actions": PROCESS.available_actions(Actor.of(request), item),
         },
     )
@@ -111,6 +114,20 @@ def attendance(request, pk: int, signup_pk: int):
         )
     except DomainError as refusal:
         messages.error(request, refusal.message)
+    return redirect("leader:activity", pk=pk)
+
+
+@resident_required
+@require_POST
+def confirm_claims(request, pk: int):
+    """全部确认: every check-in still waiting is confirmed at once."""
+    item = selectors.led_activity(request.resident, pk)
+    try:
+        count = services.attendance_confirm_claims(actor=Actor.of(request), activity=item)
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, f"已确认 {count} 人出勤。")
     return redirect("leader:activity", pk=pk)
 
 

@@ -226,12 +226,23 @@ class ActivityEvent(AppendOnly):
 
 class SignUp(models.Model):
     """报名: confirmed within capacity, otherwise on the waitlist (promoted in order when a
-    place frees). Check-in and check-out give the service hours."""
+    place frees). Check-in and check-out give the service hours.
+
+    出勤: a check-in by the rotating code only claims attendance (签到待确认); the team's
+    leader (or staff) confirms it or strikes it out, and may confirm someone who has no
+    phone. Only confirmed attendance counts: the settlement pays its points, the figures
+    count its hours."""
 
     class Status(models.TextChoices):
         CONFIRMED = "confirmed", "已报名"
         WAITLISTED = "waitlisted", "候补"
         CANCELLED = "cancelled", "已取消"
+
+    class Attendance(models.TextChoices):
+        NONE = "", "未签到"
+        CLAIMED = "claimed", "已签到，待确认"
+        CONFIRMED = "confirmed", "已确认出勤"
+        STRUCK = "struck", "未出勤"
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="signups")
     resident = models.ForeignKey(
@@ -240,8 +251,13 @@ class SignUp(models.Model):
     status = models.CharField("状态", max_length=16, choices=Status.choices)
     created_at = models.DateTimeField("报名时间", auto_now_add=True)
     checked_in_at = models.DateTimeField("签到时间", null=True, blank=True)
+    check_in_step = models.PositiveBigIntegerField(
+        "签到码时段", null=True, blank=True, help_text="签到所用签到码的时段编号"
+    )
     checked_out_at = models.DateTimeField("签退时间", null=True, blank=True)
-    marked_by_leader = models.BooleanField("队长确认出勤", default=False)
+    attendance = models.CharField(
+        "出勤", max_length=16, choices=Attendance.choices, blank=True, default=Attendance.NONE
+    )
     hours = models.DecimalField("服务时长（小时）", max_digits=5, decimal_places=2, default=0)
 
     class Meta:
@@ -249,6 +265,11 @@ class SignUp(models.Model):
         ordering = ["activity", "created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["activity", "resident"], name="signup_once"),
+            # A claim is a check-in: there is nothing to confirm without one.
+            models.CheckConstraint(
+                condition=~Q(attendance="claimed") | Q(checked_in_at__isnull=False),
+                name="signup_claim_is_a_check_in",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -256,4 +277,4 @@ class SignUp(models.Model):
 
     @property
     def attended(self) -> bool:
-        return self.checked_in_at is not None or self.marked_by_leader
+        return self.attendance == self.Attendance.CONFIRMED

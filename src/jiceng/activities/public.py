@@ -3,6 +3,7 @@ of a county, town or community as a phone page, an iCalendar feed and an RSS fee
 activity with sign-up; and check-in by the code the team leader shows."""
 
 import datetime
+import time
 
 import icalendar
 from django.contrib import messages
@@ -221,18 +222,38 @@ def signup_cancel(request, pk: int):
     return redirect("calendar:activity", pk=pk)
 
 
+def _scan_key(activity: Activity) -> str:
+    return f"activity_check_in:{activity.pk}"
+
+
 @resident_required
 @require_http_methods(["GET", "POST"])
 def check_in(request, pk: int, code: str):
-    """The leader's screen shows a QR code of this address; the resident confirms here."""
+    """The leader's screen shows a QR code of this address. Opening it checks the code is
+    fresh and keeps the moment in this resident's session; the tap on 确认签到 counts
+    from that scan, in this session only. The check-in is a claim until the leader
+    confirms it."""
     item = selectors.public_activity(pk)
+    key = _scan_key(item)
     if request.method == "POST":
+        scan = request.session.get(key)
         try:
-            services.signup_check_in(actor=Actor.of(request), activity=item, code=code)
+            services.signup_check_in(
+                actor=Actor.of(request),
+                activity=item,
+                code=code,
+                scanned_at=scan[1] if scan and scan[0] == code else None,
+            )
         except DomainError as refusal:
             return _refusal(request, refusal, pk)
-        messages.success(request, "签到成功！活动结束时别忘了签退。")
+        request.session.pop(key, None)
+        messages.success(request, "签到成功！请队长确认出勤；活动结束时别忘了签退。")
         return redirect("calendar:activity", pk=pk)
+    try:
+        services.check_in_scan(activity=item, code=code)
+    except DomainError as refusal:
+        return _refusal(request, refusal, pk)
+    request.session[key] = [code, time.time()]
     return render(request, "activities/public/check_in.html", {"activity": item, "code": code})
 
 

@@ -206,8 +206,10 @@ def activity_figures(
         region_code__within=region_code, starts_at__gte=begin, starts_at__lt=finish
     )
     held = activities.filter(status__in=HELD)
-    attended = SignUp.objects.filter(activity__in=held, status=SignUp.Status.CONFIRMED).filter(
-        Q(checked_in_at__isnull=False) | Q(marked_by_leader=True)
+    attended = SignUp.objects.filter(
+        activity__in=held,
+        status=SignUp.Status.CONFIRMED,
+        attendance=SignUp.Attendance.CONFIRMED,
     )
     totals = attended.aggregate(
         n=Count("pk"), people=Count("resident", distinct=True), hours=Sum("hours")

@@ -43,7 +43,11 @@ from jiceng.core.region_codes import COMMUNITY, GRID, level_of, town_of
 from jiceng.points.services import Award, points_award, team_account
 
 A = Activity.Status
-CODE_SECONDS = 30  # the check-in code shown by the leader changes this often
+Attendance = SignUp.Attendance
+CODE_SECONDS = 20  # the check-in code shown by the leader changes this often
+# From opening the check-in page with a fresh code to tapping 确认签到: the tap may come
+# this much later (seconds), in the session that opened it.
+SCAN_GRACE = 120
 
 
 def _resident(actor) -> "Actor":
@@ -315,35 +319,66 @@ def _hours(start, end, activity: Activity) -> Decimal:
     return Decimal(max(0, (end - start).total_seconds()) / 3600).quantize(Decimal("0.01"))
 
 
+def _attendance_hours(signup: SignUp, activity: Activity, *, final: bool = False) -> Decimal:
+    """The service hours of an attendance: none unless confirmed; from check-in to
+    check-out (to the end once attendance is final); the whole activity for someone the
+    leader confirmed without a check-in (no phone)."""
+    if signup.attendance != Attendance.CONFIRMED:
+        return Decimal(0)
+    if signup.checked_in_at is None:
+        return _hours(activity.starts_at, activity.ends_at, activity)
+    end = signup.checked_out_at or (activity.ends_at if final else None)
+    return _hours(signup.checked_in_at, end, activity) if end else Decimal(0)
+
+
+def _no_claims_left(activity: Activity) -> None:
+    """Attendance is final only when every check-in has been confirmed or struck out: a
+    check-in alone is a claim, never paid."""
+    pending = activity.signups.filter(
+        status=SignUp.Status.CONFIRMED, attendance=Attendance.CLAIMED
+    ).count()
+    if pending:
+        raise DomainError(
+            f"还有 {pending} 人已签到待确认，请先确认出勤或划去。", code="attendance_pending"
+        )
+
+
 def activity_complete(*, actor: Actor, activity: Activity) -> Activity:
-    """确认出勤: attendance is final; those checked in but not out are counted to the end."""
+    """确认出勤: attendance is final once no check-in waits for the leader; those confirmed
+    but not checked out are counted to the end."""
 
     def count_the_rest(completed: Activity) -> None:
-        for signup in completed.signups.filter(status=SignUp.Status.CONFIRMED):
-            if signup.checked_in_at and not signup.checked_out_at:
-                signup.hours = _hours(signup.checked_in_at, completed.ends_at, completed)
-                signup.save(update_fields=["hours"])
+        for signup in completed.signups.filter(
+            status=SignUp.Status.CONFIRMED,
+            attendance=Attendance.CONFIRMED,
+            checked_in_at__isnull=False,
+            checked_out_at__isnull=True,
+        ):
+            signup.hours = _attendance_hours(signup, completed, final=True)
+            signup.save(update_fields=["hours"])
 
     return PROCESS.run(
         activity,
         "complete",
         actor=actor,
+        check=_no_claims_left,
         effects=count_the_rest,
         label=_as_leader(actor, activity),
     )
 
 
 def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
-    """结算: post the activity's points to each attendee (key checkin:<sign-up>) and to the
+    """结算: post the activity's points to each confirmed attendance (key
+    checkin:<sign-up>; a check-in the leader did not confirm is paid nothing) and to the
     team; then the activity is settled. Settling twice posts nothing twice."""
     actor = actor_required(actor)
     with transaction.atomic():
         activity = PROCESS.run(activity, "settle", actor=actor)
-        attended = [
-            s
-            for s in activity.signups.select_related("resident")
-            if s.attended and s.status == SignUp.Status.CONFIRMED
-        ]
+        attended = list(
+            activity.signups.filter(
+                status=SignUp.Status.CONFIRMED, attendance=Attendance.CONFIRMED
+            ).select_related("resident")
+        )
         if activity.points:
             awards = [
                 Award(
@@ -541,24 +576,44 @@ def signup_cancel(*, actor: Actor, signup: SignUp) -> SignUp:
     return signup
 
 
-def check_in_code(activity: Activity, at: float | None = None) -> str:
-    """The code the leader shows now; it changes every CODE_SECONDS seconds."""
-    window = int((at or time.time()) // CODE_SECONDS)
-    digest = hmac.new(activity.check_in_secret.encode(), str(window).encode(), hashlib.sha256)
+def check_in_step(at: float | None = None) -> int:
+    """The number of the CODE_SECONDS step a moment falls in (a check-in records it)."""
+    return int((time.time() if at is None else at) // CODE_SECONDS)
+
+
+def _code(activity: Activity, step: int) -> str:
+    digest = hmac.new(activity.check_in_secret.encode(), str(step).encode(), hashlib.sha256)
     return digest.hexdigest()[:10]
 
 
-def signup_check_in(*, actor: Actor, activity: Activity, code: str) -> SignUp:
-    """签到 by scanning the leader's current code (this or the previous window only: a
-    photo of it sent to a friend is stale a minute later)."""
+def check_in_code(activity: Activity, at: float | None = None) -> str:
+    """The code the leader shows now; it changes every CODE_SECONDS seconds."""
+    return _code(activity, check_in_step(at))
+
+
+def check_in_scan(*, activity: Activity, code: str, at: float | None = None) -> int:
+    """The step of a code opened at `at` (now): the current or the previous step only, so
+    a photo or a link sent to a chat is stale well within a minute."""
+    now = check_in_step(at)
+    for step in (now, now - 1):
+        if hmac.compare_digest(code or "", _code(activity, step)):
+            return step
+    raise DomainError("签到码已过期，请扫描现场屏幕上最新的签到码。", code="code_stale")
+
+
+def signup_check_in(
+    *, actor: Actor, activity: Activity, code: str, scanned_at: float | None = None
+) -> SignUp:
+    """签到: claims attendance with the leader's code; the leader then confirms or strikes
+    it (only confirmed attendance is paid). The code must have been fresh when this
+    resident's phone opened it: `scanned_at`, kept in their session by the check-in page
+    so that the tap may follow a little later (at most SCAN_GRACE), else now. The step of
+    the code used is recorded with the check-in."""
     actor = _resident(actor)
     resident = actor.resident
     now = time.time()
-    if not any(
-        hmac.compare_digest(code or "", check_in_code(activity, now - lag))
-        for lag in (0, CODE_SECONDS)
-    ):
-        raise DomainError("签到码已过期，请扫描现场屏幕上最新的签到码。", code="code_stale")
+    opened = scanned_at if scanned_at is not None and 0 <= now - scanned_at <= SCAN_GRACE else now
+    step = check_in_scan(activity=activity, code=code, at=opened)
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
         moment = timezone.now()
@@ -571,12 +626,18 @@ def signup_check_in(*, actor: Actor, activity: Activity, code: str) -> SignUp:
         ).first()
         if signup is None:
             raise DomainError("您没有这个活动的名额，请先报名。", code="not_signed_up")
-        if signup.checked_in_at:
+        if signup.checked_in_at or signup.attendance == Attendance.CONFIRMED:
             raise DomainError("您已经签到过了。", code="already_checked_in")
         signup.checked_in_at = moment
-        signup.save(update_fields=["checked_in_at"])
+        signup.check_in_step = step
+        signup.attendance = Attendance.CLAIMED
+        signup.save(update_fields=["checked_in_at", "check_in_step", "attendance"])
         audit.record(
-            actor=actor, action="activity.check_in", obj=signup, region_code=activity.region_code
+            actor=actor,
+            action="activity.check_in",
+            obj=signup,
+            region_code=activity.region_code,
+            detail={"step": step},
         )
     return signup
 
@@ -586,6 +647,10 @@ def signup_check_out(*, actor: Actor, activity: Activity) -> SignUp:
     """签退: the service hours are the time between check-in and now, within the activity."""
     actor = _resident(actor)
     resident = actor.resident
+    # The activity first, then the sign-up: the order attendance is marked in.
+    if Activity.objects.select_for_update().get(pk=activity.pk).status not in CHECK_IN:
+        # Once attendance is confirmed the hours are final: they are paid from them.
+        raise DomainError("活动已确认出勤，不能再签退。", code="attendance_closed")
     signup = (
         SignUp.objects.select_for_update()
         .filter(
@@ -594,13 +659,11 @@ def signup_check_out(*, actor: Actor, activity: Activity) -> SignUp:
             checked_in_at__isnull=False,
             checked_out_at__isnull=True,
         )
+        .exclude(attendance=Attendance.STRUCK)
         .first()
     )
     if signup is None:
         raise DomainError("您还没有签到，或已经签退了。", code="not_checked_in")
-    if Activity.objects.select_for_update().get(pk=activity.pk).status not in CHECK_IN:
-        # Once attendance is confirmed the hours are final: they are paid from them.
-        raise DomainError("活动已确认出勤，不能再签退。", code="attendance_closed")
     now = timezone.now()
     signup.checked_out_at = now
     signup.hours = _hours(signup.checked_in_at, now, activity)
@@ -611,32 +674,64 @@ def signup_check_out(*, actor: Actor, activity: Activity) -> SignUp:
     return signup
 
 
+def _attendance_open(actor: Actor, activity: Activity) -> None:
+    """The leader of the activity's team, or staff, while attendance is open: from half
+    an hour before the start (nobody can have attended before) until it is final."""
+    _leader_or_staff(actor, activity)
+    if activity.status not in ATTENDANCE or timezone.now() < activity.starts_at - CHECK_IN_EARLY:
+        raise DomainError("现在不能确认出勤。", code="attendance_closed")
+
+
+def _mark(actor: Actor, activity: Activity, signups: list[SignUp], attended: bool) -> None:
+    """Confirm or strike locked sign-ups; those already so are left as they are (confirming
+    twice records, and so pays, once)."""
+    to = Attendance.CONFIRMED if attended else Attendance.STRUCK
+    changed = [s for s in signups if s.attendance != to]
+    for signup in changed:
+        signup.attendance = to
+        signup.hours = _attendance_hours(signup, activity)
+        signup.save(update_fields=["attendance", "hours"])
+    audit.record_all(
+        [
+            audit.event(
+                actor=actor,
+                action="activity.attendance",
+                obj=signup,
+                region_code=activity.region_code,
+                detail={"attended": attended, "checked_in": signup.checked_in_at is not None},
+            )
+            for signup in changed
+        ]
+    )
+
+
 @transaction.atomic
 def attendance_mark(*, actor: Actor, signup: SignUp, attended: bool) -> SignUp:
-    """The leader (or staff) marks attendance for someone who could not check in: they
-    are counted for the whole activity."""
+    """The leader (or staff) confirms one attendance (a check-in, or someone there without
+    a phone, counted for the whole activity) or strikes it out (a check-in by someone who
+    was not there: a link forwarded to a chat)."""
     actor = actor_required(actor)
     # Locked, so that attendance cannot change while it is being confirmed (complete).
     activity = Activity.objects.select_for_update().get(pk=signup.activity_id)
-    _leader_or_staff(actor, activity)
+    _attendance_open(actor, activity)
     signup = SignUp.objects.select_for_update().get(pk=signup.pk)
-    if (
-        activity.status not in ATTENDANCE
-        or signup.status != SignUp.Status.CONFIRMED
-        or timezone.now() < activity.starts_at - CHECK_IN_EARLY
-    ):
-        # Not before the activity begins: nobody can have attended it yet.
-        raise DomainError("现在不能确认出勤。", code="attendance_closed")
-    signup.marked_by_leader = attended
-    signup.hours = (
-        _hours(activity.starts_at, activity.ends_at, activity) if attended else Decimal(0)
-    )
-    signup.save(update_fields=["marked_by_leader", "hours"])
-    audit.record(
-        actor=actor,
-        action="activity.attendance",
-        obj=signup,
-        region_code=activity.region_code,
-        detail={"attended": attended},
-    )
+    if signup.status != SignUp.Status.CONFIRMED:
+        raise DomainError("该居民没有这个活动的名额。", code="attendance_closed")
+    _mark(actor, activity, [signup], attended)
     return signup
+
+
+@transaction.atomic
+def attendance_confirm_claims(*, actor: Actor, activity: Activity) -> int:
+    """全部确认: the leader confirms every check-in still waiting, at once; returns how
+    many."""
+    actor = actor_required(actor)
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    _attendance_open(actor, activity)
+    claims = list(
+        SignUp.objects.select_for_update()
+        .filter(activity=activity, status=SignUp.Status.CONFIRMED, attendance=Attendance.CLAIMED)
+        .order_by("pk")
+    )
+    _mark(actor, activity, claims, True)
+    return len(claims)

@@ -48,6 +48,11 @@ leader_patterns = (
             leader.attendance,
             name="attendance",
         ),
+        path(
+            "activities/<int:pk>/attendance/confirm/",
+            leader.confirm_claims,
+            name="confirm_claims",
+        ),
     ],
     "leader",
 )

@@ -24,6 +24,7 @@ from jiceng.activities.models import (
     Venue,
     VolunteerTeam,
 )
+from jiceng.activities.services import check_in_step
 from jiceng.core import personal
 from jiceng.core.region_codes import community_of, serial_of
 from jiceng.places.models import Person
@@ -476,6 +477,8 @@ class ActivityHistory:
                     arrive = activity.starts_at + datetime.timedelta(minutes=rng.randint(-20, 15))
                     leave = activity.ends_at - datetime.timedelta(minutes=rng.randint(0, 30))
                     signup.checked_in_at = arrive
+                    signup.check_in_step = check_in_step(arrive.timestamp())
+                    signup.attendance = SignUp.Attendance.CONFIRMED  # by the team's leader
                     if rng.random() < 0.8:
                         signup.checked_out_at = leave
                     else:
@@ -488,7 +491,7 @@ class ActivityHistory:
         for signup in rows:
             created[signup.activity_id].append(signup)
         for activity in activities:
-            attended = [s for s in created.get(activity.pk, []) if s.checked_in_at]
+            attended = [s for s in created.get(activity.pk, []) if s.attended]
             if activity.status in (A.COMPLETED, A.SETTLED):
                 self.figures.held += 1
                 self.figures.participations += len(attended)

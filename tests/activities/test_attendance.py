@@ -1,0 +1,253 @@
+"""Check-in attestation: a check-in by the rotating code only claims attendance; the team's
+leader confirms it or strikes it out (and marks present someone without a phone), and
+only confirmed attendance is paid at settlement, once. A link forwarded to a chat is stale
+before anyone away from the room can use it."""
+
+import datetime
+import time
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from jiceng.activities import services
+from jiceng.activities.models import Activity, SignUp
+from jiceng.core.actors import Actor
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.models import AuditEvent
+from jiceng.points.ledger import verify
+from jiceng.points.models import Account, JournalEntry
+from tests.activities.conftest import at
+from tests.factories import resident
+
+A = Activity.Status
+Attendance = SignUp.Attendance
+
+
+@pytest.fixture
+def held(make_activity, team, clock):
+    """An activity of the team, started (09:00), with four residents signed up."""
+
+    def make():
+        activity = make_activity("signup", team=team)
+        people = [resident() for _ in range(4)]
+        signups = [
+            services.signup_create(actor=Actor.of_resident(p), activity=activity) for p in people
+        ]
+        clock.move_to(at(2026, 11, 10, 9, 0))
+        activity = services.activity_hold(actor=Actor.of_resident(team.leader), activity=activity)
+        return activity, people, signups
+
+    return make
+
+
+def _check_in(activity, person, **kwargs) -> SignUp:
+    return services.signup_check_in(
+        actor=Actor.of_resident(person),
+        activity=activity,
+        code=services.check_in_code(activity),
+        **kwargs,
+    )
+
+
+def _balances() -> dict:
+    return dict(
+        Account.objects.filter(kind=Account.Kind.RESIDENT).values_list("resident_id", "balance")
+    )
+
+
+def test_only_confirmed_attendance_is_paid(held, leader, staff_a, clock):
+    activity, people, signups = held()
+    as_leader = Actor.of_resident(leader)
+    for person in people[:3]:
+        assert _check_in(activity, person).attendance == Attendance.CLAIMED
+    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    services.attendance_mark(actor=as_leader, signup=signups[1], attended=False)  # not there
+    clock.move_to(at(2026, 11, 10, 11, 30))
+    with pytest.raises(DomainError) as pending:
+        services.activity_complete(actor=as_leader, activity=activity)
+    assert pending.value.code == "attendance_pending"
+    assert Activity.objects.get(pk=activity.pk).status == A.HELD
+    assert not activity.events.filter(action="complete").exists()
+
+    assert services.attendance_confirm_claims(actor=as_leader, activity=activity) == 1
+    activity = services.activity_complete(actor=as_leader, activity=activity)
+    services.activity_settle(actor=staff_a, activity=activity)
+
+    attendance = dict(SignUp.objects.values_list("pk", "attendance"))
+    assert [attendance[s.pk] for s in signups] == ["confirmed", "struck", "confirmed", ""]
+    assert set(JournalEntry.objects.values_list("key", flat=True)) == {
+        f"checkin:{signups[0].pk}",
+        f"checkin:{signups[2].pk}",
+        f"activity:{activity.pk}:team",
+    }
+    assert _balances() == {people[0].pk: 10, people[2].pk: 10}
+    hours = dict(SignUp.objects.values_list("pk", "hours"))
+    assert hours[signups[0].pk] == Decimal("2.00") and hours[signups[1].pk] == 0
+    marks = AuditEvent.objects.filter(action="activity.attendance").order_by("pk")
+    assert [(m.object_id, m.detail["attended"]) for m in marks] == [
+        (str(signups[0].pk), True),
+        (str(signups[1].pk), False),
+        (str(signups[2].pk), True),
+    ]
+    assert verify() == (3, [])
+
+
+def test_confirming_twice_pays_once(held, leader, staff_a, clock):
+    activity, people, signups = held()
+    as_leader = Actor.of_resident(leader)
+    _check_in(activity, people[0])
+    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    assert services.attendance_confirm_claims(actor=as_leader, activity=activity) == 0
+    assert AuditEvent.objects.filter(action="activity.attendance").count() == 1
+    clock.move_to(at(2026, 11, 10, 11, 30))
+    activity = services.activity_complete(actor=as_leader, activity=activity)
+    services.activity_settle(actor=staff_a, activity=activity)
+    with pytest.raises(DomainError):
+        services.activity_settle(actor=staff_a, activity=activity)
+    assert JournalEntry.objects.filter(key=f"checkin:{signups[0].pk}").count() == 1
+    assert _balances() == {people[0].pk: 10}
+
+
+def test_the_leader_marks_present_someone_without_a_phone(held, leader, staff_a, clock):
+    activity, people, signups = held()
+    as_leader = Actor.of_resident(leader)
+    services.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
+    row = SignUp.objects.get(pk=signups[3].pk)
+    assert row.attendance == Attendance.CONFIRMED and row.checked_in_at is None
+    assert row.hours == Decimal("2.00")  # the whole activity
+    with pytest.raises(DomainError) as twice:
+        _check_in(activity, people[3])
+    assert twice.value.code == "already_checked_in"
+    # A mistake can be struck out until attendance is final (nothing has been paid).
+    services.attendance_mark(actor=as_leader, signup=signups[3], attended=False)
+    assert SignUp.objects.get(pk=signups[3].pk).hours == 0
+    services.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
+    clock.move_to(at(2026, 11, 10, 11, 30))
+    services.activity_settle(
+        actor=staff_a, activity=services.activity_complete(actor=as_leader, activity=activity)
+    )
+    assert _balances() == {people[3].pk: 10}
+    with pytest.raises(DomainError) as closed:  # final: no more marks
+        services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    assert closed.value.code == "attendance_closed"
+
+
+def test_a_struck_check_in_neither_checks_out_nor_counts(held, leader, clock):
+    activity, people, signups = held()
+    _check_in(activity, people[0])
+    services.attendance_mark(actor=Actor.of_resident(leader), signup=signups[0], attended=False)
+    clock.move_to(at(2026, 11, 10, 10, 0))
+    with pytest.raises(DomainError) as out:
+        services.signup_check_out(actor=Actor.of_resident(people[0]), activity=activity)
+    assert out.value.code == "not_checked_in"
+    clock.move_to(at(2026, 11, 10, 11, 30))
+    services.activity_complete(actor=Actor.of_resident(leader), activity=activity)
+    row = SignUp.objects.get(pk=signups[0].pk)
+    assert row.attendance == Attendance.STRUCK and row.hours == 0 and row.checked_out_at is None
+
+
+def test_only_the_leader_or_the_communitys_staff_confirm(held, world, staff_a):
+    activity, people, signups = held()
+    _check_in(activity, people[0])
+    for someone in (Actor.of_resident(people[1]), world.b("community_worker")):
+        with pytest.raises(NotFound):
+            services.attendance_mark(actor=someone, signup=signups[0], attended=True)
+        with pytest.raises(NotFound):
+            services.attendance_confirm_claims(actor=someone, activity=activity)
+    assert SignUp.objects.get(pk=signups[0].pk).attendance == Attendance.CLAIMED
+    assert not AuditEvent.objects.filter(action="activity.attendance").exists()
+    services.attendance_mark(actor=staff_a, signup=signups[0], attended=True)
+    assert SignUp.objects.get(pk=signups[0].pk).attendance == Attendance.CONFIRMED
+
+
+def test_a_fresh_scan_may_be_confirmed_a_little_later(held, clock):
+    activity, people, _ = held()
+    clock.move_to(at(2026, 11, 10, 9, 5, 0))
+    code, scanned = services.check_in_code(activity), time.time()
+    clock.move_to(at(2026, 11, 10, 9, 6, 30))  # the tap, 90 s after the scan
+    with pytest.raises(DomainError) as stale:  # the code alone is stale by now
+        services.signup_check_in(actor=Actor.of_resident(people[0]), activity=activity, code=code)
+    assert stale.value.code == "code_stale"
+    checked = services.signup_check_in(
+        actor=Actor.of_resident(people[0]), activity=activity, code=code, scanned_at=scanned
+    )
+    assert checked.check_in_step == services.check_in_step(scanned)
+    clock.move_to(at(2026, 11, 10, 9, 7, 1))  # past SCAN_GRACE: the scan no longer counts
+    with pytest.raises(DomainError) as late:
+        services.signup_check_in(
+            actor=Actor.of_resident(people[1]), activity=activity, code=code, scanned_at=scanned
+        )
+    assert late.value.code == "code_stale"
+    with pytest.raises(DomainError):  # a scan "from the future" is not believed either
+        services.signup_check_in(
+            actor=Actor.of_resident(people[1]),
+            activity=activity,
+            code=code,
+            scanned_at=time.time() + 60,
+        )
+    assert SignUp.objects.filter(checked_in_at__isnull=False).count() == 1
+
+
+def _signed_in(person) -> Client:
+    client = Client()
+    session = client.session
+    session["resident_id"] = person.pk
+    session.save()
+    return client
+
+
+def test_a_link_forwarded_to_a_chat_checks_nobody_in(held, clock):
+    """In the room, a resident scans (the page keeps the scan in their session) and taps
+    a minute later; the link forwarded to a chat is opened 45 s after it was shown, by
+    someone signed in elsewhere: stale. Tapping it without having scanned is stale too."""
+    activity, people, signups = held()
+    clock.move_to(at(2026, 11, 10, 9, 10, 0))
+    url = f"/a/{activity.pk}/checkin/{services.check_in_code(activity)}/"
+    in_the_room, in_the_chat, tapping = (_signed_in(p) for p in people[:3])
+    assert "确认签到" in in_the_room.get(url).content.decode()
+    clock.move_to(at(2026, 11, 10, 9, 10, 45))
+    away = in_the_chat.get(url, follow=True).content.decode()
+    assert "签到码已过期" in away and "确认签到" not in away
+    clock.move_to(at(2026, 11, 10, 9, 11, 0))
+    assert "签到成功" in in_the_room.post(url, follow=True).content.decode()
+    assert "签到码已过期" in tapping.post(url, follow=True).content.decode()
+    rows = dict(SignUp.objects.values_list("resident_id", "attendance"))
+    assert rows == {people[0].pk: "claimed", people[1].pk: "", people[2].pk: "", people[3].pk: ""}
+    assert SignUp.objects.get(pk=signups[0].pk).check_in_step == services.check_in_step(
+        at(2026, 11, 10, 9, 10, 0).timestamp()
+    )
+    assert AuditEvent.objects.filter(action="activity.check_in").count() == 1
+
+
+def test_the_leaders_page_lists_claims_to_confirm(held, leader, clock):
+    activity, people, signups = held()
+    _check_in(activity, people[0])
+    _check_in(activity, people[1])
+    page = _signed_in(leader).get(f"/me/activities/{activity.pk}/").content.decode()
+    assert "全部确认（2 人待确认）" in page
+    assert page.count('data-attendance="claimed"') == 2
+    _signed_in(leader).post(
+        f"/me/activities/{activity.pk}/attendance/{signups[1].pk}/", {"attended": "0"}
+    )
+    response = _signed_in(leader).post(f"/me/activities/{activity.pk}/attendance/confirm/")
+    assert response.status_code == 302
+    rows = dict(SignUp.objects.values_list("pk", "attendance"))
+    assert (rows[signups[0].pk], rows[signups[1].pk]) == ("confirmed", "struck")
+    page = _signed_in(leader).get(f"/me/activities/{activity.pk}/").content.decode()
+    assert "全部确认" not in page and 'data-attendance="confirmed"' in page
+    mine = _signed_in(people[0]).get(f"/a/{activity.pk}/").content.decode()
+    assert "出勤：已确认出勤" in mine
+
+
+def test_the_code_page_changes_the_code_every_20_seconds(held, leader, clock):
+    activity, _, _ = held()
+    client = _signed_in(leader)
+    first = client.get(f"/me/activities/{activity.pk}/code/").content.decode()
+    clock.move_to(at(2026, 11, 10, 9, 0) + datetime.timedelta(seconds=services.CODE_SECONDS))
+    second = client.get(f"/me/activities/{activity.pk}/code/").content.decode()
+    assert services.CODE_SECONDS == 20
+    assert (
+        services.check_in_code(activity) in second and services.check_in_code(activity) not in first
+    )
