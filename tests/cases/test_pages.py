@@ -283,11 +283,14 @@ def test_county_admins_edit_limits_and_questions(world, catalogue, login):
 
 def test_void_and_merge_ask_before_they_submit(world, catalogue, login, submit):
     case = submit()
-    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    page = login(world.a("community_worker")).get(f"/cases/{case.pk}/").content.decode()
     void = re.search(r"<button[^>]*>作废</button>", page).group(0)
     merge = re.search(r"<button[^>]*>合并</button>", page).group(0)
     assert 'data-confirm="' in void and "确定作废" in void
     assert 'data-confirm="' in merge and "确定合并" in merge
+    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    proposal = re.search(r"<button[^>]*>申请作废（社区确认）</button>", page).group(0)
+    assert 'data-confirm="' in proposal and "确定申请作废" in proposal
 
 
 def test_both_timelines_say_how_each_decision_went(world, catalogue, login, submit, client):

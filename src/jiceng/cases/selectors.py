@@ -121,8 +121,16 @@ def may_reveal_reporter(user, case: Case) -> bool:
     the request's assigned handler if their role may reveal reporters at all (who calls
     the resident back, as the 12345 rules expect of the handling unit; a role that may is
     granted by two security administrators)."""
-    if not may_see_reporter(user, case):
-        return False
+    return may_see_reporter(user, case) and _holds_reveal_right(user, case)
+
+
+def reporter_hidden_by_choice(user, case: Case) -> bool:
+    """Whether only the resident's choice keeps the reporter from this user (who is then
+    told so, rather than that there is nothing to see)."""
+    return _holds_reveal_right(user, case) and not may_see_reporter(user, case)
+
+
+def _holds_reveal_right(user, case: Case) -> bool:
     if may_handle(user, case) and case.handler_id == user.pk:
         return has_permission(user, "cases.view_own_reporter") or has_permission(
             user, "cases.view_reporter"

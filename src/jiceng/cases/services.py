@@ -872,7 +872,7 @@ def case_reveal_reporter(*, actor: Actor, case: Case) -> str:
     whether allowed or not. Whoever the reporter is hidden from is told so."""
     actor = actor_required(actor)
     hidden = None
-    if not selectors.may_see_reporter(actor.user, case):
+    if selectors.reporter_hidden_by_choice(actor.user, case):
         anonymous = case.reporter_shown_to == Case.ReporterShownTo.NOT_HANDLER
         hidden = DomainError(
             "居民选择对承办人匿名。" if anonymous else REPORTER_HIDDEN, code="reporter_hidden"
