@@ -61,7 +61,7 @@ def generate_requests(rng: random.Random, count: int = REQUESTS) -> int:
         "handle_due_at", "handled_at", "closed_at", "closed_on_time", "updated_at", "handler",
         "rating", "rework_count", "extension_days", "extension_requested_days",
         "dissatisfied_count", "supervised_region_code", "address", "reporter_name",
-        "reporter_phone", "hide_reporter", "reporter_account", "device_id",
+        "reporter_phone", "reporter_shown_to", "reporter_account", "device_id",
         "client_fingerprint", "media_url", "result", "rating_comment", "idempotency_key",
     ]  # fmt: skip
     with transaction.atomic():
@@ -91,7 +91,7 @@ def generate_requests(rng: random.Random, count: int = REQUESTS) -> int:
                     (closed <= handle_due) if status == S.CLOSED else None, closed or received,
                     workers[grid] if handled else None,
                     rng.choice([5, 5, 4, 4, 3, 2, None]) if status == S.CLOSED else None,
-                    0, 0, 0, 0, "", "", "", "", False, "", "", "", "", "", "", "",
+                    0, 0, 0, 0, "", "", "", "", "community", "", "", "", "", "", "", "",
                 ))  # fmt: skip
         ids.close()
     from django.db import connection

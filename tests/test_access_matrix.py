@@ -815,7 +815,7 @@ PAGES = [
     ),
     Case(
         "cases:reporter",
-        "grid_worker",
+        "community_worker",  # the grid's worker is not shown a reporter who did not allow it
         lambda w: f"/cases/{_a_case(w).pk}/reporter/",
         method="post",
     ),

@@ -47,7 +47,7 @@ def test_one_row_follows_a_request_from_intake_to_closing_and_rework(world, subm
 
 def test_voided_and_merged_requests_leave_the_clock(world, submit):
     worker = world.a("grid_worker")
-    voided = services.case_void(actor=worker, case=submit(), reason="重复")
+    voided = services.case_void(actor=world.a("community_worker"), case=submit(), reason="重复")
     into = submit(text="另一件")
     merged = services.case_merge(actor=worker, case=submit(text="同一件"), into=into)
     assert _row(voided).closed_at is not None and _row(merged).closed_at is not None
@@ -101,7 +101,7 @@ def test_the_data_migration_backfills_open_requests(world, submit):
 
     migration = import_module("jiceng.cases.migrations.0004_deadline_rows_for_open_requests")
     case = submit()
-    services.case_void(actor=world.a("grid_worker"), case=submit(text="作废的"), reason="重复")
+    services.case_void(actor=world.a("community_worker"), case=submit(text="作废的"), reason="重复")
     Deadline.objects.all().delete()
     migration.backfill(apps, None)
     assert list(Deadline.objects.values_list("object_id", flat=True)) == [case.pk]

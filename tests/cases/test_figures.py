@@ -31,7 +31,7 @@ def test_the_indicators(world, submit, clock, login):
     close(world, submit(), rating=5)
     close(world, submit(), rating=2)  # dissatisfied: back to rework, open again
     case = submit(category="disputes.noise")
-    services.case_void(actor=world.a("grid_worker"), case=case, reason="重复")
+    services.case_void(actor=world.a("community_worker"), case=case, reason="重复")
     submit()  # still waiting to be accepted
     late = close(world, submit(), late=True, clock=clock)
     assert late.closed_on_time is False

@@ -124,7 +124,9 @@ def test_staff_flow_through_the_pages(world, catalogue, login, submit):
     case = submit(category=None, reporter_phone="13900002222", reporter_name="王大爷")
     worker, community = login(world.a("grid_worker")), login(world.a("community_worker"))
     page = worker.get(f"/cases/{case.pk}/").content.decode()
-    assert "分类建议" in page and "13900002222" not in page and "139****2222" in page
+    assert "分类建议" in page and "13900002222" not in page and "139****2222" not in page
+    assert "仅社区及以上工作人员可见" in page  # the resident did not allow the grid
+    assert "139****2222" in community.get(f"/cases/{case.pk}/").content.decode()
     worker.post(f"/cases/{case.pk}/act/accept/", {"category": catalogue["disputes.neighbour"].pk})
     page = worker.get(f"/cases/{case.pk}/").content.decode()
     assert "派单" in page
@@ -150,15 +152,22 @@ def test_a_refused_step_shows_a_message(world, catalogue, login, submit):
 
 
 def test_a_hidden_reporter_stays_hidden_from_the_handler(world, catalogue, login, submit):
+    """A request from before the new default whose resident asked to stay anonymous to
+    the handler (对承办人匿名) keeps it, even from a community worker handling it."""
     from jiceng.cases import services
 
-    case = submit(reporter_phone="13900003333", hide_reporter=True)
-    worker = world.a("grid_worker")
+    case = submit(reporter_phone="13900003333")
+    Case.objects.filter(pk=case.pk).update(reporter_shown_to="not_handler")
+    worker = world.a("community_worker")
     services.case_accept(actor=worker, case=case)
     services.case_dispatch(actor=worker, case=case, handler=worker)
     page = login(worker).get(f"/cases/{case.pk}/").content.decode()
     assert "匿名" in page and "139****3333" not in page
-    assert login(worker).post(f"/cases/{case.pk}/reporter/").status_code == 400
+    refused = login(worker).post(f"/cases/{case.pk}/reporter/")
+    assert refused.status_code == 400 and "13900003333" not in refused.content.decode()
+    assert AuditEvent.objects.filter(
+        action="case.reveal_reporter", object_id=str(case.pk), outcome="failure"
+    ).exists()
 
 
 def test_the_staff_entry_form(world, catalogue, login):
@@ -274,11 +283,14 @@ def test_county_admins_edit_limits_and_questions(world, catalogue, login):
 
 def test_void_and_merge_ask_before_they_submit(world, catalogue, login, submit):
     case = submit()
-    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    page = login(world.a("community_worker")).get(f"/cases/{case.pk}/").content.decode()
     void = re.search(r"<button[^>]*>作废</button>", page).group(0)
     merge = re.search(r"<button[^>]*>合并</button>", page).group(0)
     assert 'data-confirm="' in void and "确定作废" in void
     assert 'data-confirm="' in merge and "确定合并" in merge
+    page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
+    proposal = re.search(r"<button[^>]*>申请作废（社区确认）</button>", page).group(0)
+    assert 'data-confirm="' in proposal and "确定申请作废" in proposal
 
 
 def test_both_timelines_say_how_each_decision_went(world, catalogue, login, submit, client):

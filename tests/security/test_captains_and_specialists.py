@@ -330,19 +330,41 @@ def test_the_specialist_handles_what_is_routed_to_them(world, street, specialist
 
 def test_the_handling_specialist_may_call_the_reporter_back(world, street, specialist):
     """The handling unit calls the resident back (12345 practice): the assigned handler
-    reads the reporter's phone, audited; not before taking a company's request, and
-    never when the resident chose to stay anonymous to the handler."""
+    reads the reporter's phone, audited; a specialist posted in a grid (below the
+    community) only if the resident allowed the grid's staff to see it; not before taking
+    a company's request; never when the resident chose to stay anonymous to the handler
+    (a request from before that choice became the default)."""
     client = client_for(specialist)
     own, company = street["own_case"], street["neighbour_case"]
+    hidden = client.post(f"/cases/{own.pk}/reporter/")
+    assert hidden.status_code == 400 and "13912345678" not in hidden.content.decode()
+    assert "139****5678" not in client.get(f"/cases/{own.pk}/").content.decode()
+    Case.objects.filter(pk=own.pk).update(reporter_shown_to="grid")
     revealed = client.post(f"/cases/{own.pk}/reporter/")
     assert revealed.status_code == 200 and "13912345678" in revealed.content.decode()
     assert AuditEvent.objects.filter(
         action="case.reveal_reporter", object_id=str(own.pk), actor_id=specialist.pk
     ).exists()
     assert client.post(f"/cases/{company.pk}/reporter/").status_code == 404
-    Case.objects.filter(pk=own.pk).update(hide_reporter=True)
-    hidden = client.post(f"/cases/{own.pk}/reporter/")
-    assert hidden.status_code == 400 and "13912345678" not in hidden.content.decode()
+    Case.objects.filter(pk=own.pk).update(reporter_shown_to="not_handler")
+    anonymous = client.post(f"/cases/{own.pk}/reporter/")
+    assert anonymous.status_code == 400 and "13912345678" not in anonymous.content.decode()
     reveals = AuditEvent.objects.filter(action="case.reveal_reporter")
     assert reveals.filter(outcome="success").count() == 1
-    assert reveals.filter(outcome="failure").count() == 2  # refused reveals are audited too
+    assert reveals.filter(outcome="failure").count() == 3  # refused reveals are audited too
+
+
+def test_a_specialist_posted_at_the_town_calls_back_by_default(world, street, specialist):
+    """Posted at the town (not below the community), the assigned handler reads the phone
+    of a request whose resident allowed no one in the grid."""
+    at_town = factories.staff(
+        "specialist_grid_worker", "370829001", username="town-gas", department=specialist.department
+    )
+    case = street["grid_case"]
+    Case.objects.filter(pk=case.pk).update(handler=at_town)
+    revealed = client_for(at_town).post(f"/cases/{case.pk}/reporter/")
+    assert revealed.status_code == 200 and "13912345678" in revealed.content.decode()
+    assert AuditEvent.objects.filter(
+        action="case.reveal_reporter", object_id=str(case.pk), actor_id=at_town.pk,
+        outcome="success",
+    ).exists()  # fmt: skip

@@ -32,7 +32,9 @@ class CaseOut(Schema):
     handle_due_at: datetime.datetime | None
     lateness: str = Field("", description="overdue（红牌）、due_soon（黄牌）或空")
     handler: str | None = None
-    reporter: str = Field("", description="脱敏")
+    reporter: str = Field("", description="脱敏；网格及以下工作人员仅在居民同意时可见，否则为空")
+    void_pending: bool = Field(False, description="网格员已申请作废，待社区确认")
+    about_staff: bool = Field(False, description="反映工作人员：由乡镇（街道）办理")
     rework_count: int
     supervised: bool = False
 
@@ -47,7 +49,9 @@ class CaseOut(Schema):
         return obj.handler_department.name if obj.handler_department_id else None
 
     @staticmethod
-    def resolve_reporter(obj):
+    def resolve_reporter(obj, context):
+        if not selectors.may_see_reporter(context["request"].user, obj):
+            return ""
         return f"{mask_name(obj.reporter_name)} {mask_phone(obj.reporter_phone)}".strip()
 
     @staticmethod
@@ -225,7 +229,8 @@ class StepDoneOut(Schema):
 )
 def case_step(request, case_id: int, action: str, payload: StepIn):
     """action: accept, void, merge, dispatch, start, return, request_extension,
-    decide_extension, handle, check, supervise, note."""
+    decide_extension, handle, check, supervise, note. A grid worker's void is a proposal
+    (an approval the community decides): the request stays received, void_pending."""
     user = request.user
     case = selectors.case_get(user=user, pk=case_id)
     given = actions.StepInput(

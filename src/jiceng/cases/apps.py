@@ -9,9 +9,11 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         import datetime
 
-        from jiceng.cases.services import deadline_notices
-        from jiceng.core import schedule
+        from jiceng.cases.services import VOID_KIND, deadline_notices
+        from jiceng.core import approvals, schedule
 
+        # A grid worker's void is a proposal the community decides.
+        approvals.register(VOID_KIND)
         # Yellow- and red-card warnings, each once (keyed by its deadline).
         # (The job is called with the worker's actor; the notices name no one.)
         schedule.register(

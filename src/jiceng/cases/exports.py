@@ -1,5 +1,6 @@
 """The supervision queue (督办) as an .xlsx file: what the page shows, filtered the same
-way, with the reporter's name and phone masked as on the page; each export is audited."""
+way, with the reporter's name and phone masked as on the page (and left out where the
+page hides them); each export is audited."""
 
 import io
 
@@ -9,7 +10,7 @@ from jiceng.cases import selectors
 from jiceng.cases.models import Case
 from jiceng.core import audit
 from jiceng.core.access import require, scopes
-from jiceng.core.actors import Actor
+from jiceng.core.actors import Actor, user_of
 from jiceng.core.deadlines import Clock
 from jiceng.core.masking import mask_name, mask_phone
 from jiceng.core.region_codes import ancestors_of, is_within
@@ -28,9 +29,10 @@ def _local(moment) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}" if moment else ""
 
 
-def _row(case: Case, clock: Clock) -> list:
+def _row(case: Case, clock: Clock, actor: Actor) -> list:
     community, grid = selectors.community_and_grid(case.region_code)
     handler = case.handler or case.handler_department
+    shown = selectors.may_see_reporter(user_of(actor), case)
     return [
         safe_cell(value)
         for value in (
@@ -44,8 +46,8 @@ def _row(case: Case, clock: Clock) -> list:
             _local(case.due_at),
             str(handler) if handler else "",
             "是" if case.supervised_region_code else "",
-            mask_name(case.reporter_name),
-            mask_phone(case.reporter_phone),
+            mask_name(case.reporter_name) if shown else "",
+            mask_phone(case.reporter_phone) if shown else "",
             _local(case.received_at),
         )
     ]
@@ -65,7 +67,7 @@ def supervision_export(*, actor: Actor, community: str = "") -> tuple[bytes, int
     sheet.append(HEADERS)
     count = 0
     for case in queue[:EXPORT_LIMIT].iterator(chunk_size=2000):
-        sheet.append(_row(case, clock))
+        sheet.append(_row(case, clock, actor))
         count += 1
     if count == EXPORT_LIMIT:
         sheet.append([f"仅导出了前 {EXPORT_LIMIT} 件，请按社区筛选后分别导出。"])

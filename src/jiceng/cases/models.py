@@ -186,7 +186,22 @@ class Case(models.Model):
     reporter_phone_tail = BlindIndexField(
         "联系电话尾号索引", source="reporter_phone", tail=4, db_default=""
     )
-    hide_reporter = models.BooleanField("对承办人匿名", default=False)
+
+    class ReporterShownTo(models.TextChoices):
+        COMMUNITY = "community", "社区及以上工作人员"
+        GRID = "grid", "社区及以上工作人员和本网格网格员"
+        # Requests made before the default became "community": the resident had asked to
+        # stay anonymous to the handler (对承办人匿名), which still holds.
+        NOT_HANDLER = "not_handler", "社区及以上工作人员，承办人除外"
+
+    reporter_shown_to = models.CharField(
+        "反映人联系方式可见范围",
+        max_length=16,
+        choices=ReporterShownTo.choices,
+        default=ReporterShownTo.COMMUNITY,
+        db_default=ReporterShownTo.COMMUNITY,
+        help_text="默认只有社区及以上工作人员能看到；居民同意时网格员也能看到",
+    )
     reporter_account = models.CharField("反映人账号", max_length=100, blank=True)
     device_id = models.CharField("设备标识", max_length=100, blank=True)
     client_fingerprint = models.CharField("来源指纹", max_length=64, blank=True)
@@ -222,6 +237,35 @@ class Case(models.Model):
         related_name="findings",
     )
     idempotency_key = models.CharField("幂等键", max_length=80, blank=True)
+    # About staff (反映工作人员): the request goes to the town, and those it names neither
+    # see it nor triage, handle or void it.
+    about_staff = models.BooleanField(
+        "反映工作人员", default=False, db_default=False, help_text="反映的是工作人员的问题"
+    )
+    named_grid_code = RegionCodeField(
+        "所反映的网格",
+        blank=True,
+        db_default="",
+        help_text="反映工作人员时，居民扫码所在的网格：其工作人员回避",
+    )
+    named_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="所反映的工作人员",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    named_post = models.CharField(
+        "所反映的岗位", max_length=60, blank=True, db_default="", help_text="居民所写"
+    )
+    void_pending = models.BooleanField(
+        "作废待社区确认",
+        default=False,
+        db_default=False,
+        help_text="网格员提出作废，待社区审批（core.approvals 的 cases.void）",
+    )
     # Who handles it
     handler = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -21,10 +21,11 @@ from django.urls import reverse
 
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases.models import Notification
+from jiceng.cases.selectors import names
 from jiceng.core import outbox, personal, phones
 from jiceng.core.links import public_base_url
 from jiceng.core.process import actor_required
-from jiceng.core.region_codes import community_of, county_of, town_of
+from jiceng.core.region_codes import COMMUNITY, community_of, county_of, is_above, town_of
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def notify(users, case, kind: str, text: str, key: str | None = None, *,
     rows = {
         (f"{key}:{user.pk}" if key else f"{kind}:{case.pk}:{user.pk}:{uuid.uuid4().hex}"): user
         for user in users
-        if acting is None or user.pk != acting
+        if (acting is None or user.pk != acting) and not names(user, case)
     }
     if key:
         for existing in Notification.objects.filter(key__in=list(rows)).values_list(
@@ -58,11 +59,16 @@ def notify(users, case, kind: str, text: str, key: str | None = None, *,
 
 
 def triage_staff(case, kind: str, text: str, key: str | None = None, *, actor):
-    """The grid's workers and the community's staff, who accept and dispatch."""
-    staff = staff_at(
-        roles=("grid_worker", "community_worker"),
-        region_codes=[case.region_code, community_of(case.region_code)],
-    )
+    """The grid's workers and the community's staff, who accept and dispatch; the town's
+    staff for a request placed at the town (反映工作人员, or one through an interface not
+    yet put in a grid)."""
+    if is_above(case.region_code, COMMUNITY):
+        staff = staff_at(roles=("town_staff",), region_codes=[town_of(case.region_code)])
+    else:
+        staff = staff_at(
+            roles=("grid_worker", "community_worker"),
+            region_codes=[case.region_code, community_of(case.region_code)],
+        )
     return notify(staff, case, kind, text, key, actor=actor)
 
 

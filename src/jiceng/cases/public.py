@@ -36,6 +36,14 @@ DEVICE_COOKIE = "jiceng_device"
 PUBLIC_NOTES = {"void", "handle", "merge", "rate", "reopen", "check"}
 
 
+# 反映工作人员: such a request goes to the town; the grid's workers do not see it.
+ABOUT_STAFF = [
+    ("", "不是"),
+    ("grid_worker", "是，反映本网格的网格员"),
+    ("other", "是，反映其他工作人员"),
+]
+
+
 class IntakeForm(forms.Form):
     category = forms.TypedChoiceField(
         label="问题类别", coerce=int, required=False, empty_value=None
@@ -56,7 +64,15 @@ class IntakeForm(forms.Form):
     address = forms.CharField(label="具体位置", max_length=200, required=False)
     share_location = forms.BooleanField(label="使用照片里的拍摄位置", required=False)
     reporter_phone = forms.CharField(label="联系电话（选填）", max_length=20, required=False)
-    hide_reporter = forms.BooleanField(label="不向承办人透露我的电话", required=False)
+    share_reporter_with_grid = forms.BooleanField(
+        label="也允许本网格的网格员查看我的联系方式", required=False
+    )
+    about_staff = forms.ChoiceField(
+        label="反映的是工作人员的问题吗", required=False, choices=ABOUT_STAFF
+    )
+    named_post = forms.CharField(
+        label="反映哪位工作人员或哪个岗位（选填）", max_length=60, required=False
+    )
     submission = forms.CharField(widget=forms.HiddenInput)
 
     def clean_reporter_phone(self) -> str:
@@ -136,7 +152,10 @@ def intake(request, grid_code: str):
                 unit_number=data["unit_number"],
                 address=data["address"],
                 reporter_phone=data["reporter_phone"],
-                hide_reporter=data["hide_reporter"],
+                share_reporter_with_grid=data["share_reporter_with_grid"],
+                about_staff=bool(data["about_staff"]),
+                named_staff=worker if data["about_staff"] == "grid_worker" else None,
+                named_post=data["named_post"],
                 device_id=device,
                 fingerprint=fingerprint,
                 photos=photos,

@@ -15,6 +15,7 @@ from django.utils import timezone
 from jiceng.cases.models import Case, Category, Event, Notification
 from jiceng.cases.workflow import PROCESS
 from jiceng.core.access import has_permission, reach_q, require, scope_q, scopes
+from jiceng.core.actors import user_of
 from jiceng.core.deadlines import Clock, open_deadlines, with_warn_at
 from jiceng.core.errors import NotFound
 from jiceng.core.region_codes import (
@@ -24,6 +25,7 @@ from jiceng.core.region_codes import (
     community_of,
     grid_of,
     is_above,
+    is_within,
 )
 from jiceng.places.selectors import community_choices
 
@@ -33,7 +35,8 @@ QUEUE_LIMIT = 100
 
 def visible_q(user) -> Q:
     """Requests in the user's scope or in a building assigned to them (楼栋长), plus those
-    they entered, and those assigned to them or their department."""
+    they entered, and those assigned to them or their department; never a request that
+    names them (反映工作人员: the staff complained of do not see the complaint)."""
     condition = reach_q(user, "cases.view", building="building")
     if user.is_authenticated and has_permission(user, "cases.submit"):
         condition |= Q(submitted_by=user)
@@ -41,7 +44,70 @@ def visible_q(user) -> Q:
         condition |= Q(handler=user)
         if user.department_id:
             condition |= Q(handler_department_id=user.department_id, handler__isnull=True)
+    if user.is_authenticated:
+        condition &= ~_naming_q(user)
     return condition
+
+
+def _posted_grids(user) -> list[str]:
+    """The grids the user holds a post in (a grid's worker, a captain of one of its
+    buildings): a 反映工作人员 request from such a grid names them."""
+    posts = user.active_memberships()
+    return sorted({grid_of(m.region_code) for m in posts if not is_above(m.region_code, GRID)})
+
+
+def _naming_q(user) -> Q:
+    """The requests that name this staff member (see `names`)."""
+    if user is None or not user.is_authenticated:
+        return Q(pk__in=[])
+    condition = Q(named_staff=user)
+    grids = _posted_grids(user)
+    if grids:
+        condition |= Q(named_grid_code__in=grids)
+    return condition
+
+
+def names(user, case: Case) -> bool:
+    """Whether the request is about this staff member: named in person, or a 反映工作人员
+    request from a grid they hold a post in. Whoever it names may not triage, handle or
+    void it (the process's `conflict`), nor decide a proposal to void it."""
+    if user is None or not user.is_authenticated:
+        return False
+    if case.named_staff_id is not None and case.named_staff_id == user.pk:
+        return True
+    return bool(case.named_grid_code) and case.named_grid_code in _posted_grids(user)
+
+
+def _posted_above_grid(user, permission: str, region_code: str | None = None) -> bool:
+    """Whether the user holds `permission` by a post at a community or above (at
+    `region_code`'s, if given): not only in a grid or a building."""
+    return any(
+        is_above(code, GRID) and (region_code is None or is_within(region_code, code))
+        for code in scopes(user, permission)
+    )
+
+
+def may_see_reporter(user, case: Case) -> bool:
+    """Whether the user is shown who asked (name and phone, masked): staff posted at the
+    request's community or above, and a handler posted there; staff posted below the
+    community (grid workers, specialist grid workers of a grid, captains) only if the
+    resident allowed the grid to see. Whoever entered the request knows already. A
+    request from before this default, whose resident asked to stay anonymous to the
+    handler, is hidden from the handler."""
+    if user is None or not user.is_authenticated:
+        return False
+    handler = may_handle(user, case)
+    if handler and case.reporter_shown_to == Case.ReporterShownTo.NOT_HANDLER:
+        return False
+    if case.submitted_by_id is not None and case.submitted_by_id == user.pk:
+        return True
+    if _posted_above_grid(user, "cases.view", case.region_code):
+        return True
+    if handler and _posted_above_grid(user, "cases.handle"):
+        return True
+    return case.reporter_shown_to == Case.ReporterShownTo.GRID and (
+        handler or has_permission(user, "cases.view", case.region_code)
+    )
 
 
 def may_see_requests(user) -> bool:
@@ -50,15 +116,22 @@ def may_see_requests(user) -> bool:
 
 
 def may_reveal_reporter(user, case: Case) -> bool:
-    """Who may read a reporter's name and phone: staff holding cases.view_reporter at the
-    request's region, and the request's assigned handler if their role may reveal
-    reporters at all (who calls the resident back, as the 12345 rules expect of the
-    handling unit; a role that may is granted by two security administrators), except a
-    handler the resident chose to stay anonymous to."""
-    handler = may_handle(user, case)
-    if handler and case.hide_reporter:
-        return False
-    if handler and case.handler_id == user.pk:
+    """Who may read a reporter's name and phone in clear: of those shown the reporter
+    (`may_see_reporter`), staff holding cases.view_reporter at the request's region, and
+    the request's assigned handler if their role may reveal reporters at all (who calls
+    the resident back, as the 12345 rules expect of the handling unit; a role that may is
+    granted by two security administrators)."""
+    return may_see_reporter(user, case) and _holds_reveal_right(user, case)
+
+
+def reporter_hidden_by_choice(user, case: Case) -> bool:
+    """Whether only the resident's choice keeps the reporter from this user (who is then
+    told so, rather than that there is nothing to see)."""
+    return _holds_reveal_right(user, case) and not may_see_reporter(user, case)
+
+
+def _holds_reveal_right(user, case: Case) -> bool:
+    if may_handle(user, case) and case.handler_id == user.pk:
         return has_permission(user, "cases.view_own_reporter") or has_permission(
             user, "cases.view_reporter"
         )
@@ -129,7 +202,9 @@ def queues_for(user) -> dict[str, str]:
 def case_queue(*, user, queue: str, region_code: str | None = None, query: str = "") -> QuerySet:
     """One of the work queues, oldest deadline first. A query that is a request's tracking
     code finds it in whichever queue it now stands (what was handled has left 我承办的)."""
-    cases = with_warn_at(Case.objects.prefetch_related(*QUEUE_RELATED), PROCESS.name)
+    cases = with_warn_at(Case.objects.prefetch_related(*QUEUE_RELATED), PROCESS.name).exclude(
+        _naming_q(user)
+    )
     code = query.strip().upper().replace("-", "")
     if len(code) == 10 and code.isalnum() and queue in QUEUES:
         found = cases.filter(visible_q(user), tracking_code=code)
@@ -169,6 +244,7 @@ def supervision_queue(*, user, clock: Clock, region_code: str | None = None) -> 
     supervision, the most pressing first."""
     require(user, "cases.supervise")
     prefixes = scopes(user, "cases.supervise")
+    staff = user_of(user)
     late = (
         open_deadlines(PROCESS.name).filter(scope_q(prefixes), clock.late_q()).values("object_id")
     )
@@ -178,6 +254,7 @@ def supervision_queue(*, user, clock: Clock, region_code: str | None = None) -> 
         with_warn_at(Case.objects, PROCESS.name)
         .filter(scope_q(prefixes), status__in=Case.OPEN)
         .filter(Q(pk__in=late) | ~Q(supervised_region_code=""))
+        .exclude(_naming_q(staff))
     )
     if region_code:
         cases = cases.filter(region_code__within=region_code)

@@ -15,15 +15,16 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases import notify, selectors
 from jiceng.cases.models import Case, Category, Event, Photo
 from jiceng.cases.photos import CleanPhoto
-from jiceng.cases.selectors import may_handle, may_reveal_reporter
-from jiceng.cases.workflow import PROCESS, actor_label
-from jiceng.core import audit, personal, phones, throttle
+from jiceng.cases.selectors import may_reveal_reporter
+from jiceng.cases.workflow import NAMED, PROCESS, actor_label
+from jiceng.core import approvals, audit, personal, phones, throttle
 from jiceng.core.access import has_permission, require, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import DAY, WorkCalendar
@@ -142,7 +143,7 @@ def case_submit(
     longitude: Decimal | None = None,
     reporter_name: str = "",
     reporter_phone: str = "",
-    hide_reporter: bool = False,
+    share_reporter_with_grid: bool = False,
     reporter_account: str = "",
     media_url: str = "",
     device_id: str = "",
@@ -152,12 +153,21 @@ def case_submit(
     patrol=None,
     idempotency_key: str | None = None,
     is_suspect: bool = False,
+    about_staff: bool = False,
+    named_staff=None,
+    named_post: str = "",
 ) -> tuple[Case, bool]:
     """Record a new request. Returns (case, created): a replayed submission (same
     idempotency key) returns the request it created the first time. A staff actor is the
     one who entered it (代为登记, a patrol finding); anyone else is the public. A reporter
     who left a mobile number is texted the tracking link, unless the submission is
-    suspect."""
+    suspect.
+
+    The reporter is shown to staff posted at the community or above; to the grid's
+    workers only with `share_reporter_with_grid` (the form says so). A request about
+    staff (`about_staff`, 反映工作人员) made in a grid goes to its town, naming the grid
+    (its workers stand aside and do not see it) and `named_staff` if the resident named
+    one."""
     actor = actor_required(actor)
     submitted_by = actor.user if actor.is_staff else None
     if idempotency_key:
@@ -196,6 +206,13 @@ def case_submit(
         answers = check_answers(category, answers or {})
     if building is not None and building.region_code != region_code:
         raise DomainError("楼栋不在该网格内。", code="building_invalid", field="building")
+    shown = Case.ReporterShownTo
+    shown_to = shown.GRID if share_reporter_with_grid else shown.COMMUNITY
+    named_grid_code = ""
+    if about_staff:
+        shown_to = shown.COMMUNITY
+        if region.level == Region.Level.GRID:
+            named_grid_code, region_code = region_code, town_of(region_code)
     if len(photos) > MAX_PHOTOS:
         raise DomainError(f"最多上传 {MAX_PHOTOS} 张照片。", code="too_many_photos", field="photos")
     if latitude is None and longitude is None:
@@ -231,7 +248,11 @@ def case_submit(
                 longitude=longitude,
                 reporter_name=reporter_name[:64],
                 reporter_phone=reporter_phone,
-                hide_reporter=hide_reporter,
+                reporter_shown_to=shown_to,
+                about_staff=about_staff,
+                named_grid_code=named_grid_code,
+                named_staff=named_staff if about_staff else None,
+                named_post=named_post.strip()[:60] if about_staff else "",
                 reporter_account=reporter_account[:100],
                 device_id=device_id[:100],
                 client_fingerprint=fingerprint,
@@ -279,7 +300,14 @@ def case_accept(
     if category is None or category.is_group or category.region_code != county_of(case.region_code):
         raise DomainError("立案前请确认诉求类别。", code="category_required", field="category")
     changes = {"category": category}
-    if len(case.region_code) != Region.CODE_LENGTHS[Region.Level.GRID] or grid is not None:
+    if case.about_staff:
+        if grid is not None:
+            raise DomainError(
+                "反映工作人员的诉求由乡镇（街道）受理办理，不转到网格。",
+                code="about_staff_stays",
+                field="grid",
+            )
+    elif len(case.region_code) != Region.CODE_LENGTHS[Region.Level.GRID] or grid is not None:
         if (
             grid is None
             or not grid.is_grid
@@ -292,12 +320,93 @@ def case_accept(
 
 
 def case_void(*, actor: Actor, case: Case, reason: str) -> Case:
-    if not reason.strip():
+    """作废. Staff posted at the request's community or above void it at once; a grid's
+    worker (who triages in the grid only) proposes it, and the request stays received,
+    marked 作废待社区确认, until the community decides (`VOID_KIND`)."""
+    actor = actor_required(actor)
+    reason = reason.strip()
+    if not reason:
         raise DomainError("作废须说明理由。", code="reason_required", field="reason")
+    if not has_permission(actor, "cases.triage", community_of(case.region_code)):
+        return _void_propose(actor=actor, case=case, reason=reason)
+
+    def no_proposal(locked: Case) -> None:
+        if locked.void_pending:
+            raise DomainError(
+                "这件诉求有待确认的作废申请，请在审批中批准或不批准。", code="void_pending"
+            )
+
+    return _void(case, actor=actor, reason=reason, check=no_proposal)
+
+
+def _void(case: Case, *, actor: Actor, reason: str, check=None, event: dict | None = None):
     return PROCESS.run(
-        case, "void", actor=actor, note=reason.strip(), event=_event(), due_at=None,
-        closed_at=timezone.now(),
+        case, "void", actor=actor, note=reason, event=_event(**(event or {})), check=check,
+        due_at=None, closed_at=timezone.now(), void_pending=False,
     )  # fmt: skip
+
+
+VOID = "cases.void"
+
+
+def _void_propose(*, actor: Actor, case: Case, reason: str) -> Case:
+    """申请作废: the proposal is an approval at the request's community, asked in the same
+    transaction as the request is marked."""
+
+    def ask(locked: Case) -> None:
+        approvals.ask(
+            actor=actor,
+            kind=VOID,
+            region_code=community_of(locked.region_code),
+            summary=f"作废诉求 {locked.tracking_code}",
+            reason=reason,
+            obj=locked,
+        )
+
+    return PROCESS.run(
+        case, "propose_void", actor=actor, note=reason, event=_event(public=False),
+        void_pending=True, effects=ask,
+    )  # fmt: skip
+
+
+def _proposed_case(approval) -> Case:
+    return Case.objects.get(pk=int(approval.object_id))
+
+
+def _void_approved(approval, actor: Actor) -> None:
+    """The community approves: the void step, for the decider, with the proposal's reason."""
+    _void(
+        _proposed_case(approval), actor=actor, reason=approval.reason,
+        event={"data": {"approval": approval.pk}},
+    )  # fmt: skip
+
+
+def _void_released(approval, actor: Actor) -> None:
+    """Refused or withdrawn: the request is triaged as before."""
+    from jiceng.core.models import Approval
+
+    withdrawn = approval.status == Approval.Status.CANCELLED
+    PROCESS.run(
+        _proposed_case(approval), "void_declined", actor=actor, note=approval.decision_note,
+        event=_event(public=False, data={"approval": approval.pk, "withdrawn": withdrawn}),
+        void_pending=False,
+    )  # fmt: skip
+
+
+def _void_decider(approval, actor: Actor) -> DomainError | None:
+    """Whoever the request names does not decide whether it is voided."""
+    return NAMED(actor, _proposed_case(approval))
+
+
+VOID_KIND = approvals.Kind(
+    name=VOID,
+    label="作废诉求",
+    permission="cases.triage",
+    apply=_void_approved,
+    release=_void_released,
+    check=_void_decider,
+    link=lambda approval: reverse("cases:detail", args=[int(approval.object_id)]),
+)
 
 
 def case_merge(*, actor: Actor, case: Case, into: Case, note: str = "") -> Case:
@@ -349,9 +458,12 @@ HANDLER_ROLES = ("grid_worker", "specialist_grid_worker", "community_worker")
 def handlers_for(case: Case):
     """Accounts posted at this request's grid (or its community) who handle requests: the
     usual choices when dispatching."""
-    return staff_at(
+    found = staff_at(
         roles=HANDLER_ROLES, region_codes=[case.region_code, community_of(case.region_code)]
-    ).order_by("department_id", "full_name")
+    )
+    if case.named_staff_id:
+        found = found.exclude(pk=case.named_staff_id)
+    return found.order_by("department_id", "full_name")
 
 
 def _may_dispatch_to(actor, handler) -> bool:
@@ -374,6 +486,12 @@ def case_dispatch(
         raise DomainError("请选择一名承办人或一个承办部门。", code="handler_required")
     if handler is not None and not _may_dispatch_to(actor, handler):
         raise DomainError("该账号不能承办这件诉求。", code="handler_invalid", field="handler")
+    if handler is not None and selectors.names(handler, case):
+        raise DomainError(
+            "这件诉求反映的正是该工作人员，不能派给其本人。",
+            code="conflict_of_interest",
+            field="handler",
+        )
     if department is not None and department.region_code != county_of(case.region_code):
         raise DomainError("承办部门不属于本县。", code="department_invalid", field="department")
     now = timezone.now()
@@ -751,17 +869,25 @@ def open311_client_set_active(*, actor: Actor, client, is_active: bool) -> None:
 
 def case_reveal_reporter(*, actor: Actor, case: Case) -> str:
     """The reporter's phone in clear, for those who may call the resident back; audited
-    whether allowed or not. A handler the resident chose to stay anonymous to is told so."""
+    whether allowed or not. Whoever the reporter is hidden from is told so."""
     actor = actor_required(actor)
-    hidden = case.hide_reporter and may_handle(actor.user, case)
+    hidden = None
+    if selectors.reporter_hidden_by_choice(actor.user, case):
+        anonymous = case.reporter_shown_to == Case.ReporterShownTo.NOT_HANDLER
+        hidden = DomainError(
+            "居民选择对承办人匿名。" if anonymous else REPORTER_HIDDEN, code="reporter_hidden"
+        )
     return personal.reveal(
         actor=actor,
         allowed=may_reveal_reporter(actor.user, case),
         action="case.reveal_reporter",
         obj=case,
         value=lambda: case.reporter_phone,
-        denied=DomainError("居民选择对承办人匿名。", code="reporter_hidden") if hidden else None,
+        denied=hidden,
     )
+
+
+REPORTER_HIDDEN = "反映人的联系方式只有社区及以上工作人员能看到（居民未同意网格员查看）。"
 
 
 def case_deadlines_backfill() -> int:

@@ -17,7 +17,7 @@ from jiceng.cases.photos import clean_photo
 from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import event_label
-from jiceng.core import personal
+from jiceng.core import approvals, personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
@@ -219,8 +219,14 @@ def case_detail(request, pk: int):
         "photos": list(case.photos.all()),
         "actions": actions,
         "lateness": selectors.Clock.current().lateness(case),
+        "may_see_reporter": selectors.may_see_reporter(user, case),
         "may_reveal_reporter": selectors.may_reveal_reporter(user, case),
+        "void_approval": approvals.pending_of(kind=services.VOID, obj=case)
+        if case.void_pending
+        else None,
         "may_open_grid": has_permission(user, "regions.view", case.region_code),
+        # A grid's worker proposes a void; the community confirms it.
+        "voids_directly": has_permission(user, "cases.triage", community_of(case.region_code)),
     }
     if actions & {"accept", "dispatch"}:
         context["suggestions"] = suggest_categories(case)
@@ -269,7 +275,7 @@ def case_act(request, pk: int, action: str):
     user = request.user
     case = selectors.case_get(user=user, pk=pk)
     try:
-        actions.case_act(
+        done = actions.case_act(
             actor=Actor.of(request), case=case, action=action, given=_step_input(request)
         )
     except DomainError as error:
@@ -277,7 +283,10 @@ def case_act(request, pk: int, action: str):
             raise
         messages.error(request, error.message)
     else:
-        messages.success(request, f"已{actions.label(action)}。")
+        proposed = action == "void" and done.void_pending
+        messages.success(
+            request, "已申请作废，待社区确认。" if proposed else f"已{actions.label(action)}。"
+        )
     if Case.objects.filter(selectors.visible_q(user), pk=case.pk).exists():
         return redirect("cases:detail", pk=case.pk)
     return redirect("cases:queue")

@@ -7,9 +7,14 @@ received ─accept→ accepted ─dispatch→ dispatched ─start→ in_progress
                        closed ─rate(不满意)/reopen→ dispatched (返工; the second time 督办)
  received/accepted ─merge→ merged
 
+A grid worker's void is proposed first (propose_void: an approval of kind cases.void);
+the community's approval takes void, a refusal or withdrawal void_declined; the request
+stays received meanwhile (作废待社区确认).
+
 Each action is one service function in cases.services, run by the one process runner
 (core.process); this table says from which states it may start, where it leads, and who
-may take it: a permission at the request's region, or the assigned handler (`HANDLER`).
+may take it: a permission at the request's region, or the assigned handler (`HANDLER`);
+whoever the request names (反映工作人员, `NAMED`) takes none of the steps that decide it.
 Rating, extension and supervision keep the status and only append events. The runner
 keeps each request's deadline row (its current `due_at`) while it is open.
 """
@@ -30,6 +35,34 @@ def HANDLER(actor: Actor, case: Case) -> bool:
     return may_handle(actor.user, case)
 
 
+def NAMED(actor: Actor, case: Case) -> DomainError | None:
+    """Conflict of interest: the staff a request names (反映工作人员) stand aside."""
+    from jiceng.cases.selectors import names
+
+    if names(actor.user, case):
+        return DomainError(
+            "这件诉求反映的是您本人或您所在网格的工作人员，您须回避：不能受理、办理或作废。",
+            code="conflict_of_interest",
+        )
+    return None
+
+
+def _no_void_pending(case: Case) -> DomainError | None:
+    """While a grid worker's void waits for the community, the request is not triaged
+    otherwise (the community approves or refuses the void first)."""
+    if case.void_pending:
+        return DomainError(
+            "这件诉求的作废申请待社区确认，请先在审批中批准或不批准。", code="void_pending"
+        )
+    return None
+
+
+def _void_pending(case: Case) -> DomainError | None:
+    if not case.void_pending:
+        return DomainError("这件诉求没有待确认的作废申请。", code="void_none")
+    return None
+
+
 def _no_pending_extension(case: Case) -> DomainError | None:
     if case.extension_requested_days:
         return DomainError("已有待审批的延期申请。", code="extension_pending")
@@ -44,14 +77,35 @@ def _pending_extension(case: Case) -> DomainError | None:
 
 STEPS = {
     "submit": Step("提交", (), S.RECEIVED),
-    "accept": Step("立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage"),
-    "void": Step("作废", (S.RECEIVED,), S.VOIDED, "cases.triage"),
-    "merge": Step("合并", (S.RECEIVED, S.ACCEPTED), S.MERGED, "cases.triage"),
-    "dispatch": Step("派单", (S.ACCEPTED,), S.DISPATCHED, "cases.triage"),
-    "start": Step("接单", (S.DISPATCHED,), S.IN_PROGRESS, rule=HANDLER),
+    "accept": Step(
+        "立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage", guard=_no_void_pending, conflict=NAMED
+    ),
+    # Staff posted at the community or above void at once; a grid's worker proposes
+    # (propose_void, an approval of kind cases.void that the community decides: approving
+    # takes this step for the decider, refusing or withdrawing takes void_declined).
+    "void": Step("作废", (S.RECEIVED,), S.VOIDED, "cases.triage", conflict=NAMED),
+    "propose_void": Step(
+        "申请作废", (S.RECEIVED,), None, "cases.triage", guard=_no_void_pending, conflict=NAMED
+    ),
+    "void_declined": Step("未作废", (S.RECEIVED,), None, "cases.triage", guard=_void_pending),
+    "merge": Step(
+        "合并",
+        (S.RECEIVED, S.ACCEPTED),
+        S.MERGED,
+        "cases.triage",
+        guard=_no_void_pending,
+        conflict=NAMED,
+    ),
+    "dispatch": Step("派单", (S.ACCEPTED,), S.DISPATCHED, "cases.triage", conflict=NAMED),
+    "start": Step("接单", (S.DISPATCHED,), S.IN_PROGRESS, rule=HANDLER, conflict=NAMED),
     "return": Step("退单", (S.DISPATCHED, S.IN_PROGRESS), S.ACCEPTED, rule=HANDLER),
     "request_extension": Step(
-        "申请延期", (S.DISPATCHED, S.IN_PROGRESS), None, rule=HANDLER, guard=_no_pending_extension
+        "申请延期",
+        (S.DISPATCHED, S.IN_PROGRESS),
+        None,
+        rule=HANDLER,
+        guard=_no_pending_extension,
+        conflict=NAMED,
     ),
     "decide_extension": Step(
         "审批延期",
@@ -60,10 +114,11 @@ STEPS = {
         "cases.approve_extension",
         guard=_pending_extension,
         not_by=("request_extension",),
+        conflict=NAMED,
     ),
-    "handle": Step("办结反馈", (S.IN_PROGRESS,), S.HANDLED, rule=HANDLER),
+    "handle": Step("办结反馈", (S.IN_PROGRESS,), S.HANDLED, rule=HANDLER, conflict=NAMED),
     # Closed, or back to dispatched; never by the one who handled it.
-    "check": Step("核查", (S.HANDLED,), None, "cases.check", not_by=("handle",)),
+    "check": Step("核查", (S.HANDLED,), None, "cases.check", not_by=("handle",), conflict=NAMED),
     "rate": Step("评价", (S.CLOSED,), None),  # the resident, by their private link
     "reopen": Step("申请重办", (S.CLOSED,), S.DISPATCHED),  # likewise
     "supervise": Step("督办", Case.OPEN, None, "cases.supervise"),
@@ -87,6 +142,8 @@ def event_label(event: Event) -> str:
             return "不批准延期"
         days = data.get("days")
         return f"批准延期{days}个工作日" if days else "批准延期"
+    if event.action == "void_declined":
+        return "撤回作废申请" if data.get("withdrawn") else "社区不同意作废"
     if event.action == "rate" and data.get("rating") in Case.Rating.values:
         return f"评价：{Case.Rating(data['rating']).label}"
     return label

@@ -48,6 +48,8 @@ ACTIONS = {
     "case.claim": "居民认领诉求",
     "case.accept": "诉求立案",
     "case.void": "诉求作废",
+    "case.propose_void": "申请作废诉求",
+    "case.void_declined": "作废申请未通过或撤回",
     "case.merge": "合并诉求",
     "case.dispatch": "诉求派单",
     "case.start": "诉求接单",

@@ -41,6 +41,9 @@ class Step:
     # Four eyes: the step may not be taken by whoever took the latest of these steps on
     # the row (who handled does not check; who asked for more time does not grant it).
     not_by: tuple[str, ...] = ()
+    # Conflict of interest: refuses an actor whom the row concerns (a request about that
+    # staff member may not be voided or handled by them): None, or the refusal.
+    conflict: Callable[[Actor, Any], DomainError | None] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -109,6 +112,7 @@ class Process:
         return (
             allowed
             and (step.guard is None or step.guard(obj) is None)
+            and (step.conflict is None or step.conflict(who, obj) is None)
             and self._second_person(step, who, obj) is None
         )
 
@@ -185,6 +189,8 @@ class Process:
             if before not in step.sources:
                 raise refuse(locked)
             self._authorize(step, actor, locked)
+            if step.conflict is not None and (refusal := step.conflict(actor, locked)):
+                raise refusal
             if (refusal := self._second_person(step, actor, locked)) is not None:
                 raise refusal
             if check is not None:
