@@ -9,8 +9,10 @@ class PointsConfig(AppConfig):
     def ready(self) -> None:
         import datetime
 
-        from jiceng.core import schedule
-        from jiceng.points.services import expire_lots
+        from jiceng.core import approvals, schedule
+        from jiceng.points.services import adjust_approval_kind, expire_lots
 
         # Points that carry an expiry move to the expiry account (nothing where none do).
         schedule.register("points.expire", expire_lots, every=datetime.timedelta(days=1))
+        # Large additions wait for a second person (积分调整超出限额).
+        approvals.register(adjust_approval_kind())
