@@ -118,10 +118,17 @@ def rule_create(
     return rule
 
 
+DEED_APPROVAL = "points.deed"
+
+
 @transaction.atomic
 def deed_propose(*, actor: Actor, rule: EarningRule, resident, description: str) -> DeedClaim:
-    """Put forward a good deed (or a deduction) for a resident; staff approve it."""
-    require(actor, "points.manage", rule.ledger.region_code)
+    """Put forward a good deed (or a deduction) for a resident: an approval of kind
+    points.deed, which another member of staff decides (`deed_decide`, or the approval's
+    own page)."""
+    actor = actor_required(actor)
+    region_code = rule.ledger.region_code
+    require(actor, "points.manage", region_code)
     if not rule.is_active:
         raise DomainError("该积分规则已停用。", code="rule_inactive")
     if not description.strip():
@@ -129,43 +136,103 @@ def deed_propose(*, actor: Actor, rule: EarningRule, resident, description: str)
     claim = DeedClaim.objects.create(
         rule=rule, resident=resident, description=description.strip()[:200], proposed_by=actor.user
     )
-    audit.record(
-        actor=actor, action="points.deed_propose", obj=claim, region_code=rule.ledger.region_code
+    sign = "+" if rule.kind == EarningRule.Kind.DEED else "−"
+    approvals.ask(
+        actor=actor,
+        kind=DEED_APPROVAL,
+        region_code=region_code,
+        summary=f"{rule.name}（{sign}{rule.points}）：居民手机尾号{resident.phone[-4:]}",
+        payload={"claim": claim.pk},
+        reason=claim.description,
+        obj=claim,
     )
+    audit.record(actor=actor, action="points.deed_propose", obj=claim, region_code=region_code)
     return claim
 
 
-@transaction.atomic
 def deed_decide(*, actor: Actor, claim: DeedClaim, approve: bool) -> DeedClaim:
-    """Approve (the points are posted) or reject a proposed deed. The proposer may not
-    approve their own (two people see every award)."""
-    ledger = claim.rule.ledger
-    require(actor, "points.manage", ledger.region_code)
-    if claim.proposed_by_id == actor.user_id:
-        raise DomainError("不能审核自己提出的申报。", code="self_approval")
-    claimed = DeedClaim.objects.filter(pk=claim.pk, status=DeedClaim.Status.PENDING).update(
-        status=DeedClaim.Status.APPROVED if approve else DeedClaim.Status.REJECTED,
+    """Approve (the points are posted) or reject a proposed deed: its approval's decision.
+    The proposer may not decide their own (two people see every award)."""
+    actor = actor_required(actor)
+    require(actor, "points.manage", claim.rule.ledger.region_code)
+    approval = approvals.pending_of(kind=DEED_APPROVAL, obj=claim)
+    if approval is None:
+        raise DomainError("该申报已经审核过了。", code="already_decided")
+    try:
+        approvals.decide(actor=actor, approval=approval, action="approve" if approve else "refuse")
+    except DomainError as refusal:
+        if refusal.code == "second_person_required":  # the code this form has always had
+            raise DomainError("不能审核自己提出的申报。", code="self_approval") from None
+        raise
+    claim.refresh_from_db()
+    return claim
+
+
+def _deed_decided(approval: Approval, actor: Actor, *, approved: bool) -> None:
+    """The claim follows its approval; approved, its points are posted (keyed by the
+    claim: once)."""
+    claim = DeedClaim.objects.select_related("rule__ledger", "resident").get(
+        pk=approval.payload["claim"]
+    )
+    decided = DeedClaim.objects.filter(pk=claim.pk, status=DeedClaim.Status.PENDING).update(
+        status=DeedClaim.Status.APPROVED if approved else DeedClaim.Status.REJECTED,
         decided_by=actor.user,
         decided_at=timezone.now(),
     )
-    if not claimed:
+    if not decided:
         raise DomainError("该申报已经审核过了。", code="already_decided")
-    claim.refresh_from_db()
-    if approve:
-        rule = claim.rule
-        resident = account_for(ledger, Account.Kind.RESIDENT, claim.resident)
-        issuance = account_for(ledger, Account.Kind.ISSUANCE)
+    if approved:
+        rule, ledger = claim.rule, claim.rule.ledger
         sign = 1 if rule.kind == EarningRule.Kind.DEED else -1
         post(
             ledger=ledger,
             key=f"deed:{claim.pk}",
             kind=JournalEntry.Kind.EARN if sign > 0 else JournalEntry.Kind.DEDUCT,
             memo=f"{rule.name}：{claim.description}",
-            lines=[(resident, sign * rule.points), (issuance, -sign * rule.points)],
+            lines=[
+                (account_for(ledger, Account.Kind.RESIDENT, claim.resident), sign * rule.points),
+                (account_for(ledger, Account.Kind.ISSUANCE), -sign * rule.points),
+            ],
             actor=actor,
         )
-    audit.record(actor=actor, action="points.deed_decide", obj=claim, detail={"approved": approve})
-    return claim
+    audit.record(
+        actor=actor,
+        action="points.deed_decide",
+        obj=claim,
+        region_code=approval.region_code,
+        detail={"approved": approved, "approval": approval.pk},
+    )
+
+
+def _own_phone_refusal(actor: Actor, resident_id) -> DomainError | None:
+    """The resident may not approve points for themself (a worker's own phone, or one
+    they share with the asker, is the case a second person is there for)."""
+    resident = Resident.objects.filter(pk=resident_id).first()
+    mine = phones.mobile(personal.clear(actor.user.phone) or "") if actor.user else None
+    if resident is not None and mine and mine == personal.clear(resident.phone):
+        return DomainError("不能审批给本人手机号账户的积分。", code="own_account")
+    return None
+
+
+def _ledger_link(approval: Approval) -> str:
+    return f"{reverse_url('points:ledger')}?region={approval.region_code}"
+
+
+def deed_approval_kind() -> approvals.Kind:
+    return approvals.Kind(
+        name=DEED_APPROVAL,
+        label="好人好事积分",
+        permission="points.manage",
+        apply=lambda approval, actor: _deed_decided(approval, actor, approved=True),
+        release=lambda approval, actor: _deed_decided(approval, actor, approved=False),
+        check=lambda approval, actor: _own_phone_refusal(
+            actor,
+            DeedClaim.objects.filter(pk=approval.payload["claim"])
+            .values_list("resident_id", flat=True)
+            .first(),
+        ),
+        link=_ledger_link,
+    )
 
 
 ADJUST_MOST = 10_000  # either way: a larger correction is a mistake, whoever approves it
@@ -307,24 +374,14 @@ def _adjust_approved(approval: Approval, actor: Actor) -> None:
     )
 
 
-def _adjust_check(approval: Approval, actor: Actor) -> DomainError | None:
-    """The resident may not approve points for themself (a worker's own phone, or one
-    they share with the asker, is the case a second person is there for)."""
-    resident = Resident.objects.filter(pk=approval.payload["resident"]).first()
-    mine = phones.mobile(personal.clear(actor.user.phone) or "") if actor.user else None
-    if resident is not None and mine and mine == personal.clear(resident.phone):
-        return DomainError("不能审批给本人手机号账户的积分。", code="own_account")
-    return None
-
-
 def adjust_approval_kind() -> approvals.Kind:
     return approvals.Kind(
         name=ADJUST_APPROVAL,
         label="大额积分调整",
         permission="points.manage",
         apply=_adjust_approved,
-        check=_adjust_check,
-        link=lambda approval: f"{reverse_url('points:ledger')}?region={approval.region_code}",
+        check=lambda approval, actor: _own_phone_refusal(actor, approval.payload["resident"]),
+        link=_ledger_link,
     )
 
 

@@ -1,7 +1,8 @@
 """Adjustments that add points are capped for one worker alone, per entry and per day; a
 larger one is not posted but asked for approval (大额积分调整, core.approvals) and posted
 once, through the ledger, when a second person approves it — never the resident
-themself. Each path is checked in the ledger's rows and balances."""
+themself. Good deeds are decided through the same approval (kind points.deed). Each path
+is checked in the ledger's rows and balances."""
 
 import pytest
 
@@ -173,3 +174,86 @@ def test_the_ledger_page_tells_the_worker_and_shows_the_request_to_deciders(worl
     assert "大额积分调整" in shown.content.decode()
     elsewhere = client_for(world.b("community_worker")).get("/points/?region=370829002001")
     assert f"/approvals/{asked.pk}/" not in elsewhere.content.decode()
+
+
+# --- good deeds: the same approval, of kind points.deed ------------------------------------
+
+
+@pytest.fixture
+def rule(ledger_a):
+    from jiceng.points.models import EarningRule
+
+    return EarningRule.objects.create(
+        ledger=ledger_a, name="环保卫士", kind=EarningRule.Kind.DEED, points=5
+    )
+
+
+def test_a_deed_is_an_approval_decided_on_its_page_once(world, ledger_a, someone, rule):
+    from jiceng.points.models import DeedClaim
+
+    claim = services.deed_propose(
+        actor=Actor.staff(world.a("community_worker")), rule=rule, resident=someone,
+        description="清理楼道杂物",
+    )  # fmt: skip
+    asked = approvals.pending_of(kind="points.deed", obj=claim)
+    assert asked.payload == {"claim": claim.pk} and asked.region_code == COMMUNITY_A
+    assert JournalEntry.objects.count() == 0
+    town = client_for(world.a("town_staff"))
+    assert f"/approvals/{asked.pk}/" in town.get("/approvals/").content.decode()
+    town.post(f"/approvals/{asked.pk}/approve")
+    town.post(f"/approvals/{asked.pk}/approve")  # a second click changes nothing
+    claim.refresh_from_db()
+    assert claim.status == DeedClaim.Status.APPROVED and claim.decided_by == world.a("town_staff")
+    entry = JournalEntry.objects.get()
+    assert entry.key == f"deed:{claim.pk}" and _balance(ledger_a, someone) == 5
+    assert AuditEvent.objects.filter(
+        action="points.deed_decide", object_id=str(claim.pk), detail__approval=asked.pk
+    ).exists()
+    assert verify() == (1, [])
+
+
+def test_a_refused_deed_posts_nothing_and_its_resident_may_not_approve_it(world, ledger_a, rule):
+    from jiceng.points.models import DeedClaim
+
+    approver = world.a("town_staff")
+    approver.phone = "13800001234"
+    approver.save()
+    own_phone = resident(phone="13800001234")
+    claim = services.deed_propose(
+        actor=Actor.staff(world.a("community_worker")), rule=rule, resident=own_phone,
+        description="清理楼道杂物",
+    )  # fmt: skip
+    with pytest.raises(DomainError) as refused:
+        services.deed_decide(actor=Actor.staff(approver), claim=claim, approve=True)
+    assert refused.value.code == "own_account"
+    assert DeedClaim.objects.get(pk=claim.pk).status == DeedClaim.Status.PENDING
+    other = staff("community_worker", COMMUNITY_A, username="a-community-2")
+    services.deed_decide(actor=Actor.staff(other), claim=claim, approve=False)
+    assert DeedClaim.objects.get(pk=claim.pk).status == DeedClaim.Status.REJECTED
+    assert approvals.pending_of(kind="points.deed", obj=claim) is None
+    assert JournalEntry.objects.count() == 0 and _balance(ledger_a, own_phone) == 0
+
+
+def test_claims_waiting_before_deeds_were_approvals_get_theirs(world, someone, rule):
+    import importlib
+
+    from django.apps import apps
+
+    from jiceng.points.models import DeedClaim
+
+    proposer = world.a("community_worker")
+    claim = DeedClaim.objects.create(
+        rule=rule, resident=someone, description="清理楼道杂物", proposed_by=proposer
+    )
+    migration = importlib.import_module(
+        "jiceng.points.migrations.0009_deed_claims_awaiting_approval"
+    )
+    migration.ask_for_pending_claims(apps, None)
+    migration.ask_for_pending_claims(apps, None)  # once per claim
+    asked = approvals.pending_of(kind="points.deed", obj=claim)
+    assert Approval.objects.count() == 1 and asked.requested_by == proposer
+    with pytest.raises(DomainError) as own:
+        services.deed_decide(actor=Actor.staff(proposer), claim=claim, approve=True)
+    assert own.value.code == "self_approval"
+    services.deed_decide(actor=Actor.staff(world.a("town_staff")), claim=claim, approve=True)
+    assert JournalEntry.objects.get().key == f"deed:{claim.pk}"
