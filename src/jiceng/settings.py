@@ -259,6 +259,12 @@ NINJA_PAGINATION_CLASS = "jiceng.core.pagination.BoundedPagination"
 # one venue share its Wi-Fi at check-in).
 JICENG_OTP_VERIFY_PER_HOUR_PHONE = env_int("JICENG_OTP_VERIFY_PER_HOUR_PHONE", 10)
 JICENG_OTP_VERIFY_PER_HOUR_ADDRESS = env_int("JICENG_OTP_VERIFY_PER_HOUR_ADDRESS", 60)
+# Points adjustments (积分调整) one worker adds alone: at most so many points in one entry
+# and so many in a day (what they posted alone today and what they have waiting). A larger
+# one is not posted but asked for approval (大额积分调整) and posted when a second person
+# approves it; deductions post at once.
+JICENG_POINTS_ADJUST_MAX_ENTRY = env_int("JICENG_POINTS_ADJUST_MAX_ENTRY", 200)
+JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER = env_int("JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER", 500)
 # The address residents use (printed in QR codes), e.g. https://jiceng.county.gov.cn
 JICENG_PUBLIC_URL = env_str("JICENG_PUBLIC_URL", "")
 

@@ -14,7 +14,7 @@ from jiceng.activities import services as activity_services
 from jiceng.activities.models import Activity, ServiceType, SignUp
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
-from jiceng.core.models import AuditEvent
+from jiceng.core.models import Approval, AuditEvent
 from jiceng.points import services
 from jiceng.points.ledger import account_for, ledger_for, post, verify
 from jiceng.points.models import Account, Good, JournalEntry, Redemption
@@ -209,3 +209,37 @@ def test_confirming_the_same_attendances_at_once_pays_each_once(reference_data, 
     balances = Account.objects.filter(kind=Account.Kind.RESIDENT).values_list("balance", flat=True)
     assert sorted(balances) == [20] * 5
     assert verify() == (6, [])
+
+
+def test_one_workers_additions_at_once_share_one_days_cap(reference_data, world, settings):
+    """Ten +100 adjustments by one worker at once, with 500 a day: five post and five wait
+    for approval (the day's count is read under the lock on the worker)."""
+    settings.JICENG_POINTS_ADJUST_MAX_ENTRY = 200
+    settings.JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER = 500
+    worker = Actor.staff(world.a("community_worker"))
+    someone = resident()
+    results = race(
+        [
+            (
+                lambda n=n: services.adjust(
+                    actor=worker,
+                    resident=someone,
+                    region_code="370829001001",
+                    amount=100,
+                    reason="补录",
+                    key=f"k{n}",
+                )
+            )
+            for n in range(10)
+        ]
+    )
+    posted = [r for r in results if isinstance(r, JournalEntry)]
+    asked = [r for r in results if isinstance(r, Approval)]
+    assert len(posted) == 5 and len(asked) == 5
+    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ADJUST).count() == 5
+    ledger = ledger_for("370829001001")
+    assert account_for(ledger, Account.Kind.RESIDENT, someone).balance == 500
+    assert (
+        Approval.objects.filter(kind="points.adjust", status=Approval.Status.PENDING).count() == 5
+    )
+    assert verify() == (5, [])

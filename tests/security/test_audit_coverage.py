@@ -65,6 +65,10 @@ WRITES_NOTHING = {
     "counter_number_issue": "a code for the resident's own screen; its use is recorded",
     "counter_number_locked": "a check",
     "expire_lots": "each expiry is a journal entry, itself the record",
+    "deed_decide": "decides the claim's approval: core.approvals records the step, and the "
+    "kind's apply or release records points.deed_decide",
+    "deed_approval_kind": "declares an approval kind",
+    "adjust_approval_kind": "declares an approval kind",
 }
 
 

@@ -89,6 +89,7 @@ ACTIONS = {
     "team.member_add": "志愿服务队添加队员",
     "need.record": "登记居民需求",
     "points.adjust": "积分调整",
+    "points.adjust_ask": "积分调整超出限额，提交审批",
     "points.reverse": "积分冲正",
     "points.deed_propose": "申报好人好事积分",
     "points.deed_decide": "审核好人好事积分",

@@ -10,15 +10,17 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Sum
+from django.urls import reverse as reverse_url
 from django.utils import timezone
 
-from jiceng.core import audit, refusals, throttle
+from jiceng.core import approvals, audit, personal, phones, refusals, throttle
 from jiceng.core.access import require, within
 from jiceng.core.actors import Actor, user_of
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.models import AuditEvent
+from jiceng.core.models import Approval, AuditEvent
 from jiceng.core.process import actor_required
 from jiceng.points.ledger import Entry, account_for, ledger_for, post, post_many
 from jiceng.points.models import (
@@ -29,11 +31,13 @@ from jiceng.points.models import (
     JournalEntry,
     Lot,
     PersonalCode,
+    Posting,
     Redemption,
     RedemptionLine,
     Restock,
     Store,
 )
+from jiceng.residents.models import Resident
 
 MAX_LINES = 20
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: a clerk may type it
@@ -114,10 +118,17 @@ def rule_create(
     return rule
 
 
+DEED_APPROVAL = "points.deed"
+
+
 @transaction.atomic
 def deed_propose(*, actor: Actor, rule: EarningRule, resident, description: str) -> DeedClaim:
-    """Put forward a good deed (or a deduction) for a resident; staff approve it."""
-    require(actor, "points.manage", rule.ledger.region_code)
+    """Put forward a good deed (or a deduction) for a resident: an approval of kind
+    points.deed, which another member of staff decides (`deed_decide`, or the approval's
+    own page)."""
+    actor = actor_required(actor)
+    region_code = rule.ledger.region_code
+    require(actor, "points.manage", region_code)
     if not rule.is_active:
         raise DomainError("该积分规则已停用。", code="rule_inactive")
     if not description.strip():
@@ -125,69 +136,157 @@ def deed_propose(*, actor: Actor, rule: EarningRule, resident, description: str)
     claim = DeedClaim.objects.create(
         rule=rule, resident=resident, description=description.strip()[:200], proposed_by=actor.user
     )
-    audit.record(
-        actor=actor, action="points.deed_propose", obj=claim, region_code=rule.ledger.region_code
+    sign = "+" if rule.kind == EarningRule.Kind.DEED else "−"
+    approvals.ask(
+        actor=actor,
+        kind=DEED_APPROVAL,
+        region_code=region_code,
+        summary=f"{rule.name}（{sign}{rule.points}）：居民手机尾号{resident.phone[-4:]}",
+        payload={"claim": claim.pk},
+        reason=claim.description,
+        obj=claim,
     )
+    audit.record(actor=actor, action="points.deed_propose", obj=claim, region_code=region_code)
     return claim
 
 
-@transaction.atomic
 def deed_decide(*, actor: Actor, claim: DeedClaim, approve: bool) -> DeedClaim:
-    """Approve (the points are posted) or reject a proposed deed. The proposer may not
-    approve their own (two people see every award)."""
-    ledger = claim.rule.ledger
-    require(actor, "points.manage", ledger.region_code)
-    if claim.proposed_by_id == actor.user_id:
-        raise DomainError("不能审核自己提出的申报。", code="self_approval")
-    claimed = DeedClaim.objects.filter(pk=claim.pk, status=DeedClaim.Status.PENDING).update(
-        status=DeedClaim.Status.APPROVED if approve else DeedClaim.Status.REJECTED,
+    """Approve (the points are posted) or reject a proposed deed: its approval's decision.
+    The proposer may not decide their own (two people see every award)."""
+    actor = actor_required(actor)
+    require(actor, "points.manage", claim.rule.ledger.region_code)
+    approval = approvals.pending_of(kind=DEED_APPROVAL, obj=claim)
+    if approval is None:
+        raise DomainError("该申报已经审核过了。", code="already_decided")
+    try:
+        approvals.decide(actor=actor, approval=approval, action="approve" if approve else "refuse")
+    except DomainError as refusal:
+        if refusal.code == "second_person_required":  # the code this form has always had
+            raise DomainError("不能审核自己提出的申报。", code="self_approval") from None
+        raise
+    claim.refresh_from_db()
+    return claim
+
+
+def _deed_decided(approval: Approval, actor: Actor, *, approved: bool) -> None:
+    """The claim follows its approval; approved, its points are posted (keyed by the
+    claim: once)."""
+    claim = DeedClaim.objects.select_related("rule__ledger", "resident").get(
+        pk=approval.payload["claim"]
+    )
+    decided = DeedClaim.objects.filter(pk=claim.pk, status=DeedClaim.Status.PENDING).update(
+        status=DeedClaim.Status.APPROVED if approved else DeedClaim.Status.REJECTED,
         decided_by=actor.user,
         decided_at=timezone.now(),
     )
-    if not claimed:
+    if not decided:
         raise DomainError("该申报已经审核过了。", code="already_decided")
-    claim.refresh_from_db()
-    if approve:
-        rule = claim.rule
-        resident = account_for(ledger, Account.Kind.RESIDENT, claim.resident)
-        issuance = account_for(ledger, Account.Kind.ISSUANCE)
+    if approved:
+        rule, ledger = claim.rule, claim.rule.ledger
         sign = 1 if rule.kind == EarningRule.Kind.DEED else -1
         post(
             ledger=ledger,
             key=f"deed:{claim.pk}",
             kind=JournalEntry.Kind.EARN if sign > 0 else JournalEntry.Kind.DEDUCT,
             memo=f"{rule.name}：{claim.description}",
-            lines=[(resident, sign * rule.points), (issuance, -sign * rule.points)],
+            lines=[
+                (account_for(ledger, Account.Kind.RESIDENT, claim.resident), sign * rule.points),
+                (account_for(ledger, Account.Kind.ISSUANCE), -sign * rule.points),
+            ],
             actor=actor,
         )
-    audit.record(actor=actor, action="points.deed_decide", obj=claim, detail={"approved": approve})
-    return claim
+    audit.record(
+        actor=actor,
+        action="points.deed_decide",
+        obj=claim,
+        region_code=approval.region_code,
+        detail={"approved": approved, "approval": approval.pk},
+    )
+
+
+def _own_phone_refusal(actor: Actor, resident_id) -> DomainError | None:
+    """The resident may not approve points for themself (a worker's own phone, or one
+    they share with the asker, is the case a second person is there for)."""
+    resident = Resident.objects.filter(pk=resident_id).first()
+    mine = phones.mobile(personal.clear(actor.user.phone) or "") if actor.user else None
+    if resident is not None and mine and mine == personal.clear(resident.phone):
+        return DomainError("不能审批给本人手机号账户的积分。", code="own_account")
+    return None
+
+
+def _ledger_link(approval: Approval) -> str:
+    return f"{reverse_url('points:ledger')}?region={approval.region_code}"
+
+
+def deed_approval_kind() -> approvals.Kind:
+    return approvals.Kind(
+        name=DEED_APPROVAL,
+        label="好人好事积分",
+        permission="points.manage",
+        apply=lambda approval, actor: _deed_decided(approval, actor, approved=True),
+        release=lambda approval, actor: _deed_decided(approval, actor, approved=False),
+        check=lambda approval, actor: _own_phone_refusal(
+            actor,
+            DeedClaim.objects.filter(pk=approval.payload["claim"])
+            .values_list("resident_id", flat=True)
+            .first(),
+        ),
+        link=_ledger_link,
+    )
+
+
+ADJUST_MOST = 10_000  # either way: a larger correction is a mistake, whoever approves it
+ADJUST_APPROVAL = "points.adjust"
 
 
 @transaction.atomic
 def adjust(
     *, actor: Actor, resident, region_code: str, amount: int, reason: str, key: str
-) -> JournalEntry:
-    """A correction of a resident's points (+ or −) with its reason; shown publicly."""
+) -> JournalEntry | Approval:
+    """A correction of a resident's points (+ or −) with its reason; shown publicly.
+
+    Adding points mints them, so one worker alone adds at most
+    JICENG_POINTS_ADJUST_MAX_ENTRY in one entry and JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER
+    in a day, counting what they posted alone today and what they have waiting. A larger
+    addition is not posted: it is asked for approval (大额积分调整) and returned as the
+    pending Approval; a second person's approval posts it (`_adjust_approved`). The day's
+    count is taken under a lock on the worker, so two additions at once cannot both pass
+    on the same remainder. Deductions post at once."""
+    actor = actor_required(actor)
     require(actor, "points.manage", region_code)
     if not reason.strip():
         raise DomainError("调整积分须说明理由。", code="reason_required", field="reason")
-    if not amount or abs(amount) > 10_000:
+    if not amount or abs(amount) > ADJUST_MOST:
         raise DomainError(
             "调整数额须在 ±10000 以内且不为零。", code="amount_invalid", field="amount"
         )
     ledger = ledger_for(region_code)
-    entry = post(
-        ledger=ledger,
-        key=f"adjust:{actor.user_id}:{key}",
-        kind=JournalEntry.Kind.ADJUST,
-        memo=reason.strip(),
-        lines=[
-            (account_for(ledger, Account.Kind.RESIDENT, resident), amount),
-            (account_for(ledger, Account.Kind.ISSUANCE), -amount),
-        ],
-        actor=actor,
-    )
+    key = f"adjust:{actor.user_id}:{key}"
+    if amount > 0:
+        # One worker's additions one at a time (FOR NO KEY UPDATE: rows that refer to the
+        # worker, such as their audit events, are still written meanwhile).
+        get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.user_id).get()
+        done = (
+            JournalEntry.objects.filter(key=key).first()
+            or Approval.objects.filter(
+                kind=ADJUST_APPROVAL, requested_by_id=actor.user_id, payload__key=key
+            ).first()
+        )
+        if done is not None:  # the same form sent again: what it did the first time
+            return done
+        today = _added_alone_today(actor)
+        if (
+            amount > settings.JICENG_POINTS_ADJUST_MAX_ENTRY
+            or today + amount > settings.JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER
+        ):
+            return _adjust_ask(
+                actor=actor, ledger=ledger, resident=resident, amount=amount,
+                reason=reason.strip(), key=key, today=today,
+            )  # fmt: skip
+    entry = _adjust_post(
+        actor=actor, ledger=ledger, resident=resident, amount=amount, reason=reason.strip(),
+        key=key,
+    )  # fmt: skip
     audit.record(
         actor=actor,
         action="points.adjust",
@@ -196,6 +295,94 @@ def adjust(
         detail={"amount": amount},
     )
     return entry
+
+
+def _adjust_post(*, actor, ledger, resident, amount: int, reason: str, key: str) -> JournalEntry:
+    return post(
+        ledger=ledger,
+        key=key,
+        kind=JournalEntry.Kind.ADJUST,
+        memo=reason,
+        lines=[
+            (account_for(ledger, Account.Kind.RESIDENT, resident), amount),
+            (account_for(ledger, Account.Kind.ISSUANCE), -amount),
+        ],
+        actor=actor,
+    )
+
+
+def _added_alone_today(actor: Actor) -> int:
+    """Points `actor` added by adjustment on their own today, and those they asked for
+    that are still waiting. An addition another person approved is the approver's posting
+    under the asker's key, so it counts against neither's cap."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    posted = Posting.objects.filter(
+        entry__kind=JournalEntry.Kind.ADJUST,
+        entry__actor_id=actor.user_id,
+        entry__key__startswith=f"adjust:{actor.user_id}:",
+        entry__at__gte=midnight,
+        account__kind=Account.Kind.RESIDENT,
+        amount__gt=0,
+    ).aggregate(total=Sum("amount"))["total"]
+    waiting = Approval.objects.filter(
+        kind=ADJUST_APPROVAL, requested_by_id=actor.user_id, status=Approval.Status.PENDING
+    ).values_list("payload", flat=True)
+    return (posted or 0) + sum(payload["amount"] for payload in waiting)
+
+
+def _adjust_ask(
+    *, actor, ledger, resident, amount: int, reason: str, key: str, today: int
+) -> Approval:
+    approval = approvals.ask(
+        actor=actor,
+        kind=ADJUST_APPROVAL,
+        region_code=ledger.region_code,
+        summary=f"为居民（手机尾号{resident.phone[-4:]}）增加 {amount} 分",
+        payload={"resident": resident.pk, "amount": amount, "reason": reason, "key": key},
+        reason=reason,
+        obj=resident,
+    )
+    audit.record(
+        actor=actor,
+        action="points.adjust_ask",
+        obj=approval,
+        region_code=ledger.region_code,
+        detail={"amount": amount, "added_today": today},
+    )
+    return approval
+
+
+def _adjust_approved(approval: Approval, actor: Actor) -> None:
+    """A second person approved a large addition: it is posted now, under the key it was
+    asked with (approving twice cannot post twice)."""
+    payload = approval.payload
+    ledger = ledger_for(approval.region_code)
+    entry = _adjust_post(
+        actor=actor,
+        ledger=ledger,
+        resident=Resident.objects.get(pk=payload["resident"]),
+        amount=payload["amount"],
+        reason=payload["reason"],
+        key=payload["key"],
+    )
+    audit.record(
+        actor=actor,
+        action="points.adjust",
+        obj=entry,
+        region_code=ledger.region_code,
+        detail={"amount": payload["amount"], "approval": approval.pk},
+    )
+
+
+def adjust_approval_kind() -> approvals.Kind:
+    return approvals.Kind(
+        name=ADJUST_APPROVAL,
+        label="大额积分调整",
+        permission="points.manage",
+        apply=_adjust_approved,
+        check=lambda approval, actor: _own_phone_refusal(actor, approval.payload["resident"]),
+        link=_ledger_link,
+    )
 
 
 @transaction.atomic

@@ -7,10 +7,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from jiceng.core import approvals
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.intake import new_submission_key
+from jiceng.core.models import Approval
 from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import COUNTY, is_above
@@ -116,6 +118,17 @@ def ledger(request):
             "claims": DeedClaim.objects.filter(rule__ledger=ledger, status="pending")
             .select_related("rule", "resident__person", "proposed_by")
             .order_by("proposed_at"),
+            # Large additions waiting for a second person, decided on the approval's page.
+            "adjustments": approvals.labelled(
+                approvals.visible(user)
+                .filter(
+                    kind=services.ADJUST_APPROVAL,
+                    region_code=ledger.region_code,
+                    status=Approval.Status.PENDING,
+                )
+                .select_related("requested_by")
+                .order_by("requested_at", "pk")
+            ),
             "submission": new_submission_key(),
         },
     )
@@ -132,7 +145,7 @@ def adjust(request):
     code, _ = _community(request, "points.manage")
     try:
         amount = int(request.POST.get("amount") or 0)
-        services.adjust(
+        done = services.adjust(
             actor=Actor.of(request),
             resident=resident_by_phone(request.POST.get("phone", "")),
             region_code=code,
@@ -140,7 +153,13 @@ def adjust(request):
             reason=request.POST.get("reason", ""),
             key=request.POST.get("submission", "")[:40] or new_submission_key(),
         )
-        messages.success(request, "积分已调整，将在积分榜公示。")
+        if isinstance(done, Approval):
+            messages.success(
+                request,
+                "已提交审批：超出一人单笔或当日可调整的积分，须另一位工作人员批准后入账。",
+            )
+        else:
+            messages.success(request, "积分已调整，将在积分榜公示。")
     except ValueError:
         messages.error(request, "调整数额须为整数。")
     except DomainError as refusal:
