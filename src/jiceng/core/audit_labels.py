@@ -118,6 +118,8 @@ ACTIONS = {
     "alert.login_attack": "告警：账号被反复尝试登录",
     "alert.server_grant": "告警：服务器命令授权",
     "alert.roster_elsewhere": "告警：导入大量已在他处登记的人员",
+    "alert.reveal_quota": "告警：查看明文次数达到上限",
+    "alert.reveal_emergency": "告警：先行紧急查看明文",
 }
 DETAILS = {
     "user": "账号",
@@ -141,6 +143,8 @@ DETAILS = {
     "from": "原值",
     "to": "新值",
     "summary": "事项",
+    "window": "时段",
+    "cause": "紧急情况",
 }
 
 
