@@ -523,6 +523,28 @@ PAGES = [
         method="post",
         owner=302,
     ),
+    # Asking for more of one's own reveal quota: anyone who holds a reveal right asks for
+    # themselves (B's grid worker too); an account with none has no quota to ask about.
+    Case(
+        "reveal_more",
+        "grid_worker",
+        lambda w: "/reveals/more/",
+        method="post",
+        data=lambda w: {"extra": "5", "reason": "入户核对"},
+        owner=302,
+        other=302,
+        open_to_other=True,
+    ),
+    Case(
+        "reveal_emergency",
+        "grid_worker",
+        lambda w: "/reveals/emergency/",
+        method="post",
+        data=lambda w: {"cause": "flood", "reason": "转移群众"},
+        owner=302,
+        other=302,
+        open_to_other=True,
+    ),
     Case(
         "accounts:login",
         "grid_worker",

@@ -30,6 +30,7 @@ ERROR_SCHEMA = {
         "code": {"type": "string", "description": "stable error code, e.g. not_found, bad_period"},
         "message": {"type": "string", "description": "说明（中文）"},
         "field": {"type": "string"},
+        "links": {"type": "object", "additionalProperties": {"type": "string"}},
         "detail": {"type": "array", "items": {"type": "object"}},
     },
 }
@@ -92,6 +93,8 @@ def _error(request, status: int, code: str, message: str, **extra):
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
     extra = {"field": exc.field} if exc.field else {}
+    if getattr(exc, "links", None):  # where to go past the refusal (a reveal quota's forms)
+        extra["links"] = exc.links
     return _error(request, exc.status, exc.code, exc.message, **extra)
 
 

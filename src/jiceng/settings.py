@@ -210,6 +210,13 @@ JICENG_SECOND_FACTOR_ROLES = env_list(
 JICENG_STEP_UP_MINUTES = env_int("JICENG_STEP_UP_MINUTES", 5)
 JICENG_API_TOKEN_DAYS = env_int("JICENG_API_TOKEN_DAYS", 30)
 JICENG_API_TOKEN_IDLE_DAYS = env_int("JICENG_API_TOKEN_IDLE_DAYS", 7)
+# Reveal quotas (core.quota): clear values one staff member may reveal in the last hour and
+# since midnight; past them a security administrator may grant more for the day, and an
+# emergency (flood, fire) takes an allowance at once, reviewed afterwards.
+JICENG_REVEAL_PER_HOUR = env_int("JICENG_REVEAL_PER_HOUR", 30)
+JICENG_REVEAL_PER_DAY = env_int("JICENG_REVEAL_PER_DAY", 100)
+JICENG_REVEAL_EMERGENCY_EXTRA = env_int("JICENG_REVEAL_EMERGENCY_EXTRA", 50)
+JICENG_REVEAL_EMERGENCY_HOURS = env_int("JICENG_REVEAL_EMERGENCY_HOURS", 2)
 
 
 def env_office_hours(name: str, default: str) -> list[tuple[datetime.time, datetime.time]]:

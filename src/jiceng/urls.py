@@ -35,6 +35,8 @@ urlpatterns = [
     path("approvals/", core_views.approval_list, name="approval_list"),
     path("approvals/<int:pk>/", core_views.approval_detail, name="approval_detail"),
     path("approvals/<int:pk>/<slug:action>", core_views.approval_decide, name="approval_decide"),
+    path("reveals/more/", core_views.reveal_more, name="reveal_more"),
+    path("reveals/emergency/", core_views.reveal_emergency, name="reveal_emergency"),
     path("accounts/", include("jiceng.accounts.urls")),
     path("", include("jiceng.places.urls")),
     path("", include("jiceng.party.urls")),

@@ -63,6 +63,7 @@ DYNAMIC_ACTIONS = {
     ("core/admin.py", "f'admin.{action}'"): "second argument of self._audit",
     ("places/services.py", "action"): "fourth argument of _decide",
     ("core/personal.py", "action"): "action= of each reveal call (a literal, found anyway)",
+    ("core/quota.py", "action"): "action= of each reveal call, passed on by personal.reveal",
     ("accounts/services.py", "action"): "set from a tuple of literals (found anyway)",
     ("core/audit.py", "ALERT_PREFIX + kind"): "kind= of each audit.alert call",
 }

@@ -12,7 +12,9 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # The `within` lookup and our checks register themselves on import.
-        from jiceng.core import checks, fields, history, outbox, schedule  # noqa: F401
+        from jiceng.core import checks, fields, history, outbox, quota, schedule  # noqa: F401
+
+        quota.register()
 
         connection_created.connect(history.wrap_connection)
         # After every migrate (SQLite's table rebuilds drop triggers silently).

@@ -128,6 +128,8 @@ ACTIONS = {
     "alert.login_attack": "告警：账号被反复尝试登录",
     "alert.server_grant": "告警：服务器命令授权",
     "alert.roster_elsewhere": "告警：导入大量已在他处登记的人员",
+    "alert.reveal_quota": "告警：查看明文次数达到上限",
+    "alert.reveal_emergency": "告警：先行紧急查看明文",
 }
 DETAILS = {
     "user": "账号",
@@ -157,6 +159,8 @@ DETAILS = {
     "object": "对象",
     "fields": "改动的字段",
     "related": "改动的关联记录",
+    "window": "时段",
+    "cause": "紧急情况",
 }
 
 

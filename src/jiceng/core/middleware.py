@@ -187,8 +187,9 @@ class DatabaseUnavailableMiddleware:
 
 
 class DomainErrorMiddleware:
-    """Pages: a NotFound from a selector is a 404, a Forbidden a 403, any other refusal a
-    400 page that says why (with our templates)."""
+    """Pages: a NotFound from a selector is a 404, a Forbidden a 403, a reveal past its
+    quota a 429 page (or fragment) linking to the ways past it, any other refusal a 400
+    page that says why (with our templates)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -201,6 +202,16 @@ class DomainErrorMiddleware:
             raise Http404(exception.message) from exception
         if isinstance(exception, Forbidden):
             raise PermissionDenied(exception.message) from exception
+        if getattr(exception, "code", "") == "reveal_quota":
+            # An htmx reveal swaps the answer in place of the masked value (htmx swaps
+            # only a 2xx): the refusal says so there, with where to ask for more.
+            htmx = bool(getattr(request, "htmx", False))
+            return TemplateResponse(
+                request,
+                "core/_reveal_quota.html" if htmx else "core/reveal_quota.html",
+                {"message": exception.message, "links": exception.links},
+                status=200 if htmx else exception.status,
+            ).render()
         if isinstance(exception, DomainError):
             return TemplateResponse(
                 request, "400.html", {"message": exception.message}, status=exception.status

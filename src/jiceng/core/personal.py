@@ -10,7 +10,8 @@ reveal, senders, lookups).
   `filter(id_tail="1234")` hash the value looked up the same way, so exact lookups and
   tail search run on an index without the clear value being stored anywhere.
 - `reveal` is the one way a person's clear value leaves for a page or the API: the
-  caller passes its permission rule's verdict, and the reveal is audited allowed or not.
+  caller passes its permission rule's verdict, and the reveal is audited allowed or not,
+  and counted against the revealer's quota (core.quota).
 """
 
 import datetime
@@ -332,8 +333,10 @@ def reveal(
     """The one door to a clear personal value. The caller decides with its own rule
     (`allowed`); this audits the reveal whether allowed or not (a denied one in a write
     that survives the refusal) and returns `value()` in clear, or raises `denied`
-    (NotFound unless given)."""
-    from jiceng.core import audit, refusals
+    (NotFound unless given). An allowed reveal counts against the revealer's quota
+    (core.quota), past which it is refused too (QuotaExceeded). Not to be called inside
+    a transaction: the refusals' records must outlive it."""
+    from jiceng.core import audit, quota, refusals
     from jiceng.core.errors import NotFound
     from jiceng.core.models import AuditEvent
 
@@ -344,7 +347,7 @@ def reveal(
                 actor=actor, action=action, obj=obj, outcome=AuditEvent.FAILURE, detail=detail
             ),
         )
-    audit.record(actor=actor, action=action, obj=obj, detail=detail)
+    quota.admit(actor=actor, action=action, obj=obj, detail=detail)
     return clear(value())
 
 

@@ -1,9 +1,10 @@
-"""Kernel pages: the health check, the audit trail and approvals."""
+"""Kernel pages: the health check, the audit trail, approvals and reveal quotas."""
 
 import datetime
 import tempfile
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -14,9 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiceng.core import approvals, audit, audit_labels
+from jiceng.core import approvals, audit, audit_labels, quota
 from jiceng.core.access import require, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
@@ -191,4 +192,67 @@ def approval_decide(request, pk: int, action: str):
         messages.error(request, refusal.message)
     else:
         messages.success(request, f"已{approvals.STEPS[action].label}。")
+    return redirect("approval_detail", pk=approval.pk)
+
+
+# --- reveal quotas -----------------------------------------------------------------------
+
+
+def _quota_page(request, template: str, form: dict, error: DomainError | None = None):
+    if not quota.may_ask(request.user):
+        raise NotFound()
+    return render(
+        request,
+        template,
+        {
+            "standing": quota.standing_of(request.user),
+            "extra": quota.extra_of(request.user),
+            "form": form,
+            "error": error,
+            "causes": quota.CAUSES,
+            "emergency_extra": settings.JICENG_REVEAL_EMERGENCY_EXTRA,
+            "emergency_hours": settings.JICENG_REVEAL_EMERGENCY_HOURS,
+            "running": quota.emergency_running(request.user),
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def reveal_more(request):
+    """申请增加额度: ask a security administrator for more reveals today."""
+    if request.method == "GET":
+        return _quota_page(request, "core/reveal_more.html", {})
+    form = {
+        "extra": request.POST.get("extra", "").strip(),
+        "reason": request.POST.get("reason", ""),
+    }
+    try:
+        extra = int(form["extra"]) if form["extra"].isdigit() else 0
+        approval = quota.reveal_more_ask(
+            actor=Actor.of(request), extra=extra, reason=form["reason"]
+        )
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        return _quota_page(request, "core/reveal_more.html", form, error)
+    messages.success(request, "申请已提交，等待安全管理员审批。")
+    return redirect("approval_detail", pk=approval.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def reveal_emergency(request):
+    """紧急查看: take the emergency allowance now; a security administrator reviews it."""
+    if request.method == "GET":
+        return _quota_page(request, "core/reveal_emergency.html", {})
+    form = {"cause": request.POST.get("cause", ""), "reason": request.POST.get("reason", "")}
+    try:
+        approval = quota.reveal_emergency_take(
+            actor=Actor.of(request), cause=form["cause"], reason=form["reason"]
+        )
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        return _quota_page(request, "core/reveal_emergency.html", form, error)
+    messages.success(request, "已开启紧急查看额度，事后由安全管理员复核，审计管理员已收到告警。")
     return redirect("approval_detail", pk=approval.pk)
