@@ -224,8 +224,8 @@ class StepDoneOut(Schema):
     summary="办理一步",
 )
 def case_step(request, case_id: int, action: str, payload: StepIn):
-    """action: accept, void, merge, dispatch, start, return, request_extension,
-    decide_extension, handle, check, supervise, note."""
+    """action: confirm_genuine (a suspect submission), accept, void, merge, dispatch, start,
+    return, request_extension, decide_extension, handle, check, supervise, note."""
     user = request.user
     case = selectors.case_get(user=user, pk=case_id)
     given = actions.StepInput(

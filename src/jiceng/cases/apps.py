@@ -9,8 +9,11 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         import datetime
 
+        from django.urls import reverse
+
+        from jiceng.cases import services
         from jiceng.cases.services import deadline_notices
-        from jiceng.core import schedule
+        from jiceng.core import approvals, schedule
 
         # Yellow- and red-card warnings, each once (keyed by its deadline).
         # (The job is called with the worker's actor; the notices name no one.)
@@ -18,4 +21,17 @@ class CasesConfig(AppConfig):
             "cases.deadline_notices",
             lambda *, actor: deadline_notices(),
             every=datetime.timedelta(minutes=5),
+        )
+        # A flood's suspect submissions voided together, never by one person alone.
+        approvals.register(
+            approvals.Kind(
+                name=services.BULK_VOID,
+                label="批量作废可疑提交",
+                permission="cases.triage",
+                apply=services.suspects_void_apply,
+                release=services.suspects_void_release,
+                link=lambda approval: (
+                    f"{reverse('cases:queue')}?queue=suspect&proposal={approval.pk}"
+                ),
+            )
         )

@@ -7,6 +7,10 @@ received ─accept→ accepted ─dispatch→ dispatched ─start→ in_progress
                        closed ─rate(不满意)/reopen→ dispatched (返工; the second time 督办)
  received/accepted ─merge→ merged
 
+A suspect submission (可疑提交) stays received, outside the triage queue and without a
+time limit, until confirm_genuine lets it in, or it is voided (one by one, or in bulk
+through an approval: core.approvals kind cases.bulk_void).
+
 Each action is one service function in cases.services, run by the one process runner
 (core.process); this table says from which states it may start, where it leads, and who
 may take it: a permission at the request's region, or the assigned handler (`HANDLER`).
@@ -42,11 +46,30 @@ def _pending_extension(case: Case) -> DomainError | None:
     return None
 
 
+def _confirmed(case: Case) -> DomainError | None:
+    """A suspect joins the work only once someone has confirmed it (and texted it)."""
+    if case.is_suspect:
+        return DomainError("这是可疑提交，请先确认为真实诉求。", code="suspect_unconfirmed")
+    return None
+
+
+def _suspect_free(case: Case) -> DomainError | None:
+    if not case.is_suspect:
+        return DomainError("这件诉求不是可疑提交。", code="not_suspect")
+    if case.void_proposal_id:
+        return DomainError("这件可疑提交已列入批量作废审批，请等审批结束。", code="void_proposed")
+    return None
+
+
 STEPS = {
     "submit": Step("提交", (), S.RECEIVED),
-    "accept": Step("立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage"),
+    # 可疑提交 (past the grid's hourly limit): confirmed, it joins the work as if just in.
+    "confirm_genuine": Step(
+        "确认为真实诉求", (S.RECEIVED,), None, "cases.triage", guard=_suspect_free
+    ),
+    "accept": Step("立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage", guard=_confirmed),
     "void": Step("作废", (S.RECEIVED,), S.VOIDED, "cases.triage"),
-    "merge": Step("合并", (S.RECEIVED, S.ACCEPTED), S.MERGED, "cases.triage"),
+    "merge": Step("合并", (S.RECEIVED, S.ACCEPTED), S.MERGED, "cases.triage", guard=_confirmed),
     "dispatch": Step("派单", (S.ACCEPTED,), S.DISPATCHED, "cases.triage"),
     "start": Step("接单", (S.DISPATCHED,), S.IN_PROGRESS, rule=HANDLER),
     "return": Step("退单", (S.DISPATCHED, S.IN_PROGRESS), S.ACCEPTED, rule=HANDLER),
