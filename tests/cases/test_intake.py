@@ -167,7 +167,7 @@ def test_required_answers(world, catalogue):
 @override_settings(JICENG_INTAKE_PER_HOUR_DEVICE=2, JICENG_INTAKE_PER_HOUR_ADDRESS=4)
 def test_anonymous_intake_is_limited_per_device_and_per_address(world, submit):
     """Every try counts against the sender's address and device, a refused one too."""
-    phone = Sender(address="10.0.0.1/32", device="device-a")
+    phone = Sender(address="10.0.0.1", device="device-a")
     for _ in range(2):
         submit(sender=phone)
     with pytest.raises(DomainError) as error:
@@ -175,17 +175,17 @@ def test_anonymous_intake_is_limited_per_device_and_per_address(world, submit):
     assert error.value.code == "rate_limited"
     # The same device from another address is still the same device.
     with pytest.raises(DomainError):
-        submit(sender=Sender(address="10.0.0.9/32", device="device-a"))
+        submit(sender=Sender(address="10.0.0.9", device="device-a"))
     # Another device on the first address: the address has one try left.
-    submit(sender=Sender(address="10.0.0.1/32", device="device-b"))
+    submit(sender=Sender(address="10.0.0.1", device="device-b"))
     with pytest.raises(DomainError):
-        submit(sender=Sender(address="10.0.0.1/32", device="device-c"))
+        submit(sender=Sender(address="10.0.0.1", device="device-c"))
     assert Case.objects.count() == 3
     assert not Case.objects.filter(is_suspect=True).exists()
 
 
 def test_an_address_is_counted_by_its_network(settings):
-    assert address_key("203.0.113.7") == "203.0.113.7/32"
+    assert address_key("203.0.113.7") == "203.0.113.7"
     assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9")
     assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
     settings.JICENG_ADDRESS_PREFIX_IPV4 = 24

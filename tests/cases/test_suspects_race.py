@@ -23,7 +23,7 @@ pytestmark = [
 @override_settings(JICENG_INTAKE_PER_HOUR_ADDRESS=5)
 def test_tries_at_once_from_one_address_pass_its_limit_by_none(reference_data, world, submit):
     jobs = [
-        lambda n=n: submit(text=f"刷单{n}", sender=Sender(address="203.0.113.5/32", device=f"d{n}"))
+        lambda n=n: submit(text=f"刷单{n}", sender=Sender(address="203.0.113.5", device=f"d{n}"))
         for n in range(20)
     ]
     results = race(jobs)

@@ -35,6 +35,8 @@ def address_key(address: str) -> str:
         if ip.version == 6
         else settings.JICENG_ADDRESS_PREFIX_IPV4
     )
+    if prefix >= ip.max_prefixlen:
+        return str(ip)
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
