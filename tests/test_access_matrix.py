@@ -219,6 +219,20 @@ def _a_case(world: World, closed: bool = False):
     return case
 
 
+def _a_suspect(world: World):
+    """A suspect submission in grid A (past the grid's hourly limit)."""
+    from jiceng.cases import services
+
+    case, _ = services.case_submit(
+        actor=PUBLIC,
+        channel="qr",
+        region_code=world.grid_a.code,
+        description="甲网格可疑提交",
+        is_suspect=True,
+    )
+    return case
+
+
 def _jpeg() -> bytes:
     import io
 
@@ -811,6 +825,15 @@ PAGES = [
         marker=lambda w: _a_case(w).tracking_code,
     ),
     Case("cases:new", "grid_worker", lambda w: "/cases/new/", other=200, outsider=403),
+    Case(
+        "cases:suspects_void",
+        "grid_worker",
+        lambda w: "/cases/suspects/void/",
+        method="post",
+        data=lambda w: {"case": [_a_suspect(w).pk], "reason": "刷单"},
+        owner=302,
+        outsider=403,
+    ),
     Case(
         "cases:supervision",
         "town_staff",

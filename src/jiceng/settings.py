@@ -255,8 +255,17 @@ JICENG_YELLOW_FRACTION = env_fraction("JICENG_YELLOW_FRACTION", "2/3")
 # Resident requests.
 JICENG_PHOTO_MAX_MB = env_int("JICENG_PHOTO_MAX_MB", 10)
 JICENG_REOPEN_DAYS = env_int("JICENG_REOPEN_DAYS", 7)  # a resident may ask for rework this long
+# Anonymous submissions an hour: past a sender's limit (per device token the server
+# issued, per client address, per registered Open311 client app) they are refused; past a
+# grid's, they are kept as suspect (可疑) for triage to confirm or void, and nobody is texted.
 JICENG_INTAKE_PER_HOUR_DEVICE = env_int("JICENG_INTAKE_PER_HOUR_DEVICE", 5)
+JICENG_INTAKE_PER_HOUR_ADDRESS = env_int("JICENG_INTAKE_PER_HOUR_ADDRESS", 20)
+JICENG_INTAKE_PER_HOUR_CLIENT = env_int("JICENG_INTAKE_PER_HOUR_CLIENT", 600)
 JICENG_INTAKE_PER_HOUR_GRID = env_int("JICENG_INTAKE_PER_HOUR_GRID", 60)
+# What a limit per client address counts (sign-ins, intake): the address's network of
+# this prefix length (an IPv6 host often holds a whole /64).
+JICENG_ADDRESS_PREFIX_IPV4 = env_int("JICENG_ADDRESS_PREFIX_IPV4", 32)
+JICENG_ADDRESS_PREFIX_IPV6 = env_int("JICENG_ADDRESS_PREFIX_IPV6", 64)
 # The resident's tracking link by SMS (at submission and at 办结): at most so many a day to
 # one number; lookups by 查询码 and the phone's last four digits, per address and per code.
 JICENG_TRACKING_SMS_PER_DAY = env_int("JICENG_TRACKING_SMS_PER_DAY", 3)

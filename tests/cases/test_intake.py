@@ -10,10 +10,11 @@ from PIL import Image
 
 from jiceng.cases.models import Case, Notification
 from jiceng.cases.photos import clean_photo
-from jiceng.cases.services import case_submit, intake_allowed
+from jiceng.cases.services import case_submit
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
-from jiceng.core.intake import client_fingerprint
+from jiceng.core.intake import Sender
+from jiceng.core.throttle import address_key
 
 PUBLIC = Actor.public("test")
 
@@ -163,20 +164,29 @@ def test_required_answers(world, catalogue):
     assert case.answers == {"smell": "yes"}
 
 
-@override_settings(JICENG_INTAKE_PER_HOUR_DEVICE=2, JICENG_INTAKE_PER_HOUR_GRID=3)
-def test_anonymous_intake_is_rate_limited_per_device_and_per_grid(world, submit):
-    phone = client_fingerprint("10.0.0.1", "device-a")
+@override_settings(JICENG_INTAKE_PER_HOUR_DEVICE=2, JICENG_INTAKE_PER_HOUR_ADDRESS=4)
+def test_anonymous_intake_is_limited_per_device_and_per_address(world, submit):
+    """Every try counts against the sender's address and device, a refused one too."""
+    phone = Sender(address="10.0.0.1", device="device-a")
     for _ in range(2):
-        intake_allowed(fingerprint=phone, region_code=world.grid_a.code)
-        submit(fingerprint=phone)
+        submit(sender=phone)
     with pytest.raises(DomainError) as error:
-        intake_allowed(fingerprint=phone, region_code=world.grid_a.code)
+        submit(sender=phone)
     assert error.value.code == "rate_limited"
-    other = client_fingerprint("10.0.0.2", "device-b")
-    intake_allowed(fingerprint=other, region_code=world.grid_a.code)
-    submit(fingerprint=other)
+    # The same device from another address is still the same device.
     with pytest.raises(DomainError):
-        intake_allowed(
-            fingerprint=client_fingerprint("10.0.0.3", ""), region_code=world.grid_a.code
-        )
-    intake_allowed(fingerprint=other, region_code=world.grid_b.code)  # another grid is fine
+        submit(sender=Sender(address="10.0.0.9", device="device-a"))
+    # Another device on the first address: the address has one try left.
+    submit(sender=Sender(address="10.0.0.1", device="device-b"))
+    with pytest.raises(DomainError):
+        submit(sender=Sender(address="10.0.0.1", device="device-c"))
+    assert Case.objects.count() == 3
+    assert not Case.objects.filter(is_suspect=True).exists()
+
+
+def test_an_address_is_counted_by_its_network(settings):
+    assert address_key("203.0.113.7") == "203.0.113.7"
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9")
+    assert address_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    settings.JICENG_ADDRESS_PREFIX_IPV4 = 24
+    assert address_key("203.0.113.7") == address_key("203.0.113.200") == "203.0.113.0/24"

@@ -35,7 +35,9 @@ WRITES_NOTHING = {
     "signable_refusal": "a check",
     # cases
     "case_deadlines_backfill": "deadline rows for the demo's history (no one acts)",
-    "intake_allowed": "a rate-limit check",
+    "suspects_void_propose": "asks an approval, which core.approvals records (approval.ask)",
+    "suspects_void_release": "frees the suspects of an approval refused or withdrawn, which "
+    "core.approvals records",
     "check_location": "a check",
     "check_answers": "a check",
     "case_for_resident": "a lookup by tracking code and token",

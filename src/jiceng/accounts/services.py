@@ -7,7 +7,6 @@ security administrators and auditors are managed only on the server (`jiceng gra
 """
 
 import datetime
-import ipaddress
 import re
 import secrets
 
@@ -59,18 +58,6 @@ def _lock_window() -> datetime.timedelta:
     return datetime.timedelta(minutes=settings.JICENG_LOGIN_LOCK_MINUTES)
 
 
-def _address_key(address: str) -> str:
-    """What a limit per address counts: the address, or its /64 for IPv6 (one host may
-    hold a whole /64)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
 def login_check(*, actor: Actor, request, username: str, password: str) -> User:
     """Check a username and password. Every failure — unknown account, wrong password,
     locked, deactivated, too many tries from this address or on this name — gets the same
@@ -81,7 +68,7 @@ def login_check(*, actor: Actor, request, username: str, password: str) -> User:
     others refused at once, whether or not the name exists) and alert the auditor, but
     lock nobody out. Each try is counted before the password is checked (and taken back
     if it succeeds), so that tries sent all at once cannot pass the limits together."""
-    address = _address_key(client_ip(request) or "")
+    address = throttle.address_key(client_ip(request) or "")
     name = username.strip().lower()[:150]
     window = _lock_window()
     known = User.objects.filter(username=username).first()

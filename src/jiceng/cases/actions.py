@@ -80,6 +80,9 @@ def _dispatch(actor, case, given):
 
 
 ACTIONS: dict[str, Callable[[Actor, Case, StepInput], Case]] = {
+    "confirm_genuine": lambda actor, case, given: services.case_confirm_genuine(
+        actor=actor, case=case, note=given.note
+    ),
     "accept": _accept,
     "void": lambda actor, case, given: services.case_void(
         actor=actor, case=case, reason=given.note

@@ -228,9 +228,10 @@ class StepDoneOut(Schema):
     summary="办理一步",
 )
 def case_step(request, case_id: int, action: str, payload: StepIn):
-    """action: accept, void, merge, dispatch, start, return, request_extension,
-    decide_extension, handle, check, supervise, note. A grid worker's void is a proposal
-    (an approval the community decides): the request stays received, void_pending."""
+    """action: confirm_genuine (a suspect submission), accept, void, merge, dispatch, start,
+    return, request_extension, decide_extension, handle, check, supervise, note. A grid
+    worker's void is a proposal (an approval the community decides): the request stays
+    received, void_pending."""
     user = request.user
     case = selectors.case_get(user=user, pk=case_id)
     given = actions.StepInput(

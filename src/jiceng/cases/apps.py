@@ -9,6 +9,9 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         import datetime
 
+        from django.urls import reverse
+
+        from jiceng.cases import services
         from jiceng.cases.services import VOID_KIND, deadline_notices
         from jiceng.core import approvals, schedule
 
@@ -20,4 +23,17 @@ class CasesConfig(AppConfig):
             "cases.deadline_notices",
             lambda *, actor: deadline_notices(),
             every=datetime.timedelta(minutes=5),
+        )
+        # A flood's suspect submissions voided together, never by one person alone.
+        approvals.register(
+            approvals.Kind(
+                name=services.BULK_VOID,
+                label="批量作废可疑提交",
+                permission="cases.triage",
+                apply=services.suspects_void_apply,
+                release=services.suspects_void_release,
+                link=lambda approval: (
+                    f"{reverse('cases:queue')}?queue=suspect&proposal={approval.pk}"
+                ),
+            )
         )

@@ -209,7 +209,18 @@ class Case(models.Model):
         "可疑提交",
         default=False,
         db_default=False,
-        help_text="疑似刷单的提交：照常受理，但不给反映人发短信",
+        help_text="网格一小时内收到的匿名提交超过上限后的提交：留待甄别，不计时限，不发短信",
+    )
+    # A suspect listed in a bulk void awaiting a second person's approval: held (neither
+    # confirmed nor proposed again) until the approval is decided; the approval that
+    # voided it stays named.
+    void_proposal = models.ForeignKey(
+        "core.Approval",
+        verbose_name="批量作废审批",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

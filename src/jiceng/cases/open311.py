@@ -29,8 +29,7 @@ from jiceng.cases.workflow import RESIDENT_STATUS
 from jiceng.core import phones
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
-from jiceng.core.intake import client_fingerprint
-from jiceng.core.middleware import client_ip
+from jiceng.core.intake import Sender
 from jiceng.core.region_codes import is_within
 from jiceng.places.models import Region
 
@@ -295,9 +294,6 @@ def _post_request(request, fmt: str):
         if key.startswith("attribute[") and key.endswith("]")
     }
     answers = {k: v if len(v) > 1 else v[0] for k, v in attributes.items()}
-    device = _param(request, "device_id")
-    fingerprint = client_fingerprint(client_ip(request), f"open311:{client.pk}:{device}")
-    services.intake_allowed(fingerprint=fingerprint, region_code=region_code)
     # A retried POST (same client, same fields, within about ten minutes) is one request.
     fields = sorted((k, v) for k, v in request.POST.lists() if k != "api_key")
     digest = hashlib.sha256(repr(fields).encode()).hexdigest()[:32]
@@ -322,8 +318,8 @@ def _post_request(request, fmt: str):
         reporter_phone=phones.phone(_param(request, "phone"))
         or "",  # a client's stray text is dropped
         reporter_account=_param(request, "account_id") or _param(request, "email"),
-        device_id=device,
-        fingerprint=fingerprint,
+        device_id=_param(request, "device_id"),  # kept for the client; it limits nothing
+        sender=Sender(client=client.pk),
         open311_client=client,
         idempotency_key=keys[1],
     )

@@ -24,7 +24,14 @@ from jiceng.core import personal, phones
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
 from jiceng.core.errors import DomainError
-from jiceng.core.intake import client_fingerprint, new_submission_key
+from jiceng.core.intake import (
+    DEVICE_COOKIE,
+    Sender,
+    client_fingerprint,
+    device_of,
+    device_token_new,
+    new_submission_key,
+)
 from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
 from jiceng.core.numbers import whole_number
@@ -32,7 +39,6 @@ from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building, Region
 from jiceng.places.ordering import buildings_in_order
 
-DEVICE_COOKIE = "jiceng_device"
 PUBLIC_NOTES = {"void", "handle", "merge", "rate", "reopen", "check"}
 
 
@@ -123,10 +129,8 @@ def intake(request, grid_code: str):
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        device = request.COOKIES.get(DEVICE_COOKIE, "")
+        sender = Sender.of(client_ip(request), request.COOKIES.get(DEVICE_COOKIE))
         try:
-            fingerprint = client_fingerprint(client_ip(request), device)
-            services.intake_allowed(fingerprint=fingerprint, region_code=grid.code)
             uploads = request.FILES.getlist("photos")
             if len(uploads) > services.MAX_PHOTOS:
                 raise DomainError(
@@ -156,8 +160,8 @@ def intake(request, grid_code: str):
                 about_staff=bool(data["about_staff"]),
                 named_staff=worker if data["about_staff"] == "grid_worker" else None,
                 named_post=data["named_post"],
-                device_id=device,
-                fingerprint=fingerprint,
+                device_id=sender.device,
+                sender=sender,
                 photos=photos,
                 idempotency_key=f"qr:{grid.code}:{data['submission']}",
             )
@@ -181,10 +185,12 @@ def intake(request, grid_code: str):
         },
         status=400 if error or (request.method == "POST" and not form.is_valid()) else 200,
     )
-    if DEVICE_COOKIE not in request.COOKIES:
+    # The server's own device token; a missing, expired or forged one is replaced (and
+    # counted as none meanwhile).
+    if not device_of(request.COOKIES.get(DEVICE_COOKIE)):
         response.set_cookie(
             DEVICE_COOKIE,
-            new_submission_key(),
+            device_token_new(),
             max_age=3600 * 24 * 365,
             httponly=True,
             samesite="Lax",

@@ -183,12 +183,18 @@ def available_actions(user, case: Case) -> set[str]:
 QUEUES = {
     "mine": "我承办的",
     "triage": "待受理派单",
+    "suspect": "可疑提交",
     "check": "待核查",
     "open": "全部在办",
     "closed": "已办结",
 }
 # The permission a queue is for: a tab nobody could act on is not shown.
-QUEUE_PERMISSIONS = {"mine": "cases.handle", "triage": "cases.triage", "check": "cases.check"}
+QUEUE_PERMISSIONS = {
+    "mine": "cases.handle",
+    "triage": "cases.triage",
+    "suspect": "cases.triage",
+    "check": "cases.check",
+}
 
 
 def queues_for(user) -> dict[str, str]:
@@ -199,9 +205,18 @@ def queues_for(user) -> dict[str, str]:
     }
 
 
-def case_queue(*, user, queue: str, region_code: str | None = None, query: str = "") -> QuerySet:
-    """One of the work queues, oldest deadline first. A query that is a request's tracking
-    code finds it in whichever queue it now stands (what was handled has left 我承办的)."""
+def case_queue(
+    *,
+    user,
+    queue: str,
+    region_code: str | None = None,
+    query: str = "",
+    proposal: int | None = None,
+) -> QuerySet:
+    """One of the work queues, oldest deadline first (suspects, which have none, oldest
+    first; `proposal` narrows them to those a bulk void holds). A query that is a
+    request's tracking code finds it in whichever queue it now stands (what was handled
+    has left 我承办的). A request that names the user is in none of their queues."""
     cases = with_warn_at(Case.objects.prefetch_related(*QUEUE_RELATED), PROCESS.name).exclude(
         _naming_q(user)
     )
@@ -217,9 +232,18 @@ def case_queue(*, user, queue: str, region_code: str | None = None, query: str =
             mine |= Q(handler_department_id=user.department_id, handler__isnull=True)
         cases = cases.filter(mine, status__in=(S.DISPATCHED, S.IN_PROGRESS))
     elif queue == "triage":
+        # Suspects (a grid's flood) are not fresh work until someone confirms them.
         cases = cases.filter(
-            scope_q(scopes(user, "cases.triage")), status__in=(S.RECEIVED, S.ACCEPTED)
+            scope_q(scopes(user, "cases.triage")),
+            status__in=(S.RECEIVED, S.ACCEPTED),
+            is_suspect=False,
         )
+    elif queue == "suspect":
+        cases = cases.filter(
+            scope_q(scopes(user, "cases.triage")), status=S.RECEIVED, is_suspect=True
+        )
+        if proposal is not None:
+            cases = cases.filter(void_proposal_id=proposal)
     elif queue == "check":
         cases = cases.filter(scope_q(scopes(user, "cases.check")), status=S.HANDLED)
     elif queue == "open":
@@ -236,6 +260,8 @@ def case_queue(*, user, queue: str, region_code: str | None = None, query: str =
         cases = cases.filter(Q(tracking_code=code) | Q(description__contains=query[:50]))
     if queue == "closed":
         return cases.order_by("-closed_at", "-id")
+    if queue == "suspect":
+        return cases.order_by("received_at", "id")
     return cases.order_by("due_at", "id")
 
 

@@ -25,13 +25,16 @@ from jiceng.cases.photos import CleanPhoto
 from jiceng.cases.selectors import may_reveal_reporter
 from jiceng.cases.workflow import NAMED, PROCESS, actor_label
 from jiceng.core import approvals, audit, personal, phones, throttle
-from jiceng.core.access import has_permission, require, scopes
+from jiceng.core.access import has_permission, require, scope_q, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.intake import Sender
+from jiceng.core.models import Approval
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import community_of, county_of, is_within, town_of
 from jiceng.places.models import Building, Region
+from jiceng.places.region_names import region_name
 
 S = Case.Status
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -51,22 +54,43 @@ def _deadline(start: datetime.datetime, amount: int, unit: str) -> datetime.date
 # --- intake ----------------------------------------------------------------------------
 
 
-def intake_allowed(*, fingerprint: str, region_code: str) -> None:
-    """Refuse an anonymous submission past the hourly limits for one device and one grid."""
-    since = timezone.now() - datetime.timedelta(hours=1)
-    recent = Case.objects.filter(received_at__gte=since, submitted_by__isnull=True)
-    device_limit = settings.JICENG_INTAKE_PER_HOUR_DEVICE
+SENDER_LIMITED = "您提交得太频繁了，请一小时后再试。紧急情况请直接联系网格员或拨打12345。"
+HOUR = datetime.timedelta(hours=1)
+
+
+def _sender_limits(sender: Sender) -> list[tuple[str, object, int]]:
+    """The buckets a sender's submissions count in: a registered client app by itself (its
+    residents' devices are its business); anyone else by address, and by device when the
+    token is the server's own."""
+    if sender.client is not None:
+        return [("cases.intake.client", sender.client, settings.JICENG_INTAKE_PER_HOUR_CLIENT)]
+    limits = [("cases.intake.address", sender.address, settings.JICENG_INTAKE_PER_HOUR_ADDRESS)]
+    if sender.device:
+        limits.append(
+            ("cases.intake.device", sender.device, settings.JICENG_INTAKE_PER_HOUR_DEVICE)
+        )
+    return limits
+
+
+def _admitted(sender: Sender, region_code: str) -> bool:
+    """Count an anonymous submission against its sender, refusing it past the sender's
+    limits (that sender is the flood); then whether the grid is past its own hourly limit.
+    A grid's flood is not refused: a genuine resident among it is kept, as suspect.
+    Every try counts in each of its sender's buckets, a refused one too, and is counted
+    before it is compared, so tries sent at once cannot pass together; the grid's count
+    is read (a few over under a race only mark a few more suspect)."""
+    limits = _sender_limits(sender)
+    for scope, key, _ in limits:
+        throttle.hit(scope, key)
+    for scope, key, limit in limits:
+        if throttle.count(scope, key, within=HOUR, limit=limit + 1) > limit:
+            raise DomainError(SENDER_LIMITED, code="rate_limited")
     grid_limit = settings.JICENG_INTAKE_PER_HOUR_GRID
+    recent = Case.objects.filter(
+        region_code=region_code, received_at__gte=timezone.now() - HOUR, submitted_by__isnull=True
+    )
     # Count only up to the limit: a busy grid must not make every submission slower.
-    if recent.filter(client_fingerprint=fingerprint)[:device_limit].count() >= device_limit:
-        raise DomainError(
-            "您提交得太频繁了，请一小时后再试。紧急情况请直接联系网格员或拨打12345。",
-            code="rate_limited",
-        )
-    if recent.filter(region_code=region_code)[:grid_limit].count() >= grid_limit:
-        raise DomainError(
-            "本网格近一小时收到的诉求过多，请稍后再试，或直接联系网格员。", code="rate_limited"
-        )
+    return recent[:grid_limit].count() >= grid_limit
 
 
 def _point_in_polygon(lon: float, lat: float, boundary: dict) -> bool:
@@ -147,7 +171,7 @@ def case_submit(
     reporter_account: str = "",
     media_url: str = "",
     device_id: str = "",
-    fingerprint: str = "",
+    sender: Sender | None = None,
     photos: list[CleanPhoto] = (),
     open311_client=None,
     patrol=None,
@@ -159,9 +183,11 @@ def case_submit(
 ) -> tuple[Case, bool]:
     """Record a new request. Returns (case, created): a replayed submission (same
     idempotency key) returns the request it created the first time. A staff actor is the
-    one who entered it (代为登记, a patrol finding); anyone else is the public. A reporter
-    who left a mobile number is texted the tracking link, unless the submission is
-    suspect.
+    one who entered it (代为登记, a patrol finding); anyone else is the public, whose
+    `sender` is counted against its limits (refused past them) and whose submission to a
+    grid past its hourly limit is kept as suspect. A reporter who left a mobile number is
+    texted the tracking link, unless the submission is suspect: a suspect has no time
+    limit and waits in 可疑提交 until confirmed (case_confirm_genuine) or voided.
 
     The reporter is shown to staff posted at the community or above; to the grid's
     workers only with `share_reporter_with_grid` (the form says so). A request about
@@ -228,8 +254,9 @@ def case_submit(
             )
         reporter_phone = number
 
+    if sender is not None:
+        is_suspect = _admitted(sender, region_code) or is_suspect
     now = timezone.now()
-    limit = (category.accept_limit, category.accept_unit) if category else DEFAULT_ACCEPT
     try:
         with transaction.atomic():
             case = Case.objects.create(
@@ -255,24 +282,24 @@ def case_submit(
                 named_post=named_post.strip()[:60] if about_staff else "",
                 reporter_account=reporter_account[:100],
                 device_id=device_id[:100],
-                client_fingerprint=fingerprint,
+                client_fingerprint=sender.fingerprint if sender else "",
                 submitted_by=submitted_by,
                 open311_client=open311_client,
                 patrol=patrol,
                 idempotency_key=idempotency_key or "",
                 is_suspect=is_suspect,
                 received_at=now,
-                due_at=_deadline(now, *limit),
+                due_at=None if is_suspect else _accept_deadline(category, now),
             )
             for photo in photos:
                 Photo.objects.create(case=case, kind=Photo.Kind.REPORT, image=photo.content)
             PROCESS.started(
                 case, actor=actor, action="submit", event={"data": {"channel": channel}}
             )
-            notify.triage_staff(
-                case, "new", f"新诉求 {case.tracking_code}：{description[:40]}", actor=actor
-            )
-            notify.resident_tracking_link(case, "case_received", f"case:{case.pk}:received")
+            if is_suspect:
+                _suspects_notice(case, actor=actor)
+            else:
+                _received_notices(case, actor=actor)
     except IntegrityError:
         if idempotency_key:  # the same submission raced itself: return the winner
             existing = Case.objects.filter(idempotency_key=idempotency_key).first()
@@ -280,6 +307,31 @@ def case_submit(
                 return existing, False
         raise
     return case, True
+
+
+def _accept_deadline(category: Category | None, start: datetime.datetime) -> datetime.datetime:
+    limit = (category.accept_limit, category.accept_unit) if category else DEFAULT_ACCEPT
+    return _deadline(start, *limit)
+
+
+def _received_notices(case: Case, *, actor: Actor) -> None:
+    """A request that joins the work: the triage staff are told, the reporter texted."""
+    notify.triage_staff(
+        case, "new", f"新诉求 {case.tracking_code}：{case.description[:40]}", actor=actor
+    )
+    notify.resident_tracking_link(case, "case_received", f"case:{case.pk}:received")
+
+
+def _suspects_notice(case: Case, *, actor: Actor) -> None:
+    """One notice an hour per grid, not one per suspect: a flood must not flood the inbox."""
+    hour = timezone.localtime(case.received_at).strftime("%Y%m%d%H")
+    notify.triage_staff(
+        case,
+        "suspect",
+        "近一小时匿名提交超过上限，新提交已列入“可疑提交”，请甄别",
+        f"suspect:{case.region_code}:{hour}",
+        actor=actor,
+    )
 
 
 # --- triage ----------------------------------------------------------------------------
@@ -450,6 +502,119 @@ def case_merge(*, actor: Actor, case: Case, into: Case, note: str = "") -> Case:
 
 
 MERGE_TARGET = "只能合并到另一件未办结的诉求。"
+
+
+# --- suspect submissions (可疑提交) ---------------------------------------------------------
+
+
+def case_confirm_genuine(*, actor: Actor, case: Case, note: str = "") -> Case:
+    """A suspect is a resident's own request after all: it joins the work as if it had
+    just come in (its acceptance time limit starts now, the triage staff are told) and the
+    reporter is texted the tracking link that was held back."""
+    now = timezone.now()
+    return PROCESS.run(
+        case, "confirm_genuine", actor=actor, note=note.strip()[:500], event=_event(public=False),
+        is_suspect=False, derive=lambda c: {"due_at": _accept_deadline(c.category, now)},
+        effects=lambda c: _received_notices(c, actor=actor),
+    )  # fmt: skip
+
+
+BULK_VOID = "cases.bulk_void"
+BULK_VOID_MAX = 500
+
+
+def suspects_void_propose(
+    *,
+    actor: Actor,
+    reason: str,
+    case_ids: list[int] | None = None,
+    grid_code: str = "",
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+) -> Approval:
+    """Ask for the void of suspect submissions — those chosen, or all of one grid's
+    received in a period — as one approval (kind cases.bulk_void) that someone else
+    holding cases.triage at their community decides: a flood is cleared in one step, but
+    never by one person. Until it is decided they are held: not confirmed, not proposed
+    again. All must lie in one community; a chosen one that is no longer a free suspect
+    refuses the whole proposal (the list was stale)."""
+    actor = actor_required(actor)
+    reason = reason.strip()[:300]
+    if not reason:
+        raise DomainError("作废须说明理由。", code="reason_required", field="reason")
+    reach = Case.objects.filter(scope_q(scopes(actor, "cases.triage")))
+    ids = sorted(set(case_ids or ()))
+    if ids:
+        if reach.filter(pk__in=ids).count() != len(ids):
+            raise NotFound()
+        chosen = reach.filter(pk__in=ids)
+    elif grid_code:
+        chosen = reach.filter(region_code=grid_code)
+        if since is not None:
+            chosen = chosen.filter(received_at__gte=since)
+        if until is not None:
+            chosen = chosen.filter(received_at__lt=until)
+    else:
+        raise DomainError("请勾选要作废的可疑提交，或指定网格和时段。", code="selection_required")
+    with transaction.atomic():
+        held = list(
+            chosen.select_for_update()
+            .filter(is_suspect=True, status=S.RECEIVED, void_proposal__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "region_code")[: BULK_VOID_MAX + 1]
+        )
+        if ids and len(held) != len(ids):
+            raise DomainError(
+                "所选诉求中有已确认、已处理或已列入其他作废审批的，请刷新后重选。",
+                code="not_suspect",
+            )
+        if not held:
+            raise DomainError("没有可以作废的可疑提交。", code="nothing_to_void")
+        if len(held) > BULK_VOID_MAX:
+            raise DomainError(f"一次最多作废 {BULK_VOID_MAX} 件，请缩小时段。", code="too_many")
+        communities = {community_of(code) for _, code in held}
+        if len(communities) != 1:
+            raise DomainError("一次只能作废同一社区（村）的可疑提交。", code="one_community")
+        community = communities.pop()
+        pks = [pk for pk, _ in held]
+        approval = approvals.ask(
+            actor=actor,
+            kind=BULK_VOID,
+            region_code=community,
+            summary=f"作废{region_name(community)}可疑提交 {len(pks)} 件",
+            payload={
+                "cases": pks,
+                "grid": grid_code if not ids else "",
+                "since": since.isoformat() if since and not ids else "",
+                "until": until.isoformat() if until and not ids else "",
+            },
+            reason=reason,
+        )
+        if Case.objects.filter(pk__in=pks, void_proposal__isnull=True).update(
+            void_proposal=approval
+        ) != len(pks):  # a database that does not lock rows let another proposal in
+            raise DomainError(
+                "这些可疑提交刚被列入另一项作废审批，请刷新后重选。", code="void_proposed"
+            )
+    return approval
+
+
+def suspects_void_apply(approval: Approval, actor: Actor) -> None:
+    """Approved (in the deciding transaction): each held suspect is voided by the void
+    step, with its event and audit record, as the approver, noting the approval. One
+    voided singly meanwhile is passed over."""
+    note = f"批量作废可疑提交（审批 {approval.pk}）：{approval.reason}"
+    if approval.decision_note:
+        note += f"；审批意见：{approval.decision_note}"
+    held = Case.objects.select_for_update().filter(void_proposal=approval).order_by("pk")
+    for case in held:
+        if case.status == S.RECEIVED:
+            case_void(actor=actor, case=case, reason=note[:500])
+
+
+def suspects_void_release(approval: Approval, actor: Actor) -> None:
+    """Refused or withdrawn: the held suspects are free to be confirmed or proposed again."""
+    Case.objects.filter(void_proposal=approval).update(void_proposal=None)
 
 
 HANDLER_ROLES = ("grid_worker", "specialist_grid_worker", "community_worker")

@@ -6,6 +6,7 @@ app_name = "cases"
 urlpatterns = [
     path("cases/", views.queue, name="queue"),
     path("cases/new/", views.case_new, name="new"),
+    path("cases/suspects/void/", views.suspects_void, name="suspects_void"),
     path("cases/supervision/", views.supervision, name="supervision"),
     path("cases/supervision/export.xlsx", views.supervision_export, name="supervision_export"),
     path("cases/figures/", views.figures, name="figures"),

@@ -1,10 +1,13 @@
 """Staff pages for requests: work queues, one request with its actions, staff entry,
 supervision, the inbox, and the figures."""
 
+import datetime
+
 from django import forms
 from django.contrib import messages
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -46,8 +49,13 @@ def queue(request):
     name = request.GET.get("queue") or ("mine" if has_permission(user, "cases.handle") else "open")
     query = request.GET.get("q", "")[:50]
     region = request.GET.get("region", "")
+    proposal = whole_number(request.GET.get("proposal"))
     cases = selectors.case_queue(
-        user=user, queue=name, region_code=region if region.isdigit() else None, query=query
+        user=user,
+        queue=name,
+        region_code=region if region.isdigit() else None,
+        query=query,
+        proposal=proposal,
     )
     page = page_of(request, cases, 50)
     clock = selectors.Clock.current()
@@ -61,8 +69,47 @@ def queue(request):
             "queues": selectors.queues_for(user),
             "query": query,
             "region": region,
+            "proposal": proposal,
         },
     )
+
+
+def _day(text: str, *, after: bool = False):
+    """The start of a day typed as 2026-09-30 (of the next day with `after`), or None."""
+    if not text:
+        return None
+    try:
+        day = datetime.date.fromisoformat(text)
+    except ValueError:
+        raise DomainError("日期格式应为 2026-09-30。", code="date_invalid") from None
+    if after:
+        day += datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+@require_POST
+def suspects_void(request):
+    """Propose voiding the suspect submissions ticked in 可疑提交, or all of a grid's in a
+    period; another staff member decides it on the approvals page."""
+    require(request.user, "cases.triage")
+    post = request.POST
+    ids = [pk for pk in (whole_number(v) for v in post.getlist("case")) if pk is not None]
+    try:
+        approval = services.suspects_void_propose(
+            actor=Actor.of(request),
+            reason=post.get("reason", ""),
+            case_ids=ids,
+            grid_code="" if ids else post.get("grid", "").strip()[:24],
+            since=None if ids else _day(post.get("since", "")),
+            until=None if ids else _day(post.get("until", ""), after=True),
+        )
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        messages.error(request, error.message)
+        return redirect(f"{reverse('cases:queue')}?queue=suspect")
+    messages.success(request, f"已提出{approval.summary}，待另一位工作人员审批。")
+    return redirect("approval_detail", pk=approval.pk)
 
 
 def _supervision_filter(request, queue) -> tuple[str, list]:

@@ -11,6 +11,10 @@ A grid worker's void is proposed first (propose_void: an approval of kind cases.
 the community's approval takes void, a refusal or withdrawal void_declined; the request
 stays received meanwhile (作废待社区确认).
 
+A suspect submission (可疑提交) stays received, outside the triage queue and without a
+time limit, until confirm_genuine lets it in, or it is voided (one by one, or in bulk
+through an approval: core.approvals kind cases.bulk_void).
+
 Each action is one service function in cases.services, run by the one process runner
 (core.process); this table says from which states it may start, where it leads, and who
 may take it: a permission at the request's region, or the assigned handler (`HANDLER`);
@@ -75,11 +79,34 @@ def _pending_extension(case: Case) -> DomainError | None:
     return None
 
 
+def _confirmed(case: Case) -> DomainError | None:
+    """A suspect joins the work only once someone has confirmed it (and texted it)."""
+    if case.is_suspect:
+        return DomainError("这是可疑提交，请先确认为真实诉求。", code="suspect_unconfirmed")
+    return None
+
+
+def _suspect_free(case: Case) -> DomainError | None:
+    if not case.is_suspect:
+        return DomainError("这件诉求不是可疑提交。", code="not_suspect")
+    if case.void_proposal_id:
+        return DomainError("这件可疑提交已列入批量作废审批，请等审批结束。", code="void_proposed")
+    return None
+
+
+def _ready(case: Case) -> DomainError | None:
+    """Accepted or merged only once confirmed genuine and with no void awaiting the
+    community."""
+    return _confirmed(case) or _no_void_pending(case)
+
+
 STEPS = {
     "submit": Step("提交", (), S.RECEIVED),
-    "accept": Step(
-        "立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage", guard=_no_void_pending, conflict=NAMED
+    # 可疑提交 (past the grid's hourly limit): confirmed, it joins the work as if just in.
+    "confirm_genuine": Step(
+        "确认为真实诉求", (S.RECEIVED,), None, "cases.triage", guard=_suspect_free, conflict=NAMED
     ),
+    "accept": Step("立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage", guard=_ready, conflict=NAMED),
     # Staff posted at the community or above void at once; a grid's worker proposes
     # (propose_void, an approval of kind cases.void that the community decides: approving
     # takes this step for the decider, refusing or withdrawing takes void_declined).
@@ -89,12 +116,7 @@ STEPS = {
     ),
     "void_declined": Step("未作废", (S.RECEIVED,), None, "cases.triage", guard=_void_pending),
     "merge": Step(
-        "合并",
-        (S.RECEIVED, S.ACCEPTED),
-        S.MERGED,
-        "cases.triage",
-        guard=_no_void_pending,
-        conflict=NAMED,
+        "合并", (S.RECEIVED, S.ACCEPTED), S.MERGED, "cases.triage", guard=_ready, conflict=NAMED
     ),
     "dispatch": Step("派单", (S.ACCEPTED,), S.DISPATCHED, "cases.triage", conflict=NAMED),
     "start": Step("接单", (S.DISPATCHED,), S.IN_PROGRESS, rule=HANDLER, conflict=NAMED),

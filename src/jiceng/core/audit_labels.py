@@ -46,6 +46,7 @@ ACTIONS = {
     "resident.confirm": "核实居民身份",
     "case.submit": "登记诉求",
     "case.claim": "居民认领诉求",
+    "case.confirm_genuine": "可疑提交确认为真实诉求",
     "case.accept": "诉求立案",
     "case.void": "诉求作废",
     "case.propose_void": "申请作废诉求",

@@ -1,4 +1,5 @@
-"""Limits on how often something may be tried: sign-ins, one-time codes, reveals.
+"""Limits on how often something may be tried: sign-ins, one-time codes, reveals, anonymous
+submissions.
 
 Every try is a row (`ThrottleHit`), written through `refusals.keep`, so a try counts even
 when the service then refuses it and rolls its transaction back. What is limited (an
@@ -8,6 +9,7 @@ account with an address, a phone) is stored only as a keyed digest.
 import datetime
 import hashlib
 import hmac
+import ipaddress
 import random
 
 from django.conf import settings
@@ -18,6 +20,24 @@ from jiceng.core.errors import DomainError
 from jiceng.core.models import ThrottleHit
 
 KEEP_FOR = datetime.timedelta(days=2)  # longer than any window a limit counts over
+
+
+def address_key(address: str) -> str:
+    """What a limit per client address counts: the network the address lies in, as wide
+    as JICENG_ADDRESS_PREFIX_IPV4 / _IPV6 say (one IPv6 host may hold a whole /64, so
+    counting its single addresses would limit nobody)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    prefix = (
+        settings.JICENG_ADDRESS_PREFIX_IPV6
+        if ip.version == 6
+        else settings.JICENG_ADDRESS_PREFIX_IPV4
+    )
+    if prefix >= ip.max_prefixlen:
+        return str(ip)
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
 def key_of(scope: str, *parts) -> str:
