@@ -47,7 +47,9 @@ def busy_community(world, staff_a, team, make_activity, clock):
         ("/activities/?month=2026-11", 10),
         ("/activities/teams/", 12),
         ("/activities/needs/", 10),
-        ("/points/", 15),  # with the holders, amounts and balances of the page's entries
+        # with the holders, amounts and balances of the page's entries, and the large
+        # adjustments awaiting approval
+        ("/points/", 16),
         ("/stores/", 11),
     ],
 )
