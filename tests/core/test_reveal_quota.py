@@ -245,6 +245,7 @@ def test_the_case_reporter_fragment_says_so(world, limits):
         region_code=world.grid_a.code,
         description="楼上漏水",
         reporter_phone="13900002222",
+        share_reporter_with_grid=True,  # else the grid's worker may not see it at all
     )
     _spend(world)
     fragment = client_for(world.a("grid_worker")).post(f"/cases/{case.pk}/reporter/", **HTMX)

@@ -130,7 +130,7 @@ def test_every_command_of_the_readme_works_after_the_demo(tmp_path):
         line = re.sub(r"\[[A-Z]+\]", "", line)
         line = line.replace("import-roster FILE", f"import-roster {roster}")
         if line.startswith("restore FILE"):
-            line = line.replace("FILE", str(next(backups.glob("*.tar"))))
+            line = line.replace("FILE", str(next(backups.glob("jiceng-*"))))
         line = line.replace("--region CODE", "--region 370829001001")
         line = line.replace("--out DIR", f"--out {tmp_path / 'posters'}")
         line = line.replace("USER ROLE REGION", "auditor9 auditor 370829")
@@ -151,4 +151,4 @@ def test_every_command_of_the_readme_works_after_the_demo(tmp_path):
         if line == "points verify":
             assert "全部平衡" in result.stdout
     assert list((tmp_path / "posters").glob("*.svg"))
-    assert list(backups.glob("*.tar"))
+    assert list(backups.glob("jiceng-*"))

@@ -71,7 +71,7 @@ def names(user, case: Case) -> bool:
     """Whether the request is about this staff member: named in person, or a 反映工作人员
     request from a grid they hold a post in. Whoever it names may not triage, handle or
     void it (the process's `conflict`), nor decide a proposal to void it."""
-    if user is None or not user.is_authenticated:
+    if case is None or user is None or not user.is_authenticated:
         return False
     if case.named_staff_id is not None and case.named_staff_id == user.pk:
         return True
