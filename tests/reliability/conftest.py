@@ -61,6 +61,8 @@ class Server:
             "JICENG_ALLOWED_HOSTS": "127.0.0.1",
             "JICENG_TASKS_EAGER": "0",
             "JICENG_DB_CONN_MAX_AGE": "0",
+            # Signed in by password alone: what is tried here is the import, not the factor.
+            "JICENG_SECOND_FACTOR": "0",
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "jiceng.wsgi", "--bind", f"127.0.0.1:{self.port}",
