@@ -19,6 +19,7 @@ def _sign_in(phone, worker) -> None:
     phone.get_by_label("账号").fill(worker.username)
     phone.get_by_label("密码").fill(PASSWORD)
     phone.get_by_role("button", name="登录").click()
+    second_factor(phone, worker.username)
     expect(phone.get_by_role("heading", name=re.compile("您好"))).to_be_visible()
 
 
