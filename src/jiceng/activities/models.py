@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from jiceng.core.fields import RegionCodeField
-from jiceng.core.history import AppendOnly
+from jiceng.core.history import StepEvent
 
 
 class ServiceType(models.Model):
@@ -202,19 +202,10 @@ class Activity(models.Model):
         return self.title
 
 
-class ActivityEvent(AppendOnly):
+class ActivityEvent(StepEvent):
     """活动流转记录: appended at each step, never changed."""
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField("时间")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_label = models.CharField("操作方", max_length=64)
-    action = models.CharField("动作", max_length=32)
-    from_status = models.CharField("原状态", max_length=16, blank=True)
-    to_status = models.CharField("新状态", max_length=16)
-    note = models.CharField("说明", max_length=300, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "活动流转记录"

@@ -27,6 +27,7 @@ also hash-chained (`jiceng points verify`).
 from contextlib import contextmanager
 
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.backends.utils import truncate_name
 
@@ -83,6 +84,25 @@ class AppendOnly(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError(f"{REFUSED}: {type(self).__name__} rows cannot be deleted")
+
+
+class StepEvent(AppendOnly):
+    """One step of a process's item, as the process runner (core.process) appends it: who
+    took it, and the state it left and reached. A process's event model adds the foreign
+    key to its item (and, where it needs them, wider notes and data)."""
+
+    at = models.DateTimeField("时间")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField("操作方", max_length=64)
+    action = models.CharField("动作", max_length=32)
+    from_status = models.CharField("原状态", max_length=16, blank=True)
+    to_status = models.CharField("新状态", max_length=16)
+    note = models.CharField("说明", max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
 
 
 def append_only_models() -> list[type[models.Model]]:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from jiceng.core import actors
 from jiceng.core.fields import RegionCodeField
-from jiceng.core.history import AppendOnly
+from jiceng.core.history import AppendOnly, StepEvent
 
 
 class AuditEvent(AppendOnly):
@@ -269,19 +269,10 @@ class Approval(models.Model):
         return self.summary
 
 
-class ApprovalEvent(AppendOnly):
+class ApprovalEvent(StepEvent):
     """审批流转记录: appended at each step, never changed."""
 
     approval = models.ForeignKey(Approval, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField("时间")
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    actor_label = models.CharField("操作方", max_length=64)
-    action = models.CharField("动作", max_length=32)
-    from_status = models.CharField("原状态", max_length=16, blank=True)
-    to_status = models.CharField("新状态", max_length=16)
-    note = models.CharField("说明", max_length=300, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "审批流转记录"
