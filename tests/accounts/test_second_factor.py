@@ -305,6 +305,34 @@ def test_signing_a_grant_asks_for_the_code_again_once_the_last_check_is_old(worl
         assert grant.first_signed_by_id == admin.pk
 
 
+def test_deciding_an_approval_asks_for_the_code_again_once_the_last_check_is_old(world):
+    from jiceng.core import approvals
+    from jiceng.core.models import Approval
+
+    approvals.register(approvals.Kind(name="test.stepup", label="测试", permission="points.manage"))
+    approval = approvals.ask(
+        actor=Actor.staff(world.a("community_worker")), kind="test.stepup",
+        region_code="370829001001", summary="测试事项",
+    )  # fmt: skip
+    decider = world.a("town_staff")
+    enrol(decider)
+    client = Client()
+    sign_in(client, decider)
+    enter(client, totp_code(decider))
+    url = f"/approvals/{approval.pk}/approve"
+    later = timezone.now() + datetime.timedelta(minutes=django_settings.JICENG_STEP_UP_MINUTES + 1)
+    try:
+        with time_machine.travel(later):
+            response = client.post(url, headers={"referer": f"/approvals/{approval.pk}/"})
+            assert response["Location"].startswith("/accounts/verify/")
+            assert Approval.objects.get(pk=approval.pk).status == Approval.Status.PENDING
+            client.post(response["Location"], {"code": totp_code(decider)})
+            client.post(url)
+            assert Approval.objects.get(pk=approval.pk).status == Approval.Status.APPROVED
+    finally:
+        approvals._kinds.pop("test.stepup", None)
+
+
 def test_a_fresh_check_signs_at_once(world):
     admin = world.a("security_admin")
     enrol(admin)

@@ -157,6 +157,22 @@ def test_the_resident_may_not_approve_points_for_their_own_phone(world, ledger_a
     assert _adjustments() == 1 and _balance(ledger_a, own_phone) == 1_000
 
 
+def test_a_worker_adds_no_points_to_their_own_phone_alone_or_through_a_colleague(world, ledger_a):
+    worker = world.a("community_worker")
+    worker.phone = "13800005678"
+    worker.save()
+    own_phone = resident(phone="13800005678")
+    for amount in (50, 1_000):  # within the caps, and above them (no approval asked)
+        with pytest.raises(DomainError) as refused:
+            _adjust(worker, own_phone, amount, f"own-{amount}")
+        assert refused.value.code == "own_account"
+    assert _adjustments() == 0 and _balance(ledger_a, own_phone) == 0
+    assert not Approval.objects.filter(kind=services.ADJUST_APPROVAL).exists()
+    # Another worker may (the resident is a resident like any other).
+    _adjust(staff("community_worker", COMMUNITY_A, username="a-community-2"), own_phone, 50, "k")
+    assert _adjustments() == 1 and _balance(ledger_a, own_phone) == 50
+
+
 def test_the_ledger_page_tells_the_worker_and_shows_the_request_to_deciders(world, someone):
     worker = client_for(world.a("community_worker"))
     page = worker.post(

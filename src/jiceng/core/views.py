@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from jiceng.core import approvals, audit, audit_labels, quota
+from jiceng.core import approvals, audit, audit_labels, quota, step_up
 from jiceng.core.access import require, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
@@ -177,6 +177,7 @@ def approval_detail(request, pk: int):
 
 
 @require_POST
+@step_up.step_up
 def approval_decide(request, pk: int, action: str):
     actor = Actor.of(request)
     if not actor.is_staff or action not in (*approvals.DECISIONS, "cancel"):

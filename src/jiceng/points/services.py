@@ -133,6 +133,8 @@ def deed_propose(*, actor: Actor, rule: EarningRule, resident, description: str)
         raise DomainError("该积分规则已停用。", code="rule_inactive")
     if not description.strip():
         raise DomainError("请写明事由。", code="reason_required", field="description")
+    if rule.kind == EarningRule.Kind.DEED:
+        _refuse_adding_to_oneself(actor, resident)
     claim = DeedClaim.objects.create(
         rule=rule, resident=resident, description=description.strip()[:200], proposed_by=actor.user
     )
@@ -204,14 +206,27 @@ def _deed_decided(approval: Approval, actor: Actor, *, approved: bool) -> None:
     )
 
 
-def _own_phone_refusal(actor: Actor, resident_id) -> DomainError | None:
-    """The resident may not approve points for themself (a worker's own phone, or one
-    they share with the asker, is the case a second person is there for)."""
+def _is_own_phone(user, resident_id) -> bool:
+    """Whether the resident's account is on this staff member's own mobile number."""
     resident = Resident.objects.filter(pk=resident_id).first()
-    mine = phones.mobile(personal.clear(actor.user.phone) or "") if actor.user else None
-    if resident is not None and mine and mine == personal.clear(resident.phone):
+    mine = phones.mobile(personal.clear(user.phone) or "") if user else None
+    return resident is not None and bool(mine) and mine == personal.clear(resident.phone)
+
+
+def _own_phone_refusal(actor: Actor, resident_id) -> DomainError | None:
+    """Neither who decides nor who asked may be the resident: points on a worker's own
+    phone are the case a second person is there for, and a colleague's approval of them
+    is no second look at all."""
+    if _is_own_phone(actor.user, resident_id):
         return DomainError("不能审批给本人手机号账户的积分。", code="own_account")
     return None
+
+
+def _refuse_adding_to_oneself(actor: Actor, resident) -> None:
+    if _is_own_phone(actor.user, resident.pk):
+        raise DomainError(
+            "不能给本人手机号的居民账户增加积分，请由其他工作人员办理。", code="own_account"
+        )
 
 
 def _ledger_link(approval: Approval) -> str:
@@ -263,6 +278,7 @@ def adjust(
     ledger = ledger_for(region_code)
     key = f"adjust:{actor.user_id}:{key}"
     if amount > 0:
+        _refuse_adding_to_oneself(actor, resident)
         # One worker's additions one at a time (FOR NO KEY UPDATE: rows that refer to the
         # worker, such as their audit events, are still written meanwhile).
         get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.user_id).get()
