@@ -185,6 +185,28 @@ def test_an_emergency_allows_at_once_and_waits_for_review(world, limits):
     with pytest.raises(quota.QuotaExceeded):
         _reveal(world)  # a flag ends the allowance
     assert Approval.objects.get(pk=taken.pk).status == S.FLAGGED
+    with pytest.raises(DomainError) as again:  # flagged: none again today
+        quota.reveal_emergency_take(actor=Actor.staff(worker), cause="fire", reason="再来")
+    assert again.value.code == "emergency_flagged"
+    assert Approval.objects.filter(kind=quota.EMERGENCY).count() == 1
+
+
+def test_the_next_emergency_waits_for_the_last_ones_review(world, limits):
+    worker = world.a("grid_worker")
+    taken = quota.reveal_emergency_take(actor=Actor.staff(worker), cause="fire", reason="火场")
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=3)
+    with time_machine.travel(later, tick=False):
+        with pytest.raises(DomainError) as waiting:
+            quota.reveal_emergency_take(actor=Actor.staff(worker), cause="fire", reason="又一处")
+        assert waiting.value.code == "emergency_unreviewed"
+        assert Approval.objects.filter(kind=quota.EMERGENCY).count() == 1
+        approvals.decide(
+            actor=Actor.staff(world.a("security_admin")), approval=taken, action="confirm"
+        )
+        second = quota.reveal_emergency_take(
+            actor=Actor.staff(worker), cause="fire", reason="又一处"
+        )
+        assert second.status == S.REVIEW
 
 
 def test_an_emergency_allowance_runs_out_after_its_hours(world, limits):

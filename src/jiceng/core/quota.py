@@ -281,6 +281,22 @@ def emergency_running(user) -> Approval | None:
     )
 
 
+def _refuse_another_emergency(user) -> None:
+    """Taken at once, an emergency is only as good as its review: the next waits until
+    the last has been reviewed, and after a flag there is none for the rest of the day."""
+    earlier = Approval.objects.filter(kind=EMERGENCY, requested_by=user)
+    if earlier.filter(status=S.REVIEW).exists():
+        raise DomainError(
+            "上一次紧急查看尚待复核，复核后才能再次使用。", code="emergency_unreviewed"
+        )
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    if earlier.filter(status=S.FLAGGED, decided_at__gte=midnight).exists():
+        raise DomainError(
+            "今天的紧急查看已被复核为有疑，今天不能再用；确有需要请申请增加额度。",
+            code="emergency_flagged",
+        )
+
+
 def reveal_emergency_take(*, actor, cause: str, reason: str) -> Approval:
     """Take the emergency allowance at once, for review afterwards; the auditors are
     alerted now. One at a time: a second while the first runs is refused."""
@@ -295,6 +311,7 @@ def reveal_emergency_take(*, actor, cause: str, reason: str) -> Approval:
         _lock(who.user)  # two at once are one
         if emergency_running(who.user) is not None:
             raise DomainError("紧急查看额度仍在有效期内。", code="emergency_running")
+        _refuse_another_emergency(who.user)
         approval = approvals.ask(
             actor=who,
             kind=EMERGENCY,
