@@ -11,7 +11,7 @@ S = Case.Status
 
 
 def _pair(world, submit):
-    worker = world.a("grid_worker")
+    worker = world.a("community_worker")
     original = services.case_accept(actor=worker, case=submit(text="3号楼路灯不亮"))
     duplicate = submit(text="路灯坏了")
     return worker, original, duplicate
@@ -39,7 +39,7 @@ def test_the_api_merges_by_a_code_typed_with_its_hyphen(world, api, submit):  # 
 
 
 def test_neither_merges_into_a_request_out_of_sight(world, api, login, submit):  # noqa: F811
-    worker = world.a("grid_worker")
+    worker = world.a("community_worker")
     mine = submit()
     theirs = submit(region_code=world.grid_b.code)
     answer = step(api(worker), mine.pk, "merge", into=theirs.tracking_code)

@@ -46,8 +46,8 @@ def test_one_row_follows_a_request_from_intake_to_closing_and_rework(world, subm
 
 
 def test_voided_and_merged_requests_leave_the_clock(world, submit):
-    worker = world.a("grid_worker")
-    voided = services.case_void(actor=world.a("community_worker"), case=submit(), reason="重复")
+    worker = world.a("community_worker")
+    voided = services.case_void(actor=worker, case=submit(), reason="重复")
     into = submit(text="另一件")
     merged = services.case_merge(actor=worker, case=submit(text="同一件"), into=into)
     assert _row(voided).closed_at is not None and _row(merged).closed_at is not None

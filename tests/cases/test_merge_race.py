@@ -19,7 +19,7 @@ PAIRS = 20
 
 
 def test_crossed_merges_leave_one_request_open(reference_data, world, submit):
-    worker, town = world.a("grid_worker"), world.a("town_staff")
+    worker, town = world.a("community_worker"), world.a("town_staff")
     pairs = [
         (submit(text=f"{n}号楼路灯不亮"), submit(text=f"{n}号楼门口路灯坏了")) for n in range(PAIRS)
     ]

@@ -291,6 +291,7 @@ def test_void_and_merge_ask_before_they_submit(world, catalogue, login, submit):
     page = login(world.a("grid_worker")).get(f"/cases/{case.pk}/").content.decode()
     proposal = re.search(r"<button[^>]*>申请作废（社区确认）</button>", page).group(0)
     assert 'data-confirm="' in proposal and "确定申请作废" in proposal
+    assert "确定合并" not in page  # a grid's worker proposes a duplicate's void instead
 
 
 def test_both_timelines_say_how_each_decision_went(world, catalogue, login, submit, client):

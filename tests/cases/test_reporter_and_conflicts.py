@@ -314,6 +314,31 @@ def test_a_failed_apply_undoes_the_decision(world, submit):
     assert not Event.objects.filter(case=case, action="void").exists()
 
 
+def test_a_grid_worker_does_not_end_a_request_by_merging_it(world, submit):
+    """A merge ends a request as surely as a void, so a grid's worker does not merge (by
+    page or API): the duplicate's void is proposed instead, for the community."""
+    worker, community = world.a("grid_worker"), world.a("community_worker")
+    complaint, other = submit(text="网格员态度恶劣"), submit(text="路灯不亮")
+    assert "merge" not in available_actions(worker, complaint)
+    with pytest.raises(DomainError) as refused:
+        services.case_merge(actor=worker, case=complaint, into=other)
+    assert refused.value.code == "merge_by_community"
+    answer = _api(worker).post(
+        f"/api/v1/cases/{complaint.pk}/steps/merge",
+        {"into": other.tracking_code},
+        content_type="application/json",
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, "merge_by_community")
+    client_for(worker).post(f"/cases/{complaint.pk}/act/merge/", {"into": other.tracking_code})
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.merged_into_id) == (S.RECEIVED, None)
+    assert not Event.objects.filter(action__in=["merge", "merged_in"]).exists()
+    assert not AuditEvent.objects.filter(action="case.merge").exists()
+    assert "merge" in available_actions(community, complaint)
+    merged = services.case_merge(actor=community, case=complaint, into=other)
+    assert (merged.status, merged.merged_into_id) == (S.MERGED, other.pk)
+
+
 def test_community_and_town_void_directly(world, submit):
     for user in (world.a("community_worker"), world.a("town_staff")):
         case = services.case_void(actor=user, case=submit(), reason="重复")

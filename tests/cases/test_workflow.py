@@ -230,7 +230,7 @@ def test_reopen_only_within_the_set_time(world, submit, clock):
 
 
 def test_duplicates_merge_and_their_reporters_follow(world, submit):
-    worker = world.a("grid_worker")
+    worker = world.a("community_worker")
     first, second = submit(text="3号楼路灯不亮"), submit(text="3号楼门口路灯坏了")
     merged = services.case_merge(actor=worker, case=second, into=first)
     assert (merged.status, merged.merged_into) == (S.MERGED, first)

@@ -45,7 +45,7 @@ def test_a_merged_request_shows_staff_steps_and_the_result_only(world):
     )
     original = services.case_accept(actor=worker, case=original)
     original = services.case_dispatch(actor=worker, case=original, handler=worker)
-    services.case_merge(actor=worker, case=duplicate, into=original)
+    services.case_merge(actor=world.a("community_worker"), case=duplicate, into=original)
     original = _close(world, original, "已更换灯泡")
     original = services.case_rate(
         actor=PUBLIC, case=original, rating=Case.Rating.SATISFIED, comment=COMMENT

@@ -5,7 +5,7 @@ received ─accept→ accepted ─dispatch→ dispatched ─start→ in_progress
    ▼                  └──── return ────────┘
  voided                handled ─check(pass)→ closed     handled ─check(fail)→ dispatched (返工)
                        closed ─rate(不满意)/reopen→ dispatched (返工; the second time 督办)
- received/accepted ─merge→ merged
+ received/accepted ─merge→ merged   (by staff at the community or above)
 
 A grid worker's void is proposed first (propose_void: an approval of kind cases.void);
 the community's approval takes void, a refusal or withdrawal void_declined; the request
@@ -24,10 +24,12 @@ keeps each request's deadline row (its current `due_at`) while it is open.
 """
 
 from jiceng.cases.models import Case, Event
+from jiceng.core.access import has_permission
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_name
 from jiceng.core.process import Process, Step
+from jiceng.core.region_codes import community_of
 
 S = Case.Status
 
@@ -49,6 +51,18 @@ def NAMED(actor: Actor, case: Case) -> DomainError | None:
             code="conflict_of_interest",
         )
     return None
+
+
+def MERGER(actor: Actor, case: Case) -> DomainError | None:
+    """A merge ends a request for good, so it is taken by staff posted at the request's
+    community or above (who void at once too); a grid's worker proposes a duplicate's void
+    instead, naming the request it repeats. The named stand aside as for every decision."""
+    if not has_permission(actor, "cases.triage", community_of(case.region_code)):
+        return DomainError(
+            "合并须由社区或以上的工作人员办理；重复的诉求请申请作废并写明与哪件重复，由社区确认。",
+            code="merge_by_community",
+        )
+    return NAMED(actor, case)
 
 
 def _no_void_pending(case: Case) -> DomainError | None:
@@ -116,7 +130,7 @@ STEPS = {
     ),
     "void_declined": Step("未作废", (S.RECEIVED,), None, "cases.triage", guard=_void_pending),
     "merge": Step(
-        "合并", (S.RECEIVED, S.ACCEPTED), S.MERGED, "cases.triage", guard=_ready, conflict=NAMED
+        "合并", (S.RECEIVED, S.ACCEPTED), S.MERGED, "cases.triage", guard=_ready, conflict=MERGER
     ),
     "dispatch": Step("派单", (S.ACCEPTED,), S.DISPATCHED, "cases.triage", conflict=NAMED),
     "start": Step("接单", (S.DISPATCHED,), S.IN_PROGRESS, rule=HANDLER, conflict=NAMED),

@@ -41,8 +41,9 @@ class Step:
     # Four eyes: the step may not be taken by whoever took the latest of these steps on
     # the row (who handled does not check; who asked for more time does not grant it).
     not_by: tuple[str, ...] = ()
-    # Conflict of interest: refuses an actor whom the row concerns (a request about that
-    # staff member may not be voided or handled by them): None, or the refusal.
+    # Refuses this actor on this row although the permission allows: conflict of interest
+    # (a request about a staff member is not voided or handled by them), or a step kept to
+    # a higher post (a grid's worker does not merge): None, or the refusal.
     conflict: Callable[[Actor, Any], DomainError | None] | None = None
 
     @property

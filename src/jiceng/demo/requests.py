@@ -246,7 +246,7 @@ class RequestHistory:
             self._event(
                 case_id,
                 accepted,
-                worker,
+                community or worker,  # who voids and merges: the community (a grid proposes)
                 "void",
                 S.RECEIVED,
                 S.VOIDED,
@@ -258,7 +258,7 @@ class RequestHistory:
             self._event(
                 case_id,
                 accepted,
-                worker,
+                community or worker,
                 "merge",
                 S.RECEIVED,
                 S.MERGED,
