@@ -85,6 +85,38 @@ def test_first_sign_in_enrols_with_a_qr_code_then_shows_ten_recovery_codes_once(
     assert client.get("/").status_code == 200
 
 
+def test_a_secret_shown_to_another_session_is_never_the_one_confirmed(worker):
+    """Whoever signed in with a stolen password and left the enrolment page open does not
+    learn the secret its owner then enrols: each session is shown its own, and confirms
+    only that one."""
+    thief, owner = Client(), Client()
+    sign_in(thief, worker)
+    assert "绑定动态口令" in thief.get("/accounts/login/code/").content.decode()
+    stolen = personal.clear(SecondFactor.objects.get(user=worker).secret)
+    sign_in(owner, worker)
+    owner.get("/accounts/login/code/")
+    secret = personal.clear(SecondFactor.objects.get(user=worker).secret)
+    assert secret != stolen
+    assert SecondFactor.objects.filter(user=worker).count() == 1
+    # A code from the stolen secret passes nowhere, and the thief's page takes no code of
+    # the owner's secret either: it is shown a new one instead.
+    page = enter(owner, pyotp.TOTP(stolen).now()).content.decode()
+    assert "动态口令不正确" in page and not signed_in(owner)
+    page = enter(thief, pyotp.TOTP(secret).now()).content.decode()
+    assert "密钥已更换" in page and not signed_in(thief)
+    renewed = personal.clear(SecondFactor.objects.get(user=worker).secret)
+    assert renewed not in (stolen, secret)
+    # The owner reloads, scans what is shown now and enrols; the thief's secrets are dead.
+    owner.get("/accounts/login/code/")
+    final = personal.clear(SecondFactor.objects.get(user=worker).secret)
+    assert final not in (stolen, secret, renewed)
+    enter(owner, pyotp.TOTP(final).now())
+    assert signed_in(owner) and not signed_in(thief)
+    assert SecondFactor.objects.get(user=worker).confirmed_at is not None
+    begun = AuditEvent.objects.filter(action="user.second_factor_begin", object_id=str(worker.pk))
+    assert begun.count() == 4
+
+
 def test_a_session_between_password_and_code_reaches_nothing_else(worker):
     enrol(worker)
     client = Client()

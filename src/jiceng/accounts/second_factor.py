@@ -19,6 +19,7 @@ import pyotp
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from jiceng.accounts.models import RecoveryCode, SecondFactor, User
 from jiceng.core import audit, outbox, personal, phones, refusals, throttle
@@ -57,21 +58,35 @@ def may_send_sms(user: User) -> bool:
     return phones.mobile(personal.clear(user.phone) or "") is not None
 
 
+def shown(factor: SecondFactor) -> str:
+    """A keyed digest of an unconfirmed secret, kept by the session it was shown to: only
+    that session confirms it (`second_factor_begin`)."""
+    return salted_hmac(SCOPE, personal.clear(factor.secret)).hexdigest()
+
+
 @transaction.atomic
-def second_factor_begin(*, actor: Actor, user: User) -> SecondFactor:
-    """A secret for an account not yet enrolled (the same one on every visit until it is
-    confirmed, so that a reload does not undo what the phone has scanned)."""
+def second_factor_begin(*, actor: Actor, user: User, seen: str = "") -> SecondFactor:
+    """A secret for an account not yet enrolled. A session that was shown the secret
+    (`seen`, its `shown` digest) keeps it, so that a reload does not undo what the phone
+    has scanned; any other session gets a new one. A secret seen elsewhere (by whoever
+    signed in with a stolen password and left the page open) is never the one confirmed."""
     factor = SecondFactor.objects.select_for_update().filter(user=user).first()
     if factor is not None and factor.confirmed_at is not None:
         raise DomainError("该账号已绑定动态口令。", code="second_factor_enrolled")
+    if factor is not None and seen and hmac.compare_digest(seen, shown(factor)):
+        return factor
     if factor is None:
         factor = SecondFactor.objects.create(user=user, secret=pyotp.random_base32())
-        audit.record(
-            actor=actor,
-            action="user.second_factor_begin",
-            obj=user,
-            detail={"username": user.username},
-        )
+    else:
+        factor.secret = pyotp.random_base32()
+        factor.last_step = 0
+        factor.save(update_fields=["secret", "last_step"])
+    audit.record(
+        actor=actor,
+        action="user.second_factor_begin",
+        obj=user,
+        detail={"username": user.username},
+    )
     return factor
 
 
@@ -148,18 +163,23 @@ def _accept_totp(actor: Actor, factor: SecondFactor, code: str) -> None:
 SIX_DIGITS = re.compile(r"^[0-9]{6}$")
 
 
-def second_factor_confirm(*, actor: Actor, user: User, code: str) -> list[str]:
-    """Finish enrolment with a code from the new secret; return the recovery codes, to be
-    shown this once (only their digests are kept)."""
+def second_factor_confirm(*, actor: Actor, user: User, code: str, seen: str) -> list[str]:
+    """Finish enrolment with a code from the secret this session was shown (`seen`);
+    return the recovery codes, to be shown this once (only their digests are kept)."""
     attempt = _counted_try(actor, user, "enrol")
-    return _confirm(actor, user, (code or "").strip().replace(" ", ""), attempt)
+    return _confirm(actor, user, (code or "").strip().replace(" ", ""), seen, attempt)
 
 
 @refusals.atomic
-def _confirm(actor: Actor, user: User, code: str, attempt: int) -> list[str]:
+def _confirm(actor: Actor, user: User, code: str, seen: str, attempt: int) -> list[str]:
     factor = SecondFactor.objects.select_for_update().filter(user=user).first()
     if factor is None or factor.confirmed_at is not None:
         raise DomainError("请重新登录后绑定动态口令。", code="second_factor_not_begun")
+    if not hmac.compare_digest(seen or "", shown(factor)):
+        raise DomainError(
+            "密钥已更换（这个账号在别处打开了绑定页面），请扫描本页新的二维码后再输入。",
+            code="second_factor_secret_changed",
+        )
     factor.user = user
     _accept_totp(actor, factor, code)
     throttle.release(attempt)

@@ -79,6 +79,7 @@ def login_view(request):
 # factor's reads. login() happens once the code has passed.
 
 PENDING = "second_factor_pending"
+SHOWN = "second_factor_shown"  # the digest of the unconfirmed secret this session was shown
 PENDING_MINUTES = 10
 
 
@@ -126,19 +127,22 @@ def _factor_page(request, user, *, on_pass, next_url: str, action: str):
     form = CodeForm(request.POST if request.POST.get("send") != "sms" else None)
     factor = second_factor.confirmed(user)
     if factor is None:
-        begun = second_factor.second_factor_begin(actor=actor, user=user)
+        seen = request.session.get(SHOWN, "")
+        begun = second_factor.second_factor_begin(actor=actor, user=user, seen=seen)
         if request.method == "POST" and form.is_valid():
             try:
                 codes = second_factor.second_factor_confirm(
-                    actor=actor, user=user, code=form.cleaned_data["code"]
+                    actor=actor, user=user, code=form.cleaned_data["code"], seen=seen
                 )
             except DomainError as error:
                 form.add_error("code", error.message)
             else:
+                request.session.pop(SHOWN, None)
                 on_pass()
                 return render(
                     request, "accounts/recovery_codes.html", {"codes": codes, "next": next_url}
                 )
+        request.session[SHOWN] = second_factor.shown(begun)
         return render(
             request,
             "accounts/second_factor_enrol.html",
