@@ -365,6 +365,33 @@ def test_deciding_an_approval_asks_for_the_code_again_once_the_last_check_is_old
         approvals._kinds.pop("test.stepup", None)
 
 
+@pytest.mark.parametrize("action", ["grant", "revoke", "set-active", "reset-password"])
+def test_managing_an_account_asks_for_the_code_again_once_the_last_check_is_old(world, action):
+    """Granting, revoking, (de)activating and resetting a password change who may do what:
+    they are stepped up like signing a grant, and nothing changes before the code."""
+    admin, account = world.a("county_admin"), world.a("grid_worker")
+    membership = account.memberships.get()
+    enrol(admin)
+    client = Client()
+    sign_in(client, admin)
+    enter(client, totp_code(admin))
+    urls = {
+        "grant": (f"/accounts/users/{account.pk}/grant/", {"role": "grid_worker"}),
+        "revoke": (f"/accounts/users/{account.pk}/revoke/{membership.pk}/", {}),
+        "set-active": (f"/accounts/users/{account.pk}/active/", {"active": "0"}),
+        "reset-password": (f"/accounts/users/{account.pk}/password/", {}),
+    }
+    url, data = urls[action]
+    before = AuditEvent.objects.count()
+    later = timezone.now() + datetime.timedelta(minutes=django_settings.JICENG_STEP_UP_MINUTES + 1)
+    with time_machine.travel(later):
+        response = client.post(url, data, headers={"referer": f"/accounts/users/{account.pk}/"})
+        assert response["Location"].startswith("/accounts/verify/")
+    account.refresh_from_db()
+    assert account.is_active and account.memberships.count() == 1
+    assert AuditEvent.objects.count() == before
+
+
 def test_a_fresh_check_signs_at_once(world):
     admin = world.a("security_admin")
     enrol(admin)

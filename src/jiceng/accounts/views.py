@@ -436,6 +436,7 @@ def user_detail(request, pk: int):
 
 
 @require_POST
+@step_up.step_up
 def user_grant(request, pk: int):
     """Give a role without sensitive rights, or file a sensitive one for signing."""
     account = selectors.user_get(actor=request.user, pk=pk)
@@ -491,6 +492,7 @@ def grant_buildings(request, pk: int):
 
 
 @require_POST
+@step_up.step_up
 def user_revoke(request, pk: int, membership_pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     membership = Membership.objects.filter(pk=membership_pk, user=account).first()
@@ -507,6 +509,7 @@ def user_revoke(request, pk: int, membership_pk: int):
 
 
 @require_POST
+@step_up.step_up
 def user_set_active(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     try:
@@ -521,6 +524,7 @@ def user_set_active(request, pk: int):
 
 
 @require_POST
+@step_up.step_up
 def user_reset_password(request, pk: int):
     account = selectors.user_get(actor=request.user, pk=pk)
     try:
