@@ -162,6 +162,30 @@ def test_only_the_leader_or_the_communitys_staff_confirm(held, world, staff_a):
     assert SignUp.objects.get(pk=signups[0].pk).attendance == Attendance.CONFIRMED
 
 
+def test_nobody_confirms_their_own_attendance(make_activity, team, leader, staff_a, clock):
+    """The leader signed up for their own activity: their check-in is confirmed by staff,
+    neither one by one nor in 全部确认 by themselves (confirmed attendance is paid)."""
+    activity = make_activity("signup", team=team)
+    other = resident()
+    own = services.signup_create(actor=Actor.of_resident(leader), activity=activity)
+    theirs = services.signup_create(actor=Actor.of_resident(other), activity=activity)
+    clock.move_to(at(2026, 11, 10, 9, 0))
+    as_leader = Actor.of_resident(leader)
+    activity = services.activity_hold(actor=as_leader, activity=activity)
+    _check_in(activity, leader)
+    _check_in(activity, other)
+    with pytest.raises(DomainError) as refused:
+        services.attendance_mark(actor=as_leader, signup=own, attended=True)
+    assert refused.value.code == "own_attendance"
+    assert services.attendance_confirm_claims(actor=as_leader, activity=activity) == 1
+    attendance = dict(SignUp.objects.values_list("pk", "attendance"))
+    assert (attendance[own.pk], attendance[theirs.pk]) == ("claimed", "confirmed")
+    marks = AuditEvent.objects.filter(action="activity.attendance")
+    assert list(marks.values_list("object_id", flat=True)) == [str(theirs.pk)]
+    services.attendance_mark(actor=staff_a, signup=own, attended=True)
+    assert SignUp.objects.get(pk=own.pk).attendance == "confirmed"
+
+
 def test_a_fresh_scan_may_be_confirmed_a_little_later(held, clock):
     activity, people, _ = held()
     clock.move_to(at(2026, 11, 10, 9, 5, 0))

@@ -41,6 +41,7 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import COMMUNITY, GRID, level_of, town_of
 from jiceng.points.services import Award, points_award, team_account
+from jiceng.residents.services import is_self
 
 A = Activity.Status
 Attendance = SignUp.Attendance
@@ -717,14 +718,16 @@ def attendance_mark(*, actor: Actor, signup: SignUp, attended: bool) -> SignUp:
     signup = SignUp.objects.select_for_update().get(pk=signup.pk)
     if signup.status != SignUp.Status.CONFIRMED:
         raise DomainError("该居民没有这个活动的名额。", code="attendance_closed")
+    if is_self(actor, signup.resident_id):
+        raise DomainError("不能确认或划掉本人的出勤，请由社区工作人员确认。", code="own_attendance")
     _mark(actor, activity, [signup], attended)
     return signup
 
 
 @transaction.atomic
 def attendance_confirm_claims(*, actor: Actor, activity: Activity) -> int:
-    """全部确认: the leader confirms every check-in still waiting, at once; returns how
-    many."""
+    """全部确认: the leader confirms every check-in still waiting, at once, but their own
+    (which staff confirm); returns how many."""
     actor = actor_required(actor)
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     _attendance_open(actor, activity)
@@ -733,5 +736,6 @@ def attendance_confirm_claims(*, actor: Actor, activity: Activity) -> int:
         .filter(activity=activity, status=SignUp.Status.CONFIRMED, attendance=Attendance.CLAIMED)
         .order_by("pk")
     )
+    claims = [claim for claim in claims if not is_self(actor, claim.resident_id)]
     _mark(actor, activity, claims, True)
     return len(claims)

@@ -16,7 +16,7 @@ from django.db.models import F, Sum
 from django.urls import reverse as reverse_url
 from django.utils import timezone
 
-from jiceng.core import approvals, audit, personal, phones, refusals, throttle
+from jiceng.core import approvals, audit, refusals, throttle
 from jiceng.core.access import require, within
 from jiceng.core.actors import Actor, user_of
 from jiceng.core.errors import DomainError, NotFound
@@ -38,6 +38,7 @@ from jiceng.points.models import (
     Store,
 )
 from jiceng.residents.models import Resident
+from jiceng.residents.services import is_self
 
 MAX_LINES = 20
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: a clerk may type it
@@ -206,24 +207,17 @@ def _deed_decided(approval: Approval, actor: Actor, *, approved: bool) -> None:
     )
 
 
-def _is_own_phone(user, resident_id) -> bool:
-    """Whether the resident's account is on this staff member's own mobile number."""
-    resident = Resident.objects.filter(pk=resident_id).first()
-    mine = phones.mobile(personal.clear(user.phone) or "") if user else None
-    return resident is not None and bool(mine) and mine == personal.clear(resident.phone)
-
-
 def _own_phone_refusal(actor: Actor, resident_id) -> DomainError | None:
     """Neither who decides nor who asked may be the resident: points on a worker's own
     phone are the case a second person is there for, and a colleague's approval of them
     is no second look at all."""
-    if _is_own_phone(actor.user, resident_id):
+    if is_self(actor, resident_id):
         return DomainError("不能审批给本人手机号账户的积分。", code="own_account")
     return None
 
 
 def _refuse_adding_to_oneself(actor: Actor, resident) -> None:
-    if _is_own_phone(actor.user, resident.pk):
+    if is_self(actor, resident.pk):
         raise DomainError(
             "不能给本人手机号的居民账户增加积分，请由其他工作人员办理。", code="own_account"
         )

@@ -27,6 +27,19 @@ SESSION_KEY = "resident_id"
 NO_RESIDENT = "该手机号还没有注册居民账号，请居民先登录一次。"
 
 
+def is_self(actor: Actor, resident_id) -> bool:
+    """Whether this actor is the resident: signed in as them, or staff whose own mobile is
+    the resident's account (what a second person is there for: nobody confirms, pays or
+    approves for themselves)."""
+    if actor.is_resident:
+        return actor.resident.pk == resident_id
+    mine = phones.mobile(personal.clear(actor.user.phone) or "") if actor.user else None
+    if not mine:
+        return False
+    resident = Resident.objects.filter(pk=resident_id).first()
+    return resident is not None and mine == personal.clear(resident.phone)
+
+
 def _digest(phone: str, code: str) -> str:
     return hmac.new(
         settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256
