@@ -231,6 +231,29 @@ def test_a_bulk_void_is_proposed_held_and_voided_on_approval(world, submit, logi
     assert keep.status == S.RECEIVED and keep.is_suspect
 
 
+def test_a_single_void_proposed_meanwhile_is_left_to_its_own_approval(world, submit):
+    """A grid worker's proposal to void one of the held suspects, or one proposed before,
+    decides that one: the bulk void passes over it and still lands for the rest."""
+    grid_worker, community = world.a("grid_worker"), world.a("community_worker")
+    before, *suspects = flood(world, submit, 4)
+    services.case_void(actor=grid_worker, case=before, reason="重复")
+    bulk = services.suspects_void_propose(
+        actor=grid_worker, reason="刷单", grid_code=world.grid_a.code
+    )
+    assert sorted(bulk.payload["cases"]) == sorted(c.pk for c in suspects)  # not `before`
+    services.case_void(actor=grid_worker, case=suspects[0], reason="这件是重复的")
+    single = Approval.objects.get(kind="cases.void", object_id=str(suspects[0].pk))
+    approvals.decide(actor=community, approval=bulk, action="approve")
+    assert Approval.objects.get(pk=bulk.pk).status == Approval.Status.APPROVED
+    statuses = dict(Case.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in [before, *suspects]] == [S.RECEIVED, S.RECEIVED] + [
+        S.VOIDED
+    ] * 2
+    approvals.decide(actor=community, approval=single, action="approve")
+    assert Case.objects.get(pk=suspects[0].pk).status == S.VOIDED
+    assert Event.objects.filter(case=suspects[0], action="void").count() == 1
+
+
 def test_the_asker_cannot_approve_their_own_bulk_void(world, submit):
     suspects = flood(world, submit, 2)
     community = world.a("community_worker")

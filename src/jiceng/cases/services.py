@@ -559,7 +559,9 @@ def suspects_void_propose(
     with transaction.atomic():
         held = list(
             chosen.select_for_update()
-            .filter(is_suspect=True, status=S.RECEIVED, void_proposal__isnull=True)
+            .filter(
+                is_suspect=True, status=S.RECEIVED, void_proposal__isnull=True, void_pending=False
+            )
             .order_by("pk")
             .values_list("pk", "region_code")[: BULK_VOID_MAX + 1]
         )
@@ -602,13 +604,14 @@ def suspects_void_propose(
 def suspects_void_apply(approval: Approval, actor: Actor) -> None:
     """Approved (in the deciding transaction): each held suspect is voided by the void
     step, with its event and audit record, as the approver, noting the approval. One
-    voided singly meanwhile is passed over."""
+    voided singly meanwhile, or whose single void a grid worker has proposed since (that
+    proposal decides it), is passed over."""
     note = f"批量作废可疑提交（审批 {approval.pk}）：{approval.reason}"
     if approval.decision_note:
         note += f"；审批意见：{approval.decision_note}"
     held = Case.objects.select_for_update().filter(void_proposal=approval).order_by("pk")
     for case in held:
-        if case.status == S.RECEIVED:
+        if case.status == S.RECEIVED and not case.void_pending:
             case_void(actor=actor, case=case, reason=note[:500])
 
 
