@@ -99,7 +99,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "jiceng.core.middleware.OperatorAdminMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "jiceng.accounts.middleware.PasswordChangeRequiredMiddleware",
+    "jiceng.accounts.middleware.SignInCompleteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "jiceng.core.middleware.LoginRequiredMiddleware",

@@ -117,6 +117,31 @@ def test_a_secret_shown_to_another_session_is_never_the_one_confirmed(worker):
     assert begun.count() == 4
 
 
+def test_a_session_that_now_needs_a_second_factor_passes_it_before_anything_else(world):
+    """Signed in by password while the role did not need a second factor (or the setting
+    was off), the session is sent to pass one once it does, enrolling if need be."""
+    from jiceng.accounts.models import Membership
+
+    user = UserFactory(username="a-store-clerk")
+    Membership.objects.create(user=user, role="store_clerk", region_code="370829001001")
+    client = Client()
+    sign_in(client, user)
+    assert signed_in(client) and client.get("/").status_code == 200
+    Membership.objects.filter(user=user).update(  # given a role that needs one
+        role="grid_worker", region_code="370829001001001"
+    )
+    response = client.get("/cases/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/verify/?next=%2Fcases%2F"
+    page = client.get(response["Location"]).content.decode()
+    assert "绑定动态口令" in page  # no factor yet: it enrols here
+    secret = personal.clear(SecondFactor.objects.get(user=user).secret)
+    back = client.post(response["Location"], {"code": pyotp.TOTP(secret).now()})
+    assert back.status_code == 200 and "恢复码" in back.content.decode()
+    assert client.get("/cases/").status_code == 200
+    assert client.post("/accounts/logout/").status_code == 302
+
+
 def test_a_session_between_password_and_code_reaches_nothing_else(worker):
     enrol(worker)
     client = Client()

@@ -44,6 +44,12 @@ def mark(request) -> None:
     request.session[SESSION_KEY] = timezone.now().timestamp()
 
 
+def passed(request) -> bool:
+    """Whether this session has passed the second factor at all (accounts' middleware sends
+    a session that has not, though it now needs one, to pass it)."""
+    return isinstance(request.session.get(SESSION_KEY), int | float)
+
+
 def is_fresh(request) -> bool:
     at = request.session.get(SESSION_KEY)
     if not isinstance(at, int | float):
