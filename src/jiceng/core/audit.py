@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jiceng.core import actors, audit_labels, keys
-from jiceng.core.access import require, scope_filter, scopes, within
+from jiceng.core.access import holders, require, scope_filter, scopes, within
 from jiceng.core.actors import Actor, as_actor
 from jiceng.core.models import AuditEvent
 from jiceng.core.region_codes import COUNTY, is_above
@@ -88,17 +88,31 @@ ALERT_PREFIX = "alert."
 ALERT_DAYS = 30
 
 
+AUDITOR = "audit.view"  # whom an alert tells
+
+
 def alert(*, kind: str, text: str, region_code: str, detail: dict | None = None) -> AuditEvent:
-    """Warn the auditor of `region_code`: an event the audit page shows above the rest for
+    """Warn the auditors of `region_code`: an event the audit page shows above the rest for
     ALERT_DAYS (a flood of imports meeting registrations elsewhere, an account under
-    attack). To stand when the action is refused, raise it from a refusal's record."""
-    return record(
+    attack, a reveal quota reached), and a notice to each of them through the outbox. To
+    stand when the action is refused, raise it from a refusal's record."""
+    from jiceng.core import outbox
+
+    event = record(
         actor=Actor.system("alert"),
         action=ALERT_PREFIX + kind,
         region_code=region_code,
         outcome=AuditEvent.FAILURE,
         detail={"text": text, **(detail or {})},
     )
+    if region_code:
+        outbox.put(
+            outbox.notice(
+                user=auditor, kind="alert", text=text[:300], key=f"alert:{event.pk}:{auditor.pk}"
+            )
+            for auditor in holders(AUDITOR, region_code)
+        )
+    return event
 
 
 # --- reading the trail (the auditor's list and its export) ---------------------------------

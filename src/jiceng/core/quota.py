@@ -38,8 +38,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from jiceng.core import approvals, audit, outbox, refusals, throttle
-from jiceng.core.access import has_permission, holders, scopes
+from jiceng.core import approvals, audit, refusals, throttle
+from jiceng.core.access import has_permission, scopes
 from jiceng.core.actors import Actor, as_actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import Approval, AuditEvent
@@ -49,7 +49,6 @@ SCOPE = "reveal"
 MORE = "core.reveal_more"
 EMERGENCY = "core.reveal_emergency"
 DECIDER = "security.grant"
-AUDITOR = "audit.view"
 # What lets a role reveal anything: who may hold a quota, and so ask for more of it.
 REVEAL_RIGHTS = ("people.view_sensitive", "cases.view_reporter", "cases.view_own_reporter")
 HOUR = datetime.timedelta(hours=1)
@@ -204,26 +203,13 @@ def _refused(actor: Actor, action: str, obj, detail: dict | None, window: str) -
         return
     throttle.hit(alerted, actor.user_id)
     limit = settings.JICENG_REVEAL_PER_DAY if window == "day" else settings.JICENG_REVEAL_PER_HOUR
-    alert(
-        actor.user,
+    audit.alert(
+        region_code=actor.user.region_code,
         kind="reveal_quota",
         text=f"{actor.reference} 查看明文达到{WINDOWS[window]}上限（{limit} 次），"
         "其后的查看已被拒绝。",
         detail={"username": actor.reference, "window": window},
     )
-
-
-def alert(user, *, kind: str, text: str, detail: dict) -> AuditEvent:
-    """Alert the auditors of `user`'s region: the audit trail's alert and a notice to each
-    of them through the outbox."""
-    event = audit.alert(kind=kind, text=text, region_code=user.region_code, detail=detail)
-    outbox.put(
-        outbox.notice(
-            user=auditor, kind="alert", text=text[:300], key=f"alert:{event.pk}:{auditor.pk}"
-        )
-        for auditor in holders(AUDITOR, user.region_code)
-    )
-    return event
 
 
 # --- asking for more, and the emergency ---------------------------------------------------
@@ -322,8 +308,8 @@ def reveal_emergency_take(*, actor, cause: str, reason: str) -> Approval:
             obj=who.user,
             review=True,
         )
-        alert(
-            who.user,
+        audit.alert(
+            region_code=who.user.region_code,
             kind="reveal_emergency",
             text=f"{who.reference} 因{CAUSES[cause]}先行紧急查看明文（{hours} 小时内增加 "
             f"{extra} 次），待安全管理员复核。",
