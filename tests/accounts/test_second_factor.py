@@ -13,8 +13,9 @@ from django.test import Client
 from django.utils import timezone
 
 from jiceng.accounts import second_factor
-from jiceng.accounts.models import GrantRequest, RecoveryCode, SecondFactor, User
+from jiceng.accounts.models import ApiToken, GrantRequest, RecoveryCode, SecondFactor, User
 from jiceng.accounts.roles import ROLES
+from jiceng.accounts.services import api_token_issue
 from jiceng.core import checks, personal, step_up, throttle
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
@@ -313,6 +314,55 @@ def test_a_security_administrator_resets_a_lost_second_factor(world, worker):
     client = Client()
     sign_in(client, worker)
     assert "绑定动态口令" in client.get("/accounts/login/code/").content.decode()
+
+
+def test_a_security_administrators_own_factor_is_reset_only_on_the_server(world):
+    """One security administrator who could take the other's second factor (and knew the
+    password) would sign grants as both."""
+    from tests.factories import staff
+
+    other = staff("security_admin", "370829", username="security-two")
+    enrol(other)
+    client = _admin_client(world.a("security_admin"))
+    assert "重置动态口令" not in client.get(f"/accounts/users/{other.pk}/").content.decode()
+    client.post(f"/accounts/users/{other.pk}/second-factor/reset/")
+    assert SecondFactor.objects.filter(user=other).exists()
+    assert not AuditEvent.objects.filter(action="user.second_factor_reset").exists()
+
+
+def test_a_reset_revokes_the_accounts_tokens(world, worker):
+    enrol(worker)
+    raw, _ = api_token_issue(actor=Actor.staff(worker), second_factor=True)
+    bearer = {"Authorization": f"Bearer {raw}"}
+    assert Client(headers=bearer).get("/api/v1/cases").status_code == 200
+    _admin_client(world.a("security_admin")).post(
+        f"/accounts/users/{worker.pk}/second-factor/reset/"
+    )
+    assert ApiToken.objects.get(user=worker).revoked_at is not None
+    assert Client(headers=bearer).get("/api/v1/cases").status_code == 401
+
+
+def test_a_token_issued_without_a_second_factor_dies_when_one_is_needed(world, settings):
+    """A token taken while the account's role needed no second factor (or the setting was
+    off) does not outlive that: it stops once the account needs one."""
+    from jiceng.accounts.models import Membership
+
+    user = UserFactory(username="a-store-clerk")
+    Membership.objects.create(user=user, role="store_clerk", region_code="370829001001")
+    body = {"username": user.username, "password": PASSWORD}
+    issued = Client().post("/api/v1/auth/token", body, content_type="application/json")
+    bearer = {"Authorization": f"Bearer {issued.json()['token']}"}
+    assert ApiToken.objects.get(user=user).second_factor_at is None
+    assert Client(headers=bearer).get("/api/v1/cases").status_code in (200, 403)
+    Membership.objects.filter(user=user).update(role="grid_worker", region_code="370829001001001")
+    assert Client(headers=bearer).get("/api/v1/cases").status_code == 401
+    enrol(user)
+    again = Client().post(
+        "/api/v1/auth/token", {**body, "code": totp_code(user)}, content_type="application/json"
+    )
+    assert ApiToken.objects.get(digest=ApiToken.digest_of(again.json()["token"])).second_factor_at
+    fresh = {"Authorization": f"Bearer {again.json()['token']}"}
+    assert Client(headers=fresh).get("/api/v1/cases").status_code == 200
 
 
 def test_a_reset_unlocks_the_code(world, worker):

@@ -43,11 +43,14 @@ def token_create(request, payload: TokenIn):
         username=payload.username[:150],
         password=payload.password[:128],
     )
-    if step_up.needed(user):  # a token must not be a way around the second factor
+    passed = step_up.needed(user)
+    if passed:  # a token must not be a way around the second factor
         second_factor.second_factor_verify(
             actor=Actor.staff(user), user=user, code=payload.code[:32]
         )
-    raw, token = services.api_token_issue(actor=Actor.staff(user), name=payload.name)
+    raw, token = services.api_token_issue(
+        actor=Actor.staff(user), name=payload.name, second_factor=passed
+    )
     return TokenOut(token=raw, expires_at=token.expires_at)
 
 

@@ -316,6 +316,9 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField("过期时间")
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    # When its issue passed the second factor: a token issued without one (the account did
+    # not need one then) stops working once the account needs one.
+    second_factor_at = models.DateTimeField("动态口令验证时间", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "API 令牌"

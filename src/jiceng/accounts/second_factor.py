@@ -21,7 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from jiceng.accounts.models import RecoveryCode, SecondFactor, User
+from jiceng.accounts.models import ApiToken, RecoveryCode, SecondFactor, User
+from jiceng.accounts.selectors import SERVER_MANAGED, held_roles
 from jiceng.core import audit, outbox, personal, phones, refusals, throttle
 from jiceng.core.access import require
 from jiceng.core.actors import Actor
@@ -288,20 +289,33 @@ def second_factor_sms_send(*, actor: Actor, user: User) -> None:
     )
 
 
+def _forget(user: User) -> None:
+    """What went with a second factor taken away: its lock, and the tokens issued with it."""
+    throttle.clear(SCOPE, user.pk)
+    ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 @transaction.atomic
 def second_factor_reset(*, actor: Actor, user: User) -> None:
     """A security administrator takes an account's second factor away (a lost phone, used
     up recovery codes): its holder enrols a new one at the next sign-in, and a lock from
-    wrong codes opens."""
+    wrong codes opens; the tokens issued with the old one are revoked. The accounts of
+    security administrators and auditors are reset only on the server (a security
+    administrator who could take a colleague's would sign grants as both)."""
     if not user.region_code or user.is_superuser:
         raise NotFound()
     require(actor, "security.grant", user.region_code)
     if user.pk == actor.user_id:
         raise DomainError("不能重置自己的动态口令。", code="self_reset")
+    if held_roles(user) & set(SERVER_MANAGED):
+        raise DomainError(
+            "安全管理员、审计管理员的动态口令只能由服务器上的 jiceng grant 命令重置。",
+            code="server_managed",
+        )
     deleted, _ = SecondFactor.objects.filter(user=user).delete()
     if not deleted:
         raise DomainError("该账号尚未绑定动态口令。", code="second_factor_none")
-    throttle.clear(SCOPE, user.pk)
+    _forget(user)
     audit.record(
         actor=actor,
         action="user.second_factor_reset",
@@ -319,7 +333,7 @@ def server_reset_second_factor(*, actor: Actor, username: str) -> None:
     if user is None:
         raise DomainError("没有这个账号。", code="not_found")
     SecondFactor.objects.filter(user=user).delete()
-    throttle.clear(SCOPE, user.pk)
+    _forget(user)
     detail = {"username": username, "via": "jiceng grant"}
     audit.record(actor=actor, action="user.second_factor_reset", obj=user, detail=detail)
     audit.alert(

@@ -200,3 +200,25 @@ def holders_of(permission: str, region_code: str):
     held &= Q(memberships__valid_until__isnull=True) | Q(memberships__valid_until__gte=today)
     # One filter(): every condition on the same membership.
     return User.objects.filter(held, is_active=True, is_superuser=False).distinct()
+
+
+# The roles whose accounts only the server's `jiceng grant` manages (三权分立).
+SERVER_MANAGED = ("security_admin", "auditor")
+
+
+def held_roles(user: User) -> set[str]:
+    """Roles the account holds or has pending."""
+    return held_roles_of([user.pk])[user.pk]
+
+
+def held_roles_of(user_ids) -> dict[int, set[str]]:
+    held: dict[int, set[str]] = {pk: set() for pk in user_ids}
+    for pk, role in Membership.objects.filter(user_id__in=held, is_active=True).values_list(
+        "user_id", "role"
+    ):
+        held[pk].add(role)
+    for pk, role in GrantRequest.objects.filter(
+        user_id__in=held, status=GrantRequest.Status.PENDING
+    ).values_list("user_id", "role"):
+        held[pk].add(role)
+    return held

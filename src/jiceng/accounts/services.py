@@ -26,7 +26,8 @@ from jiceng.accounts.roles import (
     ROLES,
     SENSITIVE_PERMISSIONS,
 )
-from jiceng.core import audit, outbox, personal, phones, refusals, throttle
+from jiceng.accounts.selectors import SERVER_MANAGED, held_roles, held_roles_of
+from jiceng.core import audit, outbox, personal, phones, refusals, step_up, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
@@ -49,7 +50,6 @@ def login_refused_message() -> str:
 
 
 HOUR = datetime.timedelta(hours=1)
-SERVER_MANAGED = ("security_admin", "auditor")
 
 # --- signing in -----------------------------------------------------------------------------
 
@@ -174,9 +174,11 @@ def user_logout(*, actor: Actor, request) -> None:
 # --- API tokens -----------------------------------------------------------------------------
 
 
-def api_token_issue(*, actor: Actor, name: str = "") -> tuple[str, ApiToken]:
+def api_token_issue(
+    *, actor: Actor, name: str = "", second_factor: bool = False
+) -> tuple[str, ApiToken]:
     """Create a personal access token for the acting user. The raw token is returned once
-    and never stored."""
+    and never stored. `second_factor`: its issue passed the second factor."""
     user = actor.user
     if user.password_must_change:
         raise DomainError("请先登录网页修改初始密码，再申请访问令牌。", code="password_must_change")
@@ -186,6 +188,7 @@ def api_token_issue(*, actor: Actor, name: str = "") -> tuple[str, ApiToken]:
         name=name[:64],
         digest=ApiToken.digest_of(raw),
         expires_at=timezone.now() + datetime.timedelta(days=settings.JICENG_API_TOKEN_DAYS),
+        second_factor_at=timezone.now() if second_factor else None,
     )
     audit.record(actor=actor, action="auth.token_issue", obj=token)
     return raw, token
@@ -193,7 +196,8 @@ def api_token_issue(*, actor: Actor, name: str = "") -> tuple[str, ApiToken]:
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
     """The token (with its user) for a bearer string, or None if it is unknown, expired,
-    revoked, unused for JICENG_API_TOKEN_IDLE_DAYS, or its user has been deactivated."""
+    revoked, unused for JICENG_API_TOKEN_IDLE_DAYS, its user has been deactivated, or was
+    issued without a second factor to an account that now needs one."""
     if not raw.startswith(ApiToken.PREFIX):
         return None
     now = timezone.now()
@@ -208,6 +212,8 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
         .first()
     )
     if token is None or not token.user.is_active:
+        return None
+    if token.second_factor_at is None and step_up.needed(token.user):
         return None
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
@@ -230,31 +236,13 @@ def _revoke_tokens(user: User) -> int:
 # --- accounts -------------------------------------------------------------------------------
 
 
-def _held_roles(user: User) -> set[str]:
-    """Roles the account holds or has pending."""
-    return _held_roles_of([user.pk])[user.pk]
-
-
-def _held_roles_of(user_ids) -> dict[int, set[str]]:
-    held: dict[int, set[str]] = {pk: set() for pk in user_ids}
-    for pk, role in Membership.objects.filter(user_id__in=held, is_active=True).values_list(
-        "user_id", "role"
-    ):
-        held[pk].add(role)
-    for pk, role in GrantRequest.objects.filter(
-        user_id__in=held, status=GrantRequest.Status.PENDING
-    ).values_list("user_id", "role"):
-        held[pk].add(role)
-    return held
-
-
 def _require_manageable(actor: Actor, user: User) -> None:
     """The system administrator manages accounts in scope, except the platform operator's
     and those of security administrators and auditors (managed on the server only)."""
     if not user.region_code or user.is_superuser:
         raise NotFound()
     require(actor, "users.manage", user.region_code)
-    if _held_roles(user) & set(SERVER_MANAGED):
+    if held_roles(user) & set(SERVER_MANAGED):
         raise DomainError(
             "安全管理员、审计管理员的账号只能由服务器上的 jiceng grant 命令管理。",
             code="server_managed",
@@ -423,7 +411,7 @@ def _check_grant(
             code="role_level",
             field="region_code",
         )
-    others = (_held_roles(user) if held is None else held) - {role}
+    others = (held_roles(user) if held is None else held) - {role}
     if others and (role in ADMINISTRATOR_ROLES or others & set(ADMINISTRATOR_ROLES)):
         raise DomainError(
             "系统管理员、安全管理员、审计管理员须各用单独的账号，不能兼任其他角色。",
@@ -602,7 +590,7 @@ def _sign_all(actor: Actor, requests: list[GrantRequest]) -> None:
             )
     if second:
         # What held when each was asked for must hold still (the account may have changed).
-        held = _held_roles_of({r.user_id for r in second})
+        held = held_roles_of({r.user_id for r in second})
         regions = {
             r.code: r for r in Region.objects.filter(code__in={r.region_code for r in second})
         }

@@ -413,8 +413,8 @@ def user_detail(request, pk: int):
         .order_by("region_code")
     )
     pending = list(selectors.user_grant_requests(account=account))
-    server_managed = any(m.role in services.SERVER_MANAGED for m in memberships) or any(
-        g.role in services.SERVER_MANAGED for g in pending
+    server_managed = any(m.role in selectors.SERVER_MANAGED for m in memberships) or any(
+        g.role in selectors.SERVER_MANAGED for g in pending
     )
     return render(
         request,
@@ -430,7 +430,8 @@ def user_detail(request, pk: int):
             "resets_second_factor": has_permission(
                 request.user, "security.grant", account.region_code
             )
-            and account.pk != request.user.pk,
+            and account.pk != request.user.pk
+            and not server_managed,
         },
     )
 
