@@ -202,10 +202,7 @@ def test_a_bulk_void_is_proposed_held_and_voided_on_approval(world, submit, logi
     assert approval.status == Approval.Status.PENDING and approval.region_code == COMMUNITY_A
     assert approval.payload["cases"] == [c.pk for c in suspects]
     assert set(Case.objects.filter(void_proposal=approval)) == set(suspects)
-    # Held: not confirmed, not proposed again, meanwhile.
-    with pytest.raises(DomainError) as held:
-        services.case_confirm_genuine(actor=world.a("grid_worker"), case=suspects[0])
-    assert held.value.code == "void_proposed"
+    # Held: not proposed again meanwhile.
     with pytest.raises(DomainError):
         services.suspects_void_propose(
             actor=world.a("grid_worker"), reason="再来一次", case_ids=[suspects[0].pk]
@@ -229,6 +226,27 @@ def test_a_bulk_void_is_proposed_held_and_voided_on_approval(world, submit, logi
     assert AuditEvent.objects.filter(action="approval.approve").count() == 1
     keep.refresh_from_db()
     assert keep.status == S.RECEIVED and keep.is_suspect
+
+
+def test_a_genuine_request_seen_among_the_flood_leaves_the_bulk_void(world, submit, sms):
+    """Whoever looks through the held suspects (the approval links to them) and finds a
+    resident's own request confirms it: it leaves the proposal, joins the work, its
+    reporter is texted, and approving the rest passes over it."""
+    grid_worker, community = world.a("grid_worker"), world.a("community_worker")
+    *junk, genuine = flood(world, submit, 3)
+    bulk = services.suspects_void_propose(
+        actor=grid_worker, reason="刷单", grid_code=world.grid_a.code
+    )
+    assert Case.objects.filter(void_proposal=bulk).count() == 3
+    services.case_confirm_genuine(actor=community, case=genuine)
+    genuine.refresh_from_db()
+    assert (genuine.is_suspect, genuine.void_proposal_id) == (False, None)
+    assert genuine.due_at is not None
+    approvals.decide(actor=community, approval=bulk, action="approve")
+    statuses = dict(Case.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in junk] == [S.VOIDED, S.VOIDED]
+    assert statuses[genuine.pk] == S.RECEIVED
+    assert not Event.objects.filter(case=genuine, action="void").exists()
 
 
 def test_a_single_void_proposed_meanwhile_is_left_to_its_own_approval(world, submit):

@@ -514,7 +514,8 @@ def case_confirm_genuine(*, actor: Actor, case: Case, note: str = "") -> Case:
     now = timezone.now()
     return PROCESS.run(
         case, "confirm_genuine", actor=actor, note=note.strip()[:500], event=_event(public=False),
-        is_suspect=False, derive=lambda c: {"due_at": _accept_deadline(c.category, now)},
+        is_suspect=False, void_proposal=None,
+        derive=lambda c: {"due_at": _accept_deadline(c.category, now)},
         effects=lambda c: _received_notices(c, actor=actor),
     )  # fmt: skip
 
@@ -604,14 +605,14 @@ def suspects_void_propose(
 def suspects_void_apply(approval: Approval, actor: Actor) -> None:
     """Approved (in the deciding transaction): each held suspect is voided by the void
     step, with its event and audit record, as the approver, noting the approval. One
-    voided singly meanwhile, or whose single void a grid worker has proposed since (that
-    proposal decides it), is passed over."""
+    confirmed genuine or voided singly meanwhile, or whose single void a grid worker has
+    proposed since (that proposal decides it), is passed over."""
     note = f"批量作废可疑提交（审批 {approval.pk}）：{approval.reason}"
     if approval.decision_note:
         note += f"；审批意见：{approval.decision_note}"
     held = Case.objects.select_for_update().filter(void_proposal=approval).order_by("pk")
     for case in held:
-        if case.status == S.RECEIVED and not case.void_pending:
+        if case.is_suspect and case.status == S.RECEIVED and not case.void_pending:
             case_void(actor=actor, case=case, reason=note[:500])
 
 

@@ -100,11 +100,11 @@ def _confirmed(case: Case) -> DomainError | None:
     return None
 
 
-def _suspect_free(case: Case) -> DomainError | None:
+def _suspect(case: Case) -> DomainError | None:
+    """Only a suspect is confirmed; one a bulk void holds may be too (a genuine request
+    seen among the flood leaves the bulk void, which then passes over it)."""
     if not case.is_suspect:
         return DomainError("这件诉求不是可疑提交。", code="not_suspect")
-    if case.void_proposal_id:
-        return DomainError("这件可疑提交已列入批量作废审批，请等审批结束。", code="void_proposed")
     return None
 
 
@@ -118,7 +118,7 @@ STEPS = {
     "submit": Step("提交", (), S.RECEIVED),
     # 可疑提交 (past the grid's hourly limit): confirmed, it joins the work as if just in.
     "confirm_genuine": Step(
-        "确认为真实诉求", (S.RECEIVED,), None, "cases.triage", guard=_suspect_free, conflict=NAMED
+        "确认为真实诉求", (S.RECEIVED,), None, "cases.triage", guard=_suspect, conflict=NAMED
     ),
     "accept": Step("立案", (S.RECEIVED,), S.ACCEPTED, "cases.triage", guard=_ready, conflict=NAMED),
     # Staff posted at the community or above void at once; a grid's worker proposes
