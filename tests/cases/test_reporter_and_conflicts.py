@@ -339,6 +339,24 @@ def test_a_grid_worker_does_not_end_a_request_by_merging_it(world, submit):
     assert (merged.status, merged.merged_into_id) == (S.MERGED, other.pk)
 
 
+def test_a_request_about_staff_is_merged_only_with_one_about_the_same_staff(world, submit):
+    """Merged into an ordinary request of the named worker's grid, a complaint would be
+    triaged and handled in their sight."""
+    town = world.a("town_staff")
+    complaint = _about_staff(world)
+    ordinary = submit(text="路灯不亮")
+    with pytest.raises(DomainError) as refused:
+        services.case_merge(actor=town, case=complaint, into=ordinary)
+    assert refused.value.code == "merge_target"
+    with pytest.raises(DomainError):
+        services.case_merge(actor=town, case=ordinary, into=complaint)
+    complaint.refresh_from_db()
+    assert (complaint.status, complaint.merged_into_id) == (S.RECEIVED, None)
+    assert not AuditEvent.objects.filter(action="case.merge").exists()
+    again = _about_staff(world, client_for(None), description="网格员又没来")
+    assert services.case_merge(actor=town, case=again, into=complaint).status == S.MERGED
+
+
 def test_community_and_town_void_directly(world, submit):
     for user in (world.a("community_worker"), world.a("town_staff")):
         case = services.case_void(actor=user, case=submit(), reason="重复")

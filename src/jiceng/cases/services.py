@@ -473,6 +473,12 @@ def case_merge(*, actor: Actor, case: Case, into: Case, note: str = "") -> Case:
     require(actor, "cases.triage", into.region_code)
 
     def target_open(locked: Case) -> None:
+        if _named(locked) != _named(into):
+            # A request about staff follows only one about the same staff: merged into
+            # another, it would be triaged and handled where the named could see it.
+            raise DomainError(
+                "反映工作人员的诉求只能与反映同一工作人员的诉求合并。", code="merge_target"
+            )
         # A conditional write: it lands only while the target is open and not merged.
         if not Case.objects.filter(
             pk=into.pk, status__in=Case.OPEN, merged_into__isnull=True
@@ -502,6 +508,13 @@ def case_merge(*, actor: Actor, case: Case, into: Case, note: str = "") -> Case:
 
 
 MERGE_TARGET = "只能合并到另一件未办结的诉求。"
+
+
+def _named(case: Case) -> tuple:
+    """Whom a request about staff names (反映工作人员); () for any other request."""
+    if not case.about_staff:
+        return ()
+    return (case.named_staff_id, case.named_grid_code, case.named_post)
 
 
 # --- suspect submissions (可疑提交) ---------------------------------------------------------
