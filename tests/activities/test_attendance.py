@@ -162,6 +162,20 @@ def test_only_the_leader_or_the_communitys_staff_confirm(held, world, staff_a):
     assert SignUp.objects.get(pk=signups[0].pk).attendance == Attendance.CONFIRMED
 
 
+def test_closing_attendance_early_counts_hours_to_that_moment(held, leader, clock):
+    """The leader ends at 10:00 an activity set for 09:00–11:00: who checked in at 09:00
+    and did not check out served one hour, not two; so did someone without a phone."""
+    activity, people, signups = held()
+    as_leader = Actor.of_resident(leader)
+    _check_in(activity, people[0])
+    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    services.attendance_mark(actor=as_leader, signup=signups[3], attended=True)  # no phone
+    clock.move_to(at(2026, 11, 10, 10, 0))
+    services.activity_complete(actor=as_leader, activity=activity)
+    hours = dict(SignUp.objects.values_list("pk", "hours"))
+    assert (hours[signups[0].pk], hours[signups[3].pk]) == (Decimal("1.00"), Decimal("1.00"))
+
+
 def test_nobody_confirms_their_own_attendance(make_activity, team, leader, staff_a, clock):
     """The leader signed up for their own activity: their check-in is confirmed by staff,
     neither one by one nor in 全部确认 by themselves (confirmed attendance is paid)."""

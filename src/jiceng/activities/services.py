@@ -322,13 +322,15 @@ def _hours(start, end, activity: Activity) -> Decimal:
 
 def _attendance_hours(signup: SignUp, activity: Activity, *, final: bool = False) -> Decimal:
     """The service hours of an attendance: none unless confirmed; from check-in to
-    check-out (to the end once attendance is final); the whole activity for someone the
-    leader confirmed without a check-in (no phone)."""
+    check-out; the whole activity for someone the leader confirmed without a check-in (no
+    phone). Once attendance is final, whoever has not checked out is counted to the end,
+    or to this moment if the leader closes attendance before the end."""
     if signup.attendance != Attendance.CONFIRMED:
         return Decimal(0)
+    end = min(timezone.now(), activity.ends_at) if final else activity.ends_at
     if signup.checked_in_at is None:
-        return _hours(activity.starts_at, activity.ends_at, activity)
-    end = signup.checked_out_at or (activity.ends_at if final else None)
+        return _hours(activity.starts_at, end, activity)
+    end = signup.checked_out_at or (end if final else None)
     return _hours(signup.checked_in_at, end, activity) if end else Decimal(0)
 
 
@@ -346,13 +348,12 @@ def _no_claims_left(activity: Activity) -> None:
 
 def activity_complete(*, actor: Actor, activity: Activity) -> Activity:
     """确认出勤: attendance is final once no check-in waits for the leader; those confirmed
-    but not checked out are counted to the end."""
+    but not checked out are counted to the end (to now, closed before the end)."""
 
     def count_the_rest(completed: Activity) -> None:
         for signup in completed.signups.filter(
             status=SignUp.Status.CONFIRMED,
             attendance=Attendance.CONFIRMED,
-            checked_in_at__isnull=False,
             checked_out_at__isnull=True,
         ):
             signup.hours = _attendance_hours(signup, completed, final=True)
