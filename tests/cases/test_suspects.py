@@ -154,6 +154,42 @@ def test_past_the_grids_limit_a_genuine_post_is_kept_as_suspect(world, catalogue
     assert "可疑提交" in client_for(worker).get("/cases/?queue=suspect").content.decode()
 
 
+@override_settings(JICENG_INTAKE_PER_HOUR_GRID=3)
+def test_a_client_apps_posts_do_not_make_a_grids_residents_suspect(world, catalogue):
+    """A registered client app has its own limit: however much it posts, a resident's own
+    request from the QR page is not held as suspect for it."""
+    _, key = services.open311_client_create(
+        actor=world.a("county_admin"), name="甲县小程序", county_code="370829"
+    )
+    for n in range(4):
+        Client().post(
+            "/open311/v2/requests.json",
+            {
+                "api_key": key,
+                "jurisdiction_id": "370829",
+                "service_code": "facilities.street-light",
+                "address_id": world.grid_a.code,
+                "description": f"{n}号路灯不亮",
+            },
+            REMOTE_ADDR=f"192.0.2.{n}",
+        )
+    assert Case.objects.filter(open311_client__isnull=False, is_suspect=False).count() == 4
+    post(Client(), world.grid_a, "10.3.9.9", "电梯困人了", reporter_phone=PHONE)
+    assert Case.objects.get(description="电梯困人了").is_suspect is False
+
+
+@override_settings(JICENG_INTAKE_PER_HOUR_GRID=3)
+def test_a_suspect_tells_its_reporter_it_waits_to_be_checked(world, catalogue):
+    for n in range(3):
+        post(Client(), world.grid_a, f"10.3.0.{n}", f"刷单{n}")
+    client = Client()
+    followed = post(client, world.grid_a, "10.3.9.9", "电梯困人了", reporter_phone=PHONE)
+    case = Case.objects.get(description="电梯困人了")
+    assert case.is_suspect
+    page = client.get(followed["Location"]).content.decode()
+    assert "须工作人员核实后受理" in page and "12345" in page
+
+
 def test_a_suspect_confirmed_joins_the_work_and_is_texted_then(world, submit, login):
     case = submit(reporter_phone=PHONE, is_suspect=True)
     assert tracking_sms() == []

@@ -25,7 +25,7 @@ from jiceng.cases import services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Category, Open311Client
 from jiceng.cases.open311_openapi import open311_openapi
-from jiceng.cases.workflow import RESIDENT_STATUS
+from jiceng.cases.workflow import resident_status
 from jiceng.core import phones
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
@@ -344,9 +344,7 @@ def _request_data(case: Case, client: Open311Client | None) -> dict:
         "status": "closed" if case.status in CLOSED else "open",
         # The public reply (答复) only: the internal result can name people. The client
         # that posted the request may still read the result of one handled before replies.
-        "status_notes": case.public_reply
-        or (case.result if own else "")
-        or RESIDENT_STATUS[case.status],
+        "status_notes": case.public_reply or (case.result if own else "") or resident_status(case),
         "service_name": category.name if category else "",
         "service_code": category.code if category else "",
         "description": case.description if own else "",

@@ -19,7 +19,7 @@ from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
-from jiceng.cases.workflow import RESIDENT_STATUS, event_label
+from jiceng.cases.workflow import event_label, resident_status
 from jiceng.core import personal, phones
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
@@ -253,7 +253,7 @@ def lookup(request, code: str = ""):
                     "cases/public/lookup_result.html",
                     {
                         "case": case,
-                        "status_text": RESIDENT_STATUS[case.status],
+                        "status_text": resident_status(case),
                         "sent": sent,
                         "phone": mask_phone(personal.clear(case.reporter_phone) or ""),
                     },
@@ -332,7 +332,7 @@ def _render_tracking(request, own: Case, error: str = ""):
         {
             "own": own,
             "case": case,
-            "status_text": RESIDENT_STATUS[case.status],
+            "status_text": resident_status(case),
             "is_own": is_own,
             "timeline": _timeline(case, staff_only=not is_own),
             "photos": _photos(own, case),

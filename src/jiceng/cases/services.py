@@ -86,8 +86,11 @@ def _admitted(sender: Sender, region_code: str) -> bool:
         if throttle.count(scope, key, within=HOUR, limit=limit + 1) > limit:
             raise DomainError(SENDER_LIMITED, code="rate_limited")
     grid_limit = settings.JICENG_INTAKE_PER_HOUR_GRID
-    recent = Case.objects.filter(
-        region_code=region_code, received_at__gte=timezone.now() - HOUR, submitted_by__isnull=True
+    recent = Case.objects.filter(  # anonymous ones: a registered client has its own limit
+        region_code=region_code,
+        received_at__gte=timezone.now() - HOUR,
+        submitted_by__isnull=True,
+        open311_client__isnull=True,
     )
     # Count only up to the limit: a busy grid must not make every submission slower.
     return recent[:grid_limit].count() >= grid_limit

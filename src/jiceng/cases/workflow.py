@@ -220,3 +220,14 @@ RESIDENT_STATUS = {
     S.VOIDED: "未受理",
     S.MERGED: "与其他居民反映的同一问题合并办理",
 }
+SUSPECT_STATUS = (
+    "已收到。本网格近一小时提交较多，须工作人员核实后受理；紧急情况请直接联系网格员或拨打12345"
+)
+
+
+def resident_status(case: Case) -> str:
+    """What the resident reads of their request's status: a suspect one says it waits to
+    be checked (no time limit runs), and where to turn if it cannot wait."""
+    if case.is_suspect and case.status == S.RECEIVED:
+        return SUSPECT_STATUS
+    return RESIDENT_STATUS[case.status]

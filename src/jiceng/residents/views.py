@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jiceng.cases.selectors import resident_cases
-from jiceng.cases.workflow import RESIDENT_STATUS
+from jiceng.cases.workflow import resident_status
 from jiceng.core import phones
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
@@ -113,7 +113,7 @@ def requests(request):
         {
             "resident": resident,
             "page": page,
-            "rows": [(case, RESIDENT_STATUS[case.status]) for case in page],
+            "rows": [(case, resident_status(case)) for case in page],
             "grid": grid,
             "error": error,
             "code": request.POST.get("code", ""),
