@@ -213,6 +213,17 @@ def test_a_recovery_code_signs_in_once(worker):
     assert enter(again, codes[3]).status_code == 200 and not signed_in(again)
     assert len(failures(worker, "wrong")) == 1
     assert enter(again, codes[4]).status_code == 302
+    third = Client()
+    sign_in(third, worker)
+    assert enter(third, codes[5].replace("-", "")).status_code == 302  # typed without its dash
+    assert RecoveryCode.objects.filter(factor__user=worker, used_at__isnull=False).count() == 3
+
+
+def test_the_code_page_greets_without_an_error(worker):
+    enrol(worker)
+    client = Client()
+    sign_in(client, worker)
+    assert "请输入动态口令" not in client.get("/accounts/login/code/").content.decode()
 
 
 def test_wrong_codes_lock_the_account_even_for_the_right_code_and_stay_counted(worker):

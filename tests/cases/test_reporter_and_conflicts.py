@@ -250,7 +250,7 @@ def test_a_grid_workers_void_is_a_proposal_the_community_approves(world, submit)
     assert AuditEvent.objects.filter(action="case.propose_void", actor_id=worker.pk).exists()
     assert not AuditEvent.objects.filter(action="case.void").exists()
     page = client_for(worker).get(f"/cases/{case.pk}/").content.decode()
-    assert "作废待社区确认" in page
+    assert "作废待社区确认" in page and "申请作废（社区确认）</button>" not in page
     # Meanwhile it is not accepted or merged, nor proposed twice.
     for step in (
         lambda: services.case_accept(actor=community, case=case),

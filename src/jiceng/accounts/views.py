@@ -124,7 +124,8 @@ def _factor_page(request, user, *, on_pass, next_url: str, action: str):
     """Enrolment (QR code, then a code from it, then the recovery codes once) for an account
     without a second factor, else the code page (TOTP, recovery or SMS code)."""
     actor = Actor.staff(user)
-    form = CodeForm(request.POST if request.POST.get("send") != "sms" else None)
+    typed = request.method == "POST" and request.POST.get("send") != "sms"
+    form = CodeForm(request.POST if typed else None)
     factor = second_factor.confirmed(user)
     if factor is None:
         seen = request.session.get(SHOWN, "")

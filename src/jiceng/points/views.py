@@ -1,6 +1,7 @@
 """Points pages: the public ranking board (张榜公示), and for staff a community's ledger with
 adjustments, reversals, earning rules and good-deed approvals."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404
@@ -156,7 +157,10 @@ def adjust(request):
         if isinstance(done, Approval):
             messages.success(
                 request,
-                "已提交审批：超出一人单笔或当日可调整的积分，须另一位工作人员批准后入账。",
+                "已提交审批：一人单笔最多增加"
+                f"{settings.JICENG_POINTS_ADJUST_MAX_ENTRY}分、每天合计最多"
+                f"{settings.JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER}分（待审批的也计入），"
+                "超出的须另一位工作人员批准后入账。",
             )
         else:
             messages.success(request, "积分已调整，将在积分榜公示。")
