@@ -191,6 +191,29 @@ def test_the_staff_entry_form(world, catalogue, login):
     assert refused.status_code == 200 and Case.objects.count() == 1
 
 
+def test_a_call_about_the_grid_worker_entered_by_staff_goes_to_the_town(world, catalogue, login):
+    """A caller complains of their grid worker: the community worker enters it, and it
+    lands at the town, naming that worker, as it would from the QR page."""
+    client = login(world.a("community_worker"))
+    page = client.get("/cases/new/").content.decode()
+    assert "反映的是工作人员的问题吗" in page
+    key = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/cases/new/",
+        {
+            "region_code": world.grid_a.code,
+            "description": "网格员上门时态度恶劣",
+            "reporter_phone": "13900005555",
+            "about_staff": "grid_worker",
+            "submission": key,
+        },
+    )
+    assert (response.status_code, response["Location"]) == (302, "/cases/")  # the town's now
+    case = Case.objects.get()
+    assert (case.about_staff, case.region_code) == (True, "370829001")
+    assert (case.named_staff, case.named_grid_code) == (world.a("grid_worker"), world.grid_a.code)
+
+
 def test_queues_and_supervision(world, catalogue, login, submit, clock):
     from jiceng.cases import services
     from tests.cases.conftest import at

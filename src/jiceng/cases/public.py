@@ -19,7 +19,7 @@ from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
-from jiceng.cases.workflow import event_label, resident_status
+from jiceng.cases.workflow import ABOUT_STAFF, event_label, resident_status
 from jiceng.core import personal, phones
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import WorkCalendar
@@ -43,11 +43,6 @@ PUBLIC_NOTES = {"void", "handle", "merge", "rate", "reopen", "check"}
 
 
 # 反映工作人员: such a request goes to the town; the grid's workers do not see it.
-ABOUT_STAFF = [
-    ("", "不是"),
-    ("grid_worker", "是，反映本网格的网格员"),
-    ("other", "是，反映其他工作人员"),
-]
 
 
 class IntakeForm(forms.Form):

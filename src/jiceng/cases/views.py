@@ -13,13 +13,14 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.accounts.models import Department
+from jiceng.accounts.selectors import grid_posts
 from jiceng.cases import actions, exports, selectors, services
 from jiceng.cases.catalogue import catalogue_list, category_groups
 from jiceng.cases.models import Case, Photo
 from jiceng.cases.photos import clean_photo
 from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
-from jiceng.cases.workflow import event_label
+from jiceng.cases.workflow import ABOUT_STAFF, event_label
 from jiceng.core import approvals, personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
@@ -178,12 +179,24 @@ class StaffEntryForm(forms.Form):
     address = forms.CharField(label="地点", max_length=200, required=False)
     reporter_name = forms.CharField(label="反映人", max_length=64, required=False)
     reporter_phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    # A caller's complaint about staff goes to the town, as a resident's from the QR page.
+    about_staff = forms.ChoiceField(
+        label="反映的是工作人员的问题吗", required=False, choices=ABOUT_STAFF
+    )
+    named_post = forms.CharField(
+        label="反映哪位工作人员或哪个岗位（选填）", max_length=60, required=False
+    )
     submission = forms.CharField(widget=forms.HiddenInput)
 
 
 def _grid_choices(user) -> list[tuple[str, str]]:
     grids = nodes_under(user=user, permission="cases.submit", level=Region.Level.GRID)
     return [(g.code, g.name) for g in grids]
+
+
+def _grid_worker(grid_code: str):
+    post = grid_posts(region_codes=[grid_code]).get(grid_code)
+    return post.user if post else None
 
 
 @require_http_methods(["GET", "POST"])
@@ -224,6 +237,11 @@ def case_new(request):
                 address=data["address"],
                 reporter_name=data["reporter_name"],
                 reporter_phone=data["reporter_phone"],
+                about_staff=bool(data["about_staff"]),
+                named_staff=_grid_worker(region_code)
+                if data["about_staff"] == "grid_worker"
+                else None,
+                named_post=data["named_post"],
                 actor=Actor.of(request),
                 photos=[clean_photo(f) for f in request.FILES.getlist("photos")[:3]],
                 idempotency_key=f"staff:{user.pk}:{data['submission']}",
@@ -231,6 +249,12 @@ def case_new(request):
         except DomainError as error:
             form.add_error(None, error.message)
         else:
+            if case.about_staff:  # the town's, out of the grid's and community's sight
+                messages.success(
+                    request,
+                    f"已登记，查询码 {case.tracking_code}。反映工作人员的诉求由街道（乡镇）办理。",
+                )
+                return redirect("cases:queue")
             messages.success(request, f"已登记，查询码 {case.tracking_code}。")
             return redirect("cases:detail", pk=case.pk)
     return render(request, "cases/new.html", {"form": form})

@@ -220,6 +220,14 @@ RESIDENT_STATUS = {
     S.VOIDED: "未受理",
     S.MERGED: "与其他居民反映的同一问题合并办理",
 }
+# What intake (the QR page, staff entry) asks of a request about staff (反映工作人员).
+ABOUT_STAFF = [
+    ("", "不是"),
+    ("grid_worker", "是，反映本网格的网格员"),
+    ("other", "是，反映其他工作人员"),
+]
+
+
 SUSPECT_STATUS = (
     "已收到。本网格近一小时提交较多，须工作人员核实后受理；紧急情况请直接联系网格员或拨打12345"
 )
