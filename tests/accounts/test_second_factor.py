@@ -62,6 +62,7 @@ def test_first_sign_in_enrols_with_a_qr_code_then_shows_ten_recovery_codes_once(
     assert not signed_in(client)
     page = client.get("/accounts/login/code/").content.decode()
     assert "绑定动态口令" in page and "<svg" in page  # the QR code, drawn here
+    assert 'href="otpauth://totp/' in page  # for a phone that cannot scan its own screen
     factor = SecondFactor.objects.get(user=worker)
     secret = personal.clear(factor.secret)
     assert secret.replace(" ", "") in page.replace(" ", "")
