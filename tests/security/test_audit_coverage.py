@@ -51,7 +51,6 @@ WRITES_NOTHING = {
     # residents
     "normalize_phone": "a format check",
     "resident_login": "puts the resident in the session (otp_verify records the login)",
-    "resident_logout": "takes them out of the session",
     "current_resident": "a lookup",
     "resident_by_phone": "registers a phone staff named in an action that is recorded",
     # activities

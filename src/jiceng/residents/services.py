@@ -201,6 +201,11 @@ def resident_login(request, resident: Resident) -> None:
 
 
 def resident_logout(request) -> None:
+    """Sign the resident out, audited in their community like their sign-in."""
+    resident = current_resident(request)
+    if resident is not None:
+        actor = Actor.of_resident(resident)
+        audit.record(actor=actor, action="auth.logout", obj=resident, region_code=actor.region_code)
     request.session.pop(SESSION_KEY, None)
 
 
