@@ -75,7 +75,7 @@ def test_check_deploy_fails_without_the_public_address(tmp_path):
         **gateways,
     )
     assert result.returncode != 0
-    assert "jiceng.E003" in result.stdout + result.stderr
+    assert "jiceng.E004" in result.stdout + result.stderr
 
 
 def test_production_needs_a_secret_key(tmp_path):

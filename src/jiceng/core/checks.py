@@ -61,7 +61,7 @@ def public_url(app_configs, **kwargs) -> list[checks.CheckMessage]:
         checks.Error(
             "JICENG_PUBLIC_URL is not set: residents get no tracking link by SMS.",
             hint="Set it to the address residents reach the site at, e.g. https://jc.example.gov.cn",
-            id="jiceng.E003",
+            id="jiceng.E004",
         )
     ]
 
