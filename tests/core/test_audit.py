@@ -149,6 +149,27 @@ def test_one_table_names_every_event():
     assert audit_labels.label("activity.unknown_step") == "activity.unknown_step"
 
 
+def test_every_reveal_is_among_the_reveals_an_emergency_review_lists():
+    """The actions passed to core.personal.reveal and reveal_target are REVEALS."""
+    import ast
+    from pathlib import Path
+
+    import jiceng
+    from jiceng.core import audit_labels
+
+    found = set()
+    for path in Path(jiceng.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = getattr(getattr(node, "func", None), "attr", "")
+            if isinstance(node, ast.Call) and name in ("reveal", "reveal_target"):
+                found.update(
+                    k.value.value
+                    for k in node.keywords
+                    if k.arg == "action" and isinstance(k.value, ast.Constant)
+                )
+    assert found == set(audit_labels.REVEALS)
+
+
 def test_activity_events_read_in_chinese_and_residents_by_masked_phone(world, login):
     from jiceng.core.actors import Actor
     from jiceng.residents.models import Resident
@@ -288,3 +309,79 @@ def test_every_object_name_names_a_text_column():
     for label, (column, _) in audit_labels.OBJECT_NAMES.items():
         field = apps.get_model(label)._meta.get_field(column)
         assert field.get_internal_type() in ("CharField", "TextField"), label
+
+
+def test_coded_details_and_operators_read_in_chinese_on_the_page_and_in_the_export(
+    world, login, settings
+):
+    """A refused reveal (past the quota), its alert, an emergency and its flag, and a
+    sign-in whose second factor failed: the auditor reads every value in Chinese."""
+    import re
+
+    from django.test import Client
+
+    from jiceng.core import approvals, quota
+    from jiceng.core.actors import Actor
+    from jiceng.core.errors import DomainError
+    from jiceng.core.models import AuditEvent
+    from jiceng.places.services import person_reveal
+    from tests.factories import PASSWORD, enrol
+
+    settings.JICENG_REVEAL_PER_HOUR, settings.JICENG_REVEAL_PER_DAY = 1, 5
+    worker, admin = world.a("grid_worker"), world.a("security_admin")
+    person_reveal(actor=Actor.staff(worker), person=world.person_a, field="id_number")
+    with pytest.raises(DomainError):
+        person_reveal(actor=Actor.staff(worker), person=world.person_a, field="phone")
+    taken = quota.reveal_emergency_take(actor=Actor.staff(worker), cause="flood", reason="转移")
+    approvals.decide(actor=Actor.staff(admin), approval=taken, action="flag")
+
+    settings.JICENG_SECOND_FACTOR = True
+    other = world.a("specialist_grid_worker")
+    enrol(other)
+    client = Client()
+    client.post("/accounts/login/", {"username": other.username, "password": PASSWORD})
+    client.post("/accounts/login/code/", {"code": "000000"})
+    settings.JICENG_SECOND_FACTOR = False
+    assert AuditEvent.objects.filter(
+        action="auth.second_factor", outcome="failure", detail__reason="wrong"
+    ).exists()
+    assert AuditEvent.objects.filter(action="auth.login_password", actor=other).exists()
+    assert not AuditEvent.objects.filter(action="auth.login", actor=other).exists()
+
+    page = login(world.a("auditor")).get("/audit/").content.decode()
+    shown = re.findall(r'<span class="muted">([^<：]+)：([^<]*)</span>', page)
+    for expected in [
+        ("字段", "身份证号"),
+        ("字段", "联系电话"),
+        ("拒绝原因", "查看明文次数已达上限"),
+        ("时段", "每小时"),
+        ("紧急情况", "防汛抗洪"),
+        ("原值", "待复核"),
+        ("新值", "复核有疑"),
+        ("验证方式", "动态口令"),
+        ("原因", "验证码或动态口令不正确"),
+    ]:
+        assert expected in shown, expected
+    raw = {"id_number", "phone", "reveal_quota", "hour", "flood", "review", "flagged", "totp"}
+    assert not raw & {value for _, value in shown} and ("原因", "wrong") not in shown
+    assert "系统·告警" in page and "系统·alert" not in page
+    assert "密码验证通过（待动态口令）" in page
+
+    rows = _workbook(login(world.a("auditor")).get("/audit/export.xlsx"))
+    exported = "\n".join(f"{row[1]}|{row[10]}" for row in rows[1:])
+    assert "拒绝原因：查看明文次数已达上限" in exported
+    assert "原因：验证码或动态口令不正确" in exported
+    assert "系统·告警" in exported
+    assert not re.search(r"：(id_number|phone|reveal_quota|hour|flood|wrong|totp)\b", exported)
+
+
+def test_an_unknown_value_shows_as_it_is():
+    from jiceng.core import audit_labels
+
+    assert audit_labels.details({"reason": "新原因", "window": "week"}) == [
+        ("原因", "新原因"),
+        ("时段", "week"),
+    ]
+    assert audit_labels.value_label("actor.system", "a new job") == "a new job"
+    assert audit_labels.value_label("actor.public", "qr") == "扫码上报"
+    assert audit_labels.field_label("places.person", "special_groups") == "特殊人群"

@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 
 from jiceng.cases.services import case_submit
-from jiceng.core import approvals, personal, quota
+from jiceng.core import approvals, masking, personal, quota
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import Approval, AuditEvent, OutboxMessage, ThrottleHit
@@ -315,6 +315,103 @@ def test_the_forms_ask_and_take(world, limits):
         outsider.post("/reveals/emergency/", {"cause": "flood", "reason": "x"}).status_code == 404
     )
     assert Approval.objects.count() == 2
+
+
+# --- the review of an emergency ---------------------------------------------------------
+
+
+def _at(moment):
+    return time_machine.travel(moment, tick=False)
+
+
+def _reveal_of(world, field: str, user=None):
+    user = user or world.a("grid_worker")
+    return person_reveal(actor=Actor.staff(user), person=world.person_a, field=field)
+
+
+def test_the_review_lists_what_the_taker_revealed_within_the_allowance(world, limits):
+    worker, admin = world.a("grid_worker"), world.a("security_admin")
+    start = datetime.datetime(2026, 7, 14, 1, 0, tzinfo=datetime.timezone.utc)  # 09:00
+    with _at(start - datetime.timedelta(minutes=30)):
+        for _ in range(3):  # before the emergency: the hour's quota spent
+            _reveal_of(world, "phone")
+    with _at(start):
+        taken = quota.reveal_emergency_take(
+            actor=Actor.staff(worker), cause="flood", reason="转移群众"
+        )
+    with _at(start + datetime.timedelta(minutes=10)):
+        _reveal_of(world, "id_number")
+        _reveal_of(world, "phone", world.a("community_worker"))  # another person's
+    with _at(start + datetime.timedelta(minutes=20)):
+        _reveal_of(world, "special_groups")
+        with pytest.raises(quota.QuotaExceeded):  # the two extra spent
+            _reveal_of(world, "phone")
+    with (
+        _at(start + datetime.timedelta(hours=2, minutes=1)),  # after the allowance
+        pytest.raises(quota.QuotaExceeded),  # the day's five spent: refused, audited
+    ):
+        _reveal_of(world, "id_number")
+    assert AuditEvent.objects.filter(action="person.reveal").count() == 8
+
+    page = client_for(admin).get(f"/approvals/{taken.pk}/")
+    details = page.context["details"]
+    name = f"实有人口 {masking.mask_name(world.person_a.name)}"
+    assert details.total == 3
+    assert details.rows == [
+        ("2026-07-14 09:10:00", "查看人员明文", name, "身份证号", "成功"),
+        ("2026-07-14 09:20:00", "查看人员明文", name, "特殊人群", "成功"),
+        ("2026-07-14 09:20:00", "查看人员明文", name, "联系电话", "失败（查看明文次数已达上限）"),
+    ]
+    text = page.content.decode()
+    assert "09:10:00" in text and "特殊人群" in text and "共 3 条" in text
+    assert world.person_a.name not in text and "id_number" not in text
+    # The taker sees what their reviewer sees; an outsider sees no page at all.
+    assert client_for(worker).get(f"/approvals/{taken.pk}/").context["details"].total == 3
+    assert client_for(world.b("security_admin")).get(f"/approvals/{taken.pk}/").status_code == 404
+
+
+def test_a_flag_ends_the_reviewed_window_and_the_rows_are_capped(world, limits, monkeypatch):
+    worker, admin = world.a("grid_worker"), world.a("security_admin")
+    start = datetime.datetime(2026, 7, 14, 1, 0, tzinfo=datetime.timezone.utc)
+    with _at(start):
+        taken = quota.reveal_emergency_take(
+            actor=Actor.staff(worker), cause="fire", reason="火场周边"
+        )
+        _reveal_of(world, "phone")
+        _reveal_of(world, "id_number")
+    with _at(start + datetime.timedelta(minutes=30)):
+        approvals.decide(actor=Actor.staff(admin), approval=taken, action="flag")
+    with _at(start + datetime.timedelta(minutes=40)):
+        _reveal_of(world, "phone")  # within the hours, but after the flag ended them
+        monkeypatch.setattr(quota, "REVIEWED_SHOWN", 1)
+        page = client_for(admin).get(f"/approvals/{taken.pk}/")
+    details = page.context["details"]
+    assert details.total == 2 and [row[3] for row in details.rows] == ["联系电话"]
+    assert "共 2 条，显示前 1 条" in page.content.decode()
+
+
+def test_other_kinds_show_no_details(world, limits):
+    asked = quota.reveal_more_ask(
+        actor=Actor.staff(world.a("grid_worker")), extra=2, reason="入户核对"
+    )
+    page = client_for(world.a("security_admin")).get(f"/approvals/{asked.pk}/")
+    assert page.context["details"] is None
+
+
+def test_after_a_flag_the_form_says_at_once_there_is_no_emergency_today(world, limits):
+    worker = world.a("grid_worker")
+    taken = quota.reveal_emergency_take(actor=Actor.staff(worker), cause="flood", reason="转移")
+    page = client_for(worker).get("/reveals/emergency/").content.decode()
+    assert "仍在 2 小时有效期内" in page and 'name="cause"' not in page
+    approvals.decide(actor=Actor.staff(world.a("security_admin")), approval=taken, action="flag")
+    page = client_for(worker).get("/reveals/emergency/").content.decode()
+    assert "今天不能再用" in page and 'name="cause"' not in page
+    refused = client_for(worker).post("/reveals/emergency/", {"cause": "fire", "reason": "再来"})
+    assert refused.status_code == 400 and "今天不能再用" in refused.content.decode()
+    assert Approval.objects.filter(kind=quota.EMERGENCY).count() == 1
+    # Another account's flag is not this one's: its form is there.
+    other = client_for(world.a("specialist_grid_worker")).get("/reveals/emergency/")
+    assert 'name="cause"' in other.content.decode()
 
 
 # --- a burst, on PostgreSQL --------------------------------------------------------------

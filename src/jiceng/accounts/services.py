@@ -109,7 +109,9 @@ def login_check(*, actor: Actor, request, username: str, password: str) -> User:
         throttle.clear("login.pair", user.pk, address)
         audit.record(
             actor=Actor.staff(user),
-            action="auth.login",
+            # An account that signs in with a second factor is not signed in yet: the
+            # auditor reads the password step apart (its sign-in is the code's pass).
+            action="auth.login_password" if step_up.needed(user) else "auth.login",
             obj=user,
             region_code=user.audit_region_code(),
         )

@@ -10,7 +10,8 @@ are the runner's rule, not each app's.
 
 An action that cannot wait (an emergency reveal in a flood) is taken at once and
 recorded with `review=True`: the approval starts in 待复核 and a second person confirms
-or flags it afterwards; a flag alerts the auditor.
+or flags it afterwards; a flag alerts the auditor. What the reviewer must read besides
+the request (what an emergency revealed) the kind declares as its `details`.
 """
 
 from collections.abc import Callable, Iterable
@@ -44,6 +45,26 @@ class Kind:
     check: Callable[[Approval, Actor], DomainError | None] | None = None
     # The page of the object the approval is about, for the decider to look at.
     link: Callable[[Approval], str] | None = None
+    # What the decider reviews besides the request, read when the page is shown (what
+    # was revealed under an emergency allowance).
+    details: Callable[[Approval], "Details"] | None = None
+
+
+@dataclass(frozen=True)
+class Details:
+    """A table the approval's page shows: `rows` (of text, one per `columns`) are the
+    first of `total`."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    total: int
+    empty: str = "没有记录。"
+
+    @property
+    def labelled_rows(self) -> list[list[tuple[str, str]]]:
+        """Each row's cells with their column (a narrow screen shows each cell named)."""
+        return [list(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
 _kinds: dict[str, Kind] = {}

@@ -232,9 +232,11 @@ def operator_of(entry: AuditEvent, phones: dict[str, str] | None = None) -> str:
         phone = (phones or {}).get(number)
         return f"居民 {phone} #{number}" if phone else f"居民 #{number}"
     if kind == actors.SYSTEM:
-        return f"系统·{entry.actor_username}" if entry.actor_username else "系统"
+        name = audit_labels.value_label("actor.system", entry.actor_username)
+        return f"系统·{name}" if name else "系统"
     if kind == actors.PUBLIC:
-        return f"公众·{entry.actor_username}" if entry.actor_username else "公众（未登录）"
+        name = audit_labels.value_label("actor.public", entry.actor_username)
+        return f"公众·{name}" if name else "公众（未登录）"
     if entry.actor is not None and entry.actor.full_name:
         return f"{entry.actor.full_name}（{entry.actor_username}）"
     return entry.actor_username or "（未登录）"
@@ -280,7 +282,7 @@ def named(entries) -> list[AuditEvent]:
     phones = _resident_phones(entries)
     for entry in entries:
         entry.label = audit_labels.label(entry.action)
-        entry.details = audit_labels.details(entry.detail)
+        entry.details = audit_labels.details(entry.detail, entry.object_type)
         entry.operator = operator_of(entry, phones)
         entry.object_label = object_label(entry.object_type)
         found = names.get((entry.object_type, entry.object_id))

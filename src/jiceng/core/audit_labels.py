@@ -1,11 +1,18 @@
 """What the auditor reads for each kind of event, for the details it carries and for the
 object it names: the one table of event names (a test checks that every event the code
-records is in it; an event it does not know shows its code)."""
+records is in it; an event it does not know shows its code), and the one table of the
+coded values the details carry (`VALUES`: a value it does not know shows as it is)."""
+
+import functools
+
+from django.apps import apps
 
 from jiceng.core import masking
 
 ACTIONS = {
     "auth.login": "登录",
+    # The password of an account that signs in with a second factor: not yet signed in.
+    "auth.login_password": "密码验证通过（待动态口令）",
     "auth.logout": "退出登录",
     "auth.token_issue": "申请 API 令牌",
     "auth.token_revoke": "吊销 API 令牌",
@@ -132,6 +139,9 @@ ACTIONS = {
     "alert.reveal_quota": "告警：查看明文次数达到上限",
     "alert.reveal_emergency": "告警：先行紧急查看明文",
 }
+# The events of a reveal of personal data (the actions passed to core.personal.reveal and
+# reveal_target): what an emergency reveal's review lists.
+REVEALS = ("person.reveal", "visit.reveal", "case.reveal_reporter")
 DETAILS = {
     "user": "账号",
     "username": "账号",
@@ -169,12 +179,148 @@ def label(action: str) -> str:
     return ACTIONS.get(action, action)
 
 
-def details(detail: dict) -> list[tuple[str, str]]:
+def details(detail: dict, object_type: str = "") -> list[tuple[str, str]]:
+    """The details the auditor reads, named, each coded value in Chinese (`VALUES`; the
+    fields and statuses of the event's object by its model, `object_type`)."""
+
+    def shown(key: str, value) -> str:
+        values = value if isinstance(value, list) else [value]
+        return "、".join(value_label(key, item, object_type) for item in values)
+
     return [
-        (DETAILS[k], "、".join(map(str, v)) if isinstance(v, list) else str(v))
+        (DETAILS[k], shown(k, v))
         for k, v in (detail or {}).items()
         if k in DETAILS and v not in ("", [])
     ]
+
+
+# --- the coded values of details (and the names of the system's jobs and public channels) --
+
+# Why something was refused: a sign-in, a second factor, a reveal, a roster, a code.
+REASONS = {
+    "credentials": "账号或密码不正确",
+    "inactive": "账号已停用",
+    "locked": "连续失败次数过多，已暂时锁定",
+    "slowed": "该账号被反复尝试，已放慢尝试",
+    "address": "同一网络地址失败次数过多",
+    "wrong": "验证码或动态口令不正确",
+    "replayed": "动态口令已用过（重放）",
+    "expired": "验证码已过期",
+    "limited": "尝试次数过多，已限制",
+    "reveal_quota": "查看明文次数已达上限",
+    "counter_locked": "数字码输错过多，收银台暂停输入",
+    "code_invalid": "无效的居民码",
+    "code_used": "居民码已被使用",
+    "code_expired": "居民码已过期",
+    "file_type": "文件类型不支持",
+    "empty_file": "空文件",
+    "encoding": "文件编码无法识别",
+    "csv_malformed": "CSV 格式错误",
+    "xls_invalid": "XLS 文件无法读取",
+    "xlsx_invalid": "XLSX 文件无法读取",
+    "xlsx_too_large": "XLSX 文件过大",
+    "too_many_rows": "行数超过上限",
+    "header_missing": "缺少必需的表头",
+    "header_duplicate": "表头重复",
+}
+# How a second factor passed or failed.
+METHODS = {"totp": "动态口令", "recovery": "恢复码", "sms": "短信验证码"}
+# The jobs the system runs as (`Actor.system(name)`).
+SYSTEM_ACTORS = {
+    "alert": "告警",
+    "jiceng grant": "服务器授权命令（jiceng grant）",
+    "jiceng keys": "服务器密钥命令（jiceng keys）",
+    "keys": "密钥维护",
+    "worker": "后台任务",
+    "backup": "备份",
+    "restore": "恢复备份",
+    "demo": "生成演示数据",
+    "import-roster": "花名册导入命令",
+    "points expire": "积分到期处理",
+    "cases.deadline_notices": "诉求时限提醒",
+}
+# How something was done other than by a person's page (`via`).
+VIA = {"jiceng grant": SYSTEM_ACTORS["jiceng grant"], "import": "批量导入"}
+
+
+@functools.cache
+def _model(object_type: str):
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+@functools.cache
+def _choices(object_type: str, field: str) -> dict[str, str]:
+    """The labels of a model field's choices ({} for a model or field there is not)."""
+    model = _model(object_type) if object_type else None
+    try:
+        choices = model._meta.get_field(field).choices if model is not None else None
+    except LookupError:
+        return {}
+    return {str(value): str(label) for value, label in choices or ()}
+
+
+@functools.cache
+def _field_names(object_type: str) -> dict[str, str]:
+    """The verbose names of a model's fields (身份证号 for places.person's id_number)."""
+    model = _model(object_type) if object_type else None
+    if model is None:
+        return {}
+    return {
+        field.name: str(field.verbose_name)
+        for field in model._meta.get_fields()
+        if getattr(field, "verbose_name", None)
+    }
+
+
+def _quota(name: str):
+    def table(object_type: str) -> dict[str, str]:
+        from jiceng.core import quota  # here: core.quota imports the trail, which imports this
+
+        return getattr(quota, name)
+
+    return table
+
+
+def _public_channels(object_type: str) -> dict[str, str]:
+    return {**_choices("cases.case", "channel"), "tracking_link": "诉求查询链接"}
+
+
+# The one table: what a detail's coded value means, by the detail's key (and, under
+# "actor.…", who a system job or a public channel is). Each entry is a table, or reads
+# one for the event's object type: the object's field names, its statuses (the steps of
+# an approval, a request), a model's choices, core.quota's windows and causes.
+VALUES = {
+    "reason": REASONS,
+    "refused": REASONS,
+    "method": METHODS,
+    "via": VIA,
+    "window": _quota("WINDOWS"),
+    "cause": _quota("CAUSES"),
+    "field": _field_names,
+    "fields": _field_names,
+    "from": lambda object_type: _choices(object_type, "status"),
+    "to": lambda object_type: _choices(object_type, "status"),
+    "actor.system": SYSTEM_ACTORS,
+    "actor.public": _public_channels,
+}
+
+
+def value_label(key: str, value, object_type: str = "") -> str:
+    """How the auditor reads `value` of the detail `key` (of an event about an object of
+    `object_type`): its Chinese label, or the value as it is."""
+    source = VALUES.get(key)
+    table = source(object_type) if callable(source) else source
+    text = str(value)
+    return (table or {}).get(text, text)
+
+
+def field_label(object_type: str, field: str) -> str:
+    """A field of an object of `object_type` by its verbose name (the field as it is when
+    the model has no such field)."""
+    return value_label("field", field, object_type)
 
 
 # How an object of each model is named to the auditor: its model, the text column that

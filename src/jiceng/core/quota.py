@@ -18,7 +18,9 @@ revealer's county alerted, once per revealer and window. Then:
   emergency and takes JICENG_REVEAL_EMERGENCY_EXTRA more for
   JICENG_REVEAL_EMERGENCY_HOURS at once (an approval of kind `core.reveal_emergency` in
   待复核), which alerts the auditors at once; a security administrator confirms or
-  flags it afterwards, and a flag ends the allowance (and alerts again).
+  flags it afterwards, reading on its page what was revealed under it
+  (`emergency_reveals`), and a flag ends the allowance (and alerts again) and any other
+  emergency that day.
 
 Not counted: reveals by someone who may export the record's region (people.export and
 people.view_sensitive there): one export gives them the whole region in clear, audited
@@ -38,7 +40,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from jiceng.core import approvals, audit, refusals, throttle
+from jiceng.core import approvals, audit, audit_labels, refusals, throttle
 from jiceng.core.access import has_permission, scopes
 from jiceng.core.actors import Actor, as_actor
 from jiceng.core.errors import DomainError, NotFound
@@ -267,20 +269,24 @@ def emergency_running(user) -> Approval | None:
     )
 
 
-def _refuse_another_emergency(user) -> None:
-    """Taken at once, an emergency is only as good as its review: the next waits until
-    the last has been reviewed, and after a flag there is none for the rest of the day."""
+def emergency_refusal(user) -> DomainError | None:
+    """Why `user` may not take an emergency allowance now, or None. One at a time: not
+    while one runs. Taken at once, an emergency is only as good as its review: the next
+    waits until the last has been reviewed, and after a flag there is none for the rest
+    of the day. The form's page asks it too, to say so before anyone fills it in."""
+    if emergency_running(user) is not None:
+        return DomainError("紧急查看额度仍在有效期内。", code="emergency_running")
     earlier = Approval.objects.filter(kind=EMERGENCY, requested_by=user)
     if earlier.filter(status=S.REVIEW).exists():
-        raise DomainError(
+        return DomainError(
             "上一次紧急查看尚待复核，复核后才能再次使用。", code="emergency_unreviewed"
         )
-    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    if earlier.filter(status=S.FLAGGED, decided_at__gte=midnight).exists():
-        raise DomainError(
+    if earlier.filter(status=S.FLAGGED, decided_at__gte=_midnight(timezone.now())).exists():
+        return DomainError(
             "今天的紧急查看已被复核为有疑，今天不能再用；确有需要请申请增加额度。",
             code="emergency_flagged",
         )
+    return None
 
 
 def reveal_emergency_take(*, actor, cause: str, reason: str) -> Approval:
@@ -295,9 +301,9 @@ def reveal_emergency_take(*, actor, cause: str, reason: str) -> Approval:
     extra, hours = settings.JICENG_REVEAL_EMERGENCY_EXTRA, settings.JICENG_REVEAL_EMERGENCY_HOURS
     with transaction.atomic():
         _lock(who.user)  # two at once are one
-        if emergency_running(who.user) is not None:
-            raise DomainError("紧急查看额度仍在有效期内。", code="emergency_running")
-        _refuse_another_emergency(who.user)
+        refusal = emergency_refusal(who.user)
+        if refusal is not None:
+            raise refusal
         approval = approvals.ask(
             actor=who,
             kind=EMERGENCY,
@@ -318,7 +324,57 @@ def reveal_emergency_take(*, actor, cause: str, reason: str) -> Approval:
     return approval
 
 
+REVIEWED_SHOWN = 200
+
+
+def emergency_reveals(approval: Approval) -> approvals.Details:
+    """What the reviewer of an emergency reads: the reveals its taker made (allowed or
+    refused) from its start to the end of its allowance (its hours, or the flag that
+    ended it sooner), oldest first, each with whose record (masked) and which field."""
+    hours = int(approval.payload.get("hours") or settings.JICENG_REVEAL_EMERGENCY_HOURS)
+    end = approval.requested_at + datetime.timedelta(hours=hours)
+    if approval.status == S.FLAGGED and approval.decided_at is not None:
+        end = min(end, approval.decided_at)
+    events = AuditEvent.objects.filter(
+        actor_id=approval.requested_by_id,
+        action__in=audit_labels.REVEALS,
+        at__gte=approval.requested_at,
+        at__lt=end,
+    ).order_by("at", "pk")
+    total = events.count()
+    outcomes = dict(AuditEvent.OUTCOMES)
+    rows = []
+    for entry in audit.named(events[:REVIEWED_SHOWN]) if total else ():
+        name = entry.object_name or entry.object_id
+        field = (entry.detail or {}).get("field", "")
+        outcome = outcomes.get(entry.outcome, entry.outcome)
+        refused = (entry.detail or {}).get("refused")
+        if refused:
+            outcome += f"（{audit_labels.value_label('refused', refused)}）"
+        rows.append(
+            (
+                timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+                entry.label,
+                f"{entry.object_label} {name}".strip(),
+                audit_labels.field_label(entry.object_type, field) if field else "",
+                outcome,
+            )
+        )
+    return approvals.Details(
+        title=f"紧急查看期间的查看记录（{timezone.localtime(approval.requested_at):%m-%d %H:%M}"
+        f"–{timezone.localtime(end):%m-%d %H:%M}）",
+        columns=("时间", "事件", "查看的记录", "字段", "结果"),
+        rows=rows,
+        total=total,
+        empty="这段时间没有查看明文。",
+    )
+
+
 def register() -> None:
     """The two kinds of approval (core's AppConfig.ready)."""
     approvals.register(approvals.Kind(name=MORE, label="增加查看明文额度", permission=DECIDER))
-    approvals.register(approvals.Kind(name=EMERGENCY, label="紧急查看明文", permission=DECIDER))
+    approvals.register(
+        approvals.Kind(
+            name=EMERGENCY, label="紧急查看明文", permission=DECIDER, details=emergency_reveals
+        )
+    )

@@ -165,6 +165,7 @@ def approval_detail(request, pk: int):
             "approval": approval,
             "kind": kind,
             "link": kind.link(approval) if kind.link else "",
+            "details": kind.details(approval) if kind.details else None,
             "actions": [(a, approvals.STEPS[a].label) for a in approvals.STEPS if a in actions],
             "refusal": refusal,
             "events": [
@@ -214,6 +215,7 @@ def _quota_page(request, template: str, form: dict, error: DomainError | None = 
             "emergency_extra": settings.JICENG_REVEAL_EMERGENCY_EXTRA,
             "emergency_hours": settings.JICENG_REVEAL_EMERGENCY_HOURS,
             "running": quota.emergency_running(request.user),
+            "refusal": quota.emergency_refusal(request.user),
         },
         status=400 if error else 200,
     )
