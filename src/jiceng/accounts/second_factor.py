@@ -162,7 +162,7 @@ def _accept_totp(actor: Actor, factor: SecondFactor, code: str) -> None:
 
 
 SIX_DIGITS = re.compile(r"^[0-9]{6}$")
-UNDASHED = re.compile(r"^[0-9a-f]{12}$")
+UNDASHED = re.compile(r"^([0-9a-f]{6})([0-9a-f]{6})$")
 
 
 def second_factor_confirm(*, actor: Actor, user: User, code: str, seen: str) -> list[str]:
@@ -228,8 +228,7 @@ def _verify(actor: Actor, factor: SecondFactor, code: str, attempt: int) -> str:
         _accept_totp(actor, factor, code)
         method = "totp"
     else:
-        if UNDASHED.match(code):  # 3a5f09c41d2e, typed without its dash
-            code = f"{code[:6]}-{code[6:]}"
+        code = UNDASHED.sub(r"\1-\2", code)  # 3a5f09c41d2e, typed without its dash
         used = RecoveryCode.objects.filter(
             factor=factor, digest=RecoveryCode.digest_of(code), used_at__isnull=True
         ).update(used_at=now)
