@@ -285,6 +285,26 @@ def test_a_genuine_request_seen_among_the_flood_leaves_the_bulk_void(world, subm
     assert not Event.objects.filter(case=genuine, action="void").exists()
 
 
+def test_the_approver_reads_each_request_a_void_would_end(world, submit, login):
+    """Not just a count: what each says, when it came, whether a phone was left."""
+    *junk, genuine = flood(world, submit, 3)
+    services.case_void(actor=world.a("grid_worker"), case=junk[0], reason="重复")
+    single = Approval.objects.get(kind="cases.void")
+    genuine.description = "家门口燃气味很重"
+    genuine.reporter_phone = PHONE
+    genuine.save()
+    bulk = services.suspects_void_propose(
+        actor=world.a("grid_worker"), reason="刷单", case_ids=[junk[1].pk, genuine.pk]
+    )
+    community = login(world.a("community_worker"))
+    page = community.get(f"/approvals/{bulk.pk}/").content.decode()
+    assert "家门口燃气味很重" in page and genuine.tracking_code in page
+    assert junk[1].tracking_code in page and junk[0].tracking_code not in page
+    assert page.count("留有电话") == 1
+    page = community.get(f"/approvals/{single.pk}/").content.decode()
+    assert junk[0].tracking_code in page and genuine.tracking_code not in page
+
+
 def test_a_single_void_proposed_meanwhile_is_left_to_its_own_approval(world, submit):
     """A grid worker's proposal to void one of the held suspects, or one proposed before,
     decides that one: the bulk void passes over it and still lands for the rest."""

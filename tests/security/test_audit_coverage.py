@@ -56,6 +56,7 @@ WRITES_NOTHING = {
     # activities
     "check_in_code": "the code on the leader's screen",
     "check_in_step": "the number of a moment's 20-second step",
+    "voided_requests": "what an approval's page shows",
     "is_self": "a check (is this actor the resident?)",
     "check_in_scan": "a check of a code's freshness (the check-in it allows is recorded)",
     # points

@@ -32,6 +32,7 @@ class CasesConfig(AppConfig):
                 permission="cases.triage",
                 apply=services.suspects_void_apply,
                 release=services.suspects_void_release,
+                details=services.voided_requests,
                 link=lambda approval: (
                     f"{reverse('cases:queue')}?queue=suspect&proposal={approval.pk}"
                 ),

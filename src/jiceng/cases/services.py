@@ -453,6 +453,37 @@ def _void_decider(approval, actor: Actor) -> DomainError | None:
     return NAMED(actor, _proposed_case(approval))
 
 
+SHOWN_TO_DECIDER = 200
+
+
+def voided_requests(approval) -> approvals.Details:
+    """What the decider of a void reads: each request it would void (the one proposed, or
+    those a bulk void holds), with what it says, when it came and whether its reporter
+    left a phone (a resident's own among a flood shows here)."""
+    if approval.kind == VOID:
+        cases = Case.objects.filter(pk=int(approval.object_id))
+    else:
+        cases = Case.objects.filter(void_proposal=approval)
+    cases = cases.order_by("received_at", "pk")
+    total = cases.count()
+    rows = [
+        (
+            case.tracking_code,
+            case.description[:80],
+            timezone.localtime(case.received_at).strftime("%m-%d %H:%M"),
+            "留有电话" if case.reporter_phone else "",
+        )
+        for case in cases[:SHOWN_TO_DECIDER]
+    ]
+    return approvals.Details(
+        title="将作废的诉求",
+        columns=("查询码", "内容", "提交时间", "反映人"),
+        rows=rows,
+        total=total,
+        empty="没有待作废的诉求（已另行确认或作废）。",
+    )
+
+
 VOID_KIND = approvals.Kind(
     name=VOID,
     label="作废诉求",
@@ -461,6 +492,7 @@ VOID_KIND = approvals.Kind(
     release=_void_released,
     check=_void_decider,
     link=lambda approval: reverse("cases:detail", args=[int(approval.object_id)]),
+    details=voided_requests,
 )
 
 
