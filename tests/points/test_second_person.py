@@ -4,6 +4,8 @@ once, through the ledger, when a second person approves it — never the residen
 themself. Good deeds are decided through the same approval (kind points.deed). Each path
 is checked in the ledger's rows and balances."""
 
+import re
+
 import pytest
 
 from jiceng.core import approvals, personal
@@ -190,6 +192,18 @@ def test_the_ledger_page_tells_the_worker_and_shows_the_request_to_deciders(worl
     assert "大额积分调整" in shown.content.decode()
     elsewhere = client_for(world.b("community_worker")).get("/points/?region=370829002001")
     assert f"/approvals/{asked.pk}/" not in elsewhere.content.decode()
+
+
+def test_the_decider_reads_whose_account_and_what_it_was_given(world, ledger_a, someone):
+    from jiceng.core.masking import mask_name
+
+    worker = world.a("community_worker")
+    _adjust(worker, someone, 150, "k1")
+    asked = _adjust(worker, someone, 3_000, "k2")
+    page = client_for(world.a("town_staff")).get(f"/approvals/{asked.pk}/").content.decode()
+    assert mask_name(world.person_a.name) in page and world.person_a.name not in page
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    assert cells[-5:] == [mask_name(world.person_a.name), someone.phone[-4:], "150", "3000", "150"]
 
 
 # --- good deeds: the same approval, of kind points.deed ------------------------------------

@@ -20,6 +20,7 @@ from jiceng.core import approvals, audit, refusals, throttle
 from jiceng.core.access import require, within
 from jiceng.core.actors import Actor, user_of
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.masking import mask_name
 from jiceng.core.models import Approval, AuditEvent
 from jiceng.core.process import actor_required
 from jiceng.points.ledger import Entry, account_for, ledger_for, post, post_many
@@ -384,6 +385,40 @@ def _adjust_approved(approval: Approval, actor: Actor) -> None:
     )
 
 
+def adjustment_facts(approval: Approval) -> approvals.Details:
+    """What the decider of a large addition reads: whose account (masked), its balance now,
+    and what the same account was added by hand in the last 30 days."""
+    resident = Resident.objects.select_related("person").get(pk=approval.payload["resident"])
+    ledger = ledger_for(approval.region_code)
+    account = Account.objects.filter(
+        ledger=ledger, kind=Account.Kind.RESIDENT, resident=resident
+    ).first()
+    since = timezone.now() - datetime.timedelta(days=30)
+    added = (
+        Posting.objects.filter(
+            account=account, amount__gt=0, entry__kind=JournalEntry.Kind.ADJUST,
+            entry__at__gte=since,
+        ).aggregate(total=Sum("amount"))["total"]
+        if account
+        else None
+    )  # fmt: skip
+    name = mask_name(resident.person.name) if resident.person_id else "（未认证）"
+    return approvals.Details(
+        title="调整对象",
+        columns=("居民", "手机尾号", "当前余额", "本次增加", "近30天手工增加"),
+        rows=[
+            (
+                name,
+                resident.phone[-4:],
+                str(account.balance if account else 0),
+                str(approval.payload["amount"]),
+                str(added or 0),
+            )
+        ],
+        total=1,
+    )
+
+
 def adjust_approval_kind() -> approvals.Kind:
     return approvals.Kind(
         name=ADJUST_APPROVAL,
@@ -392,6 +427,7 @@ def adjust_approval_kind() -> approvals.Kind:
         apply=_adjust_approved,
         check=lambda approval, actor: _own_phone_refusal(actor, approval.payload["resident"]),
         link=_ledger_link,
+        details=adjustment_facts,
     )
 
 
