@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# The demo's printed logins are for anyone to try: no second factor unless asked for
+# (`JICENG_SECOND_FACTOR=1 make demo`).
+JICENG_SECOND_FACTOR ?= 0
 
 .PHONY: install demo test test-browser lint format bench bench-city clean
 
@@ -18,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: install
-	JICENG_DEBUG=1 JICENG_HTTPS=0 JICENG_SECOND_FACTOR=0 $(BIN)/jiceng demo
+	JICENG_DEBUG=1 JICENG_HTTPS=0 JICENG_SECOND_FACTOR=$(JICENG_SECOND_FACTOR) $(BIN)/jiceng demo
 
 test: install
 	$(BIN)/pytest -m "not browser" -n 2 $(PYTEST_ARGS)

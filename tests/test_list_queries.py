@@ -111,7 +111,12 @@ def grow(world: World, rows: Rows, n: int) -> None:
         factories.PersonFactory(
             region_code=world.grid_a.code, household=rows.household, relation_to_head="子女"
         )
-        factories.grid(f"{COMMUNITY_A}{100 + i:03d}", f"城南社区第{100 + i}网格")
+        grid = factories.grid(f"{COMMUNITY_A}{100 + i:03d}", f"城南社区第{100 + i}网格")
+        # a suspect in each new grid: 可疑提交 lists it and offers its grid to void
+        cases.case_submit(
+            actor=Actor.public("test"), channel="qr", region_code=grid.code,
+            description=f"刷单{i}", is_suspect=True,
+        )  # fmt: skip
         person = household.head
         incoming = Person.objects.create(
             region_code=world.grid_b.code, name=person.name, id_number=person.id_number,
@@ -206,6 +211,7 @@ LISTS = {
     # requests
     "requests": List("grid_worker", lambda w, r: "/cases/?queue=open"),
     "requests (mine)": List("grid_worker", lambda w, r: "/cases/?queue=mine"),
+    "requests (suspect)": List("community_worker", lambda w, r: "/cases/?queue=suspect"),
     "supervision": List("town_staff", lambda w, r: "/cases/supervision/"),
     "supervision (community)": List(
         "town_staff", lambda w, r: f"/cases/supervision/?community={COMMUNITY_A}"

@@ -412,3 +412,60 @@ def test_a_proposal_needs_a_reason_and_suspects(world, submit):
             services.suspects_void_propose(actor=worker, **fields)
         assert refused.value.code == code
     assert not Approval.objects.exists()
+
+
+# --- the grid picker -----------------------------------------------------------------------
+
+GRID_A2 = "370829001001002"
+
+
+def _void_message(client: Client, fields: dict) -> str:
+    response = client.post("/cases/suspects/void/", fields, follow=True)
+    assert response.status_code == 200
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+def test_the_grids_with_suspects_are_offered_by_name_with_their_counts(world, submit, login):
+    """按网格和日期作废 lists the grids of the user's scope that have suspects a bulk void
+    would take — by name, with how many — not a box for a code nobody knows."""
+    flood(world, submit, 3)
+    held, *_ = [submit(region_code=GRID_A2, is_suspect=True) for _ in range(3)]
+    submit(text="真实诉求")  # not a suspect
+    submit(region_code=world.grid_b.code, is_suspect=True)  # another community's
+    services.suspects_void_propose(
+        actor=world.a("community_worker"), reason="刷单", case_ids=[held.pk]
+    )
+    page = login(world.a("community_worker")).get("/cases/?queue=suspect").content.decode()
+    assert 'name="grid"' in page and 'type="text" name="grid"' not in page
+    assert '<option value="370829001001001">城南社区第1网格（3 件）</option>' in page
+    assert f'<option value="{GRID_A2}">城南社区第2网格（2 件）</option>' in page
+    assert world.grid_b.code not in page and "卧龙山" not in page
+    # A grid worker is offered their own grid only.
+    page = login(world.a("grid_worker")).get("/cases/?queue=suspect").content.decode()
+    assert "城南社区第1网格（3 件）" in page and GRID_A2 not in page
+    # Nothing to void by grid: no picker.
+    page = login(world.b("grid_worker")).get("/cases/?queue=suspect").content.decode()
+    assert "城南社区" not in page and "卧龙山社区第1网格（1 件）" in page
+
+
+def test_a_picked_grid_is_proposed_and_one_outside_the_scope_is_answered_like_an_empty_one(
+    world, submit, login
+):
+    suspects = flood(world, submit, 2)
+    theirs = [submit(region_code=world.grid_b.code, is_suspect=True) for _ in range(2)]
+    client = login(world.a("community_worker"))
+    outside = _void_message(client, {"grid": world.grid_b.code, "reason": "刷单"})
+    empty = _void_message(client, {"grid": GRID_A2, "reason": "刷单"})
+    assert outside == empty == "没有可以作废的可疑提交。"
+    assert not Approval.objects.exists()
+    assert not Case.objects.filter(pk__in=[c.pk for c in theirs], void_proposal__isnull=False)
+    assert not AuditEvent.objects.filter(action__startswith="approval.").exists()
+
+    client.post("/cases/suspects/void/", {"grid": world.grid_a.code, "reason": "刷单"})
+    approval = Approval.objects.get(kind="cases.bulk_void")
+    assert approval.payload["grid"] == world.grid_a.code
+    assert sorted(approval.payload["cases"]) == sorted(c.pk for c in suspects)
+    assert set(Case.objects.filter(void_proposal=approval)) == set(suspects)
+    # Held now, the grid is no longer offered.
+    page = client.get("/cases/?queue=suspect").content.decode()
+    assert "城南社区第1网格（" not in page

@@ -7,8 +7,11 @@ of the media folder."""
 import io
 import json
 import os
+import sqlite3
 import stat
 import struct
+import subprocess
+import sys
 import tarfile
 import tracemalloc
 from pathlib import Path
@@ -123,6 +126,51 @@ def test_the_commands_say_what_they_did(county, tmp_path, capsys):
         call_command("restore", str(tmp_path / "b.tar"))
     call_command("restore", str(tmp_path / "b.tar"), "--replace")
     assert "已恢复" in capsys.readouterr().out
+
+
+def test_a_restore_prints_when_the_backup_was_made_in_local_time(county, tmp_path, capsys):
+    made = backup(actor=Actor.system("backup"), path=tmp_path / "b.tar")
+    path = repack(
+        made, tmp_path / "dated.tar",
+        manifest=lambda m: {**m, "created": "2026-12-02T04:20:22.673419+00:00"},
+    )  # fmt: skip
+    call_command("restore", str(path), "--replace")
+    assert "已恢复 2026-12-02 12:20 的备份，" in capsys.readouterr().out  # Asia/Shanghai
+    event = AuditEvent.objects.get(action="system.restore")
+    assert event.detail["created"] == "2026-12-02T04:20:22.673419+00:00"  # kept exact
+
+
+def test_a_restored_sqlite_file_is_readable_by_its_owner_only(county, tmp_path):
+    """The restored file holds every resident's record: not left world-readable (0644, as
+    SQLite creates it under the usual umask), nor its WAL files."""
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite database file")
+    path = backup(actor=Actor.system("backup"), path=tmp_path / "b.tar")
+    database = tmp_path / "var" / "jiceng.sqlite3"
+    database.parent.mkdir()
+    database.touch(mode=0o644)  # an empty database, as an operator's new server has
+    database.chmod(0o644)
+    restored = subprocess.run(  # a database file of its own, not the suite's in memory
+        [sys.executable, "-m", "jiceng", "restore", str(path)],
+        env={
+            **os.environ,
+            "JICENG_DATABASE_URL": f"sqlite:///{database}",
+            "JICENG_VAR_DIR": str(tmp_path / "var"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert restored.returncode == 0, restored.stderr
+    assert "已恢复" in restored.stdout
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    for side in database.parent.glob("jiceng.sqlite3-*"):
+        assert stat.S_IMODE(side.stat().st_mode) == 0o600, side.name
+    with sqlite3.connect(database) as copy:
+        assert copy.execute("SELECT count(*) FROM places_person").fetchone()[0] == (
+            Person.objects.count()
+        )
+    copy.close()
 
 
 @pytest.mark.parametrize(

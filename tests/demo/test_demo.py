@@ -1,8 +1,13 @@
 """The demo county: its plan matches the article, and a small build is complete and safe."""
 
+import io
 import itertools
 import json
+import os
 import random
+import shutil
+import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -78,6 +83,43 @@ def test_running_the_demo_again_reuses_it(demo):
     persons = Person.objects.count()
     call_command("demo", "--scale", "tiny", "--no-serve")
     assert Person.objects.count() == persons
+
+
+def _demo_recipe(**environment) -> str:
+    """The command line `make demo` would run, in a shell with `environment`."""
+    env = {k: v for k, v in os.environ.items() if k != "JICENG_SECOND_FACTOR"}
+    done = subprocess.run(
+        [shutil.which("make"), "--no-print-directory", "-n", "demo"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return next(line for line in done.stdout.splitlines() if "jiceng demo" in line)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make")
+def test_make_demo_has_the_second_factor_off_unless_the_environment_turns_it_on():
+    assert "JICENG_SECOND_FACTOR=0 " in _demo_recipe()
+    assert "JICENG_SECOND_FACTOR=1 " in _demo_recipe(JICENG_SECOND_FACTOR="1")
+
+
+@pytest.mark.parametrize(("value", "off"), [("0", True), ("1", False)])
+def test_the_demo_says_the_second_factor_is_off_only_when_it_is(
+    demo, monkeypatch, settings, client, value, off
+):
+    monkeypatch.setenv("JICENG_SECOND_FACTOR", value)
+    printed = io.StringIO()
+    call_command("demo", "--scale", "tiny", "--no-serve", stdout=printed)
+    assert ("不要求动态口令" in printed.getvalue()) is off
+    # What the later `jiceng` commands of the same shell read.
+    written = (demo / "jiceng.env").read_text(encoding="utf-8")
+    assert ("JICENG_SECOND_FACTOR=0" in written) is off
+    settings.JICENG_SECOND_FACTOR = not off  # as the served demo sets it
+    page = client.get("/accounts/login/").content.decode()
+    assert ('data-second-factor="off"' in page) is off
 
 
 def test_the_demo_refuses_a_database_with_real_data(db, settings, tmp_path):

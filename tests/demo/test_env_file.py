@@ -122,6 +122,8 @@ def test_every_command_of_the_readme_works_after_the_demo(tmp_path):
         JICENG_HTTPS="0",  # as `make demo` sets them, for the demo alone
     )
     assert built.returncode == 0, built.stderr
+    # The database the demo created holds its residents: its owner's alone.
+    assert stat.S_IMODE((tmp_path / "var" / "jiceng.sqlite3").stat().st_mode) == 0o600
     roster = write_xlsx(tmp_path / "roster.xlsx", family("0901"))
     backups = tmp_path / "var" / "backups"
     for printed in commands:

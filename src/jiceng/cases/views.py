@@ -5,6 +5,7 @@ import datetime
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Count
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +23,7 @@ from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import ABOUT_STAFF, event_label
 from jiceng.core import approvals, personal
-from jiceng.core.access import has_permission, require
+from jiceng.core.access import has_permission, require, scope_q, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.intake import new_submission_key
@@ -60,19 +61,37 @@ def queue(request):
     )
     page = page_of(request, cases, 50)
     clock = selectors.Clock.current()
-    return render(
-        request,
-        "cases/queue.html",
-        {
-            "page": page,
-            "rows": [(case, clock.lateness(case)) for case in page],
-            "queue": name,
-            "queues": selectors.queues_for(user),
-            "query": query,
-            "region": region,
-            "proposal": proposal,
-        },
+    context = {
+        "page": page,
+        "rows": [(case, clock.lateness(case)) for case in page],
+        "queue": name,
+        "queues": selectors.queues_for(user),
+        "query": query,
+        "region": region,
+        "proposal": proposal,
+    }
+    if name == "suspect":
+        context["suspect_grids"] = _suspect_grids(user)
+    return render(request, "cases/queue.html", context)
+
+
+def _suspect_grids(user) -> list[tuple[str, str, int]]:
+    """(code, name, count) of the grids in the user's triage scope that have suspects a
+    bulk void would take (received, not held by a proposal), for 按网格和日期作废: staff
+    pick a grid by its name rather than type its code. One query (names are cached)."""
+    counts = (
+        Case.objects.filter(
+            scope_q(scopes(user, "cases.triage")),
+            status=S.RECEIVED,
+            is_suspect=True,
+            void_proposal__isnull=True,
+            void_pending=False,
+        )
+        .values("region_code")
+        .annotate(count=Count("pk"))
+        .order_by("region_code")
     )
+    return [(row["region_code"], region_name(row["region_code"]), row["count"]) for row in counts]
 
 
 def _day(text: str, *, after: bool = False):

@@ -213,6 +213,18 @@ def _restore_postgresql(source: Path) -> None:
          failure="恢复失败，数据库未改动：")  # fmt: skip
 
 
+def sqlite_file_private() -> None:
+    """Make the SQLite database file, with its WAL and shared-memory files, readable and
+    writable by its owner only: it holds every resident's record, and SQLite creates it
+    under the umask (0644 as a rule). Nothing on PostgreSQL or in memory."""
+    if connection.vendor != "sqlite" or connection.is_in_memory_db():
+        return
+    name = Path(connection.settings_dict["NAME"])
+    for path in (name, name.with_name(f"{name.name}-wal"), name.with_name(f"{name.name}-shm")):
+        if path.is_file():
+            path.chmod(stat.S_IRUSR | stat.S_IWUSR)
+
+
 def _restore_database(source: Path) -> None:
     connection.close()
     if connection.vendor == "postgresql":
@@ -230,6 +242,7 @@ def _restore_database(source: Path) -> None:
         ) from broken
     finally:
         copy.close()
+    sqlite_file_private()
 
 
 def _copy_out(archive: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:

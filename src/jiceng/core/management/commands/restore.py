@@ -5,7 +5,10 @@ unless `--allow-unencrypted` is given (the restore is then audited as unencrypte
 Stop the web server first: on SQLite the file is rewritten under it, and on PostgreSQL
 open sessions would block the restore's transaction."""
 
+import datetime
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from jiceng.core.actors import Actor
 from jiceng.core.backup import restore
@@ -36,4 +39,16 @@ class Command(BaseCommand):
             )
         except DomainError as refused:
             raise CommandError(refused.message) from refused
-        self.stdout.write(f"已恢复 {manifest.created} 的备份，并迁移到当前版本。")
+        self.stdout.write(f"已恢复 {_local_time(manifest.created)} 的备份，并迁移到当前版本。")
+
+
+def _local_time(created: str) -> str:
+    """The manifest's moment (UTC, ISO 8601) as the operator reads a clock: 2026-12-02
+    12:20 in Asia/Shanghai; a manifest that names no moment is printed as it is."""
+    try:
+        moment = datetime.datetime.fromisoformat(created)
+    except (TypeError, ValueError):
+        return str(created)
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, datetime.timezone.utc)
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from jiceng.core.actors import Actor
+from jiceng.core.backup import sqlite_file_private
 from jiceng.demo.generator import build_demo, database_has_real_data
 from jiceng.demo.models import DemoRun
 from jiceng.envfile import FILE_NAME, write_env_file
@@ -38,6 +39,7 @@ class Command(BaseCommand):
     def handle(self, *args, scale, seed, no_serve, port, **options):
         started = time.monotonic()
         call_command("migrate", interactive=False, verbosity=0)
+        sqlite_file_private()  # var/jiceng.sqlite3, created by the migrate under the umask
         self._write_env(port)
         run = DemoRun.objects.order_by("pk").first()
         if run is None:
