@@ -72,6 +72,7 @@ WRITES_NOTHING = {
     "kind's apply or release records points.deed_decide",
     "deed_approval_kind": "declares an approval kind",
     "adjust_approval_kind": "declares an approval kind",
+    "adjustment_facts": "what an approval's page shows",
 }
 
 
