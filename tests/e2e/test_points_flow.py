@@ -112,11 +112,13 @@ def test_claim_sign_up_check_in_earn_redeem_rank(world, browser, live_server, sm
         leader.get_by_role("link", name="查看名单、确认出勤").click()
         leader.get_by_role("button", name="全部确认（1 人待确认）").click()
         expect(leader.get_by_text("已确认 1 人出勤")).to_be_visible()
+        leader.once("dialog", lambda dialog: dialog.accept())  # final: it asks first
         leader.get_by_role("button", name="活动结束，确认出勤").click()
         expect(leader.locator("[data-status]")).to_have_text("已完成")
 
         # The community settles the activity: the points appear on the resident's phone.
         staff.goto(f"/activities/{activity.pk}/")
+        staff.once("dialog", lambda dialog: dialog.accept())  # "结算后……不能撤回。确定结算？"
         staff.get_by_role("button", name="结算积分").click()
         expect(staff.locator("h1 [data-status]")).to_have_text("已结算")
         neighbour.goto("/me/")
