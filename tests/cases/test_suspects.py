@@ -38,6 +38,22 @@ def post(client: Client, grid, address: str, text: str = "楼道灯坏了", **fi
     )
 
 
+def open311_post(key: str, grid, n: int, **fields):
+    """The `n`th post of a registered client app, from an address of its own."""
+    return Client().post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": key,
+            "jurisdiction_id": "370829",
+            "service_code": "facilities.street-light",
+            "address_id": grid.code,
+            "description": f"{n}号路灯不亮",
+            **fields,
+        },
+        REMOTE_ADDR=f"192.0.2.{n}",
+    )
+
+
 def flood(world, submit, count: int):
     """`count` suspect submissions to grid A (a grid past its hourly limit)."""
     return [submit(text=f"刷单{n}", is_suspect=True) for n in range(count)]
@@ -111,21 +127,9 @@ def test_open311_posts_are_limited_per_client_app_whatever_their_device_id(
         actor=world.a("county_admin"), name="甲县小程序", county_code="370829"
     )
     settings.JICENG_INTAKE_PER_HOUR_CLIENT = 5
-    codes = []
-    for n in range(8):
-        response = Client().post(
-            "/open311/v2/requests.json",
-            {
-                "api_key": key,
-                "jurisdiction_id": "370829",
-                "service_code": "facilities.street-light",
-                "address_id": world.grid_a.code,
-                "description": f"{n}号路灯不亮",
-                "device_id": uuid.uuid4().hex,
-            },
-            REMOTE_ADDR=f"192.0.2.{n}",
-        )
-        codes.append(response.status_code)
+    codes = [
+        open311_post(key, world.grid_a, n, device_id=uuid.uuid4().hex).status_code for n in range(8)
+    ]
     assert codes == [201] * 5 + [400] * 3
     assert Case.objects.count() == 5
 
@@ -162,17 +166,7 @@ def test_a_client_apps_posts_do_not_make_a_grids_residents_suspect(world, catalo
         actor=world.a("county_admin"), name="甲县小程序", county_code="370829"
     )
     for n in range(4):
-        Client().post(
-            "/open311/v2/requests.json",
-            {
-                "api_key": key,
-                "jurisdiction_id": "370829",
-                "service_code": "facilities.street-light",
-                "address_id": world.grid_a.code,
-                "description": f"{n}号路灯不亮",
-            },
-            REMOTE_ADDR=f"192.0.2.{n}",
-        )
+        open311_post(key, world.grid_a, n)
     assert Case.objects.filter(open311_client__isnull=False, is_suspect=False).count() == 4
     post(Client(), world.grid_a, "10.3.9.9", "电梯困人了", reporter_phone=PHONE)
     assert Case.objects.get(description="电梯困人了").is_suspect is False
