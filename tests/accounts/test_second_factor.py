@@ -354,6 +354,54 @@ def test_a_reset_revokes_the_accounts_tokens(world, worker):
     assert Client(headers=bearer).get("/api/v1/cases").status_code == 401
 
 
+def test_a_reset_ends_the_accounts_signed_in_sessions(world, worker):
+    """A lost phone may go with a laptop still signed in: that session must not go on, nor
+    enrol the next factor for whoever holds it."""
+    enrol(worker)
+    laptop = Client()
+    sign_in(laptop, worker)
+    enter(laptop, totp_code(worker))
+    assert laptop.get("/cases/").status_code == 200
+    _admin_client(world.a("security_admin")).post(
+        f"/accounts/users/{worker.pk}/second-factor/reset/"
+    )
+    assert not signed_in(laptop) or laptop.get("/cases/").status_code == 302
+    assert laptop.get("/cases/")["Location"].startswith("/accounts/login/")
+    laptop.get("/accounts/verify/?next=/cases/")
+    assert not SecondFactor.objects.filter(user=worker).exists()  # it enrolled nothing
+    fresh = Client()
+    sign_in(fresh, worker)
+    assert "绑定动态口令" in fresh.get("/accounts/login/code/").content.decode()
+
+
+@pytest.mark.parametrize("action", ["create", "import", "refuse-grant", "decide-deed"])
+def test_creating_importing_and_deciding_ask_for_the_code_again(world, action):
+    """Every way to give an account a role, or to decide for two, is stepped up."""
+    admin = world.a("county_admin" if action in ("create", "import") else "security_admin")
+    if action == "decide-deed":
+        admin = world.a("town_staff")
+    enrol(admin)
+    client = Client()
+    sign_in(client, admin)
+    enter(client, totp_code(admin))
+    grant = _pending_grant(world) if action == "refuse-grant" else None
+    urls = {
+        "create": ("/accounts/users/", {"username": "zz-new", "region_code": "370829"}),
+        "import": ("/accounts/users/import/", {}),
+        "refuse-grant": (f"/accounts/grants/{grant.pk if grant else 0}/refuse/", {}),
+        "decide-deed": ("/points/deeds/1/decide/", {"approve": "1"}),
+    }
+    url, data = urls[action]
+    users, audited = User.objects.count(), AuditEvent.objects.count()
+    later = timezone.now() + datetime.timedelta(minutes=django_settings.JICENG_STEP_UP_MINUTES + 1)
+    with time_machine.travel(later):
+        if action in ("create", "import"):
+            assert client.get(url).status_code == 200  # the page itself is read at once
+        response = client.post(url, data, headers={"referer": url})
+        assert response["Location"].startswith("/accounts/verify/")
+    assert (User.objects.count(), AuditEvent.objects.count()) == (users, audited)
+
+
 def test_a_token_issued_without_a_second_factor_dies_when_one_is_needed(world, settings):
     """A token taken while the account's role needed no second factor (or the setting was
     off) does not outlive that: it stops once the account needs one."""

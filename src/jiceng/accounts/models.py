@@ -6,6 +6,7 @@ import hashlib
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from jiceng.accounts.roles import ASSIGNMENT_CHOICES, ASSIGNMENT_KINDS, ROLE_CHOICES, ROLES
 from jiceng.core.access import minimal_prefixes
@@ -58,12 +59,25 @@ class User(AbstractUser):
     password_must_change = models.BooleanField(
         "须修改密码", default=False, help_text="初始或重置的密码，登录后须先修改"
     )
+    # Raised to end every signed-in session of the account without changing its password
+    # (a second factor taken away: a lost phone may go with a laptop still signed in).
+    session_epoch = models.PositiveIntegerField("会话代次", default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "账号"
 
     def __str__(self) -> str:
         return self.full_name or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        """What a session keeps of the account to stay valid: its password, as Django's,
+        and its session epoch."""
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def active_memberships(self) -> list["Membership"]:
         """This account's roles, read once per request (the user object lives that long)."""

@@ -18,6 +18,7 @@ import secrets
 import pyotp
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -292,8 +293,10 @@ def second_factor_sms_send(*, actor: Actor, user: User) -> None:
 
 
 def _forget(user: User) -> None:
-    """What went with a second factor taken away: its lock, and the tokens issued with it."""
+    """What went with a second factor taken away: its lock, the account's tokens, and its
+    signed-in sessions (one left open could enrol the next factor)."""
     throttle.clear(SCOPE, user.pk)
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 

@@ -239,7 +239,7 @@ def user_second_factor_reset(request, pk: int):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "已重置动态口令：对方下次登录时须重新绑定。")
+        messages.success(request, "已重置动态口令：对方已退出登录，下次登录时须重新绑定。")
     return redirect("accounts:user_detail", pk=account.pk)
 
 
@@ -353,6 +353,7 @@ def _require_accounts(user) -> None:
 
 
 @require_http_methods(["GET", "POST"])
+@step_up.step_up_writes
 def user_list(request):
     _require_accounts(request.user)
     may_create = has_permission(request.user, "users.manage")
@@ -543,6 +544,7 @@ class ImportForm(forms.Form):
 
 
 @require_http_methods(["GET", "POST"])
+@step_up.step_up_writes
 def user_import(request):
     """Accounts from a spreadsheet: every row checked first; first passwords go by SMS."""
     require(request.user, "users.manage")
@@ -652,6 +654,7 @@ def grant_sign(request, pk: int):
 
 
 @require_POST
+@step_up.step_up
 def grant_refuse(request, pk: int):
     grant = selectors.grant_request_get(actor=request.user, pk=pk)
     try:

@@ -64,10 +64,23 @@ def verify_url(request, back: str) -> str:
 
 def step_up(view):
     """Reach `view` only with a recent second factor (when the user needs one)."""
+    return _guarded(view, reading=False)
 
+
+def step_up_writes(view):
+    """Like `step_up` for what `view` changes (a POST); the page it shows (GET) is read
+    without asking again (the list of accounts, with its form to create one)."""
+    return _guarded(view, reading=True)
+
+
+def _guarded(view, *, reading: bool):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not needed(request.user) or is_fresh(request):
+        if (
+            (reading and request.method in ("GET", "HEAD"))
+            or not needed(request.user)
+            or is_fresh(request)
+        ):
             return view(request, *args, **kwargs)
         if request.method == "GET":
             back = request.get_full_path()

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from jiceng.core import approvals
+from jiceng.core import approvals, step_up
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
@@ -225,6 +225,7 @@ def deed_propose(request):
 
 
 @require_POST
+@step_up.step_up
 def deed_decide(request, pk: int):
     claim = DeedClaim.objects.select_related("rule__ledger").filter(pk=pk).first()
     if claim is None:
