@@ -196,6 +196,13 @@ def test_nobody_confirms_their_own_attendance(make_activity, team, leader, staff
     assert (attendance[own.pk], attendance[theirs.pk]) == ("claimed", "confirmed")
     marks = AuditEvent.objects.filter(action="activity.attendance")
     assert list(marks.values_list("object_id", flat=True)) == [str(theirs.pk)]
+    page = Client()
+    session = page.session
+    session["resident_id"] = leader.pk
+    session.save()
+    shown = page.get(f"/me/activities/{activity.pk}/").content.decode()
+    assert f"/attendance/{own.pk}/" not in shown and f"/attendance/{theirs.pk}/" in shown
+    assert "本人的出勤由社区工作人员确认" in shown
     services.attendance_mark(actor=staff_a, signup=own, attended=True)
     assert SignUp.objects.get(pk=own.pk).attendance == "confirmed"
 
