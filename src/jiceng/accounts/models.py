@@ -61,7 +61,7 @@ class User(AbstractUser):
     )
     # Raised to end every signed-in session of the account without changing its password
     # (a second factor taken away: a lost phone may go with a laptop still signed in).
-    session_epoch = models.PositiveIntegerField("会话代次", default=0)
+    session_epoch = models.PositiveIntegerField("会话代次", default=0, db_default=0)
 
     class Meta:
         verbose_name = verbose_name_plural = "账号"
