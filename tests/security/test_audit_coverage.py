@@ -58,6 +58,7 @@ WRITES_NOTHING = {
     "check_in_step": "the number of a moment's 20-second step",
     "voided_requests": "what an approval's page shows",
     "is_self": "a check (is this actor the resident?)",
+    "own_resident_id": "a lookup",
     "check_in_scan": "a check of a code's freshness (the check-in it allows is recorded)",
     # points
     "resident_account": "a lookup (accounts open with the first entry)",

@@ -304,7 +304,7 @@ def _forget(user: User) -> None:
 def second_factor_reset(*, actor: Actor, user: User) -> None:
     """A security administrator takes an account's second factor away (a lost phone, used
     up recovery codes): its holder enrols a new one at the next sign-in, and a lock from
-    wrong codes opens; the tokens issued with the old one are revoked. The accounts of
+    wrong codes opens; the account's tokens and signed-in sessions end. The accounts of
     security administrators and auditors are reset only on the server (a security
     administrator who could take a colleague's would sign grants as both)."""
     if not user.region_code or user.is_superuser:

@@ -41,7 +41,7 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import COMMUNITY, GRID, level_of, town_of
 from jiceng.points.services import Award, points_award, team_account
-from jiceng.residents.services import is_self
+from jiceng.residents.services import is_self, own_resident_id
 
 A = Activity.Status
 Attendance = SignUp.Attendance
@@ -737,6 +737,7 @@ def attendance_confirm_claims(*, actor: Actor, activity: Activity) -> int:
         .filter(activity=activity, status=SignUp.Status.CONFIRMED, attendance=Attendance.CLAIMED)
         .order_by("pk")
     )
-    claims = [claim for claim in claims if not is_self(actor, claim.resident_id)]
+    own = own_resident_id(actor)
+    claims = [claim for claim in claims if claim.resident_id != own]
     _mark(actor, activity, claims, True)
     return len(claims)

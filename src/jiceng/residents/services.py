@@ -27,17 +27,21 @@ SESSION_KEY = "resident_id"
 NO_RESIDENT = "该手机号还没有注册居民账号，请居民先登录一次。"
 
 
-def is_self(actor: Actor, resident_id) -> bool:
-    """Whether this actor is the resident: signed in as them, or staff whose own mobile is
-    the resident's account (what a second person is there for: nobody confirms, pays or
-    approves for themselves)."""
+def own_resident_id(actor: Actor) -> int | None:
+    """The resident account this actor is: signed in as it, or staff whose own mobile it
+    is (what a second person is there for: nobody confirms, pays or approves for
+    themselves). One query at most."""
     if actor.is_resident:
-        return actor.resident.pk == resident_id
+        return actor.resident.pk
     mine = phones.mobile(personal.clear(actor.user.phone) or "") if actor.user else None
     if not mine:
-        return False
-    resident = Resident.objects.filter(pk=resident_id).first()
-    return resident is not None and mine == personal.clear(resident.phone)
+        return None
+    return Resident.objects.filter(phone=mine).values_list("pk", flat=True).first()
+
+
+def is_self(actor: Actor, resident_id) -> bool:
+    own = own_resident_id(actor)
+    return own is not None and own == resident_id
 
 
 def _digest(phone: str, code: str) -> str:
