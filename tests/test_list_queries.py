@@ -59,6 +59,7 @@ def grow(world: World, rows: Rows, n: int) -> None:
     from jiceng.cases.models import Category
     from jiceng.core import audit
     from jiceng.core.actors import Actor
+    from jiceng.gatherings import services as gatherings
     from jiceng.party.models import FirstSecretary
     from jiceng.patrols import services as patrols
     from jiceng.places.models import ImportJob, MoveCheck, Person
@@ -141,7 +142,9 @@ def grow(world: World, rows: Rows, n: int) -> None:
         patrols.visit_log(actor=worker, household=rows.household, notes=f"走访甲户{i}")
         # activities, sign-ups, teams, needs, venues
         resident = _resident(person)
-        activities.signup_create(actor=Actor.of_resident(resident), activity=rows.activity)
+        gatherings.signup_create(
+            actor=Actor.of_resident(resident), gathering=rows.activity.gathering
+        )
         start = _week_ahead() + datetime.timedelta(days=1, hours=i)
         activity = activities.activity_create(
             actor=manager, region_code=COMMUNITY_A, title=f"活动{i}", service_type=health,
@@ -153,7 +156,7 @@ def grow(world: World, rows: Rows, n: int) -> None:
         )
         activities.team_member_add(actor=manager, team=rows.team, resident=resident)
         activities.need_record(actor=worker, region_code=world.grid_a.code, text=f"需求{i}")
-        activities.venue_create(
+        gatherings.venue_create(
             actor=manager, region_code=COMMUNITY_A, name=f"驿站{i}", kind="station",
             capacity=30, opens_at=datetime.time(8), closes_at=datetime.time(20),
         )  # fmt: skip
@@ -195,7 +198,7 @@ def grow(world: World, rows: Rows, n: int) -> None:
 
 
 def _month(rows: Rows) -> str:
-    return f"{timezone.localtime(rows.activity.starts_at):%Y-%m}"
+    return f"{timezone.localtime(rows.activity.gathering.starts_at):%Y-%m}"
 
 
 @dataclass
@@ -238,7 +241,7 @@ LISTS = {
     "activity": List("community_worker", lambda w, r: f"/activities/{r.activity.pk}/"),
     "teams": List("community_worker", lambda w, r: "/activities/teams/"),
     "needs": List("community_worker", lambda w, r: "/activities/needs/"),
-    "venues": List("community_worker", lambda w, r: "/activities/venues/"),
+    "venues": List("community_worker", lambda w, r: "/venues/"),
     "team": List("community_worker", lambda w, r: f"/activities/teams/{r.team.pk}/"),
     "ical": List("community_worker", lambda w, r: "/calendar/370829001/activities.ics"),
     "rss": List("community_worker", lambda w, r: "/calendar/370829/rss/"),

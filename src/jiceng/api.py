@@ -13,6 +13,7 @@ from jiceng.accounts.services import api_token_authenticate
 from jiceng.activities.api import router as activities_router
 from jiceng.cases.api import router as cases_router
 from jiceng.core.errors import DomainError
+from jiceng.gatherings.api import router as gatherings_router
 from jiceng.places.api import router as places_router
 from jiceng.points.api import router as points_router
 
@@ -83,6 +84,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/", places_router)
 api.add_router("/", cases_router)
 api.add_router("/", activities_router)
+api.add_router("/", gatherings_router)
 api.add_router("/", points_router)
 
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "jiceng.cases",
     "jiceng.patrols",
     "jiceng.residents",
+    "jiceng.gatherings",
     "jiceng.activities",
     "jiceng.points",
     "jiceng.demo",

@@ -4,12 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from jiceng.activities.urls import leader_patterns
-from jiceng.activities.urls import public_patterns as activities_public_patterns
 from jiceng.activities.urls import resident_patterns as activities_resident_patterns
 from jiceng.api import api
 from jiceng.cases.urls import open311_patterns, settings_patterns
 from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
+from jiceng.gatherings.urls import organizer_patterns as gatherings_organizer_patterns
+from jiceng.gatherings.urls import public_patterns as gatherings_public_patterns
 from jiceng.places import views as places_views
 from jiceng.points.urls import resident_patterns as points_resident_patterns
 from jiceng.points.urls import store_patterns
@@ -48,7 +49,8 @@ urlpatterns = [
     path("me/", include(resident_patterns)),
     path("me/", include(leader_patterns)),
     path("activities/", include("jiceng.activities.urls")),
-    path("", include(activities_public_patterns)),
+    path("", include(gatherings_public_patterns)),
+    path("", include(gatherings_organizer_patterns)),
     path("", include("jiceng.points.urls")),
     path("stores/", include(store_patterns)),
     path("open311/v2/", include(open311_patterns)),

@@ -65,7 +65,7 @@ def make_activity(world, staff_a, clock):
             elif step == "open_signup":
                 activity = services.activity_open_signup(actor=staff_a, activity=activity)
             else:
-                clock.move_to(activity.starts_at)
+                clock.move_to(activity.gathering.starts_at)
                 activity = services.activity_hold(actor=staff_a, activity=activity)
         return activity
 

@@ -3,8 +3,8 @@
 from django.test import Client
 
 from jiceng.accounts.services import api_token_issue
-from jiceng.activities import services
 from jiceng.core.actors import Actor
+from jiceng.gatherings import services as gatherings
 from tests.factories import resident
 
 
@@ -15,8 +15,8 @@ def api_for(user) -> Client:
 
 def test_activities_figures_and_rankings(world, staff_a, team, make_activity, clock):
     activity = make_activity("signup", team=team, title="义剪进社区")
-    services.signup_create(
-        actor=Actor.of_resident(resident(person=world.person_b)), activity=activity
+    gatherings.signup_create(
+        actor=Actor.of_resident(resident(person=world.person_b)), gathering=activity.gathering
     )
     client = api_for(staff_a)
     listed = client.get("/api/v1/activities?month=2026-11").json()

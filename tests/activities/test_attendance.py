@@ -11,10 +11,12 @@ import pytest
 from django.test import Client
 
 from jiceng.activities import services
-from jiceng.activities.models import Activity, SignUp
+from jiceng.activities.models import Activity
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
+from jiceng.gatherings import services as gatherings
+from jiceng.gatherings.models import SignUp
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
 from tests.activities.conftest import at
@@ -32,7 +34,8 @@ def held(make_activity, team, clock):
         activity = make_activity("signup", team=team)
         people = [resident() for _ in range(4)]
         signups = [
-            services.signup_create(actor=Actor.of_resident(p), activity=activity) for p in people
+            gatherings.signup_create(actor=Actor.of_resident(p), gathering=activity.gathering)
+            for p in people
         ]
         clock.move_to(at(2026, 11, 10, 9, 0))
         activity = services.activity_hold(actor=Actor.of_resident(team.leader), activity=activity)
@@ -42,10 +45,10 @@ def held(make_activity, team, clock):
 
 
 def _check_in(activity, person, **kwargs) -> SignUp:
-    return services.signup_check_in(
+    return gatherings.signup_check_in(
         actor=Actor.of_resident(person),
-        activity=activity,
-        code=services.check_in_code(activity),
+        gathering=activity.gathering,
+        code=gatherings.check_in_code(activity.gathering),
         **kwargs,
     )
 
@@ -61,8 +64,8 @@ def test_only_confirmed_attendance_is_paid(held, leader, staff_a, clock):
     as_leader = Actor.of_resident(leader)
     for person in people[:3]:
         assert _check_in(activity, person).attendance == Attendance.CLAIMED
-    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
-    services.attendance_mark(actor=as_leader, signup=signups[1], attended=False)  # not there
+    gatherings.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    gatherings.attendance_mark(actor=as_leader, signup=signups[1], attended=False)  # not there
     clock.move_to(at(2026, 11, 10, 11, 30))
     with pytest.raises(DomainError) as pending:
         services.activity_complete(actor=as_leader, activity=activity)
@@ -70,7 +73,7 @@ def test_only_confirmed_attendance_is_paid(held, leader, staff_a, clock):
     assert Activity.objects.get(pk=activity.pk).status == A.HELD
     assert not activity.events.filter(action="complete").exists()
 
-    assert services.attendance_confirm_claims(actor=as_leader, activity=activity) == 1
+    assert gatherings.attendance_confirm_claims(actor=as_leader, gathering=activity.gathering) == 1
     activity = services.activity_complete(actor=as_leader, activity=activity)
     services.activity_settle(actor=staff_a, activity=activity)
 
@@ -84,7 +87,7 @@ def test_only_confirmed_attendance_is_paid(held, leader, staff_a, clock):
     assert _balances() == {people[0].pk: 10, people[2].pk: 10}
     hours = dict(SignUp.objects.values_list("pk", "hours"))
     assert hours[signups[0].pk] == Decimal("2.00") and hours[signups[1].pk] == 0
-    marks = AuditEvent.objects.filter(action="activity.attendance").order_by("pk")
+    marks = AuditEvent.objects.filter(action="gathering.attendance").order_by("pk")
     assert [(m.object_id, m.detail["attended"]) for m in marks] == [
         (str(signups[0].pk), True),
         (str(signups[1].pk), False),
@@ -97,10 +100,10 @@ def test_confirming_twice_pays_once(held, leader, staff_a, clock):
     activity, people, signups = held()
     as_leader = Actor.of_resident(leader)
     _check_in(activity, people[0])
-    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
-    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
-    assert services.attendance_confirm_claims(actor=as_leader, activity=activity) == 0
-    assert AuditEvent.objects.filter(action="activity.attendance").count() == 1
+    gatherings.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    gatherings.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    assert gatherings.attendance_confirm_claims(actor=as_leader, gathering=activity.gathering) == 0
+    assert AuditEvent.objects.filter(action="gathering.attendance").count() == 1
     clock.move_to(at(2026, 11, 10, 11, 30))
     activity = services.activity_complete(actor=as_leader, activity=activity)
     services.activity_settle(actor=staff_a, activity=activity)
@@ -113,7 +116,7 @@ def test_confirming_twice_pays_once(held, leader, staff_a, clock):
 def test_the_leader_marks_present_someone_without_a_phone(held, leader, staff_a, clock):
     activity, people, signups = held()
     as_leader = Actor.of_resident(leader)
-    services.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
+    gatherings.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
     row = SignUp.objects.get(pk=signups[3].pk)
     assert row.attendance == Attendance.CONFIRMED and row.checked_in_at is None
     assert row.hours == Decimal("2.00")  # the whole activity
@@ -121,26 +124,28 @@ def test_the_leader_marks_present_someone_without_a_phone(held, leader, staff_a,
         _check_in(activity, people[3])
     assert twice.value.code == "already_checked_in"
     # A mistake can be struck out until attendance is final (nothing has been paid).
-    services.attendance_mark(actor=as_leader, signup=signups[3], attended=False)
+    gatherings.attendance_mark(actor=as_leader, signup=signups[3], attended=False)
     assert SignUp.objects.get(pk=signups[3].pk).hours == 0
-    services.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
+    gatherings.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
     clock.move_to(at(2026, 11, 10, 11, 30))
     services.activity_settle(
         actor=staff_a, activity=services.activity_complete(actor=as_leader, activity=activity)
     )
     assert _balances() == {people[3].pk: 10}
     with pytest.raises(DomainError) as closed:  # final: no more marks
-        services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+        gatherings.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
     assert closed.value.code == "attendance_closed"
 
 
 def test_a_struck_check_in_neither_checks_out_nor_counts(held, leader, clock):
     activity, people, signups = held()
     _check_in(activity, people[0])
-    services.attendance_mark(actor=Actor.of_resident(leader), signup=signups[0], attended=False)
+    gatherings.attendance_mark(actor=Actor.of_resident(leader), signup=signups[0], attended=False)
     clock.move_to(at(2026, 11, 10, 10, 0))
     with pytest.raises(DomainError) as out:
-        services.signup_check_out(actor=Actor.of_resident(people[0]), activity=activity)
+        gatherings.signup_check_out(
+            actor=Actor.of_resident(people[0]), gathering=activity.gathering
+        )
     assert out.value.code == "not_checked_in"
     clock.move_to(at(2026, 11, 10, 11, 30))
     services.activity_complete(actor=Actor.of_resident(leader), activity=activity)
@@ -153,12 +158,12 @@ def test_only_the_leader_or_the_communitys_staff_confirm(held, world, staff_a):
     _check_in(activity, people[0])
     for someone in (Actor.of_resident(people[1]), world.b("community_worker")):
         with pytest.raises(NotFound):
-            services.attendance_mark(actor=someone, signup=signups[0], attended=True)
+            gatherings.attendance_mark(actor=someone, signup=signups[0], attended=True)
         with pytest.raises(NotFound):
-            services.attendance_confirm_claims(actor=someone, activity=activity)
+            gatherings.attendance_confirm_claims(actor=someone, gathering=activity.gathering)
     assert SignUp.objects.get(pk=signups[0].pk).attendance == Attendance.CLAIMED
-    assert not AuditEvent.objects.filter(action="activity.attendance").exists()
-    services.attendance_mark(actor=staff_a, signup=signups[0], attended=True)
+    assert not AuditEvent.objects.filter(action="gathering.attendance").exists()
+    gatherings.attendance_mark(actor=staff_a, signup=signups[0], attended=True)
     assert SignUp.objects.get(pk=signups[0].pk).attendance == Attendance.CONFIRMED
 
 
@@ -168,8 +173,8 @@ def test_closing_attendance_early_counts_hours_to_that_moment(held, leader, cloc
     activity, people, signups = held()
     as_leader = Actor.of_resident(leader)
     _check_in(activity, people[0])
-    services.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
-    services.attendance_mark(actor=as_leader, signup=signups[3], attended=True)  # no phone
+    gatherings.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
+    gatherings.attendance_mark(actor=as_leader, signup=signups[3], attended=True)  # no phone
     clock.move_to(at(2026, 11, 10, 10, 0))
     services.activity_complete(actor=as_leader, activity=activity)
     hours = dict(SignUp.objects.values_list("pk", "hours"))
@@ -181,20 +186,20 @@ def test_nobody_confirms_their_own_attendance(make_activity, team, leader, staff
     neither one by one nor in 全部确认 by themselves (confirmed attendance is paid)."""
     activity = make_activity("signup", team=team)
     other = resident()
-    own = services.signup_create(actor=Actor.of_resident(leader), activity=activity)
-    theirs = services.signup_create(actor=Actor.of_resident(other), activity=activity)
+    own = gatherings.signup_create(actor=Actor.of_resident(leader), gathering=activity.gathering)
+    theirs = gatherings.signup_create(actor=Actor.of_resident(other), gathering=activity.gathering)
     clock.move_to(at(2026, 11, 10, 9, 0))
     as_leader = Actor.of_resident(leader)
     activity = services.activity_hold(actor=as_leader, activity=activity)
     _check_in(activity, leader)
     _check_in(activity, other)
     with pytest.raises(DomainError) as refused:
-        services.attendance_mark(actor=as_leader, signup=own, attended=True)
+        gatherings.attendance_mark(actor=as_leader, signup=own, attended=True)
     assert refused.value.code == "own_attendance"
-    assert services.attendance_confirm_claims(actor=as_leader, activity=activity) == 1
+    assert gatherings.attendance_confirm_claims(actor=as_leader, gathering=activity.gathering) == 1
     attendance = dict(SignUp.objects.values_list("pk", "attendance"))
     assert (attendance[own.pk], attendance[theirs.pk]) == ("claimed", "confirmed")
-    marks = AuditEvent.objects.filter(action="activity.attendance")
+    marks = AuditEvent.objects.filter(action="gathering.attendance")
     assert list(marks.values_list("object_id", flat=True)) == [str(theirs.pk)]
     page = Client()
     session = page.session
@@ -203,32 +208,40 @@ def test_nobody_confirms_their_own_attendance(make_activity, team, leader, staff
     shown = page.get(f"/me/activities/{activity.pk}/").content.decode()
     assert f"/attendance/{own.pk}/" not in shown and f"/attendance/{theirs.pk}/" in shown
     assert "本人的出勤由社区工作人员确认" in shown
-    services.attendance_mark(actor=staff_a, signup=own, attended=True)
+    gatherings.attendance_mark(actor=staff_a, signup=own, attended=True)
     assert SignUp.objects.get(pk=own.pk).attendance == "confirmed"
 
 
 def test_a_fresh_scan_may_be_confirmed_a_little_later(held, clock):
     activity, people, _ = held()
     clock.move_to(at(2026, 11, 10, 9, 5, 0))
-    code, scanned = services.check_in_code(activity), time.time()
+    code, scanned = gatherings.check_in_code(activity.gathering), time.time()
     clock.move_to(at(2026, 11, 10, 9, 6, 30))  # the tap, 90 s after the scan
     with pytest.raises(DomainError) as stale:  # the code alone is stale by now
-        services.signup_check_in(actor=Actor.of_resident(people[0]), activity=activity, code=code)
+        gatherings.signup_check_in(
+            actor=Actor.of_resident(people[0]), gathering=activity.gathering, code=code
+        )
     assert stale.value.code == "code_stale"
-    checked = services.signup_check_in(
-        actor=Actor.of_resident(people[0]), activity=activity, code=code, scanned_at=scanned
+    checked = gatherings.signup_check_in(
+        actor=Actor.of_resident(people[0]),
+        gathering=activity.gathering,
+        code=code,
+        scanned_at=scanned,
     )
-    assert checked.check_in_step == services.check_in_step(scanned)
+    assert checked.check_in_step == gatherings.check_in_step(scanned)
     clock.move_to(at(2026, 11, 10, 9, 7, 1))  # past SCAN_GRACE: the scan no longer counts
     with pytest.raises(DomainError) as late:
-        services.signup_check_in(
-            actor=Actor.of_resident(people[1]), activity=activity, code=code, scanned_at=scanned
+        gatherings.signup_check_in(
+            actor=Actor.of_resident(people[1]),
+            gathering=activity.gathering,
+            code=code,
+            scanned_at=scanned,
         )
     assert late.value.code == "code_stale"
     with pytest.raises(DomainError):  # a scan "from the future" is not believed either
-        services.signup_check_in(
+        gatherings.signup_check_in(
             actor=Actor.of_resident(people[1]),
-            activity=activity,
+            gathering=activity.gathering,
             code=code,
             scanned_at=time.time() + 60,
         )
@@ -249,7 +262,7 @@ def test_a_link_forwarded_to_a_chat_checks_nobody_in(held, clock):
     someone signed in elsewhere: stale. Tapping it without having scanned is stale too."""
     activity, people, signups = held()
     clock.move_to(at(2026, 11, 10, 9, 10, 0))
-    url = f"/a/{activity.pk}/checkin/{services.check_in_code(activity)}/"
+    url = f"/a/{activity.gathering_id}/checkin/{gatherings.check_in_code(activity.gathering)}/"
     in_the_room, in_the_chat, tapping = (_signed_in(p) for p in people[:3])
     assert "确认签到" in in_the_room.get(url).content.decode()
     clock.move_to(at(2026, 11, 10, 9, 10, 45))
@@ -260,10 +273,10 @@ def test_a_link_forwarded_to_a_chat_checks_nobody_in(held, clock):
     assert "签到码已过期" in tapping.post(url, follow=True).content.decode()
     rows = dict(SignUp.objects.values_list("resident_id", "attendance"))
     assert rows == {people[0].pk: "claimed", people[1].pk: "", people[2].pk: "", people[3].pk: ""}
-    assert SignUp.objects.get(pk=signups[0].pk).check_in_step == services.check_in_step(
+    assert SignUp.objects.get(pk=signups[0].pk).check_in_step == gatherings.check_in_step(
         at(2026, 11, 10, 9, 10, 0).timestamp()
     )
-    assert AuditEvent.objects.filter(action="activity.check_in").count() == 1
+    assert AuditEvent.objects.filter(action="gathering.check_in").count() == 1
 
 
 def test_the_leaders_page_lists_claims_to_confirm(held, leader, clock):
@@ -274,25 +287,26 @@ def test_the_leaders_page_lists_claims_to_confirm(held, leader, clock):
     assert "全部确认（2 人待确认）" in page
     assert page.count('data-attendance="claimed"') == 2
     _signed_in(leader).post(
-        f"/me/activities/{activity.pk}/attendance/{signups[1].pk}/", {"attended": "0"}
+        f"/a/{activity.gathering_id}/attendance/{signups[1].pk}/", {"attended": "0"}
     )
-    response = _signed_in(leader).post(f"/me/activities/{activity.pk}/attendance/confirm/")
+    response = _signed_in(leader).post(f"/a/{activity.gathering_id}/attendance/confirm/")
     assert response.status_code == 302
     rows = dict(SignUp.objects.values_list("pk", "attendance"))
     assert (rows[signups[0].pk], rows[signups[1].pk]) == ("confirmed", "struck")
     page = _signed_in(leader).get(f"/me/activities/{activity.pk}/").content.decode()
     assert "全部确认" not in page and 'data-attendance="confirmed"' in page
-    mine = _signed_in(people[0]).get(f"/a/{activity.pk}/").content.decode()
+    mine = _signed_in(people[0]).get(f"/a/{activity.gathering_id}/").content.decode()
     assert "出勤：已确认出勤" in mine
 
 
 def test_the_code_page_changes_the_code_every_20_seconds(held, leader, clock):
     activity, _, _ = held()
     client = _signed_in(leader)
-    first = client.get(f"/me/activities/{activity.pk}/code/").content.decode()
-    clock.move_to(at(2026, 11, 10, 9, 0) + datetime.timedelta(seconds=services.CODE_SECONDS))
-    second = client.get(f"/me/activities/{activity.pk}/code/").content.decode()
-    assert services.CODE_SECONDS == 20
+    first = client.get(f"/a/{activity.gathering_id}/code/").content.decode()
+    clock.move_to(at(2026, 11, 10, 9, 0) + datetime.timedelta(seconds=gatherings.CODE_SECONDS))
+    second = client.get(f"/a/{activity.gathering_id}/code/").content.decode()
+    assert gatherings.CODE_SECONDS == 20
     assert (
-        services.check_in_code(activity) in second and services.check_in_code(activity) not in first
+        gatherings.check_in_code(activity.gathering) in second
+        and gatherings.check_in_code(activity.gathering) not in first
     )

@@ -7,11 +7,12 @@ import re
 import pytest
 from django.test import Client
 
-from jiceng.activities import services as activity_services
-from jiceng.activities.models import Activity, SignUp
+from jiceng.activities.models import Activity
 from jiceng.core import worker
 from jiceng.core.actors import Actor
 from jiceng.core.models import AuditEvent, OutboxMessage
+from jiceng.gatherings import services as gatherings
+from jiceng.gatherings.models import SignUp
 from tests.activities.conftest import at
 from tests.conftest import client_for
 from tests.factories import resident
@@ -29,7 +30,7 @@ def test_cancelling_with_the_gateway_down_answers_and_every_resident_is_told_lat
     activity = make_activity("signup", team=team, capacity=2)
     people = [resident() for _ in range(3)]  # two places and one on the waitlist
     for person in people:
-        activity_services.signup_create(actor=Actor.of_resident(person), activity=activity)
+        gatherings.signup_create(actor=Actor.of_resident(person), gathering=activity.gathering)
     via_gateway.down = True
     page = client_for(staff_a)
     page.raise_request_exception = False
@@ -72,7 +73,7 @@ def test_rescheduling_and_a_resident_code_with_the_gateway_down(
 ):
     activity = make_activity("signup", team=team)
     person = resident()
-    activity_services.signup_create(actor=Actor.of_resident(person), activity=activity)
+    gatherings.signup_create(actor=Actor.of_resident(person), gathering=activity.gathering)
     via_gateway.down = True
     page = client_for(staff_a)
     page.raise_request_exception = False
@@ -81,7 +82,7 @@ def test_rescheduling_and_a_resident_code_with_the_gateway_down(
         {"date": "2026-11-12", "start": "14:00", "end": "16:00"},
     )
     assert moved.status_code == 302
-    assert Activity.objects.get(pk=activity.pk).starts_at == at(2026, 11, 12, 14)
+    assert Activity.objects.get(pk=activity.pk).gathering.starts_at == at(2026, 11, 12, 14)
     resident_page = Client(raise_request_exception=False)
     asked = resident_page.post("/me/login/", {"phone": person.phone, "step": "send"})
     assert asked.status_code == 200 and "验证码已发送" in asked.content.decode()
@@ -109,11 +110,11 @@ def test_waitlist_promotion_is_queued_with_the_cancellation_of_a_place(
 ):
     activity = make_activity("signup", team=team, capacity=1)
     first, second = resident(), resident()
-    signup = activity_services.signup_create(actor=Actor.of_resident(first), activity=activity)
-    activity_services.signup_create(actor=Actor.of_resident(second), activity=activity)
-    activity_services.signup_cancel(actor=Actor.of_resident(first), signup=signup)
+    signup = gatherings.signup_create(actor=Actor.of_resident(first), gathering=activity.gathering)
+    gatherings.signup_create(actor=Actor.of_resident(second), gathering=activity.gathering)
+    gatherings.signup_cancel(actor=Actor.of_resident(first), signup=signup)
     message = OutboxMessage.objects.get(template="waitlist_promoted")
-    assert message.expires_at == activity.starts_at
+    assert message.expires_at == activity.gathering.starts_at
     assert SignUp.objects.get(resident=second).status == SignUp.Status.CONFIRMED
     assert [phone for phone, _ in sms] == [second.phone]
-    assert AuditEvent.objects.filter(action="activity.signup_cancel").exists()
+    assert AuditEvent.objects.filter(action="gathering.signup_cancel").exists()

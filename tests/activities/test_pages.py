@@ -8,6 +8,7 @@ from django.test import Client
 from jiceng.activities import services
 from jiceng.activities.models import Activity
 from jiceng.core.actors import Actor
+from jiceng.gatherings import services as gatherings
 from jiceng.points import services as points_services
 from jiceng.points.models import Good, Redemption
 from jiceng.residents.models import Resident
@@ -48,7 +49,7 @@ def test_from_plan_to_points_to_store(
         },
     )
     assert response.status_code == 302, response.content.decode()
-    activity = Activity.objects.get(title="重阳节包饺子")
+    activity = Activity.objects.get(gathering__title="重阳节包饺子")
     staff_page.post(f"/activities/{activity.pk}/act/publish/")
     leader = resident_client("13900001111", sms, capture)
     team = services.team_create(
@@ -71,19 +72,19 @@ def test_from_plan_to_points_to_store(
     assert "【重阳】重阳节包饺子" in rss
 
     neighbour = resident_client("13900002222", sms, capture)
-    neighbour.post(f"/a/{activity.pk}/signup/")
-    again = neighbour.post(f"/a/{activity.pk}/signup/", follow=True).content.decode()
+    neighbour.post(f"/a/{activity.gathering_id}/signup/")
+    again = neighbour.post(f"/a/{activity.gathering_id}/signup/", follow=True).content.decode()
     assert "您已经报过名了" in again
 
     early = leader.post(f"/me/activities/{activity.pk}/act/hold/")  # days before: refused
     assert early["Location"] == f"/me/activities/{activity.pk}/"
     assert Activity.objects.get(pk=activity.pk).status == "signup"
-    assert leader.get(f"/me/activities/{activity.pk}/code/").status_code == 302  # no live code
+    assert leader.get(f"/a/{activity.gathering_id}/code/").status_code == 302  # no live code
     assert "act/hold/" not in leader.get(f"/me/activities/{activity.pk}/").content.decode()
     clock.move_to(at(2026, 11, 10, 8, 50))
     assert "act/hold/" in leader.get(f"/me/activities/{activity.pk}/").content.decode()
     leader.post(f"/me/activities/{activity.pk}/act/hold/")
-    code_page = leader.get(f"/me/activities/{activity.pk}/code/").content.decode()
+    code_page = leader.get(f"/a/{activity.gathering_id}/code/").content.decode()
     check_in_url = re.search(r'href="http://testserver(/a/\d+/checkin/\w+/)"', code_page).group(1)
     assert "<svg" in code_page
     assert "确认签到" in neighbour.get(check_in_url).content.decode()  # the scan
@@ -94,7 +95,7 @@ def test_from_plan_to_points_to_store(
     refused = leader.post(f"/me/activities/{activity.pk}/act/complete/", follow=True)
     assert "1 人已签到待确认" in refused.content.decode()
     assert Activity.objects.get(pk=activity.pk).status == "held"
-    leader.post(f"/me/activities/{activity.pk}/attendance/confirm/")
+    leader.post(f"/a/{activity.gathering_id}/attendance/confirm/")
     leader.post(f"/me/activities/{activity.pk}/act/complete/")
     staff_page.post(f"/activities/{activity.pk}/act/settle/")
     assert Activity.objects.get(pk=activity.pk).status == "settled"
@@ -150,25 +151,27 @@ def test_login_refusals(world, sms, django_capture_on_commit_callbacks):
 def test_stale_check_in_code_is_refused_with_a_message(world, team, make_activity, clock):
     activity = make_activity("signup", team=team)
     person = resident(phone="13900004444")
-    services.signup_create(actor=Actor.of_resident(person), activity=activity)
+    gatherings.signup_create(actor=Actor.of_resident(person), gathering=activity.gathering)
     clock.move_to(at(2026, 11, 10, 9, 0))
-    old = services.check_in_code(activity)
+    old = gatherings.check_in_code(activity.gathering)
     clock.move_to(at(2026, 11, 10, 9, 2))
     client = Client()
     session = client.session
     session["resident_id"] = person.pk
     session.save()
-    page = client.post(f"/a/{activity.pk}/checkin/{old}/", follow=True).content.decode()
+    page = client.post(f"/a/{activity.gathering_id}/checkin/{old}/", follow=True).content.decode()
     assert "签到码已过期" in page
 
 
 def test_signing_up_before_signing_in_comes_back_to_the_activity(world, team, make_activity):
     activity = make_activity("signup", team=team)
-    page = f"http://testserver/a/{activity.pk}/"
-    response = Client().post(f"/a/{activity.pk}/signup/", headers={"referer": page})
+    page = f"http://testserver/a/{activity.gathering_id}/"
+    response = Client().post(f"/a/{activity.gathering_id}/signup/", headers={"referer": page})
     assert response.status_code == 302
     assert response["Location"] == f"/me/login/?next={page.replace(':', '%3A')}"
-    away = Client().post(f"/a/{activity.pk}/signup/", headers={"referer": "https://evil.example/"})
+    away = Client().post(
+        f"/a/{activity.gathering_id}/signup/", headers={"referer": "https://evil.example/"}
+    )
     assert away["Location"] == "/me/login/?next=/me/"
 
 
@@ -187,7 +190,7 @@ def test_the_staff_page_names_the_community_and_the_leader(
         actor=as_leader, activity=make_activity("published"), team=team
     )
     activity = services.activity_open_signup(actor=as_leader, activity=activity)
-    clock.move_to(activity.starts_at)
+    clock.move_to(activity.gathering.starts_at)
     activity = services.activity_hold(actor=as_leader, activity=activity)
     activity = services.activity_complete(actor=as_leader, activity=activity)
     signed = dict(activity.events.values_list("action", "actor_label"))
@@ -203,8 +206,8 @@ def test_the_resident_reads_that_they_signed_up(
 ):
     activity = make_activity("signup", team=team)
     neighbour = resident_client("13900003333", sms, django_capture_on_commit_callbacks)
-    neighbour.post(f"/a/{activity.pk}/signup/")
-    page = neighbour.get(f"/a/{activity.pk}/").content.decode()
+    neighbour.post(f"/a/{activity.gathering_id}/signup/")
+    page = neighbour.get(f"/a/{activity.gathering_id}/").content.decode()
     assert "您已报名" in page and "已已" not in page
 
 
@@ -242,7 +245,7 @@ def test_planning_from_ticked_needs_links_them_to_the_activity(world, staff_a, c
     first, second = _need(world), _need(world, text="希望开展防诈骗讲座")
     response = client_for(staff_a).post("/activities/new/", _plan([first.pk, second.pk]))
     assert response.status_code == 302, response.content.decode()
-    activity = Activity.objects.get(title="上门量血压")
+    activity = Activity.objects.get(gathering__title="上门量血压")
     assert set(activity.needs.values_list("pk", flat=True)) == {first.pk, second.pk}
 
 

@@ -7,10 +7,12 @@ from decimal import Decimal
 import pytest
 
 from jiceng.activities import services
-from jiceng.activities.models import Activity, ActivityEvent, ServiceType, SignUp
+from jiceng.activities.models import Activity, ActivityEvent, ServiceType
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
+from jiceng.gatherings import services as gatherings
+from jiceng.gatherings.models import SignUp
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
 from tests.activities.conftest import COMMUNITY_A, at
@@ -34,16 +36,21 @@ def test_full_process_issues_points_once(world, staff_a, team, leader, make_acti
     activity = services.activity_open_signup(actor=Actor.of_resident(leader), activity=activity)
     residents = [resident() for _ in range(3)]
     signups = [
-        services.signup_create(actor=Actor.of_resident(r), activity=activity) for r in residents
+        gatherings.signup_create(actor=Actor.of_resident(r), gathering=activity.gathering)
+        for r in residents
     ]
     clock.move_to(at(2026, 11, 10, 8, 45))
     activity = services.activity_hold(actor=Actor.of_resident(leader), activity=activity)
-    code = services.check_in_code(activity)
-    services.signup_check_in(actor=Actor.of_resident(residents[0]), activity=activity, code=code)
-    services.attendance_mark(signup=signups[0], attended=True, actor=Actor.of_resident(leader))
-    services.attendance_mark(signup=signups[1], attended=True, actor=Actor.of_resident(leader))
+    code = gatherings.check_in_code(activity.gathering)
+    gatherings.signup_check_in(
+        actor=Actor.of_resident(residents[0]), gathering=activity.gathering, code=code
+    )
+    gatherings.attendance_mark(signup=signups[0], attended=True, actor=Actor.of_resident(leader))
+    gatherings.attendance_mark(signup=signups[1], attended=True, actor=Actor.of_resident(leader))
     clock.move_to(at(2026, 11, 10, 10, 30))
-    out = services.signup_check_out(actor=Actor.of_resident(residents[0]), activity=activity)
+    out = gatherings.signup_check_out(
+        actor=Actor.of_resident(residents[0]), gathering=activity.gathering
+    )
     assert out.hours == Decimal("1.50")  # counted from the start, not from arriving early
     clock.move_to(at(2026, 11, 10, 11, 30))
     activity = services.activity_complete(actor=Actor.of_resident(leader), activity=activity)
@@ -108,7 +115,7 @@ def test_staff_of_another_community_cannot_step(world, make_activity, team):
 
 
 def test_venue_is_not_double_booked(world, staff_a, make_activity):
-    venue = services.venue_create(
+    venue = gatherings.venue_create(
         actor=staff_a,
         region_code=COMMUNITY_A,
         name="红帆驿站",
@@ -134,7 +141,7 @@ def test_venue_is_not_double_booked(world, staff_a, make_activity):
     back_to_back = make_activity(
         "published", venue=venue, starts_at=at(2026, 11, 10, 11), ends_at=at(2026, 11, 10, 12)
     )
-    assert back_to_back.venue == venue
+    assert back_to_back.gathering.venue == venue
 
 
 def test_waitlist_promotes_in_order(
@@ -143,62 +150,69 @@ def test_waitlist_promotes_in_order(
     activity = make_activity("signup", team=team, capacity=2)
     people = [resident() for _ in range(4)]
     signups = [
-        services.signup_create(actor=Actor.of_resident(p), activity=activity) for p in people
+        gatherings.signup_create(actor=Actor.of_resident(p), gathering=activity.gathering)
+        for p in people
     ]
     assert [s.status for s in signups] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
     with pytest.raises(DomainError) as twice:
-        services.signup_create(actor=Actor.of_resident(people[0]), activity=activity)
+        gatherings.signup_create(actor=Actor.of_resident(people[0]), gathering=activity.gathering)
     assert twice.value.code == "already_signed_up"
     with pytest.raises(NotFound):
-        services.signup_cancel(actor=Actor.of_resident(people[1]), signup=signups[0])
+        gatherings.signup_cancel(actor=Actor.of_resident(people[1]), signup=signups[0])
     with django_capture_on_commit_callbacks(execute=True):
-        services.signup_cancel(actor=Actor.of_resident(people[0]), signup=signups[0])
+        gatherings.signup_cancel(actor=Actor.of_resident(people[0]), signup=signups[0])
     statuses = dict(SignUp.objects.values_list("resident_id", "status"))
     assert statuses[people[2].pk] == "confirmed" and statuses[people[3].pk] == "waitlisted"
     assert [phone for phone, _ in sent] == [people[2].phone]
-    again = services.signup_create(actor=Actor.of_resident(people[0]), activity=activity)
+    again = gatherings.signup_create(
+        actor=Actor.of_resident(people[0]), gathering=activity.gathering
+    )
     assert again.pk == signups[0].pk and again.status == "waitlisted"
 
 
 def test_check_in_code_rotates(world, team, make_activity, clock):
     activity = make_activity("signup", team=team)
     person = resident()
-    services.signup_create(actor=Actor.of_resident(person), activity=activity)
+    gatherings.signup_create(actor=Actor.of_resident(person), gathering=activity.gathering)
     clock.move_to(at(2026, 11, 10, 9, 0, 0))
-    shown = services.check_in_code(activity)
+    shown = gatherings.check_in_code(activity.gathering)
     clock.move_to(at(2026, 11, 10, 9, 1, 10))  # two windows later: a forwarded photo
     with pytest.raises(DomainError) as stale:
-        services.signup_check_in(actor=Actor.of_resident(person), activity=activity, code=shown)
+        gatherings.signup_check_in(
+            actor=Actor.of_resident(person), gathering=activity.gathering, code=shown
+        )
     assert stale.value.code == "code_stale"
     with pytest.raises(DomainError):
-        services.signup_check_in(
-            actor=Actor.of_resident(person), activity=activity, code="0123456789"
+        gatherings.signup_check_in(
+            actor=Actor.of_resident(person), gathering=activity.gathering, code="0123456789"
         )
-    current = services.check_in_code(activity)
+    current = gatherings.check_in_code(activity.gathering)
     clock.move_to(at(2026, 11, 10, 9, 1, 41))  # two 20-second steps later: stale
     with pytest.raises(DomainError):
-        services.signup_check_in(actor=Actor.of_resident(person), activity=activity, code=current)
+        gatherings.signup_check_in(
+            actor=Actor.of_resident(person), gathering=activity.gathering, code=current
+        )
     clock.move_to(at(2026, 11, 10, 9, 1, 10))
-    current = services.check_in_code(activity)
+    current = gatherings.check_in_code(activity.gathering)
     clock.move_to(at(2026, 11, 10, 9, 1, 25))  # the previous 20-second step still counts
-    checked = services.signup_check_in(
-        actor=Actor.of_resident(person), activity=activity, code=current
+    checked = gatherings.signup_check_in(
+        actor=Actor.of_resident(person), gathering=activity.gathering, code=current
     )
-    assert checked.check_in_step == services.check_in_step(at(2026, 11, 10, 9, 1, 10).timestamp())
+    assert checked.check_in_step == gatherings.check_in_step(at(2026, 11, 10, 9, 1, 10).timestamp())
     assert checked.attendance == SignUp.Attendance.CLAIMED
     with pytest.raises(DomainError) as twice:
-        services.signup_check_in(
+        gatherings.signup_check_in(
             actor=Actor.of_resident(person),
-            activity=activity,
-            code=services.check_in_code(activity),
+            gathering=activity.gathering,
+            code=gatherings.check_in_code(activity.gathering),
         )
     assert twice.value.code == "already_checked_in"
     stranger = resident()
     with pytest.raises(DomainError) as unknown:
-        services.signup_check_in(
+        gatherings.signup_check_in(
             actor=Actor.of_resident(stranger),
-            activity=activity,
-            code=services.check_in_code(activity),
+            gathering=activity.gathering,
+            code=gatherings.check_in_code(activity.gathering),
         )
     assert unknown.value.code == "not_signed_up"
 
@@ -206,13 +220,13 @@ def test_check_in_code_rotates(world, team, make_activity, clock):
 def test_check_in_only_around_the_activity(world, team, make_activity, clock):
     activity = make_activity("signup", team=team)
     person = resident()
-    services.signup_create(actor=Actor.of_resident(person), activity=activity)
+    gatherings.signup_create(actor=Actor.of_resident(person), gathering=activity.gathering)
     clock.move_to(at(2026, 11, 10, 8, 0))
     with pytest.raises(DomainError) as early:
-        services.signup_check_in(
+        gatherings.signup_check_in(
             actor=Actor.of_resident(person),
-            activity=activity,
-            code=services.check_in_code(activity),
+            gathering=activity.gathering,
+            code=gatherings.check_in_code(activity.gathering),
         )
     assert early.value.code == "checkin_closed"
     with pytest.raises(DomainError):
@@ -224,15 +238,15 @@ def test_cancel_tells_signed_up_residents(
 ):
     activity = make_activity("signup", team=team, capacity=1)
     first, second = resident(), resident()
-    services.signup_create(actor=Actor.of_resident(first), activity=activity)
-    services.signup_create(actor=Actor.of_resident(second), activity=activity)
+    gatherings.signup_create(actor=Actor.of_resident(first), gathering=activity.gathering)
+    gatherings.signup_create(actor=Actor.of_resident(second), gathering=activity.gathering)
     with pytest.raises(DomainError):
         services.activity_cancel(actor=staff_a, activity=activity, reason=" ")
     with django_capture_on_commit_callbacks(execute=True):
         services.activity_cancel(actor=staff_a, activity=activity, reason="大风预警")
     assert sorted(phone for phone, _ in sent) == sorted([first.phone, second.phone])
     assert all("大风预警" in text for _, text in sent)
-    assert Activity.objects.get(pk=activity.pk).cancel_reason == "大风预警"
+    assert Activity.objects.get(pk=activity.pk).gathering.cancel_reason == "大风预警"
 
 
 def test_reschedule_grows_sequence(world, staff_a, make_activity):
@@ -262,7 +276,7 @@ def test_rescheduling_tells_those_signed_up(
 ):
     activity = make_activity("signup", team=team)
     person = resident()
-    services.signup_create(actor=Actor.of_resident(person), activity=activity)
+    gatherings.signup_create(actor=Actor.of_resident(person), gathering=activity.gathering)
     with django_capture_on_commit_callbacks(execute=True):
         services.activity_update(
             actor=staff_a, activity=activity, starts_at=at(2026, 11, 12, 14),
@@ -284,12 +298,12 @@ def test_a_claim_from_a_stale_read_still_moves_the_sequence_on(
     before a reschedule left the iCalendar SEQUENCE where the reschedule had put it
     (calendars kept the old time). The runner adds one in the database."""
     stale = make_activity("published")
-    start = stale.starts_at
+    start = stale.gathering.starts_at
     services.activity_update(
         actor=staff_a,
         activity=Activity.objects.get(pk=stale.pk),
         starts_at=start + datetime.timedelta(hours=1),
-        ends_at=stale.ends_at + datetime.timedelta(hours=1),
+        ends_at=stale.gathering.ends_at + datetime.timedelta(hours=1),
     )
     rescheduled = Activity.objects.get(pk=stale.pk).sequence
     assert rescheduled == stale.sequence + 1
@@ -297,7 +311,9 @@ def test_a_claim_from_a_stale_read_still_moves_the_sequence_on(
     claimed = Activity.objects.get(pk=stale.pk)
     assert claimed.status == A.CLAIMED
     assert claimed.sequence == rescheduled + 1
-    assert claimed.starts_at == start + datetime.timedelta(hours=1)  # the stale copy wrote nothing
+    assert claimed.gathering.starts_at == start + datetime.timedelta(
+        hours=1
+    )  # the stale copy wrote nothing
 
 
 def test_steps_from_stale_copies_cannot_both_win(staff_a, team, leader, make_activity):
@@ -321,17 +337,61 @@ def test_residents_actions_are_audited_as_theirs(team, leader, make_activity, cl
     services.activity_claim(actor=Actor.of_resident(leader), activity=activity, team=team)
     services.activity_open_signup(actor=Actor.of_resident(leader), activity=activity)
     person = resident()
-    services.signup_create(actor=Actor.of_resident(person), activity=activity)
+    gatherings.signup_create(actor=Actor.of_resident(person), gathering=activity.gathering)
     kinds = dict(
         AuditEvent.objects.filter(
-            action__in=["activity.claim", "activity.open_signup", "activity.signup"]
+            action__in=["activity.claim", "activity.open_signup", "gathering.signup"]
         ).values_list("action", "actor_username")
     )
     assert kinds == {
         "activity.claim": f"resident:{leader.pk}",
         "activity.open_signup": f"resident:{leader.pk}",
-        "activity.signup": f"resident:{person.pk}",
+        "gathering.signup": f"resident:{person.pk}",
     }
     assert set(
         AuditEvent.objects.filter(action__in=kinds).values_list("actor_kind", flat=True)
     ) == {"resident"}
+
+
+def test_a_towns_team_and_its_sub_team_earn_in_the_community_where_they_serve(
+    world, staff_a, make_activity, clock
+):
+    """A town's corps (a sub-team under it) claims a community's activity; the team's
+    points are posted in that community's ledger, one currency per community."""
+    town_staff = world.a("town_staff")
+    corps = services.team_create(
+        actor=town_staff, region_code="370829001", name="银龄志愿服务总队", leader=resident()
+    )
+    branch_leader = resident()
+    branch = services.team_create(
+        actor=town_staff,
+        region_code="370829001",
+        name="银龄志愿服务一分队",
+        leader=branch_leader,
+        parent=corps,
+    )
+    assert branch.parent == corps and not Account.objects.filter(team__in=[corps, branch])
+    with pytest.raises(DomainError) as wrong:
+        services.team_create(
+            actor=world.b("town_staff"), region_code="370829002", name="越界", leader=resident(),
+            parent=corps,
+        )  # fmt: skip
+    assert wrong.value.code == "parent_invalid"
+    activity = make_activity("published")
+    activity = services.activity_claim(
+        actor=Actor.of_resident(branch_leader), activity=activity, team=branch
+    )
+    services.activity_open_signup(actor=staff_a, activity=activity)
+    someone = resident()
+    signup = gatherings.signup_create(
+        actor=Actor.of_resident(someone), gathering=activity.gathering
+    )
+    clock.move_to(at(2026, 11, 10, 9, 0))
+    activity = services.activity_hold(actor=staff_a, activity=activity)
+    gatherings.attendance_mark(actor=staff_a, signup=signup, attended=True)
+    clock.move_to(at(2026, 11, 10, 11, 30))
+    activity = services.activity_complete(actor=staff_a, activity=activity)
+    services.activity_settle(actor=staff_a, activity=activity)
+    team_account = Account.objects.get(team=branch)
+    assert team_account.ledger.region_code == COMMUNITY_A and team_account.balance == 10
+    assert verify(COMMUNITY_A)[1] == []

@@ -5,7 +5,7 @@ import re
 
 from django.test import Client
 
-from jiceng.activities.models import SignUp
+from jiceng.gatherings.models import SignUp
 
 
 def _hidden_next(html: str) -> str:
@@ -17,16 +17,16 @@ def test_the_signup_intent_survives_the_sms_login(
 ):
     activity = make_activity("signup", team=team)
     phone = Client()
-    page = phone.get(f"/a/{activity.pk}/").content.decode()
+    page = phone.get(f"/a/{activity.gathering_id}/").content.decode()
     assert "我要报名" in page
     form = re.search(r'<form method="post" action="/a/\d+/signup/">.*?</form>', page, re.S).group(0)
 
     # Signed out, the tap leads to the sign-in, which knows where to come back to.
-    tapped = phone.post(f"/a/{activity.pk}/signup/", {"next": _hidden_next(form)})
+    tapped = phone.post(f"/a/{activity.gathering_id}/signup/", {"next": _hidden_next(form)})
     assert tapped.status_code == 302 and tapped["Location"].startswith("/me/login/?next=")
     login = phone.get(tapped["Location"]).content.decode()
     back = _hidden_next(login)
-    assert back.startswith(f"/a/{activity.pk}/")
+    assert back.startswith(f"/a/{activity.gathering_id}/")
 
     with django_capture_on_commit_callbacks(execute=True):
         phone.post("/me/login/", {"phone": "13900005555", "step": "send", "next": back})
@@ -39,12 +39,14 @@ def test_the_signup_intent_survives_the_sms_login(
     landed = phone.get(back).content.decode()
     assert "确认报名" in landed  # one tap from it
     assert not SignUp.objects.exists()
-    phone.post(f"/a/{activity.pk}/signup/")
+    phone.post(f"/a/{activity.gathering_id}/signup/")
     assert SignUp.objects.get().status == SignUp.Status.CONFIRMED
 
 
 def test_the_way_back_after_signing_in_stays_on_this_site(make_activity, team):
     activity = make_activity("signup", team=team)
-    tapped = Client().post(f"/a/{activity.pk}/signup/", {"next": "https://evil.example/x"})
+    tapped = Client().post(
+        f"/a/{activity.gathering_id}/signup/", {"next": "https://evil.example/x"}
+    )
     assert tapped.status_code == 302
     assert "evil.example" not in tapped["Location"]

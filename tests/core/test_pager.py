@@ -12,6 +12,7 @@ from django.utils import timezone
 from jiceng.accounts.models import User
 from jiceng.core import pagination
 from jiceng.core.pagination import CappedPaginator
+from jiceng.gatherings import services as gatherings
 from tests import factories
 
 
@@ -57,7 +58,6 @@ def test_a_total_past_the_cap_reads_as_capped_and_counts_no_further(world, monke
 
 def test_patrols_inbox_venues_and_tokens_are_paged(world, login):
     from jiceng.accounts.services import api_token_issue
-    from jiceng.activities import services as activities
     from jiceng.core.actors import Actor
     from jiceng.patrols import services as patrols
 
@@ -69,14 +69,14 @@ def test_patrols_inbox_venues_and_tokens_are_paged(world, login):
             ended_at=now - datetime.timedelta(hours=i), buildings=[],
         )  # fmt: skip
     for i in range(51):
-        activities.venue_create(
+        gatherings.venue_create(
             actor=manager, region_code="370829001001", name=f"驿站{i}", kind="station",
             capacity=30, opens_at=datetime.time(8), closes_at=datetime.time(20),
         )  # fmt: skip
         api_token_issue(actor=Actor.staff(worker), name=f"令牌{i}")
     pages = {
         "/patrols/": (worker, "共 31 条"),
-        "/activities/venues/": (manager, "共 51 条"),
+        "/venues/": (manager, "共 51 条"),
         "/accounts/tokens/": (worker, "共 51 条"),
     }
     for url, (user, total) in pages.items():

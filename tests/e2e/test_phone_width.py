@@ -1,5 +1,6 @@
 """At 360×740 no page is wider than the phone: a resident (QR intake, tracking page, 我的,
-points, 居民码, the monthly preview) and a grid worker (home, cases, a case, patrols and
+points, 居民码, the monthly preview, an activity, and as a team's leader its page and
+roster) and a grid worker (home, cases, a case, patrols and
 the patrol form, the region browser, a household, the figures) walk the pages they use,
 and each page is measured (conftest.py measures every page of every browser test too)."""
 
@@ -9,6 +10,8 @@ import re
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from jiceng.activities import services as activities
+from jiceng.activities.models import ServiceType
 from jiceng.cases import services as cases
 from jiceng.cases.catalogue import catalogue_seed
 from jiceng.cases.models import Category
@@ -50,11 +53,25 @@ def _history(world):
             (account_for(ledger, Account.Kind.ISSUANCE), -20),
         ],
     )  # fmt: skip
+    # The resident leads a team whose activity is open for sign-up: its page and roster.
+    manager = world.a("community_worker")
+    team = activities.team_create(
+        actor=manager, region_code=COMMUNITY, name="红帆志愿服务队（楼道清理与助老分队）",
+        leader=neighbour,
+    )  # fmt: skip
+    start = now + datetime.timedelta(days=3)
+    activity = activities.activity_create(
+        actor=manager, region_code=COMMUNITY, title="楼道杂物清理" * 6,
+        service_type=ServiceType.objects.get(code="environment"), starts_at=start,
+        ends_at=start + datetime.timedelta(hours=2), capacity=10, points=20,
+    )  # fmt: skip
+    activity = activities.activity_assign(actor=manager, activity=activity, team=team)
+    case.activity = activities.activity_open_signup(actor=manager, activity=activity)
     return case
 
 
 def test_a_resident_walks_their_pages_at_360_px(world, browser, live_server, sms):
-    _history(world)
+    activity = _history(world).activity
     page = phone_for(browser, live_server)
     page.goto(f"/q/{world.grid_a.code}/")
     assert_fits(page)
@@ -71,8 +88,12 @@ def test_a_resident_walks_their_pages_at_360_px(world, browser, live_server, sms
         "/me/code/",
         "/calendar/",
         f"/calendar/{COMMUNITY}/",
+        f"/a/{activity.gathering_id}/",
+        f"/me/activities/{activity.pk}/",
+        f"/a/{activity.gathering_id}/roster/",
     ):
-        page.goto(url)
+        response = page.goto(url)
+        assert response.status == 200, url
         assert_fits(page)
 
 

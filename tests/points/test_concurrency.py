@@ -11,10 +11,12 @@ from django.db import connection
 from django.utils import timezone
 
 from jiceng.activities import services as activity_services
-from jiceng.activities.models import Activity, ServiceType, SignUp
+from jiceng.activities.models import Activity, ServiceType
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.models import Approval, AuditEvent
+from jiceng.gatherings import services as gatherings
+from jiceng.gatherings.models import SignUp
 from jiceng.points import services
 from jiceng.points.ledger import account_for, ledger_for, post, verify
 from jiceng.points.models import Account, Good, JournalEntry, Redemption
@@ -164,15 +166,15 @@ def test_confirming_the_same_attendances_at_once_pays_each_once(reference_data, 
     activity = activity_services.activity_open_signup(actor=manager, activity=activity)
     people = [resident() for _ in range(5)]
     signups = [
-        activity_services.signup_create(actor=Actor.of_resident(p), activity=activity)
+        gatherings.signup_create(actor=Actor.of_resident(p), gathering=activity.gathering)
         for p in people
     ]
     activity = activity_services.activity_hold(actor=manager, activity=activity)
     for person in people:
-        activity_services.signup_check_in(
+        gatherings.signup_check_in(
             actor=Actor.of_resident(person),
-            activity=activity,
-            code=activity_services.check_in_code(activity),
+            gathering=activity.gathering,
+            code=gatherings.check_in_code(activity.gathering),
         )
     leader = Actor.of_resident(team.leader)
     jobs = []
@@ -180,20 +182,20 @@ def test_confirming_the_same_attendances_at_once_pays_each_once(reference_data, 
         who = leader if n % 2 else manager
         if n % 3 == 0:
             jobs.append(
-                lambda who=who: activity_services.attendance_confirm_claims(
-                    actor=who, activity=activity
+                lambda who=who: gatherings.attendance_confirm_claims(
+                    actor=who, gathering=activity.gathering
                 )
             )
         else:
             jobs.append(
-                lambda who=who, s=signups[n % 5]: activity_services.attendance_mark(
+                lambda who=who, s=signups[n % 5]: gatherings.attendance_mark(
                     actor=who, signup=s, attended=True
                 )
             )
     results = race(jobs)
     assert not [r for r in results if isinstance(r, DomainError)]
     assert set(SignUp.objects.values_list("attendance", flat=True)) == {"confirmed"}
-    marks = AuditEvent.objects.filter(action="activity.attendance")
+    marks = AuditEvent.objects.filter(action="gathering.attendance")
     assert sorted(marks.values_list("object_id", flat=True)) == sorted(str(s.pk) for s in signups)
 
     with time_machine.travel(start + datetime.timedelta(hours=3)):

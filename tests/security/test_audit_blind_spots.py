@@ -201,13 +201,13 @@ def test_admin_changes_are_stored_with_their_fields_not_their_values(world, logi
 def test_a_resident_who_acts_is_named_by_their_masked_phone(world, login):
     resident = Resident.objects.create(phone="13900001234", region_code="370829001001")
     audit.record(
-        actor=Actor.of_resident(resident), action="activity.signup", region_code="370829001"
+        actor=Actor.of_resident(resident), action="gathering.signup", region_code="370829001"
     )
     client = login(world.a("auditor"))
     page = client.get("/audit/").content.decode()
     assert f"居民 139****1234 #{resident.pk}" in page
     assert "13900001234" not in page
-    response = client.get("/audit/export.xlsx?action=activity.")
+    response = client.get("/audit/export.xlsx?action=gathering.")
     content = b"".join(response.streaming_content)
     rows = list(load_workbook(io.BytesIO(content), read_only=True).active.values)
     assert rows[1][1] == f"居民 139****1234 #{resident.pk}"

@@ -126,7 +126,7 @@ FIELDS = [
     Field(
         "venue capacity",
         "community_worker",
-        lambda w: "/activities/venues/",
+        lambda w: "/venues/",
         "capacity",
         data=lambda w: {
             "region_code": "370829001001",

@@ -13,6 +13,7 @@ from jiceng.activities import services as activity_services
 from jiceng.activities.models import Activity, Need, ServiceType, TeamMember
 from jiceng.cases.models import Case
 from jiceng.core.actors import Actor
+from jiceng.gatherings import services as gatherings
 from jiceng.patrols.models import Patrol, Visit
 from jiceng.patrols.services import patrol_log
 from jiceng.places.models import Region
@@ -121,7 +122,7 @@ def test_an_api_token_dies_with_its_account(world):
 def community_b(world):
     """B's venue, team, store with a good, and ledger rule."""
     staff_b = world.b("community_worker")
-    venue = activity_services.venue_create(
+    venue = gatherings.venue_create(
         actor=staff_b, region_code=B, name="乙驿站", kind="station", capacity=30,
         opens_at=datetime.time(8), closes_at=datetime.time(20),
     )  # fmt: skip

@@ -15,6 +15,7 @@ from jiceng.activities.models import ServiceType
 from jiceng.cases.photos import clean_photo
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.gatherings import services as gatherings
 from jiceng.points import services as points_services
 from jiceng.points.ledger import account_for, ledger_for, post
 from jiceng.points.models import Account, JournalEntry
@@ -32,7 +33,7 @@ FORMS_ON_GET = [
     "cases_settings:category",
     "activities:new",
     "activities:needs",
-    "activities:venues",
+    "gatherings:venues",
     "activities:teams",
     "stores:list",
     "stores:counter",
@@ -79,7 +80,7 @@ def _never_raw(content: bytes) -> None:
 def test_script_in_free_text_is_shown_as_text_everywhere(world, login):
     staff = world.a("community_worker")
     start = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=3)
-    venue = activity_services.venue_create(
+    venue = gatherings.venue_create(
         actor=staff, region_code="370829001001", name=XSS[:60], kind="station", capacity=30,
         opens_at=datetime.time(0), closes_at=datetime.time(23, 59),
     )  # fmt: skip
@@ -117,7 +118,7 @@ def test_script_in_free_text_is_shown_as_text_everywhere(world, login):
         f"/activities/{activity.pk}/",
         f"/activities/teams/{team.pk}/",
         "/activities/teams/",
-        "/activities/venues/",
+        "/venues/",
         "/activities/needs/",
         "/points/",
         f"/stores/{store.pk}/",
@@ -131,7 +132,7 @@ def test_script_in_free_text_is_shown_as_text_everywhere(world, login):
     public = Client()
     for url in [
         f"/calendar/370829001001/?month={start:%Y-%m}",
-        f"/a/{activity.pk}/",
+        f"/a/{activity.gathering_id}/",
         "/calendar/370829001001/rss/",
         f"/rank/370829001001/?period={datetime.date.today():%Y-%m}",
     ]:

@@ -7,6 +7,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from jiceng.activities import selectors
+from jiceng.gatherings.selectors import confirmed_count
 from jiceng.places.selectors import check_report_scope
 
 router = Router(tags=["服务活动与积分"])
@@ -15,15 +16,16 @@ router = Router(tags=["服务活动与积分"])
 class ActivityOut(Schema):
     id: int
     region_code: str
-    title: str
+    title: str = Field(alias="gathering.title")
+    gathering: int = Field(alias="gathering_id", description="时间地点与报名（/gatherings）")
     status: str
     status_label: str = Field(alias="get_status_display")
     service_type: str = Field(alias="service_type.name")
-    starts_at: datetime.datetime
-    ends_at: datetime.datetime
+    starts_at: datetime.datetime = Field(alias="gathering.starts_at")
+    ends_at: datetime.datetime = Field(alias="gathering.ends_at")
     venue: str | None = None
-    place: str
-    capacity: int
+    place: str = Field(alias="gathering.place")
+    capacity: int = Field(alias="gathering.capacity")
     signed_up: int = 0
     points: int
     holiday_tag: str
@@ -31,7 +33,7 @@ class ActivityOut(Schema):
 
     @staticmethod
     def resolve_venue(obj):
-        return obj.venue.name if obj.venue_id else None
+        return obj.gathering.venue.name if obj.gathering.venue_id else None
 
     @staticmethod
     def resolve_team(obj):
@@ -43,7 +45,7 @@ class ActivityOut(Schema):
 def activity_list(request, region: str | None = None, month: str | None = None, status: str = ""):
     return selectors.activity_list(
         user=request.user, region_code=region, month=month, status=status
-    ).order_by("starts_at", "id")
+    ).order_by("gathering__starts_at", "id")
 
 
 class FiguresOut(Schema):
@@ -69,5 +71,5 @@ def figures(request, region: str, start: datetime.date, end: datetime.date):
 @router.get("/activities/{activity_id}", response=ActivityOut, summary="一项活动")
 def activity_detail(request, activity_id: int):
     activity = selectors.activity_get(user=request.user, pk=activity_id)
-    activity.signed_up = selectors.confirmed_count(activity)
+    activity.signed_up = confirmed_count(activity.gathering)
     return activity

@@ -1,20 +1,19 @@
 """The team leader's pages (a resident leading a volunteer team): claim published
-activities (抢单), open sign-up, start the activity and show the rotating check-in code,
-confirm or strike out each check-in (and mark present those without a phone), and make
-attendance final when the activity is over."""
+activities (抢单), open sign-up, start the activity, and make attendance final when it is
+over. The roster, the rotating check-in code and the marks are the gathering's
+(gatherings.organizer), shown here as its roster fragment."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from jiceng.activities import selectors, services
-from jiceng.activities.models import Activity, SignUp, VolunteerTeam
+from jiceng.activities.models import VolunteerTeam
 from jiceng.activities.workflow import PROCESS
 from jiceng.core.access import has_permission
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.links import public_base_url
+from jiceng.gatherings.selectors import roster_context
 from jiceng.residents.decorators import resident_required
 
 LEADER_STEPS = {
@@ -62,7 +61,7 @@ def claim(request, pk: int, activity_pk: int):
     except DomainError as refusal:
         messages.error(request, refusal.message)
         return redirect("leader:team", pk=pk)
-    messages.success(request, f"认领成功：{target.title}")
+    messages.success(request, f"认领成功：{target.gathering.title}")
     return redirect("leader:activity", pk=activity_pk)
 
 
@@ -70,15 +69,14 @@ def claim(request, pk: int, activity_pk: int):
 @require_GET
 def activity(request, pk: int):
     item = selectors.led_activity(request.resident, pk)
-    signups = selectors.activity_signups(item)
+    actor = Actor.of(request)
     return render(
         request,
         "activities/leader/activity.html",
         {
             "activity": item,
-            "signups": signups,
-            "claims": sum(s.attendance == SignUp.Attendance.CLAIMED for s in signups),
-            "actions": PROCESS.available_actions(Actor.of(request), item),
+            "actions": PROCESS.available_actions(actor, item),
+            **roster_context(item.gathering, actor, request.get_full_path()),
         },
     )
 
@@ -97,58 +95,5 @@ def act(request, pk: int, action: str):
         return redirect("leader:activity", pk=pk)
     messages.success(request, "已完成。")
     if action == "hold":
-        return redirect("leader:code", pk=pk)
+        return redirect("gatherings:code", pk=item.gathering_id)
     return redirect("leader:activity", pk=pk)
-
-
-@resident_required
-@require_POST
-def attendance(request, pk: int, signup_pk: int):
-    item = selectors.led_activity(request.resident, pk)
-    signup = SignUp.objects.filter(pk=signup_pk, activity=item).select_related("activity").first()
-    if signup is None:
-        raise NotFound()
-    try:
-        services.attendance_mark(
-            actor=Actor.of(request), signup=signup, attended=request.POST.get("attended") == "1"
-        )
-    except DomainError as refusal:
-        messages.error(request, refusal.message)
-    return redirect("leader:activity", pk=pk)
-
-
-@resident_required
-@require_POST
-def confirm_claims(request, pk: int):
-    """全部确认: every check-in still waiting is confirmed at once."""
-    item = selectors.led_activity(request.resident, pk)
-    try:
-        count = services.attendance_confirm_claims(actor=Actor.of(request), activity=item)
-    except DomainError as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, f"已确认 {count} 人出勤。")
-    return redirect("leader:activity", pk=pk)
-
-
-@resident_required
-@require_GET
-def code(request, pk: int):
-    """签到码: a QR code of the check-in address, changing every CODE_SECONDS seconds (the
-    page fetches the new one itself), so a photo sent to a friend is soon useless."""
-    item = selectors.led_activity(request.resident, pk)
-    if item.status != Activity.Status.HELD:
-        # No live code before the activity has started, nor after attendance is final.
-        messages.error(request, "活动开始后才显示签到码。")
-        return redirect("leader:activity", pk=pk)
-    current = services.check_in_code(item)
-    path = reverse("calendar:check_in", args=[item.pk, current])
-    context = {
-        "activity": item,
-        "url": f"{public_base_url(request).rstrip('/')}{path}",
-        "seconds": services.CODE_SECONDS,
-        "checked_in": item.signups.filter(checked_in_at__isnull=False).count(),
-    }
-    if request.htmx:
-        return render(request, "activities/leader/_code.html", context)
-    return render(request, "activities/leader/code.html", context)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from jiceng.activities import selectors as activity_selectors
+from jiceng.gatherings.selectors import resident_signups
 from jiceng.points import selectors as points_selectors
 from jiceng.points.models import Redemption
 from jiceng.residents.decorators import resident_required
@@ -22,7 +23,7 @@ def home(request):
         {
             "resident": resident,
             "accounts": points_selectors.resident_accounts(resident),
-            "signups": activity_selectors.resident_signups(resident, upcoming_only=True)[:20],
+            "signups": resident_signups(resident, upcoming_only=True)[:20],
             "teams": activity_selectors.led_teams(resident),
             "pending": resident.redemptions.filter(
                 status=Redemption.Status.PENDING,

@@ -1,10 +1,10 @@
-"""Service activities (服务进小区): residents' needs, the monthly plan, venues, volunteer
-teams that claim or are assigned activities, sign-up with a waitlist, check-in by a rotating
-code, and the service hours each attendance records. Points are the points app's."""
+"""Service activities (服务进小区): residents' needs, the monthly plan, volunteer teams that
+claim or are assigned activities. Each activity is a gathering (gatherings app): its
+time, venue, sign-up, check-in, attendance and hours are there. Points are the points
+app's."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
 
 from jiceng.core.fields import RegionCodeField
 from jiceng.core.history import StepEvent
@@ -27,42 +27,17 @@ class ServiceType(models.Model):
         return self.name
 
 
-class Venue(models.Model):
-    """阵地: 红帆驿站, 红色议事厅, a square, a building's ground floor … with capacity and hours."""
-
-    class Kind(models.TextChoices):
-        STATION = "station", "红帆驿站"
-        HALL = "hall", "红色议事厅"
-        SQUARE = "square", "小区广场"
-        UNDERCROFT = "undercroft", "楼栋架空层"
-        CENTRE = "centre", "党群服务中心"
-        OTHER = "other", "其他"
-
-    region_code = RegionCodeField(db_index=True, help_text="所属社区")
-    name = models.CharField("名称", max_length=64)
-    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
-    capacity = models.PositiveIntegerField("容纳人数")
-    address = models.CharField("地址", max_length=200, blank=True)
-    opens_at = models.TimeField("开放时间")
-    closes_at = models.TimeField("关闭时间")
-    is_active = models.BooleanField("启用", default=True)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "阵地"
-        ordering = ["region_code", "name"]
-        constraints = [
-            models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="venue_hours"),
-            models.CheckConstraint(condition=Q(capacity__gte=1), name="venue_capacity"),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class VolunteerTeam(models.Model):
-    """志愿服务队: a team with its leader and members, based in a community."""
+    """志愿服务队: a team with its leader and members, based at a region node — a
+    community's, or a town's or the county's (a retirees' volunteer corps), whose
+    sub-teams name it as their parent. It takes activities in its town, or anywhere
+    under its node if it is above a town."""
 
-    region_code = RegionCodeField(db_index=True, help_text="所属社区")
+    region_code = RegionCodeField(db_index=True, help_text="所属区划（社区、街道或县）")
+    parent = models.ForeignKey(
+        "self", verbose_name="上级队伍", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="sub_teams",
+    )  # fmt: skip
     name = models.CharField("名称", max_length=64)
     leader = models.ForeignKey(
         "residents.Resident",
@@ -153,17 +128,11 @@ class Activity(models.Model):
         CANCELLED = "cancelled", "已取消"
 
     region_code = RegionCodeField(help_text="所属社区")
-    title = models.CharField("活动名称", max_length=80)
-    description = models.TextField("活动内容", max_length=2000, blank=True)
-    service_type = models.ForeignKey(ServiceType, verbose_name="服务类型", on_delete=models.PROTECT)
-    venue = models.ForeignKey(
-        Venue, verbose_name="阵地", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="activities",
+    gathering = models.OneToOneField(
+        "gatherings.Gathering", verbose_name="时间地点与报名", on_delete=models.PROTECT,
+        related_name="+",
     )  # fmt: skip
-    place = models.CharField("地点说明", max_length=200, blank=True)
-    starts_at = models.DateTimeField("开始时间")
-    ends_at = models.DateTimeField("结束时间")
-    capacity = models.PositiveIntegerField("名额")
+    service_type = models.ForeignKey(ServiceType, verbose_name="服务类型", on_delete=models.PROTECT)
     points = models.PositiveIntegerField("每人积分", default=0)
     holiday_tag = models.CharField(
         "节日专题", max_length=16, blank=True, help_text="如：春节、端午、中秋"
@@ -179,27 +148,14 @@ class Activity(models.Model):
     )
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
-    sequence = models.PositiveIntegerField("版本", default=0, help_text="iCalendar SEQUENCE")
-    cancel_reason = models.CharField("取消原因", max_length=200, blank=True)
-    check_in_secret = models.CharField("签到密钥", max_length=32)
+    sequence = models.PositiveIntegerField("版本", default=0, help_text="每一步加一")
 
     class Meta:
         verbose_name = verbose_name_plural = "服务活动"
-        ordering = ["starts_at"]
-        indexes = [
-            models.Index(
-                fields=["region_code", "starts_at"],
-                name="activity_calendar_idx",
-                opclasses=["varchar_pattern_ops", ""],
-            )
-        ]
-        constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="activity_times"),
-            models.CheckConstraint(condition=Q(capacity__gte=1), name="activity_capacity"),
-        ]
+        ordering = ["gathering__starts_at"]
 
     def __str__(self) -> str:
-        return self.title
+        return self.gathering.title
 
 
 class ActivityEvent(StepEvent):
@@ -213,59 +169,3 @@ class ActivityEvent(StepEvent):
 
     def __str__(self) -> str:
         return f"{self.activity_id} {self.action}"
-
-
-class SignUp(models.Model):
-    """报名: confirmed within capacity, otherwise on the waitlist (promoted in order when a
-    place frees). Check-in and check-out give the service hours.
-
-    出勤: a check-in by the rotating code only claims attendance (签到待确认); the team's
-    leader (or staff) confirms it or strikes it out, and may confirm someone who has no
-    phone. Only confirmed attendance counts: the settlement pays its points, the figures
-    count its hours."""
-
-    class Status(models.TextChoices):
-        CONFIRMED = "confirmed", "已报名"
-        WAITLISTED = "waitlisted", "候补"
-        CANCELLED = "cancelled", "已取消"
-
-    class Attendance(models.TextChoices):
-        NONE = "", "未签到"
-        CLAIMED = "claimed", "已签到，待确认"
-        CONFIRMED = "confirmed", "已确认出勤"
-        STRUCK = "struck", "未出勤"
-
-    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="signups")
-    resident = models.ForeignKey(
-        "residents.Resident", on_delete=models.PROTECT, related_name="signups"
-    )
-    status = models.CharField("状态", max_length=16, choices=Status.choices)
-    created_at = models.DateTimeField("报名时间", auto_now_add=True)
-    checked_in_at = models.DateTimeField("签到时间", null=True, blank=True)
-    check_in_step = models.PositiveBigIntegerField(
-        "签到码时段", null=True, blank=True, help_text="签到所用签到码的时段编号"
-    )
-    checked_out_at = models.DateTimeField("签退时间", null=True, blank=True)
-    attendance = models.CharField(
-        "出勤", max_length=16, choices=Attendance.choices, blank=True, default=Attendance.NONE
-    )
-    hours = models.DecimalField("服务时长（小时）", max_digits=5, decimal_places=2, default=0)
-
-    class Meta:
-        verbose_name = verbose_name_plural = "报名"
-        ordering = ["activity", "created_at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["activity", "resident"], name="signup_once"),
-            # A claim is a check-in: there is nothing to confirm without one.
-            models.CheckConstraint(
-                condition=~Q(attendance="claimed") | Q(checked_in_at__isnull=False),
-                name="signup_claim_is_a_check_in",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.activity_id} {self.resident_id}"
-
-    @property
-    def attended(self) -> bool:
-        return self.attendance == self.Attendance.CONFIRMED

@@ -6,35 +6,26 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Substr
+from django.urls import reverse
 from django.utils import timezone
 
-from jiceng.activities.models import Activity, Need, SignUp, Venue, VolunteerTeam
-from jiceng.activities.workflow import PUBLIC
+from jiceng.activities.models import Activity, Need, VolunteerTeam
+from jiceng.activities.workflow import LEADER
 from jiceng.core.access import Assignment, has_permission, require, scope_filter
-from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.region_codes import COUNTY, TOWN, child_length_of, level_of, town_of
+from jiceng.core.errors import NotFound
+from jiceng.core.region_codes import COUNTY, TOWN, child_length_of, is_above, level_of, town_of
+from jiceng.gatherings.kinds import Note
+from jiceng.gatherings.models import Gathering, SignUp
+from jiceng.gatherings.selectors import attended, in_period, month_bounds
 from jiceng.places.models import Region
 from jiceng.points.selectors import points_figures
 
 A = Activity.Status
 HELD = (A.HELD, A.COMPLETED, A.SETTLED)
-RELATED = ("service_type", "venue", "team")
-
-
-def month_bounds(month: str | None) -> tuple[datetime.date, datetime.datetime, datetime.datetime]:
-    """'2026-12' → (the first day, its start, the next month's start); default: this month."""
-    try:
-        first = (
-            datetime.date.fromisoformat(f"{month}-01")
-            if month
-            else timezone.localdate().replace(day=1)
-        )
-    except ValueError:
-        raise DomainError("月份格式应为 2026-12。", code="bad_month") from None
-    following = (first + datetime.timedelta(days=32)).replace(day=1)
-    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
-    end = timezone.make_aware(datetime.datetime.combine(following, datetime.time.min))
-    return first, start, end
+RELATED = ("gathering__venue", "service_type", "team")
+SIGNED_UP = Count(
+    "gathering__signups", filter=Q(gathering__signups__status=SignUp.Status.CONFIRMED)
+)
 
 
 def activity_list(
@@ -45,12 +36,12 @@ def activity_list(
         activities = activities.filter(region_code__within=region_code)
     if month:
         _, start, end = month_bounds(month)
-        activities = activities.filter(starts_at__gte=start, starts_at__lt=end)
+        activities = activities.filter(
+            gathering__starts_at__gte=start, gathering__starts_at__lt=end
+        )
     if status in A.values:
         activities = activities.filter(status=status)
-    return activities.select_related(*RELATED).annotate(
-        signed_up=Count("signups", filter=Q(signups__status=SignUp.Status.CONFIRMED))
-    )
+    return activities.select_related(*RELATED).annotate(signed_up=SIGNED_UP)
 
 
 def activity_get(*, user, pk: int) -> Activity:
@@ -59,14 +50,6 @@ def activity_get(*, user, pk: int) -> Activity:
         raise NotFound()
     require(user, "activities.view", activity.region_code)
     return activity
-
-
-def activity_signups(activity: Activity) -> list[SignUp]:
-    return list(
-        activity.signups.exclude(status=SignUp.Status.CANCELLED)
-        .select_related("resident__person")
-        .order_by("status", "created_at", "id")
-    )
 
 
 def need_list(*, user, region_code: str | None = None, open_only: bool = False) -> QuerySet:
@@ -78,19 +61,12 @@ def need_list(*, user, region_code: str | None = None, open_only: bool = False) 
     return needs.select_related("service_type", "recorded_by", "activity")
 
 
-def venue_list(*, user, region_code: str | None = None) -> QuerySet:
-    venues = scope_filter(Venue.objects.all(), user, "activities.view")
-    if region_code:
-        venues = venues.filter(region_code__within=region_code)
-    return venues
-
-
 def team_list(*, user, region_code: str | None = None) -> QuerySet:
     teams = scope_filter(VolunteerTeam.objects.all(), user, "activities.view")
     if region_code:
         teams = teams.filter(region_code__within=region_code)
     return (
-        teams.select_related("leader__person")
+        teams.select_related("leader__person", "parent")
         .annotate(member_count=Count("members"))
         .order_by("region_code", "name")
     )
@@ -103,36 +79,7 @@ def team_get(*, user, pk: int) -> VolunteerTeam:
     return team
 
 
-# --- residents ----------------------------------------------------------------------------
-
-
-def public_activities(*, region_code: str, month: str | None = None) -> QuerySet:
-    """月度活动预告: what residents of a county, town or community may see in a month."""
-    activities = Activity.objects.filter(region_code__within=region_code, status__in=PUBLIC)
-    if month:
-        _, start, end = month_bounds(month)
-        activities = activities.filter(starts_at__gte=start, starts_at__lt=end)
-    return activities.select_related(*RELATED).order_by("starts_at", "id")
-
-
-def public_activity(pk: int) -> Activity:
-    activity = Activity.objects.select_related(*RELATED).filter(pk=pk, status__in=PUBLIC).first()
-    if activity is None:
-        raise NotFound("未找到该活动。")
-    return activity
-
-
-def confirmed_count(activity: Activity) -> int:
-    return activity.signups.filter(status=SignUp.Status.CONFIRMED).count()
-
-
-def resident_signups(resident, upcoming_only: bool = False) -> QuerySet:
-    signups = resident.signups.exclude(status=SignUp.Status.CANCELLED).select_related(
-        "activity__venue", "activity__service_type"
-    )
-    if upcoming_only:
-        signups = signups.filter(activity__ends_at__gte=timezone.now())
-    return signups.order_by("-activity__starts_at")
+# --- team leaders ----------------------------------------------------------------------
 
 
 def led_teams(resident) -> list[VolunteerTeam]:
@@ -144,11 +91,13 @@ def claimable(team: VolunteerTeam) -> QuerySet:
     return (
         Activity.objects.filter(
             status=A.PUBLISHED,
-            region_code__within=town_of(team.region_code),
-            starts_at__gt=timezone.now(),
+            region_code__within=(
+                team.region_code if is_above(team.region_code, TOWN) else town_of(team.region_code)
+            ),
+            gathering__starts_at__gt=timezone.now(),
         )
         .select_related(*RELATED)
-        .order_by("starts_at")
+        .order_by("gathering__starts_at")
     )
 
 
@@ -156,8 +105,8 @@ def team_activities(team: VolunteerTeam) -> QuerySet:
     return (
         team.activities.exclude(status=A.CANCELLED)
         .select_related(*RELATED)
-        .annotate(signed_up=Count("signups", filter=Q(signups__status=SignUp.Status.CONFIRMED)))
-        .order_by("-starts_at")
+        .annotate(signed_up=SIGNED_UP)
+        .order_by("-gathering__starts_at")
     )
 
 
@@ -203,15 +152,11 @@ def activity_figures(
         datetime.timedelta(days=1)
     )
     activities = Activity.objects.filter(
-        region_code__within=region_code, starts_at__gte=begin, starts_at__lt=finish
+        region_code__within=region_code,
+        gathering__in=in_period(Gathering.objects.all(), start, end),
     )
     held = activities.filter(status__in=HELD)
-    attended = SignUp.objects.filter(
-        activity__in=held,
-        status=SignUp.Status.CONFIRMED,
-        attendance=SignUp.Attendance.CONFIRMED,
-    )
-    totals = attended.aggregate(
+    totals = attended(held.values("gathering_id")).aggregate(
         n=Count("pk"), people=Count("resident", distinct=True), hours=Sum("hours")
     )
     by_type = list(
@@ -266,3 +211,50 @@ def teams_led(actor) -> list[Assignment]:
             leader=actor.resident, is_active=True
         ).values_list("pk", "region_code")
     ]
+
+
+# --- the activity as a kind of gathering ---------------------------------------------------
+
+
+def organizes(actor, gathering) -> bool:
+    """Who organizes an activity's gathering: the leader of its team, or staff with
+    activities.manage in its community."""
+    activity = Activity.objects.select_related("team").filter(gathering=gathering).first()
+    return activity is not None and (
+        LEADER(actor, activity) or has_permission(actor, "activities.manage", activity.region_code)
+    )
+
+
+def notes(gatherings: list) -> dict:
+    """What residents see of activities on the calendar and an activity's page."""
+    found = {}
+    for activity in Activity.objects.filter(gathering__in=gatherings).select_related(
+        "service_type", "team"
+    ):
+        facts = [("类型", activity.service_type.name)]
+        if activity.team_id:
+            facts.append(("承办", activity.team.name))
+        if activity.points:
+            facts.append(("积分", f"参加可得 {activity.points} 积分"))
+        line = " · ".join(
+            name
+            for name in (activity.service_type.name, activity.team and activity.team.name)
+            if name
+        )
+        found[activity.gathering_id] = Note(
+            status=activity.get_status_display(),
+            status_code=activity.status,
+            facts=tuple(facts),
+            tags=(activity.holiday_tag,) if activity.holiday_tag else (),
+            categories=(activity.service_type.name,),
+            line=line,
+        )
+    return found
+
+
+def manage_url(gathering, actor) -> str:
+    """The activity's page for its organizer: the leader's, or the staff page."""
+    pk = Activity.objects.filter(gathering=gathering).values_list("pk", flat=True).first()
+    if pk is None:
+        return ""
+    return reverse("leader:activity" if actor.is_resident else "activities:detail", args=[pk])

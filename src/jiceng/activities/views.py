@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.activities import selectors, services
-from jiceng.activities.models import Activity, ServiceType, SignUp, TeamMember, Venue
+from jiceng.activities.models import Activity, ServiceType, TeamMember
 from jiceng.activities.workflow import PROCESS, STEPS
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
@@ -19,12 +19,15 @@ from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import community_of, town_of
 from jiceng.core.widgets import DateInput, TimeInput
+from jiceng.gatherings.models import Venue
+from jiceng.gatherings.selectors import roster_context, venues_bookable
 from jiceng.places.models import Region
 from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import community_choices, nodes_under
 from jiceng.residents.services import resident_by_phone
 
 A = Activity.Status
+LEVELS = (Region.Level.COUNTY, Region.Level.TOWN, Region.Level.COMMUNITY)  # where teams are
 STAFF_STEPS = ("publish", "assign", "open_signup", "hold", "complete", "settle", "cancel")
 
 
@@ -36,7 +39,7 @@ def activity_list(request):
     status = request.GET.get("status", "")
     activities = selectors.activity_list(
         user=user, month=month, status=status, region_code=request.GET.get("region") or None
-    ).order_by("starts_at", "id")
+    ).order_by("gathering__starts_at", "id")
     first, _, _ = selectors.month_bounds(month)
     page = page_of(request, activities, 50)
     return render(
@@ -101,7 +104,7 @@ def activity_new(request):
         }
     form = ActivityForm(request.POST or None, initial=initial)
     form.fields["region_code"].choices = community_choices(user, "activities.manage")
-    form.fields["venue"].queryset = selectors.venue_list(user=user).filter(is_active=True)
+    form.fields["venue"].queryset = venues_bookable(user, "activities.manage")
     # Offered: the 50 newest open needs and any asked for; validated against every open
     # need in scope (a sliced queryset cannot be filtered, so every ticked need failed).
     offered = {*open_needs.values_list("pk", flat=True)[:50], *(n.pk for n in wanted)}
@@ -149,7 +152,7 @@ def activity_detail(request, pk: int):
         "activities/detail.html",
         {
             "activity": activity,
-            "signups": selectors.activity_signups(activity),
+            **roster_context(activity.gathering, Actor.of(request), request.get_full_path()),
             "events": [
                 (event, STEPS[event.action].label if event.action in STEPS else "改期")
                 for event in activity.events.all()
@@ -216,23 +219,7 @@ def reschedule(request, pk: int):
     return redirect("activities:detail", pk=pk)
 
 
-@require_POST
-def attendance(request, pk: int, signup_pk: int):
-    user = request.user
-    activity = selectors.activity_get(user=user, pk=pk)
-    signup = SignUp.objects.filter(pk=signup_pk, activity=activity).first()
-    if signup is None:
-        raise NotFound()
-    try:
-        services.attendance_mark(
-            signup=signup, attended=request.POST.get("attended") == "1", actor=Actor.of(request)
-        )
-    except DomainError as refusal:
-        messages.error(request, refusal.message)
-    return redirect("activities:detail", pk=pk)
-
-
-# --- needs, venues, teams ---------------------------------------------------------------------
+# --- needs, teams ---------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
@@ -274,46 +261,6 @@ def needs(request):
 
 
 @require_http_methods(["GET", "POST"])
-def venues(request):
-    """阵地: 红帆驿站, 红色议事厅, squares … with capacity and opening hours."""
-    user = request.user
-    require(user, "activities.view")
-    if request.method == "POST":
-        try:
-            opens, closes = (
-                datetime.time.fromisoformat(request.POST.get(name, ""))
-                for name in ("opens_at", "closes_at")
-            )
-            services.venue_create(
-                actor=Actor.of(request),
-                region_code=request.POST.get("region_code", ""),
-                name=request.POST.get("name", ""),
-                kind=request.POST.get("kind", ""),
-                capacity=int(request.POST.get("capacity") or 0),
-                opens_at=opens,
-                closes_at=closes,
-                address=request.POST.get("address", ""),
-            )
-            messages.success(request, "阵地已添加。")
-        except ValueError:
-            messages.error(request, "请完整填写阵地名称、类型、容纳人数和开放时间。")
-        except DomainError as refusal:
-            messages.error(request, refusal.message)
-        return redirect("activities:venues")
-    return render(
-        request,
-        "activities/venues.html",
-        {
-            "venues": page_of(
-                request, selectors.venue_list(user=user).order_by("region_code", "pk")
-            ),
-            "communities": community_choices(user, "activities.manage"),
-            "kinds": Venue.Kind.choices,
-        },
-    )
-
-
-@require_http_methods(["GET", "POST"])
 def teams(request):
     user = request.user
     require(user, "activities.view")
@@ -332,6 +279,9 @@ def teams(request):
                     ]
                 ),
                 description=request.POST.get("description", ""),
+                parent=selectors.team_list(user=user)
+                .filter(pk=whole_number(request.POST.get("parent")))
+                .first(),
             )
         except DomainError as refusal:
             messages.error(request, refusal.message)
@@ -344,7 +294,11 @@ def teams(request):
         "activities/teams.html",
         {
             "page": page,
-            "communities": community_choices(user, "activities.manage"),
+            "communities": [
+                (region.code, region.name)
+                for region in nodes_under(user=user, permission="activities.manage", level=LEVELS)
+            ],
+            "parents": selectors.team_list(user=user).filter(is_active=True)[:200],
             "types": ServiceType.objects.filter(is_active=True),
         },
     )

@@ -12,8 +12,6 @@ sign-up, hold, complete) the leader of the team concerned. The states in which r
 sign up, withdraw, check in and are marked present are read from it too.
 """
 
-import datetime
-
 from django.utils import timezone
 
 from jiceng.activities.models import Activity, ActivityEvent
@@ -22,6 +20,8 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_name
 from jiceng.core.process import Process, Step
+from jiceng.gatherings.models import Gathering
+from jiceng.gatherings.services import CHECK_IN_EARLY
 
 A = Activity.Status
 MANAGE = "activities.manage"
@@ -42,19 +42,16 @@ def TEAM_LEADER(actor: Actor, activity: Activity) -> bool:
     return actor.is_resident
 
 
-CHECK_IN_EARLY = datetime.timedelta(minutes=30)
-
-
 def NEAR_THE_START(activity: Activity) -> DomainError | None:
     """Check-in opens half an hour before the start."""
-    if timezone.now() < activity.starts_at - CHECK_IN_EARLY:
+    if timezone.now() < activity.gathering.starts_at - CHECK_IN_EARLY:
         return DomainError("活动开始前半小时内才能开始签到。", code="too_early")
     return None
 
 
 def BEGUN(activity: Activity) -> DomainError | None:
     """Attendance is confirmed once the activity has begun."""
-    if timezone.now() < activity.starts_at:
+    if timezone.now() < activity.gathering.starts_at:
         return DomainError("活动尚未开始，不能确认出勤。", code="too_early")
     return None
 
@@ -105,13 +102,16 @@ PROCESS = Process(
     subject="活动",
 )
 
-# States derived from the table: residents sign up while sign-up is open (before it is
-# held); withdraw until it is held; check in, and are marked present, from sign-up until
-# attendance is confirmed.
-SIGNUP_OPEN = PROCESS.states("hold")
-WITHDRAWABLE = PROCESS.states("open_signup", "hold")
-CHECK_IN = PROCESS.states("hold", "complete")
-ATTENDANCE = CHECK_IN
-
-# What residents can see of an activity (the public preview, iCalendar, RSS).
-PUBLIC = (A.PUBLISHED, A.CLAIMED, A.SIGNUP, A.HELD, A.COMPLETED, A.SETTLED, A.CANCELLED)
+# The phase of the activity's gathering in each of its states: sign-up opens with
+# open_signup, check-in with it and with hold, attendance is final once completed.
+G = Gathering.Phase
+PHASE = {
+    A.DRAFT: G.DRAFT,
+    A.PUBLISHED: G.PLANNED,
+    A.CLAIMED: G.PLANNED,
+    A.SIGNUP: G.OPEN,
+    A.HELD: G.UNDER_WAY,
+    A.COMPLETED: G.CLOSED,
+    A.SETTLED: G.CLOSED,
+    A.CANCELLED: G.CANCELLED,
+}

@@ -6,6 +6,7 @@ coded values the details carry (`VALUES`: a value it does not know shows as it i
 import functools
 
 from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 
 from jiceng.core import masking
 
@@ -87,11 +88,17 @@ ACTIONS = {
     "activity.settle": "结算活动积分",
     "activity.cancel": "取消活动",
     "activity.update": "活动改期或修改",
-    "activity.signup": "居民报名活动",
-    "activity.signup_cancel": "居民取消报名",
-    "activity.check_in": "活动签到",
-    "activity.check_out": "活动签退",
-    "activity.attendance": "确认或撤销出勤",
+    "gathering.schedule": "安排活动会议时间地点",
+    "gathering.series": "安排定期活动会议",
+    "gathering.phase": "活动会议进入下一阶段",
+    "gathering.update": "活动会议改期或修改",
+    "gathering.cancel": "取消活动会议",
+    "gathering.signup": "居民报名",
+    "gathering.invite": "邀请参加",
+    "gathering.signup_cancel": "居民取消报名",
+    "gathering.check_in": "签到",
+    "gathering.check_out": "签退",
+    "gathering.attendance": "确认、划去出勤或记录请假",
     "venue.create": "新增阵地",
     "team.create": "新增志愿服务队",
     "team.member_add": "志愿服务队添加队员",
@@ -257,9 +264,14 @@ def _choices(object_type: str, field: str) -> dict[str, str]:
     model = _model(object_type) if object_type else None
     try:
         choices = model._meta.get_field(field).choices if model is not None else None
-    except LookupError:
+    except (LookupError, FieldDoesNotExist):
         return {}
     return {str(value): str(label) for value, label in choices or ()}
+
+
+def _states(object_type: str) -> dict[str, str]:
+    """The labels of an object's states: its status, or a gathering's phase."""
+    return _choices(object_type, "status") or _choices(object_type, "phase")
 
 
 @functools.cache
@@ -301,8 +313,8 @@ VALUES = {
     "cause": _quota("CAUSES"),
     "field": _field_names,
     "fields": _field_names,
-    "from": lambda object_type: _choices(object_type, "status"),
-    "to": lambda object_type: _choices(object_type, "status"),
+    "from": _states,
+    "to": _states,
     "actor.system": SYSTEM_ACTORS,
     "actor.public": _public_channels,
 }
@@ -338,9 +350,10 @@ OBJECT_NAMES = {
     "cases.case": ("tracking_code", None),
     "cases.category": ("name", None),
     "cases.open311client": ("name", None),
-    "activities.activity": ("title", None),
+    "activities.activity": ("gathering__title", None),  # a path to the column is fine
     "activities.volunteerteam": ("name", None),
-    "activities.venue": ("name", None),
+    "gatherings.gathering": ("title", None),
+    "gatherings.venue": ("name", None),
     "points.store": ("name", None),
     "points.good": ("name", None),
     "points.earningrule": ("name", None),

@@ -19,14 +19,14 @@ from jiceng.activities.models import (
     ActivityEvent,
     Need,
     ServiceType,
-    SignUp,
     TeamMember,
-    Venue,
     VolunteerTeam,
 )
-from jiceng.activities.services import check_in_step
+from jiceng.activities.workflow import PHASE
 from jiceng.core import personal
 from jiceng.core.region_codes import community_of, serial_of
+from jiceng.gatherings.models import Gathering, SignUp, Venue
+from jiceng.gatherings.services import check_in_step
 from jiceng.places.models import Person
 from jiceng.points.ledger import Entry, ledger_for, post_many
 from jiceng.points.models import (
@@ -334,7 +334,7 @@ class ActivityHistory:
         )
         future_days = sorted(today + datetime.timedelta(days=rng.randint(2, 35)) for _ in range(6))
         booked: dict[int, list] = defaultdict(list)
-        plans = []
+        plans, gatherings = [], []
         for index, day in enumerate(past_days + future_days):
             service_type = rng.choice(self.types)
             title = rng.choice(TITLES.get(service_type.code, ["志愿服务活动"]))
@@ -360,17 +360,28 @@ class ActivityHistory:
                 later = index - len(past_days)
                 status = coming[later] if later < len(coming) else rng.choice(coming)
             team = rng.choice(teams) if status not in (A.DRAFT, A.PUBLISHED) else None
-            plans.append(
-                Activity(
+            gatherings.append(
+                Gathering(
+                    kind="activity",
                     region_code=code,
                     title=title,
                     description=f"{title}，欢迎居民报名参加。",
-                    service_type=service_type,
                     venue=venue,
                     place="" if venue else "小区内",
                     starts_at=start,
                     ends_at=end,
                     capacity=capacity,
+                    phase=PHASE[status],
+                    public=status != A.DRAFT,
+                    sequence=1,
+                    cancel_reason="天气原因" if status == A.CANCELLED else "",
+                    check_in_secret=secrets.token_hex(16),
+                )
+            )
+            plans.append(
+                Activity(
+                    region_code=code,
+                    service_type=service_type,
                     points=rng.choice([5, 10, 10, 15, 20]),
                     holiday_tag=holiday[0] if holiday else "",
                     status=status,
@@ -378,12 +389,14 @@ class ActivityHistory:
                     assigned=bool(team) and rng.random() < 0.3,
                     created_by=staff,
                     sequence=1,
-                    cancel_reason="天气原因" if status == A.CANCELLED else "",
-                    check_in_secret=secrets.token_hex(16),
                 )
             )
             if index < len(needs) and rng.random() < 0.6:
                 plans[-1].answers = needs[index]
+        for activity, gathering in zip(
+            plans, Gathering.objects.bulk_create(gatherings), strict=True
+        ):
+            activity.gathering = gathering
         activities = Activity.objects.bulk_create(plans)
         for activity in activities:
             need = getattr(activity, "answers", None)
@@ -420,11 +433,11 @@ class ActivityHistory:
                 if action == "claim" and activity.assigned:
                     action = "assign"
                 at = (
-                    activity.ends_at + datetime.timedelta(days=1)
+                    activity.gathering.ends_at + datetime.timedelta(days=1)
                     if days_before < 0
-                    else activity.ends_at
+                    else activity.gathering.ends_at
                     if action == "complete"
-                    else activity.starts_at - datetime.timedelta(days=days_before)
+                    else activity.gathering.starts_at - datetime.timedelta(days=days_before)
                 )
                 leader = action in ("claim", "hold", "complete")
                 rows.append(
@@ -442,13 +455,13 @@ class ActivityHistory:
                 rows.append(
                     ActivityEvent(
                         activity=activity,
-                        at=activity.starts_at - datetime.timedelta(days=1),
+                        at=activity.gathering.starts_at - datetime.timedelta(days=1),
                         actor=staff,
                         actor_label=staff_label,
                         action="cancel",
                         from_status=A.SIGNUP,
                         to_status=A.CANCELLED,
-                        note=activity.cancel_reason,
+                        note=activity.gathering.cancel_reason,
                     )
                 )
         ActivityEvent.objects.bulk_create(rows)
@@ -462,43 +475,53 @@ class ActivityHistory:
                 continue
             past = activity.status in (A.COMPLETED, A.SETTLED)
             share = rng.uniform(0.3, 0.6) if activity.status == A.SIGNUP else rng.uniform(0.7, 1)
-            count = min(len(residents) - 3, int(activity.capacity * share) + rng.randint(0, 3))
+            count = min(
+                len(residents) - 3, int(activity.gathering.capacity * share) + rng.randint(0, 3)
+            )
             people = rng.sample(residents[3:], count)
             for position, resident in enumerate(people):
-                confirmed = position < activity.capacity
+                confirmed = position < activity.gathering.capacity
                 signup = SignUp(
-                    activity=activity,
+                    gathering=activity.gathering,
                     resident=resident,
                     status=SignUp.Status.CONFIRMED if confirmed else SignUp.Status.WAITLISTED,
                 )
                 if activity.status == A.CANCELLED:
                     signup.status = SignUp.Status.CANCELLED
                 elif past and confirmed and rng.random() < 0.9:
-                    arrive = activity.starts_at + datetime.timedelta(minutes=rng.randint(-20, 15))
-                    leave = activity.ends_at - datetime.timedelta(minutes=rng.randint(0, 30))
+                    arrive = activity.gathering.starts_at + datetime.timedelta(
+                        minutes=rng.randint(-20, 15)
+                    )
+                    leave = activity.gathering.ends_at - datetime.timedelta(
+                        minutes=rng.randint(0, 30)
+                    )
                     signup.checked_in_at = arrive
                     signup.check_in_step = check_in_step(arrive.timestamp())
                     signup.attendance = SignUp.Attendance.CONFIRMED  # by the team's leader
                     if rng.random() < 0.8:
                         signup.checked_out_at = leave
                     else:
-                        leave = activity.ends_at  # counted to the end when attendance closed
-                    counted = min(leave, activity.ends_at) - max(arrive, activity.starts_at)
+                        leave = (
+                            activity.gathering.ends_at
+                        )  # counted to the end when attendance closed
+                    counted = min(leave, activity.gathering.ends_at) - max(
+                        arrive, activity.gathering.starts_at
+                    )
                     signup.hours = Decimal(counted.total_seconds() / 3600).quantize(Decimal("0.01"))
                 rows.append(signup)
         SignUp.objects.bulk_create(rows)
         created = defaultdict(list)
         for signup in rows:
-            created[signup.activity_id].append(signup)
+            created[signup.gathering_id].append(signup)
         for activity in activities:
-            attended = [s for s in created.get(activity.pk, []) if s.attended]
+            attended = [s for s in created.get(activity.gathering_id, []) if s.attended]
             if activity.status in (A.COMPLETED, A.SETTLED):
                 self.figures.held += 1
                 self.figures.participations += len(attended)
             if activity.status == A.SETTLED and activity.points and attended:
                 events.append(
                     self._event(
-                        activity.ends_at + datetime.timedelta(days=1),
+                        activity.gathering.ends_at + datetime.timedelta(days=1),
                         "settle",
                         (activity, attended),
                     )
@@ -574,7 +597,7 @@ class ActivityHistory:
                     account = accounts[("resident", s.resident_id)]
                     earn(
                         f"checkin:{s.pk}",
-                        f"参加活动：{activity.title}",
+                        f"参加活动：{activity.gathering.title}",
                         account,
                         activity.points,
                         event.at,
@@ -582,7 +605,7 @@ class ActivityHistory:
                     balance[s.resident_id] += activity.points
                 earn(
                     f"activity:{activity.pk}:team",
-                    f"承办活动：{activity.title}",
+                    f"承办活动：{activity.gathering.title}",
                     accounts[("team", activity.team_id)],
                     activity.points,
                     event.at,

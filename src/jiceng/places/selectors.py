@@ -51,13 +51,17 @@ def region_options(*, user, permission: str) -> list[Region]:
     return list(Region.objects.filter(code__in=scopes(user, permission)).order_by("code"))
 
 
-def nodes_under(*, user, permission: str, level: str, limit: int = 2000) -> list[Region]:
-    """The communities (or grids …) at or under the nodes where the user holds
-    `permission`: the choices for a form's community or grid."""
+def nodes_under(
+    *, user, permission: str, level: str | tuple[str, ...], limit: int = 2000
+) -> list[Region]:
+    """The communities (or grids …, or the nodes of several levels) at or under the nodes
+    where the user holds `permission`: the choices for a form's community or grid."""
     roots = scopes(user, permission)
     if not roots:
         return []
-    return list(Region.objects.filter(scope_q(roots, "code"), level=level).order_by("code")[:limit])
+    levels = (level,) if isinstance(level, str) else level
+    nodes = Region.objects.filter(scope_q(roots, "code"), level__in=levels)
+    return list(nodes.order_by("code")[:limit])
 
 
 def community_choices(user, permission: str) -> list[tuple[str, str]]:

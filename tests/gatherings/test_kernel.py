@@ -1,0 +1,244 @@
+"""The gatherings kernel with a kind no app of Jiceng declares (tests.gatherings.reception):
+a monthly series on a venue, sign-up, check-in by code, a mark by hand, leave, and the
+attendance read back per person; the feed shows the series as one event with its rule."""
+
+import datetime
+from decimal import Decimal
+
+import icalendar
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from jiceng.core.actors import Actor
+from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.models import AuditEvent
+from jiceng.gatherings import selectors, services
+from jiceng.gatherings.models import Gathering, Series, SignUp
+from tests.factories import resident
+from tests.gatherings.reception import CODE
+
+COMMUNITY_A = "370829001001"
+TOWN_A = "370829001"
+P = Gathering.Phase
+
+
+def at(*args) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime(*args))
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(at(2026, 11, 2, 9, 0), tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def hall(world):
+    """A town's 党群服务中心: the communities of the town book it."""
+    return services.venue_create(
+        actor=world.a("town_staff"),
+        region_code=TOWN_A,
+        name="街道党群服务中心",
+        kind="centre",
+        capacity=80,
+        opens_at=datetime.time(8),
+        closes_at=datetime.time(18),
+    )
+
+
+def _series(world, hall, **extra):
+    return services.series_schedule(
+        actor=world.a("community_worker"),
+        kind=CODE,
+        region_code=COMMUNITY_A,
+        title="物业经理接待日",
+        rule="FREQ=MONTHLY;BYDAY=1FR",  # the first Friday of the month
+        first_starts_at=at(2026, 11, 6, 14),
+        duration=datetime.timedelta(hours=2),
+        until=datetime.date(2027, 2, 28),
+        capacity=30,
+        venue=hall,
+        public=True,
+        phase=P.OPEN,
+        **extra,
+    )
+
+
+def test_a_monthly_series_of_a_kind_declared_elsewhere(world, hall, clock):
+    staff = world.a("community_worker")
+    meetings = _series(world, hall)
+    starts = [timezone.localtime(g.starts_at) for g in meetings]
+    assert [(s.month, s.day, s.hour) for s in starts] == [
+        (11, 6, 14),
+        (12, 4, 14),
+        (1, 1, 14),
+        (2, 5, 14),
+    ]
+    assert Series.objects.get().occurrences.count() == 4
+    assert {g.venue_id for g in meetings} == {hall.pk}
+
+    # The venue is booked: another gathering cannot take the slot of any occurrence.
+    with pytest.raises(DomainError) as taken:
+        services.gathering_schedule(
+            actor=staff, kind=CODE, region_code=COMMUNITY_A, title="另一场",
+            starts_at=at(2026, 12, 4, 15), ends_at=at(2026, 12, 4, 17), capacity=10,
+            venue=hall, phase=P.PLANNED,
+        )  # fmt: skip
+    assert taken.value.code == "venue_booked"
+
+    first = meetings[0]
+    people = [resident(region_code=COMMUNITY_A) for _ in range(3)]
+    signups = [services.signup_create(actor=Actor.of_resident(p), gathering=first) for p in people]
+    assert [s.status for s in signups] == ["confirmed"] * 3
+
+    clock.move_to(at(2026, 11, 6, 14, 5))
+    services.gathering_phase(actor=staff, gathering=first, phase=P.UNDER_WAY)
+    checked = services.signup_check_in(
+        actor=Actor.of_resident(people[0]),
+        gathering=first,
+        code=services.check_in_code(first),
+    )
+    assert checked.attendance == SignUp.Attendance.CLAIMED
+    assert services.attendance_confirm_claims(actor=staff, gathering=first) == 1
+    services.attendance_mark(actor=staff, signup=signups[1], attended=True)  # paper sheet
+    services.attendance_leave(actor=staff, signup=signups[2], reason="外出务工")
+
+    clock.move_to(at(2026, 11, 6, 16, 30))
+    services.attendance_close(actor=staff, gathering=first)
+    first.refresh_from_db()
+    assert first.phase == P.CLOSED
+
+    rows = {
+        row.resident_id: row
+        for row in selectors.attendance_by_person(Gathering.objects.filter(kind=CODE))
+    }
+    assert (rows[people[0].pk].attended, rows[people[0].pk].hours) == (1, Decimal("1.92"))
+    assert (rows[people[1].pk].attended, rows[people[1].pk].hours) == (1, Decimal("2.00"))
+    assert (rows[people[2].pk].attended, rows[people[2].pk].leave) == (0, 1)
+    assert SignUp.objects.get(pk=signups[2].pk).reason == "外出务工"
+    marks = AuditEvent.objects.filter(action="gathering.attendance")
+    assert marks.count() == 3
+
+
+def test_one_occurrence_moved_and_one_cancelled_read_in_the_feed(world, hall, clock):
+    staff = world.a("community_worker")
+    meetings = _series(world, hall)
+    services.gathering_update(
+        actor=staff,
+        gathering=meetings[1],
+        starts_at=at(2026, 12, 11, 14),
+        ends_at=at(2026, 12, 11, 16),
+    )
+    services.gathering_cancel(actor=staff, gathering=meetings[2], reason="元旦放假")
+    assert Gathering.objects.get(pk=meetings[3].pk).phase == P.OPEN  # the others stand
+
+    feed = Client().get(f"/calendar/{COMMUNITY_A}/activities.ics").content
+    events = icalendar.Calendar.from_ical(feed).walk("VEVENT")
+    masters = [e for e in events if "RRULE" in e]
+    assert len(masters) == 1
+    master = masters[0]
+    assert master["RRULE"]["FREQ"] == ["MONTHLY"] and master["RRULE"]["BYDAY"] == ["1FR"]
+    excluded = (
+        [d.dt for d in master["EXDATE"].dts]
+        if not isinstance(master["EXDATE"], list)
+        else [d.dt for group in master["EXDATE"] for d in group.dts]
+    )
+    assert excluded == [at(2027, 1, 1, 14)]
+    moved = [e for e in events if "RECURRENCE-ID" in e]
+    assert len(moved) == 1 and moved[0]["UID"] == master["UID"]
+    assert moved[0]["RECURRENCE-ID"].dt == at(2026, 12, 4, 14)
+    assert moved[0]["DTSTART"].dt == at(2026, 12, 11, 14)
+    # The month page lists each occurrence with the tag its kind gives it.
+    month = Client().get(f"/calendar/{COMMUNITY_A}/?month=2026-12").content.decode()
+    assert "物业经理接待日" in month and "接待日" in month
+
+
+def test_a_series_that_clashes_anywhere_books_nothing(world, hall, clock):
+    staff = world.a("community_worker")
+    services.gathering_schedule(
+        actor=staff, kind=CODE, region_code=COMMUNITY_A, title="先订的",
+        starts_at=at(2027, 1, 1, 15), ends_at=at(2027, 1, 1, 16), capacity=10, venue=hall,
+        phase=P.PLANNED,
+    )  # fmt: skip
+    with pytest.raises(DomainError) as clash:
+        _series(world, hall)
+    assert clash.value.code == "venue_booked" and "01月01日" in clash.value.message
+    assert not Series.objects.exists()
+    assert Gathering.objects.count() == 1
+
+
+def test_a_venue_serves_its_node_and_below_only(world, hall, clock):
+    with pytest.raises(DomainError) as far:
+        services.gathering_schedule(
+            actor=world.b("community_worker"), kind=CODE, region_code="370829002001",
+            title="别的街道", starts_at=at(2026, 11, 20, 9), ends_at=at(2026, 11, 20, 10),
+            capacity=10, venue=hall,
+        )  # fmt: skip
+    assert far.value.code == "venue_invalid"
+    # A booking of another community's that is not public is not named to the asker.
+    services.gathering_schedule(
+        actor=world.a("community_worker"), kind=CODE, region_code=COMMUNITY_A,
+        title="甲社区内部会议", starts_at=at(2026, 11, 20, 9), ends_at=at(2026, 11, 20, 10),
+        capacity=10, venue=hall, phase=P.PLANNED,
+    )  # fmt: skip
+    with pytest.raises(DomainError) as booked:
+        services.gathering_schedule(
+            actor=world.a("town_staff"), kind=CODE, region_code="370829001002",
+            title="乙社区", starts_at=at(2026, 11, 20, 9), ends_at=at(2026, 11, 20, 10),
+            capacity=10, venue=hall, phase=P.PLANNED,
+        )  # fmt: skip
+    assert booked.value.code == "venue_booked" and "甲社区内部会议" not in booked.value.message
+
+
+def test_an_invited_meeting_takes_no_sign_ups_and_its_roster_is_invited(world, hall, clock):
+    staff = world.a("community_worker")
+    meeting = services.gathering_schedule(
+        actor=staff, kind=CODE, region_code=COMMUNITY_A, title="党员大会",
+        starts_at=at(2026, 11, 20, 9), ends_at=at(2026, 11, 20, 10), capacity=10,
+        audience=Gathering.Audience.INVITED, phase=P.OPEN,
+    )  # fmt: skip
+    members = [resident(region_code=COMMUNITY_A) for _ in range(2)]
+    stranger = resident(region_code=COMMUNITY_A)
+    with pytest.raises(DomainError) as refused:
+        services.signup_create(actor=Actor.of_resident(stranger), gathering=meeting)
+    assert refused.value.code == "not_invited"
+    assert services.signup_invite(actor=staff, gathering=meeting, residents=members) == 2
+    assert services.signup_invite(actor=staff, gathering=meeting, residents=members) == 0
+    assert set(meeting.signups.values_list("resident_id", flat=True)) == {m.pk for m in members}
+    with pytest.raises(NotFound):  # another community's staff do not organize it
+        services.signup_invite(
+            actor=world.b("community_worker"), gathering=meeting, residents=[stranger]
+        )
+    # An invited member opens it though it is not on the public calendar.
+    phone = Client()
+    session = phone.session
+    session["resident_id"] = members[0].pk
+    session.save()
+    assert phone.get(f"/a/{meeting.pk}/").status_code == 200
+    stranger_phone = Client()
+    session = stranger_phone.session
+    session["resident_id"] = stranger.pk
+    session.save()
+    assert stranger_phone.get(f"/a/{meeting.pk}/").status_code == 404
+
+
+def test_the_organizers_day_page_for_staff_and_nobody_else(world, hall, clock, login):
+    staff = world.a("community_worker")
+    meeting = services.gathering_schedule(
+        actor=staff, kind=CODE, region_code=COMMUNITY_A, title="接待日",
+        starts_at=at(2026, 11, 2, 9, 10), ends_at=at(2026, 11, 2, 11), capacity=10,
+        phase=P.OPEN, public=True,
+    )  # fmt: skip
+    someone = resident(region_code=COMMUNITY_A)
+    signup = services.signup_create(actor=Actor.of_resident(someone), gathering=meeting)
+    page = login(staff).get(f"/a/{meeting.pk}/roster/")
+    assert page.status_code == 200 and "请假" in page.content.decode()
+    marked = login(staff).post(
+        f"/a/{meeting.pk}/leave/{signup.pk}/", {"reason": "住院", "next": "https://evil.example/"}
+    )
+    assert marked.status_code == 302 and marked["Location"] == f"/a/{meeting.pk}/roster/"
+    assert SignUp.objects.get(pk=signup.pk).attendance == SignUp.Attendance.LEAVE
+    assert login(world.b("community_worker")).get(f"/a/{meeting.pk}/roster/").status_code == 404
+    assert Client().get(f"/a/{meeting.pk}/roster/").status_code == 302  # sign in first
