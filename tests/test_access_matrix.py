@@ -411,6 +411,15 @@ def _signup(world: World):
     )
 
 
+def _held_with_sheet(world: World):
+    """A held activity of community A whose paper sheet its leader photographed."""
+    from django.core.files.base import ContentFile
+
+    activity = _activity(world, "held")
+    activity.gathering.sheet.save("sheet.jpg", ContentFile(b"\xff\xd8 sheet"), save=True)
+    return activity
+
+
 def _need(world: World):
     from jiceng.activities.services import need_record
 
@@ -1472,6 +1481,23 @@ PAGES = [
         method="post",
         data=lambda w: {"reason": "住院"},
         owner=302,
+        outsider=404,
+        resident=True,
+    ),
+    Case(
+        "gatherings:sheet",
+        "",
+        lambda w: f"/a/{_activity(w, 'held').gathering_id}/sheet/",
+        method="post",
+        data=lambda w: {},
+        owner=302,
+        outsider=404,
+        resident=True,
+    ),
+    Case(
+        "gatherings:sheet_photo",
+        "",
+        lambda w: f"/a/{_held_with_sheet(w).gathering_id}/sheet.jpg",
         outsider=404,
         resident=True,
     ),

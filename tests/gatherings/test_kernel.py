@@ -242,3 +242,44 @@ def test_the_organizers_day_page_for_staff_and_nobody_else(world, hall, clock, l
     assert SignUp.objects.get(pk=signup.pk).attendance == SignUp.Attendance.LEAVE
     assert login(world.b("community_worker")).get(f"/a/{meeting.pk}/roster/").status_code == 404
     assert Client().get(f"/a/{meeting.pk}/roster/").status_code == 302  # sign in first
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def test_a_paper_sheet_is_kept_sealed_and_each_look_is_recorded(world, clock, login, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    staff = world.a("community_worker")
+    meeting = services.gathering_schedule(
+        actor=staff, kind=CODE, region_code=COMMUNITY_A, title="接待日",
+        starts_at=at(2026, 11, 2, 9, 10), ends_at=at(2026, 11, 2, 11), capacity=10,
+        phase=P.UNDER_WAY,
+    )  # fmt: skip
+    client = login(staff)
+    upload = SimpleUploadedFile("sheet.png", _png(), content_type="image/png")
+    assert client.post(f"/a/{meeting.pk}/sheet/", {"sheet": upload}).status_code == 302
+    meeting.refresh_from_db()
+    stored = meeting.sheet.storage.path(meeting.sheet.name)
+    with open(stored, "rb") as raw:
+        assert not raw.read().startswith(b"\xff\xd8")  # sealed on disk, not a JPEG
+    photo = client.get(f"/a/{meeting.pk}/sheet.jpg")
+    assert photo.status_code == 200
+    assert b"".join(photo.streaming_content).startswith(b"\xff\xd8")  # re-encoded JPEG
+    assert AuditEvent.objects.filter(action="gathering.sheet_view").count() == 1
+    other = login(world.b("community_worker"))
+    assert other.get(f"/a/{meeting.pk}/sheet.jpg").status_code == 404
+    text = SimpleUploadedFile("sheet.png", b"not an image", content_type="image/png")
+    client.post(f"/a/{meeting.pk}/sheet/", {"sheet": text})
+    meeting.refresh_from_db()
+    assert (
+        meeting.sheet.name.endswith(".jpg")
+        and AuditEvent.objects.filter(action="gathering.sheet").count() == 1
+    )  # the refused upload changed nothing

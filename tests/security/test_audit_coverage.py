@@ -53,14 +53,13 @@ WRITES_NOTHING = {
     "resident_login": "puts the resident in the session (otp_verify records the login)",
     "current_resident": "a lookup",
     "resident_by_phone": "registers a phone staff named in an action that is recorded",
-    # activities
-    "check_in_code": "the code on the leader's screen",
+    # gatherings
+    "check_in_code": "the code on the organizer's screen",
     "check_in_step": "the number of a moment's 20-second step",
     "voided_requests": "what an approval's page shows",
     "is_self": "a check (is this actor the resident?)",
     "own_resident_id": "a lookup",
     "check_in_scan": "a check of a code's freshness (the check-in it allows is recorded)",
-    # gatherings
     "organizes": "a check (does the kind say this actor organizes it?)",
     "tell_signed_up": "queues messages for a change its caller records",
     # points

@@ -99,6 +99,8 @@ ACTIONS = {
     "gathering.check_in": "签到",
     "gathering.check_out": "签退",
     "gathering.attendance": "确认、划去出勤或记录请假",
+    "gathering.sheet": "上传纸质签到表",
+    "gathering.sheet_view": "查看纸质签到表",
     "venue.create": "新增阵地",
     "team.create": "新增志愿服务队",
     "team.member_add": "志愿服务队添加队员",

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.personal import sealed_storage
 
 
 class Venue(models.Model):
@@ -95,6 +96,10 @@ class Gathering(models.Model):
     )
     check_in_secret = models.CharField("签到密钥", max_length=32)
     cancel_reason = models.CharField("取消原因", max_length=200, blank=True)
+    sheet = models.FileField(
+        "纸质签到表", upload_to="gatherings/sheets/%Y/%m/", blank=True, storage=sealed_storage,
+        help_text="没有手机的人签的纸质签到表的照片（手工确认出勤的凭据）",
+    )  # fmt: skip
     sequence = models.PositiveIntegerField("版本", default=0, help_text="iCalendar SEQUENCE")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)

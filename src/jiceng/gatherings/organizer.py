@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -132,6 +133,31 @@ def leave(request, gathering: Gathering, signup_pk: int):
     else:
         messages.success(request, "已记录请假。")
     return _back(request, gathering)
+
+
+@organizer_required
+@require_POST
+def sheet(request, gathering: Gathering):
+    """上传纸质签到表 (a photo)."""
+    upload = request.FILES.get("sheet")
+    try:
+        if upload is None:
+            raise DomainError("请选择签到表照片。", code="sheet_required")
+        services.sheet_attach(actor=request.actor, gathering=gathering, upload=upload)
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, "签到表已上传。")
+    return _back(request, gathering)
+
+
+@organizer_required
+@require_GET
+def sheet_photo(request, gathering: Gathering):
+    photo = services.sheet_open(actor=request.actor, gathering=gathering)
+    response = FileResponse(photo, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @organizer_required

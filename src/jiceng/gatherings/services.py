@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from jiceng.cases.photos import clean_photo
 from jiceng.core import audit, outbox
 from jiceng.core.access import require
 from jiceng.core.actors import Actor
@@ -561,6 +562,37 @@ def signup_check_out(*, actor: Actor, gathering: Gathering) -> SignUp:
         actor=actor, action="gathering.check_out", obj=signup, region_code=gathering.region_code
     )
     return signup
+
+
+# --- the paper sheet ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sheet_attach(*, actor: Actor, gathering: Gathering, upload) -> Gathering:
+    """纸质签到表: the organizer attaches a photo of the paper sheet signed by those
+    without a phone, the evidence of the marks made by hand. It is re-encoded (no
+    location, no camera data) and kept sealed; a new photo replaces the old one."""
+    locked = _locked(gathering)
+    actor = _organizer(actor, locked)
+    if locked.phase in (P.DRAFT, P.CANCELLED):
+        raise DomainError("还没有开始或已取消，不能上传签到表。", code="invalid_transition")
+    photo = clean_photo(upload)
+    old = locked.sheet.name
+    locked.sheet.save(f"{locked.pk}-{secrets.token_hex(8)}.jpg", photo.content, save=False)
+    _save(locked, ["sheet"])
+    if old:
+        transaction.on_commit(lambda: locked.sheet.storage.delete(old))
+    audit.record(actor=actor, action="gathering.sheet", obj=locked)
+    return locked
+
+
+def sheet_open(*, actor: Actor, gathering: Gathering):
+    """The sheet's photo for its organizer; each look is recorded (it shows names)."""
+    actor = _organizer(actor, gathering)
+    if not gathering.sheet:
+        raise NotFound()
+    audit.record(actor=actor, action="gathering.sheet_view", obj=gathering)
+    return gathering.sheet.open("rb")
 
 
 # --- attendance -----------------------------------------------------------------------------
