@@ -86,14 +86,18 @@ def led_teams(resident) -> list[VolunteerTeam]:
     return list(resident.led_teams.filter(is_active=True).order_by("name"))
 
 
+def team_reach(team: VolunteerTeam) -> str:
+    """Where a team takes activities: its town, for a community's or a town's team; all
+    under its node, for a team above a town (a county's corps)."""
+    return team.region_code if is_above(team.region_code, TOWN) else town_of(team.region_code)
+
+
 def claimable(team: VolunteerTeam) -> QuerySet:
-    """抢单: activities published in the team's town (街道) that no team has yet."""
+    """抢单: activities published where the team reaches that no team has yet."""
     return (
         Activity.objects.filter(
             status=A.PUBLISHED,
-            region_code__within=(
-                team.region_code if is_above(team.region_code, TOWN) else town_of(team.region_code)
-            ),
+            region_code__within=team_reach(team),
             gathering__starts_at__gt=timezone.now(),
         )
         .select_related(*RELATED)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jiceng.activities.models import Activity, Need, ServiceType, TeamMember, VolunteerTeam
+from jiceng.activities.selectors import team_reach
 from jiceng.activities.workflow import LEADER, PHASE, PROCESS, leader_label
 from jiceng.core import audit
 from jiceng.core.access import require
@@ -21,10 +22,8 @@ from jiceng.core.region_codes import (
     COUNTY,
     GRID,
     TOWN,
-    is_above,
     is_within,
     level_of,
-    town_of,
 )
 from jiceng.gatherings import services as gatherings
 from jiceng.gatherings.models import SignUp, Venue
@@ -129,13 +128,6 @@ def need_record(
 # --- planning ------------------------------------------------------------------------------
 
 
-def _team_reaches(team: VolunteerTeam, region_code: str) -> bool:
-    """A community's or town's team takes activities in its town; a team above a town (a
-    county's corps) anywhere under its node."""
-    home = team.region_code if is_above(team.region_code, TOWN) else town_of(team.region_code)
-    return is_within(region_code, home)
-
-
 @transaction.atomic
 def activity_create(
     *,
@@ -217,7 +209,7 @@ def activity_claim(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> 
     actor = _resident(actor)
     if team.leader_id != actor.resident.pk or not team.is_active:
         raise NotFound()
-    if not _team_reaches(team, activity.region_code):
+    if not is_within(activity.region_code, team_reach(team)):
         raise DomainError("只能认领本街道（乡镇）的活动。", code="team_far_away")
 
     def taken(current: Activity) -> DomainError:
@@ -239,7 +231,7 @@ def activity_claim(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> 
 
 def activity_assign(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> Activity:
     """派单: the community gives the activity to a team (a draft is published with it)."""
-    if not _team_reaches(team, activity.region_code) or not team.is_active:
+    if not is_within(activity.region_code, team_reach(team)) or not team.is_active:
         raise DomainError("只能派给本街道（乡镇）的队伍。", code="team_far_away")
     return PROCESS.run(
         activity,
@@ -364,6 +356,7 @@ def activity_update(
 
     def move(locked: Activity) -> None:
         nonlocal moved
+        before = (locked.gathering.starts_at, locked.gathering.ends_at)
         changed = gatherings.gathering_update(
             actor=actor,
             gathering=locked.gathering,
@@ -373,7 +366,7 @@ def activity_update(
             place=place,
             capacity=capacity,
         )
-        moved = changed.moved
+        moved = (changed.starts_at, changed.ends_at) != before
         locked.gathering = changed
 
     return PROCESS.run(

@@ -340,7 +340,6 @@ def gathering_update(
         obj=locked,
         detail={"starts_at": starts.isoformat(), "moved": moved},
     )
-    locked.moved = moved
     return locked
 
 
@@ -397,17 +396,18 @@ def signup_invite(*, actor: Actor, gathering: Gathering, residents) -> int:
     actor = _organizer(actor, locked)
     if locked.phase in (P.CLOSED, P.CANCELLED):
         raise DomainError("已结束或已取消，不能邀请。", code="invalid_transition")
-    present = dict(SignUp.objects.filter(gathering=locked).values_list("resident_id", "status"))
-    fresh = [r for r in residents if r.pk not in present]
-    again = [pk for pk, status in present.items() if status == SignUp.Status.CANCELLED]
-    wanted = {r.pk for r in residents}
+    wanted = {r.pk: r for r in residents}
+    present = set(SignUp.objects.filter(gathering=locked).values_list("resident_id", flat=True))
     SignUp.objects.bulk_create(
-        SignUp(gathering=locked, resident=r, status=SignUp.Status.CONFIRMED) for r in fresh
+        SignUp(gathering=locked, resident=r, status=SignUp.Status.CONFIRMED)
+        for pk, r in wanted.items()
+        if pk not in present
     )
-    SignUp.objects.filter(gathering=locked, resident_id__in=wanted & set(again)).update(
+    # Those who withdrew or were waiting hold a place once invited.
+    again = SignUp.objects.filter(gathering=locked, resident_id__in=wanted).exclude(
         status=SignUp.Status.CONFIRMED
     )
-    count = len(fresh) + len(wanted & set(again))
+    count = len(wanted.keys() - present) + again.update(status=SignUp.Status.CONFIRMED)
     audit.record(
         actor=actor, action="gathering.invite", obj=locked, detail={"residents": sorted(wanted)}
     )
