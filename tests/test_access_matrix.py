@@ -1501,6 +1501,20 @@ PAGES = [
         outsider=404,
         resident=True,
     ),
+    # Staff of the community put someone of their register on the roster (no phone).
+    Case(
+        "gatherings:add",
+        "community_worker",
+        lambda w: f"/a/{_activity(w, 'held').gathering_id}/add/?q=测试",
+    ),
+    Case(
+        "gatherings:add",
+        "community_worker",
+        lambda w: f"/a/{_activity(w, 'held').gathering_id}/add/",
+        method="post",
+        data=lambda w: {"person": w.household_a.members.first().pk},
+        owner=302,
+    ),
     Case(
         "gatherings:confirm_claims",
         "",

@@ -20,7 +20,7 @@ from jiceng.gatherings.models import SignUp
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
 from tests.activities.conftest import at
-from tests.factories import resident
+from tests.factories import household_with_people, resident
 
 A = Activity.Status
 Attendance = SignUp.Attendance
@@ -310,3 +310,31 @@ def test_the_code_page_changes_the_code_every_20_seconds(held, leader, clock):
         gatherings.check_in_code(activity.gathering) in second
         and gatherings.check_in_code(activity.gathering) not in first
     )
+
+
+def test_someone_put_on_the_roster_by_record_is_paid_in_their_account_if_any(
+    held, leader, staff_a, clock, world
+):
+    """Staff put two people of the register on the roster (no phone with them): the one
+    whose record has an account is paid there; the other, with no account, holds no
+    points and is paid nothing, though their attendance counts."""
+    activity, _, _ = held()
+    household = household_with_people(world.grid_a.code)
+    with_account, without = household.members.order_by("pk")
+    account = resident(person=with_account)
+    gatherings.signup_invite(
+        actor=staff_a, gathering=activity.gathering, persons=[with_account, without]
+    )
+    rows = SignUp.objects.filter(gathering=activity.gathering, person__isnull=False)
+    for row in rows:
+        gatherings.attendance_mark(actor=Actor.of_resident(leader), signup=row, attended=True)
+    clock.move_to(at(2026, 11, 10, 11, 30))
+    activity = services.activity_complete(actor=Actor.of_resident(leader), activity=activity)
+    services.activity_settle(actor=staff_a, activity=activity)
+    paid = rows.get(person=with_account)
+    assert set(JournalEntry.objects.values_list("key", flat=True)) == {
+        f"checkin:{paid.pk}",
+        f"activity:{activity.pk}:team",
+    }
+    assert _balances() == {account.pk: 10}
+    assert verify() == (2, [])

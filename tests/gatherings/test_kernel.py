@@ -283,3 +283,102 @@ def test_a_paper_sheet_is_kept_sealed_and_each_look_is_recorded(world, clock, lo
         meeting.sheet.name.endswith(".jpg")
         and AuditEvent.objects.filter(action="gathering.sheet").count() == 1
     )  # the refused upload changed nothing
+
+
+def _meeting(world, **extra):
+    return services.gathering_schedule(
+        actor=world.a("community_worker"), kind=CODE, region_code=COMMUNITY_A, title="党员大会",
+        starts_at=at(2026, 11, 2, 9, 10), ends_at=at(2026, 11, 2, 11), capacity=10,
+        audience=Gathering.Audience.INVITED, phase=P.UNDER_WAY, **extra,
+    )  # fmt: skip
+
+
+def test_someone_without_an_account_is_on_the_roster_by_their_register_record(world, clock):
+    """An elderly member with no phone account: invited by their person record, marked
+    present by hand, and read back in attendance by that record."""
+    staff = world.a("community_worker")
+    meeting = _meeting(world)
+    elder, member = world.household_a.members.order_by("pk")
+    assert services.signup_invite(actor=staff, gathering=meeting, persons=[elder, member]) == 2
+    assert services.signup_invite(actor=staff, gathering=meeting, persons=[elder]) == 0
+    row = SignUp.objects.get(gathering=meeting, person=elder)
+    assert row.resident_id is None and row.status == SignUp.Status.CONFIRMED
+
+    # The other member's own account, linked to their record, finds the row as its own:
+    # it checks in on it, and inviting the account adds nobody.
+    account = resident(person=member)
+    assert services.signup_invite(actor=staff, gathering=meeting, residents=[account]) == 0
+    services.signup_check_in(
+        actor=Actor.of_resident(account), gathering=meeting, code=services.check_in_code(meeting)
+    )
+    assert SignUp.objects.filter(gathering=meeting).count() == 2
+    theirs = SignUp.objects.get(gathering=meeting, person=member)
+    assert theirs.attendance == SignUp.Attendance.CLAIMED and theirs.resident_id is None
+
+    services.attendance_mark(actor=staff, signup=row, attended=True)  # the paper sheet
+    services.attendance_confirm_claims(actor=staff, gathering=meeting)
+    clock.move_to(at(2026, 11, 2, 11, 30))
+    services.attendance_close(actor=staff, gathering=meeting)
+    rows = {r.person_id: r for r in selectors.attendance_by_person(Gathering.objects.all())}
+    assert (rows[elder.pk].attended, rows[elder.pk].resident_id) == (1, None)
+    assert rows[elder.pk].hours == Decimal("1.83")
+    assert (rows[member.pk].attended, rows[member.pk].resident_id) == (1, account.pk)
+    assert AuditEvent.objects.filter(action="gathering.attendance").count() == 2
+
+
+def test_the_account_cannot_confirm_its_own_register_row(world, clock):
+    """Whose own row a person-row is follows the link to the account: a team leader or
+    staff member whose record it is cannot confirm it."""
+    staff = world.a("community_worker")
+    meeting = _meeting(world)
+    person = world.household_a.members.first()
+    services.signup_invite(actor=staff, gathering=meeting, persons=[person])
+    row = SignUp.objects.get(person=person)
+    account = resident(person=person)
+    own = selectors.own_account(Actor.of_resident(account))
+    assert selectors.is_own(row, own)
+    assert not selectors.is_own(row, (account.pk + 1, person.pk + 1))
+    assert [s.pk for s in selectors.resident_signups(account)] == [row.pk]
+
+
+def test_staff_put_someone_of_their_register_on_the_roster_and_nobody_else(world, clock, login):
+    meeting = _meeting(world)
+    client = login(world.a("community_worker"))
+    elder = world.household_a.members.first()
+    found = client.get(f"/a/{meeting.pk}/add/", {"q": elder.name})
+    assert found.status_code == 200 and elder.name in found.content.decode()
+    assert client.post(f"/a/{meeting.pk}/add/", {"person": elder.pk}).status_code == 302
+    assert SignUp.objects.filter(gathering=meeting, person=elder).count() == 1
+    assert "已在名单中" in client.get(f"/a/{meeting.pk}/add/", {"q": elder.name}).content.decode()
+
+    # Someone of another community's register is not found, nor added by id.
+    far = world.household_b.members.first()
+    missed = client.get(f"/a/{meeting.pk}/add/", {"q": far.name}).content.decode()
+    assert "没有找到" in missed and f'value="{far.pk}"' not in missed
+    assert client.post(f"/a/{meeting.pk}/add/", {"person": far.pk}).status_code == 404
+    assert client.post(f"/a/{meeting.pk}/add/", {"person": "x"}).status_code == 404
+    assert not SignUp.objects.filter(person=far).exists()
+    # Another community's staff, and residents, find no such page.
+    other = login(world.b("community_worker"))
+    assert other.get(f"/a/{meeting.pk}/add/").status_code == 404
+    assert other.post(f"/a/{meeting.pk}/add/", {"person": far.pk}).status_code == 404
+    assert SignUp.objects.filter(gathering=meeting).count() == 1
+
+
+def test_someone_on_the_roster_by_record_is_told_at_its_phone(world, clock):
+    from jiceng.core.models import OutboxMessage
+
+    staff = world.a("community_worker")
+    meeting = services.gathering_schedule(
+        actor=staff, kind=CODE, region_code=COMMUNITY_A, title="党员大会",
+        starts_at=at(2026, 11, 20, 9), ends_at=at(2026, 11, 20, 10), capacity=10,
+        audience=Gathering.Audience.INVITED, phase=P.OPEN,
+    )  # fmt: skip
+    with_phone, without = world.household_a.members.order_by("pk")
+    with_phone.phone = "13912345678"
+    with_phone.save()
+    without.phone = ""
+    without.save()
+    services.signup_invite(actor=staff, gathering=meeting, persons=[with_phone, without])
+    services.gathering_cancel(actor=staff, gathering=meeting, reason="改期")
+    assert OutboxMessage.objects.count() == 1

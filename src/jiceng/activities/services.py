@@ -28,6 +28,7 @@ from jiceng.core.region_codes import (
 from jiceng.gatherings import services as gatherings
 from jiceng.gatherings.models import SignUp, Venue
 from jiceng.points.services import Award, points_award, team_account
+from jiceng.residents.models import Resident
 
 A = Activity.Status
 KIND = "activity"
@@ -285,11 +286,19 @@ def activity_complete(*, actor: Actor, activity: Activity) -> Activity:
     )
 
 
+def _account(person):
+    try:
+        return person.resident if person else None
+    except Resident.DoesNotExist:
+        return None
+
+
 def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
     """结算: post the activity's points to each confirmed attendance (key
     checkin:<sign-up>; a check-in the leader did not confirm is paid nothing) and to the
     team, in the ledger of the activity's community; then the activity is settled.
-    Settling twice posts nothing twice."""
+    Someone on the roster by their register record is paid in their account if they have
+    one (points are held by accounts). Settling twice posts nothing twice."""
     actor = actor_required(actor)
     with transaction.atomic():
         activity = PROCESS.run(activity, "settle", actor=actor)
@@ -298,7 +307,7 @@ def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
                 gathering_id=activity.gathering_id,
                 status=SignUp.Status.CONFIRMED,
                 attendance=SignUp.Attendance.CONFIRMED,
-            ).select_related("resident")
+            ).select_related("resident", "person__resident")
         )
         title = activity.gathering.title
         if activity.points:
@@ -307,9 +316,10 @@ def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
                     key=f"checkin:{signup.pk}",
                     memo=f"参加活动：{title}",
                     points=activity.points,
-                    resident=signup.resident,
+                    resident=resident,
                 )
                 for signup in attended
+                if (resident := signup.resident or _account(signup.person))
             ]
             if activity.team_id and attended:
                 awards.append(

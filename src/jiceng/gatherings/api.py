@@ -60,7 +60,8 @@ def gathering_list(request, region: str | None = None, month: str | None = None,
 
 
 class AttendanceOut(Schema):
-    resident_id: int
+    person_id: int | None = Field(description="实有人口记录（已关联时）")
+    resident_id: int | None = Field(description="居民账号（有账号时）")
     attended: int = Field(description="出勤次数")
     leave: int = Field(description="请假次数")
     absent: int = Field(description="缺席次数")
@@ -105,7 +106,7 @@ class SignUpOut(Schema):
 
     @staticmethod
     def resolve_name(obj):
-        person = obj.resident.person
+        person = obj.who
         return mask_name(person.name) if person else f"尾号{obj.resident.phone[-4:]}"
 
 

@@ -171,8 +171,14 @@ class SignUp(models.Model):
         LEAVE = "leave", "请假"
 
     gathering = models.ForeignKey(Gathering, on_delete=models.CASCADE, related_name="signups")
+    # Who: a resident account (a sign-up, a check-in by phone), a person of the register
+    # the organizer put on the roster (an elderly member with no phone account), or both
+    # once that person's own account checks in.
     resident = models.ForeignKey(
-        "residents.Resident", on_delete=models.PROTECT, related_name="signups"
+        "residents.Resident", on_delete=models.PROTECT, related_name="signups", null=True
+    )
+    person = models.ForeignKey(
+        "places.Person", on_delete=models.PROTECT, related_name="signups", null=True
     )
     status = models.CharField("状态", max_length=16, choices=Status.choices)
     created_at = models.DateTimeField("报名时间", auto_now_add=True)
@@ -192,6 +198,11 @@ class SignUp(models.Model):
         ordering = ["gathering", "created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["gathering", "resident"], name="gathering_signup_once"),
+            models.UniqueConstraint(fields=["gathering", "person"], name="gathering_person_once"),
+            models.CheckConstraint(
+                condition=Q(resident__isnull=False) | Q(person__isnull=False),
+                name="gathering_signup_is_someone",
+            ),
             # A claim is a check-in: there is nothing to confirm without one.
             models.CheckConstraint(
                 condition=~Q(attendance="claimed") | Q(checked_in_at__isnull=False),
@@ -200,7 +211,12 @@ class SignUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.gathering_id} {self.resident_id}"
+        return f"{self.gathering_id} {self.resident_id or ''} {self.person_id or ''}"
+
+    @property
+    def who(self):
+        """The register record shown for this row (its own, or its account's), if any."""
+        return self.person or (self.resident.person if self.resident else None)
 
     @property
     def attended(self) -> bool:

@@ -18,6 +18,7 @@ from jiceng.core.links import public_base_url, safe_next
 from jiceng.gatherings import selectors, services
 from jiceng.gatherings.kinds import kind_of
 from jiceng.gatherings.models import Gathering, SignUp
+from jiceng.places.selectors import SEARCH_LIMIT, person_get, person_search
 from jiceng.residents.services import current_resident
 
 P = Gathering.Phase
@@ -133,6 +134,47 @@ def leave(request, gathering: Gathering, signup_pk: int):
     else:
         messages.success(request, "已记录请假。")
     return _back(request, gathering)
+
+
+@organizer_required
+def add(request, gathering: Gathering):
+    """添加名单外的人: staff find someone of the register (masked, within what they may
+    see) who is there without a phone account, and put them on the roster; their
+    attendance is then confirmed like anyone's. A resident organizer cannot search the
+    register, so finds nothing here."""
+    if not request.actor.is_staff:
+        raise NotFound()
+    if request.method == "POST":
+        person = person_get(user=request.user, pk=_int(request.POST.get("person")))
+        try:
+            services.signup_invite(actor=request.actor, gathering=gathering, persons=[person])
+        except DomainError as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, "已加入名单，请在名单中为其确认出勤。")
+        return _back(request, gathering)
+    query = request.GET.get("q", "").strip()
+    try:
+        found = person_search(user=request.user, query=query) if query else []
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+        found = []
+    on_roster = {s.who.pk for s in selectors.roster(gathering) if s.who}
+    context = {
+        "gathering": gathering,
+        "query": query,
+        "found": [(p, p.pk in on_roster) for p in found],
+        "limit": SEARCH_LIMIT,
+        "base": "base.html",
+    }
+    return render(request, "gatherings/organizer/add.html", context)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
 
 
 @organizer_required

@@ -213,7 +213,7 @@ def signup(request, pk: int):
 @require_POST
 def signup_cancel(request, pk: int):
     item = selectors.resident_gathering(pk, request.resident)
-    mine = SignUp.objects.filter(gathering=item, resident=request.resident).first()
+    mine = selectors.resident_signup(item, request.resident)
     try:
         if mine is None:
             raise DomainError("您没有报名。", code="not_signed_up")

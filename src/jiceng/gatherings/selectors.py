@@ -5,14 +5,15 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from jiceng.core.access import scope_filter, scopes
+from jiceng.core.access import has_permission, scope_filter, scopes
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.region_codes import ancestors_of
 from jiceng.gatherings.kinds import kind_of
 from jiceng.gatherings.models import Gathering, SignUp, Venue
+from jiceng.residents.models import Resident
 from jiceng.residents.services import own_resident_id
 
 RELATED = ("venue",)
@@ -37,11 +38,39 @@ def month_bounds(month: str | None) -> tuple[datetime.date, datetime.datetime, d
     return first, start, end
 
 
+def theirs(resident, prefix: str = "") -> Q:
+    """A resident's rows on rosters: those of their account, and those the organizer put
+    their person on (an invited branch member whose account checks in later). `prefix`
+    reaches the sign-ups through a relation (`signups__` from gatherings)."""
+    mine = Q(**{f"{prefix}resident": resident})
+    if resident.person_id:
+        mine |= Q(**{f"{prefix}resident__isnull": True, f"{prefix}person": resident.person_id})
+    return mine
+
+
+def own_account(actor) -> tuple[int | None, int | None]:
+    """The resident account an actor is (see residents.services.own_resident_id) and the
+    person it is linked to: what makes a roster row the actor's own."""
+    if actor.is_resident:
+        return actor.resident.pk, actor.resident.person_id
+    own = own_resident_id(actor)
+    if own is None:
+        return None, None
+    return own, Resident.objects.filter(pk=own).values_list("person_id", flat=True).first()
+
+
+def is_own(signup: SignUp, own: tuple[int | None, int | None]) -> bool:
+    resident, person = own
+    return (resident is not None and signup.resident_id == resident) or (
+        person is not None and signup.resident_id is None and signup.person_id == person
+    )
+
+
 def roster(gathering: Gathering) -> list[SignUp]:
     """Who signed up or was invited (not those who withdrew): confirmed first."""
     return list(
         gathering.signups.exclude(status=SignUp.Status.CANCELLED)
-        .select_related("resident__person")
+        .select_related("resident__person", "person")
         .order_by("status", "created_at", "id")
     )
 
@@ -54,15 +83,18 @@ def resident_signup(gathering: Gathering, resident) -> SignUp | None:
     if resident is None:
         return None
     return (
-        SignUp.objects.filter(gathering=gathering, resident=resident)
+        SignUp.objects.filter(theirs(resident), gathering=gathering)
         .exclude(status=SignUp.Status.CANCELLED)
+        .order_by(F("resident").asc(nulls_last=True))
         .first()
     )
 
 
 def resident_signups(resident, upcoming_only: bool = False) -> QuerySet:
-    signups = resident.signups.exclude(status=SignUp.Status.CANCELLED).select_related(
-        "gathering__venue"
+    signups = (
+        SignUp.objects.filter(theirs(resident))
+        .exclude(status=SignUp.Status.CANCELLED)
+        .select_related("gathering__venue")
     )
     if upcoming_only:
         signups = signups.filter(gathering__ends_at__gte=timezone.now())
@@ -107,7 +139,7 @@ def resident_gathering(pk: int, resident) -> Gathering:
     are on the roster of (a branch's meeting they were invited to)."""
     reach = Q(public=True)
     if resident is not None:
-        reach |= Q(signups__resident=resident) & ~Q(signups__status=SignUp.Status.CANCELLED)
+        reach |= theirs(resident, "signups__") & ~Q(signups__status=SignUp.Status.CANCELLED)
     gathering = Gathering.objects.select_related(*RELATED).filter(reach, pk=pk).distinct().first()
     if gathering is None or gathering.phase == P.DRAFT:
         raise NotFound("未找到该活动。")
@@ -128,42 +160,49 @@ def attended(gatherings: QuerySet) -> QuerySet:
 
 @dataclass
 class PersonAttendance:
-    resident_id: int
-    attended: int
-    leave: int
-    absent: int
-    hours: Decimal
+    """One person's attendance: `person_id` is their register record where known (their
+    own, or their account's), `resident_id` their account where they have one."""
+
+    person_id: int | None
+    resident_id: int | None
+    attended: int = 0
+    leave: int = 0
+    absent: int = 0
+    hours: Decimal = Decimal(0)
 
 
 def attendance_by_person(gatherings: QuerySet, residents=None) -> list[PersonAttendance]:
     """Attendance and hours per person over some gatherings (a kind, a region, a period,
     chosen by the caller): how often each was there, excused (请假) or absent, and their
-    hours. Only gatherings whose attendance is final count."""
+    hours. Only gatherings whose attendance is final count. Rows of one person — by their
+    account and by their register record — are counted together."""
     rows = SignUp.objects.filter(
         gathering__in=gatherings.filter(phase=P.CLOSED), status=SignUp.Status.CONFIRMED
     )
     if residents is not None:
         rows = rows.filter(resident__in=residents)
     totals = (
-        rows.values("resident_id")
+        rows.values("person_id", "resident_id", "resident__person_id", "person__resident")
         .annotate(
             attended=Count("pk", filter=Q(attendance=Attendance.CONFIRMED)),
             leave=Count("pk", filter=Q(attendance=Attendance.LEAVE)),
             absent=Count("pk", filter=~Q(attendance__in=(Attendance.CONFIRMED, Attendance.LEAVE))),
             hours=Sum("hours", filter=Q(attendance=Attendance.CONFIRMED)),
         )
-        .order_by("resident_id")
+        .order_by()
     )
-    return [
-        PersonAttendance(
-            resident_id=row["resident_id"],
-            attended=row["attended"],
-            leave=row["leave"],
-            absent=row["absent"],
-            hours=row["hours"] or Decimal(0),
-        )
-        for row in totals
-    ]
+    people: dict[tuple, PersonAttendance] = {}
+    for row in totals:
+        person = row["person_id"] or row["resident__person_id"]
+        key = ("person", person) if person else ("resident", row["resident_id"])
+        account = row["resident_id"] or row["person__resident"]
+        entry = people.setdefault(key, PersonAttendance(person, account))
+        entry.resident_id = entry.resident_id or account
+        entry.attended += row["attended"]
+        entry.leave += row["leave"]
+        entry.absent += row["absent"]
+        entry.hours += row["hours"] or Decimal(0)
+    return sorted(people.values(), key=lambda e: (e.person_id or 0, e.resident_id or 0))
 
 
 def in_period(gatherings: QuerySet, start: datetime.date, end: datetime.date) -> QuerySet:
@@ -179,12 +218,16 @@ def roster_context(gathering: Gathering, actor, back: str) -> dict:
     """What the roster fragment (gatherings/_roster.html) needs, for any page showing it:
     an owning app's page includes it too."""
     signups = roster(gathering)
+    own = own_account(actor)
+    marking = gathering.phase in ATTENDANCE and kind_of(gathering).organizes(actor, gathering)
     return {
         "gathering": gathering,
         "signups": signups,
         "claims": sum(s.attendance == SignUp.Attendance.CLAIMED for s in signups),
-        "marking": gathering.phase in ATTENDANCE and kind_of(gathering).organizes(actor, gathering),
-        "own_resident": own_resident_id(actor),
+        "marking": marking,
+        "own": {s.pk for s in signups if is_own(s, own)},
+        # Staff who may search the register put on the roster someone without an account.
+        "adding": marking and actor.is_staff and has_permission(actor.user, "people.view"),
         "confirms_organizers": kind_of(gathering).confirms_organizers,
         "back": back,
     }

@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jiceng.cases.photos import clean_photo
-from jiceng.core import audit, outbox
+from jiceng.core import audit, outbox, personal, phones
 from jiceng.core.access import require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
@@ -29,8 +29,7 @@ from jiceng.core.region_codes import is_within
 from jiceng.gatherings.kinds import kind_of
 from jiceng.gatherings.models import Gathering, Series, SignUp, Venue
 from jiceng.gatherings.recurrence import occurrences
-from jiceng.gatherings.selectors import ATTENDANCE
-from jiceng.residents.services import is_self, own_resident_id
+from jiceng.gatherings.selectors import ATTENDANCE, is_own, own_account, theirs
 
 P = Gathering.Phase
 Attendance = SignUp.Attendance
@@ -261,7 +260,7 @@ def tell_signed_up(gathering: Gathering, template: str, cause: str, expires_at, 
     """An SMS to everyone signed up or waiting, queued in the change's transaction (and
     sent by the worker once it commits); `cause` names the change in each message's key."""
     signups = gathering.signups.exclude(status=SignUp.Status.CANCELLED).values_list(
-        "pk", "resident__phone"
+        "pk", "resident__phone", "person__phone"
     )
     outbox.put(
         outbox.sms(
@@ -271,7 +270,9 @@ def tell_signed_up(gathering: Gathering, template: str, cause: str, expires_at, 
             key=f"gathering:{gathering.pk}:{cause}:signup:{signup_pk}",
             expires_at=expires_at,
         )
-        for signup_pk, phone in signups
+        for signup_pk, account, register in signups
+        # Someone on the roster by their register record is told at its phone, if any.
+        if (phone := account or phones.mobile(personal.clear(register) or ""))
     )
 
 
@@ -363,7 +364,11 @@ def signup_create(*, actor: Actor, gathering: Gathering) -> SignUp:
             and not is_within(resident.region_code or "", locked.region_code)
         ):
             raise DomainError("本次只限受邀或本辖区登记的居民参加。", code="not_invited")
-        existing = SignUp.objects.filter(gathering=locked, resident=resident).first()
+        existing = (
+            SignUp.objects.filter(theirs(resident), gathering=locked)
+            .order_by(F("resident").asc(nulls_last=True))
+            .first()
+        )
         if existing and existing.status != SignUp.Status.CANCELLED:
             raise DomainError("您已经报过名了。", code="already_signed_up")
         confirmed = locked.signups.filter(status=SignUp.Status.CONFIRMED).count()
@@ -388,36 +393,62 @@ def signup_create(*, actor: Actor, gathering: Gathering) -> SignUp:
 
 
 @transaction.atomic
-def signup_invite(*, actor: Actor, gathering: Gathering, residents) -> int:
+def signup_invite(*, actor: Actor, gathering: Gathering, residents=(), persons=()) -> int:
     """邀请: the organizer puts people on the roster (a branch's members, the
-    representatives); they hold a place whatever the capacity. Returns how many were
-    added (those already on it are left as they are)."""
+    representatives, someone there without a phone account): resident accounts, or
+    persons of the register, whose own account (once linked) finds the row as its own.
+    They hold a place whatever the capacity. Returns how many were added or given their
+    place back (those already on it are left as they are). The caller has found the
+    persons in its actor's scope."""
     locked = _locked(gathering)
     actor = _organizer(actor, locked)
     if locked.phase in (P.CLOSED, P.CANCELLED):
         raise DomainError("已结束或已取消，不能邀请。", code="invalid_transition")
-    wanted = {r.pk: r for r in residents}
-    present = set(SignUp.objects.filter(gathering=locked).values_list("resident_id", flat=True))
+    residents = {r.pk: r for r in residents}
+    persons = {p.pk: p for p in persons}
+    rows = list(
+        SignUp.objects.select_for_update()
+        .filter(gathering=locked)
+        .values_list("pk", "status", "resident_id", "resident__person_id", "person_id")
+    )
+    on_roster = {}
+    for pk, status, resident, account_person, person in rows:
+        for key in (("r", resident), ("p", account_person), ("p", person)):
+            if key[1] is not None:
+                on_roster.setdefault(key, (pk, status))
+    wanted = [("r", pk) for pk in residents] + [("p", pk) for pk in persons]
+    for r in residents.values():
+        if r.person_id and ("p", r.person_id) in on_roster:
+            on_roster.setdefault(("r", r.pk), on_roster[("p", r.person_id)])
+    new = [key for key in wanted if key not in on_roster]
     SignUp.objects.bulk_create(
-        SignUp(gathering=locked, resident=r, status=SignUp.Status.CONFIRMED)
-        for pk, r in wanted.items()
-        if pk not in present
+        SignUp(
+            gathering=locked,
+            status=SignUp.Status.CONFIRMED,
+            **({"resident": residents[pk]} if kind == "r" else {"person": persons[pk]}),
+        )
+        for kind, pk in new
     )
     # Those who withdrew or were waiting hold a place once invited.
-    again = SignUp.objects.filter(gathering=locked, resident_id__in=wanted).exclude(
-        status=SignUp.Status.CONFIRMED
-    )
-    count = len(wanted.keys() - present) + again.update(status=SignUp.Status.CONFIRMED)
+    again = {
+        on_roster[key][0]
+        for key in wanted
+        if key in on_roster and on_roster[key][1] != SignUp.Status.CONFIRMED
+    }
+    SignUp.objects.filter(pk__in=again).update(status=SignUp.Status.CONFIRMED)
     audit.record(
-        actor=actor, action="gathering.invite", obj=locked, detail={"residents": sorted(wanted)}
+        actor=actor,
+        action="gathering.invite",
+        obj=locked,
+        detail={"residents": sorted(residents), "persons": sorted(persons)},
     )
-    return count
+    return len(new) + len(again)
 
 
 def signup_cancel(*, actor: Actor, signup: SignUp) -> SignUp:
     """Withdraw; the first on the waitlist takes the place (and is told)."""
     actor = _resident(actor)
-    if signup.resident_id != actor.resident.pk:
+    if not is_own(signup, (actor.resident.pk, actor.resident.person_id)):
         raise NotFound()
     with transaction.atomic():
         gathering = Gathering.objects.select_for_update().get(pk=signup.gathering_id)
@@ -435,7 +466,7 @@ def signup_cancel(*, actor: Actor, signup: SignUp) -> SignUp:
                 .order_by("created_at", "id")
                 .first()
             )
-            if first:
+            if first:  # a sign-up, so a resident's
                 first.status = SignUp.Status.CONFIRMED
                 first.save(update_fields=["status"])
                 outbox.put(
@@ -506,9 +537,13 @@ def signup_check_in(
             gathering.starts_at - CHECK_IN_EARLY <= moment <= gathering.ends_at
         ):
             raise DomainError("现在不在签到时间内。", code="checkin_closed")
-        signup = SignUp.objects.filter(
-            gathering=gathering, resident=resident, status=SignUp.Status.CONFIRMED
-        ).first()
+        signup = (
+            SignUp.objects.filter(
+                theirs(resident), gathering=gathering, status=SignUp.Status.CONFIRMED
+            )
+            .order_by(F("resident").asc(nulls_last=True))
+            .first()
+        )
         if signup is None:
             raise DomainError("您没有这次的名额，请先报名。", code="not_signed_up")
         if signup.checked_in_at or signup.attendance == Attendance.CONFIRMED:
@@ -544,8 +579,8 @@ def signup_check_out(*, actor: Actor, gathering: Gathering) -> SignUp:
     signup = (
         SignUp.objects.select_for_update()
         .filter(
+            theirs(resident),
             gathering=gathering,
-            resident=resident,
             checked_in_at__isnull=False,
             checked_out_at__isnull=True,
         )
@@ -650,7 +685,7 @@ def _mark(actor: Actor, gathering: Gathering, signups: list[SignUp], to: str, re
 
 
 def _own_roster_row(actor: Actor, gathering: Gathering, signup: SignUp) -> None:
-    if is_self(actor, signup.resident_id):
+    if is_own(signup, own_account(actor)):
         who = kind_of(gathering).confirms_organizers
         raise DomainError(f"不能确认或划掉本人的出勤，请由{who}确认。", code="own_attendance")
 
@@ -704,8 +739,8 @@ def attendance_confirm_claims(*, actor: Actor, gathering: Gathering) -> int:
         .filter(gathering=gathering, status=SignUp.Status.CONFIRMED, attendance=Attendance.CLAIMED)
         .order_by("pk")
     )
-    own = own_resident_id(actor)
-    claims = [claim for claim in claims if claim.resident_id != own]
+    own = own_account(actor)
+    claims = [claim for claim in claims if not is_own(claim, own)]
     _mark(actor, gathering, claims, Attendance.CONFIRMED)
     return len(claims)
 

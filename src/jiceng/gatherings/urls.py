@@ -28,6 +28,7 @@ organizer_patterns = (
         path("a/<int:pk>/attendance/<int:signup_pk>/", organizer.attendance, name="attendance"),
         path("a/<int:pk>/leave/<int:signup_pk>/", organizer.leave, name="leave"),
         path("a/<int:pk>/attendance/confirm/", organizer.confirm_claims, name="confirm_claims"),
+        path("a/<int:pk>/add/", organizer.add, name="add"),
         path("a/<int:pk>/sheet/", organizer.sheet, name="sheet"),
         path("a/<int:pk>/sheet.jpg", organizer.sheet_photo, name="sheet_photo"),
     ],
