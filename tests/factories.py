@@ -149,3 +149,10 @@ def resident(person=None, phone: str | None = None, **fields):
         region_code=person.region_code if person else fields.pop("region_code", ""),
         **fields,
     )
+
+
+def paper_sheet(gathering) -> None:
+    """A photographed paper sign-in sheet on the gathering: what a hand mark rests on."""
+    from django.core.files.base import ContentFile
+
+    gathering.sheet.save("sheet.jpg", ContentFile(b"\xff\xd8 sheet"), save=True)

@@ -1309,7 +1309,7 @@ PAGES = [
         "calendar:check_in",
         "",
         _check_in,
-        other=200,
+        other=302,  # a resident with no place there is sent back to its page, told so
         outsider=302,
         resident=True,
     ),

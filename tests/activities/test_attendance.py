@@ -20,7 +20,7 @@ from jiceng.gatherings.models import SignUp
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
 from tests.activities.conftest import at
-from tests.factories import household_with_people, resident
+from tests.factories import household_with_people, paper_sheet, resident
 
 A = Activity.Status
 Attendance = SignUp.Attendance
@@ -116,6 +116,12 @@ def test_confirming_twice_pays_once(held, leader, staff_a, clock):
 def test_the_leader_marks_present_someone_without_a_phone(held, leader, staff_a, clock):
     activity, people, signups = held()
     as_leader = Actor.of_resident(leader)
+    # A hand mark rests on the photographed paper sheet: none yet, no mark.
+    with pytest.raises(DomainError) as bare:
+        gatherings.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
+    assert bare.value.code == "sheet_required"
+    assert SignUp.objects.get(pk=signups[3].pk).attendance == Attendance.NONE
+    paper_sheet(activity.gathering)
     gatherings.attendance_mark(actor=as_leader, signup=signups[3], attended=True)
     row = SignUp.objects.get(pk=signups[3].pk)
     assert row.attendance == Attendance.CONFIRMED and row.checked_in_at is None
@@ -173,6 +179,7 @@ def test_closing_attendance_early_counts_hours_to_that_moment(held, leader, cloc
     activity, people, signups = held()
     as_leader = Actor.of_resident(leader)
     _check_in(activity, people[0])
+    paper_sheet(activity.gathering)
     gatherings.attendance_mark(actor=as_leader, signup=signups[0], attended=True)
     gatherings.attendance_mark(actor=as_leader, signup=signups[3], attended=True)  # no phone
     clock.move_to(at(2026, 11, 10, 10, 0))
@@ -326,6 +333,7 @@ def test_someone_put_on_the_roster_by_record_is_paid_in_their_account_if_any(
         actor=staff_a, gathering=activity.gathering, persons=[with_account, without]
     )
     rows = SignUp.objects.filter(gathering=activity.gathering, person__isnull=False)
+    paper_sheet(activity.gathering)
     for row in rows:
         gatherings.attendance_mark(actor=Actor.of_resident(leader), signup=row, attended=True)
     clock.move_to(at(2026, 11, 10, 11, 30))

@@ -8,7 +8,9 @@ from django.test import Client
 from jiceng.activities import services
 from jiceng.activities.models import Activity
 from jiceng.core.actors import Actor
+from jiceng.core.models import AuditEvent
 from jiceng.gatherings import services as gatherings
+from jiceng.gatherings.models import SignUp
 from jiceng.points import services as points_services
 from jiceng.points.models import Good, Redemption
 from jiceng.residents.models import Resident
@@ -161,6 +163,41 @@ def test_stale_check_in_code_is_refused_with_a_message(world, team, make_activit
     session.save()
     page = client.post(f"/a/{activity.gathering_id}/checkin/{old}/", follow=True).content.decode()
     assert "签到码已过期" in page
+    assert SignUp.objects.get(resident=person).checked_in_at is None
+    assert not AuditEvent.objects.filter(action="gathering.check_in").exists()
+
+
+def test_a_scan_before_signing_in_counts_from_the_scan(world, team, make_activity, clock):
+    """The code has moved on by the time a resident has signed in by SMS: the moment of
+    the scan is kept through signing in; a scan older than the grace is stale."""
+    activity = make_activity("signup", team=team)
+    person = resident(phone="13900004445")
+    late = resident(phone="13900004446")
+    for who in (person, late):
+        gatherings.signup_create(actor=Actor.of_resident(who), gathering=activity.gathering)
+    clock.move_to(at(2026, 11, 10, 9, 0))
+    code = gatherings.check_in_code(activity.gathering)
+    url = f"/a/{activity.gathering_id}/checkin/{code}/"
+    client = Client()
+    assert client.get(url)["Location"].startswith("/me/login/")
+    clock.move_to(at(2026, 11, 10, 9, 1))  # signed in a minute later: three codes on
+    session = client.session
+    session["resident_id"] = person.pk
+    session.save()
+    assert "确认签到" in client.get(url).content.decode()
+    client.post(url)
+    assert SignUp.objects.get(resident=person).attendance == SignUp.Attendance.CLAIMED
+
+    code = gatherings.check_in_code(activity.gathering)
+    url = f"/a/{activity.gathering_id}/checkin/{code}/"
+    slow = Client()
+    slow.get(url)
+    clock.move_to(at(2026, 11, 10, 9, 4))
+    session = slow.session
+    session["resident_id"] = late.pk
+    session.save()
+    assert "签到码已过期" in slow.get(url, follow=True).content.decode()
+    assert SignUp.objects.get(resident=late).checked_in_at is None
 
 
 def test_signing_up_before_signing_in_comes_back_to_the_activity(world, team, make_activity):

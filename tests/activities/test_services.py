@@ -16,7 +16,7 @@ from jiceng.gatherings.models import SignUp
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
 from tests.activities.conftest import COMMUNITY_A, at
-from tests.factories import resident
+from tests.factories import paper_sheet, resident
 
 A = Activity.Status
 
@@ -45,6 +45,7 @@ def test_full_process_issues_points_once(world, staff_a, team, leader, make_acti
     gatherings.signup_check_in(
         actor=Actor.of_resident(residents[0]), gathering=activity.gathering, code=code
     )
+    paper_sheet(activity.gathering)  # the second has no phone: on the paper sheet
     gatherings.attendance_mark(signup=signups[0], attended=True, actor=Actor.of_resident(leader))
     gatherings.attendance_mark(signup=signups[1], attended=True, actor=Actor.of_resident(leader))
     clock.move_to(at(2026, 11, 10, 10, 30))
@@ -388,6 +389,7 @@ def test_a_towns_team_and_its_sub_team_earn_in_the_community_where_they_serve(
     )
     clock.move_to(at(2026, 11, 10, 9, 0))
     activity = services.activity_hold(actor=staff_a, activity=activity)
+    paper_sheet(activity.gathering)
     gatherings.attendance_mark(actor=staff_a, signup=signup, attended=True)
     clock.move_to(at(2026, 11, 10, 11, 30))
     activity = services.activity_complete(actor=staff_a, activity=activity)

@@ -16,7 +16,7 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.gatherings import selectors, services
 from jiceng.gatherings.models import Gathering, Series, SignUp
-from tests.factories import resident
+from tests.factories import paper_sheet, resident
 from tests.gatherings.reception import CODE
 
 COMMUNITY_A = "370829001001"
@@ -102,6 +102,7 @@ def test_a_monthly_series_of_a_kind_declared_elsewhere(world, hall, clock):
     )
     assert checked.attendance == SignUp.Attendance.CLAIMED
     assert services.attendance_confirm_claims(actor=staff, gathering=first) == 1
+    paper_sheet(first)
     services.attendance_mark(actor=staff, signup=signups[1], attended=True)  # paper sheet
     services.attendance_leave(actor=staff, signup=signups[2], reason="外出务工")
 
@@ -153,6 +154,49 @@ def test_one_occurrence_moved_and_one_cancelled_read_in_the_feed(world, hall, cl
     # The month page lists each occurrence with the tag its kind gives it.
     month = Client().get(f"/calendar/{COMMUNITY_A}/?month=2026-12").content.decode()
     assert "物业经理接待日" in month and "接待日" in month
+
+
+def test_an_early_morning_series_keeps_its_weekday_in_the_feed(world, clock):
+    """07:00 on Tuesdays in Beijing is Monday in UTC: the feed writes local times with
+    their zone, so a calendar expanding the rule lands on Tuesdays. A series capped at
+    MAX_OCCURRENCES ends, in the feed, at its last occurrence."""
+    from dateutil import rrule
+
+    from jiceng.gatherings.recurrence import MAX_OCCURRENCES
+
+    services.series_schedule(
+        actor=world.a("community_worker"), kind=CODE, region_code=COMMUNITY_A, title="晨练",
+        rule="FREQ=WEEKLY;BYDAY=TU", first_starts_at=at(2026, 11, 3, 7),
+        duration=datetime.timedelta(hours=1), until=datetime.date(2028, 12, 31), capacity=30,
+        place="广场", public=True, phase=P.OPEN,
+    )  # fmt: skip
+    series = Series.objects.get()
+    assert series.occurrences.count() == MAX_OCCURRENCES
+    last = timezone.localtime(series.occurrences.order_by("-occurrence").first().occurrence)
+    assert series.until == last.date()
+
+    feed = Client().get(f"/calendar/{COMMUNITY_A}/activities.ics").content
+    calendar = icalendar.Calendar.from_ical(feed)
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Asia/Shanghai"]
+    (master,) = [e for e in calendar.walk("VEVENT") if "RRULE" in e]
+    assert b"DTSTART;TZID=Asia/Shanghai:20261103T070000" in feed
+    starts = rrule.rrulestr(master["RRULE"].to_ical().decode(), dtstart=master["DTSTART"].dt)
+    expanded = list(starts)
+    assert {d.weekday() for d in expanded} == {1} and len(expanded) == MAX_OCCURRENCES
+    assert expanded[-1] == last
+
+
+def test_a_rule_with_more_than_its_value_is_refused(world, clock):
+    for rule in ("RRULE:FREQ=WEEKLY", "FREQ=WEEKLY\nDTSTART:20260101", "FREQ=SOMETIMES"):
+        with pytest.raises(DomainError) as refused:
+            services.series_schedule(
+                actor=world.a("community_worker"), kind=CODE, region_code=COMMUNITY_A,
+                title="x", rule=rule, first_starts_at=at(2026, 11, 3, 7),
+                duration=datetime.timedelta(hours=1), until=datetime.date(2027, 1, 1),
+                capacity=5, place="广场",
+            )  # fmt: skip
+        assert refused.value.code == "rule_invalid"
+    assert not Series.objects.exists()
 
 
 def test_a_series_that_clashes_anywhere_books_nothing(world, hall, clock):
@@ -315,6 +359,7 @@ def test_someone_without_an_account_is_on_the_roster_by_their_register_record(wo
     theirs = SignUp.objects.get(gathering=meeting, person=member)
     assert theirs.attendance == SignUp.Attendance.CLAIMED and theirs.resident_id is None
 
+    paper_sheet(meeting)
     services.attendance_mark(actor=staff, signup=row, attended=True)  # the paper sheet
     services.attendance_confirm_claims(actor=staff, gathering=meeting)
     clock.move_to(at(2026, 11, 2, 11, 30))
@@ -382,3 +427,64 @@ def test_someone_on_the_roster_by_record_is_told_at_its_phone(world, clock):
     services.signup_invite(actor=staff, gathering=meeting, persons=[with_phone, without])
     services.gathering_cancel(actor=staff, gathering=meeting, reason="改期")
     assert OutboxMessage.objects.count() == 1
+
+
+def test_more_places_move_the_waitlist_up_in_order_and_only_into_free_places(world, clock):
+    from jiceng.core.models import OutboxMessage
+
+    staff = world.a("community_worker")
+    meeting = services.gathering_schedule(
+        actor=staff, kind=CODE, region_code=COMMUNITY_A, title="接待日",
+        starts_at=at(2026, 11, 20, 9), ends_at=at(2026, 11, 20, 10), capacity=1,
+        phase=P.OPEN, public=True,
+    )  # fmt: skip
+    first, second, third = (resident(region_code=COMMUNITY_A) for _ in range(3))
+    signups = [
+        services.signup_create(actor=Actor.of_resident(r), gathering=meeting)
+        for r in (first, second, third)
+    ]
+    assert [s.status for s in signups] == ["confirmed", "waitlisted", "waitlisted"]
+    services.gathering_update(actor=staff, gathering=meeting, capacity=2)
+    statuses = dict(SignUp.objects.values_list("resident_id", "status"))
+    assert statuses == {first.pk: "confirmed", second.pk: "confirmed", third.pk: "waitlisted"}
+    promoted = AuditEvent.objects.filter(action="gathering.signup_promoted")
+    assert [e.object_id for e in promoted] == [str(signups[1].pk)]
+    assert OutboxMessage.objects.filter(template="waitlist_promoted").count() == 1
+
+    # Invitees beyond the places: a withdrawal frees none of them.
+    services.signup_invite(actor=staff, gathering=meeting, residents=[resident(), resident()])
+    services.signup_cancel(actor=Actor.of_resident(first), signup=signups[0])
+    assert SignUp.objects.get(pk=signups[2].pk).status == "waitlisted"
+    assert promoted.count() == 1
+    with pytest.raises(DomainError) as zero:
+        services.gathering_update(actor=staff, gathering=meeting, capacity=0)
+    assert zero.value.code == "numbers_invalid"
+
+
+def test_no_check_out_before_the_start_and_no_mark_before_attendance_opens(world, clock):
+    """Check-in opens half an hour early; a check-out then would count nothing and could
+    not be undone, so it waits for the start. Marks wait for check-in to open."""
+    staff = world.a("community_worker")
+    meeting = services.gathering_schedule(
+        actor=staff, kind=CODE, region_code=COMMUNITY_A, title="接待日",
+        starts_at=at(2026, 11, 2, 10), ends_at=at(2026, 11, 2, 11), capacity=10,
+        phase=P.OPEN, public=True,
+    )  # fmt: skip
+    someone = resident(region_code=COMMUNITY_A)
+    signup = services.signup_create(actor=Actor.of_resident(someone), gathering=meeting)
+    with pytest.raises(DomainError) as early_mark:
+        services.attendance_mark(actor=staff, signup=signup, attended=False)
+    assert early_mark.value.code == "attendance_closed" and "09:30" in early_mark.value.message
+    assert SignUp.objects.get(pk=signup.pk).attendance == SignUp.Attendance.NONE
+    clock.move_to(at(2026, 11, 2, 9, 40))
+    services.gathering_phase(actor=staff, gathering=meeting, phase=P.UNDER_WAY)
+    services.signup_check_in(
+        actor=Actor.of_resident(someone), gathering=meeting, code=services.check_in_code(meeting)
+    )
+    with pytest.raises(DomainError) as early:
+        services.signup_check_out(actor=Actor.of_resident(someone), gathering=meeting)
+    assert early.value.code == "checkout_early"
+    assert SignUp.objects.get(pk=signup.pk).checked_out_at is None
+    clock.move_to(at(2026, 11, 2, 10, 30))
+    done = services.signup_check_out(actor=Actor.of_resident(someone), gathering=meeting)
+    assert done.hours == Decimal("0.50")

@@ -122,7 +122,7 @@ class Activity(models.Model):
         PUBLISHED = "published", "待认领"
         CLAIMED = "claimed", "已认领"
         SIGNUP = "signup", "报名中"
-        HELD = "held", "已举行"
+        HELD = "held", "进行中"
         COMPLETED = "completed", "已完成"
         SETTLED = "settled", "已结算"
         CANCELLED = "cancelled", "已取消"

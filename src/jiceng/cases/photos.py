@@ -61,7 +61,12 @@ def clean_photo(upload, *, keep_location: bool = False) -> CleanPhoto:
                     "只能上传 JPEG、PNG 或 WebP 照片。", code="photo_type", field="photos"
                 )
             if probe.width * probe.height > MAX_PIXELS:
-                raise DomainError("照片像素过大。", code="photo_pixels", field="photos")
+                raise DomainError(
+                    f"照片像素过大（最多 {MAX_PIXELS // 10_000} 万像素）："
+                    "请在相机中改用标准分辨率，或截图后上传。",
+                    code="photo_pixels",
+                    field="photos",
+                )
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             location = _gps(image) if keep_location else None

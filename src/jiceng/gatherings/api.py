@@ -5,6 +5,7 @@ region and period — the same selectors, scope and masking as the pages."""
 import datetime
 from decimal import Decimal
 
+from django.db.models import Count, Q
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
@@ -13,7 +14,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import NotFound
 from jiceng.core.masking import mask_name
 from jiceng.gatherings import selectors, services
-from jiceng.gatherings.models import Gathering
+from jiceng.gatherings.models import Gathering, SignUp
 from jiceng.places.selectors import check_report_scope
 
 router = Router(tags=["聚会、阵地与出勤"])
@@ -42,13 +43,17 @@ class GatheringOut(Schema):
 
 
 def _scoped(request):
-    return scope_filter(Gathering.objects.all(), request.user, "gatherings.view")
+    """What the asker may read: in their scope, and announced (a draft is its owner's)."""
+    gatherings = scope_filter(Gathering.objects.all(), request.user, "gatherings.view")
+    return gatherings.exclude(phase=Gathering.Phase.DRAFT)
 
 
 @router.get("/gatherings", response=list[GatheringOut], summary="活动与会议（本人辖区，各类）")
 @paginate
 def gathering_list(request, region: str | None = None, month: str | None = None, kind: str = ""):
-    gatherings = _scoped(request).exclude(phase=Gathering.Phase.DRAFT)
+    gatherings = _scoped(request).annotate(
+        signed_up=Count("signups", filter=Q(signups__status=SignUp.Status.CONFIRMED))
+    )
     if region:
         gatherings = gatherings.filter(region_code__within=region)
     if month:

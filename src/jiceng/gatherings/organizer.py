@@ -66,7 +66,10 @@ def roster(request, gathering: Gathering):
         {
             "kind": kind,
             "manage": kind.manage_url(gathering, request.actor) if kind.manage_url else "",
-            "here": sum(s.checked_in_at is not None or s.attended for s in context["signups"]),
+            "here": sum(
+                s.attended or (s.checked_in_at is not None and s.attendance != s.Attendance.STRUCK)
+                for s in context["signups"]
+            ),
             "base": "base.html" if request.actor.is_staff else "residents/base.html",
         }
     )

@@ -5,6 +5,7 @@ organizer shows."""
 
 import datetime
 import time
+from urllib.parse import urlsplit
 
 import icalendar
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.links import public_base_url
 from jiceng.core.region_codes import COUNTY, community_of, is_above, town_of
 from jiceng.gatherings import selectors, services
 from jiceng.gatherings.kinds import Note, notes_for
@@ -102,10 +104,12 @@ def ical(request, code: str):
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"{region.name}活动预告")
     calendar.add("x-wr-timezone", "Asia/Shanghai")
-    host = request.get_host().split(":")[0]
+    # UIDs stay the same whichever name the site was reached by.
+    host = urlsplit(public_base_url(request)).hostname
     gatherings = selectors.public_gatherings(region_code=code).filter(ends_at__gte=since)[:1000]
     for event in ical_events(_noted(gatherings), host, request.build_absolute_uri):
         calendar.add_component(event)
+    calendar.add_missing_timezones()  # the VTIMEZONE of the events' TZID
     response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="activities-{code}.ics"'
     return response
@@ -224,38 +228,47 @@ def signup_cancel(request, pk: int):
     return redirect("calendar:gathering", pk=pk)
 
 
-def _scan_key(gathering: Gathering) -> str:
-    return f"gathering_check_in:{gathering.pk}"
+def _scan_key(pk: int) -> str:
+    return f"gathering_check_in:{pk}"
 
 
-@resident_required
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def check_in(request, pk: int, code: str):
     """The organizer's screen shows a QR code of this address. Opening it checks the code
     is fresh and keeps the moment in this resident's session; the tap on 确认签到 counts
-    from that scan, in this session only. The check-in is a claim until the organizer
-    confirms it."""
+    from that scan, in this session only. Someone not yet signed in keeps the moment of
+    the scan through signing in (the code has moved on by then). The check-in is a claim
+    until the organizer confirms it."""
+    key = _scan_key(pk)
+    request.resident = current_resident(request)
+    if request.resident is None:
+        if request.method == "GET":  # nothing is looked up before signing in
+            request.session[key] = [code, time.time()]
+        return resident_required(check_in)(request, pk=pk, code=code)
     item = selectors.resident_gathering(pk, request.resident)
-    key = _scan_key(item)
+    scan = request.session.get(key)
+    scanned_at = scan[1] if scan and scan[0] == code else None
     if request.method == "POST":
-        scan = request.session.get(key)
         try:
             services.signup_check_in(
-                actor=Actor.of(request),
-                gathering=item,
-                code=code,
-                scanned_at=scan[1] if scan and scan[0] == code else None,
+                actor=Actor.of(request), gathering=item, code=code, scanned_at=scanned_at
             )
         except DomainError as refusal:
             return _refusal(request, refusal, pk)
         request.session.pop(key, None)
         messages.success(request, "签到成功！请等待组织者确认出勤；结束时别忘了签退。")
         return redirect("calendar:gathering", pk=pk)
+    fresh = scanned_at is not None and time.time() - scanned_at <= services.SCAN_GRACE
+    mine = selectors.resident_signup(item, request.resident)
     try:
-        services.check_in_scan(gathering=item, code=code)
+        if mine is None or mine.status != SignUp.Status.CONFIRMED:
+            raise DomainError("您没有这次的名额，请先报名。", code="not_signed_up")
+        services.check_in_scan(gathering=item, code=code, at=scanned_at if fresh else None)
     except DomainError as refusal:
         return _refusal(request, refusal, pk)
-    request.session[key] = [code, time.time()]
+    if not fresh:
+        request.session[key] = [code, time.time()]
     return render(request, "gatherings/public/check_in.html", {"gathering": item, "code": code})
 
 

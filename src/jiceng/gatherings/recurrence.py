@@ -39,10 +39,17 @@ def occurrences(rule: str, first: datetime.datetime, until: datetime.date) -> li
     end of `until`, in local time; at most MAX_OCCURRENCES."""
     if "UNTIL" in rule.upper() or "COUNT" in rule.upper():
         raise DomainError("重复规则不含截止条件，截止日期另填。", code="rule_invalid")
+    # The rule's value only (what the feed writes after RRULE:), nothing around it.
+    if (
+        not rule
+        or not rule.replace(";", "").replace("=", "").replace(",", "").replace("-", "").isalnum()
+    ):
+        raise DomainError("重复规则无效。", code="rule_invalid")
     local = timezone.localtime(first).replace(tzinfo=None)
     end = datetime.datetime.combine(until, datetime.time.max)
     try:
         starts = rrule.rrulestr(rule, dtstart=local)
+        icalendar.vRecur.from_ical(rule)
     except (ValueError, TypeError):
         raise DomainError("重复规则无效。", code="rule_invalid") from None
     found = []
@@ -55,12 +62,18 @@ def occurrences(rule: str, first: datetime.datetime, until: datetime.date) -> li
     return found
 
 
+def _local(moment: datetime.datetime) -> datetime.datetime:
+    """A time as the feed writes it: local, with its TZID. A rule's BYDAY is read in the
+    time zone of DTSTART, so a 07:00 Tuesday written in UTC would fall on Monday."""
+    return timezone.localtime(moment)
+
+
 def _event(gathering, note, uid: str, absolute) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstamp", gathering.updated_at)
-    event.add("dtstart", gathering.starts_at)
-    event.add("dtend", gathering.ends_at)
+    event.add("dtstart", _local(gathering.starts_at))
+    event.add("dtend", _local(gathering.ends_at))
     event.add("sequence", gathering.sequence)
     event.add("summary", gathering.title)
     event.add("location", gathering.where)
@@ -92,23 +105,27 @@ def ical_events(noted, host: str, absolute) -> list[icalendar.Event]:
         owner = head.series
         uid = f"series-{series_id}@{host}"
         master = _event(head, note, uid, absolute)
-        for name in ("dtstart", "dtend", "status"):
+        for name in ("dtstart", "dtend", "status", "sequence", "dtstamp"):
             master.pop(name)
-        master.add("dtstart", owner.first_starts_at)
-        master.add("dtend", owner.first_starts_at + owner.duration)
+        master.add("dtstart", _local(owner.first_starts_at))
+        master.add("dtend", _local(owner.first_starts_at + owner.duration))
         master.add("status", "CONFIRMED")
+        # A change to any occurrence (one cancelled: a new EXDATE) is a change of the
+        # series: it never goes back as occurrences leave the window.
+        master.add("sequence", max(g.sequence for g, _ in members))
+        master.add("dtstamp", max(g.updated_at for g, _ in members))
         last = timezone.make_aware(datetime.datetime.combine(owner.until, datetime.time.max))
         until = f"{last.astimezone(datetime.UTC):%Y%m%dT%H%M%SZ}"
         master.add("rrule", icalendar.vRecur.from_ical(f"{owner.rule};UNTIL={until}"))
         for gathering, _ in members:
             if gathering.phase == gathering.Phase.CANCELLED:
-                master.add("exdate", gathering.occurrence)
+                master.add("exdate", _local(gathering.occurrence))
         events.append(master)
         for gathering, note in members:
             if gathering.phase != gathering.Phase.CANCELLED and (
                 gathering.starts_at != gathering.occurrence
             ):
                 moved = _event(gathering, note, uid, absolute)
-                moved.add("recurrence-id", gathering.occurrence)
+                moved.add("recurrence-id", _local(gathering.occurrence))
                 events.append(moved)
     return events

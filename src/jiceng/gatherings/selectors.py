@@ -32,6 +32,8 @@ def month_bounds(month: str | None) -> tuple[datetime.date, datetime.datetime, d
         )
     except ValueError:
         raise DomainError("月份格式应为 2026-12。", code="bad_month") from None
+    if not 2000 <= first.year <= 2100:
+        raise DomainError("月份须在2000年至2100年之间。", code="bad_month")
     following = (first + datetime.timedelta(days=32)).replace(day=1)
     start = timezone.make_aware(datetime.datetime.combine(first, datetime.time.min))
     end = timezone.make_aware(datetime.datetime.combine(following, datetime.time.min))
@@ -127,7 +129,9 @@ def venues_bookable(user, permission: str) -> QuerySet:
 def public_gatherings(*, region_code: str, month: str | None = None) -> QuerySet:
     """月度预告: what residents of a county, town or community may see in a month, of
     every kind published to the public."""
-    gatherings = Gathering.objects.filter(region_code__within=region_code, public=True)
+    gatherings = Gathering.objects.filter(region_code__within=region_code, public=True).exclude(
+        phase=P.DRAFT
+    )
     if month:
         _, start, end = month_bounds(month)
         gatherings = gatherings.filter(starts_at__gte=start, starts_at__lt=end)
@@ -201,7 +205,8 @@ def attendance_by_person(gatherings: QuerySet, residents=None) -> list[PersonAtt
         entry.attended += row["attended"]
         entry.leave += row["leave"]
         entry.absent += row["absent"]
-        entry.hours += row["hours"] or Decimal(0)
+        # SQLite sums decimals as floats: two places, as stored.
+        entry.hours += Decimal(row["hours"] or 0).quantize(Decimal("0.01"))
     return sorted(people.values(), key=lambda e: (e.person_id or 0, e.resident_id or 0))
 
 
@@ -219,8 +224,10 @@ def roster_context(gathering: Gathering, actor, back: str) -> dict:
     an owning app's page includes it too."""
     signups = roster(gathering)
     own = own_account(actor)
-    marking = gathering.phase in ATTENDANCE and kind_of(gathering).organizes(actor, gathering)
+    organizer = kind_of(gathering).organizes(actor, gathering)
+    marking = organizer and gathering.phase in ATTENDANCE
     return {
+        "organizer": organizer,
         "gathering": gathering,
         "signups": signups,
         "claims": sum(s.attendance == SignUp.Attendance.CLAIMED for s in signups),

@@ -1,8 +1,10 @@
 """Every change to venues, gatherings, sign-ups and attendance. The app owning a kind
 authorizes its own steps and calls these for the part that is a gathering's: scheduling
-it on a venue that is free, moving it, setting its phase from its own process,
-cancelling it. Residents sign up, withdraw, check in and out here; the organizer (who
-the kind says organizes it) confirms, strikes, marks by hand and records leave here.
+it on a venue that is free (authorized by that app alone: there is no gathering yet to
+ask), moving it, setting its phase from its own process, cancelling it — each refused
+here too unless the actor organizes the gathering, as its kind declares. Residents sign
+up, withdraw, check in and out here; the organizer (who the kind says organizes it)
+confirms, strikes, marks by hand and records leave here.
 
 A venue row is locked while a booking is checked, and a gathering row while its places
 or attendance change, so two bookings of one slot, or two sign-ups for the last place,
@@ -233,6 +235,12 @@ def _save(gathering: Gathering, fields: list[str]) -> None:
     gathering.refresh_from_db(fields=["sequence"])
 
 
+# The phases an owning app's process moves a gathering through, forward only (a step may
+# stay in its phase, changing only whether it is public). A gathering is closed by
+# attendance_close and cancelled by gathering_cancel, which do what those mean.
+FORWARD = (P.DRAFT, P.PLANNED, P.OPEN, P.UNDER_WAY)
+
+
 @transaction.atomic
 def gathering_phase(
     *, actor: Actor, gathering: Gathering, phase: str, public: bool | None = None
@@ -240,9 +248,17 @@ def gathering_phase(
     """The owning app moves the gathering on with its own process (in that step's
     transaction). Leaving the draft books the venue: two drafts of one slot cannot both
     be fixed."""
-    actor = actor_required(actor)
     locked = _locked(gathering)
-    if locked.phase == P.DRAFT and phase in BOOKED:
+    actor = _organizer(actor, locked)
+    if phase not in FORWARD or locked.phase not in FORWARD:
+        raise DomainError("活动会议不能进入这一阶段。", code="invalid_transition")
+    if FORWARD.index(phase) < FORWARD.index(locked.phase):
+        raise DomainError("活动会议不能退回之前的阶段。", code="invalid_transition")
+    return _phase(actor, locked, phase, public)
+
+
+def _phase(actor: Actor, locked: Gathering, phase: str, public: bool | None = None) -> Gathering:
+    if locked.phase not in BOOKED and phase in BOOKED:
         _book(locked.venue, locked.region_code, locked.starts_at, locked.ends_at,
               locked.capacity, exclude=locked.pk)  # fmt: skip
     before = locked.phase
@@ -279,11 +295,11 @@ def tell_signed_up(gathering: Gathering, template: str, cause: str, expires_at, 
 @transaction.atomic
 def gathering_cancel(*, actor: Actor, gathering: Gathering, reason: str) -> Gathering:
     """取消: the venue is free again; those signed up or waiting are told by SMS."""
-    actor = actor_required(actor)
     reason = reason.strip()
     if not reason:
         raise DomainError("取消须说明原因。", code="reason_required", field="reason")
     locked = _locked(gathering)
+    actor = _organizer(actor, locked)
     if locked.phase in (P.UNDER_WAY, P.CLOSED, P.CANCELLED):
         raise DomainError("已开始或已取消，不能取消。", code="invalid_transition")
     locked.phase, locked.cancel_reason = P.CANCELLED, reason[:200]
@@ -308,16 +324,13 @@ def gathering_update(
 ) -> Gathering:
     """Reschedule or move a gathering that has not started: its venue is booked again,
     its iCalendar SEQUENCE grows, and those signed up are told of a new time."""
-    actor = actor_required(actor)
     locked = _locked(gathering)
+    actor = _organizer(actor, locked)
     if locked.phase not in CHANGEABLE:
         raise DomainError("已开始或已取消，不能修改。", code="invalid_transition")
     starts, ends = starts_at or locked.starts_at, ends_at or locked.ends_at
-    places = capacity or locked.capacity
-    if ends <= starts:
-        raise DomainError("结束时间须晚于开始时间。", code="times_invalid")
-    if starts < timezone.now():
-        raise DomainError("不能改到已经过去的时间。", code="times_past")
+    places = locked.capacity if capacity is None else capacity
+    _check_times(starts, ends, places)
     if places < locked.signups.filter(status=SignUp.Status.CONFIRMED).count():
         raise DomainError("名额不能少于已报名人数。", code="capacity_below_signups")
     where = venue if venue is not None else locked.venue
@@ -327,6 +340,7 @@ def gathering_update(
     if place is not None:
         locked.place = place[:200]
     _save(locked, ["starts_at", "ends_at", "capacity", "venue", "place"])
+    _promote(actor, locked)  # more places: the waitlist moves up in its order
     if moved:
         tell_signed_up(
             locked,
@@ -445,6 +459,42 @@ def signup_invite(*, actor: Actor, gathering: Gathering, residents=(), persons=(
     return len(new) + len(again)
 
 
+def _promote(actor: Actor, gathering: Gathering) -> None:
+    """候补递补: the first on the waitlist, in the order they signed up, take the places
+    free on a locked gathering (none while invitees hold more than its capacity), and
+    each is told by SMS."""
+    free = gathering.capacity - gathering.signups.filter(status=SignUp.Status.CONFIRMED).count()
+    if free <= 0:
+        return
+    promoted = list(
+        gathering.signups.filter(status=SignUp.Status.WAITLISTED)
+        .select_related("resident")  # a sign-up, so a resident's
+        .order_by("created_at", "id")[:free]
+    )
+    SignUp.objects.filter(pk__in=[s.pk for s in promoted]).update(status=SignUp.Status.CONFIRMED)
+    outbox.put(
+        outbox.sms(
+            phone=signup.resident.phone,
+            template="waitlist_promoted",
+            params={"title": gathering.title},
+            key=f"signup:{signup.pk}:promoted:{signup.created_at.isoformat()}",
+            expires_at=gathering.starts_at,
+        )
+        for signup in promoted
+    )
+    audit.record_all(
+        [
+            audit.event(
+                actor=actor,
+                action="gathering.signup_promoted",
+                obj=signup,
+                region_code=gathering.region_code,
+            )
+            for signup in promoted
+        ]
+    )
+
+
 def signup_cancel(*, actor: Actor, signup: SignUp) -> SignUp:
     """Withdraw; the first on the waitlist takes the place (and is told)."""
     actor = _resident(actor)
@@ -461,25 +511,7 @@ def signup_cancel(*, actor: Actor, signup: SignUp) -> SignUp:
         signup.status = SignUp.Status.CANCELLED
         signup.save(update_fields=["status"])
         if was_confirmed:
-            first = (
-                gathering.signups.filter(status=SignUp.Status.WAITLISTED)
-                .order_by("created_at", "id")
-                .first()
-            )
-            if first:  # a sign-up, so a resident's
-                first.status = SignUp.Status.CONFIRMED
-                first.save(update_fields=["status"])
-                outbox.put(
-                    [
-                        outbox.sms(
-                            phone=first.resident.phone,
-                            template="waitlist_promoted",
-                            params={"title": gathering.title},
-                            key=f"signup:{first.pk}:promoted:{first.created_at.isoformat()}",
-                            expires_at=gathering.starts_at,
-                        )
-                    ]
-                )
+            _promote(actor, gathering)
         audit.record(
             actor=actor,
             action="gathering.signup_cancel",
@@ -573,9 +605,13 @@ def signup_check_out(*, actor: Actor, gathering: Gathering) -> SignUp:
     actor = _resident(actor)
     resident = actor.resident
     # The gathering first, then the sign-up: the order attendance is marked in.
-    if _locked(gathering).phase not in CHECK_IN:
+    gathering = _locked(gathering)
+    if gathering.phase not in CHECK_IN:
         # Once attendance is final the hours are final: they are paid from them.
         raise DomainError("出勤已确认，不能再签退。", code="attendance_closed")
+    if timezone.now() < gathering.starts_at:  # a check-out then would count nothing
+        when = f"{timezone.localtime(gathering.starts_at):%H:%M}"
+        raise DomainError(f"{when} 开始后才能签退。", code="checkout_early")
     signup = (
         SignUp.objects.select_for_update()
         .filter(
@@ -651,8 +687,13 @@ def _attendance_open(actor: Actor, gathering: Gathering) -> Actor:
     """The organizer, while attendance is open: from half an hour before the start
     (nobody can have attended before) until it is final."""
     actor = _organizer(actor, gathering)
-    if gathering.phase not in ATTENDANCE or timezone.now() < gathering.starts_at - CHECK_IN_EARLY:
+    if gathering.phase not in ATTENDANCE:
         raise DomainError("现在不能确认出勤。", code="attendance_closed")
+    if timezone.now() < gathering.starts_at - CHECK_IN_EARLY:
+        opens = timezone.localtime(gathering.starts_at - CHECK_IN_EARLY)
+        raise DomainError(
+            f"开始前半小时起才能确认出勤（{opens:%m月%d日 %H:%M} 起）。", code="attendance_closed"
+        )
     return actor
 
 
@@ -702,6 +743,12 @@ def attendance_mark(*, actor: Actor, signup: SignUp, attended: bool, reason: str
     if signup.status != SignUp.Status.CONFIRMED:
         raise DomainError("该居民没有这次的名额。", code="attendance_closed")
     _own_roster_row(actor, gathering, signup)
+    if attended and signup.checked_in_at is None and not gathering.sheet:
+        # A hand mark pays like a check-in: the paper sheet is its evidence, kept sealed
+        # with the gathering for whoever settles or audits it.
+        raise DomainError(
+            "没有扫码签到的人须凭纸质签到表确认出勤：请先上传签到表照片。", code="sheet_required"
+        )
     to = Attendance.CONFIRMED if attended else Attendance.STRUCK
     _mark(actor, gathering, [signup], to, "" if attended else reason.strip()[:200])
     return signup
@@ -749,9 +796,11 @@ def attendance_close(*, actor: Actor, gathering: Gathering) -> Gathering:
     """确认出勤: attendance is final once no check-in waits for the organizer (a check-in
     alone is a claim, never counted); those confirmed but not checked out are counted
     to the end (to now, if closed before the end). Called in the owning app's step."""
-    actor = actor_required(actor)
     with transaction.atomic():
         locked = _locked(gathering)
+        actor = _organizer(actor, locked)
+        if locked.phase not in ATTENDANCE:
+            raise DomainError("还没有开始或已经结束。", code="invalid_transition")
         pending = locked.signups.filter(
             status=SignUp.Status.CONFIRMED, attendance=Attendance.CLAIMED
         ).count()
@@ -766,7 +815,7 @@ def attendance_close(*, actor: Actor, gathering: Gathering) -> Gathering:
         ):
             signup.hours = _attendance_hours(signup, locked, final=True)
             signup.save(update_fields=["hours"])
-        return gathering_phase(actor=actor, gathering=locked, phase=P.CLOSED)
+        return _phase(actor, locked, P.CLOSED)
 
 
 @transaction.atomic
@@ -801,7 +850,9 @@ def series_schedule(
         rule=rule,
         first_starts_at=starts[0],
         duration=duration,
-        until=until,
+        # The last occurrence made (there are at most MAX_OCCURRENCES): the feed's rule
+        # ends there, not at a date the series never reaches.
+        until=timezone.localdate(starts[-1]),
     )
     made = []
     for start in starts:

@@ -2,7 +2,10 @@
 move to a gathering of kind "activity" with the activity's own id (links to /a/<id>/ and
 calendar UIDs keep working), venues and sign-ups move to the gatherings app keeping
 their ids (the ledger's keys checkin:<sign-up> keep meaning the same sign-up), and each
-gathering's phase is read from its activity's status. Teams may sit at any node."""
+gathering's phase is read from its activity's status. Teams may sit at any node.
+
+One way only: the old tables are dropped once copied, so going back means restoring the
+backup taken before the upgrade (`jiceng backup`), not migrating backwards."""
 
 import django.db.models.deletion
 from django.core.management.color import no_style

@@ -8,6 +8,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('gatherings', '0001_initial'),
+        # After activities have moved onto gatherings: that copy writes the columns of
+        # 0001 only, so it must run before any column without a default is added.
+        ('activities', '0005_activities_on_gatherings'),
     ]
 
     operations = [
