@@ -9,11 +9,11 @@ from django.test import override_settings
 from PIL import Image
 
 from jiceng.cases.models import Case, Notification
-from jiceng.cases.photos import clean_photo
 from jiceng.cases.services import case_submit
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.intake import Sender
+from jiceng.core.photos import clean_photo
 from jiceng.core.throttle import address_key
 
 PUBLIC = Actor.public("test")

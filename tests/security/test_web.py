@@ -12,9 +12,9 @@ from PIL import Image
 
 from jiceng.activities import services as activity_services
 from jiceng.activities.models import ServiceType
-from jiceng.cases.photos import clean_photo
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.photos import clean_photo
 from jiceng.gatherings import services as gatherings
 from jiceng.points import services as points_services
 from jiceng.points.ledger import account_for, ledger_for, post

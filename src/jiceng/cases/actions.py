@@ -10,10 +10,10 @@ from jiceng.accounts.models import Department, User
 from jiceng.cases import selectors, services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case
-from jiceng.cases.photos import CleanPhoto
 from jiceng.cases.workflow import STEPS
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.photos import CleanPhoto
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import county_of
 from jiceng.places.models import Region

@@ -17,7 +17,6 @@ from jiceng.accounts.selectors import grid_posts
 from jiceng.cases import services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
-from jiceng.cases.photos import clean_photo
 from jiceng.cases.views import category_groups
 from jiceng.cases.workflow import ABOUT_STAFF, event_label, resident_status
 from jiceng.core import personal, phones
@@ -35,6 +34,7 @@ from jiceng.core.intake import (
 from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
 from jiceng.core.numbers import whole_number
+from jiceng.core.photos import clean_photo
 from jiceng.core.region_codes import county_of
 from jiceng.places.models import Building, Region
 from jiceng.places.ordering import buildings_in_order

@@ -21,7 +21,6 @@ from django.utils import timezone
 from jiceng.accounts.selectors import staff_at
 from jiceng.cases import notify, selectors
 from jiceng.cases.models import Case, Category, Event, Photo
-from jiceng.cases.photos import CleanPhoto
 from jiceng.cases.selectors import may_reveal_reporter
 from jiceng.cases.workflow import NAMED, PROCESS, actor_label
 from jiceng.core import approvals, audit, personal, phones, throttle
@@ -31,6 +30,7 @@ from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.intake import Sender
 from jiceng.core.models import Approval
+from jiceng.core.photos import CleanPhoto
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import community_of, county_of, is_within, town_of
 from jiceng.places.models import Building, Region

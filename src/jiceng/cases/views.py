@@ -18,7 +18,6 @@ from jiceng.accounts.selectors import grid_posts
 from jiceng.cases import actions, exports, selectors, services
 from jiceng.cases.catalogue import catalogue_list, category_groups
 from jiceng.cases.models import Case, Photo
-from jiceng.cases.photos import clean_photo
 from jiceng.cases.posters import grid_posters
 from jiceng.cases.triage import suggest_categories, suggest_handler
 from jiceng.cases.workflow import ABOUT_STAFF, event_label
@@ -30,6 +29,7 @@ from jiceng.core.intake import new_submission_key
 from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import CappedPaginator, page_of
+from jiceng.core.photos import clean_photo
 from jiceng.core.region_codes import community_of, county_of
 from jiceng.places.models import Region
 from jiceng.places.region_names import region_name

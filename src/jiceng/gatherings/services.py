@@ -21,11 +21,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from jiceng.cases.photos import clean_photo
 from jiceng.core import audit, outbox, personal, phones
 from jiceng.core.access import require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
+from jiceng.core.photos import clean_photo
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import is_within
 from jiceng.gatherings.kinds import kind_of

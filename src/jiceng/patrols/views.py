@@ -10,13 +10,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.cases.catalogue import catalogue_list, category_groups
-from jiceng.cases.photos import clean_photo
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.intake import new_submission_key
 from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import page_of
+from jiceng.core.photos import clean_photo
 from jiceng.core.region_codes import county_of
 from jiceng.core.widgets import DateTimeInput
 from jiceng.patrols import selectors, services
