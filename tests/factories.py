@@ -151,8 +151,12 @@ def resident(person=None, phone: str | None = None, **fields):
     )
 
 
-def paper_sheet(gathering) -> None:
+def paper_sheet(gathering):
     """A photographed paper sign-in sheet on the gathering: what a hand mark rests on."""
     from django.core.files.base import ContentFile
 
-    gathering.sheet.save("sheet.jpg", ContentFile(b"\xff\xd8 sheet"), save=True)
+    from jiceng.gatherings.models import SheetPage
+
+    page = SheetPage(gathering=gathering)
+    page.photo.save("sheet.jpg", ContentFile(b"\xff\xd8 sheet"))
+    return page

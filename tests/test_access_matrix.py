@@ -411,13 +411,12 @@ def _signup(world: World):
     )
 
 
-def _held_with_sheet(world: World):
-    """A held activity of community A whose paper sheet its leader photographed."""
-    from django.core.files.base import ContentFile
+def _sheet_page(world: World) -> str:
+    """A page of the paper sheet of a held activity of community A, photographed."""
+    from tests.factories import paper_sheet
 
-    activity = _activity(world, "held")
-    activity.gathering.sheet.save("sheet.jpg", ContentFile(b"\xff\xd8 sheet"), save=True)
-    return activity
+    page = paper_sheet(_activity(world, "held").gathering)
+    return f"/a/{page.gathering_id}/sheet/{page.pk}.jpg"
 
 
 def _need(world: World):
@@ -1497,7 +1496,7 @@ PAGES = [
     Case(
         "gatherings:sheet_photo",
         "",
-        lambda w: f"/a/{_held_with_sheet(w).gathering_id}/sheet.jpg",
+        _sheet_page,
         outsider=404,
         resident=True,
     ),

@@ -308,25 +308,29 @@ def test_a_paper_sheet_is_kept_sealed_and_each_look_is_recorded(world, clock, lo
         phase=P.UNDER_WAY,
     )  # fmt: skip
     client = login(staff)
-    upload = SimpleUploadedFile("sheet.png", _png(), content_type="image/png")
-    assert client.post(f"/a/{meeting.pk}/sheet/", {"sheet": upload}).status_code == 302
-    meeting.refresh_from_db()
-    stored = meeting.sheet.storage.path(meeting.sheet.name)
-    with open(stored, "rb") as raw:
-        assert not raw.read().startswith(b"\xff\xd8")  # sealed on disk, not a JPEG
-    photo = client.get(f"/a/{meeting.pk}/sheet.jpg")
+    for _ in range(2):  # two pages: the second is added, the first kept
+        upload = SimpleUploadedFile("sheet.png", _png(), content_type="image/png")
+        assert client.post(f"/a/{meeting.pk}/sheet/", {"sheet": upload}).status_code == 302
+    first, second = meeting.sheets.all()
+    for page in (first, second):
+        with open(page.photo.storage.path(page.photo.name), "rb") as raw:
+            assert not raw.read().startswith(b"\xff\xd8")  # sealed on disk, not a JPEG
+    photo = client.get(f"/a/{meeting.pk}/sheet/{first.pk}.jpg")
     assert photo.status_code == 200
     assert b"".join(photo.streaming_content).startswith(b"\xff\xd8")  # re-encoded JPEG
-    assert AuditEvent.objects.filter(action="gathering.sheet_view").count() == 1
+    views = AuditEvent.objects.filter(action="gathering.sheet_view")
+    assert [e.detail["page"] for e in views] == [first.pk]
+    assert "第2页" in client.get(f"/a/{meeting.pk}/roster/").content.decode()
     other = login(world.b("community_worker"))
-    assert other.get(f"/a/{meeting.pk}/sheet.jpg").status_code == 404
+    assert other.get(f"/a/{meeting.pk}/sheet/{first.pk}.jpg").status_code == 404
+    elsewhere = _meeting(world)  # a page of another gathering, by this one's address
+    page = paper_sheet(elsewhere)
+    assert client.get(f"/a/{meeting.pk}/sheet/{page.pk}.jpg").status_code == 404
+    assert views.count() == 1
     text = SimpleUploadedFile("sheet.png", b"not an image", content_type="image/png")
     client.post(f"/a/{meeting.pk}/sheet/", {"sheet": text})
-    meeting.refresh_from_db()
-    assert (
-        meeting.sheet.name.endswith(".jpg")
-        and AuditEvent.objects.filter(action="gathering.sheet").count() == 1
-    )  # the refused upload changed nothing
+    assert meeting.sheets.count() == 2
+    assert AuditEvent.objects.filter(action="gathering.sheet").count() == 2  # refused: none
 
 
 def _meeting(world, **extra):

@@ -96,10 +96,6 @@ class Gathering(models.Model):
     )
     check_in_secret = models.CharField("签到密钥", max_length=32)
     cancel_reason = models.CharField("取消原因", max_length=200, blank=True)
-    sheet = models.FileField(
-        "纸质签到表", upload_to="gatherings/sheets/%Y/%m/", blank=True, storage=sealed_storage,
-        help_text="没有手机的人签的纸质签到表的照片（手工确认出勤的凭据）",
-    )  # fmt: skip
     sequence = models.PositiveIntegerField("版本", default=0, help_text="iCalendar SEQUENCE")
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
@@ -221,3 +217,20 @@ class SignUp(models.Model):
     @property
     def attended(self) -> bool:
         return self.attendance == self.Attendance.CONFIRMED
+
+
+class SheetPage(models.Model):
+    """纸质签到表: a photo of a page of the paper sheet signed by those without a phone,
+    the evidence of the marks made by hand. Pages are added, never replaced, and kept
+    sealed with the gathering."""
+
+    gathering = models.ForeignKey(Gathering, on_delete=models.CASCADE, related_name="sheets")
+    photo = models.FileField("照片", upload_to="gatherings/sheets/%Y/%m/", storage=sealed_storage)
+    added_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "纸质签到表"
+        ordering = ["gathering", "added_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.gathering_id} {self.pk}"

@@ -192,14 +192,14 @@ def sheet(request, gathering: Gathering):
     except DomainError as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, "签到表已上传。")
+        messages.success(request, "已添加一页签到表。")
     return _back(request, gathering)
 
 
 @organizer_required
 @require_GET
-def sheet_photo(request, gathering: Gathering):
-    photo = services.sheet_open(actor=request.actor, gathering=gathering)
+def sheet_photo(request, gathering: Gathering, page: int):
+    photo = services.sheet_open(actor=request.actor, gathering=gathering, page_pk=page)
     response = FileResponse(photo, content_type="image/jpeg")
     response["Cache-Control"] = "private, no-store"
     return response

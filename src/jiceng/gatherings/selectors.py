@@ -228,6 +228,7 @@ def roster_context(gathering: Gathering, actor, back: str) -> dict:
     marking = organizer and gathering.phase in ATTENDANCE
     return {
         "organizer": organizer,
+        "sheets": list(gathering.sheets.all()) if organizer else [],
         "gathering": gathering,
         "signups": signups,
         "claims": sum(s.attendance == SignUp.Attendance.CLAIMED for s in signups),

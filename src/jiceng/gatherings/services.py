@@ -29,7 +29,7 @@ from jiceng.core.photos import clean_photo
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import is_within
 from jiceng.gatherings.kinds import kind_of
-from jiceng.gatherings.models import Gathering, Series, SignUp, Venue
+from jiceng.gatherings.models import Gathering, Series, SheetPage, SignUp, Venue
 from jiceng.gatherings.recurrence import occurrences
 from jiceng.gatherings.selectors import ATTENDANCE, is_own, own_account, theirs
 
@@ -40,6 +40,7 @@ CODE_SECONDS = 20  # the check-in code shown by the organizer changes this often
 # this much later (seconds), in the session that opened it.
 SCAN_GRACE = 120
 CHECK_IN_EARLY = datetime.timedelta(minutes=30)  # check-in opens this long before the start
+MAX_SHEET_PAGES = 20  # photos of a paper sign-in sheet, per gathering
 
 # What each phase allows: residents sign up while it is open; withdraw until it is under
 # way; check in, and are marked present, from the opening of sign-up until attendance is
@@ -639,31 +640,34 @@ def signup_check_out(*, actor: Actor, gathering: Gathering) -> SignUp:
 
 
 @transaction.atomic
-def sheet_attach(*, actor: Actor, gathering: Gathering, upload) -> Gathering:
-    """纸质签到表: the organizer attaches a photo of the paper sheet signed by those
-    without a phone, the evidence of the marks made by hand. It is re-encoded (no
-    location, no camera data) and kept sealed; a new photo replaces the old one."""
+def sheet_attach(*, actor: Actor, gathering: Gathering, upload) -> SheetPage:
+    """纸质签到表: the organizer adds a photo of a page of the paper sheet signed by
+    those without a phone, the evidence of the marks made by hand. It is re-encoded (no
+    location, no camera data) and kept sealed; pages are added, never replaced."""
     locked = _locked(gathering)
     actor = _organizer(actor, locked)
     if locked.phase in (P.DRAFT, P.CANCELLED):
         raise DomainError("还没有开始或已取消，不能上传签到表。", code="invalid_transition")
+    if locked.sheets.count() >= MAX_SHEET_PAGES:
+        raise DomainError(f"签到表最多 {MAX_SHEET_PAGES} 页。", code="sheet_pages")
     photo = clean_photo(upload)
-    old = locked.sheet.name
-    locked.sheet.save(f"{locked.pk}-{secrets.token_hex(8)}.jpg", photo.content, save=False)
-    _save(locked, ["sheet"])
-    if old:
-        transaction.on_commit(lambda: locked.sheet.storage.delete(old))
-    audit.record(actor=actor, action="gathering.sheet", obj=locked)
-    return locked
+    page = SheetPage(gathering=locked)
+    # Written, sealed, before its row (a rollback leaves an unnamed sealed file, no row).
+    page.photo.save(f"{locked.pk}-{secrets.token_hex(8)}.jpg", photo.content)
+    audit.record(actor=actor, action="gathering.sheet", obj=locked, detail={"page": page.pk})
+    return page
 
 
-def sheet_open(*, actor: Actor, gathering: Gathering):
-    """The sheet's photo for its organizer; each look is recorded (it shows names)."""
+def sheet_open(*, actor: Actor, gathering: Gathering, page_pk: int):
+    """A page of the sheet for its organizer; each look is recorded (it shows names)."""
     actor = _organizer(actor, gathering)
-    if not gathering.sheet:
+    page = gathering.sheets.filter(pk=page_pk).first()
+    if page is None:
         raise NotFound()
-    audit.record(actor=actor, action="gathering.sheet_view", obj=gathering)
-    return gathering.sheet.open("rb")
+    audit.record(
+        actor=actor, action="gathering.sheet_view", obj=gathering, detail={"page": page.pk}
+    )
+    return page.photo.open("rb")
 
 
 # --- attendance -----------------------------------------------------------------------------
@@ -743,7 +747,7 @@ def attendance_mark(*, actor: Actor, signup: SignUp, attended: bool, reason: str
     if signup.status != SignUp.Status.CONFIRMED:
         raise DomainError("该居民没有这次的名额。", code="attendance_closed")
     _own_roster_row(actor, gathering, signup)
-    if attended and signup.checked_in_at is None and not gathering.sheet:
+    if attended and signup.checked_in_at is None and not gathering.sheets.exists():
         # A hand mark pays like a check-in: the paper sheet is its evidence, kept sealed
         # with the gathering for whoever settles or audits it.
         raise DomainError(

@@ -30,7 +30,7 @@ organizer_patterns = (
         path("a/<int:pk>/attendance/confirm/", organizer.confirm_claims, name="confirm_claims"),
         path("a/<int:pk>/add/", organizer.add, name="add"),
         path("a/<int:pk>/sheet/", organizer.sheet, name="sheet"),
-        path("a/<int:pk>/sheet.jpg", organizer.sheet_photo, name="sheet_photo"),
+        path("a/<int:pk>/sheet/<int:page>.jpg", organizer.sheet_photo, name="sheet_photo"),
     ],
     "gatherings",
 )
