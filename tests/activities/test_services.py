@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from jiceng.activities import services
 from jiceng.activities.models import Activity, ActivityEvent, ServiceType
@@ -12,7 +13,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.models import AuditEvent
 from jiceng.gatherings import services as gatherings
-from jiceng.gatherings.models import SignUp
+from jiceng.gatherings.models import Gathering, SignUp
 from jiceng.points.ledger import verify
 from jiceng.points.models import Account, JournalEntry
 from tests.activities.conftest import COMMUNITY_A, at
@@ -252,6 +253,7 @@ def test_cancel_tells_signed_up_residents(
 
 def test_reschedule_grows_sequence(world, staff_a, make_activity):
     activity = make_activity("published")
+    before = Gathering.objects.get(pk=activity.gathering_id).sequence
     moved = services.activity_update(
         actor=staff_a,
         activity=activity,
@@ -259,6 +261,10 @@ def test_reschedule_grows_sequence(world, staff_a, make_activity):
         ends_at=at(2026, 11, 11, 10),
     )
     assert moved.sequence == activity.sequence + 1
+    # The feed's SEQUENCE is the gathering's: calendars see the new time as a change.
+    assert Gathering.objects.get(pk=activity.gathering_id).sequence == before + 1
+    feed = Client().get(f"/calendar/{COMMUNITY_A}/activities.ics").content.decode()
+    assert f"SEQUENCE:{moved.gathering.sequence}" in feed
 
 
 def test_need_is_recorded_to_a_grid(world):

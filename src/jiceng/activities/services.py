@@ -34,14 +34,6 @@ A = Activity.Status
 KIND = "activity"
 
 
-def _resident(actor) -> "Actor":
-    """The actor of a resident's own action (a sign-up, a check-in)."""
-    actor = actor_required(actor)
-    if not actor.is_resident:
-        raise NotFound()
-    return actor
-
-
 # --- teams, needs ------------------------------------------------------------------
 
 
@@ -153,12 +145,8 @@ def activity_create(
         raise DomainError("活动由社区（村）策划。", code="community_required")
     if not title.strip():
         raise DomainError("请填写活动名称。", code="title_required", field="title")
-    if ends_at <= starts_at:
-        raise DomainError("结束时间须晚于开始时间。", code="times_invalid", field="ends_at")
-    if starts_at < timezone.now():
-        raise DomainError("不能策划已经开始的活动。", code="times_past", field="starts_at")
-    if not 1 <= capacity <= 10_000 or not 0 <= points <= 1000:
-        raise DomainError("名额须为1至10000，积分须为0至1000。", code="numbers_invalid")
+    if not 0 <= points <= 1000:  # the times and places are the gathering's to check
+        raise DomainError("积分须为0至1000。", code="numbers_invalid", field="points")
     gathering = gatherings.gathering_schedule(
         actor=actor,
         kind=KIND,
@@ -207,7 +195,7 @@ def activity_publish(*, actor: Actor, activity: Activity) -> Activity:
 def activity_claim(*, actor: Actor, activity: Activity, team: VolunteerTeam) -> Activity:
     """抢单: the first team's leader to claim wins. The status moves with one conditional
     update, so of any number of simultaneous claims exactly one succeeds."""
-    actor = _resident(actor)
+    actor = gatherings.resident_actor(actor)
     if team.leader_id != actor.resident.pk or not team.is_active:
         raise NotFound()
     if not is_within(activity.region_code, team_reach(team)):

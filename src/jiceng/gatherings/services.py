@@ -53,7 +53,7 @@ BOOKED = (P.PLANNED, P.OPEN, P.UNDER_WAY, P.CLOSED)  # these hold their venue
 SELF_SIGNUP = (Gathering.Audience.OPEN, Gathering.Audience.RESIDENTS)
 
 
-def _resident(actor) -> Actor:
+def resident_actor(actor) -> Actor:
     """The actor of a resident's own action (a sign-up, a check-in)."""
     actor = actor_required(actor)
     if not actor.is_resident:
@@ -366,7 +366,7 @@ def signup_create(*, actor: Actor, gathering: Gathering) -> SignUp:
     """报名: a place if there is one, otherwise the waitlist. The gathering row is locked,
     so two sign-ups for the last place cannot both get it. A gathering for a branch, for
     representatives or for invited people takes no sign-ups: its organizer invites."""
-    actor = _resident(actor)
+    actor = resident_actor(actor)
     resident = actor.resident
     with transaction.atomic():
         locked = _locked(gathering)
@@ -498,7 +498,7 @@ def _promote(actor: Actor, gathering: Gathering) -> None:
 
 def signup_cancel(*, actor: Actor, signup: SignUp) -> SignUp:
     """Withdraw; the first on the waitlist takes the place (and is told)."""
-    actor = _resident(actor)
+    actor = resident_actor(actor)
     if not is_own(signup, (actor.resident.pk, actor.resident.person_id)):
         raise NotFound()
     with transaction.atomic():
@@ -558,7 +558,7 @@ def signup_check_in(
     this resident's phone opened it: `scanned_at`, kept in their session by the check-in
     page so that the tap may follow a little later (at most SCAN_GRACE), else now. The
     step of the code used is recorded with the check-in."""
-    actor = _resident(actor)
+    actor = resident_actor(actor)
     resident = actor.resident
     now = time.time()
     opened = scanned_at if scanned_at is not None and 0 <= now - scanned_at <= SCAN_GRACE else now
@@ -603,7 +603,7 @@ def _hours(start, end, gathering: Gathering) -> Decimal:
 @transaction.atomic
 def signup_check_out(*, actor: Actor, gathering: Gathering) -> SignUp:
     """签退: the hours are the time between check-in and now, within the gathering."""
-    actor = _resident(actor)
+    actor = resident_actor(actor)
     resident = actor.resident
     # The gathering first, then the sign-up: the order attendance is marked in.
     gathering = _locked(gathering)
