@@ -60,6 +60,7 @@ WRITES_NOTHING = {
     "is_self": "a check (is this actor the resident?)",
     "own_resident_id": "a lookup",
     "check_in_scan": "a check of a code's freshness (the check-in it allows is recorded)",
+    "resident_actor": "a check (is this the resident acting for themselves?)",
     "organizes": "a check (does the kind say this actor organizes it?)",
     "tell_signed_up": "queues messages for a change its caller records",
     # points
