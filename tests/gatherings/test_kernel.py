@@ -349,6 +349,8 @@ def test_someone_without_an_account_is_on_the_roster_by_their_register_record(wo
     elder, member = world.household_a.members.order_by("pk")
     assert services.signup_invite(actor=staff, gathering=meeting, persons=[elder, member]) == 2
     assert services.signup_invite(actor=staff, gathering=meeting, persons=[elder]) == 0
+    # Inviting again changed nothing, so recorded nothing.
+    assert AuditEvent.objects.filter(action="gathering.invite").count() == 1
     row = SignUp.objects.get(gathering=meeting, person=elder)
     assert row.resident_id is None and row.status == SignUp.Status.CONFIRMED
 
@@ -365,6 +367,10 @@ def test_someone_without_an_account_is_on_the_roster_by_their_register_record(wo
 
     paper_sheet(meeting)
     services.attendance_mark(actor=staff, signup=row, attended=True)  # the paper sheet
+    with pytest.raises(DomainError) as undone:  # leave does not undo confirmed hours
+        services.attendance_leave(actor=staff, signup=row, reason="临时有事")
+    assert undone.value.code == "already_attended"
+    assert SignUp.objects.get(pk=row.pk).attendance == SignUp.Attendance.CONFIRMED
     services.attendance_confirm_claims(actor=staff, gathering=meeting)
     clock.move_to(at(2026, 11, 2, 11, 30))
     services.attendance_close(actor=staff, gathering=meeting)
@@ -399,6 +405,14 @@ def test_staff_put_someone_of_their_register_on_the_roster_and_nobody_else(world
     assert client.post(f"/a/{meeting.pk}/add/", {"person": elder.pk}).status_code == 302
     assert SignUp.objects.filter(gathering=meeting, person=elder).count() == 1
     assert "已在名单中" in client.get(f"/a/{meeting.pk}/add/", {"q": elder.name}).content.decode()
+    again = client.post(f"/a/{meeting.pk}/add/", {"person": elder.pk}, follow=True)
+    assert "此人已在名单中" in again.content.decode()
+    assert AuditEvent.objects.filter(action="gathering.invite").count() == 1
+    # Someone added from the register whose record has an account is not "without one".
+    label = '<span class="muted">（无手机账号）</span>'
+    assert label in client.get(f"/a/{meeting.pk}/roster/").content.decode()
+    resident(person=elder)
+    assert label not in client.get(f"/a/{meeting.pk}/roster/").content.decode()
 
     # Someone of another community's register is not found, nor added by id.
     far = world.household_b.members.first()

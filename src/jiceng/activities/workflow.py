@@ -62,7 +62,7 @@ STEPS = {
     "claim": Step("抢单认领", (A.PUBLISHED,), A.CLAIMED, rule=TEAM_LEADER),
     "assign": Step("派单", (A.DRAFT, A.PUBLISHED), A.CLAIMED, MANAGE),
     "open_signup": Step("开放报名", (A.CLAIMED,), A.SIGNUP, MANAGE, rule=LEADER),
-    "hold": Step("活动开始", (A.SIGNUP,), A.HELD, MANAGE, rule=LEADER, guard=NEAR_THE_START),
+    "hold": Step("开始活动", (A.SIGNUP,), A.HELD, MANAGE, rule=LEADER, guard=NEAR_THE_START),
     "complete": Step("确认出勤", (A.HELD,), A.COMPLETED, MANAGE, rule=LEADER, guard=BEGUN),
     "settle": Step("结算积分", (A.COMPLETED,), A.SETTLED, MANAGE),
     "cancel": Step("取消", (A.DRAFT, A.PUBLISHED, A.CLAIMED, A.SIGNUP), A.CANCELLED, MANAGE),

@@ -4,6 +4,7 @@ kind of meeting. The app that owns a kind (a service activity, a branch's meetin
 deliberation) keeps its own fields in its own model, pointing at its gathering, and
 declares the kind in gatherings.kinds; nothing here knows any kind."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import F, Q
 
@@ -208,6 +209,16 @@ class SignUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gathering_id} {self.resident_id or ''} {self.person_id or ''}"
+
+    @property
+    def account(self):
+        """The resident account of this row (its own, or its person's), if any."""
+        if self.resident_id:
+            return self.resident
+        try:
+            return self.person.resident if self.person else None
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def who(self):

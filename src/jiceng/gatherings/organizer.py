@@ -19,6 +19,7 @@ from jiceng.gatherings import selectors, services
 from jiceng.gatherings.kinds import kind_of
 from jiceng.gatherings.models import Gathering, SignUp
 from jiceng.places.selectors import SEARCH_LIMIT, person_get, person_search
+from jiceng.residents.models import Resident
 from jiceng.residents.services import current_resident
 
 P = Gathering.Phase
@@ -150,11 +151,15 @@ def add(request, gathering: Gathering):
     if request.method == "POST":
         person = person_get(user=request.user, pk=_int(request.POST.get("person")))
         try:
-            services.signup_invite(actor=request.actor, gathering=gathering, persons=[person])
+            added = services.signup_invite(
+                actor=request.actor, gathering=gathering, persons=[person]
+            )
         except DomainError as refusal:
             messages.error(request, refusal.message)
         else:
-            messages.success(request, "已加入名单，请在名单中为其确认出勤。")
+            messages.success(
+                request, "已加入名单，请在名单中为其确认出勤。" if added else "此人已在名单中。"
+            )
         return _back(request, gathering)
     query = request.GET.get("q", "").strip()
     try:
@@ -163,10 +168,13 @@ def add(request, gathering: Gathering):
         messages.error(request, refusal.message)
         found = []
     on_roster = {s.who.pk for s in selectors.roster(gathering) if s.who}
+    with_account = set(
+        Resident.objects.filter(person__in=found).values_list("person_id", flat=True)
+    )
     context = {
         "gathering": gathering,
         "query": query,
-        "found": [(p, p.pk in on_roster) for p in found],
+        "found": [(p, p.pk in on_roster, p.pk in with_account) for p in found],
         "limit": SEARCH_LIMIT,
         "base": "base.html",
     }

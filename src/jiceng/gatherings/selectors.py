@@ -72,7 +72,7 @@ def roster(gathering: Gathering) -> list[SignUp]:
     """Who signed up or was invited (not those who withdrew): confirmed first."""
     return list(
         gathering.signups.exclude(status=SignUp.Status.CANCELLED)
-        .select_related("resident__person", "person")
+        .select_related("resident__person", "person__resident")
         .order_by("status", "created_at", "id")
     )
 

@@ -422,7 +422,7 @@ def signup_invite(*, actor: Actor, gathering: Gathering, residents=(), persons=(
     residents = {r.pk: r for r in residents}
     persons = {p.pk: p for p in persons}
     rows = list(
-        SignUp.objects.select_for_update()
+        SignUp.objects.select_for_update(of=("self",))
         .filter(gathering=locked)
         .values_list("pk", "status", "resident_id", "resident__person_id", "person_id")
     )
@@ -451,6 +451,8 @@ def signup_invite(*, actor: Actor, gathering: Gathering, residents=(), persons=(
         if key in on_roster and on_roster[key][1] != SignUp.Status.CONFIRMED
     }
     SignUp.objects.filter(pk__in=again).update(status=SignUp.Status.CONFIRMED)
+    if not new and not again:
+        return 0  # everyone was on the roster already: nothing changed, nothing to record
     audit.record(
         actor=actor,
         action="gathering.invite",
@@ -775,6 +777,8 @@ def attendance_leave(*, actor: Actor, signup: SignUp, reason: str) -> SignUp:
     _own_roster_row(actor, gathering, signup)
     if signup.checked_in_at:
         raise DomainError("已签到的人不能请假。", code="already_checked_in")
+    if signup.attended:  # confirmed hours are not undone by a leave: strike them first
+        raise DomainError("已确认出勤的人不能请假；如确未到场，请先划去。", code="already_attended")
     _mark(actor, gathering, [signup], Attendance.LEAVE, reason[:200])
     return signup
 
