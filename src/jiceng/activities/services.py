@@ -28,7 +28,6 @@ from jiceng.core.region_codes import (
 from jiceng.gatherings import services as gatherings
 from jiceng.gatherings.models import SignUp, Venue
 from jiceng.points.services import Award, points_award, team_account
-from jiceng.residents.models import Resident
 
 A = Activity.Status
 KIND = "activity"
@@ -274,13 +273,6 @@ def activity_complete(*, actor: Actor, activity: Activity) -> Activity:
     )
 
 
-def _account(person):
-    try:
-        return person.resident if person else None
-    except Resident.DoesNotExist:
-        return None
-
-
 def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
     """结算: post the activity's points to each confirmed attendance (key
     checkin:<sign-up>; a check-in the leader did not confirm is paid nothing) and to the
@@ -307,7 +299,7 @@ def activity_settle(*, actor: Actor, activity: Activity) -> Activity:
                     resident=resident,
                 )
                 for signup in attended
-                if (resident := signup.resident or _account(signup.person))
+                if (resident := signup.account)
             ]
             if activity.team_id and attended:
                 awards.append(

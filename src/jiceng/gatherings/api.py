@@ -12,7 +12,6 @@ from ninja.pagination import paginate
 from jiceng.core.access import require, scope_filter
 from jiceng.core.actors import Actor
 from jiceng.core.errors import NotFound
-from jiceng.core.masking import mask_name
 from jiceng.gatherings import selectors, services
 from jiceng.gatherings.models import Gathering, SignUp
 from jiceng.places.selectors import check_report_scope
@@ -111,8 +110,7 @@ class SignUpOut(Schema):
 
     @staticmethod
     def resolve_name(obj):
-        person = obj.who
-        return mask_name(person.name) if person else f"尾号{obj.resident.phone[-4:]}"
+        return obj.label
 
 
 @router.get(

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.masking import mask_name
 from jiceng.core.personal import sealed_storage
 
 
@@ -219,6 +220,11 @@ class SignUp(models.Model):
             return self.person.resident if self.person else None
         except ObjectDoesNotExist:
             return None
+
+    @property
+    def label(self) -> str:
+        """How the row's person appears on a roster: 张*明, or a phone's last four digits."""
+        return mask_name(self.person.name) if self.person_id else self.resident.label
 
     @property
     def who(self):

@@ -3,6 +3,7 @@ series as the feed shows it — one event with its rule, the occurrences cancell
 one as EXDATE, and those moved as events of their own with a RECURRENCE-ID."""
 
 import datetime
+import re
 
 import icalendar
 from dateutil import rrule
@@ -40,10 +41,7 @@ def occurrences(rule: str, first: datetime.datetime, until: datetime.date) -> li
     if "UNTIL" in rule.upper() or "COUNT" in rule.upper():
         raise DomainError("重复规则不含截止条件，截止日期另填。", code="rule_invalid")
     # The rule's value only (what the feed writes after RRULE:), nothing around it.
-    if (
-        not rule
-        or not rule.replace(";", "").replace("=", "").replace(",", "").replace("-", "").isalnum()
-    ):
+    if not re.fullmatch(r"[A-Za-z0-9=;,+-]+", rule):
         raise DomainError("重复规则无效。", code="rule_invalid")
     local = timezone.localtime(first).replace(tzinfo=None)
     end = datetime.datetime.combine(until, datetime.time.max)

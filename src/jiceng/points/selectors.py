@@ -32,13 +32,7 @@ RANKING_SIZE = 100
 
 def resident_label(resident) -> str:
     """How a resident appears in public: 张*明, or their phone's last four digits."""
-    if resident is None:
-        return ""
-    if resident.person_id:
-        return mask_name(resident.person.name)
-    if resident.display_name:
-        return mask_name(resident.display_name)
-    return f"尾号{resident.phone[-4:]}"
+    return resident.label if resident is not None else ""
 
 
 def account_label(account: Account) -> str:

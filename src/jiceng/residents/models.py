@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from jiceng.core.fields import RegionCodeField
+from jiceng.core.masking import mask_name
 from jiceng.core.personal import BlindIndexField, PersonalField
 
 
@@ -45,6 +46,15 @@ class Resident(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.phone[-4:]
+
+    @property
+    def label(self) -> str:
+        """How a resident appears to others: 张*明, or their phone's last four digits."""
+        if self.person_id:
+            return mask_name(self.person.name)
+        if self.display_name:
+            return mask_name(self.display_name)
+        return f"尾号{self.phone[-4:]}"
 
 
 class OneTimeCode(models.Model):
