@@ -23,6 +23,8 @@ ROLE_HOMES = {
     "specialist_grid_worker": ("370829001001001", "370829002001001"),
     "building_captain": ("370829001001001", "370829002001001"),
     "store_clerk": ("370829001001", "370829002001"),
+    "org_department": ("370829", "370830"),
+    "town_organizer": ("370829001", "370829002"),
 }
 
 
@@ -36,6 +38,12 @@ class World:
     users_b: dict = field(default_factory=dict)
     outsider: User | None = None
     operator: User | None = None
+    # Party: a branch in grid A with its secretary (users_a["branch_secretary"]), a second
+    # branch in the same grid with its own (users_b: "the same role elsewhere" of a post
+    # held by assignment), and a branch in grid B.
+    branch_a: object = None
+    branch_a2: object = None
+    branch_b: object = None
 
     @property
     def person_a(self):
@@ -97,9 +105,57 @@ def world(db) -> World:
     world.users_a["security_admin_2"] = staff(
         "security_admin", "370829", username="a-security_admin-2"
     )
+    _party(world)
     world.outsider = UserFactory(username="outsider", region_code="370829")
     world.operator = UserFactory(username="operator", is_superuser=True, is_staff=True)
     return world
+
+
+def _party(world: World) -> None:
+    from jiceng.accounts.models import Membership
+    from jiceng.party.models import PartyMember, PartyOrganization
+
+    K = PartyOrganization.Kind
+
+    def org(code, name, kind, parent=None):
+        return PartyOrganization.objects.create(
+            region_code=code, name=name, kind=kind, parent=parent
+        )
+
+    county = org("370829", "中共嘉祥县委员会", K.COUNTY_COMMITTEE)
+    branches = []
+    for town, community, grid_code, prefix in (
+        ("370829001", "370829001001", world.grid_a.code, "城南"),
+        ("370829002", "370829002001", world.grid_b.code, "卧龙山"),
+    ):
+        committee = org(
+            community,
+            f"{prefix}社区党委",
+            K.COMMUNITY_COMMITTEE,
+            org(town, f"{prefix}街道党工委", K.TOWN_COMMITTEE, county),
+        )
+        branches.append(org(grid_code, f"{prefix}第1网格党支部", K.GRID_BRANCH, committee))
+        if grid_code == world.grid_a.code:
+            branches.append(
+                org(grid_code, f"{prefix}第1网格退休党员支部", K.GRID_BRANCH, committee)
+            )
+    world.branch_a, world.branch_b, world.branch_a2 = branches[0], branches[2], branches[1]
+    PartyMember.objects.create(
+        region_code=world.grid_a.code,
+        organization=world.branch_a,
+        person=world.person_a,
+        name=world.person_a.name,
+        joined_on="2001-07-01",
+    )
+    for users, branch in ((world.users_a, world.branch_a), (world.users_b, world.branch_a2)):
+        secretary = UserFactory(username=f"secretary-{branch.pk}", region_code=world.grid_a.code)
+        Membership.objects.create(
+            user=secretary,
+            role="branch_secretary",
+            object_id=branch.pk,
+            region_code=world.grid_a.code,
+        )
+        users["branch_secretary"] = secretary
 
 
 def client_for(user: User | None) -> Client:

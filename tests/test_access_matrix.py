@@ -131,6 +131,80 @@ def _first_secretary(world: World) -> FirstSecretary:
     )
 
 
+def _member_a(world: World):
+    from jiceng.party.models import PartyMember
+
+    return PartyMember.objects.get(organization=world.branch_a, person=world.person_a)
+
+
+def _appointment(world: World):
+    from jiceng.party.models import Appointment
+
+    return Appointment.objects.create(
+        region_code=world.branch_a.region_code,
+        organization=world.branch_a,
+        person=world.person_a,
+        post="deputy",
+        started_on=datetime.date(2024, 1, 1),
+    )
+
+
+def _term_due(world: World) -> str:
+    from jiceng.party.models import PartyOrganization
+
+    PartyOrganization.objects.filter(pk=world.branch_a.pk).update(
+        term_started_on=datetime.date(2023, 12, 20), term_ends_on=datetime.date.today()
+    )
+    return "/party/terms/"
+
+
+def _transfer(world: World):
+    from jiceng.party.models import Transfer
+
+    return Transfer.objects.create(
+        region_code=world.branch_a.region_code,
+        member=_member_a(world),
+        from_organization=world.branch_a,
+        to_organization=world.branch_b,
+        to_region_code=world.branch_b.region_code,
+        reason="居住地变更",
+        requested_at=datetime.datetime.now(datetime.timezone.utc),
+    )
+
+
+def _meeting(world: World):
+    from django.utils import timezone
+
+    from jiceng.gatherings.services import gathering_schedule
+    from jiceng.party.models import Meeting
+
+    start = timezone.now() + datetime.timedelta(minutes=10)
+    gathering = gathering_schedule(
+        actor=Actor.system("test"),
+        kind="party_meeting",
+        region_code=world.branch_a.region_code,
+        title="甲支部主题党日",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=1),
+        capacity=10,
+        audience="branch",
+        phase="planned",
+    )
+    return Meeting.objects.create(
+        region_code=world.branch_a.region_code,
+        organization=world.branch_a,
+        gathering=gathering,
+        kind="theme_day",
+        held_on=start.date(),
+    )
+
+
+def _valid_id(seed: str = "37082919800101123") -> str:
+    from jiceng.core.idnumber import check_character
+
+    return seed + check_character(seed)
+
+
 def _audit_event(world: World) -> str:
     audit.record(
         actor=world.a("grid_worker"), action="matrix.marker", region_code=world.grid_a.code
@@ -1152,6 +1226,206 @@ PAGES = [
         method="post",
     ),
     Case("party:region", "community_worker", lambda w: "/party/370829001001/"),
+    Case(
+        "party:home",
+        "org_department",
+        lambda w: "/party/",
+        owner=302,
+        other=302,
+        outsider=403,
+        open_to_other=True,
+    ),
+    Case(
+        "party:organization",
+        "branch_secretary",
+        lambda w: f"/party/o/{w.branch_a.pk}/",
+        marker=lambda w: w.person_a.name,
+    ),
+    Case(
+        "party:organization_new",
+        "org_department",
+        lambda w: f"/party/o/new/?parent={w.branch_a.parent_id}",
+        method="post",
+        data=lambda w: {
+            "kind": "grid_branch",
+            "name": "新网格党支部",
+            "region_code": "370829001001002",
+        },
+        owner=302,
+        outsider=403,
+    ),
+    Case(
+        "party:organization_edit",
+        "org_department",
+        lambda w: f"/party/o/{w.branch_a.pk}/edit/",
+        method="post",
+        data=lambda w: {"name": "改名网格党支部"},
+        owner=302,
+    ),
+    Case(
+        "party:organization_close",
+        "org_department",
+        lambda w: f"/party/o/{w.branch_a2.pk}/close/",
+        method="post",
+        data=lambda w: {"closed_on": datetime.date.today().isoformat(), "reason": "合并"},
+        owner=302,
+    ),
+    Case(
+        "party:organization_elect",
+        "town_organizer",
+        lambda w: f"/party/o/{w.branch_a.pk}/elect/",
+        method="post",
+        data=lambda w: {"started_on": datetime.date.today().isoformat()},
+        owner=302,
+    ),
+    Case(
+        "party:appoint",
+        "org_department",
+        lambda w: f"/party/o/{w.branch_a.pk}/appoint/",
+        method="post",
+        data=lambda w: {
+            "member": _member_a(w).pk,
+            "post": "secretary",
+            "started_on": datetime.date.today().isoformat(),
+        },
+        owner=302,
+    ),
+    Case(
+        "party:appointment_end",
+        "org_department",
+        lambda w: f"/party/appointments/{_appointment(w).pk}/end/",
+        method="post",
+        data=lambda w: {"reason": "调离"},
+        owner=302,
+    ),
+    Case(
+        "party:twin",
+        "org_department",
+        lambda w: f"/party/o/{w.branch_a.pk}/twin/?q=卧龙山",
+        marker=lambda w: w.branch_b.name,
+    ),
+    Case(
+        "party:member_new",
+        "branch_secretary",
+        lambda w: f"/party/o/{w.branch_a.pk}/members/new/",
+        method="post",
+        data=lambda w: {
+            "name": "县外党员",
+            "id_number": _valid_id(),
+            "category": "full",
+            "joined_on": "2001-07-01",
+        },
+        owner=302,
+    ),
+    Case(
+        "party:member",
+        "branch_secretary",
+        lambda w: f"/party/members/{_member_a(w).pk}/",
+        marker=lambda w: w.person_a.name,
+    ),
+    Case(
+        "party:member_full",
+        "branch_secretary",
+        lambda w: f"/party/members/{_member_a(w).pk}/full/",
+        method="post",
+        owner=302,
+    ),
+    Case(
+        "party:member_link",
+        "town_organizer",
+        lambda w: f"/party/members/{_member_a(w).pk}/link/",
+    ),
+    Case(
+        "party:transfer_new",
+        "branch_secretary",
+        lambda w: f"/party/members/{_member_a(w).pk}/transfer/",
+        method="post",
+        data=lambda w: {"to": w.branch_b.pk, "reason": "居住地变更"},
+        owner=302,
+    ),
+    Case(
+        "party:transfers",
+        "branch_secretary",
+        lambda w: (_transfer(w), "/party/transfers/")[1],
+        other=200,
+        outsider=403,
+        open_to_other=True,
+        marker=lambda w: w.person_a.name,
+    ),
+    Case(
+        "party:transfer",
+        "branch_secretary",
+        lambda w: f"/party/transfers/{_transfer(w).pk}/",
+        marker=lambda w: w.person_a.name,
+    ),
+    Case(
+        "party:transfer_act",
+        "branch_secretary",
+        lambda w: f"/party/transfers/{_transfer(w).pk}/release/",
+        method="post",
+        owner=302,
+    ),
+    Case(
+        "party:meetings",
+        "branch_secretary",
+        lambda w: f"/party/o/{w.branch_a.pk}/meetings/",
+        marker=lambda w: _meeting(w).gathering.title,
+    ),
+    Case(
+        "party:meeting_new",
+        "branch_secretary",
+        lambda w: f"/party/o/{w.branch_a.pk}/meetings/new/",
+        method="post",
+        data=lambda w: {
+            "kind": "lecture",
+            "title": "党课",
+            "date": (datetime.date.today() + datetime.timedelta(days=3)).isoformat(),
+            "start": "09:00",
+            "end": "10:00",
+            "place": "党群服务站",
+        },
+        owner=302,
+    ),
+    Case(
+        "party:meeting",
+        "branch_secretary",
+        lambda w: f"/party/meetings/{_meeting(w).pk}/",
+        marker=lambda w: "甲支部主题党日",
+    ),
+    Case(
+        "party:meeting_act",
+        "branch_secretary",
+        lambda w: f"/party/meetings/{_meeting(w).pk}/begin/",
+        method="post",
+        owner=302,
+    ),
+    Case(
+        "party:themes",
+        "org_department",
+        lambda w: "/party/themes/",
+        method="post",
+        data=lambda w: {"month": f"{datetime.date.today():%Y-%m}", "title": "学习党章"},
+        owner=302,
+        other=302,  # the other county's department sets its own county's theme
+        open_to_other=True,
+        outsider=403,
+    ),
+    Case(
+        "party:completeness",
+        "town_organizer",
+        lambda w: "/party/completeness/?region=370829001",
+        outsider=403,
+        marker=lambda w: w.branch_a.name,
+    ),
+    Case(
+        "party:terms",
+        "org_department",
+        _term_due,
+        other=200,
+        outsider=403,
+        open_to_other=True,
+        marker=lambda w: w.branch_a.name,
+    ),
     Case(
         "party:first_secretaries",
         "community_worker",

@@ -282,6 +282,28 @@ JICENG_OTP_VERIFY_PER_HOUR_ADDRESS = env_int("JICENG_OTP_VERIFY_PER_HOUR_ADDRESS
 # approves it; deductions post at once.
 JICENG_POINTS_ADJUST_MAX_ENTRY = env_int("JICENG_POINTS_ADJUST_MAX_ENTRY", 200)
 JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER = env_int("JICENG_POINTS_ADJUST_MAX_DAY_PER_WORKER", 500)
+# The party register (party.services): how many years a committee serves before its
+# re-election (换届) falls due — branches and general branches, committees above them,
+# village organizations (STANDARDS); and how many days ahead a term's end is shown due.
+JICENG_PARTY_TERM_YEARS = {
+    "branch": env_int("JICENG_PARTY_TERM_YEARS_BRANCH", 3),
+    "committee": env_int("JICENG_PARTY_TERM_YEARS_COMMITTEE", 5),
+    "village": env_int("JICENG_PARTY_TERM_YEARS_VILLAGE", 5),
+}
+JICENG_PARTY_TERM_DUE_DAYS = env_int("JICENG_PARTY_TERM_DUE_DAYS", 90)
+# A membership transfer within the county is to be done in so many working days.
+JICENG_PARTY_TRANSFER_DAYS = env_int("JICENG_PARTY_TRANSFER_DAYS", 10)
+# Organization life each branch holds per quarter (STANDARDS: the member assembly
+# quarterly, the committee and the group monthly, a party lecture at least quarterly, the
+# theme day monthly); a committee meeting only where a committee exists, a group meeting
+# only where groups exist.
+JICENG_PARTY_RHYTHM = {
+    "assembly": env_int("JICENG_PARTY_RHYTHM_ASSEMBLY", 1),
+    "committee": env_int("JICENG_PARTY_RHYTHM_COMMITTEE", 3),
+    "group": env_int("JICENG_PARTY_RHYTHM_GROUP", 3),
+    "lecture": env_int("JICENG_PARTY_RHYTHM_LECTURE", 1),
+    "theme_day": env_int("JICENG_PARTY_RHYTHM_THEME_DAY", 3),
+}
 # The address residents use (printed in QR codes), e.g. https://jiceng.county.gov.cn
 JICENG_PUBLIC_URL = env_str("JICENG_PUBLIC_URL", "")
 

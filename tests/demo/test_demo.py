@@ -182,3 +182,33 @@ def test_demo_activities_and_points_are_whole(demo):
     roles = {login["role"]: login for login in logins}
     assert roles["resident"]["username"] != roles["team_leader"]["username"]
     assert {"store_clerk", "resident", "team_leader"} <= roles.keys()
+
+
+def test_the_demo_party_register_keeps_its_own_rules(demo):
+    """Every organization sits under a parent of an allowed kind, within its region; every
+    party member of the register is a member; each grid branch has a secretary among its
+    members, who keeps it with an account of their own for the term."""
+    from jiceng.core.region_codes import is_within
+    from jiceng.party.models import Appointment, PartyMember
+
+    for org in PartyOrganization.objects.select_related("parent"):
+        allowed = PartyOrganization.PARENT_KINDS[org.kind]
+        if org.parent is None:
+            assert not allowed, org
+        else:
+            assert org.parent.kind in allowed, org
+            assert is_within(org.region_code, org.parent.region_code), org
+    party = Person.objects.filter(political_status__in=("中共党员", "中共预备党员"))
+    assert PartyMember.objects.count() == party.count() > 0
+    assert not PartyMember.objects.exclude(person__in=party).exists()
+    branches = PartyOrganization.objects.filter(kind="grid_branch")
+    for branch in branches:
+        secretary = Appointment.objects.get(
+            organization=branch, post="secretary", ended_on__isnull=True
+        )
+        assert PartyMember.objects.filter(organization=branch, person=secretary.person).exists()
+        post = Membership.objects.get(user=secretary.account, role="branch_secretary")
+        assert (post.object_id, post.valid_until) == (branch.pk, branch.term_ends_on)
+        assert branch.term_ends_on > branch.term_started_on
+    logins = {login["role"] for login in json.loads((demo / "demo-logins.json").read_text("utf-8"))}
+    assert {"org_department", "town_organizer", "branch_secretary"} <= logins

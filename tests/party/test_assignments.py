@@ -12,7 +12,7 @@ from jiceng.core.access import has_permission, scope_filter
 from jiceng.core.actors import Actor
 from jiceng.core.errors import NotFound
 from jiceng.party import selectors
-from jiceng.party.models import PartyMember, PartyOrganization
+from jiceng.party.models import PartyMember
 from tests.factories import PersonFactory, UserFactory, staff
 from tests.factories import resident as make_resident
 
@@ -22,25 +22,15 @@ GRID = "370829001001001"
 
 @pytest.fixture
 def branches(world):
-    """Two grid branches in one grid, two members each, and a secretary of the first."""
-    committee = PartyOrganization.objects.create(
-        region_code="370829001001", name="城南社区党委", kind="community_committee"
-    )
-    first, second = (
-        PartyOrganization.objects.create(
-            region_code=GRID, name=name, kind="grid_branch", parent=committee
-        )
-        for name in ("第一网格党支部", "第一网格退休党员支部")
-    )
-    for branch in (first, second):
-        for _ in range(2):
+    """The world's two grid branches in one grid, two more members each (the first also
+    has the world's person A), and the first's secretary."""
+    for branch in (world.branch_a, world.branch_a2):
+        for index in range(2):
             person = PersonFactory(region_code=GRID)
-            PartyMember.objects.create(region_code=GRID, person=person, organization=branch)
-    secretary = UserFactory(username="secretary", region_code=GRID)
-    Membership.objects.create(
-        user=secretary, role="branch_secretary", object_id=first.pk, region_code=GRID
-    )
-    return first, second, secretary
+            PartyMember.objects.create(
+                region_code=GRID, person=person, organization=branch, name=f"党员{index}"
+            )
+    return world.branch_a, world.branch_a2, world.a("branch_secretary")
 
 
 def test_a_secretary_reaches_their_branch_and_not_the_next_one_in_the_grid(branches):
@@ -51,7 +41,7 @@ def test_a_secretary_reaches_their_branch_and_not_the_next_one_in_the_grid(branc
         selectors.organization_get(user=actor, pk=second.pk)
     members = selectors.member_list(user=actor)
     assert {m.organization_id for m in members} == {first.pk}
-    assert members.count() == 2
+    assert members.count() == 3
     assert not selectors.member_list(user=actor, organization=second).exists()
     assert has_permission(actor, "party.view", obj=first)
     assert not has_permission(actor, "party.view", obj=second)
@@ -62,7 +52,7 @@ def test_a_secretary_reaches_their_branch_and_not_the_next_one_in_the_grid(branc
 def test_a_role_at_the_community_reaches_both_branches(branches, world):
     _, second, _ = branches
     worker = world.a("community_worker")
-    assert selectors.member_list(user=Actor.staff(worker)).count() == 4
+    assert selectors.member_list(user=Actor.staff(worker)).count() == 5
     assert selectors.organization_get(user=worker, pk=second.pk) == second
 
 
@@ -125,14 +115,25 @@ def test_a_building_captain_is_assigned_through_the_same_mechanism(world):
     assert not has_permission(captain, "people.view", GRID)
 
 
-def test_the_system_administrator_assigns_a_secretary_and_it_is_audited(branches, world):
+def test_the_organization_department_assigns_a_secretary_and_it_is_audited(branches, world):
+    """A branch post is the organization department's to grant (party.manage), not the
+    system administrator's: it keeps the party register."""
     from jiceng.accounts.services import assignment_grant
     from jiceng.core.models import AuditEvent
 
     first, second, _ = branches
     account = UserFactory(username="new-secretary", region_code=GRID)
-    admin = Actor.staff(world.a("county_admin"))
-    membership = assignment_grant(actor=admin, user=account, kind="branch_secretary", obj=second)
+    with pytest.raises(NotFound):
+        assignment_grant(
+            actor=Actor.staff(world.a("county_admin")),
+            user=account,
+            kind="branch_secretary",
+            obj=second,
+        )
+    department = Actor.staff(world.a("org_department"))
+    membership = assignment_grant(
+        actor=department, user=account, kind="branch_secretary", obj=second
+    )
     assert (membership.object_id, membership.region_code) == (second.pk, GRID)
     event = AuditEvent.objects.get(action="user.assign")
     assert (event.actor_kind, event.detail["object"]) == ("staff", second.pk)

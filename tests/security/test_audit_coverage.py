@@ -46,6 +46,13 @@ WRITES_NOTHING = {
     "handlers_for": "a lookup",
     "notifications_mark_read": "the reader's own inbox state",
     "deadline_notices": "its notices are kept as notifications, each sent once",
+    # party
+    "has_committee": "a check",
+    "has_groups": "a check",
+    "month_theme": "a lookup",
+    "meeting_begin": "moves the gathering on through gatherings' gathering_phase, which records it",
+    "meeting_close": "closes attendance through gatherings' attendance_close, which records it",
+    "meeting_cancel": "cancels through gatherings' gathering_cancel, which records it",
     # patrols
     "patrol_finding": "files a request through cases' case_submit, which records it",
     # residents

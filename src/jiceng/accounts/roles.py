@@ -21,7 +21,9 @@ PERMISSIONS = {
     "people.export": "导出花名册",
     "people.verify_move": "核实人口迁入迁出",
     "people.settle_move": "裁决人口迁移异议",
-    "party.view": "查看党组织与第一书记",
+    "party.view": "查看党组织、党员与第一书记（脱敏）",
+    "party.manage": "维护党组织、班子与党员，办理组织关系转接",
+    "party.branch": "维护本支部党员与组织生活",
     "activities.lead": "带领志愿服务队（队长）",
     "users.manage": "管理账号，授予一般角色",
     "security.grant": "授予与审批敏感角色",
@@ -216,6 +218,34 @@ ROLES = {
             "gatherings.view",
             "activities.needs",
         ),
+        # The organization department (组织部) and a town's organization member (组织委员)
+        # keep the party register of their region: organizations, committees, members,
+        # transfers, the theme calendar. They see the register of people masked, to link
+        # members to persons, and nothing of requests.
+        _role(
+            "org_department",
+            "组织部工作人员",
+            ("county",),
+            "regions.view",
+            "people.view",
+            "party.view",
+            "party.manage",
+            "party.branch",
+            "activities.view",
+            "gatherings.view",
+        ),
+        _role(
+            "town_organizer",
+            "乡镇（街道）组织委员",
+            ("town",),
+            "regions.view",
+            "people.view",
+            "party.view",
+            "party.manage",
+            "party.branch",
+            "activities.view",
+            "gatherings.view",
+        ),
         # Department staff see the requests routed to them (as handler, or to their
         # department), not the grid's register or its other requests.
         _role(
@@ -254,13 +284,19 @@ class AssignmentKind:
     label: str
     object_type: str  # model label, lower case
     permissions: frozenset[str]
+    # Who may assign an account to the post: the holder of this permission at the
+    # object's region (the system administrator, unless the post is the business of a
+    # department that keeps its own register).
+    granted_with: str = "users.manage"
 
 
-def _kind(code: str, label: str, object_type: str, *permissions: str) -> AssignmentKind:
+def _kind(
+    code: str, label: str, object_type: str, *permissions: str, granted_with="users.manage"
+) -> AssignmentKind:
     unknown = set(permissions) - set(PERMISSIONS)
-    if unknown:
+    if unknown or granted_with not in PERMISSIONS:
         raise ValueError(f"Assignment {code} names unknown permissions {sorted(unknown)}")
-    return AssignmentKind(code, label, object_type, frozenset(permissions))
+    return AssignmentKind(code, label, object_type, frozenset(permissions), granted_with)
 
 
 # Posts a staff account holds at one object: a Membership naming the object by its id
@@ -270,7 +306,24 @@ def _kind(code: str, label: str, object_type: str, *permissions: str) -> Assignm
 ASSIGNMENT_KINDS = {
     kind.code: kind
     for kind in [
-        _kind("branch_secretary", "党支部书记", "party.partyorganization", "party.view"),
+        # A branch's secretary and organization member keep their branch, and no other
+        # branch of the grid: assigned with the appointment (party.services).
+        _kind(
+            "branch_secretary",
+            "党支部书记",
+            "party.partyorganization",
+            "party.view",
+            "party.branch",
+            granted_with="party.manage",
+        ),
+        _kind(
+            "branch_organizer",
+            "党支部组织委员",
+            "party.partyorganization",
+            "party.view",
+            "party.branch",
+            granted_with="party.manage",
+        ),
     ]
 }
 ASSIGNMENT_CHOICES = [(k.code, k.label) for k in ASSIGNMENT_KINDS.values()]

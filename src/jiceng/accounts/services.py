@@ -786,6 +786,30 @@ def membership_set_work_phone(*, actor: Actor, membership: Membership, work_phon
     )
 
 
+def _require_assignable(actor: Actor, user: User, spec) -> None:
+    """Who may assign `user` to a post of `spec`: the system administrator for accounts it
+    manages; for a post that a department grants itself (party.manage for a branch's
+    secretary), its holder, for accounts managed within its scope. Nobody assigns
+    themselves, nor an administrator's account (held alone)."""
+    if spec.granted_with == "users.manage":
+        _require_manageable(actor, user)
+    elif (
+        not user.region_code
+        or user.is_superuser
+        or not has_permission(actor, spec.granted_with, user.region_code)
+    ):
+        raise DomainError("找不到该账号，或该账号不在您的管理范围内。", code="account_unknown")
+    if user.pk == actor.user_id:
+        raise DomainError("不能给自己授予角色。", code="self_grant")
+    if held_roles(user) & set(ADMINISTRATOR_ROLES):
+        raise DomainError(
+            "系统管理员、安全管理员、审计管理员须各用单独的账号，不能兼任其他角色。",
+            code="separation_of_duties",
+        )
+    if not user.is_active:
+        raise DomainError("该账号已停用。", code="user_inactive")
+
+
 @transaction.atomic
 def assignment_grant(
     *,
@@ -798,19 +822,15 @@ def assignment_grant(
 ) -> Membership:
     """Assign an account to one object for a term (党支部书记 of a branch): the post's
     permissions there and in what lies in it, nothing else of its grid (core.access).
-    Made by the system administrator of the object's region, as roles without sensitive
-    rights are."""
+    Made by whoever the kind names (accounts.roles.AssignmentKind.granted_with) at the
+    object's region; never a post with sensitive rights (those take two signatures)."""
     spec = ASSIGNMENT_KINDS.get(kind)
     if spec is None or obj._meta.label_lower != spec.object_type:
         raise DomainError("未知任命类别。", code="unknown_assignment", field="kind")
-    _require_manageable(actor, user)
-    require(actor, "users.manage", obj.region_code)
-    if user.pk == actor.user_id:
-        raise DomainError("不能给自己授予角色。", code="self_grant")
+    require(actor, spec.granted_with, obj.region_code)
+    _require_assignable(actor, user, spec)
     if spec.permissions & SENSITIVE_PERMISSIONS:
         raise DomainError("含敏感权限的任命须经安全管理员审批。", code="needs_security_approval")
-    if not user.is_active:
-        raise DomainError("该账号已停用。", code="user_inactive")
     if valid_from and valid_until and valid_until < valid_from:
         raise DomainError("任期结束早于开始。", code="term_order", field="valid_until")
     membership, _ = Membership.objects.update_or_create(
@@ -832,6 +852,26 @@ def assignment_grant(
         detail={"user": user.username, "kind": kind, "object": obj.pk, "label": spec.label},
     )
     return membership
+
+
+@transaction.atomic
+def assignment_end(*, actor: Actor, user: User, kind: str, obj) -> bool:
+    """End an account's assignment to one object (the post ended); False if it held none."""
+    spec = ASSIGNMENT_KINDS[kind]
+    require(actor, spec.granted_with, obj.region_code)
+    membership = Membership.objects.filter(
+        user=user, role=kind, object_id=obj.pk, is_active=True
+    ).first()
+    if membership is None:
+        return False
+    Membership.objects.filter(pk=membership.pk).update(is_active=False)
+    audit.record(
+        actor=actor,
+        action="user.unassign",
+        obj=membership,
+        detail={"user": user.username, "kind": kind, "object": obj.pk, "label": spec.label},
+    )
+    return True
 
 
 # --- the server's own command -----------------------------------------------------------------

@@ -170,9 +170,10 @@ def scope_filter(
     via: dict[str, str] | None = None,
 ):
     """The rows in the user's scope for `permission`, and those in objects assigned to
-    them: `via` maps an object label to the path from the row to that object's id
-    (`building`, the path to the row's building, e.g. "dwelling__building", is short for
-    `via={BUILDING: path}`)."""
+    them: `via` maps an object label to the path from the row to that object's id, or to
+    a tuple of paths (the row itself, or its parent: what lies in the object). `building`,
+    the path to the row's building (e.g. "dwelling__building"), is short for
+    `via={BUILDING: path}`."""
     paths = _paths(building, via)
     if not scopes(user, permission) and not any(
         assigned(user, permission, label) for label in paths
@@ -199,8 +200,9 @@ def reach_q(
     condition = scope_q(scopes(user, permission), field)
     for label, path in _paths(building, via).items():
         ids = assigned(user, permission, label)
-        if ids:
-            condition |= Q(**{f"{path}__in": sorted(ids)})
+        for each in path if isinstance(path, tuple) else (path,):
+            if ids:
+                condition |= Q(**{f"{each}__in": sorted(ids)})
     return condition
 
 

@@ -32,7 +32,7 @@ from jiceng.demo import names
 from jiceng.demo.activities import ActivityHistory
 from jiceng.demo.models import DemoRun
 from jiceng.demo.requests import RequestHistory, build_patrols
-from jiceng.party.models import FirstSecretary, PartyMember, PartyOrganization
+from jiceng.party.models import Appointment, FirstSecretary, PartyMember, PartyOrganization
 from jiceng.patrols.models import Patrol, Visit
 from jiceng.places.models import (
     Building,
@@ -56,6 +56,7 @@ ALLOCATED = (
     Organization,
     PartyOrganization,
     PartyMember,
+    Appointment,
     User,
     Membership,
     Case,
@@ -271,6 +272,7 @@ class Builder:
         self.users: list[tuple] = []
         self.memberships: list[tuple] = []
         self.first_building: dict[str, int] = {}  # grid code → its first building's id
+        self.county_committees: dict[str, int] = {}  # county code → its 县委's id
 
     # --- accounts --------------------------------------------------------------------
 
@@ -285,7 +287,9 @@ class Builder:
         department_id: int | None = None,
         login_label: str | None = None,
         building_id: int | None = None,
-    ) -> None:
+        object_id: int | None = None,
+        valid_until: datetime.date | None = None,
+    ) -> int:
         """Queue an account (and its one role). The first account of each role (or of
         `login_label`) is the demo login for that role."""
         gender = self.rng.choice("MF")
@@ -313,7 +317,17 @@ class Builder:
         role_region = role_region or region_code
         if role:
             self.memberships.append(
-                (self.ids.take(Membership), user_id, role, role_region, building_id, True, self.now)
+                (
+                    self.ids.take(Membership),
+                    user_id,
+                    role,
+                    role_region,
+                    building_id,
+                    object_id,
+                    valid_until,
+                    True,
+                    self.now,
+                )
             )
         label = login_label or role or "superuser"
         if label not in {login["role"] for login in self.totals.logins}:
@@ -325,6 +339,7 @@ class Builder:
                     "region_code": role_region,
                 }
             )
+        return user_id
 
     def flush_users(self) -> None:
         bulk_insert(
@@ -350,7 +365,17 @@ class Builder:
         )
         bulk_insert(
             Membership,
-            ["id", "user", "role", "region_code", "building", "is_active", "created_at"],
+            [
+                "id",
+                "user",
+                "role",
+                "region_code",
+                "building",
+                "object_id",
+                "valid_until",
+                "is_active",
+                "created_at",
+            ],
             self.memberships,
         )
         self.totals.users += len(self.users)
@@ -604,71 +629,218 @@ class Builder:
     # --- party -----------------------------------------------------------------------
 
     def _party_for_town(self, plan, regions, persons, buildings, households, rng) -> None:
-        organizations, members = [], []
+        """The party organizations over the town: the county committee (once per county),
+        the town's committee, a committee per community, the grid branches with two
+        building groups and a contact household each; every party member of the register
+        a member of their grid's branch (or their community's committee); each branch's
+        secretary and committee, and its term, as appointments of its members."""
+        K = PartyOrganization.Kind
+        organizations, members, appointments = [], [], []
+
+        def organization(region_code, name, kind, parent, household=None, building=None):
+            org_id = self.ids.take(PartyOrganization)
+            elected = kind in PartyOrganization.ELECTED
+            started = (
+                self.today - datetime.timedelta(days=rng.randrange(3 * 365)) if elected else None
+            )
+            years = 5 if kind in PartyOrganization.COMMITTEES or plan.is_rural else 3
+            ends = started + datetime.timedelta(days=365 * years + years // 4) if started else None
+            organizations.append(
+                (org_id, region_code, name, kind, parent, building, household, started, ends, "")
+            )
+            return org_id
+
+        county = county_of(plan.code)
+        if county not in self.county_committees:
+            self.county_committees[county] = organization(
+                county,
+                f"中共{Region.objects.get(code=county).name}委员会",
+                K.COUNTY_COMMITTEE,
+                None,
+            )
+        town_kind_name = "工作委员会" if plan.name.endswith("街道") else "委员会"
+        town_committee = organization(
+            plan.code,
+            f"中共{plan.name}{town_kind_name}",
+            K.TOWN_COMMITTEE,
+            self.county_committees[county],
+        )
         grids = [r for r in regions if r.level == Region.Level.GRID]
         communities = [r for r in regions if r.level == Region.Level.COMMUNITY]
-        committee_of = {}
-        for community in communities:
-            org_id = self.ids.take(PartyOrganization)
-            committee_of[community.code] = org_id
-            kind = PartyOrganization.Kind.COMMUNITY_COMMITTEE
-            organizations.append(
-                (org_id, community.code, f"{community.name}党委", kind, None, rng.randint(5, 9))
-            )
-        branch_of = {}
+        committee_of = {
+            c.code: organization(c.code, f"{c.name}党委", K.COMMUNITY_COMMITTEE, town_committee)
+            for c in communities
+        }
         branch_grids = self._branch_grids(grids)
         buildings_by_grid: dict[str, list] = {}
         for building in buildings:
             buildings_by_grid.setdefault(building[1], []).append(building)
+        branch_of, groups_of = {}, {}
         for grid in branch_grids:
-            org_id = self.ids.take(PartyOrganization)
-            branch_of[grid.code] = org_id
-            organizations.append(
-                (
-                    org_id,
-                    grid.code,
-                    f"{grid.name}党支部",
-                    PartyOrganization.Kind.GRID_BRANCH,
-                    committee_of[grid.parent_id],
-                    rng.randint(3, 5),
-                )
+            branch = organization(
+                grid.code, f"{grid.name}党支部", K.GRID_BRANCH, committee_of[grid.parent_id]
             )
-            for building in buildings_by_grid.get(grid.code, [])[:2]:
-                organizations.append(
-                    (
-                        self.ids.take(PartyOrganization),
-                        grid.code,
-                        f"{grid.name}{building[2]}党小组",
-                        PartyOrganization.Kind.BUILDING_GROUP,
-                        org_id,
-                        0,
-                    )
+            branch_of[grid.code] = branch
+            groups_of[branch] = [
+                organization(
+                    grid.code, f"{grid.name}{b[2]}党小组", K.BUILDING_GROUP, branch, building=b[0]
                 )
+                for b in buildings_by_grid.get(grid.code, [])[:2]
+            ]
         self.totals.party_branches += len(branch_grids)
+        # A branch has at least three full members (STANDARDS): a small grid's first
+        # adults join the party where the register gave it fewer.
+        party = ("中共党员", "中共预备党员")
+        promoted: set[int] = set()
+        persons_of: dict[str, list[tuple]] = {}
         for person in persons:
-            if person[11] in ("中共党员", "中共预备党员"):
-                grid_code = person[1]
-                organization = branch_of.get(grid_code) or committee_of[community_of(grid_code)]
-                status = "full" if person[11] == "中共党员" else "probationary"
-                members.append(
-                    (
-                        self.ids.take(PartyMember),
+            if person[1] in branch_of:
+                persons_of.setdefault(person[1], []).append(person)
+        for grid_code in branch_of:
+            in_grid = persons_of.get(grid_code, [])
+            short = 3 - sum(p[14] in party for p in in_grid)
+            adults = [p[0] for p in in_grid if p[14] not in party and p[9] <= self.today.year - 25]
+            promoted.update(adults[: max(0, short)])
+        by_holder: dict[int, list[tuple]] = {}
+        for person in persons:
+            if person[14] not in party and person[0] not in promoted:
+                continue
+            grid_code = person[1]
+            holder = branch_of.get(grid_code) or committee_of[community_of(grid_code)]
+            full = person[14] == "中共党员" or person[0] in promoted
+            latest = self.today - datetime.timedelta(days=400 if full else rng.randrange(30, 360))
+            earliest = datetime.date(min(person[9] + 19, latest.year), 1, 1)
+            joined = earliest + datetime.timedelta(
+                days=rng.randrange(max(1, (latest - earliest).days))
+            )
+            joined = min(joined, latest)
+            member = (
+                self.ids.take(PartyMember),
+                grid_code,
+                person[0],
+                holder,
+                person[3],
+                "full" if full else "probationary",
+                joined,
+                joined + datetime.timedelta(days=365) if full else None,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                self.now,
+            )
+            members.append(member)
+            by_holder.setdefault(holder, []).append((member, person))
+        posts = ["secretary", "deputy", "organizer", "propaganda", "discipline"]
+        started_of = {row[0]: row[7] for row in organizations}
+        ends_of = {row[0]: row[8] for row in organizations}
+        secretary_grid = {branch: code for code, branch in branch_of.items()}
+        for holder, held in by_holder.items():
+            for (member, person), post in zip(held, posts[: rng.randint(3, 5)], strict=False):
+                account = None
+                if post == "secretary" and holder in secretary_grid:
+                    # The secretary keeps the branch with a staff account of their own.
+                    grid_code = secretary_grid[holder]
+                    account = self.add_user(
+                        f"sj{grid_code}",
                         grid_code,
+                        "branch_secretary",
+                        object_id=holder,
+                        valid_until=ends_of[holder],
+                    )
+                appointments.append(
+                    (
+                        self.ids.take(Appointment),
+                        member[1],
+                        holder,
                         person[0],
-                        organization,
-                        status,
-                        person[7] + datetime.timedelta(days=365 * rng.randint(18, 40)),
+                        post,
+                        started_of[holder] or self.today,
+                        ends_of[holder],
+                        "",
+                        account,
+                        self.now,
                     )
                 )
+            for group, (member, person) in zip(groups_of.get(holder, []), held[5:], strict=False):
+                household = organization(
+                    member[1],
+                    f"{person[3]}党员中心户",
+                    K.MEMBER_HOUSEHOLD,
+                    group,
+                    household=person[2],
+                )
+                appointments.append(
+                    (
+                        self.ids.take(Appointment),
+                        member[1],
+                        household,
+                        person[0],
+                        "secretary",
+                        self.today,
+                        None,
+                        "",
+                        None,
+                        self.now,
+                    )
+                )
+        Person.objects.filter(pk__in=promoted).update(political_status="中共党员")
         bulk_insert(
             PartyOrganization,
-            ["id", "region_code", "name", "kind", "parent", "committee_size"],
+            [
+                "id",
+                "region_code",
+                "name",
+                "kind",
+                "parent",
+                "building",
+                "household",
+                "term_started_on",
+                "term_ends_on",
+                "closed_reason",
+            ],
             organizations,
         )
         bulk_insert(
             PartyMember,
-            ["id", "region_code", "person", "organization", "status", "joined_on"],
-            [m if m[5] <= self.today else (*m[:5], None) for m in members],
+            [
+                "id",
+                "region_code",
+                "person",
+                "organization",
+                "name",
+                "category",
+                "joined_on",
+                "full_on",
+                "id_number",
+                "id_number_index",
+                "phone",
+                "work_unit",
+                "mobility",
+                "mobility_place",
+                "left_reason",
+                "updated_at",
+            ],
+            members,
+        )
+        bulk_insert(
+            Appointment,
+            [
+                "id",
+                "region_code",
+                "organization",
+                "person",
+                "post",
+                "started_on",
+                "term_ends_on",
+                "end_reason",
+                "account",
+                "created_at",
+            ],
+            appointments,
         )
 
     def _branch_grids(self, grids: list[Region]) -> list[Region]:
@@ -729,9 +901,14 @@ class Builder:
             key_digest=hashlib.sha256(raw.encode()).hexdigest(),
         )
         self.totals.logins.append(
-            {"role": "open311_client", "username": "", "password": "", "region_code": COUNTY,
-             "api_key": raw}
-        )  # fmt: skip
+            {
+                "role": "open311_client",
+                "username": "",
+                "password": "",
+                "region_code": COUNTY,
+                "api_key": raw,
+            }
+        )
         target = {"tiny": 40}.get(self.scale, 1200)
         self.totals.requests = RequestHistory(self.ids, self.rng, self.urban_grids, target).build()
         self.totals.patrols = build_patrols(self.ids, self.rng, self.urban_grids)
@@ -794,6 +971,7 @@ class Builder:
         # Sensitive roles take two security administrators' signatures.
         self.add_user("security", COUNTY, "security_admin")
         self.add_user("security2", COUNTY, "security_admin", login_label="security_admin_2")
+        self.add_user("orgdept", COUNTY, "org_department")
         self.flush_users()
 
     def _town_staff(self, plan: TownPlan) -> None:
@@ -801,6 +979,7 @@ class Builder:
         # counties reuse town serials, so theirs carry the whole code.
         short = serial_of(plan.code) if is_within(plan.code, COUNTY) else plan.code
         self.add_user(f"town{short}", plan.code, "town_staff")
+        self.add_user(f"zz{short}", plan.code, "town_organizer")
         for grid_code in grid_codes_of(plan):
             community = community_of(grid_code)
             if serial_of(grid_code) == "001":

@@ -115,7 +115,11 @@ def venues_bookable(user, permission: str) -> QuerySet:
     """The active venues a gathering the user arranges (holding `permission`) may book:
     those of their nodes and below, and those of the nodes above them (a town's
     党群服务中心, the county's 老年大学)."""
-    codes = scopes(user, permission)
+    return venues_around(scopes(user, permission))
+
+
+def venues_around(codes) -> QuerySet:
+    """The active venues of these nodes, below them and above them."""
     above = {code for scope in codes for code in ancestors_of(scope)}
     reach = Q(region_code__in=above)
     for code in codes:

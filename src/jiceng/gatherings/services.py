@@ -580,6 +580,8 @@ def signup_check_in(
             .first()
         )
         if signup is None:
+            if gathering.audience not in SELF_SIGNUP:  # a branch's members, the invited
+                raise DomainError("您不在这次的参加名单中。", code="not_on_roster")
             raise DomainError("您没有这次的名额，请先报名。", code="not_signed_up")
         if signup.checked_in_at or signup.attendance == Attendance.CONFIRMED:
             raise DomainError("您已经签到过了。", code="already_checked_in")

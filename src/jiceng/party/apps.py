@@ -5,3 +5,20 @@ class PartyConfig(AppConfig):
     name = "jiceng.party"
     label = "party"
     verbose_name = "党组织"
+
+    def ready(self) -> None:
+        from jiceng.gatherings.kinds import Kind, declare
+        from jiceng.party import selectors
+
+        # Each organization-life meeting is a gathering of this kind: the keepers of its
+        # branch (its secretary and organization member, the department above) organize it.
+        declare(
+            Kind(
+                code="party_meeting",
+                label="组织生活",
+                organizes=selectors.meeting_organizes,
+                notes=selectors.meeting_notes,
+                manage_url=selectors.meeting_url,
+                confirms_organizers="支部书记或组织委员",
+            )
+        )

@@ -1,28 +1,76 @@
-"""Party organizations laid over the region tree, their members, and first secretaries."""
+"""The party register: organizations laid over the region tree, their committees (persons
+appointed to posts for a term), their members, the twinning of branches, and first
+secretaries. The organization department and each branch keep it (party.services)."""
 
+import datetime
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from jiceng.core.fields import RegionCodeField
-from jiceng.core.personal import PersonalField
+from jiceng.core.personal import BlindIndexField, PersonalField
 
 
 class PartyOrganization(models.Model):
-    """党组织: 联合党委/社区党委 → 网格党支部 → 楼栋党小组 → 党员中心户, each attached to the
-    region node it serves (a community, a grid, a building's grid)."""
+    """党组织, each attached to the region node it serves: 县委 → 乡镇党委（街道党工委） →
+    社区（村）党委 or 联合党委 → 党总支 → 党支部 (in a grid, a 小区, an enterprise, a
+    property company, an institution, an organ, a village) → 党小组 → 党员中心户. Never
+    deleted: closed with a date and a reason once its members have moved."""
 
     class Kind(models.TextChoices):
-        JOINT_COMMITTEE = "joint_committee", "联合党委"
+        COUNTY_COMMITTEE = "county_committee", "县委"
+        TOWN_COMMITTEE = "town_committee", "乡镇党委（街道党工委）"
         COMMUNITY_COMMITTEE = "community_committee", "社区（村）党委"
+        JOINT_COMMITTEE = "joint_committee", "联合党委"
+        GENERAL_BRANCH = "general_branch", "党总支"
         GRID_BRANCH = "grid_branch", "网格党支部"
-        BUILDING_GROUP = "building_group", "楼栋党小组"
+        ESTATE_BRANCH = "estate_branch", "小区党支部"
+        VILLAGE_BRANCH = "village_branch", "村党支部"
+        ENTERPRISE_BRANCH = "enterprise_branch", "企业党支部"
+        PROPERTY_BRANCH = "property_branch", "物业企业党支部"
+        INSTITUTION_BRANCH = "institution_branch", "事业单位党支部"
+        ORGAN_BRANCH = "organ_branch", "机关党支部"
+        BUILDING_GROUP = "building_group", "党小组"
         MEMBER_HOUSEHOLD = "member_household", "党员中心户"
 
+    COMMITTEES = (
+        Kind.COUNTY_COMMITTEE,
+        Kind.TOWN_COMMITTEE,
+        Kind.COMMUNITY_COMMITTEE,
+        Kind.JOINT_COMMITTEE,
+    )
+    BRANCHES = (
+        Kind.GRID_BRANCH,
+        Kind.ESTATE_BRANCH,
+        Kind.VILLAGE_BRANCH,
+        Kind.ENTERPRISE_BRANCH,
+        Kind.PROPERTY_BRANCH,
+        Kind.INSTITUTION_BRANCH,
+        Kind.ORGAN_BRANCH,
+    )
+    # Where members are kept: a branch, and a general branch or community committee that
+    # holds members directly (a small community has no branches below it).
+    HOLDS_MEMBERS = (*BRANCHES, Kind.GENERAL_BRANCH, Kind.COMMUNITY_COMMITTEE)
+    # Elected for a term (换届); groups and contact households are not.
+    ELECTED = (*COMMITTEES, Kind.GENERAL_BRANCH, *BRANCHES)
     PARENT_KINDS = {
-        Kind.JOINT_COMMITTEE: (),
-        Kind.COMMUNITY_COMMITTEE: (Kind.JOINT_COMMITTEE,),
-        Kind.GRID_BRANCH: (Kind.COMMUNITY_COMMITTEE,),
-        Kind.BUILDING_GROUP: (Kind.GRID_BRANCH,),
-        Kind.MEMBER_HOUSEHOLD: (Kind.BUILDING_GROUP, Kind.GRID_BRANCH),
+        Kind.COUNTY_COMMITTEE: (),
+        Kind.TOWN_COMMITTEE: (Kind.COUNTY_COMMITTEE,),
+        Kind.COMMUNITY_COMMITTEE: (Kind.TOWN_COMMITTEE,),
+        Kind.JOINT_COMMITTEE: (Kind.COUNTY_COMMITTEE, Kind.TOWN_COMMITTEE),
+        Kind.GENERAL_BRANCH: COMMITTEES,
+        **dict.fromkeys(BRANCHES, (*COMMITTEES, Kind.GENERAL_BRANCH)),
+        Kind.BUILDING_GROUP: (*BRANCHES, Kind.GENERAL_BRANCH, Kind.COMMUNITY_COMMITTEE),
+        Kind.MEMBER_HOUSEHOLD: (Kind.BUILDING_GROUP, *BRANCHES),
+    }
+    # The region level a kind sits at, where it is fixed (a grid branch on a grid).
+    LEVELS = {
+        Kind.COUNTY_COMMITTEE: "county",
+        Kind.TOWN_COMMITTEE: "town",
+        Kind.COMMUNITY_COMMITTEE: "community",
+        Kind.GRID_BRANCH: "grid",
+        Kind.VILLAGE_BRANCH: "community",
     }
 
     region_code = RegionCodeField(db_index=True)
@@ -36,13 +84,14 @@ class PartyOrganization(models.Model):
         on_delete=models.PROTECT,
         related_name="children",
     )
-    secretary = models.ForeignKey(
-        "places.Person",
-        verbose_name="书记（组长、中心户户主）",
+    # The unit a branch is built in: the enterprise, property company or institution.
+    unit = models.ForeignKey(
+        "places.Organization",
+        verbose_name="所在单位",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
+        on_delete=models.PROTECT,
+        related_name="party_organizations",
     )
     building = models.ForeignKey(
         "places.Building",
@@ -60,27 +109,199 @@ class PartyOrganization(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    committee_size = models.PositiveSmallIntegerField("班子成员数", default=0)
     founded_on = models.DateField("成立日期", null=True, blank=True)
+    # The present committee's term (换届 falls due when it ends).
+    term_started_on = models.DateField("本届任期开始", null=True, blank=True)
+    term_ends_on = models.DateField("本届任期届满", null=True, blank=True, db_index=True)
+    closed_on = models.DateField("撤销日期", null=True, blank=True)
+    closed_reason = models.CharField("撤销原因", max_length=200, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "党组织"
         ordering = ["region_code", "kind", "name"]
+        indexes = [models.Index(fields=["kind", "region_code"], name="party_org_kind_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(term_ends_on__isnull=True)
+                | Q(term_started_on__isnull=True)
+                | Q(term_ends_on__gt=models.F("term_started_on")),
+                name="party_org_term_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_on__isnull=True) | ~Q(closed_reason=""),
+                name="party_org_closed_with_reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def is_open(self) -> bool:
+        return self.closed_on is None
+
+    @property
+    def is_branch(self) -> bool:
+        return self.kind in self.BRANCHES
+
+    @property
+    def holds_members(self) -> bool:
+        return self.kind in self.HOLDS_MEMBERS
+
+    @property
+    def is_elected(self) -> bool:
+        return self.kind in self.ELECTED
+
+
+def term_years(kind: str, is_rural: bool) -> int:
+    """How long a committee of `kind` serves (STANDARDS: branches 3 years, committees above
+    them and village organizations 5), as the county's setting says."""
+    years = settings.JICENG_PARTY_TERM_YEARS
+    if is_rural and kind != PartyOrganization.Kind.JOINT_COMMITTEE:
+        return years["village"]
+    if kind in PartyOrganization.COMMITTEES:
+        return years["committee"]
+    return years["branch"]
+
+
+class Appointment(models.Model):
+    """任职: a person of the register (一标三实) in a post of an organization's committee,
+    from a day, for its term. The secretary's and the organization member's post may carry
+    a staff account, which then holds the branch by assignment (accounts.Membership) for
+    as long as the post. The one record of who leads a party organization: the village
+    cadres' sheet reads it too."""
+
+    class Post(models.TextChoices):
+        SECRETARY = "secretary", "书记"
+        DEPUTY = "deputy", "副书记"
+        ORGANIZER = "organizer", "组织委员"
+        PROPAGANDA = "propaganda", "宣传委员"
+        DISCIPLINE = "discipline", "纪检委员"
+        MEMBER = "member", "委员"
+
+    # The posts whose holder keeps the branch (access by assignment): the kind granted.
+    ASSIGNED = {Post.SECRETARY: "branch_secretary", Post.ORGANIZER: "branch_organizer"}
+
+    region_code = RegionCodeField(db_index=True)  # the organization's
+    organization = models.ForeignKey(
+        PartyOrganization,
+        verbose_name="党组织",
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    person = models.ForeignKey(
+        "places.Person",
+        verbose_name="人员",
+        on_delete=models.PROTECT,
+        related_name="party_appointments",
+    )
+    post = models.CharField("职务", max_length=16, choices=Post.choices)
+    started_on = models.DateField("任职日期")
+    term_ends_on = models.DateField("任期届满", null=True, blank=True)
+    ended_on = models.DateField("离任日期", null=True, blank=True)
+    end_reason = models.CharField("离任原因", max_length=200, blank=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="工作账号",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="party_appointments",
+    )
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "党组织班子成员"
+        ordering = ["organization", "ended_on", "post", "started_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(post="secretary", ended_on__isnull=True),
+                name="party_one_secretary",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "person"],
+                condition=Q(ended_on__isnull=True),
+                name="party_one_post_each",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="party_appointment_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.get_post_display()}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_on is None
+
+
+class Twinning(models.Model):
+    """联建共建: a branch paired with another, typically a village's with its sending unit's."""
+
+    region_code = RegionCodeField(db_index=True)  # the first organization's
+    first = models.ForeignKey(
+        PartyOrganization, verbose_name="党组织", on_delete=models.PROTECT, related_name="+"
+    )
+    second = models.ForeignKey(
+        PartyOrganization, verbose_name="结对党组织", on_delete=models.PROTECT, related_name="+"
+    )
+    started_on = models.DateField("结对日期")
+    ended_on = models.DateField("解除日期", null=True, blank=True)
+    note = models.CharField("共建内容", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "联建共建"
+        ordering = ["-started_on", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(first=models.F("second")), name="twinning_two"),
+            models.UniqueConstraint(
+                fields=["first", "second"],
+                condition=Q(ended_on__isnull=True),
+                name="twinning_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first} — {self.second}"
+
 
 class PartyMember(models.Model):
-    """党员: a person's membership of one party organization."""
+    """党员: one membership held by one organization (a branch). A member living outside
+    the county, or not yet in the register, has no person: their name and ID number are
+    kept here (sealed) until staff link the record to a person. Leaving the county (a
+    transfer out, recorded not tracked), or death, ends the membership; the row stays."""
 
-    class Status(models.TextChoices):
+    class Category(models.TextChoices):
         FULL = "full", "正式党员"
         PROBATIONARY = "probationary", "预备党员"
 
-    region_code = RegionCodeField(db_index=True)
+    class Mobility(models.TextChoices):
+        SETTLED = "", "—"
+        OUT = "out", "流出"
+        IN = "in", "流入"
+
+    region_code = RegionCodeField(db_index=True)  # the organization's
     person = models.OneToOneField(
-        "places.Person", verbose_name="人员", on_delete=models.CASCADE, related_name="party_member"
+        "places.Person",
+        verbose_name="人员",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="party_member",
     )
     organization = models.ForeignKey(
         PartyOrganization,
@@ -88,17 +309,57 @@ class PartyMember(models.Model):
         on_delete=models.PROTECT,
         related_name="members",
     )
-    status = models.CharField(
-        "党员类别", max_length=16, choices=Status.choices, default=Status.FULL
+    name = models.CharField("姓名", max_length=64)
+    id_number = PersonalField("身份证号", kind="id_number", blank=True)
+    id_number_index = BlindIndexField("身份证号索引", source="id_number", db_index=True)
+    phone = PersonalField("联系电话", kind="phone", blank=True)
+    category = models.CharField(
+        "党员类别", max_length=16, choices=Category.choices, default=Category.FULL
     )
     joined_on = models.DateField("入党日期", null=True, blank=True)
+    full_on = models.DateField("转正日期", null=True, blank=True)
+    work_unit = models.CharField("工作单位", max_length=100, blank=True)
+    mobility = models.CharField(
+        "流动情况", max_length=8, choices=Mobility.choices, default="", blank=True
+    )
+    mobility_place = models.CharField("流出（流入）地", max_length=100, blank=True)
+    left_on = models.DateField("减少日期", null=True, blank=True)
+    left_reason = models.CharField("减少原因", max_length=200, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "党员"
-        ordering = ["region_code", "id"]
+        ordering = ["organization", "name", "id"]
+        indexes = [
+            models.Index(fields=["organization", "left_on"], name="party_member_org_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category="full") | Q(full_on__isnull=True),
+                name="party_member_full_on_full",
+            ),
+            models.CheckConstraint(
+                condition=Q(mobility="") | ~Q(mobility_place=""),
+                name="party_member_mobility_place",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return str(self.person)
+        return self.name
+
+    @property
+    def is_current(self) -> bool:
+        return self.left_on is None
+
+    @property
+    def probation_ends_on(self) -> datetime.date | None:
+        """A probationary member's year ends (STANDARDS: one year from admission)."""
+        if self.category != self.Category.PROBATIONARY or self.joined_on is None:
+            return None
+        try:
+            return self.joined_on.replace(year=self.joined_on.year + 1)
+        except ValueError:  # 29 February
+            return self.joined_on.replace(year=self.joined_on.year + 1, day=28)
 
 
 class FirstSecretary(models.Model):
@@ -130,3 +391,173 @@ class FirstSecretary(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Transfer(models.Model):
+    """组织关系转接: a member's membership moves from one branch to another in the county —
+    requested, released by the branch it leaves (转出), accepted by the branch it joins
+    (接收) or returned with a reason, within JICENG_PARTY_TRANSFER_DAYS working days. A
+    transfer out of the county is recorded (the member leaves the register), not tracked."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "待转出党组织审批"
+        RELEASED = "released", "待接收党组织接收"
+        ACCEPTED = "accepted", "已接收"
+        RETURNED = "returned", "已退回"
+        CANCELLED = "cancelled", "已撤回"
+        LEFT = "left", "已转出县外"
+
+    OPEN = (Status.REQUESTED, Status.RELEASED)
+
+    region_code = RegionCodeField(db_index=True)  # the branch it leaves
+    member = models.ForeignKey(
+        PartyMember, verbose_name="党员", on_delete=models.PROTECT, related_name="transfers"
+    )
+    from_organization = models.ForeignKey(
+        PartyOrganization, verbose_name="转出党组织", on_delete=models.PROTECT, related_name="+"
+    )
+    to_organization = models.ForeignKey(
+        PartyOrganization,
+        verbose_name="接收党组织",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    to_region_code = RegionCodeField("接收党组织区划", blank=True, db_index=True)
+    destination = models.CharField("转往（县外）", max_length=200, blank=True)
+    reason = models.CharField("转接原因", max_length=200)
+    status = models.CharField(
+        "状态", max_length=16, choices=Status.choices, default=Status.REQUESTED, db_index=True
+    )
+    return_reason = models.CharField("退回原因", max_length=200, blank=True)
+    requested_at = models.DateTimeField("申请时间")
+    due_at = models.DateTimeField("办结时限", null=True, blank=True)
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "组织关系转接"
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(status__in=["requested", "released"]),
+                name="party_one_open_transfer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(to_organization=models.F("from_organization")),
+                name="party_transfer_elsewhere",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member}组织关系转接"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class TransferEvent(models.Model):
+    """One step of a transfer: who, when, from which state to which, and why."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("时间")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField("办理人", max_length=100)
+    action = models.CharField("步骤", max_length=16)
+    from_status = models.CharField("原状态", max_length=16, blank=True)
+    to_status = models.CharField("新状态", max_length=16)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "组织关系转接记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.transfer} {self.action}"
+
+
+class MonthlyTheme(models.Model):
+    """一月一主题: the theme the county's organization department sets for a month, which
+    every branch's theme day (主题党日) of that month takes up."""
+
+    region_code = RegionCodeField(db_index=True)  # the county's
+    month = models.DateField("月份", help_text="该月第一天")
+    title = models.CharField("主题", max_length=80)
+    note = models.CharField("说明", max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "主题党日月度主题"
+        ordering = ["region_code", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["region_code", "month"], name="party_theme_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y年%-m月}：{self.title}"
+
+
+class Meeting(models.Model):
+    """组织生活: one meeting of a party organization — 支部党员大会, 支部委员会, 党小组会, 党课
+    or 主题党日 — held as a gathering of its members (gatherings: the venue, the roster,
+    the check-in, attendance and leave, the photographed sign-in sheet). It counts as held
+    once its minutes are filed."""
+
+    class Kind(models.TextChoices):
+        ASSEMBLY = "assembly", "支部党员大会"
+        COMMITTEE = "committee", "支部委员会"
+        GROUP = "group", "党小组会"
+        LECTURE = "lecture", "党课"
+        THEME_DAY = "theme_day", "主题党日"
+
+    region_code = RegionCodeField(db_index=True)  # the organization's
+    organization = models.ForeignKey(
+        PartyOrganization, verbose_name="党组织", on_delete=models.PROTECT, related_name="meetings"
+    )
+    gathering = models.OneToOneField(
+        "gatherings.Gathering", verbose_name="会议", on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    theme = models.ForeignKey(
+        MonthlyTheme,
+        verbose_name="月度主题",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="meetings",
+    )
+    held_on = models.DateField("会议日期")  # the gathering's local day, for the reports
+    agenda = models.TextField("议程", max_length=2000, blank=True)
+    minutes = models.TextField("会议记录", max_length=10000, blank=True)
+    resolutions = models.TextField("决议事项", max_length=2000, blank=True)
+    minutes_filed_at = models.DateTimeField("记录归档时间", null=True, blank=True)
+    minutes_filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "组织生活"
+        ordering = ["-held_on", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "held_on"], name="party_meeting_org_idx"),
+            models.Index(fields=["held_on", "region_code"], name="party_meeting_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.get_kind_display()} {self.held_on}"
+
+    @property
+    def is_held(self) -> bool:
+        return self.minutes_filed_at is not None

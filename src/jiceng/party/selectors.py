@@ -1,38 +1,89 @@
-"""Scoped reads of party organizations and first secretaries."""
+"""Scoped reads of the party register: organizations, their committees and members, the
+terms falling due, and first secretaries. A role at a region reaches what lies in it; a
+branch's secretary reaches their branch (and what lies in it) by assignment alone."""
 
-from django.db.models import Count, QuerySet
+import datetime
+import re
+from dataclasses import dataclass
 
-from jiceng.core.access import require, scope_filter
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
+from django.utils import timezone
+
+from jiceng.core.access import has_permission, reach_q, require, scope_filter, scopes
+from jiceng.core.deadlines import with_warn_at
 from jiceng.core.errors import NotFound
-from jiceng.party.models import FirstSecretary, PartyMember, PartyOrganization
+from jiceng.core.region_codes import county_of
+from jiceng.gatherings.kinds import Note
+from jiceng.party.models import (
+    Appointment,
+    FirstSecretary,
+    Meeting,
+    MonthlyTheme,
+    PartyMember,
+    PartyOrganization,
+    Transfer,
+    Twinning,
+)
+from jiceng.places.selectors import SEARCH_LIMIT
 
 ORGANIZATION = "party.partyorganization"
+K = PartyOrganization.Kind
 
 
-def organization_list(*, user, region_code: str):
-    require(user, "party.view", region_code)
-    return (
-        PartyOrganization.objects.filter(region_code__within=region_code)
-        .exclude(kind=PartyOrganization.Kind.MEMBER_HOUSEHOLD)
-        .select_related("secretary")
-        .annotate(member_count=Count("members"))
-        .order_by("region_code", "kind", "name")
+def _organizations(user, permission: str = "party.view") -> QuerySet:
+    """The organizations in the user's scope, and those assigned to them with what lies
+    under them (a secretary's branch, its groups and contact households)."""
+    return scope_filter(
+        PartyOrganization.objects.all(),
+        user,
+        permission,
+        via={ORGANIZATION: ("id", "parent_id", "parent__parent_id")},
     )
 
 
+def with_secretary(organizations: QuerySet) -> QuerySet:
+    """Each organization with `secretary_name` (its current secretary's, or None) and its
+    current members' count."""
+    secretary = Appointment.objects.filter(
+        organization=OuterRef("pk"), post=Appointment.Post.SECRETARY, ended_on__isnull=True
+    ).values("person__name")[:1]
+    members = (
+        PartyMember.objects.filter(organization=OuterRef("pk"), left_on__isnull=True)
+        .order_by()
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return organizations.annotate(
+        secretary_name=Subquery(secretary), member_count=Subquery(members)
+    )
+
+
+def organization_list(*, user, region_code: str, include_closed: bool = False) -> QuerySet:
+    """The organizations under a node (groups and contact households are on their
+    branch's page), each with its secretary and member count."""
+    require(user, "party.view", region_code)
+    organizations = PartyOrganization.objects.filter(region_code__within=region_code).exclude(
+        kind__in=(K.BUILDING_GROUP, K.MEMBER_HOUSEHOLD)
+    )
+    if not include_closed:
+        organizations = organizations.filter(closed_on__isnull=True)
+    return with_secretary(organizations).order_by("region_code", "kind", "name")
+
+
 def organization_counts(*, user, region_code: str) -> list[tuple[str, int]]:
-    """(kind label, count) of the party organizations under a node, top level first."""
+    """(kind label, count) of the open party organizations under a node, top level first."""
     require(user, "party.view", region_code)
     rows = (
-        PartyOrganization.objects.filter(region_code__within=region_code)
+        PartyOrganization.objects.filter(region_code__within=region_code, closed_on__isnull=True)
         .values("kind")
         .annotate(n=Count("pk"))
         .order_by()
     )
     counts = {row["kind"]: row["n"] for row in rows}
-    return [
-        (label, counts[kind]) for kind, label in PartyOrganization.Kind.choices if kind in counts
-    ]
+    return [(label, counts[kind]) for kind, label in K.choices if kind in counts]
 
 
 def first_secretary_list(*, user):
@@ -44,18 +95,264 @@ def first_secretary_list(*, user):
 def organization_get(*, user, pk: int) -> PartyOrganization:
     """One party organization, for a role at its region or an assignment to it (its
     secretary): a branch's secretary sees their branch, not the next one in the grid."""
-    organization = PartyOrganization.objects.filter(pk=pk).first()
+    organization = (
+        _organizations(user).select_related("parent", "unit", "building").filter(pk=pk).first()
+    )
     if organization is None:
         raise NotFound()
-    require(user, "party.view", obj=organization)
     return organization
 
 
-def member_list(*, user, organization: PartyOrganization | None = None) -> QuerySet:
+def children(organization: PartyOrganization) -> QuerySet:
+    return with_secretary(organization.children.filter(closed_on__isnull=True)).order_by(
+        "kind", "name"
+    )
+
+
+def committee(organization: PartyOrganization) -> list[Appointment]:
+    """The current committee, the secretary first."""
+    order = {post: i for i, post in enumerate(Appointment.Post.values)}
+    rows = list(
+        organization.appointments.filter(ended_on__isnull=True).select_related("person", "account")
+    )
+    return sorted(rows, key=lambda a: (order[a.post], a.started_on, a.pk))
+
+
+def twinnings(organization: PartyOrganization) -> list[tuple[Twinning, PartyOrganization]]:
+    """The organizations it is paired with now, each with its pairing."""
+    rows = Twinning.objects.filter(
+        Q(first=organization) | Q(second=organization), ended_on__isnull=True
+    ).select_related("first", "second")
+    return [(t, t.second if t.first_id == organization.pk else t.first) for t in rows]
+
+
+def member_list(
+    *, user, organization: PartyOrganization | None = None, include_left: bool = False
+) -> QuerySet:
     """Party members in the user's scope or in the organizations assigned to them."""
     members = scope_filter(
-        PartyMember.objects.all(), user, "party.view", via={ORGANIZATION: "organization"}
+        PartyMember.objects.all(),
+        user,
+        "party.view",
+        via={ORGANIZATION: "organization"},
     )
     if organization is not None:
         members = members.filter(organization=organization)
-    return members.select_related("person", "organization").order_by("organization", "id")
+    if not include_left:
+        members = members.filter(left_on__isnull=True)
+    return members.select_related("person", "organization").order_by("organization", "name", "id")
+
+
+def member_get(*, user, pk: int) -> PartyMember:
+    member = member_list(user=user, include_left=True).filter(pk=pk).first()
+    if member is None:
+        raise NotFound()
+    return member
+
+
+def terms_due(*, user, region_code: str | None = None, days: int | None = None) -> QuerySet:
+    """换届 queue: open elected organizations in scope whose committee's term ends within
+    `days` (JICENG_PARTY_TERM_DUE_DAYS), or has ended, soonest first."""
+    days = settings.JICENG_PARTY_TERM_DUE_DAYS if days is None else days
+    until = timezone.localdate() + datetime.timedelta(days=days)
+    organizations = scope_filter(PartyOrganization.objects.all(), user, "party.manage")
+    if region_code:
+        organizations = organizations.filter(region_code__within=region_code)
+    return with_secretary(
+        organizations.filter(
+            closed_on__isnull=True,
+            kind__in=PartyOrganization.ELECTED,
+            term_ends_on__lte=until,
+        )
+    ).order_by("term_ends_on", "region_code", "pk")
+
+
+def without_secretary(organizations: QuerySet) -> QuerySet:
+    return organizations.filter(
+        ~Exists(
+            Appointment.objects.filter(
+                organization=OuterRef("pk"), post=Appointment.Post.SECRETARY, ended_on__isnull=True
+            )
+        )
+    )
+
+
+def transfer_targets(*, user, member: PartyMember, query: str) -> list[PartyOrganization]:
+    """Branches of the member's county a transfer may go to, found by name: the county's
+    directory of party organizations (names, not people), open to whoever keeps a branch."""
+    query = (query or "").strip()[:50]
+    if not query:
+        return []
+    require(user, "party.branch", obj=member.organization)
+    return list(
+        PartyOrganization.objects.filter(
+            region_code__within=county_of(member.region_code),
+            kind__in=PartyOrganization.HOLDS_MEMBERS,
+            closed_on__isnull=True,
+            name__contains=query,
+        )
+        .exclude(pk=member.organization_id)
+        .order_by("region_code", "name")[:SEARCH_LIMIT]
+    )
+
+
+def transfer_list(*, user, open_only: bool = False) -> QuerySet:
+    """Transfers leaving or joining a branch the user keeps, the most pressing first."""
+    leaving = reach_q(user, "party.branch", via={ORGANIZATION: "from_organization"})
+    joining = reach_q(
+        user, "party.branch", field="to_region_code", via={ORGANIZATION: "to_organization"}
+    )
+    transfers = Transfer.objects.filter(leaving | joining)
+    if open_only:
+        transfers = transfers.filter(status__in=Transfer.OPEN)
+    return with_warn_at(
+        transfers.select_related("member", "from_organization", "to_organization"),
+        "party_transfer",
+    ).order_by(F("closed_at").desc(nulls_first=True), "due_at", "-pk")
+
+
+def transfer_get(*, user, pk: int) -> Transfer:
+    transfer = transfer_list(user=user).filter(pk=pk).first()
+    if transfer is None:
+        raise NotFound()
+    return transfer
+
+
+# --- organization life ---------------------------------------------------------------------
+
+
+def meeting_organizes(actor, gathering) -> bool:
+    """Who organizes a meeting's gathering: whoever keeps its branch."""
+    meeting = Meeting.objects.select_related("organization").filter(gathering=gathering).first()
+    return meeting is not None and has_permission(actor, "party.branch", obj=meeting.organization)
+
+
+def meeting_notes(gatherings: list) -> dict:
+    found = {}
+    for meeting in Meeting.objects.filter(gathering__in=gatherings).select_related("organization"):
+        found[meeting.gathering_id] = Note(
+            status="已归档" if meeting.is_held else "",
+            facts=(("党组织", meeting.organization.name), ("类型", meeting.get_kind_display())),
+            categories=(meeting.get_kind_display(),),
+            line=f"{meeting.organization.name} · {meeting.get_kind_display()}",
+        )
+    return found
+
+
+def meeting_url(gathering, actor) -> str:
+    pk = Meeting.objects.filter(gathering=gathering).values_list("pk", flat=True).first()
+    return reverse("party:meeting", args=[pk]) if pk and actor.is_staff else ""
+
+
+def meeting_list(*, user, organization: PartyOrganization) -> QuerySet:
+    require(user, "party.view", obj=organization)
+    return (
+        Meeting.objects.filter(organization=organization)
+        .select_related("gathering", "theme")
+        .order_by("-held_on", "-pk")
+    )
+
+
+def meeting_get(*, user, pk: int) -> Meeting:
+    meeting = (
+        Meeting.objects.select_related("organization", "gathering__venue", "theme")
+        .filter(pk=pk)
+        .first()
+    )
+    if meeting is None or not has_permission(user, "party.view", obj=meeting.organization):
+        raise NotFound()
+    return meeting
+
+
+def theme_list(*, user, region_code: str) -> QuerySet:
+    require(user, "party.view", region_code)
+    return MonthlyTheme.objects.filter(region_code=county_of(region_code)).order_by("-month")
+
+
+QUARTER = re.compile(r"^(20\d\d)Q([1-4])$")
+
+
+def quarter_of(day: datetime.date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_bounds(quarter: str) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of a quarter written 2026Q4 (the current one otherwise)."""
+    found = QUARTER.match(quarter or "") or QUARTER.match(quarter_of(timezone.localdate()))
+    year, number = int(found[1]), int(found[2])
+    first = datetime.date(year, 3 * number - 2, 1)
+    following = datetime.date(year + (number == 4), 1 if number == 4 else 3 * number + 1, 1)
+    return first, following - datetime.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """One branch's organization life in a quarter: held (minutes filed) against required
+    (the county's rhythm, the committee meeting only where a committee exists, the group
+    meeting only where groups exist)."""
+
+    organization_id: int
+    name: str
+    region_code: str
+    held: dict
+    required: dict
+
+    @property
+    def behind(self) -> list[str]:
+        """The kinds held fewer times than required."""
+        return [k for k, n in self.required.items() if self.held.get(k, 0) < n]
+
+    @property
+    def rows(self) -> list[tuple[str, int, int]]:
+        return [(Meeting.Kind(k).label, self.held.get(k, 0), n) for k, n in self.required.items()]
+
+
+def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
+    """组织生活完成情况: every open branch under `region_code`, by region and name, for
+    the quarter — in four queries whatever the number of branches. A branch's secretary
+    (who holds no region) sees their own branch."""
+    require(user, "party.view", region_code if scopes(user, "party.view") else None)
+    first, last = quarter_bounds(quarter)
+    branches = _organizations(user).filter(
+        region_code__within=region_code,
+        kind__in=(*PartyOrganization.BRANCHES, K.GENERAL_BRANCH),
+        closed_on__isnull=True,
+    )
+    rows = list(branches.order_by("region_code", "name").values_list("pk", "name", "region_code"))
+    held: dict[int, dict] = {}
+    for org, kind, n in (
+        Meeting.objects.filter(
+            organization__in=branches,
+            held_on__range=(first, last),
+            minutes_filed_at__isnull=False,
+        )
+        .values_list("organization", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        held.setdefault(org, {})[kind] = n
+    with_committee = set(
+        Appointment.objects.filter(organization__in=branches, ended_on__isnull=True)
+        .exclude(post=Appointment.Post.SECRETARY)
+        .values_list("organization", flat=True)
+        .distinct()
+    )
+    with_groups = set(
+        PartyOrganization.objects.filter(
+            parent__in=branches, kind=K.BUILDING_GROUP, closed_on__isnull=True
+        )
+        .values_list("parent", flat=True)
+        .distinct()
+    )
+    rhythm = settings.JICENG_PARTY_RHYTHM
+    result = []
+    for pk, name, code in rows:
+        required = {
+            kind: n
+            for kind, n in rhythm.items()
+            if n
+            and (kind != "committee" or pk in with_committee)
+            and (kind != "group" or pk in with_groups)
+        }
+        result.append(Completeness(pk, name, code, held.get(pk, {}), required))
+    return result
