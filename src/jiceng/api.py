@@ -14,6 +14,7 @@ from jiceng.activities.api import router as activities_router
 from jiceng.cases.api import router as cases_router
 from jiceng.core.errors import DomainError
 from jiceng.gatherings.api import router as gatherings_router
+from jiceng.party.api import router as party_router
 from jiceng.places.api import router as places_router
 from jiceng.points.api import router as points_router
 
@@ -86,6 +87,7 @@ api.add_router("/", cases_router)
 api.add_router("/", activities_router)
 api.add_router("/", gatherings_router)
 api.add_router("/", points_router)
+api.add_router("/", party_router)
 
 
 def _error(request, status: int, code: str, message: str, **extra):

@@ -45,6 +45,8 @@ ACTIONS = {
     "party.member_update": "修改党员信息",
     "party.member_full": "预备党员转正",
     "party.member_link": "党员关联实有人口",
+    "party.member_import": "导入党员名册",
+    "party.ledger_export": "导出党支部台账（脱敏）",
     "party.meeting_schedule": "安排组织生活",
     "party.meeting_minutes": "归档组织生活会议记录",
     "party.theme_set": "发布主题党日月度主题",

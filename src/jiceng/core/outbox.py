@@ -53,7 +53,9 @@ SMS_TEMPLATES = {
     "activity_cancelled": "您报名的活动“{title}”已取消：{reason}",
     "activity_moved": "您报名的活动“{title}”改期为{starts}，请留意。",
     "waitlist_promoted": "候补成功：您已获得活动“{title}”的名额。",
-    "party_meeting_notice": "{organization}定于{starts}在{place}召开{kind}：{title}，请准时参加；不能参加请向支部请假。",
+    "party_meeting_notice": (
+        "{organization}定于{starts}在{place}召开{kind}：{title}，请准时参加；不能参加请向支部请假。"
+    ),
     "case_received": "您反映的问题已收到，查询码 {code}。查看办理进度：{url}",
     "case_closed": "您反映的问题（查询码 {code}）已办结，请查看结果并评价：{url}",
     "case_link": "您反映的问题（查询码 {code}）的专属查看链接：{url}",

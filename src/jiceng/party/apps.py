@@ -8,7 +8,8 @@ class PartyConfig(AppConfig):
 
     def ready(self) -> None:
         from jiceng.gatherings.kinds import Kind, declare
-        from jiceng.party import selectors
+        from jiceng.party import imports, selectors
+        from jiceng.places.imports import Importer, register_importer
 
         # Each organization-life meeting is a gathering of this kind: the keepers of its
         # branch (its secretary and organization member, the department above) organize it.
@@ -20,5 +21,16 @@ class PartyConfig(AppConfig):
                 notes=selectors.meeting_notes,
                 manage_url=selectors.meeting_url,
                 confirms_organizers="支部书记或组织委员",
+            )
+        )
+        # A branch's members arrive through the one import pipeline.
+        register_importer(
+            Importer(
+                code="party_members",
+                label="党员名册",
+                check=imports.check_upload,
+                run=imports.run_job,
+                visible=imports.visible_jobs,
+                back=imports.job_back,
             )
         )

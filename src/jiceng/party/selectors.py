@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -57,7 +58,7 @@ def with_secretary(organizations: QuerySet) -> QuerySet:
         .values("n")[:1]
     )
     return organizations.annotate(
-        secretary_name=Subquery(secretary), member_count=Subquery(members)
+        secretary_name=Subquery(secretary), member_count=Coalesce(Subquery(members), 0)
     )
 
 

@@ -447,7 +447,9 @@ def appointment_end(
     """离任: the post ends (and with it the account's hold on the branch)."""
     actor = actor_required(actor)
     require(actor, "party.manage", appointment.region_code)
-    locked = Appointment.objects.select_for_update().select_related("organization", "account")
+    locked = Appointment.objects.select_for_update(of=("self",)).select_related(
+        "organization", "account"
+    )
     locked = locked.get(pk=appointment.pk)
     if locked.ended_on is not None:
         raise DomainError("该任职已结束。", code="appointment_ended")

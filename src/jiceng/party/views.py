@@ -3,11 +3,15 @@ masked), an organization's page (committee, organizations below, members, twinni
 its forms, a member's record, the 换届 queue, and first secretaries."""
 
 import datetime
+import io
+import tempfile
 
 from django import forms
 from django.contrib import messages
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jiceng.core.access import assignments, has_permission, require, scopes
@@ -21,9 +25,10 @@ from jiceng.core.region_codes import county_of
 from jiceng.core.widgets import DateInput, TimeInput
 from jiceng.gatherings.models import Venue
 from jiceng.gatherings.selectors import venues_around
-from jiceng.party import selectors, services
+from jiceng.party import imports, selectors, services
 from jiceng.party.models import Appointment, Meeting, MonthlyTheme, PartyMember, PartyOrganization
 from jiceng.party.workflow import PROCESS as TRANSFER
+from jiceng.places.imports import import_job_create
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
     SEARCH_LIMIT,
@@ -867,3 +872,62 @@ def completeness(request):
             "only_behind": request.GET.get("behind") == "1",
         },
     )
+
+
+# --- import and ledger ---------------------------------------------------------------------
+
+
+class MemberImportForm(forms.Form):
+    file = forms.FileField(label="党员名册（.xlsx、.xls 或 .csv）")
+
+
+@require_http_methods(["GET", "POST"])
+def member_import(request, pk: int):
+    """导入党员: through the one import pipeline; the result page is the pipeline's."""
+    user = request.user
+    org = selectors.organization_get(user=user, pk=pk)
+    require(user, "party.branch", obj=org)
+    form = MemberImportForm(request.POST or None, request.FILES or None, label_suffix="")
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = import_job_create(
+                actor=Actor.of(request),
+                region_code=org.region_code,
+                upload=form.cleaned_data["file"],
+                importer="party_members",
+                target_id=org.pk,
+            )
+        except DomainError as refusal:
+            _refused(form, refusal)
+        else:
+            return redirect("places:import_detail", pk=job.pk)
+    return render(request, "party/member_import.html", {"org": org, "form": form})
+
+
+@require_GET
+def member_template(request):
+    require(request.user, "party.branch")
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115  closed by FileResponse
+    imports.write_template(handle.name)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename="党员名册导入模板.xlsx")
+
+
+@require_GET
+def ledger(request, pk: int):
+    """党支部工作台账 of a year, masked, as .xlsx."""
+    user = request.user
+    org = selectors.organization_get(user=user, pk=pk)
+    year = whole_number(request.GET.get("year", "")) or timezone.localdate().year
+    if not 2000 <= year <= 2100:
+        raise NotFound()
+    content = io.BytesIO()
+    imports.write_ledger(actor=Actor.of(request), organization=org, year=year, target=content)
+    response = HttpResponse(
+        content.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{org.name}{year}年台账.xlsx"
+    )
+    return response

@@ -1,5 +1,7 @@
-"""Roster jobs: an import (upload, run in the background, report progress and errors) or
-an export (written in the background, reporting progress, then downloaded).
+"""Import jobs — the one import pipeline — and roster exports: an import (upload, run in
+the background, report progress and errors) of any kind of file an app declares
+(`register_importer`: the roster here, a branch's members in party), or an export of the
+roster (written in the background, reporting progress, then downloaded).
 
 Progress goes to a small file beside the uploads rather than to the database: the import
 holds its transaction (and, on PostgreSQL, a COPY) open on the connection the whole time,
@@ -18,6 +20,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import ImportJob, Region
 from jiceng.places.roster import (
     FIRST_ERRORS,
+    ImportResult,
     require_exporter,
     require_importer,
     roster_export,
@@ -45,6 +49,61 @@ from jiceng.places.roster import (
 logger = logging.getLogger(__name__)
 STALLED_AFTER = datetime.timedelta(minutes=10)
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".csv")
+
+
+@dataclass(frozen=True)
+class Importer:
+    """One kind of file the pipeline takes. `check(actor, region_code, target_id)` refuses
+    an upload the actor may not make; `run(actor=, region_code=, target_id=, path=,
+    original_name=, progress=)` checks the whole file and writes it in one transaction or
+    not at all, returning its ImportResult; `visible(user, jobs)` keeps the jobs of this
+    kind whose target the user still holds the right for; `back(job)` is (address, label)
+    of the page the result leads back to."""
+
+    code: str
+    label: str
+    check: Callable
+    run: Callable[..., ImportResult]
+    visible: Callable
+    back: Callable
+
+
+IMPORTERS: dict[str, Importer] = {}
+
+
+def register_importer(importer: Importer) -> None:
+    """Declared once per kind, at start-up (an AppConfig.ready)."""
+    if importer.code in IMPORTERS and IMPORTERS[importer.code] is not importer:
+        raise ValueError(f"importer {importer.code!r} declared twice")
+    IMPORTERS[importer.code] = importer
+
+
+def _roster_run(*, actor, region_code, target_id, path, original_name, progress):
+    return roster_import(
+        actor=actor,
+        region_code=region_code,
+        path=path,
+        original_name=original_name,
+        progress=progress,
+    )
+
+
+def _roster_back(job) -> tuple[str, str]:
+    from django.urls import reverse
+
+    return reverse("places:region", args=[job.region_code]), "查看导入范围"
+
+
+register_importer(
+    Importer(
+        code="roster",
+        label="花名册",
+        check=lambda actor, region_code, target_id: require_importer(actor, region_code),
+        run=_roster_run,
+        visible=lambda user, jobs: scope_filter(jobs, user, "people.import"),
+        back=_roster_back,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +153,13 @@ def is_stalled(job: ImportJob) -> bool:
     return timezone.now() - last > STALLED_AFTER
 
 
-def import_job_create(*, actor: Actor, region_code: str, upload) -> ImportJob:
-    """Store an uploaded roster and queue it. The file is checked in full by the job."""
-    require_importer(actor, region_code)
+def import_job_create(
+    *, actor: Actor, region_code: str, upload, importer: str = "roster", target_id=None
+) -> ImportJob:
+    """Store an uploaded file of a declared kind and queue it. The file is checked in full
+    by the job."""
+    spec = IMPORTERS[importer]
+    spec.check(actor, region_code, target_id)
     name = Path(upload.name or "").name
     if Path(name).suffix.lower() not in ALLOWED_SUFFIXES:
         raise DomainError("只支持 .xlsx、.xls 和 .csv 文件。", code="file_type", field="file")
@@ -109,10 +172,21 @@ def import_job_create(*, actor: Actor, region_code: str, upload) -> ImportJob:
     if upload.size == 0:
         raise DomainError("文件是空的。", code="empty_file", field="file")
     with transaction.atomic():
-        job = ImportJob(region_code=region_code, created_by=actor.user, original_name=name[:200])
-        job.file.save(f"roster{Path(name).suffix.lower()}", upload, save=False)
+        job = ImportJob(
+            region_code=region_code,
+            importer=importer,
+            target_id=target_id,
+            created_by=actor.user,
+            original_name=name[:200],
+        )
+        job.file.save(f"{importer}{Path(name).suffix.lower()}", upload, save=False)
         job.save()
-        audit.record(actor=actor, action="roster.upload", obj=job, detail={"file": name})
+        audit.record(
+            actor=actor,
+            action="roster.upload",
+            obj=job,
+            detail={"file": name, "importer": importer},
+        )
         tasks.enqueue(import_job_run, job.pk)
     return job
 
@@ -137,9 +211,10 @@ def import_job_run(job_id: int) -> None:
     try:
         with job.file.open("rb") as upload:  # opened in memory: sealed on disk
             content = upload.read()
-        result = roster_import(
+        result = IMPORTERS[job.importer].run(
             actor=Actor.staff(job.created_by),
             region_code=job.region_code,
+            target_id=job.target_id,
             path=io.BytesIO(content),
             original_name=job.original_name,
             progress=lambda stage, done, total: _write_progress(job_id, stage, done, total),
@@ -301,9 +376,10 @@ def import_files_purge(*, actor: Actor) -> int:
 def import_job_list(*, user):
     """The user's own jobs, each where they still hold the right it took."""
     jobs = ImportJob.objects.filter(created_by=user)
-    imports = scope_filter(jobs.filter(kind=ImportJob.Kind.IMPORT), user, "people.import")
-    exports = scope_filter(jobs.filter(kind=ImportJob.Kind.EXPORT), user, "people.export")
-    return imports | exports
+    found = scope_filter(jobs.filter(kind=ImportJob.Kind.EXPORT), user, "people.export")
+    for code, spec in IMPORTERS.items():
+        found |= spec.visible(user, jobs.filter(kind=ImportJob.Kind.IMPORT, importer=code))
+    return found
 
 
 def import_job_get(*, user, pk: int) -> ImportJob:

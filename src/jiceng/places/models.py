@@ -469,6 +469,10 @@ class ImportJob(models.Model):
     FINISHED = (Status.DONE, Status.REJECTED, Status.FAILED)
 
     kind = models.CharField("类型", max_length=8, choices=Kind.choices, default=Kind.IMPORT)
+    # Which kind of file an import takes (places.imports.IMPORTERS: the roster, a branch's
+    # members …) and the one object it imports into, if the kind names one (the branch).
+    importer = models.CharField("导入内容", max_length=32, default="roster", db_default="roster")
+    target_id = models.PositiveBigIntegerField("导入对象", null=True, blank=True)
     region_code = RegionCodeField(db_index=True, help_text="导入或导出的范围")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

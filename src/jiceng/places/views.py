@@ -343,6 +343,9 @@ def import_detail(request, pk: int):
             "region_name": selectors.region_get_any(code=job.region_code).name
             if job.is_finished
             else None,
+            "back": imports.IMPORTERS[job.importer].back(job)
+            if job.kind == job.Kind.IMPORT
+            else None,
         },
     )
 
