@@ -1437,6 +1437,19 @@ PAGES = [
         lambda w: f"/party/o/{w.branch_a.pk}/ledger.xlsx",
     ),
     Case(
+        "party:overview",
+        "org_department",
+        lambda w: "/party/overview/?region=370829",
+        outsider=403,
+    ),
+    Case(
+        "GET /api/v1/party/overview",
+        "org_department",
+        lambda w: "/api/v1/party/overview?region=370829",
+        anonymous=API_LOGIN,
+        api=True,
+    ),
+    Case(
         "party:terms",
         "org_department",
         _term_due,

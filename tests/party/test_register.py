@@ -314,3 +314,26 @@ def test_the_term_queue_lists_committees_due_within_the_notice(world, department
     town = Actor.staff(world.a("town_organizer"))
     assert [o.pk for o in selectors.terms_due(user=town)] == [world.branch_a.pk]
     assert not selectors.terms_due(user=Actor.staff(world.a("branch_secretary"))).exists()
+
+
+def test_the_overview_counts_the_register_of_the_region(world, department):
+    from jiceng.party.models import PartyMember as Member
+
+    figures = selectors.overview(user=department, region_code="370829")
+    assert dict(figures.by_kind)["网格党支部"] == 3
+    # Grids A (two branches) and B have a branch; the world's third grid has none.
+    assert (figures.grids, figures.grids_without_branch) == (3, 1)
+    assert (figures.branches, figures.without_secretary) == (3, 3)
+    assert figures.members == {"full": 1, "probationary": 0}
+    Member.objects.create(
+        region_code=world.grid_b.code, organization=world.branch_b, name="预备",
+        category="probationary", joined_on=TODAY - datetime.timedelta(days=350),
+    )  # fmt: skip
+    town = selectors.overview(user=Actor.staff(world.a("town_organizer")), region_code="370829001")
+    assert (town.grids, town.branches, town.members["probationary"]) == (2, 2, 0)
+    figures = selectors.overview(user=department, region_code="370829")
+    assert (figures.members["probationary"], figures.probation_due, figures.without_person) == (
+        1, 1, 1,
+    )  # fmt: skip
+    with pytest.raises(NotFound):
+        selectors.overview(user=Actor.staff(world.a("town_organizer")), region_code="370829002")

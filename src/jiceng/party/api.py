@@ -201,3 +201,32 @@ def completeness(request, region: str, quarter: str = ""):
     if not selectors.QUARTER.match(quarter or selectors.quarter_of(datetime.date.today())):
         raise DomainError("季度应写作 2026Q4。", code="bad_quarter", field="quarter")
     return selectors.completeness(user=request.user, region_code=region, quarter=quarter)
+
+
+class OverviewOut(Schema):
+    region_code: str
+    by_kind: dict[str, int] = Field(description="党组织数，按类型")
+    grids: int
+    grids_without_branch: int
+    branches: int
+    without_secretary: int
+    terms_due: int
+    members: dict[str, int] = Field(description="党员数，按类别")
+    without_person: int
+    probation_due: int
+    mobile: int
+    quarter: str
+    behind: int = Field(description="本季度组织生活未达要求的党支部")
+    committee_members: int = Field(description="网格党支部班子成员")
+    buildings: int
+    buildings_with_captain: int
+    unit_captains: int
+
+    @staticmethod
+    def resolve_by_kind(obj):
+        return dict(obj.by_kind)
+
+
+@router.get("/party/overview", response=OverviewOut, summary="党建总览（组织部）")
+def overview(request, region: str):
+    return selectors.overview(user=request.user, region_code=region)

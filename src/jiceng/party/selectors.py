@@ -357,3 +357,78 @@ def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
         }
         result.append(Completeness(pk, name, code, held.get(pk, {}), required))
     return result
+
+
+# --- the organization department's overview ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    region_code: str
+    by_kind: list[tuple[str, int]]
+    grids: int
+    grids_without_branch: int
+    branches: int
+    without_secretary: int
+    terms_due: int
+    members: dict[str, int]  # category → count
+    without_person: int
+    probation_due: int
+    mobile: int
+    quarter: str
+    behind: int
+    committee_members: int
+    buildings: int
+    buildings_with_captain: int
+    unit_captains: int
+
+
+PROBATION_NOTICE = datetime.timedelta(days=30)
+
+
+def overview(*, user, region_code: str) -> Overview:
+    """组织部总览: the register of a region at a glance — organizations by kind, grids
+    without a branch, branches without a secretary, terms due, members by category and
+    those whose probation ends within a month, organization life behind this quarter,
+    committee members, captains per building. A query or two for each figure."""
+    from jiceng.places.models import Building, BuildingUnit, Region
+
+    require(user, "party.manage", region_code)
+    today = timezone.localdate()
+    under = PartyOrganization.objects.filter(
+        region_code__within=region_code, closed_on__isnull=True
+    )
+    grid_branches = under.filter(kind=K.GRID_BRANCH)
+    grids = Region.objects.filter(code__within=region_code, level=Region.Level.GRID)
+    branches = under.filter(kind__in=PartyOrganization.BRANCHES)
+    members = PartyMember.objects.filter(region_code__within=region_code, left_on__isnull=True)
+    categories = dict(members.values_list("category").annotate(n=Count("pk")).order_by())
+    year_ago = today - datetime.timedelta(days=365) + PROBATION_NOTICE
+    quarter = quarter_of(today)
+    rows = completeness(user=user, region_code=region_code, quarter=quarter)
+    buildings = Building.objects.filter(region_code__within=region_code)
+    return Overview(
+        region_code=region_code,
+        by_kind=organization_counts(user=user, region_code=region_code),
+        grids=grids.count(),
+        grids_without_branch=grids.exclude(code__in=grid_branches.values("region_code")).count(),
+        branches=branches.count(),
+        without_secretary=without_secretary(branches).count(),
+        terms_due=terms_due(user=user, region_code=region_code).count(),
+        members={c: categories.get(c, 0) for c in PartyMember.Category.values},
+        without_person=members.filter(person__isnull=True).count(),
+        probation_due=members.filter(
+            category=PartyMember.Category.PROBATIONARY, joined_on__lte=year_ago
+        ).count(),
+        mobile=members.exclude(mobility="").count(),
+        quarter=quarter,
+        behind=sum(1 for r in rows if r.behind),
+        committee_members=Appointment.objects.filter(
+            organization__in=grid_branches, ended_on__isnull=True
+        ).count(),
+        buildings=buildings.count(),
+        buildings_with_captain=buildings.filter(captain__isnull=False).count(),
+        unit_captains=BuildingUnit.objects.filter(
+            region_code__within=region_code, captain__isnull=False
+        ).count(),
+    )

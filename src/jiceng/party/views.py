@@ -28,7 +28,6 @@ from jiceng.gatherings.selectors import venues_around
 from jiceng.party import imports, selectors, services
 from jiceng.party.models import Appointment, Meeting, MonthlyTheme, PartyMember, PartyOrganization
 from jiceng.party.workflow import PROCESS as TRANSFER
-from jiceng.places.imports import import_job_create
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
     SEARCH_LIMIT,
@@ -38,6 +37,7 @@ from jiceng.places.selectors import (
     region_get,
     region_get_any,
 )
+from jiceng.places.services import import_job_create
 
 K = PartyOrganization.Kind
 MEMBERS_PER_PAGE = 50
@@ -931,3 +931,14 @@ def ledger(request, pk: int):
         True, f"{org.name}{year}年台账.xlsx"
     )
     return response
+
+
+@require_GET
+def overview(request):
+    """组织部总览 of a region the user keeps the register of."""
+    user = request.user
+    require(user, "party.manage")
+    codes = scopes(user, "party.manage")
+    region_code = request.GET.get("region") or codes[0]
+    figures = selectors.overview(user=user, region_code=region_code)
+    return render(request, "party/overview.html", {"o": figures})

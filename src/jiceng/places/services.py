@@ -8,6 +8,7 @@ from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import is_within, level_of
+from jiceng.places.imports import import_job_create  # noqa: F401  the pipeline's entry, for other apps
 from jiceng.places.models import Household, MoveCheck, Person, Region
 
 REVEALABLE_FIELDS = {"id_number": "身份证号", "phone": "联系电话", "special_groups": "特殊人群"}
