@@ -194,7 +194,45 @@ def grow(world: World, rows: Rows, n: int) -> None:
             region_code=COMMUNITY_A, name=f"书记{i}", level="province",
             sending_unit="省农业农村厅", term_start="2025-03-01",
         )  # fmt: skip
+        _party_rows(world, i)
     rows.made += n
+
+
+def _party_rows(world: World, i: int) -> None:
+    """One more of each: a member of branch A, an organization under A's committee with a
+    term due, a transfer out of branch A, a meeting of branch A with its minutes filed."""
+    from jiceng.core.actors import Actor
+    from jiceng.gatherings.services import attendance_close, gathering_phase
+    from jiceng.party import services as party
+    from jiceng.party.models import Meeting, PartyOrganization
+
+    department = Actor.staff(world.a("org_department"))
+    secretary = Actor.staff(world.a("branch_secretary"))
+    person = factories.PersonFactory(region_code=world.grid_a.code)
+    member = party.member_add(
+        actor=department,
+        organization=world.branch_a,
+        person=person,
+        joined_on=datetime.date(2001, 7, 1),
+    )
+    PartyOrganization.objects.create(
+        region_code="370829001001002", name=f"第2网格第{i}党支部", kind="grid_branch",
+        parent=world.branch_a.parent, term_started_on=datetime.date(2023, 12, 1),
+        term_ends_on=timezone.localdate() + datetime.timedelta(days=10),
+    )  # fmt: skip
+    party.transfer_request(
+        actor=secretary, member=member, to_organization=world.branch_b, reason="居住地变更"
+    )
+    start = timezone.now() + datetime.timedelta(minutes=5)
+    meeting = party.meeting_schedule(
+        actor=secretary, organization=world.branch_a, kind="lecture", title=f"党课{i}",
+        starts_at=start, ends_at=start + datetime.timedelta(hours=1),
+    )  # fmt: skip
+    gathering_phase(actor=secretary, gathering=meeting.gathering, phase="under_way")
+    attendance_close(actor=secretary, gathering=meeting.gathering)
+    party.meeting_minutes(
+        actor=secretary, meeting=Meeting.objects.get(pk=meeting.pk), minutes="讲授", resolutions=""
+    )
 
 
 def _month(rows: Rows) -> str:
@@ -267,6 +305,23 @@ LISTS = {
         lambda w, r: f"/audit/?start=2000-01-01&end=2099-12-31&region={COMMUNITY_A}&action=case.",
     ),
     "first secretaries": List("community_worker", lambda w, r: "/party/first-secretaries/"),
+    "party region": List("org_department", lambda w, r: f"/party/{COMMUNITY_A}/"),
+    "party organization": List("branch_secretary", lambda w, r: f"/party/o/{w.branch_a.pk}/"),
+    "party meetings": List("branch_secretary", lambda w, r: f"/party/o/{w.branch_a.pk}/meetings/"),
+    "party meeting": List(
+        "branch_secretary",
+        lambda w, r: f"/party/meetings/{w.branch_a.meetings.order_by('pk').last().pk}/",
+        shows_rows=False,
+    ),
+    "party transfers": List("org_department", lambda w, r: "/party/transfers/"),
+    "party terms": List("org_department", lambda w, r: "/party/terms/"),
+    "party completeness": List(
+        "town_organizer", lambda w, r: "/party/completeness/?region=370829001"
+    ),
+    "party overview": List(
+        "org_department", lambda w, r: "/party/overview/?region=370829", shows_rows=False
+    ),
+    "party ledger": List("branch_secretary", lambda w, r: f"/party/o/{w.branch_a.pk}/ledger.xlsx"),
     # the REST API
     "api requests": List("grid_worker", lambda w, r: "/api/v1/cases?queue=open", api=True),
     "api supervision": List("town_staff", lambda w, r: "/api/v1/cases/supervision", api=True),
@@ -278,6 +333,22 @@ LISTS = {
     "api households": List("grid_worker", lambda w, r: "/api/v1/households", api=True),
     "api persons": List("grid_worker", lambda w, r: "/api/v1/persons", api=True),
     "api activities": List("community_worker", lambda w, r: "/api/v1/activities", api=True),
+    "api party organizations": List(
+        "org_department", lambda w, r: "/api/v1/party/organizations", api=True
+    ),
+    "api party members": List(
+        "branch_secretary",
+        lambda w, r: f"/api/v1/party/organizations/{w.branch_a.pk}/members",
+        api=True,
+    ),
+    "api party meetings": List(
+        "branch_secretary",
+        lambda w, r: f"/api/v1/party/organizations/{w.branch_a.pk}/meetings",
+        api=True,
+    ),
+    "api party completeness": List(
+        "town_organizer", lambda w, r: "/api/v1/party/completeness?region=370829001", api=True
+    ),
     "api rankings": List(
         "community_worker", lambda w, r: f"/api/v1/points/rankings?region={COMMUNITY_A}", api=True
     ),

@@ -144,8 +144,15 @@ def test_a_late_transfer_is_on_the_clock(world, member):
     past = timezone.now() - datetime.timedelta(days=1)
     Transfer.objects.filter(pk=transfer.pk).update(due_at=past)
     Deadline.objects.filter(kind="party_transfer").update(due_at=past, warn_at=past)
-    row = selectors.transfer_list(user=Actor.staff(world.a("org_department"))).get()
+    department = Actor.staff(world.a("org_department"))
+    row = selectors.transfer_list(user=department).get()
     assert Clock.current().lateness(row) == "overdue"
+    assert list(selectors.transfer_list(user=department, late=True)) == [row]
+    assert selectors.overview(user=department, region_code="370829").late_transfers == 1
+    Deadline.objects.filter(kind="party_transfer").update(
+        due_at=past + datetime.timedelta(days=30), warn_at=past + datetime.timedelta(days=20)
+    )
+    assert not selectors.transfer_list(user=department, late=True).exists()
 
 
 def test_out_of_the_county_is_recorded_and_the_member_leaves(world, member):

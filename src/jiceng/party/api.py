@@ -221,6 +221,7 @@ class OverviewOut(Schema):
     buildings: int
     buildings_with_captain: int
     unit_captains: int
+    late_transfers: int = Field(description="临期、超期的组织关系转接")
 
     @staticmethod
     def resolve_by_kind(obj):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from jiceng.core import audit
@@ -356,20 +356,29 @@ def write_ledger(*, actor: Actor, organization: PartyOrganization, year: int, ta
         count += 1
     meetings = workbook.create_sheet("组织生活")
     meetings.append(["日期", "类型", "主题", "应到", "实到", "请假", "会议记录"])
+    kept = ~Q(gathering__signups__status="cancelled")
     for meeting in (
         Meeting.objects.filter(organization=organization, held_on__year=year)
         .select_related("gathering")
+        .annotate(
+            invited=Count("gathering__signups", filter=kept),
+            present=Count(
+                "gathering__signups", filter=kept & Q(gathering__signups__attendance="confirmed")
+            ),
+            excused=Count(
+                "gathering__signups", filter=kept & Q(gathering__signups__attendance="leave")
+            ),
+        )
         .order_by("held_on", "pk")
     ):
-        signups = meeting.gathering.signups.exclude(status="cancelled")
         meetings.append(
             [
                 meeting.held_on,
                 meeting.get_kind_display(),
                 safe_cell(meeting.gathering.title),
-                signups.count(),
-                signups.filter(attendance="confirmed").count(),
-                signups.filter(attendance="leave").count(),
+                meeting.invited,
+                meeting.present,
+                meeting.excused,
                 "已归档" if meeting.is_held else "未归档",
             ]
         )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jiceng.core.access import has_permission, reach_q, require, scope_filter, scopes
-from jiceng.core.deadlines import with_warn_at
+from jiceng.core.deadlines import Clock, open_deadlines, with_warn_at
 from jiceng.core.errors import NotFound
 from jiceng.core.region_codes import county_of
 from jiceng.gatherings.kinds import Note
@@ -197,8 +197,9 @@ def transfer_targets(*, user, member: PartyMember, query: str) -> list[PartyOrga
     )
 
 
-def transfer_list(*, user, open_only: bool = False) -> QuerySet:
-    """Transfers leaving or joining a branch the user keeps, the most pressing first."""
+def transfer_list(*, user, open_only: bool = False, late: bool = False) -> QuerySet:
+    """Transfers leaving or joining a branch the user keeps, the most pressing first;
+    `late`: those yellow or red on the deadline clock now (督办)."""
     leaving = reach_q(user, "party.branch", via={ORGANIZATION: "from_organization"})
     joining = reach_q(
         user, "party.branch", field="to_region_code", via={ORGANIZATION: "to_organization"}
@@ -206,6 +207,9 @@ def transfer_list(*, user, open_only: bool = False) -> QuerySet:
     transfers = Transfer.objects.filter(leaving | joining)
     if open_only:
         transfers = transfers.filter(status__in=Transfer.OPEN)
+    if late:
+        rows = open_deadlines("party_transfer").filter(Clock.current().late_q())
+        transfers = transfers.filter(pk__in=rows.values("object_id"))
     return with_warn_at(
         transfers.select_related("member", "from_organization", "to_organization"),
         "party_transfer",
@@ -381,6 +385,7 @@ class Overview:
     buildings: int
     buildings_with_captain: int
     unit_captains: int
+    late_transfers: int
 
 
 PROBATION_NOTICE = datetime.timedelta(days=30)
@@ -431,4 +436,7 @@ def overview(*, user, region_code: str) -> Overview:
         unit_captains=BuildingUnit.objects.filter(
             region_code__within=region_code, captain__isnull=False
         ).count(),
+        late_transfers=open_deadlines("party_transfer")
+        .filter(Clock.current().late_q(), region_code__within=region_code)
+        .count(),
     )

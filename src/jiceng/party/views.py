@@ -625,9 +625,10 @@ def transfers(request):
     user = request.user
     require(user, "party.branch")
     clock = Clock.current()
-    page = page_of(request, selectors.transfer_list(user=user), 50)
+    late = request.GET.get("late") == "1"
+    page = page_of(request, selectors.transfer_list(user=user, late=late), 50)
     rows = [(t, clock.lateness(t)) for t in page]
-    return render(request, "party/transfers.html", {"page": page, "rows": rows})
+    return render(request, "party/transfers.html", {"page": page, "rows": rows, "late": late})
 
 
 @require_GET
