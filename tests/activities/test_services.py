@@ -403,3 +403,44 @@ def test_a_towns_team_and_its_sub_team_earn_in_the_community_where_they_serve(
     team_account = Account.objects.get(team=branch)
     assert team_account.ledger.region_code == COMMUNITY_A and team_account.balance == 10
     assert verify(COMMUNITY_A)[1] == []
+
+
+def test_a_branch_leads_a_team_and_the_figures_count_its_activities(
+    world, staff_a, leader, make_activity, clock
+):
+    """党组织领办: a grid branch of the community leads a team; the figures show the
+    branch with its team and the activities the team held. A branch of another community
+    may not lead it; one the creator cannot see is not found."""
+    import datetime
+
+    from jiceng.activities.selectors import activity_figures
+    from jiceng.core.errors import DomainError, NotFound
+
+    team = services.team_create(
+        actor=staff_a, region_code=COMMUNITY_A, name="小区党支部服务队", leader=leader,
+        led_by=world.branch_a,
+    )  # fmt: skip
+    assert team.led_by == world.branch_a
+    from jiceng.party.models import PartyOrganization
+
+    elsewhere = PartyOrganization.objects.create(
+        region_code="370829001002", name="另一社区党委", kind="community_committee",
+        parent=world.branch_a.parent.parent,
+    )  # fmt: skip
+    with pytest.raises(DomainError) as refusal:
+        services.team_create(
+            actor=world.a("town_staff"), region_code=COMMUNITY_A, name="外社区领办",
+            leader=leader, led_by=elsewhere,
+        )  # fmt: skip
+    assert refusal.value.code == "led_by_invalid"
+    with pytest.raises(NotFound):  # community A's worker sees no branch of community B
+        services.team_create(
+            actor=staff_a, region_code=COMMUNITY_A, name="看不见", leader=leader,
+            led_by=world.branch_b,
+        )  # fmt: skip
+    make_activity("held", team=team)
+    figures = activity_figures(
+        user=staff_a, region_code=COMMUNITY_A, start=datetime.date(2026, 11, 1),
+        end=datetime.date(2026, 11, 30),
+    )  # fmt: skip
+    assert figures.by_branch == [(world.branch_a.name, 1, 1)]

@@ -46,6 +46,15 @@ class VolunteerTeam(models.Model):
         related_name="led_teams",
     )
     service_types = models.ManyToManyField(ServiceType, verbose_name="服务类型", blank=True)
+    # 党组织领办: the party organization that leads the team (a 小区 branch's service team).
+    led_by = models.ForeignKey(
+        "party.PartyOrganization",
+        verbose_name="领办党组织",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="led_teams",
+    )
     description = models.CharField("简介", max_length=300, blank=True)
     is_active = models.BooleanField("启用", default=True)
     created_at = models.DateTimeField("成立时间", auto_now_add=True)

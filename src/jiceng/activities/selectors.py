@@ -66,7 +66,7 @@ def team_list(*, user, region_code: str | None = None) -> QuerySet:
     if region_code:
         teams = teams.filter(region_code__within=region_code)
     return (
-        teams.select_related("leader__person", "parent")
+        teams.select_related("leader__person", "parent", "led_by")
         .annotate(member_count=Count("members"))
         .order_by("region_code", "name")
     )
@@ -145,6 +145,7 @@ class ActivityFigures:
     points_spent: int
     by_type: list
     by_region: list
+    by_branch: list  # (party organization, teams it leads, activities its teams held)
 
 
 def activity_figures(
@@ -180,6 +181,19 @@ def activity_figures(
         names = dict(Region.objects.filter(code__in=counts).values_list("code", "name"))
         by_region = sorted(((names.get(c, c), c, n) for c, n in counts.items()), key=lambda r: r[1])
     issued, spent = points_figures(region_code=region_code, start=begin, end=finish)
+    led = dict(
+        held.filter(team__led_by__isnull=False)
+        .values("team__led_by")
+        .annotate(n=Count("pk"))
+        .values_list("team__led_by", "n")
+    )
+    leading = (
+        VolunteerTeam.objects.filter(region_code__within=region_code, led_by__isnull=False)
+        .values("led_by", "led_by__name")
+        .annotate(teams=Count("pk"))
+        .order_by("led_by__name")
+    )
+    by_branch = [(row["led_by__name"], row["teams"], led.get(row["led_by"], 0)) for row in leading]
     return ActivityFigures(
         region_code=region_code,
         start=start,
@@ -193,6 +207,7 @@ def activity_figures(
         points_spent=spent,
         by_type=[(row["service_type__name"], row["n"]) for row in by_type],
         by_region=by_region,
+        by_branch=by_branch,
     )
 
 

@@ -13,7 +13,7 @@ from jiceng.activities.models import Activity, Need, ServiceType, TeamMember, Vo
 from jiceng.activities.selectors import team_reach
 from jiceng.activities.workflow import LEADER, PHASE, PROCESS, leader_label
 from jiceng.core import audit
-from jiceng.core.access import require
+from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.process import actor_required
@@ -46,10 +46,24 @@ def team_create(
     service_types=(),
     description: str = "",
     parent: VolunteerTeam | None = None,
+    led_by=None,
 ) -> VolunteerTeam:
     """A volunteer team at a community, a town or the county; a sub-team names its
-    parent, a team of its own node or one above (a retirees' corps and its branches)."""
+    parent, a team of its own node or one above (a retirees' corps and its branches). A
+    party organization of the team's region (or the one its region lies in) may lead it
+    (党组织领办)."""
     require(actor, "activities.manage", region_code)
+    if led_by is not None:
+        if not has_permission(actor, "party.view", obj=led_by):
+            raise NotFound()
+        if not led_by.is_open or not (
+            is_within(led_by.region_code, region_code) or is_within(region_code, led_by.region_code)
+        ):
+            raise DomainError(
+                "领办党组织须在队伍所属区划内（或其上级），且未撤销。",
+                code="led_by_invalid",
+                field="led_by",
+            )
     if not name.strip():
         raise DomainError("请填写队伍名称。", code="name_required", field="name")
     if level_of(region_code) not in (COMMUNITY, TOWN, COUNTY):
@@ -63,6 +77,7 @@ def team_create(
                 name=name.strip()[:64],
                 leader=leader,
                 parent=parent,
+                led_by=led_by,
                 description=description[:300],
             )
     except IntegrityError:

@@ -21,6 +21,7 @@ from jiceng.core.region_codes import community_of, town_of
 from jiceng.core.widgets import DateInput, TimeInput
 from jiceng.gatherings.models import Venue
 from jiceng.gatherings.selectors import roster_context, venues_bookable
+from jiceng.party.selectors import branch_options
 from jiceng.places.models import Region
 from jiceng.places.reports import region_and_period
 from jiceng.places.selectors import community_choices, nodes_under
@@ -282,6 +283,9 @@ def teams(request):
                 parent=selectors.team_list(user=user)
                 .filter(pk=whole_number(request.POST.get("parent")))
                 .first(),
+                led_by=branch_options(user)
+                .filter(pk=whole_number(request.POST.get("led_by")))
+                .first(),
             )
         except DomainError as refusal:
             messages.error(request, refusal.message)
@@ -299,6 +303,7 @@ def teams(request):
                 for region in nodes_under(user=user, permission="activities.manage", level=LEVELS)
             ],
             "parents": selectors.team_list(user=user).filter(is_active=True)[:200],
+            "branches": branch_options(user)[:200],
             "types": ServiceType.objects.filter(is_active=True),
         },
     )

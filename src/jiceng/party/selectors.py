@@ -104,6 +104,16 @@ def organization_get(*, user, pk: int) -> PartyOrganization:
     return organization
 
 
+def branch_options(user) -> QuerySet:
+    """Open organizations holding members in the user's view, by region and name (what
+    may lead a volunteer team)."""
+    return (
+        _organizations(user)
+        .filter(kind__in=PartyOrganization.HOLDS_MEMBERS, closed_on__isnull=True)
+        .order_by("region_code", "name")
+    )
+
+
 def children(organization: PartyOrganization) -> QuerySet:
     return with_secretary(organization.children.filter(closed_on__isnull=True)).order_by(
         "kind", "name"
