@@ -124,12 +124,12 @@ def _party(world: World) -> None:
 
     county = org("370829", "中共嘉祥县委员会", K.COUNTY_COMMITTEE)
     branches = []
-    for town, community, grid_code, prefix in (
+    for town, community_code, grid_code, prefix in (
         ("370829001", "370829001001", world.grid_a.code, "城南"),
         ("370829002", "370829002001", world.grid_b.code, "卧龙山"),
     ):
         committee = org(
-            community,
+            community_code,
             f"{prefix}社区党委",
             K.COMMUNITY_COMMITTEE,
             org(town, f"{prefix}街道党工委", K.TOWN_COMMITTEE, county),
