@@ -206,8 +206,6 @@ JICENG_SECOND_FACTOR_ROLES = env_list(
         "community_worker",
         "grid_worker",
         "specialist_grid_worker",
-        "org_department",
-        "town_organizer",
     ],
 )
 JICENG_STEP_UP_MINUTES = env_int("JICENG_STEP_UP_MINUTES", 5)

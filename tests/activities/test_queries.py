@@ -46,7 +46,7 @@ def busy_community(world, staff_a, team, make_activity, clock):
     [
         # + 1 on a cold cache: the county's region names, read once for every row
         ("/activities/?month=2026-11", 10),
-        ("/activities/teams/", 13),  # with the teams a new one may sit under
+        ("/activities/teams/", 14),  # with the teams a new one may sit under, the branches
         ("/activities/needs/", 10),
         # with the holders, amounts and balances of the page's entries, and the large
         # adjustments awaiting approval
