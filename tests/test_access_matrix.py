@@ -427,6 +427,30 @@ def _team(world: World, side: str = "a"):
     )
 
 
+def _captain_of_own_building(world: World) -> str:
+    """Resident A (person A) captains their own building."""
+    building = world.household_a.dwelling.building
+    building.captain = _resident(world).person
+    building.save(update_fields=["captain"])
+    return "/me/building/"
+
+
+def _rider(world: World):
+    from django.utils import timezone
+
+    from jiceng.residents.models import Rider
+
+    worker = world.a("grid_worker")
+    return Rider.objects.create(
+        resident=_resident(world),
+        region_code=world.grid_a.code,
+        platform="美团",
+        paired_with=worker,
+        registered_by=worker,
+        registered_on=timezone.localdate(),
+    )
+
+
 def _week_ahead():
     import datetime
 
@@ -1711,6 +1735,37 @@ PAGES = [
         owner=302,
         outsider=302,
         resident=True,
+    ),
+    Case(
+        "me:building",
+        "",
+        _captain_of_own_building,
+        other=200,
+        outsider=302,
+        resident=True,
+        marker=lambda w: f'data-building="{w.household_a.dwelling.building_id}"',
+    ),
+    Case(
+        "places:building_captain",
+        "grid_worker",
+        lambda w: f"/buildings/{w.household_a.dwelling.building_id}/captain/",
+        method="post",
+        data=lambda w: {"person": w.person_a.pk},
+        owner=302,
+    ),
+    Case(
+        "residents:riders",
+        "grid_worker",
+        lambda w: _rider(w) and f"/regions/{w.grid_a.code}/riders/",
+        marker=lambda w: "美团",
+    ),
+    Case(
+        "residents:rider_end",
+        "grid_worker",
+        lambda w: f"/riders/{_rider(w).pk}/end/",
+        method="post",
+        data=lambda w: {"reason": "离开本区"},
+        owner=302,
     ),
     Case(
         "residents:confirm",

@@ -2,6 +2,7 @@
 county (and the platform operator, and a signed-in resident), sign in, follow every internal
 link of the home page, and fail on a refusal, a missing page or an error."""
 
+import datetime
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urlsplit
 
@@ -13,7 +14,7 @@ from tests import factories
 from tests.conftest import ROLE_HOMES, World, client_for
 
 # A role of ROLES that the test county holds nowhere gets an account in region A here.
-EXTRA_HOMES = {"county_staff": "370829"}
+EXTRA_HOMES = {"county_staff": "370829", "property_grid_worker": "370829001001001"}
 
 
 class Links(HTMLParser):
@@ -77,10 +78,23 @@ def test_every_link_on_the_operators_home_page_opens(world):
     assert broken_links(client_for(world.operator), "/") == {}
 
 
-@pytest.mark.parametrize("leads_a_team", [False, True], ids=["resident", "team_leader"])
-def test_every_link_on_a_residents_home_page_opens(world, leads_a_team):
+@pytest.mark.parametrize(
+    "serves", ["", "team_leader", "captain_and_rider"], ids=["resident", "leader", "captain"]
+)
+def test_every_link_on_a_residents_home_page_opens(world, serves):
     resident = factories.resident(person=world.person_a)
-    if leads_a_team:
+    if serves == "captain_and_rider":
+        from jiceng.residents.models import Rider
+
+        building = world.household_a.dwelling.building
+        building.captain = world.person_a
+        building.save()
+        worker = world.a("grid_worker")
+        Rider.objects.create(
+            resident=resident, region_code=world.grid_a.code, platform="美团",
+            paired_with=worker, registered_by=worker, registered_on=datetime.date.today(),
+        )  # fmt: skip
+    if serves == "team_leader":
         from jiceng.activities.services import team_create
 
         team_create(

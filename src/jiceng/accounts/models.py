@@ -16,15 +16,28 @@ from jiceng.core.region_codes import common_ancestor, county_of
 
 
 class Department(models.Model):
-    """职能部门或公用事业单位 whose staff serve as specialist grid workers (专业网格员)."""
+    """职能部门、公用事业单位或物业服务企业 whose staff handle the requests routed to it:
+    specialist grid workers (专业网格员), a property company's part-time grid workers
+    (物业兼职网格员)."""
 
     class Kind(models.TextChoices):
         DEPARTMENT = "department", "县直部门"
         UTILITY = "utility", "公用事业单位"
+        PROPERTY = "property", "物业服务企业"
 
     region_code = RegionCodeField(db_index=True, help_text="所属县（市、区）")
     name = models.CharField("名称", max_length=64)
     kind = models.CharField("类别", max_length=16, choices=Kind.choices)
+    # A property company is also a unit of the register (实有单位), where its party
+    # branch (红色物业) is attached.
+    organization = models.OneToOneField(
+        "places.Organization",
+        verbose_name="实有单位",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="department",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "部门与单位"

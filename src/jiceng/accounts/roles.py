@@ -21,6 +21,7 @@ PERMISSIONS = {
     "people.export": "导出花名册",
     "people.verify_move": "核实人口迁入迁出",
     "people.settle_move": "裁决人口迁移异议",
+    "places.captains": "任免楼栋长、单元长、胡同长",
     "party.view": "查看党组织、党员与第一书记（脱敏）",
     "party.manage": "维护党组织、班子与党员，办理组织关系转接",
     "party.branch": "维护本支部党员与组织生活",
@@ -42,6 +43,7 @@ PERMISSIONS = {
     "patrols.log": "登记巡查走访",
     "patrols.view": "查看巡查走访",
     "residents.confirm": "核实居民账号",
+    "residents.riders": "登记红骑手并与网格员结对",
     "activities.view": "查看服务活动",
     "activities.manage": "策划、发布、派单、结算服务活动",
     "activities.needs": "登记居民需求",
@@ -77,6 +79,8 @@ class Role:
     label: str
     levels: tuple[str, ...]
     permissions: frozenset[str]
+    # Held only by the staff of a department of this kind (accounts.Department.Kind).
+    department_kind: str = ""
 
     @property
     def is_sensitive(self) -> bool:
@@ -89,11 +93,13 @@ class Role:
         return self.code in ADMINISTRATOR_ROLES
 
 
-def _role(code: str, label: str, levels: tuple[str, ...], *permissions: str) -> Role:
+def _role(
+    code: str, label: str, levels: tuple[str, ...], *permissions: str, department_kind=""
+) -> Role:
     unknown = set(permissions) - set(PERMISSIONS)
     if unknown:
         raise ValueError(f"Role {code} names unknown permissions {sorted(unknown)}")
-    return Role(code, label, levels, frozenset(permissions))
+    return Role(code, label, levels, frozenset(permissions), department_kind)
 
 
 ROLES = {
@@ -159,6 +165,7 @@ ROLES = {
             "cases.figures",
             "patrols.view",
             "residents.confirm",
+            "residents.riders",
             "activities.view",
             "gatherings.view",
             "activities.manage",
@@ -188,6 +195,8 @@ ROLES = {
             "cases.figures",
             "patrols.view",
             "residents.confirm",
+            "residents.riders",
+            "places.captains",
             "activities.view",
             "gatherings.view",
             "activities.manage",
@@ -214,6 +223,8 @@ ROLES = {
             "patrols.log",
             "patrols.view",
             "residents.confirm",
+            "residents.riders",
+            "places.captains",
             "activities.view",
             "gatherings.view",
             "activities.needs",
@@ -256,6 +267,17 @@ ROLES = {
             # To call back the residents of the requests they handle (a reveal right, so
             # the role takes two signatures).
             "cases.view_own_reporter",
+        ),
+        # A property company's staff posted to the grids it serves (红色物业): they report
+        # requests there and handle those routed to their company, and see none of the
+        # register or the grid's other requests.
+        _role(
+            "property_grid_worker",
+            "物业兼职网格员",
+            ("grid",),
+            "cases.submit",
+            "cases.handle",
+            department_kind="property",
         ),
         _role("store_clerk", "文明超市店员", ("community",), "stores.serve"),
         # Held at one building of a grid (Membership.building): these reach that

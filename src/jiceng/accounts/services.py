@@ -407,6 +407,13 @@ def _check_grant(
         raise DomainError("该账号已停用。", code="user_inactive")
     region = region or region_get_any(code=region_code)
     _check_building(role, region_code, building)
+    kind = ROLES[role].department_kind
+    if kind and (user.department is None or user.department.kind != kind):
+        raise DomainError(
+            f"“{ROLES[role].label}”只能授予{Department.Kind(kind).label}的账号。",
+            code="role_department",
+            field="role",
+        )
     if building is None and region.level not in ROLES[role].levels:
         raise DomainError(
             f"“{ROLES[role].label}”不能设在{region.get_level_display()}一级。",

@@ -10,6 +10,7 @@ from jiceng.activities import selectors as activity_selectors
 from jiceng.gatherings.selectors import resident_signups
 from jiceng.points import selectors as points_selectors
 from jiceng.points.models import Redemption
+from jiceng.residents import selectors as resident_selectors
 from jiceng.residents.decorators import resident_required
 
 
@@ -32,5 +33,7 @@ def home(request):
             .select_related("store")
             .prefetch_related("lines__good"),
             "label": points_selectors.resident_label(resident),
+            "captains": bool(resident_selectors.captained_buildings(resident)),
+            "rider": resident_selectors.rider_of(resident),
         },
     )

@@ -125,6 +125,11 @@ class Case(models.Model):
         OPEN311 = "open311", "Open311"
         API = "api", "接口"
 
+    class ReportedAs(models.TextChoices):
+        CAPTAIN = "captain", "楼栋长（单元长、胡同长）"
+        RIDER = "rider", "红骑手"
+        PROPERTY = "property", "物业兼职网格员"
+
     class Rating(models.IntegerChoices):
         VERY_SATISFIED = 5, "非常满意"
         SATISFIED = 4, "满意"
@@ -156,6 +161,11 @@ class Case(models.Model):
     description = models.TextField("诉求内容", max_length=4000)
     answers = models.JSONField("附加问题回答", default=dict, blank=True)
     channel = models.CharField("来源", max_length=16, choices=Channel.choices)
+    # Who reported it, where the reporter serves (党建引领): a captain for their building,
+    # a rider (红骑手) on their round, a property company's part-time grid worker.
+    reported_as = models.CharField(
+        "上报身份", max_length=16, choices=ReportedAs.choices, blank=True, default=""
+    )
     status = models.CharField(
         "状态", max_length=16, choices=Status.choices, default=Status.RECEIVED
     )

@@ -30,6 +30,7 @@ from jiceng.core.intake import (
     device_of,
     device_token_new,
     new_submission_key,
+    reporting_as,
 )
 from jiceng.core.masking import mask_phone
 from jiceng.core.middleware import client_ip
@@ -138,6 +139,9 @@ def intake(request, grid_code: str):
             answers = {
                 key[2:]: value for key, value in request.POST.items() if key.startswith("q_")
             }
+            building = Building.objects.filter(pk=data["building"], region_code=grid.code).first()
+            # A captain or a rider signed in reports as one, with their own phone.
+            reported_as, own_phone = reporting_as(request, building)
             case, _ = services.case_submit(
                 actor=Actor.public(Case.Channel.QR),
                 channel=Case.Channel.QR,
@@ -145,12 +149,11 @@ def intake(request, grid_code: str):
                 description=data["description"],
                 category=category,
                 answers=answers,
-                building=Building.objects.filter(
-                    pk=data["building"], region_code=grid.code
-                ).first(),
+                building=building,
                 unit_number=data["unit_number"],
                 address=data["address"],
-                reporter_phone=data["reporter_phone"],
+                reporter_phone=data["reporter_phone"] or own_phone,
+                reported_as=reported_as,
                 share_reporter_with_grid=data["share_reporter_with_grid"],
                 about_staff=bool(data["about_staff"]),
                 named_staff=worker if data["about_staff"] == "grid_worker" else None,
@@ -177,6 +180,8 @@ def intake(request, grid_code: str):
             "category_groups": category_groups(county_of(grid.code)),
             "selected_category": whole_number(str(form["category"].value() or "")),
             "error": error,
+            # A rider reports as one wherever they are (a captain: for their building).
+            "as_rider": reporting_as(request)[0] == Case.ReportedAs.RIDER,
         },
         status=400 if error or (request.method == "POST" and not form.is_valid()) else 200,
     )

@@ -183,6 +183,7 @@ def case_submit(
     about_staff: bool = False,
     named_staff=None,
     named_post: str = "",
+    reported_as: str = "",
 ) -> tuple[Case, bool]:
     """Record a new request. Returns (case, created): a replayed submission (same
     idempotency key) returns the request it created the first time. A staff actor is the
@@ -205,6 +206,11 @@ def case_submit(
             return existing, False
     if submitted_by is not None:
         require(submitted_by, "cases.submit", region_code, building.pk if building else None)
+        department = submitted_by.department
+        if department is not None and department.kind == department.Kind.PROPERTY:
+            reported_as = Case.ReportedAs.PROPERTY
+    if reported_as and reported_as not in Case.ReportedAs.values:
+        raise DomainError("未知的上报身份。", code="reported_as_invalid")
     region = Region.objects.filter(code=region_code).first()
     # Requests through the interfaces may arrive placed only at a town or the county;
     # triage then puts them in a grid. Everything else starts in a grid.
@@ -270,6 +276,7 @@ def case_submit(
                 description=description,
                 answers=answers or {},
                 channel=channel,
+                reported_as=reported_as,
                 building=building,
                 unit_number=unit_number,
                 address=address[:200],

@@ -6,6 +6,7 @@ limits on how often one may send)."""
 import datetime
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -65,3 +66,24 @@ class Sender:
     def fingerprint(self) -> str:
         """What the request row keeps of its sender: a digest, never the address."""
         return client_fingerprint(self.address, f"{self.client or ''}|{self.device}")
+
+
+# What a signed-in resident reports as (a captain for their building, a rider on their
+# round): the residents app knows, the intake form asks here without importing it.
+ReportingAs = Callable[[object, object], tuple[str, str]]
+_reporting_as: list[ReportingAs] = []
+
+
+def register_reporting_as(finder: ReportingAs) -> None:
+    """`finder(request, building)` returns (what the sender reports as, their phone), or
+    ("", "") for someone who reports as a resident like any other."""
+    if finder not in _reporting_as:
+        _reporting_as.append(finder)
+
+
+def reporting_as(request, building=None) -> tuple[str, str]:
+    for finder in _reporting_as:
+        found = finder(request, building)
+        if found[0]:
+            return found
+    return "", ""

@@ -222,6 +222,10 @@ class OverviewOut(Schema):
     buildings_with_captain: int
     unit_captains: int
     late_transfers: int = Field(description="临期、超期的组织关系转接")
+    captains: int = Field(description="楼栋长、胡同长、单元长（在任）")
+    property_companies: int = Field(description="有兼职网格员的物业服务企业")
+    property_grid_workers: int = Field(description="物业兼职网格员")
+    riders: int = Field(description="在册红骑手")
 
     @staticmethod
     def resolve_by_kind(obj):

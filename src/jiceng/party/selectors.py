@@ -396,6 +396,14 @@ class Overview:
     buildings_with_captain: int
     unit_captains: int
     late_transfers: int
+    property_companies: int
+    property_grid_workers: int
+    riders: int
+
+    @property
+    def captains(self) -> int:
+        """楼栋长、胡同长 and 单元长: the posts filled."""
+        return self.buildings_with_captain + self.unit_captains
 
 
 PROBATION_NOTICE = datetime.timedelta(days=30)
@@ -405,8 +413,11 @@ def overview(*, user, region_code: str) -> Overview:
     """组织部总览: the register of a region at a glance — organizations by kind, grids
     without a branch, branches without a secretary, terms due, members by category and
     those whose probation ends within a month, organization life behind this quarter,
-    committee members, captains per building. A query or two for each figure."""
+    committee members, captains per building, red property (property companies and their
+    part-time grid workers) and riders. A query or two for each figure."""
+    from jiceng.accounts.models import Department, Membership
     from jiceng.places.models import Building, BuildingUnit, Region
+    from jiceng.residents.models import Rider
 
     require(user, "party.manage", region_code)
     today = timezone.localdate()
@@ -422,6 +433,12 @@ def overview(*, user, region_code: str) -> Overview:
     quarter = quarter_of(today)
     rows = completeness(user=user, region_code=region_code, quarter=quarter)
     buildings = Building.objects.filter(region_code__within=region_code)
+    property_posts = Membership.objects.filter(
+        role="property_grid_worker",
+        is_active=True,
+        user__is_active=True,
+        region_code__within=region_code,
+    )
     return Overview(
         region_code=region_code,
         by_kind=organization_counts(user=user, region_code=region_code),
@@ -449,4 +466,12 @@ def overview(*, user, region_code: str) -> Overview:
         late_transfers=open_deadlines("party_transfer")
         .filter(Clock.current().late_q(), region_code__within=region_code)
         .count(),
+        property_companies=Department.objects.filter(
+            kind=Department.Kind.PROPERTY,
+            staff__memberships__in=property_posts,
+        )
+        .distinct()
+        .count(),
+        property_grid_workers=property_posts.values("user").distinct().count(),
+        riders=Rider.objects.filter(region_code__within=region_code, ended_on__isnull=True).count(),
     )

@@ -424,6 +424,7 @@ class Organization(models.Model):
         SOLE_TRADER = "sole_trader", "个体工商户"
         PUBLIC = "public", "机关事业单位"
         SOCIAL = "social", "社会组织"
+        PROPERTY = "property", "物业服务企业"
         OTHER = "other", "其他"
 
     region_code = RegionCodeField(db_index=True)

@@ -11,6 +11,7 @@ from jiceng.core.access import assigned, reach_q, require, scope_filter, scope_q
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.places.models import (
     Building,
+    BuildingUnit,
     Dwelling,
     Household,
     MoveCheck,
@@ -152,6 +153,22 @@ def building_get(*, user, pk: int) -> Building:
     if building is None:
         raise NotFound()
     return building
+
+
+def building_captains(*, building: Building) -> list[tuple[BuildingUnit | None, Person | None]]:
+    """Who captains the building (楼栋长, 胡同长) and each of its units (单元长)."""
+    units = list(building.units.select_related("captain").order_by("number"))
+    captain = Person.objects.filter(pk=building.captain_id).first() if building.captain_id else None
+    return [(None, captain)] + [(unit, unit.captain) for unit in units]
+
+
+def building_residents(*, user, building: Building) -> list[Person]:
+    """The persons registered in the building, to name a captain among them."""
+    return list(
+        _persons(user)
+        .filter(household__dwelling__building=building)
+        .order_by("household__dwelling__unit__number", "household__dwelling__room", "pk")[:500]
+    )
 
 
 @dataclass

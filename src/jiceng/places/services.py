@@ -9,7 +9,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.region_codes import is_within, level_of
 from jiceng.places.imports import import_job_create  # noqa: F401  the pipeline's entry, for other apps
-from jiceng.places.models import Household, MoveCheck, Person, Region
+from jiceng.places.models import Building, BuildingUnit, Household, MoveCheck, Person, Region
 
 REVEALABLE_FIELDS = {"id_number": "身份证号", "phone": "联系电话", "special_groups": "特殊人群"}
 
@@ -129,6 +129,40 @@ def grid_update(
     grid.save(update_fields=["name", "grid_kind", "leader", "boundary"])
     audit.record(actor=actor, action="grid.update", obj=grid, region_code=grid.code)
     return grid
+
+
+# --- 楼栋长、单元长、胡同长 -----------------------------------------------------------------
+
+
+@transaction.atomic
+def captain_appoint(
+    *, actor: Actor, building: Building, person: Person | None, unit: BuildingUnit | None = None
+) -> Building | BuildingUnit:
+    """The grid worker or the community names a resident of the grid as the captain of a
+    building, a lane (胡同长) or one unit of a block (单元长); `person=None` ends the post.
+    The captain signs in as a resident and sees that building, masked, and reports
+    requests for it (residents.captains)."""
+    require(actor, "places.captains", building.region_code)
+    if unit is not None and unit.building_id != building.pk:
+        raise DomainError("该单元不在这栋楼。", code="unit_invalid", field="unit")
+    if person is not None and person.region_code != building.region_code:
+        raise DomainError(
+            "楼栋长须是本网格登记的居民。", code="captain_not_in_grid", field="person"
+        )
+    post = unit or building
+    if post.captain_id == (person.pk if person else None):
+        return post
+    before = post.captain_id
+    post.captain = person
+    post.save(update_fields=["captain"])
+    audit.record(
+        actor=actor,
+        action="unit.captain" if unit else "building.captain",
+        obj=post,
+        region_code=building.region_code,
+        detail={"person": person.pk if person else None, "before": before},
+    )
+    return post
 
 
 # --- 迁入迁出核实 ----------------------------------------------------------------------

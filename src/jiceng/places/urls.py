@@ -9,6 +9,7 @@ urlpatterns = [
     path("regions/<str:code>/grid/", views.grid_update, name="grid_update"),
     path("regions/<str:code>/export/", views.region_export, name="region_export"),
     path("buildings/<int:pk>/", views.building_detail, name="building"),
+    path("buildings/<int:pk>/captain/", views.building_captain, name="building_captain"),
     path("households/<int:pk>/", views.household_detail, name="household"),
     path("persons/<int:pk>/", views.person_detail, name="person"),
     path("persons/<int:pk>/reveal/<str:field>/", views.person_reveal, name="person_reveal"),

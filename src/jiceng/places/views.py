@@ -16,8 +16,9 @@ from jiceng.accounts.selectors import account_get, account_options, region_staff
 from jiceng.core import approvals, personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
-from jiceng.core.errors import DomainError, Forbidden
+from jiceng.core.errors import DomainError, Forbidden, NotFound
 from jiceng.core.masking import SPECIAL_GROUPS_MASK
+from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import page_of
 from jiceng.party.selectors import organization_counts
 from jiceng.places import imports, selectors, services, widgets
@@ -95,6 +96,7 @@ def region_detail(request, code: str):
         and region.level in IMPORT_LEVELS,
         "can_manage": has_permission(user, "regions.manage", code),
         "can_people": has_permission(user, "people.view", code),
+        "can_riders": has_permission(user, "residents.riders", code),
         "party_counts": organization_counts(user=user, region_code=code)
         if has_permission(user, "party.view", code)
         else None,
@@ -194,6 +196,7 @@ def building_detail(request, pk: int):
     user = request.user
     building = selectors.building_get(user=user, pk=pk)
     grid = selectors.region_get_any(code=building.region_code)
+    may_appoint = has_permission(user, "places.captains", building.region_code)
     return render(
         request,
         "places/building_detail.html",
@@ -202,8 +205,38 @@ def building_detail(request, pk: int):
             "grid": grid,
             "crumbs": selectors.region_breadcrumbs(user=user, region=grid),
             "units": selectors.building_rooms(user=user, building=building),
+            "posts": selectors.building_captains(building=building),
+            "may_appoint": may_appoint,
+            "candidates": selectors.building_residents(user=user, building=building)
+            if may_appoint
+            else [],
         },
     )
+
+
+@require_POST
+def building_captain(request, pk: int):
+    """任命或免去楼栋长（胡同长）、单元长: a resident of the building's grid, by the grid
+    worker or the community."""
+    user = request.user
+    building = selectors.building_get(user=user, pk=pk)
+    unit_number = request.POST.get("unit", "")
+    unit = None
+    if unit_number:
+        unit = building.units.filter(number=whole_number(unit_number) or 0).first()
+        if unit is None:
+            raise NotFound()
+    chosen = whole_number(request.POST.get("person", ""))
+    try:
+        person = selectors.person_get(user=user, pk=chosen) if chosen else None
+        services.captain_appoint(
+            actor=Actor.of(request), building=building, person=person, unit=unit
+        )
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, "已任命。" if person else "已免去。")
+    return redirect("places:building", pk=building.pk)
 
 
 @require_GET

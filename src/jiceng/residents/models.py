@@ -98,3 +98,46 @@ class ClaimedCase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resident_id}:{self.case_id}"
+
+
+class Rider(models.Model):
+    """红骑手: a courier or driver of the new employment groups (新就业群体) who serves as a
+    volunteer grid worker: a resident with this registration, paired with the worker of
+    the grid they ride in. What they report is tagged as a rider's (cases.Case.reported_as).
+    A registration ends (a date and a reason); it is never deleted."""
+
+    resident = models.ForeignKey(
+        Resident, verbose_name="居民账号", on_delete=models.PROTECT, related_name="riders"
+    )
+    region_code = RegionCodeField(db_index=True, help_text="结对网格")
+    platform = models.CharField("所属平台或单位", max_length=32)
+    paired_with = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="结对网格员",
+        on_delete=models.PROTECT,
+        related_name="paired_riders",
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登记人", on_delete=models.PROTECT, related_name="+"
+    )
+    registered_on = models.DateField("登记日期")
+    ended_on = models.DateField("退出日期", null=True, blank=True)
+    ended_reason = models.CharField("退出原因", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "红骑手"
+        ordering = ["region_code", "-registered_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident"],
+                condition=models.Q(ended_on__isnull=True),
+                name="rider_registered_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.resident.label}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_on is None

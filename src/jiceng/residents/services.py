@@ -17,7 +17,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
 from jiceng.core.masking import mask_phone
 from jiceng.core.models import AuditEvent
-from jiceng.residents.models import ClaimedCase, OneTimeCode, Resident
+from jiceng.residents.models import ClaimedCase, OneTimeCode, Resident, Rider
 
 CODE_MINUTES = 5
 MAX_ATTEMPTS = 5
@@ -279,3 +279,81 @@ def case_claim(
                 actor=actor, action="case.claim", obj=case, detail={"resident": resident.pk}
             )
     return case
+
+
+# --- 红骑手 ------------------------------------------------------------------------------
+
+
+@refusals.atomic
+def rider_register(
+    *, actor: Actor, phone: str, grid_code: str, platform: str, paired_with
+) -> Rider:
+    """Register the resident who signed in with `phone` as a rider of `grid_code`, paired
+    with one of that grid's workers. A resident confirmed as a person outside the actor's
+    scope, or riding for another grid outside it, is refused exactly as a phone without an
+    account is (same answer, same record)."""
+    from jiceng.accounts.selectors import staff_at
+
+    require(actor, "residents.riders", grid_code)
+    phone = normalize_phone(phone)
+    platform = platform.strip()
+    if not platform:
+        raise DomainError("请填写所属平台或单位。", code="platform_required", field="platform")
+    resident = (
+        Resident.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .filter(phone=phone, is_active=True)
+        .first()
+    )
+    current = resident and Rider.objects.filter(resident=resident, ended_on__isnull=True).first()
+    elsewhere = (resident and resident.person_id and resident.person.region_code) or (
+        current.region_code if current else None
+    )
+    if resident is None or (elsewhere and not has_permission(actor, "residents.riders", elsewhere)):
+        refusals.refuse(
+            DomainError(NO_RESIDENT, code="no_resident", field="phone"),
+            record=lambda: audit.record(
+                actor=actor,
+                action="rider.register",
+                region_code=grid_code,
+                outcome=AuditEvent.FAILURE,
+                detail={"phone": mask_phone(phone)},
+            ),
+        )
+    if current is not None:
+        raise DomainError("该居民已登记为红骑手。", code="rider_registered", field="phone")
+    if (
+        paired_with is None
+        or not staff_at(roles=["grid_worker"], region_codes=[grid_code])
+        .filter(pk=paired_with.pk)
+        .exists()
+    ):
+        raise DomainError(
+            "结对的须是本网格的专职网格员。", code="pair_not_grid_worker", field="paired_with"
+        )
+    rider = Rider.objects.create(
+        resident=resident,
+        region_code=grid_code,
+        platform=platform[:32],
+        paired_with=paired_with,
+        registered_by=actor.user,
+        registered_on=timezone.localdate(),
+    )
+    audit.record(actor=actor, action="rider.register", obj=rider, region_code=grid_code)
+    return rider
+
+
+@transaction.atomic
+def rider_end(*, actor: Actor, rider: Rider, reason: str) -> Rider:
+    require(actor, "residents.riders", rider.region_code)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("请填写退出原因。", code="reason_required", field="reason")
+    rider = Rider.objects.select_for_update().get(pk=rider.pk)
+    if rider.ended_on is not None:
+        raise DomainError("该红骑手已退出。", code="rider_ended")
+    rider.ended_on = timezone.localdate()
+    rider.ended_reason = reason[:100]
+    rider.save(update_fields=["ended_on", "ended_reason"])
+    audit.record(actor=actor, action="rider.end", obj=rider, region_code=rider.region_code)
+    return rider

@@ -2,25 +2,30 @@
 resident to their person record. The resident's other pages belong to what they show:
 points in points/resident_views.py, the home page in activities/me.py."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from jiceng.accounts.selectors import staff_at
+from jiceng.cases.models import Case
 from jiceng.cases.selectors import resident_cases
 from jiceng.cases.workflow import resident_status
 from jiceng.core import phones
+from jiceng.core.access import require
 from jiceng.core.actors import Actor
-from jiceng.core.errors import DomainError
+from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.links import safe_next
-from jiceng.core.masking import mask_phone
+from jiceng.core.masking import mask_name, mask_phone
 from jiceng.core.middleware import client_ip
+from jiceng.core.pagination import page_of
 from jiceng.places.models import Region
-from jiceng.places.selectors import person_get
-from jiceng.residents import services
+from jiceng.places.selectors import building_rooms, person_get, region_breadcrumbs, region_get
+from jiceng.residents import selectors, services
 from jiceng.residents.decorators import resident_required
 
 
@@ -122,7 +127,107 @@ def requests(request):
     )
 
 
+@resident_required
+@never_cache  # names and rooms of the captain's neighbours
+@require_GET
+def building(request):
+    """我的楼栋: the building a captain (楼栋长、单元长、胡同长) serves, room by room, with
+    who lives there masked; and the way to report a request for it."""
+    resident = request.resident
+    actor = Actor.of_resident(resident)
+    buildings = []
+    for each in selectors.captain_buildings(resident):
+        units = building_rooms(user=actor, building=each)
+        for unit in units:
+            for floor in unit.floors:
+                for dwelling in floor.dwellings:
+                    for household in dwelling.households_here:
+                        household.head_shown = (
+                            mask_name(household.head.name) if household.head_id else ""
+                        )
+        buildings.append((each, units))
+    return render(
+        request, "residents/building.html", {"resident": resident, "buildings": buildings}
+    )
+
+
 # --- staff ---------------------------------------------------------------------------------
+
+
+class RiderForm(forms.Form):
+    phone = forms.CharField(label="骑手手机号（已用它登录过居民服务）", max_length=20)
+    platform = forms.CharField(label="所属平台或单位", max_length=32)
+    paired_with = forms.TypedChoiceField(label="结对网格员", coerce=int)
+
+
+@require_http_methods(["GET", "POST"])
+def riders(request, code: str):
+    """红骑手: the riders registered in a region, each paired with a grid worker, and how
+    many requests they reported; in a grid, the form that registers one."""
+    user = request.user
+    region = region_get(user=user, code=code)
+    require(user, "residents.riders", code)
+    form = None
+    if region.is_grid:
+        form = RiderForm(request.POST or None)
+        form.fields["paired_with"].choices = [
+            (worker.pk, worker.full_name or worker.username)
+            for worker in staff_at(roles=["grid_worker"], region_codes=[code])
+        ]
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.rider_register(
+                    actor=Actor.of(request),
+                    phone=data["phone"],
+                    grid_code=code,
+                    platform=data["platform"],
+                    paired_with=staff_at(roles=["grid_worker"], region_codes=[code])
+                    .filter(pk=data["paired_with"])
+                    .first(),
+                )
+            except DomainError as refusal:
+                form.add_error(
+                    refusal.field if refusal.field in form.fields else None, refusal.message
+                )
+            else:
+                messages.success(request, "已登记红骑手。")
+                return redirect("residents:riders", code=code)
+    elif request.method == "POST":
+        raise NotFound()
+    listed = selectors.rider_list(actor=user, region_code=code)
+    if request.GET.get("all") != "1":
+        listed = listed.filter(ended_on__isnull=True)
+    return render(
+        request,
+        "residents/riders.html",
+        {
+            "region": region,
+            "crumbs": region_breadcrumbs(user=user, region=region),
+            "form": form,
+            "page": page_of(request, listed, 50),
+            "reported": Case.objects.filter(
+                region_code__within=code, reported_as=Case.ReportedAs.RIDER
+            ).count(),
+            "show_all": request.GET.get("all") == "1",
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@require_POST
+def rider_end(request, pk: int):
+    rider = selectors.rider_list(actor=request.user).filter(pk=pk).first()
+    if rider is None:
+        raise NotFound()
+    try:
+        services.rider_end(
+            actor=Actor.of(request), rider=rider, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, "已办理退出。")
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    return redirect("residents:riders", code=rider.region_code)
 
 
 @require_POST
