@@ -1461,6 +1461,12 @@ PAGES = [
         lambda w: f"/party/o/{w.branch_a.pk}/ledger.xlsx",
     ),
     Case(
+        "party:duplicates",
+        "org_department",
+        lambda w: "/party/duplicates/?region=370829",
+        outsider=403,
+    ),
+    Case(
         "party:overview",
         "org_department",
         lambda w: "/party/overview/?region=370829",

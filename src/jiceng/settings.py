@@ -293,6 +293,9 @@ JICENG_PARTY_TERM_YEARS = {
 JICENG_PARTY_TERM_DUE_DAYS = env_int("JICENG_PARTY_TERM_DUE_DAYS", 90)
 # A membership transfer within the county is to be done in so many working days.
 JICENG_PARTY_TRANSFER_DAYS = env_int("JICENG_PARTY_TRANSFER_DAYS", 10)
+# Disagreements a day an account may have when linking a member to a person by ID number
+# (the number is checked against one the account sees only masked).
+JICENG_PARTY_LINK_MISMATCHES_PER_DAY = env_int("JICENG_PARTY_LINK_MISMATCHES_PER_DAY", 5)
 # Organization life each branch holds per quarter (STANDARDS: the member assembly
 # quarterly, the committee and the group monthly, a party lecture at least quarterly, the
 # theme day monthly); a committee meeting only where a committee exists, a group meeting

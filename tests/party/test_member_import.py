@@ -130,7 +130,7 @@ def test_a_person_is_matched_only_inside_the_reveal_scope(world):
         original_name="党员.xlsx",
     )  # fmt: skip
     assert [e.message for e in refused.errors] == [
-        "该党员的组织关系在其他党组织，请办理组织关系转接。"
+        f"该身份证号已在“{world.branch_a.name}”登记为党员；如需转到本支部，请办理组织关系转接。"
     ]
 
 

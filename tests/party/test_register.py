@@ -250,8 +250,13 @@ def test_a_member_without_a_person_is_linked_to_the_matching_one(world):
         actor=secretary, organization=world.branch_a, name=person.name, id_number=_id(),
         joined_on=datetime.date(2005, 7, 1),
     )  # fmt: skip
-    _refused("id_number_mismatch", services.member_link, actor=department, member=wrong,
-             person=person)  # fmt: skip
+    with pytest.raises(DomainError) as refused:
+        services.member_link(actor=department, member=wrong, person=person)
+    assert refused.value.code == "id_number_mismatch"
+    wrong.refresh_from_db()
+    assert wrong.person is None
+    failed = AuditEvent.objects.get(action="party.member_link", outcome=AuditEvent.FAILURE)
+    assert failed.detail["reason"] == "id_number_mismatch"
     right = services.member_add(
         actor=secretary, organization=world.branch_a, name=person.name,
         id_number=clear(person.id_number), joined_on=datetime.date(2005, 7, 1),

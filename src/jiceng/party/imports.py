@@ -7,6 +7,7 @@ linked by staff who see the register: no answer depends on records the importer 
 see. The branch's yearly ledger (台账) leaves as a masked workbook."""
 
 import datetime
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +24,7 @@ from jiceng.core.masking import mask_id_number, mask_phone
 from jiceng.core.personal import clear
 from jiceng.core.sheets import safe_cell
 from jiceng.party.models import Meeting, PartyMember, PartyOrganization, Transfer
-from jiceng.party.services import _check_dates, _check_mobility, _identity
+from jiceng.party.services import _check_dates, _check_mobility, _identity, check_not_elsewhere
 from jiceng.places.models import Person
 from jiceng.places.roster import (
     AS_NUMBER,
@@ -101,8 +102,13 @@ def member_import(
     result = ImportResult()
     numbered = enumerate(read_table(path, original_name), start=1)
     header = header_row(numbered, REQUIRED)
-    position = {name: header.index(name) for name in HEADERS if name in header}
-    result.ignored_headers = [h for h in header if h and h not in position]
+    # The header is read as NFKC (full-width brackets as ASCII): so are our names of it.
+    read_as = {unicodedata.normalize("NFKC", name): name for name in HEADERS}
+    position: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name in read_as:
+            position.setdefault(read_as[name], index)
+    result.ignored_headers = [h for h in header if h and h not in read_as]
     reveal = scopes(actor, "people.view_sensitive")
     seen: dict[str, int] = {}
     try:
@@ -226,6 +232,7 @@ def _row(actor, branch, values, number, seen, reveal) -> str:
             return "unchanged"
         PartyMember.objects.filter(pk=existing.pk).update(updated_at=timezone.now(), **changed)
         return "updated"
+    check_not_elsewhere(actor, id_number)
     person = None
     if reveal:
         person = Person.objects.filter(

@@ -64,6 +64,8 @@ class PartyOrganization(models.Model):
         Kind.BUILDING_GROUP: (*BRANCHES, Kind.GENERAL_BRANCH, Kind.COMMUNITY_COMMITTEE),
         Kind.MEMBER_HOUSEHOLD: (Kind.BUILDING_GROUP, *BRANCHES),
     }
+    # The one committee of its region: a county has one 县委, a town one 党委 (党工委).
+    ONE_PER_REGION = (Kind.COUNTY_COMMITTEE, Kind.TOWN_COMMITTEE, Kind.COMMUNITY_COMMITTEE)
     # The region level a kind sits at, where it is fixed (a grid branch on a grid).
     LEVELS = {
         Kind.COUNTY_COMMITTEE: "county",
@@ -130,6 +132,14 @@ class PartyOrganization(models.Model):
             models.CheckConstraint(
                 condition=Q(closed_on__isnull=True) | ~Q(closed_reason=""),
                 name="party_org_closed_with_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["region_code", "kind"],
+                condition=Q(
+                    closed_on__isnull=True,
+                    kind__in=["county_committee", "town_committee", "community_committee"],
+                ),
+                name="party_one_committee_per_region",
             ),
         ]
 

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils import timezone
 
@@ -152,6 +152,18 @@ def member_list(
     if not include_left:
         members = members.filter(left_on__isnull=True)
     return members.select_related("person", "organization").order_by("organization", "name", "id")
+
+
+def duplicate_members(*, user, region_code: str) -> QuerySet:
+    """疑似重复党籍: current members who share an ID number (their own, or their person's)
+    with another current member, both in the user's register — a record entered where the
+    one before it could not be seen. Ordered so that each pair stands together."""
+    members = member_list(user=user).filter(region_code__within=region_code)
+    keyed = members.annotate(
+        number=Coalesce(NullIf("id_number_index", Value("")), "person__id_number_index")
+    ).exclude(number__isnull=True)
+    shared = keyed.values("number").annotate(n=Count("pk")).filter(n__gt=1).values("number")
+    return keyed.filter(number__in=shared).order_by("number", "id")
 
 
 def member_get(*, user, pk: int) -> PartyMember:

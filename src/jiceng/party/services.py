@@ -15,13 +15,16 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jiceng.accounts.models import User
+from jiceng.accounts.roles import ADMINISTRATOR_ROLES
+from jiceng.accounts.selectors import held_roles
 from jiceng.accounts.services import assignment_end, assignment_grant
-from jiceng.core import audit
+from jiceng.core import audit, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.idnumber import parse_id_number
+from jiceng.core.models import AuditEvent
 from jiceng.core.phones import mobile
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import county_of, is_within, level_of
@@ -46,6 +49,7 @@ from jiceng.party.models import (
     Twinning,
     term_years,
 )
+from jiceng.party.selectors import member_list
 from jiceng.party.workflow import PROCESS
 from jiceng.places.models import Person
 from jiceng.places.selectors import person_get, region_get_any
@@ -156,6 +160,13 @@ def organization_create(
         raise NotFound()
     if building is not None and not is_within(building.region_code, region_code):
         raise DomainError("楼栋不在该党组织的区划内。", code="building_outside", field="building")
+    if (
+        kind in PartyOrganization.ONE_PER_REGION
+        and PartyOrganization.objects.filter(
+            kind=kind, region_code=region_code, closed_on__isnull=True
+        ).exists()
+    ):
+        raise DomainError(f"该区划已有{K(kind).label}。", code="committee_exists", field="kind")
     if PartyOrganization.objects.filter(
         parent=parent, name=name, region_code=region_code, closed_on__isnull=True
     ).exists():
@@ -282,6 +293,14 @@ def organization_close(
         raise DomainError(
             f"该组织还有 {members} 名党员，请先转接到其他党组织。", code="organization_has_members"
         )
+    transfers = Transfer.objects.filter(
+        Q(from_organization=locked) | Q(to_organization=locked), status__in=Transfer.OPEN
+    ).count()
+    if transfers:
+        raise DomainError(
+            f"该组织还有 {transfers} 件组织关系转接在办理中，请先办结。",
+            code="organization_has_transfers",
+        )
     children = locked.children.filter(closed_on__isnull=True).count()
     if children:
         raise DomainError(
@@ -328,11 +347,14 @@ def _account(actor: Actor, username: str) -> User | None:
     username = (username or "").strip()
     if not username:
         return None
-    user = User.objects.filter(username=username).first()
+    user = User.objects.filter(username=username, is_active=True, is_superuser=False).first()
+    # An administrator's account holds no other role: it is answered as one that is not
+    # there, so that the answer does not tell which accounts administer the county.
     if (
         user is None
         or not user.region_code
         or not has_permission(actor, "party.manage", user.region_code)
+        or held_roles(user) & set(ADMINISTRATOR_ROLES)
     ):
         raise DomainError(
             "找不到该账号，或该账号不在您的管理范围内。", code="account_unknown", field="account"
@@ -375,9 +397,12 @@ def appointment_create(
     current = locked.appointments.filter(ended_on__isnull=True)
     if current.filter(person_id=member.person_id).exists():
         raise DomainError("该党员已在本组织班子中任职。", code="already_appointed", field="member")
-    if post == Appointment.Post.SECRETARY and current.filter(post=post).exists():
+    if post != Appointment.Post.MEMBER and current.filter(post=post).exists():
+        label = Appointment.Post(post).label
         raise DomainError(
-            "该党组织已有书记，请先办理原书记离任。", code="secretary_taken", field="post"
+            f"该党组织已有{label}，请先办理原{label}离任。",
+            code="secretary_taken" if post == Appointment.Post.SECRETARY else "post_taken",
+            field="post",
         )
     user = _account(actor, account)
     if user is not None and post not in Appointment.ASSIGNED:
@@ -596,6 +621,7 @@ def member_add(
             raise DomainError(
                 "本组织已登记该身份证号的党员。", code="member_exists", field="id_number"
             )
+        check_not_elsewhere(actor, number)
     try:
         with transaction.atomic():
             member = PartyMember.objects.create(
@@ -623,6 +649,26 @@ def member_add(
         detail={"organization": locked.pk, "category": category, "person": bool(person)},
     )
     return member
+
+
+def check_not_elsewhere(actor: Actor, number: str) -> None:
+    """One membership per person: refuse an ID number already held by a current member
+    the actor can see. One held outside the actor's sight is not told (the answer would
+    say who is a member elsewhere): both records then show in the duplicates list of
+    whoever keeps both (selectors.duplicate_members), the county's organization
+    department at least."""
+    elsewhere = (
+        member_list(user=actor)
+        .filter(Q(id_number_index=number) | Q(person__id_number_index=number))
+        .first()
+    )
+    if elsewhere is not None:
+        raise DomainError(
+            f"该身份证号已在“{elsewhere.organization.name}”登记为党员；"
+            "如需转到本支部，请办理组织关系转接。",
+            code="member_elsewhere",
+            field="id_number",
+        )
 
 
 def _same_number(organization: PartyOrganization, number: str):
@@ -705,10 +751,17 @@ def member_make_full(*, actor: Actor, member: PartyMember, on: datetime.date) ->
     return locked
 
 
-@transaction.atomic
+LINK_SCOPE = "party.member_link"
+LINK_WINDOW = datetime.timedelta(days=1)
+
+
+@refusals.atomic
 def member_link(*, actor: Actor, member: PartyMember, person: Person) -> PartyMember:
     """关联实有人口: a member entered without a person is linked to the register's, found by
-    staff who may see it. Their own ID number must agree with the person's."""
+    staff who may see it. Their own ID number must agree with the person's. Since the one
+    linking may see the person's number only masked, each disagreement is counted and
+    audited, and a few a day are all an account gets: the check cannot be used to guess
+    a number."""
     actor = actor_required(actor)
     locked = _locked_member(member)
     require(actor, "party.manage", locked.region_code)
@@ -718,9 +771,31 @@ def member_link(*, actor: Actor, member: PartyMember, person: Person) -> PartyMe
         person = person_get(user=actor, pk=person.pk)
     except NotFound:
         raise NotFound() from None
+    limit = settings.JICENG_PARTY_LINK_MISMATCHES_PER_DAY
+    if (
+        throttle.count(
+            LINK_SCOPE, actor.user.pk, within=datetime.timedelta(days=1), limit=limit + 1
+        )
+        >= limit
+    ):
+        raise DomainError(
+            f"今天已有 {limit} 次身份证号核对不一致，请明天再试，"
+            "或请有权查看身份证号的工作人员核实。",
+            code="link_locked",
+        )
     own = Person._meta.get_field("id_number_index").digest(locked.id_number)
     if own and own != person.id_number_index:
-        raise DomainError("身份证号与该人员不一致。", code="id_number_mismatch", field="person")
+        throttle.hit(LINK_SCOPE, actor.user.pk)
+        refusals.refuse(
+            DomainError("身份证号与该人员不一致。", code="id_number_mismatch", field="person"),
+            record=lambda: audit.record(
+                actor=actor,
+                action="party.member_link",
+                obj=member,
+                outcome=AuditEvent.FAILURE,
+                detail={"person": person.pk, "reason": "id_number_mismatch"},
+            ),
+        )
     if PartyMember.objects.filter(person=person).exists():
         raise DomainError("该人员已关联其他党员记录。", code="member_elsewhere", field="person")
     locked.person, locked.name, locked.id_number, locked.phone = person, person.name, "", ""

@@ -7,6 +7,7 @@ urlpatterns = [
     path("party/", views.home, name="home"),
     path("party/first-secretaries/", views.first_secretaries, name="first_secretaries"),
     path("party/terms/", views.terms, name="terms"),
+    path("party/duplicates/", views.duplicates, name="duplicates"),
     path("party/overview/", views.overview, name="overview"),
     path("party/o/new/", views.organization_new, name="organization_new"),
     path("party/o/<int:pk>/", views.organization, name="organization"),

@@ -564,6 +564,18 @@ def terms(request):
 
 
 @require_GET
+def duplicates(request):
+    """疑似重复党籍: members entered twice under one ID number, pair by pair, to be
+    resolved by a transfer or by closing the stray record."""
+    user = request.user
+    require(user, "party.manage")
+    region_code = request.GET.get("region") or scopes(user, "party.manage")[0]
+    require(user, "party.manage", region_code)
+    rows = selectors.duplicate_members(user=user, region_code=region_code)
+    return render(request, "party/duplicates.html", {"page": page_of(request, rows, 100)})
+
+
+@require_GET
 def first_secretaries(request):
     require(request.user, "party.view")
     page = page_of(request, selectors.first_secretary_list(user=request.user))
