@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # (`JICENG_SECOND_FACTOR=1 make demo`).
 JICENG_SECOND_FACTOR ?= 0
 
-.PHONY: install demo test test-browser lint format bench bench-city clean
+.PHONY: install demo test test-browser test-demo lint format bench bench-city clean
 
 install: $(STAMP)
 
@@ -24,7 +24,11 @@ demo: install
 	JICENG_DEBUG=1 JICENG_HTTPS=0 JICENG_SECOND_FACTOR=$(JICENG_SECOND_FACTOR) $(BIN)/jiceng demo
 
 test: install
-	$(BIN)/pytest -m "not browser" -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not browser and not demo" -n 2 $(PYTEST_ARGS)
+
+# The seed's figures read from the whole demo county (built once, a few minutes).
+test-demo: install
+	$(BIN)/pytest -m demo $(PYTEST_ARGS)
 
 # A database file rather than memory: the live server's threads then each open their own
 # connection instead of sharing the test's.

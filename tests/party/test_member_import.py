@@ -17,6 +17,7 @@ from jiceng.core.personal import clear
 from jiceng.party.imports import member_import
 from jiceng.party.models import PartyMember
 from jiceng.places.models import ImportJob
+from jiceng.places.roster import AS_NUMBER
 from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +152,18 @@ def test_the_ledger_is_masked_and_audited(world, login):
         .status_code
         == 404
     )
+
+
+def test_an_id_number_stored_as_a_number_is_refused_even_when_it_looks_whole(world):
+    """Excel keeps 15 digits of 370829198003121008 and makes up the rest: the 18 digits it
+    gives back may even carry a right check digit. A numeric cell is never trusted."""
+    number = 370829198003121024  # what Excel hands back; its check digit happens to be right
+    assert check_character(str(number)[:17]) == str(number)[17]
+    buffer = io.BytesIO()
+    _xlsx(buffer, [["孙立新", number, "正式党员", "2001-07-01", "", "", ""]])
+    result = member_import(
+        actor=Actor.staff(world.a("branch_secretary")), organization=world.branch_a,
+        path=buffer, original_name="党员.xlsx",
+    )  # fmt: skip
+    assert [e.message for e in result.errors] == [AS_NUMBER]
+    assert not PartyMember.objects.filter(name="孙立新").exists()

@@ -208,3 +208,24 @@ def test_the_template_reads_back_with_the_mobility_place(world, tmp_path):
     assert "流出(流入)地" not in result.ignored_headers
     member = PartyMember.objects.get(organization=world.branch_a, name="流动党员")
     assert (member.mobility, member.mobility_place) == ("out", "江苏省苏州市")
+
+
+def test_a_linked_member_and_an_unlinked_copy_are_found_and_not_merged_by_transfer(world):
+    department = Actor.staff(world.a("org_department"))
+    secretary_a2 = Actor.staff(world.b("branch_secretary"))  # cannot see branch A
+    linked = _member(world.branch_a, "已关联")
+    copy = services.member_add(
+        actor=secretary_a2, organization=world.branch_a2, name="已关联",
+        id_number=clear(linked.person.id_number), joined_on=datetime.date(2000, 7, 1),
+    )  # fmt: skip
+    listed = selectors.duplicate_members(user=world.a("org_department"), region_code="370829")
+    assert {m.pk for m in listed} == {linked.pk, copy.pk}
+    transfer = services.transfer_request(
+        actor=department, member=copy, to_organization=world.branch_a, reason="合并记录"
+    )
+    services.transfer_release(actor=department, transfer=transfer)
+    with pytest.raises(DomainError) as refused:
+        services.transfer_accept(actor=department, transfer=transfer)
+    assert refused.value.code == "member_exists"
+    copy.refresh_from_db()
+    assert copy.organization_id == world.branch_a2.pk

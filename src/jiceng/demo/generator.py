@@ -31,6 +31,7 @@ from jiceng.core.region_codes import community_of, county_of, is_within, serial_
 from jiceng.demo import names
 from jiceng.demo.activities import ActivityHistory
 from jiceng.demo.models import DemoRun
+from jiceng.demo.party_life import PartyLife
 from jiceng.demo.requests import RequestHistory, build_patrols
 from jiceng.party.models import Appointment, FirstSecretary, PartyMember, PartyOrganization
 from jiceng.patrols.models import Patrol, Visit
@@ -80,6 +81,31 @@ class TownPlan:
     communities: list[str]
     grids_per_community: int
     households: tuple[int, int] = (300, 500)
+    # The share of an urban grid's buildings that are lanes of courtyards (an old town).
+    lanes: float = 0.0
+    # What the seed gives for the area (曲阜 鲁城街道): grid branches spread over its grids
+    # (None: every grid has one), their committee posts in all, captains' posts filled,
+    # property companies' part-time grid workers and paired riders.
+    grid_branches: int | None = None
+    committee_posts: int | None = None
+    captains: int = 0
+    property_workers: int = 0
+    riders: int = 0
+
+
+LUCHENG = TownPlan(
+    "370881001",
+    "鲁城街道",
+    False,
+    names.LUCHENG_COMMUNITIES,
+    4,
+    lanes=0.85,
+    grid_branches=61,
+    committee_posts=163,
+    captains=3818,
+    property_workers=65,
+    riders=126,
+)
 
 
 @dataclass
@@ -88,6 +114,7 @@ class Totals:
     households: int = 0
     persons: int = 0
     party_branches: int = 0
+    meetings: int = 0
     specialists: int = 0
     users: int = 0
     requests: int = 0
@@ -110,8 +137,8 @@ def plan_for(scale: str, rng: random.Random) -> list[TownPlan]:
     ]
     if scale == "tiny":
         return [TownPlan("370829001", "嘉祥街道", False, ["城南社区", "城北社区"], 2, (8, 12))]
-    if scale == "urban":
-        return urban
+    if scale == "urban":  # and the seed's second area at full size
+        return [*urban, LUCHENG]
     rural = [
         (code, name)
         for code, name in Region.objects.filter(
@@ -273,6 +300,9 @@ class Builder:
         self.memberships: list[tuple] = []
         self.first_building: dict[str, int] = {}  # grid code → its first building's id
         self.county_committees: dict[str, int] = {}  # county code → its 县委's id
+        self.county_names: dict[str, str] = {}
+        self.committee_of: dict[str, int] = {}  # community code → its 党委's id
+        self.grid_workers: dict[str, int] = {}  # grid code → its worker's account id
 
     # --- accounts --------------------------------------------------------------------
 
@@ -383,6 +413,12 @@ class Builder:
 
     # --- places ----------------------------------------------------------------------
 
+    def county_name(self, plan: TownPlan) -> str:
+        code = county_of(plan.code)
+        if code not in self.county_names:
+            self.county_names[code] = Region.objects.get(code=code).name
+        return self.county_names[code]
+
     def build_town(self, plan: TownPlan) -> None:
         rng = self.rng
         Region.objects.get_or_create(
@@ -441,8 +477,19 @@ class Builder:
                     organizations,
                 )
         Region.objects.bulk_create(regions)
-        bulk_insert(Building, ["id", "region_code", "name", "kind", "address"], buildings)
-        bulk_insert(BuildingUnit, ["id", "region_code", "building", "number"], units)
+        building_captains, unit_captains = self._captains(
+            plan, buildings, units, dwellings, households
+        )
+        bulk_insert(
+            Building,
+            ["id", "region_code", "name", "kind", "address", "captain"],
+            [(*row, building_captains.get(row[0])) for row in buildings],
+        )
+        bulk_insert(
+            BuildingUnit,
+            ["id", "region_code", "building", "number", "captain"],
+            [(*row, unit_captains.get(row[0])) for row in units],
+        )
         bulk_insert(Dwelling, ["id", "region_code", "building", "unit", "room"], dwellings)
         bulk_insert(
             Household,
@@ -495,6 +542,33 @@ class Builder:
         self._party_for_town(plan, regions, persons, buildings, households, rng)
         self.progress(f"{plan.name}：{self.totals.grids} 个网格，{self.totals.persons} 人")
 
+    def _captains(self, plan, buildings, units, dwellings, households):
+        """楼栋长、胡同长 and 单元长 as the seed counts them: `plan.captains` posts, each
+        held by the head of a household living there. Returns building id → person id
+        and unit id → person id."""
+        if not plan.captains:
+            return {}, {}
+        rng = self.rng
+        dwelling_at = {row[0]: (row[2], row[3]) for row in dwellings}
+        heads_in: dict[tuple[str, int], list[int]] = {}
+        for household in households:
+            building_id, unit_id = dwelling_at[household[3]]
+            heads_in.setdefault(("building", building_id), []).append(household[5])
+            heads_in.setdefault(("unit", unit_id), []).append(household[5])
+        units_of: dict[int, int] = {}
+        for unit in units:
+            units_of[unit[2]] = units_of.get(unit[2], 0) + 1
+        posts = [("building", row[0]) for row in buildings if ("building", row[0]) in heads_in]
+        stairwells = [row[0] for row in units if units_of[row[2]] > 1]  # a block's units
+        posts += [("unit", pk) for pk in stairwells if ("unit", pk) in heads_in]
+        if len(posts) < plan.captains:
+            raise ValueError(f"{plan.name} has {len(posts)} posts for {plan.captains} captains")
+        rng.shuffle(posts)
+        chosen: dict[str, dict[int, int]] = {"building": {}, "unit": {}}
+        for kind, pk in posts[: plan.captains]:
+            chosen[kind][pk] = rng.choice(heads_in[(kind, pk)])
+        return chosen["building"], chosen["unit"]
+
     def _fill_grid(
         self,
         plan,
@@ -510,7 +584,8 @@ class Builder:
     ) -> None:
         rng = self.rng
         target = rng.randint(*plan.households)
-        street = rng.choice(names.STREETS)
+        county_name = self.county_name(plan)
+        street = rng.choice(names.STREETS if county_name == "嘉祥县" else names.LUCHENG_STREETS)
         estate = f"{street}{rng.randint(1, 300)}号"  # a grid is about one estate
         made = 0
         building_number = 0
@@ -524,6 +599,12 @@ class Builder:
                     (building_id, grid_code, name, Building.Kind.LANE, f"{community_name}{name}")
                 )
                 unit_count, floors, per_floor = 1, 1, rng.randint(8, 12)
+            elif rng.random() < plan.lanes:  # a lane of courtyards (胡同)
+                name = f"{street}{building_number}巷"
+                buildings.append(
+                    (building_id, grid_code, name, Building.Kind.LANE, f"{county_name}{name}")
+                )
+                unit_count, floors, per_floor = 1, 1, rng.randint(2, 5)
             else:
                 name = f"{building_number}号楼"
                 buildings.append(
@@ -543,16 +624,17 @@ class Builder:
                     for door in range(1, per_floor + 1):
                         if made >= target:
                             break
-                        room = f"{floor}{door:02d}" if not plan.is_rural else f"{door}号"
+                        lane = buildings[-1][3] == Building.Kind.LANE
+                        room = f"{door}号" if lane else f"{floor}{door:02d}"
                         dwelling_id = self.ids.take(Dwelling)
                         dwellings.append((dwelling_id, grid_code, building_id, unit_id, room))
                         self._household(
                             grid_code,
                             made,
                             dwelling_id,
-                            f"{estate}{name}{unit_number}单元{room}"
-                            if not plan.is_rural
-                            else f"嘉祥县{community_name}{name}{room}",
+                            f"{county_name}{community_name}{name}{room}"
+                            if lane
+                            else f"{estate}{name}{unit_number}单元{room}",
                             households,
                             persons,
                             links,
@@ -565,7 +647,7 @@ class Builder:
                 (
                     self.ids.take(Organization),
                     grid_code,
-                    f"嘉祥县{word}{suffix}",
+                    f"{county_name}{word}{suffix}",
                     kind,
                     _credit_code(rng) if kind == "enterprise" else "",
                     f"{street}{rng.randint(1, 300)}号",
@@ -671,7 +753,8 @@ class Builder:
             c.code: organization(c.code, f"{c.name}党委", K.COMMUNITY_COMMITTEE, town_committee)
             for c in communities
         }
-        branch_grids = self._branch_grids(grids)
+        self.committee_of.update(committee_of)
+        branch_grids = self._branch_grids(plan, grids)
         buildings_by_grid: dict[str, list] = {}
         for building in buildings:
             buildings_by_grid.setdefault(building[1], []).append(building)
@@ -738,8 +821,15 @@ class Builder:
         started_of = {row[0]: row[7] for row in organizations}
         ends_of = {row[0]: row[8] for row in organizations}
         secretary_grid = {branch: code for code, branch in branch_of.items()}
+        # The seed's committee members of the area's grid branches, where it gives them.
+        post_counts = {}
+        if plan.committee_posts:
+            branches = list(branch_of.values())
+            base, extra = divmod(plan.committee_posts, len(branches))
+            post_counts = {b: base + (i < extra) for i, b in enumerate(branches)}
         for holder, held in by_holder.items():
-            for (member, person), post in zip(held, posts[: rng.randint(3, 5)], strict=False):
+            count = post_counts.get(holder) or rng.randint(3, 5)
+            for (member, person), post in zip(held, posts[:count], strict=False):
                 account = None
                 if post == "secretary" and holder in secretary_grid:
                     # The secretary keeps the branch with a staff account of their own.
@@ -843,9 +933,12 @@ class Builder:
             appointments,
         )
 
-    def _branch_grids(self, grids: list[Region]) -> list[Region]:
-        """The urban area has 102 grid party branches over its 200 grids, spread evenly;
-        elsewhere (benchmark scales) every grid has one."""
+    def _branch_grids(self, plan: TownPlan, grids: list[Region]) -> list[Region]:
+        """The urban area has 102 grid party branches over its 200 grids, 鲁城 61 over its
+        64, spread evenly; elsewhere (benchmark scales) every grid has one."""
+        if plan.grid_branches:
+            step = len(grids) / plan.grid_branches
+            return [grids[int(i * step)] for i in range(plan.grid_branches)]
         return [g for g in grids if g.code in self.branch_codes or g.code not in self.urban_set]
 
     # --- the whole run -------------------------------------------------------------
@@ -869,7 +962,9 @@ class Builder:
             with self._writing():
                 self.build_town(plan)
                 self._town_staff(plan)
+                self._red_property(plan)
                 self.flush_users()
+                self._riders(plan)
         with self._writing():
             self._specialists(departments)
             self._first_secretaries()
@@ -883,6 +978,13 @@ class Builder:
             self.progress("服务活动、积分与文明超市……")
             history = ActivityHistory(
                 self.rng, self.urban_grids, held_target={"tiny": 16}.get(self.scale, 380)
+            ).build()
+        with transaction.atomic():
+            self.progress("组织生活……")
+            self.totals.meetings = PartyLife(
+                self.rng,
+                sorted({county_of(plan.code) for plan in plans}),
+                User.objects.filter(username="orgdept").values_list("pk", flat=True).first(),
             ).build()
         self.totals.activities = history.held
         self.totals.participations = history.participations
@@ -991,7 +1093,91 @@ class Builder:
                     "building_captain",
                     building_id=self.first_building.get(grid_code),
                 )
-            self.add_user(f"gw{grid_code}", grid_code, "grid_worker")
+            self.grid_workers[grid_code] = self.add_user(f"gw{grid_code}", grid_code, "grid_worker")
+
+    def _red_property(self, plan: TownPlan) -> None:
+        """红色物业: the area's property companies — each a department requests are routed
+        to, a unit of the register with its party branch under the community's 党委 — and
+        their `plan.property_workers` part-time grid workers, one or two a grid."""
+        if not plan.property_workers:
+            return
+        K = PartyOrganization.Kind
+        county = county_of(plan.code)
+        grids = grid_codes_of(plan)
+        companies = []
+        units, branches = [], []
+        for index, name in enumerate(names.PROPERTY_COMPANIES):
+            grid = grids[index * len(grids) // len(names.PROPERTY_COMPANIES)]
+            unit_id = self.ids.take(Organization)
+            units.append((unit_id, grid, name, Organization.Kind.PROPERTY, "", "", "", "", 40))
+            department, _ = Department.objects.get_or_create(
+                region_code=county, name=name, defaults={"kind": Department.Kind.PROPERTY}
+            )
+            Department.objects.filter(pk=department.pk).update(organization_id=unit_id)
+            branches.append(
+                (
+                    self.ids.take(PartyOrganization),
+                    grid,
+                    f"{name.removeprefix('曲阜市')}党支部",
+                    K.PROPERTY_BRANCH,
+                    self.committee_of[community_of(grid)],
+                    unit_id,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "",
+                )
+            )
+            companies.append(department)
+        bulk_insert(
+            Organization,
+            [
+                "id", "region_code", "name", "kind", "credit_code", "address", "contact_name",
+                "contact_phone", "employee_count",
+            ],
+            units,
+        )  # fmt: skip
+        bulk_insert(
+            PartyOrganization,
+            [
+                "id", "region_code", "name", "kind", "parent", "unit", "building", "household",
+                "term_started_on", "term_ends_on", "closed_reason",
+            ],
+            branches,
+        )  # fmt: skip
+        for serial in range(plan.property_workers):
+            grid = grids[serial % len(grids)]
+            company = companies[grids.index(grid) * len(companies) // len(grids)]
+            self.add_user(
+                f"wy{serial + 1:03d}",
+                county,
+                "property_grid_worker",
+                role_region=grid,
+                department_id=company.pk,
+            )
+
+    def _riders(self, plan: TownPlan) -> None:
+        """红骑手: couriers and drivers who signed in as residents, registered by the grid
+        worker and paired with them."""
+        from jiceng.residents.models import Resident, Rider
+
+        grids = [g for g in grid_codes_of(plan) if g in self.grid_workers]
+        for serial in range(plan.riders):
+            grid = grids[serial % len(grids)]
+            resident = Resident.objects.create(
+                phone=self.people.phone(),
+                display_name=self.people.surname() + self.people.given_name("M"),
+            )
+            worker = self.grid_workers[grid]
+            Rider.objects.create(
+                resident=resident,
+                region_code=grid,
+                platform=self.rng.choice(names.RIDER_PLATFORMS),
+                paired_with_id=worker,
+                registered_by_id=worker,
+                registered_on=self.today - datetime.timedelta(days=self.rng.randrange(400)),
+            )
 
     def _specialists(self, departments) -> None:
         """1,011 specialist grid workers, each posted to one grid of the urban area."""

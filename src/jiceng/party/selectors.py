@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, NullIf
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -154,16 +154,26 @@ def member_list(
     return members.select_related("person", "organization").order_by("organization", "name", "id")
 
 
-def duplicate_members(*, user, region_code: str) -> QuerySet:
-    """疑似重复党籍: current members who share an ID number (their own, or their person's)
-    with another current member, both in the user's register — a record entered where the
-    one before it could not be seen. Ordered so that each pair stands together."""
+def duplicate_members(*, user, region_code: str) -> list[PartyMember]:
+    """疑似重复党籍: current members who share an ID number with another current member,
+    both in the user's register — a record entered where the one before it could not be
+    seen. A member without a person keeps their own number, a linked one their person's
+    (sealed under another key): the first are digested under the person's key to meet
+    the second. Each pair stands together."""
+    from jiceng.core.personal import clear
+    from jiceng.places.models import Person
+
     members = member_list(user=user).filter(region_code__within=region_code)
-    keyed = members.annotate(
-        number=Coalesce(NullIf("id_number_index", Value("")), "person__id_number_index")
-    ).exclude(number__isnull=True)
-    shared = keyed.values("number").annotate(n=Count("pk")).filter(n__gt=1).values("number")
-    return keyed.filter(number__in=shared).order_by("number", "id")
+    unlinked = list(members.filter(person__isnull=True).exclude(id_number_index=""))
+    as_person = Person._meta.get_field("id_number_index").digest
+    key_of = {m.pk: as_person(clear(m.id_number)) for m in unlinked}
+    linked = members.filter(person__id_number_index__in=set(key_of.values()))
+    groups: dict[str, list[PartyMember]] = {}
+    for member in unlinked:
+        groups.setdefault(key_of[member.pk], []).append(member)
+    for member in linked:
+        groups.setdefault(member.person.id_number_index, []).append(member)
+    return [m for key in sorted(groups) if len(groups[key]) > 1 for m in groups[key]]
 
 
 def member_get(*, user, pk: int) -> PartyMember:

@@ -25,6 +25,7 @@ from jiceng.core.calendar import DAY, WorkCalendar
 from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.idnumber import parse_id_number
 from jiceng.core.models import AuditEvent
+from jiceng.core.personal import clear
 from jiceng.core.phones import mobile
 from jiceng.core.process import actor_required
 from jiceng.core.region_codes import county_of, is_within, level_of
@@ -885,12 +886,19 @@ def transfer_accept(*, actor: Actor, transfer: Transfer) -> Transfer:
     held in the committee of the branch they left."""
     now = timezone.now()
 
-    def refuse_closed(locked: Transfer) -> None:
+    def refuse(locked: Transfer) -> None:
         if not locked.to_organization.is_open:
             raise DomainError("接收党组织已撤销，请退回后重新申请。", code="organization_closed")
+        member = locked.member
+        number = clear(member.person.id_number if member.person_id else member.id_number)
+        if number and _same_number(locked.to_organization, number).exclude(pk=member.pk).exists():
+            raise DomainError(
+                "接收党组织已登记该身份证号的党员，请核实后退回，或先减少重复的记录。",
+                code="member_exists",
+            )
 
     done = PROCESS.run(
-        transfer, "accept", actor=actor, check=refuse_closed, derive=lambda t: {"closed_at": now}
+        transfer, "accept", actor=actor, check=refuse, derive=lambda t: {"closed_at": now}
     )
     member = _locked_member(done.member)
     _end_posts(actor_required(actor), member, timezone.localdate(), "组织关系转出")

@@ -336,7 +336,7 @@ class _Pass:
     capped: bool = False  # stopped at MAX_ERRORS: the rest of the file was not read
 
 
-def _looks_numeric(raw: str, text: str) -> bool:
+def looks_numeric(raw: str, text: str) -> bool:
     """A cell the spreadsheet held as a number: a numeric cell of a workbook, or in a CSV
     the scientific notation Excel writes for one (3.70829E+17)."""
     return isinstance(raw, NumberCell) or bool(EXPONENT.match(text))
@@ -476,7 +476,7 @@ def _check(
         parsed = None
         if not raw_id:
             problems.append(("id_number", "身份证号不能为空。"))
-        elif _looks_numeric(row[id_index], raw_id):
+        elif looks_numeric(row[id_index], raw_id):
             # Even an 18-digit number a double happens to hold exactly: the column is
             # numeric, and Excel keeps 15 digits of the next one.
             problems.append(("id_number", AS_NUMBER))
@@ -496,7 +496,7 @@ def _check(
         if phone:
             checked = phones.phone(phone) or ""
             if not checked:
-                numeric = phone_index is not None and _looks_numeric(row[phone_index], phone)
+                numeric = phone_index is not None and looks_numeric(row[phone_index], phone)
                 problems.append(
                     (
                         "phone",

@@ -56,7 +56,8 @@ class Command(BaseCommand):
             self._write_logins(logins)
             self.stdout.write(
                 f"已生成：{totals.grids} 个网格，{totals.households} 户，{totals.persons} 人，"
-                f"{totals.party_branches} 个网格党支部，{totals.specialists} 名专业网格员，"
+                f"{totals.party_branches} 个网格党支部（组织生活 {totals.meetings} 次），"
+                f"{totals.specialists} 名专业网格员，"
                 f"{totals.users} 个账号，{totals.requests} 件诉求，{totals.patrols} 次巡查，"
                 f"{totals.activities} 场活动（{totals.participations} 人次），"
                 f"{totals.stores} 家文明超市。"
