@@ -22,13 +22,16 @@ from jiceng.places.models import Household, Person, Region
 from tests.factories import PersonFactory, UserFactory
 
 
-def test_the_urban_plan_is_200_grids_of_300_to_500_households(db):
+def test_the_urban_plan_is_200_grids_of_300_to_500_households_and_lucheng(db):
     plans = plan_for("urban", random.Random(1))
-    grids = [code for plan in plans for code in grid_codes_of(plan)]
+    jiaxiang = [plan for plan in plans if plan.code.startswith("370829")]
+    grids = [code for plan in jiaxiang for code in grid_codes_of(plan)]
     assert len(grids) == len(set(grids)) == 200
     assert {plan.households for plan in plans} == {(300, 500)}
-    assert {plan.code for plan in plans} == {"370829001", "370829002", "370829003"}
+    assert {plan.code for plan in plans} == {"370829001", "370829002", "370829003", "370881001"}
     assert all(len(code) == 15 for code in grids)
+    lucheng = next(plan for plan in plans if plan.code == "370881001")
+    assert len(grid_codes_of(lucheng)) == 64 >= lucheng.grid_branches == 61
 
 
 def test_the_city_plan_names_every_account_once(db):

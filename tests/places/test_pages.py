@@ -116,7 +116,7 @@ def test_building_and_household_pages_query_counts(world, login, django_assert_m
             dwelling=factories.dwelling(world.grid_a.code, building, room),
         )
         factories.PersonFactory(region_code=world.grid_a.code, household=household)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(13):
         page = client.get(f"/buildings/{building.pk}/")
     assert page.content.decode().count("/households/") == 4
     with django_assert_max_num_queries(11):

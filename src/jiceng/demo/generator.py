@@ -319,11 +319,12 @@ class Builder:
         building_id: int | None = None,
         object_id: int | None = None,
         valid_until: datetime.date | None = None,
+        full_name: str = "",
     ) -> int:
         """Queue an account (and its one role). The first account of each role (or of
         `login_label`) is the demo login for that role."""
         gender = self.rng.choice("MF")
-        full_name = self.people.surname() + self.people.given_name(gender)
+        full_name = full_name or self.people.surname() + self.people.given_name(gender)
         user_id = self.ids.take(User)
         self.users.append(
             (
@@ -840,6 +841,7 @@ class Builder:
                         "branch_secretary",
                         object_id=holder,
                         valid_until=ends_of[holder],
+                        full_name=person[3],  # the secretary's own account
                     )
                 appointments.append(
                     (

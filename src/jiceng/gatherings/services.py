@@ -138,7 +138,10 @@ def _book(
         )
     if capacity > venue.capacity:
         raise DomainError(
-            f"阵地最多容纳 {venue.capacity} 人。", code="venue_too_small", field="capacity"
+            f"“{venue.name}”最多容纳 {venue.capacity} 人，本次需要 {capacity} 个名额，"
+            "请选择更大的阵地，或只填写地点说明。",
+            code="venue_too_small",
+            field="capacity",
         )
     clash = (
         Gathering.objects.filter(

@@ -313,6 +313,12 @@ def quarter_of(day: datetime.date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
+def quarter_label(quarter: str) -> str:
+    """2026Q4 as people write it: 2026年第四季度."""
+    found = QUARTER.match(quarter or "")
+    return f"{found[1]}年第{'一二三四'[int(found[2]) - 1]}季度" if found else quarter
+
+
 def quarter_bounds(quarter: str) -> tuple[datetime.date, datetime.date]:
     """The first and last day of a quarter written 2026Q4 (the current one otherwise)."""
     found = QUARTER.match(quarter or "") or QUARTER.match(quarter_of(timezone.localdate()))
@@ -421,6 +427,10 @@ class Overview:
     property_companies: int
     property_grid_workers: int
     riders: int
+
+    @property
+    def quarter_label(self) -> str:
+        return quarter_label(self.quarter)
 
     @property
     def captains(self) -> int:

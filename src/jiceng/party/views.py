@@ -7,6 +7,7 @@ import io
 import tempfile
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
@@ -101,6 +102,9 @@ def organization(request, pk: int):
                 if org.kind in parents
             ],
             "today": timezone.localdate(),
+            "term_due": org.term_ends_on is not None
+            and org.term_ends_on
+            <= timezone.localdate() + datetime.timedelta(days=settings.JICENG_PARTY_TERM_DUE_DAYS),
         },
     )
 
@@ -267,7 +271,9 @@ def organization_elect(request, pk: int):
 
 
 class AppointForm(forms.Form):
-    member = forms.ModelChoiceField(label="党员", queryset=PartyMember.objects.none())
+    member = forms.ModelChoiceField(
+        label="党员", queryset=PartyMember.objects.none(), empty_label="请选择党员"
+    )
     post = forms.ChoiceField(label="职务", choices=Appointment.Post.choices)
     started_on = forms.DateField(label="任职日期", widget=DateInput())
     account = forms.CharField(
@@ -318,7 +324,16 @@ def appoint(request, pk: int):
         else:
             messages.success(request, "已登记任职。")
             return redirect("party:organization", pk=org.pk)
-    return render(request, "party/form.html", {"form": form, "org": org, "title": "班子成员任职"})
+    note = (
+        ""
+        if form.fields["member"].queryset.exists()
+        else "本组织及其下级还没有已关联实有人口的党员：请先登记党员，再任职。"
+    )
+    return render(
+        request,
+        "party/form.html",
+        {"form": form, "org": org, "title": "班子成员任职", "note": note},
+    )
 
 
 @require_POST
@@ -460,6 +475,15 @@ def member_new(request, pk: int):
             "may_search": may_search,
             "query": query,
             "found": found,
+            "found_more": len(found) >= SEARCH_LIMIT,
+            # A person holds one membership: who of those found holds one already.
+            "members": set(
+                PartyMember.objects.filter(person__in=found, left_on__isnull=True).values_list(
+                    "person", flat=True
+                )
+            )
+            if found
+            else set(),
             "person": person,
         },
     )
@@ -507,6 +531,8 @@ def member(request, pk: int):
             and has_permission(user, "party.manage", record.region_code),
             "phone": mask_phone(record.phone) if record.phone else "",
             "today": timezone.localdate(),
+            "may_see_person": record.person_id is not None
+            and has_permission(user, "people.view", record.person.region_code),
         },
     )
 
@@ -769,6 +795,12 @@ def meeting(request, pk: int):
             "present": sum(s.attendance == s.Attendance.CONFIRMED for s in signups),
             "on_leave": sum(s.attendance == s.Attendance.LEAVE for s in signups),
             "may_keep": has_permission(user, "party.branch", obj=record.organization),
+            # Members not yet linked to a person are not on the roster: the keeper is told.
+            "unlisted": 0
+            if record.is_held
+            else record.organization.members.filter(
+                left_on__isnull=True, person__isnull=True
+            ).count(),
         },
     )
 
@@ -879,6 +911,7 @@ def completeness(request):
             "total": len(rows),
             "behind_count": len(behind),
             "quarter": selectors.quarter_of(first),
+            "quarter_label": selectors.quarter_label(selectors.quarter_of(first)),
             "previous": selectors.quarter_of(previous),
             "following": selectors.quarter_of(last + datetime.timedelta(days=1)),
             "region_code": region_code,

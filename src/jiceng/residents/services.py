@@ -155,7 +155,9 @@ def _otp_check(*, actor: Actor, otp: OneTimeCode, code: str) -> Resident:
     phone = personal.clear(otp.phone)
     if not _matches(otp, code):
         refusals.refuse(
-            DomainError("验证码不正确。", code="otp_wrong"),
+            DomainError(
+                "验证码不正确。如重新获取过，请输入最新一条短信中的验证码。", code="otp_wrong"
+            ),
             record=lambda: _login_failed(actor, phone, "wrong"),
         )
     now = timezone.now()
