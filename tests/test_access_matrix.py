@@ -451,6 +451,25 @@ def _rider(world: World):
     )
 
 
+def _unit_report(world: World):
+    """An organ's branch under the county committee, reported to community A."""
+    from django.utils import timezone
+
+    from jiceng.party.models import DualReport, PartyOrganization
+
+    existing = DualReport.objects.filter(kind="unit").first()
+    if existing:
+        return existing
+    county = PartyOrganization.objects.get(kind="county_committee", region_code="370829")
+    branch = PartyOrganization.objects.create(
+        region_code="370829", name="县民政局机关党支部", kind="organ_branch", parent=county
+    )
+    return DualReport.objects.create(
+        kind="unit", region_code="370829001001", organization=branch,
+        reported_on=timezone.localdate(),
+    )  # fmt: skip
+
+
 def _week_ahead():
     import datetime
 
@@ -1460,6 +1479,39 @@ PAGES = [
         "branch_secretary",
         lambda w: f"/party/o/{w.branch_a.pk}/ledger.xlsx",
     ),
+    Case(
+        "party:dual_unit",
+        "org_department",
+        lambda w: f"/party/o/{_unit_report(w).organization_id}/dual/",
+    ),
+    Case(
+        "party:dual_year",
+        "org_department",
+        lambda w: f"/party/o/{_unit_report(w).organization_id}/dual/2026.xlsx",
+    ),
+    Case(
+        "party:dual_community",
+        "community_worker",
+        lambda w: _unit_report(w) and "/party/dual/370829001001/",
+        marker=lambda w: "县民政局机关党支部",
+    ),
+    Case(
+        "party:dual_evaluate",
+        "community_worker",
+        lambda w: f"/party/dual/reports/{_unit_report(w).pk}/evaluate/",
+        method="post",
+        data=lambda w: {"year": 2026, "grade": "good"},
+        owner=302,
+    ),
+    Case(
+        "party:dual_end",
+        "community_worker",
+        lambda w: f"/party/dual/reports/{_unit_report(w).pk}/end/",
+        method="post",
+        data=lambda w: {"reason": "单位撤并"},
+        owner=302,
+    ),
+    Case("me:dual", "", lambda w: "/me/party-report/", other=200, outsider=302, resident=True),
     Case(
         "party:duplicates",
         "org_department",

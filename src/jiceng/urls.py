@@ -11,6 +11,7 @@ from jiceng.cases.urls import public_patterns as cases_public_patterns
 from jiceng.core import views as core_views
 from jiceng.gatherings.urls import organizer_patterns as gatherings_organizer_patterns
 from jiceng.gatherings.urls import public_patterns as gatherings_public_patterns
+from jiceng.party.urls import resident_patterns as party_resident_patterns
 from jiceng.places import views as places_views
 from jiceng.points.urls import resident_patterns as points_resident_patterns
 from jiceng.points.urls import store_patterns
@@ -22,6 +23,7 @@ from jiceng.residents.urls import staff_patterns as residents_staff_patterns
 resident_patterns = (
     [
         *activities_resident_patterns,
+        *party_resident_patterns,
         *residents_urls.urlpatterns,
         *points_resident_patterns,
     ],

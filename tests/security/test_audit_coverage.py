@@ -28,6 +28,8 @@ WRITES_NOTHING = {
     # accounts
     "api_token_authenticate": "authenticates a request (issuing and revoking are recorded)",
     "check_username": "a format check",
+    # party
+    "check_not_elsewhere": "a check (a member already registered where the actor sees)",
     "check_phone": "a format check",
     "login_refused_message": "a message",
     "first_password_message": "a message, queued by the services that create or reset",
@@ -318,6 +320,7 @@ MODULES_WITHOUT_AUDIT = {
     "places.reference": "loads shipped reference data (regions, special groups) in migrations",
     "demo.generator": "builds the demo county from `jiceng demo`, no user acts",
     "demo.activities": "builds the demo county's activities and points, no user acts",
+    "demo.party_life": "builds the demo county's organization life, no user acts",
     "core.history": "opens the history triggers' bypass for the test runner's flush only",
     "cases.notify": "inbox notices for a step that its service records",
     "core.deadlines": "the deadline rows the process runner keeps for a step it records",

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from jiceng.activities import selectors as activity_selectors
 from jiceng.gatherings.selectors import resident_signups
+from jiceng.party.models import PartyMember, PartyOrganization
 from jiceng.points import selectors as points_selectors
 from jiceng.points.models import Redemption
 from jiceng.residents import selectors as resident_selectors
@@ -35,5 +36,12 @@ def home(request):
             "label": points_selectors.resident_label(resident),
             "captains": bool(resident_selectors.captained_buildings(resident)),
             "rider": resident_selectors.rider_of(resident),
+            # An in-service member reports to the community where they live (双报到).
+            "in_service": resident.person_id is not None
+            and PartyMember.objects.filter(
+                person_id=resident.person_id,
+                left_on__isnull=True,
+                organization__kind__in=PartyOrganization.UNITS,
+            ).exists(),
         },
     )

@@ -226,6 +226,8 @@ class OverviewOut(Schema):
     property_companies: int = Field(description="有兼职网格员的物业服务企业")
     property_grid_workers: int = Field(description="物业兼职网格员")
     riders: int = Field(description="在册红骑手")
+    units_reported: int = Field(description="向本区域社区报到的单位（双报到）")
+    members_reported: int = Field(description="向本区域社区报到的在职党员（双报到）")
 
     @staticmethod
     def resolve_by_kind(obj):

@@ -418,3 +418,62 @@ def write_ledger(*, actor: Actor, organization: PartyOrganization, year: int, ta
         detail={"year": year, "members": count},
     )
     return count
+
+
+def write_dual_year(*, actor: Actor, organization: PartyOrganization, year: int, target) -> int:
+    """双报到年度报告 of a unit: where it and each of its in-service members reported, what
+    each did there in `year` (volunteer activities attended, service hours) and how the
+    community rated them; names only, audited. Returns the members written."""
+    from openpyxl import Workbook
+
+    from jiceng.party.models import DualEvaluation
+    from jiceng.party.selectors import dual_of_unit, participation
+    from jiceng.places.region_names import region_names
+
+    require(actor, "party.branch", obj=organization)
+    own, reports = dual_of_unit(organization)
+    grades = {
+        e.report_id: e.get_grade_display()
+        for e in DualEvaluation.objects.filter(
+            report__in=[r for r in [own, *reports] if r], year=year
+        )
+    }
+    done = participation([r.member.person_id for r in reports if r.member.person_id], year)
+    names = region_names([r.region_code for r in [own, *reports] if r])
+    workbook = Workbook(write_only=True)
+    unit = workbook.create_sheet("单位报到")
+    unit.append(["单位党组织", "报到社区", "报到日期", "服务承诺", f"{year}年社区评价"])
+    if own is not None:
+        unit.append(
+            [
+                safe_cell(organization.name),
+                names.get(own.region_code, own.region_code),
+                own.reported_on,
+                safe_cell(own.commitments),
+                grades.get(own.pk, "未评价"),
+            ]
+        )
+    people = workbook.create_sheet("在职党员报到")
+    people.append(
+        ["姓名", "报到社区", "报到日期", "参加志愿服务（次）", "服务时长（小时）", "社区评价"]
+    )
+    for report in reports:
+        count, hours = done.get(report.member.person_id, (0, 0))
+        people.append(
+            [
+                safe_cell(report.member.name),
+                names.get(report.region_code, report.region_code),
+                report.reported_on,
+                count,
+                float(hours),
+                grades.get(report.pk, "未评价"),
+            ]
+        )
+    workbook.save(target)
+    audit.record(
+        actor=actor,
+        action="party.dual_export",
+        obj=organization,
+        detail={"year": year, "members": len(reports)},
+    )
+    return len(reports)

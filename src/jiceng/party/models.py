@@ -64,6 +64,9 @@ class PartyOrganization(models.Model):
         Kind.BUILDING_GROUP: (*BRANCHES, Kind.GENERAL_BRANCH, Kind.COMMUNITY_COMMITTEE),
         Kind.MEMBER_HOUSEHOLD: (Kind.BUILDING_GROUP, *BRANCHES),
     }
+    # The party organizations of organs, institutions and enterprises (机关企事业单位): they
+    # report to a community, and their in-service members to where they live (双报到).
+    UNITS = (Kind.ORGAN_BRANCH, Kind.INSTITUTION_BRANCH, Kind.ENTERPRISE_BRANCH)
     # The one committee of its region: a county has one 县委, a town one 党委 (党工委).
     ONE_PER_REGION = (Kind.COUNTY_COMMITTEE, Kind.TOWN_COMMITTEE, Kind.COMMUNITY_COMMITTEE)
     # The region level a kind sits at, where it is fixed (a grid branch on a grid).
@@ -571,3 +574,107 @@ class Meeting(models.Model):
     @property
     def is_held(self) -> bool:
         return self.minutes_filed_at is not None
+
+
+class DualReport(models.Model):
+    """双报到: the party organization of an organ, institution or enterprise reporting to a
+    community (单位报到), or one of its in-service members reporting to the community where
+    they live (个人报到). Members then join volunteer teams and claim activities like any
+    resident; at year end each unit reads its members' participation, and the community
+    records its evaluation (DualEvaluation). Ended, never deleted."""
+
+    class Kind(models.TextChoices):
+        UNIT = "unit", "单位报到"
+        MEMBER = "member", "个人报到"
+
+    kind = models.CharField("类型", max_length=8, choices=Kind.choices)
+    region_code = RegionCodeField(db_index=True, help_text="报到的社区")
+    organization = models.ForeignKey(
+        PartyOrganization,
+        verbose_name="报到单位党组织",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dual_reports",
+    )
+    member = models.ForeignKey(
+        PartyMember,
+        verbose_name="报到党员",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dual_reports",
+    )
+    reported_on = models.DateField("报到日期")
+    commitments = models.CharField("服务承诺", max_length=500, blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="党员本人报到的为空",
+    )
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    end_reason = models.CharField("结束原因", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "双报到"
+        ordering = ["region_code", "kind", "-reported_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="unit", organization__isnull=False, member__isnull=True)
+                | Q(kind="member", member__isnull=False, organization__isnull=True),
+                name="party_dual_report_names_one",
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=Q(ended_on__isnull=True, kind="unit"),
+                name="party_dual_unit_once",
+            ),
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(ended_on__isnull=True, kind="member"),
+                name="party_dual_member_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.region_code}"
+
+    @property
+    def reporter(self):
+        return self.organization if self.kind == self.Kind.UNIT else self.member
+
+
+class DualEvaluation(models.Model):
+    """The community's evaluation of a unit or a member reported to it, once a year (a
+    second one that year replaces the first, audited)."""
+
+    class Grade(models.TextChoices):
+        EXCELLENT = "excellent", "优秀"
+        GOOD = "good", "良好"
+        FAIR = "fair", "一般"
+        POOR = "poor", "较差"
+
+    report = models.ForeignKey(
+        DualReport, verbose_name="报到", on_delete=models.PROTECT, related_name="evaluations"
+    )
+    year = models.PositiveSmallIntegerField("年度")
+    grade = models.CharField("评价", max_length=16, choices=Grade.choices)
+    comment = models.CharField("评语", max_length=500, blank=True)
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="评价人", on_delete=models.PROTECT, related_name="+"
+    )
+    evaluated_at = models.DateTimeField("评价时间")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "双报到评价"
+        ordering = ["-year", "report"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "year"], name="party_dual_evaluation_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.year} {self.get_grade_display()}"

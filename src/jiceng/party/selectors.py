@@ -5,9 +5,10 @@ branch's secretary reaches their branch (and what lies in it) by assignment alon
 import datetime
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,8 @@ from jiceng.core.region_codes import county_of
 from jiceng.gatherings.kinds import Note
 from jiceng.party.models import (
     Appointment,
+    DualEvaluation,
+    DualReport,
     FirstSecretary,
     Meeting,
     MonthlyTheme,
@@ -427,6 +430,8 @@ class Overview:
     property_companies: int
     property_grid_workers: int
     riders: int
+    units_reported: int
+    members_reported: int
 
     @property
     def quarter_label(self) -> str:
@@ -465,6 +470,7 @@ def overview(*, user, region_code: str) -> Overview:
     quarter = quarter_of(today)
     rows = completeness(user=user, region_code=region_code, quarter=quarter)
     buildings = Building.objects.filter(region_code__within=region_code)
+    reported = DualReport.objects.filter(region_code__within=region_code, ended_on__isnull=True)
     property_posts = Membership.objects.filter(
         role="property_grid_worker",
         is_active=True,
@@ -506,4 +512,57 @@ def overview(*, user, region_code: str) -> Overview:
         .count(),
         property_grid_workers=property_posts.values("user").distinct().count(),
         riders=Rider.objects.filter(region_code__within=region_code, ended_on__isnull=True).count(),
+        units_reported=reported.filter(kind=DualReport.Kind.UNIT).count(),
+        members_reported=reported.filter(kind=DualReport.Kind.MEMBER).count(),
     )
+
+
+# --- 双报到 ---------------------------------------------------------------------------------
+
+
+def dual_to_community(*, user, code: str) -> list:
+    """The units and members reported to a community and not ended, each with this
+    year's evaluation (`evaluation`): for the community, and for who keeps the register."""
+    if not (has_permission(user, "party.dual", code) or has_permission(user, "party.manage", code)):
+        raise NotFound()
+    reports = list(
+        DualReport.objects.filter(region_code=code, ended_on__isnull=True)
+        .select_related("organization", "member__organization")
+        .order_by("kind", "reported_on", "pk")
+    )
+    year = timezone.localdate().year
+    graded = {e.report_id: e for e in DualEvaluation.objects.filter(report__in=reports, year=year)}
+    for report in reports:
+        report.evaluation = graded.get(report.pk)
+    return reports
+
+
+def dual_of_unit(organization: PartyOrganization) -> tuple[DualReport | None, list[DualReport]]:
+    """A unit's own report, and its members' reports to where they live (not ended)."""
+    own = organization.dual_reports.filter(ended_on__isnull=True).first()
+    members = list(
+        DualReport.objects.filter(member__organization=organization, ended_on__isnull=True)
+        .select_related("member")
+        .order_by("region_code", "member__name")
+    )
+    return own, members
+
+
+def participation(persons, year: int) -> dict[int, tuple[int, Decimal]]:
+    """Person id → (volunteer activities attended in `year`, service hours): what a
+    reported member did in the community, read from the activities' attendance."""
+    from jiceng.gatherings.models import SignUp
+
+    rows = (
+        SignUp.objects.filter(
+            gathering__kind="activity",
+            gathering__starts_at__year=year,
+            attendance=SignUp.Attendance.CONFIRMED,
+        )
+        .filter(Q(person__in=persons) | Q(resident__person__in=persons))
+        .annotate(who=Coalesce("person", "resident__person"))
+        .values("who")
+        .annotate(n=Count("pk"), hours=Sum("hours"))
+        .order_by()
+    )
+    return {row["who"]: (row["n"], row["hours"] or Decimal(0)) for row in rows}

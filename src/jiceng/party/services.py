@@ -28,7 +28,7 @@ from jiceng.core.models import AuditEvent
 from jiceng.core.personal import clear
 from jiceng.core.phones import mobile
 from jiceng.core.process import actor_required
-from jiceng.core.region_codes import county_of, is_within, level_of
+from jiceng.core.region_codes import community_of, county_of, is_within, level_of
 from jiceng.gatherings.models import Gathering
 from jiceng.gatherings.selectors import venues_around
 from jiceng.gatherings.services import (
@@ -42,6 +42,8 @@ from jiceng.gatherings.services import (
 )
 from jiceng.party.models import (
     Appointment,
+    DualEvaluation,
+    DualReport,
     Meeting,
     MonthlyTheme,
     PartyMember,
@@ -52,7 +54,7 @@ from jiceng.party.models import (
 )
 from jiceng.party.selectors import member_list
 from jiceng.party.workflow import PROCESS
-from jiceng.places.models import Person
+from jiceng.places.models import Person, Region
 from jiceng.places.selectors import person_get, region_get_any
 
 K = PartyOrganization.Kind
@@ -1142,3 +1144,169 @@ def theme_set(
     audit.record(actor=actor, action="party.theme_set", obj=theme,
                  detail={"month": f"{month:%Y-%m}", "title": title, "before": before})  # fmt: skip
     return theme
+
+
+# --- 双报到 ---------------------------------------------------------------------------------
+
+
+def _community(code: str, county: str) -> Region:
+    community = Region.objects.filter(code=code, level=Region.Level.COMMUNITY).first()
+    if community is None or not is_within(code, county):
+        raise DomainError("请选择本县的社区（村）。", code="community_unknown", field="community")
+    return community
+
+
+@transaction.atomic
+def unit_report(
+    *,
+    actor: Actor,
+    organization: PartyOrganization,
+    community_code: str,
+    reported_on: datetime.date,
+    commitments: str = "",
+) -> DualReport:
+    """单位报到: the party organization of an organ, institution or enterprise reports to
+    a community of the county, with what it commits to do there."""
+    actor = actor_required(actor)
+    _require_branch(actor, organization)
+    locked = _locked(organization)
+    _open(locked)
+    if locked.kind not in PartyOrganization.UNITS:
+        raise DomainError(
+            "只有机关、事业单位和企业的党组织向社区报到。", code="not_a_unit", field="organization"
+        )
+    community = _community(community_code, county_of(locked.region_code))
+    _not_after_today(reported_on, "报到日期", "reported_on")
+    current = locked.dual_reports.filter(ended_on__isnull=True).first()
+    if current is not None:
+        raise DomainError(
+            f"本单位已向{region_get_any(code=current.region_code).name}报到。",
+            code="already_reported",
+        )
+    report = DualReport.objects.create(
+        kind=DualReport.Kind.UNIT,
+        region_code=community.code,
+        organization=locked,
+        reported_on=reported_on,
+        commitments=_text(
+            commitments, label="服务承诺", field="commitments", limit=500, required=False
+        ),
+        registered_by=actor.user,
+    )
+    audit.record(
+        actor=actor,
+        action="party.dual_report",
+        obj=report,
+        detail={"kind": "unit", "organization": locked.pk, "community": community.code},
+    )
+    return report
+
+
+@transaction.atomic
+def member_report(
+    *,
+    actor: Actor,
+    member: PartyMember,
+    community_code: str = "",
+    reported_on: datetime.date | None = None,
+) -> DualReport:
+    """个人报到: an in-service member of a unit's party organization reports to the
+    community where they live — by themselves, signed in as a resident linked to their
+    person, or entered by whoever keeps their branch. Where their person lives decides the
+    community; a member without a person names it."""
+    actor = actor_required(actor)
+    locked = _locked_member(member)
+    if actor.is_resident:
+        if not actor.resident.person_id or actor.resident.person_id != locked.person_id:
+            raise NotFound()
+    else:
+        _require_branch(actor, locked.organization)
+    if locked.left_on is not None:
+        raise DomainError("该党员已减少。", code="member_left")
+    if locked.organization.kind not in PartyOrganization.UNITS:
+        raise DomainError(
+            "向居住地社区报到的是机关、事业单位和企业的在职党员。", code="not_in_service"
+        )
+    if locked.person_id:
+        community_code = community_of(locked.person.region_code)
+    community = _community(community_code, county_of(locked.region_code))
+    reported_on = reported_on or timezone.localdate()
+    _not_after_today(reported_on, "报到日期", "reported_on")
+    current = locked.dual_reports.filter(ended_on__isnull=True).first()
+    if current is not None:
+        raise DomainError(
+            f"已向{region_get_any(code=current.region_code).name}报到。", code="already_reported"
+        )
+    report = DualReport.objects.create(
+        kind=DualReport.Kind.MEMBER,
+        region_code=community.code,
+        member=locked,
+        reported_on=reported_on,
+        registered_by=actor.user,
+    )
+    audit.record(
+        actor=actor,
+        action="party.dual_report",
+        obj=report,
+        detail={"kind": "member", "member": locked.pk, "community": community.code},
+    )
+    return report
+
+
+def _report_keeper(actor: Actor, report: DualReport) -> None:
+    """Who may end a report: the community it is made to, or who keeps the reporter."""
+    if has_permission(actor, "party.dual", report.region_code):
+        return
+    organization = report.organization or report.member.organization
+    _require_branch(actor, organization)
+
+
+@transaction.atomic
+def dual_report_end(*, actor: Actor, report: DualReport, reason: str) -> DualReport:
+    actor = actor_required(actor)
+    _report_keeper(actor, report)
+    locked = DualReport.objects.select_for_update().get(pk=report.pk)
+    if locked.ended_on is not None:
+        raise DomainError("该报到已结束。", code="report_ended")
+    locked.ended_on = timezone.localdate()
+    locked.end_reason = _text(reason, label="结束原因", field="reason", limit=REASON_MAX)
+    locked.save(update_fields=["ended_on", "end_reason"])
+    audit.record(actor=actor, action="party.dual_end", obj=locked, detail={"reason": reason})
+    return locked
+
+
+@transaction.atomic
+def dual_evaluate(
+    *, actor: Actor, report: DualReport, year: int, grade: str, comment: str = ""
+) -> DualEvaluation:
+    """The community's evaluation of a unit or member reported to it, for a year that has
+    begun; given again the same year, it replaces the first (both in the audit trail)."""
+    actor = actor_required(actor)
+    require(actor, "party.dual", report.region_code)
+    if grade not in DualEvaluation.Grade.values:
+        raise DomainError("请选择评价等次。", code="grade_unknown", field="grade")
+    if not report.reported_on.year <= year <= timezone.localdate().year:
+        raise DomainError("评价年度应在报到之后、不晚于今年。", code="year_invalid", field="year")
+    comment = _text(comment, label="评语", field="comment", limit=500, required=False)
+    evaluation, created = DualEvaluation.objects.select_for_update().get_or_create(
+        report=report,
+        year=year,
+        defaults={
+            "grade": grade,
+            "comment": comment,
+            "evaluated_by": actor.user,
+            "evaluated_at": timezone.now(),
+        },
+    )
+    before = None if created else evaluation.grade
+    if not created:
+        evaluation.grade, evaluation.comment = grade, comment
+        evaluation.evaluated_by, evaluation.evaluated_at = actor.user, timezone.now()
+        evaluation.save()
+    audit.record(
+        actor=actor,
+        action="party.dual_evaluate",
+        obj=report,
+        detail={"year": year, "grade": grade, "before": before},
+    )
+    return evaluation

@@ -34,5 +34,13 @@ urlpatterns = [
     path("party/meetings/<int:pk>/<slug:action>/", views.meeting_act, name="meeting_act"),
     path("party/themes/", views.themes, name="themes"),
     path("party/completeness/", views.completeness, name="completeness"),
+    path("party/o/<int:pk>/dual/", views.dual_unit, name="dual_unit"),
+    path("party/o/<int:pk>/dual/<int:year>.xlsx", views.dual_year, name="dual_year"),
+    path("party/dual/reports/<int:pk>/evaluate/", views.dual_evaluate, name="dual_evaluate"),
+    path("party/dual/reports/<int:pk>/end/", views.dual_end, name="dual_end"),
+    path("party/dual/<str:code>/", views.dual_community, name="dual_community"),
     path("party/<str:code>/", views.region_organizations, name="region"),
 ]
+
+# The resident's pages (namespace "me", composed in jiceng/urls.py).
+resident_patterns = [path("party-report/", views.me_dual, name="dual")]

@@ -22,12 +22,20 @@ from jiceng.core.errors import DomainError, NotFound
 from jiceng.core.masking import mask_phone
 from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import page_of
-from jiceng.core.region_codes import county_of
+from jiceng.core.region_codes import community_of, county_of
 from jiceng.core.widgets import DateInput, TimeInput
 from jiceng.gatherings.models import Venue
 from jiceng.gatherings.selectors import venues_around
 from jiceng.party import imports, selectors, services
-from jiceng.party.models import Appointment, Meeting, MonthlyTheme, PartyMember, PartyOrganization
+from jiceng.party.models import (
+    Appointment,
+    DualEvaluation,
+    DualReport,
+    Meeting,
+    MonthlyTheme,
+    PartyMember,
+    PartyOrganization,
+)
 from jiceng.party.workflow import PROCESS as TRANSFER
 from jiceng.places.models import Region
 from jiceng.places.selectors import (
@@ -39,6 +47,7 @@ from jiceng.places.selectors import (
     region_get_any,
 )
 from jiceng.places.services import import_job_create
+from jiceng.residents.decorators import resident_required
 
 K = PartyOrganization.Kind
 MEMBERS_PER_PAGE = 50
@@ -96,6 +105,7 @@ def organization(request, pk: int):
             "member_count": members.count(),
             "may_manage": has_permission(user, "party.manage", org.region_code),
             "may_keep": has_permission(user, "party.branch", obj=org),
+            "is_unit": org.kind in PartyOrganization.UNITS,
             "child_kinds": [
                 (kind, K(kind).label)
                 for kind, parents in PartyOrganization.PARENT_KINDS.items()
@@ -988,3 +998,227 @@ def overview(request):
     region_code = request.GET.get("region") or codes[0]
     figures = selectors.overview(user=user, region_code=region_code)
     return render(request, "party/overview.html", {"o": figures})
+
+
+# --- 双报到 ---------------------------------------------------------------------------------
+
+
+def _communities(county: str) -> list[tuple[str, str]]:
+    towns = dict(
+        Region.objects.filter(code__within=county, level=Region.Level.TOWN).values_list(
+            "code", "name"
+        )
+    )
+    return [
+        (c.code, f"{towns.get(c.parent_id, '')} · {c.name}")
+        for c in Region.objects.filter(code__within=county, level=Region.Level.COMMUNITY).order_by(
+            "code"
+        )
+    ]
+
+
+class UnitReportForm(forms.Form):
+    community = forms.ChoiceField(label="报到社区（村）")
+    reported_on = forms.DateField(label="报到日期", widget=DateInput())
+    commitments = forms.CharField(
+        label="服务承诺（认领的服务项目）",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class MemberReportForm(forms.Form):
+    member = forms.ModelChoiceField(
+        label="在职党员", queryset=PartyMember.objects.none(), empty_label="请选择党员"
+    )
+    community = forms.ChoiceField(
+        label="居住地社区（村）", required=False, help_text="已关联实有人口的，按其居住地"
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def dual_unit(request, pk: int):
+    """双报到 of a unit: its report to a community, and its in-service members' reports to
+    where they live, with the year's report."""
+    user = request.user
+    org = selectors.organization_get(user=user, pk=pk)
+    require(user, "party.branch", obj=org)
+    if org.kind not in PartyOrganization.UNITS:
+        raise NotFound()
+    own, reports = selectors.dual_of_unit(org)
+    communities = _communities(county_of(org.region_code))
+    unit_form = UnitReportForm(
+        request.POST if request.POST.get("form") == "unit" else None,
+        initial={"reported_on": timezone.localdate()},
+    )
+    unit_form.fields["community"].choices = communities
+    member_form = MemberReportForm(request.POST if request.POST.get("form") == "member" else None)
+    member_form.fields["member"].queryset = (
+        org.members.filter(left_on__isnull=True)
+        .exclude(
+            pk__in=DualReport.objects.filter(ended_on__isnull=True, member__isnull=False).values(
+                "member"
+            )
+        )
+        .order_by("name", "pk")
+    )
+    member_form.fields["community"].choices = [("", "（按居住地）"), *communities]
+    if request.method == "POST":
+        form = unit_form if request.POST.get("form") == "unit" else member_form
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if form is unit_form:
+                    services.unit_report(
+                        actor=Actor.of(request), organization=org,
+                        community_code=data["community"], reported_on=data["reported_on"],
+                        commitments=data["commitments"],
+                    )  # fmt: skip
+                else:
+                    services.member_report(
+                        actor=Actor.of(request), member=data["member"],
+                        community_code=data["community"],
+                    )  # fmt: skip
+            except DomainError as refusal:
+                _refused(form, refusal)
+            else:
+                messages.success(request, "已登记报到。")
+                return redirect("party:dual_unit", pk=org.pk)
+    year = timezone.localdate().year
+    return render(
+        request,
+        "party/dual_unit.html",
+        {
+            "org": org,
+            "own": own,
+            "reports": reports,
+            "unit_form": unit_form,
+            "member_form": member_form,
+            "years": [year, year - 1],
+        },
+        status=400 if unit_form.errors or member_form.errors else 200,
+    )
+
+
+@require_GET
+def dual_year(request, pk: int, year: int):
+    org = selectors.organization_get(user=request.user, pk=pk)
+    if org.kind not in PartyOrganization.UNITS or not 2000 <= year <= 2100:
+        raise NotFound()
+    content = io.BytesIO()
+    imports.write_dual_year(actor=Actor.of(request), organization=org, year=year, target=content)
+    response = HttpResponse(
+        content.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"{org.name}{year}年双报到报告.xlsx"
+    )
+    return response
+
+
+@require_GET
+def dual_community(request, code: str):
+    """双报到 at a community: the units and in-service members reported to it, and its
+    evaluation of each this year."""
+    user = request.user
+    reports = selectors.dual_to_community(user=user, code=code)
+    return render(
+        request,
+        "party/dual_community.html",
+        {
+            "region": region_get_any(code=code),
+            "reports": reports,
+            "grades": DualEvaluation.Grade.choices,
+            "year": timezone.localdate().year,
+            "may_evaluate": has_permission(user, "party.dual", code),
+        },
+    )
+
+
+def _dual_report(user, pk: int) -> DualReport:
+    report = (
+        DualReport.objects.select_related("organization", "member__organization")
+        .filter(pk=pk)
+        .first()
+    )
+    if report is None:
+        raise NotFound()
+    reporter = report.organization or report.member.organization
+    if not (
+        has_permission(user, "party.dual", report.region_code)
+        or has_permission(user, "party.branch", obj=reporter)
+    ):
+        raise NotFound()
+    return report
+
+
+@require_POST
+def dual_evaluate(request, pk: int):
+    report = _dual_report(request.user, pk)
+    try:
+        services.dual_evaluate(
+            actor=Actor.of(request), report=report,
+            year=whole_number(request.POST.get("year", "")) or 0,
+            grade=request.POST.get("grade", ""), comment=request.POST.get("comment", ""),
+        )  # fmt: skip
+        messages.success(request, "已记录评价。")
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    return redirect("party:dual_community", code=report.region_code)
+
+
+@require_POST
+def dual_end(request, pk: int):
+    report = _dual_report(request.user, pk)
+    try:
+        services.dual_report_end(
+            actor=Actor.of(request), report=report, reason=request.POST.get("reason", "")
+        )
+        messages.success(request, "已结束报到。")
+    except DomainError as refusal:
+        messages.error(request, refusal.message)
+    if has_permission(request.user, "party.dual", report.region_code):
+        return redirect("party:dual_community", code=report.region_code)
+    return redirect("party:dual_unit", pk=(report.organization or report.member.organization).pk)
+
+
+@resident_required
+@require_http_methods(["GET", "POST"])
+def me_dual(request):
+    """党员报到: an in-service member, signed in as a resident linked to their person,
+    reports to the community where they live."""
+    resident = request.resident
+    member = (
+        PartyMember.objects.filter(person_id=resident.person_id, left_on__isnull=True)
+        .select_related("organization", "person")
+        .first()
+        if resident.person_id
+        else None
+    )
+    report = member.dual_reports.filter(ended_on__isnull=True).first() if member else None
+    error = ""
+    if request.method == "POST" and member is not None:
+        try:
+            services.member_report(actor=Actor.of_resident(resident), member=member)
+        except DomainError as refusal:
+            error = refusal.message
+        else:
+            messages.success(request, "已向居住地社区报到。")
+            return redirect("me:dual")
+    home = region_get_any(code=community_of(member.person.region_code)) if member else None
+    return render(
+        request,
+        "party/me_dual.html",
+        {
+            "resident": resident,
+            "member": member,
+            "report": report,
+            "home": home,
+            "in_service": member is not None
+            and member.organization.kind in PartyOrganization.UNITS,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

@@ -97,6 +97,8 @@ def region_detail(request, code: str):
         "can_manage": has_permission(user, "regions.manage", code),
         "can_people": has_permission(user, "people.view", code),
         "can_riders": has_permission(user, "residents.riders", code),
+        "can_dual": region.level == Region.Level.COMMUNITY
+        and has_permission(user, "party.dual", code),
         "party_counts": organization_counts(user=user, region_code=code)
         if has_permission(user, "party.view", code)
         else None,
