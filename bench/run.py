@@ -4,6 +4,7 @@ python bench/run.py            all of them
 python bench/run.py roster     roster import and person search (issue: foundation)
 python bench/run.py intake     request intake, queues and figures (issue: requests)
 python bench/run.py points     ledger posting and rankings (issue: activities and points)
+python bench/run.py party      completeness report and overview at 7,000 branches (issue: party)
 """
 
 import subprocess
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["roster", "intake", "points"]
+BENCHMARKS = ["roster", "intake", "points", "party"]
 
 
 def main() -> int:

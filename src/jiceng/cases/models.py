@@ -164,7 +164,12 @@ class Case(models.Model):
     # Who reported it, where the reporter serves (党建引领): a captain for their building,
     # a rider (红骑手) on their round, a property company's part-time grid worker.
     reported_as = models.CharField(
-        "上报身份", max_length=16, choices=ReportedAs.choices, blank=True, default=""
+        "上报身份",
+        max_length=16,
+        choices=ReportedAs.choices,
+        blank=True,
+        default="",
+        db_default="",  # rows written by COPY (the demo's history) leave it out
     )
     status = models.CharField(
         "状态", max_length=16, choices=Status.choices, default=Status.RECEIVED

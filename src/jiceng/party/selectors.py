@@ -353,10 +353,13 @@ class Completeness:
         return [(Meeting.Kind(k).label, self.held.get(k, 0), n) for k, n in self.required.items()]
 
 
-def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
+def completeness(
+    *, user, region_code: str, quarter: str, summary: bool = False
+) -> list[Completeness]:
     """组织生活完成情况: every open branch under `region_code`, by region and name, for
     the quarter — in four queries whatever the number of branches. A branch's secretary
-    (who holds no region) sees their own branch."""
+    (who holds no region) sees their own branch. With `summary`, the rows carry neither
+    name nor place nor order (what the overview counts)."""
     require(user, "party.view", region_code if scopes(user, "party.view") else None)
     first, last = quarter_bounds(quarter)
     branches = _organizations(user).filter(
@@ -364,7 +367,12 @@ def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
         kind__in=(*PartyOrganization.BRANCHES, K.GENERAL_BRANCH),
         closed_on__isnull=True,
     )
-    rows = list(branches.order_by("region_code", "name").values_list("pk", "name", "region_code"))
+    if summary:
+        rows = [(pk, "", "") for pk in branches.values_list("pk", flat=True).order_by()]
+    else:
+        rows = list(
+            branches.order_by("region_code", "name").values_list("pk", "name", "region_code")
+        )
     held: dict[int, dict] = {}
     for org, kind, n in (
         Meeting.objects.filter(
@@ -381,6 +389,7 @@ def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
         Appointment.objects.filter(organization__in=branches, ended_on__isnull=True)
         .exclude(post=Appointment.Post.SECRETARY)
         .values_list("organization", flat=True)
+        .order_by()
         .distinct()
     )
     with_groups = set(
@@ -388,18 +397,17 @@ def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
             parent__in=branches, kind=K.BUILDING_GROUP, closed_on__isnull=True
         )
         .values_list("parent", flat=True)
+        .order_by()
         .distinct()
     )
-    rhythm = settings.JICENG_PARTY_RHYTHM
+    rhythm = {kind: n for kind, n in settings.JICENG_PARTY_RHYTHM.items() if n}
     result = []
     for pk, name, code in rows:
-        required = {
-            kind: n
-            for kind, n in rhythm.items()
-            if n
-            and (kind != "committee" or pk in with_committee)
-            and (kind != "group" or pk in with_groups)
-        }
+        required = dict(rhythm)
+        if pk not in with_committee:
+            required.pop("committee", None)
+        if pk not in with_groups:
+            required.pop("group", None)
         result.append(Completeness(pk, name, code, held.get(pk, {}), required))
     return result
 
@@ -465,10 +473,17 @@ def overview(*, user, region_code: str) -> Overview:
     grids = Region.objects.filter(code__within=region_code, level=Region.Level.GRID)
     branches = under.filter(kind__in=PartyOrganization.BRANCHES)
     members = PartyMember.objects.filter(region_code__within=region_code, left_on__isnull=True)
-    categories = dict(members.values_list("category").annotate(n=Count("pk")).order_by())
     year_ago = today - datetime.timedelta(days=365) + PROBATION_NOTICE
+    # The members' figures in one pass over them.
+    probationary = Q(category=PartyMember.Category.PROBATIONARY)
+    counted = members.aggregate(
+        **{c: Count("pk", filter=Q(category=c)) for c in PartyMember.Category.values},
+        without_person=Count("pk", filter=Q(person__isnull=True)),
+        probation_due=Count("pk", filter=probationary & Q(joined_on__lte=year_ago)),
+        mobile=Count("pk", filter=~Q(mobility="")),
+    )
     quarter = quarter_of(today)
-    rows = completeness(user=user, region_code=region_code, quarter=quarter)
+    rows = completeness(user=user, region_code=region_code, quarter=quarter, summary=True)
     buildings = Building.objects.filter(region_code__within=region_code)
     reported = DualReport.objects.filter(region_code__within=region_code, ended_on__isnull=True)
     property_posts = Membership.objects.filter(
@@ -485,12 +500,10 @@ def overview(*, user, region_code: str) -> Overview:
         branches=branches.count(),
         without_secretary=without_secretary(branches).count(),
         terms_due=terms_due(user=user, region_code=region_code).count(),
-        members={c: categories.get(c, 0) for c in PartyMember.Category.values},
-        without_person=members.filter(person__isnull=True).count(),
-        probation_due=members.filter(
-            category=PartyMember.Category.PROBATIONARY, joined_on__lte=year_ago
-        ).count(),
-        mobile=members.exclude(mobility="").count(),
+        members={c: counted[c] for c in PartyMember.Category.values},
+        without_person=counted["without_person"],
+        probation_due=counted["probation_due"],
+        mobile=counted["mobile"],
         quarter=quarter,
         behind=sum(1 for r in rows if r.behind),
         committee_members=Appointment.objects.filter(

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='case',
             name='reported_as',
-            field=models.CharField(blank=True, choices=[('captain', '楼栋长（单元长、胡同长）'), ('rider', '红骑手'), ('property', '物业兼职网格员')], default='', max_length=16, verbose_name='上报身份'),
+            field=models.CharField(blank=True, choices=[('captain', '楼栋长（单元长、胡同长）'), ('rider', '红骑手'), ('property', '物业兼职网格员')], db_default='', default='', max_length=16, verbose_name='上报身份'),
         ),
     ]
