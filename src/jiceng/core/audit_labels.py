@@ -46,6 +46,7 @@ ACTIONS = {
     "party.member_full": "预备党员转正",
     "party.member_link": "党员关联实有人口",
     "party.dual_report": "双报到登记",
+    "party.probation_remind": "提醒预备期满",
     "party.dual_end": "结束双报到",
     "party.dual_evaluate": "社区评价双报到",
     "party.dual_export": "导出双报到年度报告",

@@ -56,6 +56,9 @@ SMS_TEMPLATES = {
     "party_meeting_notice": (
         "{organization}定于{starts}在{place}召开{kind}：{title}，请准时参加；不能参加请向支部请假。"
     ),
+    "party_probation_due": (
+        "{organization}预备党员{name}的预备期将于{ends}期满，请按期召开支部党员大会讨论其转正。"
+    ),
     "case_received": "您反映的问题已收到，查询码 {code}。查看办理进度：{url}",
     "case_closed": "您反映的问题（查询码 {code}）已办结，请查看结果并评价：{url}",
     "case_link": "您反映的问题（查询码 {code}）的专属查看链接：{url}",

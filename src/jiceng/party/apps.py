@@ -7,9 +7,19 @@ class PartyConfig(AppConfig):
     verbose_name = "党组织"
 
     def ready(self) -> None:
+        import datetime
+
+        from jiceng.core import schedule
         from jiceng.gatherings.kinds import Kind, declare
-        from jiceng.party import imports, selectors
+        from jiceng.party import imports, selectors, services
         from jiceng.places.imports import Importer, register_importer
+
+        # A month before a probation ends, the branch's keepers are texted (once).
+        schedule.register(
+            "party.probation_reminders",
+            services.probation_reminders,
+            every=datetime.timedelta(days=1),
+        )
 
         # Each organization-life meeting is a gathering of this kind: the keepers of its
         # branch (its secretary and organization member, the department above) organize it.

@@ -18,7 +18,7 @@ from jiceng.accounts.models import User
 from jiceng.accounts.roles import ADMINISTRATOR_ROLES
 from jiceng.accounts.selectors import held_roles
 from jiceng.accounts.services import assignment_end, assignment_grant
-from jiceng.core import audit, refusals, throttle
+from jiceng.core import audit, outbox, refusals, throttle
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.calendar import DAY, WorkCalendar
@@ -52,7 +52,7 @@ from jiceng.party.models import (
     Twinning,
     term_years,
 )
-from jiceng.party.selectors import member_list
+from jiceng.party.selectors import PROBATION_NOTICE, member_list
 from jiceng.party.workflow import PROCESS
 from jiceng.places.models import Person, Region
 from jiceng.places.selectors import person_get, region_get_any
@@ -1310,3 +1310,63 @@ def dual_evaluate(
         detail={"year": year, "grade": grade, "before": before},
     )
     return evaluation
+
+
+# --- reminders (the worker's schedule) -----------------------------------------------------
+
+
+def probation_reminders(*, actor: Actor) -> int:
+    """预备期满提醒: a month before a probationary member's year ends, the secretary (and
+    organization member) whose post carries an account is texted once, by the outbox, to
+    hold the assembly that decides on 转正; each reminder is audited on the member. Keyed
+    by member, date and recipient: safe to run twice, and a probation extended is reminded
+    again. Returns the messages queued."""
+    from jiceng.core.models import OutboxMessage
+
+    today = timezone.localdate()
+    due = PartyMember.objects.filter(
+        category=PartyMember.Category.PROBATIONARY,
+        left_on__isnull=True,
+        joined_on__lte=today - datetime.timedelta(days=365) + PROBATION_NOTICE,
+    ).select_related("organization")
+    keepers: dict[int, list[User]] = {}
+    for appointment in Appointment.objects.filter(
+        organization__in=due.values("organization"),
+        ended_on__isnull=True,
+        post__in=list(Appointment.ASSIGNED),
+        account__isnull=False,
+        account__is_active=True,
+    ).select_related("account"):
+        keepers.setdefault(appointment.organization_id, []).append(appointment.account)
+    planned: list[tuple[PartyMember, outbox.Message]] = []
+    for member in due:
+        ends = member.probation_ends_on
+        for user in keepers.get(member.organization_id, []):
+            if clear(user.phone):
+                message = outbox.sms(
+                    phone=user.phone,
+                    template="party_probation_due",
+                    params={
+                        "organization": member.organization.name[:20],
+                        "name": member.name[:10],
+                        "ends": f"{ends:%-m月%-d日}",
+                    },
+                    key=f"party:probation:{member.pk}:{ends}:{user.pk}",
+                )
+                planned.append((member, message))
+    sent = set(
+        OutboxMessage.objects.filter(key__in=[m.key for _, m in planned]).values_list(
+            "key", flat=True
+        )
+    )
+    planned = [(member, m) for member, m in planned if m.key not in sent]
+    with transaction.atomic():
+        outbox.put([m for _, m in planned])
+        for member in {member.pk: member for member, _ in planned}.values():
+            audit.record(
+                actor=actor,
+                action="party.probation_remind",
+                obj=member,
+                detail={"ends": str(member.probation_ends_on)},
+            )
+    return len(planned)
