@@ -76,6 +76,7 @@ def test_a_branch_from_its_founding_to_a_theme_day_and_a_transfer(
     department.goto("/party/themes/")
     department.get_by_label("月份").fill(f"{timezone.localdate():%Y-%m}")
     department.get_by_label("主题", exact=True).fill("学党章、守党纪")
+    department.once("dialog", lambda dialog: dialog.accept())  # it replaces a month's theme
     department.get_by_role("button", name="发布").click()
     expect(department.get_by_text("学党章、守党纪")).to_be_visible()
 
@@ -151,7 +152,7 @@ def test_a_branch_from_its_founding_to_a_theme_day_and_a_transfer(
     secretary.get_by_role("button", name="全部确认（2 人待确认）").click()
     secretary.goto(f"/party/meetings/{meeting.pk}/")
     secretary.once("dialog", lambda dialog: dialog.accept())
-    secretary.get_by_role("button", name="结束并确认出勤").click()
+    secretary.get_by_role("button", name="结束会议（出勤定稿）").click()
     secretary.get_by_label("会议记录").fill("集体学习党章第一章，交流学习体会。")
     secretary.once("dialog", lambda dialog: dialog.accept())
     secretary.get_by_role("button", name="归档会议记录").click()
