@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -373,8 +374,7 @@ def completeness(
         rows = list(
             branches.order_by("region_code", "name").values_list("pk", "name", "region_code")
         )
-    held: dict[int, dict] = {}
-    for org, kind, n in (
+    counts = (
         Meeting.objects.filter(
             organization__in=branches,
             held_on__range=(first, last),
@@ -383,7 +383,15 @@ def completeness(
         .values_list("organization", "kind")
         .annotate(n=Count("pk"))
         .order_by()
-    ):
+    )
+    # Tens of thousands of plain (id, kind, count) rows: read as the database gives them,
+    # past the ORM's per-row conversion (none of these columns needs one).
+    sql, params = counts.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    held: dict[int, dict] = {}
+    for org, kind, n in found:
         held.setdefault(org, {})[kind] = n
     with_committee = set(
         Appointment.objects.filter(organization__in=branches, ended_on__isnull=True)
