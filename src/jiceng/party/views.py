@@ -977,16 +977,7 @@ def ledger(request, pk: int):
     year = whole_number(request.GET.get("year", "")) or timezone.localdate().year
     if not 2000 <= year <= 2100:
         raise NotFound()
-    content = io.BytesIO()
-    imports.write_ledger(actor=Actor.of(request), organization=org, year=year, target=content)
-    response = HttpResponse(
-        content.getvalue(),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"{org.name}{year}年台账.xlsx"
-    )
-    return response
+    return _workbook(imports.write_ledger, request, org, year, f"{org.name}{year}年台账.xlsx")
 
 
 @require_GET
@@ -1106,15 +1097,20 @@ def dual_year(request, pk: int, year: int):
     org = selectors.organization_get(user=request.user, pk=pk)
     if org.kind not in PartyOrganization.UNITS or not 2000 <= year <= 2100:
         raise NotFound()
+    return _workbook(
+        imports.write_dual_year, request, org, year, f"{org.name}{year}年双报到报告.xlsx"
+    )
+
+
+def _workbook(write, request, org: PartyOrganization, year: int, name: str) -> HttpResponse:
+    """A branch's workbook of a year (the ledger, the 双报到 report), written by `write`."""
     content = io.BytesIO()
-    imports.write_dual_year(actor=Actor.of(request), organization=org, year=year, target=content)
+    write(actor=Actor.of(request), organization=org, year=year, target=content)
     response = HttpResponse(
         content.getvalue(),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"{org.name}{year}年双报到报告.xlsx"
-    )
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 
