@@ -644,8 +644,9 @@ class DualReport(models.Model):
         return f"{self.get_kind_display()} {self.region_code}"
 
     @property
-    def reporter(self):
-        return self.organization if self.kind == self.Kind.UNIT else self.member
+    def unit(self) -> PartyOrganization:
+        """The unit's party organization: the one reporting, or the member's branch."""
+        return self.organization or self.member.organization
 
 
 class DualEvaluation(models.Model):

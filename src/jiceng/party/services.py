@@ -1257,8 +1257,7 @@ def _report_keeper(actor: Actor, report: DualReport) -> None:
     """Who may end a report: the community it is made to, or who keeps the reporter."""
     if has_permission(actor, "party.dual", report.region_code):
         return
-    organization = report.organization or report.member.organization
-    _require_branch(actor, organization)
+    _require_branch(actor, report.unit)
 
 
 @transaction.atomic

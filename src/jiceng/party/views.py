@@ -1141,10 +1141,9 @@ def _dual_report(user, pk: int) -> DualReport:
     )
     if report is None:
         raise NotFound()
-    reporter = report.organization or report.member.organization
     if not (
         has_permission(user, "party.dual", report.region_code)
-        or has_permission(user, "party.branch", obj=reporter)
+        or has_permission(user, "party.branch", obj=report.unit)
     ):
         raise NotFound()
     return report
@@ -1177,7 +1176,7 @@ def dual_end(request, pk: int):
         messages.error(request, refusal.message)
     if has_permission(request.user, "party.dual", report.region_code):
         return redirect("party:dual_community", code=report.region_code)
-    return redirect("party:dual_unit", pk=(report.organization or report.member.organization).pk)
+    return redirect("party:dual_unit", pk=report.unit.pk)
 
 
 @resident_required

@@ -137,7 +137,3 @@ class Rider(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform} {self.resident.label}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.ended_on is None
