@@ -358,7 +358,7 @@ def completeness(
     *, user, region_code: str, quarter: str, summary: bool = False
 ) -> list[Completeness]:
     """组织生活完成情况: every open branch under `region_code`, by region and name, for
-    the quarter — in four queries whatever the number of branches. A branch's secretary
+    the quarter — in two queries whatever the number of branches. A branch's secretary
     (who holds no region) sees their own branch. With `summary`, the rows carry neither
     name nor place nor order (what the overview counts)."""
     require(user, "party.view", region_code if scopes(user, "party.view") else None)
@@ -368,56 +368,53 @@ def completeness(
         kind__in=(*PartyOrganization.BRANCHES, K.GENERAL_BRANCH),
         closed_on__isnull=True,
     )
-    if summary:
-        rows = [(pk, "", "") for pk in branches.values_list("pk", flat=True).order_by()]
-    else:
-        rows = list(
-            branches.order_by("region_code", "name").values_list("pk", "name", "region_code")
-        )
+    rhythm = {kind: n for kind, n in settings.JICENG_PARTY_RHYTHM.items() if n}
+    # The quarter's meetings with minutes filed, one row per branch with a count per kind.
     counts = (
         Meeting.objects.filter(
             organization__in=branches,
             held_on__range=(first, last),
             minutes_filed_at__isnull=False,
         )
-        .values_list("organization", "kind")
-        .annotate(n=Count("pk"))
+        .values_list("organization")
+        .annotate(**{kind: Count("pk", filter=Q(kind=kind)) for kind in rhythm})
         .order_by()
     )
-    # Tens of thousands of plain (id, kind, count) rows: read as the database gives them,
-    # past the ORM's per-row conversion (none of these columns needs one).
-    sql, params = counts.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    held: dict[int, dict] = {}
-    for org, kind, n in found:
-        held.setdefault(org, {})[kind] = n
-    with_committee = set(
-        Appointment.objects.filter(organization__in=branches, ended_on__isnull=True)
-        .exclude(post=Appointment.Post.SECRETARY)
-        .values_list("organization", flat=True)
-        .order_by()
-        .distinct()
+    held = {}
+    for org, *n in _fetch(counts) if rhythm else ():
+        held[org] = {kind: k for kind, k in zip(rhythm, n, strict=True) if k}
+    # Each branch, with whether it has a committee and groups (what it must hold).
+    committee = Appointment.objects.filter(
+        organization=OuterRef("pk"), ended_on__isnull=True
+    ).exclude(post=Appointment.Post.SECRETARY)
+    groups = PartyOrganization.objects.filter(
+        parent=OuterRef("pk"), kind=K.BUILDING_GROUP, closed_on__isnull=True
     )
-    with_groups = set(
-        PartyOrganization.objects.filter(
-            parent__in=branches, kind=K.BUILDING_GROUP, closed_on__isnull=True
-        )
-        .values_list("parent", flat=True)
-        .order_by()
-        .distinct()
+    place = () if summary else ("name", "region_code")
+    rows = (
+        branches.annotate(has_committee=Exists(committee), has_groups=Exists(groups))
+        .order_by(*(("region_code", "name") if place else ()))
+        .values_list("pk", "has_committee", "has_groups", *place)
     )
-    rhythm = {kind: n for kind, n in settings.JICENG_PARTY_RHYTHM.items() if n}
     result = []
-    for pk, name, code in rows:
+    for pk, has_committee, has_groups, *where in _fetch(rows):
         required = dict(rhythm)
-        if pk not in with_committee:
+        if not has_committee:
             required.pop("committee", None)
-        if pk not in with_groups:
+        if not has_groups:
             required.pop("group", None)
+        name, code = where or ("", "")
         result.append(Completeness(pk, name, code, held.get(pk, {}), required))
     return result
+
+
+def _fetch(rows: QuerySet) -> list[tuple]:
+    """Thousands of plain rows (ids, names, counts, flags), read as the database gives
+    them, past the ORM's per-row conversion (none of these columns needs one)."""
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 # --- the organization department's overview ------------------------------------------------
