@@ -421,52 +421,90 @@ def write_ledger(*, actor: Actor, organization: PartyOrganization, year: int, ta
 
 
 def write_dual_year(*, actor: Actor, organization: PartyOrganization, year: int, target) -> int:
-    """双报到年度报告 of a unit: where it and each of its in-service members reported, what
-    each did there in `year` (volunteer activities attended, service hours) and how the
-    community rated them; names only, audited. Returns the members written."""
+    """双报到年度报告 of a unit: where it and each of its in-service members reported, for
+    every report in force at some time in `year` (one ended that year, and the one that
+    followed it, are both rows), what each did there in the days it was in force
+    (volunteer activities attended in that community, service hours) and how the
+    community rated it that year, with its comment. Names with the masked ID number (two
+    members of one name stay apart), audited. Returns the member rows written."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
 
-    from jiceng.party.models import DualEvaluation
-    from jiceng.party.selectors import dual_of_unit, participation
+    from jiceng.party.selectors import dual_of_unit_in, dual_year_of
     from jiceng.places.region_names import region_names
 
     require(actor, "party.branch", obj=organization)
-    own, reports = dual_of_unit(organization)
-    grades = {
-        e.report_id: e.get_grade_display()
-        for e in DualEvaluation.objects.filter(
-            report__in=[r for r in [own, *reports] if r], year=year
-        )
-    }
-    done = participation([r.member.person_id for r in reports if r.member.person_id], year)
-    names = region_names([r.region_code for r in [own, *reports] if r])
+    own, reports = dual_of_unit_in(organization, year)
+    dual_year_of([*own, *reports], year)
+    names = region_names([r.region_code for r in [*own, *reports]])
     workbook = Workbook(write_only=True)
-    unit = workbook.create_sheet("单位报到")
-    unit.append(["单位党组织", "报到社区", "报到日期", "服务承诺", f"{year}年社区评价"])
-    if own is not None:
+    wrapped = Alignment(wrap_text=True, vertical="top")
+
+    def sheet(title: str, columns: list[tuple[str, int]]):
+        # Widths before the first row: a write-only sheet writes its columns first.
+        made = workbook.create_sheet(title)
+        for index, (_, width) in enumerate(columns, start=1):
+            made.column_dimensions[get_column_letter(index)].width = width
+        made.append([label for label, _ in columns])
+        return made
+
+    def long_text(target_sheet, value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(target_sheet, value=safe_cell(value) or None)
+        cell.alignment = wrapped
+        return cell
+
+    def grade(report) -> str:
+        return report.evaluation.get_grade_display() if report.evaluation else "未评价"
+
+    def comment(report) -> str:
+        return report.evaluation.comment if report.evaluation else ""
+
+    unit = sheet(
+        "单位报到",
+        [
+            ("单位党组织", 28), ("报到社区", 24), ("报到日期", 12), ("结束日期", 12),
+            ("服务承诺", 60), ("参加志愿服务（人次）", 12), ("服务时长（小时）", 12),
+            (f"{year}年社区评价", 12), ("社区评语", 40),
+        ],
+    )  # fmt: skip
+    for report in own:
         unit.append(
             [
                 safe_cell(organization.name),
-                names.get(own.region_code, own.region_code),
-                own.reported_on,
-                safe_cell(own.commitments),
-                grades.get(own.pk, "未评价"),
-            ]
-        )
-    people = workbook.create_sheet("在职党员报到")
-    people.append(
-        ["姓名", "报到社区", "报到日期", "参加志愿服务（次）", "服务时长（小时）", "社区评价"]
-    )
-    for report in reports:
-        count, hours = done.get(report.member.person_id, (0, 0))
-        people.append(
-            [
-                safe_cell(report.member.name),
                 names.get(report.region_code, report.region_code),
                 report.reported_on,
-                count,
-                float(hours),
-                grades.get(report.pk, "未评价"),
+                report.ended_on,
+                long_text(unit, report.commitments),
+                report.activities,
+                float(report.hours),
+                grade(report),
+                long_text(unit, comment(report)),
+            ]
+        )
+    people = sheet(
+        "在职党员报到",
+        [
+            ("姓名", 12), ("身份证号", 22), ("报到社区", 24), ("报到日期", 12), ("结束日期", 12),
+            ("参加志愿服务（次）", 12), ("服务时长（小时）", 12), (f"{year}年社区评价", 12),
+            ("社区评语", 40),
+        ],
+    )  # fmt: skip
+    for report in reports:
+        member = report.member
+        number = member.person.id_number if member.person_id else member.id_number
+        people.append(
+            [
+                safe_cell(member.name),
+                mask_id_number(clear(number)),
+                names.get(report.region_code, report.region_code),
+                report.reported_on,
+                report.ended_on,
+                report.activities,
+                float(report.hours),
+                grade(report),
+                long_text(people, comment(report)),
             ]
         )
     workbook.save(target)

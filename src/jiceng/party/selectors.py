@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils import timezone
 from jiceng.core.access import has_permission, reach_q, require, scope_filter, scopes
 from jiceng.core.deadlines import Clock, open_deadlines, with_warn_at
 from jiceng.core.errors import NotFound
-from jiceng.core.region_codes import county_of
+from jiceng.core.region_codes import county_of, is_within
 from jiceng.gatherings.kinds import Note
 from jiceng.party.models import (
     Appointment,
@@ -538,49 +538,122 @@ def overview(*, user, region_code: str) -> Overview:
 # --- 双报到 ---------------------------------------------------------------------------------
 
 
-def dual_to_community(*, user, code: str) -> list:
-    """The units and members reported to a community and not ended, each with this
-    year's evaluation (`evaluation`): for the community, and for who keeps the register."""
+def dual_to_community(*, user, code: str) -> QuerySet:
+    """The units and members reported to a community and not ended: for the community,
+    and for who keeps the register. Read a page of them through `dual_year_of`."""
     if not (has_permission(user, "party.dual", code) or has_permission(user, "party.manage", code)):
         raise NotFound()
-    reports = list(
+    return (
         DualReport.objects.filter(region_code=code, ended_on__isnull=True)
-        .select_related("organization", "member__organization")
+        .select_related("organization", "member__organization", "member__person")
         .order_by("kind", "reported_on", "pk")
     )
-    year = timezone.localdate().year
-    graded = {e.report_id: e for e in DualEvaluation.objects.filter(report__in=reports, year=year)}
-    for report in reports:
-        report.evaluation = graded.get(report.pk)
-    return reports
 
 
-def dual_of_unit(organization: PartyOrganization) -> tuple[DualReport | None, list[DualReport]]:
+def dual_of_unit(organization: PartyOrganization) -> tuple[DualReport | None, QuerySet]:
     """A unit's own report, and its members' reports to where they live (not ended)."""
     own = organization.dual_reports.filter(ended_on__isnull=True).first()
-    members = list(
+    members = (
         DualReport.objects.filter(member__organization=organization, ended_on__isnull=True)
-        .select_related("member")
-        .order_by("region_code", "member__name")
+        .select_related("member__person")
+        .order_by("region_code", "member__name", "pk")
     )
     return own, members
 
 
-def participation(persons, year: int) -> dict[int, tuple[int, Decimal]]:
-    """Person id → (volunteer activities attended in `year`, service hours): what a
-    reported member did in the community, read from the activities' attendance."""
+def _active_in(year: int) -> Q:
+    return Q(reported_on__lte=datetime.date(year, 12, 31)) & (
+        Q(ended_on__isnull=True) | Q(ended_on__gte=datetime.date(year, 1, 1))
+    )
+
+
+def dual_of_unit_in(
+    organization: PartyOrganization, year: int
+) -> tuple[list[DualReport], list[DualReport]]:
+    """A unit's own reports and its members' that were in force at some time in `year`
+    (ended since, or replaced by a report elsewhere, included): the year report's rows."""
+    own = list(organization.dual_reports.filter(_active_in(year)).order_by("reported_on", "pk"))
+    members = list(
+        DualReport.objects.filter(_active_in(year), member__organization=organization)
+        .select_related("member__person")
+        .order_by("member__name", "member_id", "reported_on", "pk")
+    )
+    return own, members
+
+
+def dual_year_of(reports, year: int) -> list[DualReport]:
+    """The reports, each with its community's evaluation of `year` (`evaluation`, or
+    None) and what was done there (`activities`, `hours`: see `participation`)."""
+    reports = list(reports)
+    graded = {e.report_id: e for e in DualEvaluation.objects.filter(report__in=reports, year=year)}
+    done = participation(reports, year)
+    for report in reports:
+        report.evaluation = graded.get(report.pk)
+        report.activities, report.hours = done[report.pk]
+    return reports
+
+
+def _window(report: DualReport, year: int) -> tuple[datetime.date, datetime.date]:
+    """The days of `year` the report was in force."""
+    year_end = datetime.date(year, 12, 31)
+    start = max(report.reported_on, datetime.date(year, 1, 1))
+    return start, min(report.ended_on or year_end, year_end)
+
+
+def participation(reports, year: int) -> dict[int, tuple[int, Decimal]]:
+    """Report id → (volunteer activities attended, service hours) in `year`, read from
+    the activities' confirmed attendance: only activities held in the community reported
+    to (or below it), on the days the report was in force. A member's report counts the
+    member's person; a unit's counts its members' (each until they left), since what the
+    unit commits to is done by its members. Two queries, however many reports."""
     from jiceng.gatherings.models import SignUp
 
-    rows = (
-        SignUp.objects.filter(
-            gathering__kind="activity",
-            gathering__starts_at__year=year,
-            attendance=SignUp.Attendance.CONFIRMED,
+    reports = list(reports)
+    who: dict[int, list[tuple[int, datetime.date | None]]] = {}  # report → (person, left on)
+    for report in reports:
+        if report.member_id and report.member.person_id:
+            who[report.pk] = [(report.member.person_id, None)]
+    units = {report.organization_id for report in reports if report.organization_id}
+    if units:
+        staff: dict[int, list[tuple[int, datetime.date | None]]] = {}
+        for organization, person, left_on in (
+            PartyMember.objects.filter(organization__in=units, person__isnull=False)
+            .exclude(left_on__lt=datetime.date(year, 1, 1))
+            .values_list("organization", "person", "left_on")
+        ):
+            staff.setdefault(organization, []).append((person, left_on))
+        for report in reports:
+            if report.organization_id:
+                who[report.pk] = staff.get(report.organization_id, [])
+    persons = {person for pairs in who.values() for person, _ in pairs}
+    attended: dict[int, list[tuple[str, datetime.date, Decimal]]] = {}
+    if persons:
+        places = Q()
+        for code in {report.region_code for report in reports}:
+            places |= Q(gathering__region_code__within=code)
+        rows = (
+            SignUp.objects.filter(
+                places,
+                gathering__kind="activity",
+                gathering__starts_at__year=year,
+                attendance=SignUp.Attendance.CONFIRMED,
+            )
+            .filter(Q(person__in=persons) | Q(resident__person__in=persons))
+            .annotate(who=Coalesce("person", "resident__person"))
+            .values_list("who", "gathering__region_code", "gathering__starts_at", "hours")
+            .order_by()
         )
-        .filter(Q(person__in=persons) | Q(resident__person__in=persons))
-        .annotate(who=Coalesce("person", "resident__person"))
-        .values("who")
-        .annotate(n=Count("pk"), hours=Sum("hours"))
-        .order_by()
-    )
-    return {row["who"]: (row["n"], row["hours"] or Decimal(0)) for row in rows}
+        for person, region_code, starts_at, hours in rows:
+            day = timezone.localtime(starts_at).date()
+            attended.setdefault(person, []).append((region_code, day, hours or Decimal(0)))
+    done = {}
+    for report in reports:
+        start, end = _window(report, year)
+        count, total = 0, Decimal(0)
+        for person, left_on in who.get(report.pk, []):
+            last = min(end, left_on) if left_on else end
+            for region_code, day, hours in attended.get(person, []):
+                if start <= day <= last and is_within(region_code, report.region_code):
+                    count, total = count + 1, total + hours
+        done[report.pk] = (count, total)
+    return done

@@ -1278,17 +1278,22 @@ def dual_report_end(*, actor: Actor, report: DualReport, reason: str) -> DualRep
 def dual_evaluate(
     *, actor: Actor, report: DualReport, year: int, grade: str, comment: str = ""
 ) -> DualEvaluation:
-    """The community's evaluation of a unit or member reported to it, for a year that has
-    begun; given again the same year, it replaces the first (both in the audit trail)."""
+    """The community's evaluation of a unit or member reported to it and not ended, for a
+    year that has begun; given again the same year, it replaces the first (the audit
+    trail keeps what it replaced). An ended report is no longer listed by the community,
+    so it is no longer rated."""
     actor = actor_required(actor)
     require(actor, "party.dual", report.region_code)
+    locked = DualReport.objects.select_for_update().get(pk=report.pk)
+    if locked.ended_on is not None:
+        raise DomainError("该报到已结束，不能再评价。", code="report_ended")
     if grade not in DualEvaluation.Grade.values:
         raise DomainError("请选择评价等次。", code="grade_unknown", field="grade")
-    if not report.reported_on.year <= year <= timezone.localdate().year:
+    if not locked.reported_on.year <= year <= timezone.localdate().year:
         raise DomainError("评价年度应在报到之后、不晚于今年。", code="year_invalid", field="year")
     comment = _text(comment, label="评语", field="comment", limit=500, required=False)
     evaluation, created = DualEvaluation.objects.select_for_update().get_or_create(
-        report=report,
+        report=locked,
         year=year,
         defaults={
             "grade": grade,
@@ -1297,7 +1302,7 @@ def dual_evaluate(
             "evaluated_at": timezone.now(),
         },
     )
-    before = None if created else evaluation.grade
+    before = None if created else {"grade": evaluation.grade, "comment": evaluation.comment}
     if not created:
         evaluation.grade, evaluation.comment = grade, comment
         evaluation.evaluated_by, evaluation.evaluated_at = actor.user, timezone.now()
@@ -1305,8 +1310,8 @@ def dual_evaluate(
     audit.record(
         actor=actor,
         action="party.dual_evaluate",
-        obj=report,
-        detail={"year": year, "grade": grade, "before": before},
+        obj=locked,
+        detail={"year": year, "grade": grade, "comment": comment, "before": before},
     )
     return evaluation
 

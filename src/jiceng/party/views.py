@@ -1038,6 +1038,7 @@ def dual_unit(request, pk: int):
     if org.kind not in PartyOrganization.UNITS:
         raise NotFound()
     own, reports = selectors.dual_of_unit(org)
+    page = page_of(request, reports, 50)
     communities = _communities(county_of(org.region_code))
     unit_form = UnitReportForm(
         request.POST if request.POST.get("form") == "unit" else None,
@@ -1083,7 +1084,7 @@ def dual_unit(request, pk: int):
         {
             "org": org,
             "own": own,
-            "reports": reports,
+            "page": page,
             "unit_form": unit_form,
             "member_form": member_form,
             "years": [year, year - 1],
@@ -1116,18 +1117,20 @@ def _workbook(write, request, org: PartyOrganization, year: int, name: str) -> H
 
 @require_GET
 def dual_community(request, code: str):
-    """双报到 at a community: the units and in-service members reported to it, and its
-    evaluation of each this year."""
+    """双报到 at a community: the units and in-service members reported to it, what each
+    did here this year, and its evaluation of each this year."""
     user = request.user
-    reports = selectors.dual_to_community(user=user, code=code)
+    year = timezone.localdate().year
+    page = page_of(request, selectors.dual_to_community(user=user, code=code), 50)
+    page.object_list = selectors.dual_year_of(page.object_list, year)
     return render(
         request,
         "party/dual_community.html",
         {
             "region": region_get_any(code=code),
-            "reports": reports,
+            "page": page,
             "grades": DualEvaluation.Grade.choices,
-            "year": timezone.localdate().year,
+            "year": year,
             "may_evaluate": has_permission(user, "party.dual", code),
         },
     )
@@ -1174,7 +1177,10 @@ def dual_end(request, pk: int):
         messages.success(request, "已结束报到。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
-    if has_permission(request.user, "party.dual", report.region_code):
+    # Back to the page it was ended from: the unit's (which says so), else the community's.
+    if request.POST.get("back") != "unit" and has_permission(
+        request.user, "party.dual", report.region_code
+    ):
         return redirect("party:dual_community", code=report.region_code)
     return redirect("party:dual_unit", pk=report.unit.pk)
 
@@ -1203,6 +1209,9 @@ def me_dual(request):
             messages.success(request, "已向居住地社区报到。")
             return redirect("me:dual")
     home = region_get_any(code=community_of(member.person.region_code)) if member else None
+    # The community the report was made to: entered by the branch, or made before a move,
+    # it need not be where the register says they live now.
+    reported_to = region_get_any(code=report.region_code) if report else None
     return render(
         request,
         "party/me_dual.html",
@@ -1210,6 +1219,7 @@ def me_dual(request):
             "resident": resident,
             "member": member,
             "report": report,
+            "reported_to": reported_to,
             "home": home,
             "in_service": member is not None
             and member.organization.kind in PartyOrganization.UNITS,
