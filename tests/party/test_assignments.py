@@ -13,6 +13,7 @@ from jiceng.core.actors import Actor
 from jiceng.core.errors import NotFound
 from jiceng.party import selectors
 from jiceng.party.models import PartyMember
+from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory, staff
 from tests.factories import resident as make_resident
 
@@ -161,3 +162,10 @@ def test_a_secretary_post_is_listed_and_revoked_like_a_role(branches, world, cli
     membership_revoke(actor=Actor.staff(admin), membership=post)
     secretary = type(secretary).objects.get(pk=secretary.pk)
     assert not has_permission(Actor.staff(secretary), "party.view", obj=first)
+
+
+def test_a_secretarys_home_names_their_branch(branches):
+    first, second, secretary = branches
+    page = client_for(secretary).get("/").content.decode()
+    assert f'href="/party/o/{first.pk}/"' in page and first.name in page
+    assert second.name not in page

@@ -797,7 +797,8 @@ class Builder:
             joined = earliest + datetime.timedelta(
                 days=rng.randrange(max(1, (latest - earliest).days))
             )
-            joined = min(joined, latest)
+            # a probationary member joined within the last year (预备期一年)
+            joined = min(joined, latest) if full else latest
             member = (
                 self.ids.take(PartyMember),
                 grid_code,
@@ -958,6 +959,7 @@ class Builder:
         step = len(self.urban_grids) / share
         self.branch_codes = {self.urban_grids[int(i * step)] for i in range(share)}
         departments = self._departments()
+        self.counties = sorted({county_of(plan.code) for plan in plans})
         with self._writing():
             self._staff_headquarters()
         for plan in plans:
@@ -997,7 +999,8 @@ class Builder:
     def _requests(self) -> None:
         """The request catalogue, an Open311 key for the demo's client app, this year's
         requests, and recent patrols."""
-        catalogue_seed(county_code=COUNTY)
+        for county in self.counties:
+            catalogue_seed(county_code=county)
         raw = "o311_demo_" + secrets.token_urlsafe(18)
         Open311Client.objects.create(
             region_code=COUNTY,
@@ -1076,6 +1079,18 @@ class Builder:
         self.add_user("security", COUNTY, "security_admin")
         self.add_user("security2", COUNTY, "security_admin", login_label="security_admin_2")
         self.add_user("orgdept", COUNTY, "org_department")
+        # The other counties of the demo (曲阜) keep their own register and catalogue.
+        for county in self.counties:
+            if county != COUNTY:
+                self.add_user(
+                    f"admin{county}", county, "county_admin", login_label=f"county_admin_{county}"
+                )
+                self.add_user(
+                    f"orgdept{county}",
+                    county,
+                    "org_department",
+                    login_label=f"org_department_{county}",
+                )
         self.flush_users()
 
     def _town_staff(self, plan: TownPlan) -> None:

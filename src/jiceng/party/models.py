@@ -7,6 +7,7 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from jiceng.core.fields import RegionCodeField
 from jiceng.core.personal import BlindIndexField, PersonalField
@@ -148,6 +149,9 @@ class PartyOrganization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("party:organization", args=[self.pk])
 
     @property
     def is_open(self) -> bool:

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import Substr
+from django.utils import timezone
 
 from jiceng.core.access import assigned, reach_q, require, scope_filter, scope_q, scopes, within
 from jiceng.core.errors import DomainError, NotFound
@@ -162,13 +163,28 @@ def building_captains(*, building: Building) -> list[tuple[BuildingUnit | None, 
     return [(None, captain)] + [(unit, unit.captain) for unit in units]
 
 
+CANDIDATES_SHOWN = 500
+CAPTAIN_MIN_AGE = 18
+
+
 def building_residents(*, user, building: Building) -> list[Person]:
-    """The persons registered in the building, to name a captain among them."""
-    return list(
+    """The adults registered in the building, room by room, to name a captain among
+    them; each with `room` (1单元301) that tells two of one name apart. At most
+    CANDIDATES_SHOWN."""
+    adult_since = timezone.localdate().year - CAPTAIN_MIN_AGE
+    persons = list(
         _persons(user)
         .filter(household__dwelling__building=building)
-        .order_by("household__dwelling__unit__number", "household__dwelling__room", "pk")[:500]
+        .filter(Q(birth_year__lte=adult_since) | Q(birth_year__isnull=True))
+        .annotate(
+            unit_number=F("household__dwelling__unit__number"),
+            room_number=F("household__dwelling__room"),
+        )
+        .order_by("unit_number", "room_number", "pk")[:CANDIDATES_SHOWN]
     )
+    for person in persons:
+        person.room = f"{person.unit_number}单元{person.room_number}"
+    return persons
 
 
 @dataclass

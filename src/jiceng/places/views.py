@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from django import forms
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpResponse
@@ -44,6 +45,10 @@ def home(request):
         for region in roots
         if has_permission(user, "people.view", region.code)
     ]
+    for membership in memberships:  # a branch's secretary: which branch
+        if membership.object_id is not None and membership.building_id is None:
+            model = apps.get_model(membership.object_type)
+            membership.held_at = model._base_manager.filter(pk=membership.object_id).first()
     return render(
         request,
         "places/home.html",
@@ -212,6 +217,7 @@ def building_detail(request, pk: int):
             "candidates": selectors.building_residents(user=user, building=building)
             if may_appoint
             else [],
+            "candidates_shown": selectors.CANDIDATES_SHOWN,
         },
     )
 

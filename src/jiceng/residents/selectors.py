@@ -5,7 +5,7 @@ own selectors then show it to them, masked, as they show it to staff."""
 
 from collections.abc import Iterator
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from jiceng.core.access import BUILDING, Assignment, register_assignments, scope_filter
 from jiceng.core.actors import Actor
@@ -23,16 +23,28 @@ CAPTAIN_PERMISSIONS = frozenset({"people.view", "cases.submit"})
 def captained_buildings(resident: Resident) -> frozenset[int]:
     """The buildings the resident captains, or captains a unit of (one query, kept on the
     resident for the request)."""
+    return frozenset(_captain_posts_held(resident))
+
+
+def _captain_posts_held(resident: Resident) -> dict[int, frozenset[int] | None]:
+    """Building id → the unit numbers the resident captains in it, or None for the whole
+    building (楼栋长、胡同长). A post counts while its holder still lives in the
+    building's grid: whoever moves away stops seeing it, whatever moved them."""
     if not resident.person_id:
-        return frozenset()
+        return {}
     cached = resident.__dict__.get("_captained")
     if cached is None:
         person = resident.person_id
-        cached = frozenset(
-            Building.objects.filter(Q(captain_id=person) | Q(units__captain_id=person))
-            .values_list("pk", flat=True)
-            .distinct()
-        )
+        posts = Building.objects.filter(
+            Q(captain_id=person, captain__region_code=F("region_code"))
+            | Q(units__captain_id=person, units__captain__region_code=F("region_code"))
+        ).values_list("pk", "captain_id", "units__number", "units__captain_id")
+        cached = {}
+        for pk, captain, unit, unit_captain in posts:
+            if captain == person:
+                cached[pk] = None
+            elif unit_captain == person and cached.get(pk, frozenset()) is not None:
+                cached[pk] = cached.get(pk, frozenset()) | {unit}
         resident.__dict__["_captained"] = cached
     return cached
 
@@ -75,11 +87,16 @@ def register() -> None:
 
 
 def captain_buildings(resident: Resident) -> list[Building]:
-    """The buildings a resident captains, in the grid's order, with how they hold each."""
-    ids = captained_buildings(resident)
-    if not ids:
+    """The buildings a resident captains, in the grid's order, each with `units_held`:
+    the unit numbers a 单元长 serves, or None for the whole building."""
+    held = _captain_posts_held(resident)
+    if not held:
         return []
-    return buildings_in_order(Building.objects.filter(pk__in=sorted(ids)))
+    buildings = buildings_in_order(Building.objects.filter(pk__in=sorted(held)))
+    for building in buildings:
+        units = held[building.pk]
+        building.units_held = None if units is None else sorted(units)
+    return buildings
 
 
 def rider_of(resident: Resident) -> Rider | None:

@@ -308,10 +308,13 @@ def rider_register(
         .first()
     )
     current = resident and Rider.objects.filter(resident=resident, ended_on__isnull=True).first()
-    elsewhere = (resident and resident.person_id and resident.person.region_code) or (
-        current.region_code if current else None
-    )
-    if resident is None or (elsewhere and not has_permission(actor, "residents.riders", elsewhere)):
+    places = [
+        resident.person.region_code if resident and resident.person_id else None,
+        current.region_code if current else None,
+    ]
+    if resident is None or any(
+        code and not has_permission(actor, "residents.riders", code) for code in places
+    ):
         refusals.refuse(
             DomainError(NO_RESIDENT, code="no_resident", field="phone"),
             record=lambda: audit.record(

@@ -138,6 +138,8 @@ def building(request):
     buildings = []
     for each in selectors.captain_buildings(resident):
         units = building_rooms(user=actor, building=each)
+        if each.units_held is not None:  # a 单元长 sees their own units
+            units = [unit for unit in units if unit.number in each.units_held]
         for unit in units:
             for floor in unit.floors:
                 for dwelling in floor.dwellings:
