@@ -2,6 +2,8 @@
 单元长、胡同长) named by the grid worker, a property company's part-time grid workers (红色
 物业), and riders (红骑手) paired with a grid worker. Each reports requests tagged as theirs."""
 
+import datetime
+
 import pytest
 from django.test import Client
 
@@ -16,7 +18,7 @@ from jiceng.core.masking import mask_name
 from jiceng.core.models import AuditEvent
 from jiceng.core.personal import clear
 from jiceng.party.selectors import overview
-from jiceng.places.models import Building
+from jiceng.places.models import Building, BuildingUnit, Dwelling, Person
 from jiceng.places.selectors import building_rooms
 from jiceng.places.services import captain_appoint
 from jiceng.residents import services as resident_services
@@ -36,10 +38,16 @@ def _signed_in(resident) -> Client:
 def _report(client: Client, grid_code: str, building=None, text="楼道灯不亮") -> Case:
     page = client.get(f"/q/{grid_code}/" + (f"?b={building.pk}" if building else ""))
     assert page.status_code == 200
-    key = page.context["form"].initial["submission"]
+    initial = page.context["form"].initial
     response = client.post(
         f"/q/{grid_code}/",
-        {"description": text, "building": building.pk if building else "", "submission": key},
+        {
+            "description": text,
+            "building": building.pk if building else "",
+            "submission": initial["submission"],
+            # as a browser sends the form: a signed-in captain's phone is filled in
+            "reporter_phone": initial.get("reporter_phone", ""),
+        },
     )
     assert response.status_code == 302, response.content.decode()[:500]
     return Case.objects.get(description=text)
@@ -108,6 +116,52 @@ def test_the_captain_sees_their_building_masked_and_no_other(world, captain):
         building_rooms(user=actor, building=neighbour.dwelling.building)
 
 
+def test_a_unit_captain_sees_their_unit_and_a_captain_who_moved_sees_nothing(world):
+    """单元长 of unit 2 sees unit 2's households, not unit 1's; once they live in another
+    grid, however they moved, the post no longer opens the building."""
+    building = world.household_a.dwelling.building  # unit 1 holds household A
+    unit2 = BuildingUnit.objects.create(
+        building=building, number=2, region_code=building.region_code
+    )
+    dwelling = Dwelling.objects.create(
+        region_code=building.region_code, building=building, unit=unit2, room="201"
+    )
+    upstairs = factories.HouseholdFactory(region_code=building.region_code, dwelling=dwelling)
+    head = factories.PersonFactory(
+        region_code=building.region_code, household=upstairs, name="丁楼上"
+    )
+    upstairs.head = head
+    upstairs.save()
+    captain_appoint(
+        actor=Actor.staff(world.a("grid_worker")), building=building, person=head, unit=unit2
+    )
+    resident = factories.resident(person=head)
+    text = _signed_in(resident).get("/me/building/").content.decode()
+    assert mask_name("丁楼上") in text and "2单元单元长" in text
+    assert mask_name(world.household_a.head.name) not in text
+    Person.objects.filter(pk=head.pk).update(region_code=world.grid_b.code)
+    text = _signed_in(resident).get("/me/building/").content.decode()
+    assert f'data-building="{building.pk}"' not in text
+    with pytest.raises(NotFound):
+        building_rooms(user=Actor.of_resident(resident), building=building)
+
+
+def test_a_minor_cannot_be_a_captain(world):
+    building = world.household_a.dwelling.building
+    child = factories.PersonFactory(
+        region_code=world.grid_a.code,
+        household=world.household_a,
+        birth_date=datetime.date.today() - datetime.timedelta(days=365 * 10),
+    )
+    with pytest.raises(DomainError) as refused:
+        captain_appoint(actor=Actor.staff(world.a("grid_worker")), building=building, person=child)
+    assert refused.value.code == "captain_minor"
+    building.refresh_from_db()
+    assert building.captain_id is None
+    page = client_for(world.a("grid_worker")).get(f"/buildings/{building.pk}/")
+    assert child.pk not in {p.pk for p in page.context["candidates"]}
+
+
 def test_a_captains_report_for_their_building_is_tagged_theirs(world, captain):
     own = world.household_a.dwelling.building
     case = _report(_signed_in(captain), world.grid_a.code, own)
@@ -162,6 +216,25 @@ def test_a_rider_refused_says_nothing_of_residents_elsewhere(world):
     assert answers[0] == answers[1]
     assert not Rider.objects.exists()
     assert AuditEvent.objects.filter(action="rider.register", outcome="failure").count() == 2
+
+
+def test_a_rider_of_another_grid_is_refused_as_a_phone_without_an_account(world):
+    """Riding for grid B: grid A's worker hears nothing of B."""
+    factories.resident(phone="13900005555")
+    resident_services.rider_register(
+        actor=Actor.staff(world.b("grid_worker")), phone="13900005555",
+        grid_code=world.grid_b.code, platform="顺丰", paired_with=world.b("grid_worker"),
+    )  # fmt: skip
+    answers = []
+    for phone in ("13900005555", "13900006666"):
+        with pytest.raises(DomainError) as refused:
+            resident_services.rider_register(
+                actor=Actor.staff(world.a("grid_worker")), phone=phone,
+                grid_code=world.grid_a.code, platform="顺丰", paired_with=world.a("grid_worker"),
+            )  # fmt: skip
+        answers.append((refused.value.code, refused.value.message))
+    assert answers[0] == answers[1] == (answers[0][0], resident_services.NO_RESIDENT)
+    assert Rider.objects.filter(region_code=world.grid_a.code).count() == 0
 
 
 def test_a_rider_pairs_with_the_grids_worker_once(world):

@@ -27,6 +27,11 @@ class CaseOut(Schema):
     category: str | None = None
     description: str
     channel: str
+    reported_as: str = Field(
+        "",
+        description="上报身份：captain（楼栋长）、rider（红骑手）、property（物业兼职网格员）或空",
+    )
+    reported_as_label: str = Field("", alias="get_reported_as_display")
     received_at: datetime.datetime
     due_at: datetime.datetime | None
     handle_due_at: datetime.datetime | None

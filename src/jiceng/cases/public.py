@@ -17,7 +17,7 @@ from jiceng.accounts.selectors import grid_posts
 from jiceng.cases import services
 from jiceng.cases.catalogue import catalogue_list
 from jiceng.cases.models import Case, Photo
-from jiceng.cases.views import category_groups
+from jiceng.cases.views import answers_of, category_groups, category_questions
 from jiceng.cases.workflow import ABOUT_STAFF, event_label, resident_status
 from jiceng.core import personal, phones
 from jiceng.core.actors import Actor
@@ -120,8 +120,24 @@ def intake(request, grid_code: str):
     post = grid_posts(region_codes=[grid.code]).get(grid.code)
     worker = post.user if post else None
     form = _form(grid, request.POST or None)
-    if request.method == "GET" and whole_number(request.GET.get("b")) is not None:
-        form.initial["building"] = whole_number(request.GET["b"])
+    chosen = whole_number(
+        request.GET.get("b") if request.method == "GET" else request.POST.get("building")
+    )
+    building = (
+        Building.objects.filter(pk=chosen, region_code=grid.code).first()
+        if chosen is not None
+        else None
+    )
+    # A captain (for their building) or a rider signed in reports as one. Their phone is
+    # offered in the form, where they see it and may change or clear it; what is stored
+    # is what the form carries, never a number added behind their back.
+    reported_as, own_phone = reporting_as(request, building)
+    if request.method == "GET":
+        if chosen is not None:
+            form.initial["building"] = chosen
+        if own_phone:
+            form.initial["reporter_phone"] = own_phone
+    county = county_of(grid.code)
     error = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -133,26 +149,18 @@ def intake(request, grid_code: str):
                     f"最多上传 {services.MAX_PHOTOS} 张照片。", code="too_many_photos"
                 )
             photos = [clean_photo(f, keep_location=data["share_location"]) for f in uploads]
-            category = (
-                catalogue_list(county_code=county_of(grid.code)).filter(pk=data["category"]).first()
-            )
-            answers = {
-                key[2:]: value for key, value in request.POST.items() if key.startswith("q_")
-            }
-            building = Building.objects.filter(pk=data["building"], region_code=grid.code).first()
-            # A captain or a rider signed in reports as one, with their own phone.
-            reported_as, own_phone = reporting_as(request, building)
+            category = catalogue_list(county_code=county).filter(pk=data["category"]).first()
             case, _ = services.case_submit(
                 actor=Actor.public(Case.Channel.QR),
                 channel=Case.Channel.QR,
                 region_code=grid.code,
                 description=data["description"],
                 category=category,
-                answers=answers,
+                answers=answers_of(request.POST),
                 building=building,
                 unit_number=data["unit_number"],
                 address=data["address"],
-                reporter_phone=data["reporter_phone"] or own_phone,
+                reporter_phone=data["reporter_phone"],
                 reported_as=reported_as,
                 share_reporter_with_grid=data["share_reporter_with_grid"],
                 about_staff=bool(data["about_staff"]),
@@ -167,6 +175,12 @@ def intake(request, grid_code: str):
             error = failure.message
         else:
             return redirect(tracking_url(case))
+    category_id = whole_number(str(form["category"].value() or ""))
+    category = (
+        catalogue_list(county_code=county).filter(pk=category_id).first()
+        if category_id is not None
+        else None
+    )
     response = render(
         request,
         "cases/public/intake.html",
@@ -177,11 +191,11 @@ def intake(request, grid_code: str):
             "work_phone": post.work_phone if post else "",
             "worker_name": (worker.full_name or worker.username) if worker else "",
             "form": form,
-            "category_groups": category_groups(county_of(grid.code)),
-            "selected_category": whole_number(str(form["category"].value() or "")),
+            "category_groups": category_groups(county),
+            "selected_category": category_id,
+            "questions": category_questions(category, answers_of(request.POST)),
             "error": error,
-            # A rider reports as one wherever they are (a captain: for their building).
-            "as_rider": reporting_as(request)[0] == Case.ReportedAs.RIDER,
+            "reporting_as": Case.ReportedAs(reported_as).label if reported_as else "",
         },
         status=400 if error or (request.method == "POST" and not form.is_valid()) else 200,
     )
@@ -210,8 +224,9 @@ def intake_questions(request, grid_code: str):
         if category_id is not None
         else None
     )
-    questions = list(category.questions.all()) if category else []
-    return render(request, "cases/public/_questions.html", {"questions": questions})
+    return render(
+        request, "cases/public/_questions.html", {"questions": category_questions(category)}
+    )
 
 
 class LookupForm(forms.Form):

@@ -89,11 +89,14 @@ def _posted_above_grid(user, permission: str, region_code: str | None = None) ->
 
 def may_see_reporter(user, case: Case) -> bool:
     """Whether the user is shown who asked (name and phone, masked): staff posted at the
-    request's community or above, and a handler posted there; staff posted below the
-    community (grid workers, specialist grid workers of a grid, captains) only if the
-    resident allowed the grid to see. Whoever entered the request knows already. A
-    request from before this default, whose resident asked to stay anonymous to the
-    handler, is hidden from the handler."""
+    request's community or above, and a handler posted there. Of the staff posted below
+    the community, only the request's own grid's, and only if the resident allowed it
+    ("也允许本网格的网格员查看"): its grid workers (专职网格员), and a specialist grid
+    worker (专业网格员) posted in it who handles the request and calls the resident back.
+    The consent does not reach a property company's part-time grid workers (物业兼职网格员),
+    of this grid or any other, nor staff of other grids. Whoever entered the request
+    knows already. A request from before this default, whose resident asked to stay
+    anonymous to the handler, is hidden from the handler."""
     if user is None or not user.is_authenticated:
         return False
     handler = may_handle(user, case)
@@ -105,8 +108,27 @@ def may_see_reporter(user, case: Case) -> bool:
         return True
     if handler and _posted_above_grid(user, "cases.handle"):
         return True
-    return case.reporter_shown_to == Case.ReporterShownTo.GRID and (
-        handler or has_permission(user, "cases.view", case.region_code)
+    if case.reporter_shown_to != Case.ReporterShownTo.GRID:
+        return False
+    roles = CONSENTED_HANDLER_ROLES if handler else CONSENTED_ROLES
+    return _posted_in_grid_of(user, case.region_code, roles)
+
+
+# The posts (accounts.roles) that a resident's "也允许本网格的网格员查看" names, held in the
+# request's grid: its grid workers; and, for the request they handle, its specialists.
+CONSENTED_ROLES = frozenset({"grid_worker"})
+CONSENTED_HANDLER_ROLES = CONSENTED_ROLES | {"specialist_grid_worker"}
+
+
+def _posted_in_grid_of(user, region_code: str, roles: frozenset[str]) -> bool:
+    """Whether the user holds one of `roles` now, at the grid `region_code` lies in (a
+    request placed at a town or above lies in no grid)."""
+    if is_above(region_code, GRID):
+        return False
+    grid = grid_of(region_code)
+    return any(
+        m.role in roles and m.region_code == grid and not m.is_assignment and m.is_current()
+        for m in user.active_memberships()
     )
 
 

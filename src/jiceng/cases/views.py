@@ -213,6 +213,29 @@ def _grid_choices(user) -> list[tuple[str, str]]:
     return [(g.code, g.name) for g in grids]
 
 
+# The answers to a category's extra questions ride in the form as `q_<code>` fields
+# (cases/public/_questions.html), on the QR page and on the staff entry form alike.
+ANSWER_PREFIX = "q_"
+
+
+def answers_of(data) -> dict[str, str]:
+    """The answers to the extra questions that a posted form carries."""
+    return {
+        key.removeprefix(ANSWER_PREFIX): value
+        for key, value in data.items()
+        if key.startswith(ANSWER_PREFIX)
+    }
+
+
+def category_questions(category, answers: dict | None = None) -> list:
+    """The extra questions of `category` for cases/public/_questions.html, each with what
+    was answered to it (`answer`), so that a form shown again keeps the answers."""
+    questions = list(category.questions.all()) if category is not None else []
+    for question in questions:
+        question.answer = (answers or {}).get(question.code, "")
+    return questions
+
+
 def _grid_worker(grid_code: str):
     post = grid_posts(region_codes=[grid_code]).get(grid_code)
     return post.user if post else None
@@ -239,6 +262,18 @@ def case_new(request):
         else next((county_of(b.region_code) for b in buildings.values()), "")
     )
     form.fields["category"].choices = _category_choices(county)
+    # The chosen category's questions come from the QR page's fragment: its questions are
+    # the county's, and any grid of the county names it.
+    a_grid = grids[0][0] if grids else next((b.region_code for b in buildings.values()), "")
+    if a_grid:
+        form.fields["category"].widget.attrs.update(
+            {
+                "hx-get": reverse("cases_public:questions", args=[a_grid]),
+                "hx-target": "#questions",
+                "hx-trigger": "change",
+            }
+        )
+    answers = answers_of(request.POST)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         building = buildings.get(data.get("building"))
@@ -253,6 +288,7 @@ def case_new(request):
                 building=building,
                 description=data["description"],
                 category=category,
+                answers=answers,
                 address=data["address"],
                 reporter_name=data["reporter_name"],
                 reporter_phone=data["reporter_phone"],
@@ -276,7 +312,13 @@ def case_new(request):
                 return redirect("cases:queue")
             messages.success(request, f"已登记，查询码 {case.tracking_code}。")
             return redirect("cases:detail", pk=case.pk)
-    return render(request, "cases/new.html", {"form": form})
+    chosen = whole_number(str(form["category"].value() or ""))
+    category = catalogue_list(county_code=county).filter(pk=chosen).first() if chosen else None
+    return render(
+        request,
+        "cases/new.html",
+        {"form": form, "questions": category_questions(category, answers)},
+    )
 
 
 class DispatchForm(forms.Form):
