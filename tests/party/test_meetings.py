@@ -14,6 +14,7 @@ from jiceng.gatherings import services as gatherings
 from jiceng.gatherings.models import Gathering, SignUp
 from jiceng.party import selectors, services
 from jiceng.party.models import Appointment, Meeting, PartyMember
+from jiceng.party.tally import tally_count
 from tests.factories import PersonFactory
 from tests.factories import resident as make_resident
 
@@ -145,3 +146,27 @@ def test_completeness_counts_held_meetings_against_the_rhythm(world, branch):
     assert {r.organization_id for r in town} == {world.branch_a.pk, world.branch_a2.pk}
     own = selectors.completeness(user=secretary, region_code=branch.region_code, quarter=quarter)
     assert [r.organization_id for r in own] == [branch.pk]
+
+
+def test_the_overview_counts_the_branches_behind_as_the_report_does(world, branch):
+    """The worker's count of branches behind agrees with the completeness report, and a
+    branch that catches up leaves the count at the next count."""
+    department = Actor.staff(world.a("org_department"))
+    quarter = selectors.quarter_of(timezone.localdate())
+    Appointment.objects.filter(organization__region_code__within="370829").exclude(
+        post="secretary"
+    ).delete()  # no committees: the rhythm is assembly, lecture and theme day
+    tally_count()
+    report = selectors.completeness(user=department, region_code="370829", quarter=quarter)
+    behind = sum(1 for r in report if r.behind)
+    assert behind == 3
+    assert selectors.overview(user=department, region_code="370829").behind == behind
+    secretary = Actor.staff(world.a("branch_secretary"))
+    for kind in ("assembly", "lecture", "theme_day", "theme_day", "theme_day"):
+        meeting = _schedule(world, branch, kind=kind, title=f"{kind}会")
+        services.meeting_begin(actor=secretary, meeting=meeting)
+        services.meeting_close(actor=secretary, meeting=meeting)
+        services.meeting_minutes(actor=secretary, meeting=meeting, minutes="记录", resolutions="")
+    assert selectors.overview(user=department, region_code="370829").behind == 3  # as counted
+    tally_count()
+    assert selectors.overview(user=department, region_code="370829").behind == 2

@@ -14,7 +14,8 @@ from jiceng.core.idnumber import check_character
 from jiceng.core.models import AuditEvent
 from jiceng.core.personal import clear
 from jiceng.party import selectors, services
-from jiceng.party.models import Appointment, PartyMember, PartyOrganization
+from jiceng.party.models import Appointment, PartyMember, PartyOrganization, Tally
+from jiceng.party.tally import tally_count
 from tests.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -324,7 +325,10 @@ def test_the_term_queue_lists_committees_due_within_the_notice(world, department
 def test_the_overview_counts_the_register_of_the_region(world, department):
     from jiceng.party.models import PartyMember as Member
 
+    assert selectors.overview(user=department, region_code="370829").counted_at is None
+    tally_count()  # the worker's count
     figures = selectors.overview(user=department, region_code="370829")
+    assert figures.counted_at is not None
     assert dict(figures.by_kind)["网格党支部"] == 3
     # Grids A (two branches) and B have a branch; the world's third grid has none.
     assert (figures.grids, figures.grids_without_branch) == (3, 1)
@@ -336,9 +340,17 @@ def test_the_overview_counts_the_register_of_the_region(world, department):
     )  # fmt: skip
     town = selectors.overview(user=Actor.staff(world.a("town_organizer")), region_code="370829001")
     assert (town.grids, town.branches, town.members["probationary"]) == (2, 2, 0)
+    # Counted again, and only where asked: town B's member shows, town A's rows stay.
+    assert selectors.overview(user=department, region_code="370829").members["probationary"] == 0
+    kept = set(Tally.objects.filter(region_code__within="370829001").values_list("counted_at"))
+    tally_count(region_code="370829002")
+    assert (
+        set(Tally.objects.filter(region_code__within="370829001").values_list("counted_at")) == kept
+    )
     figures = selectors.overview(user=department, region_code="370829")
     assert (figures.members["probationary"], figures.probation_due, figures.without_person) == (
         1, 1, 1,
     )  # fmt: skip
+    assert Tally.objects.count() == PartyOrganization.objects.filter(closed_on__isnull=True).count()
     with pytest.raises(NotFound):
         selectors.overview(user=Actor.staff(world.a("town_organizer")), region_code="370829002")

@@ -34,6 +34,7 @@ from jiceng.demo.models import DemoRun
 from jiceng.demo.party_life import PartyLife
 from jiceng.demo.requests import RequestHistory, build_patrols
 from jiceng.party.models import Appointment, FirstSecretary, PartyMember, PartyOrganization
+from jiceng.party.tally import tally_count
 from jiceng.patrols.models import Patrol, Visit
 from jiceng.places.models import (
     Building,
@@ -990,6 +991,7 @@ class Builder:
                 sorted({county_of(plan.code) for plan in plans}),
                 User.objects.filter(username="orgdept").values_list("pk", flat=True).first(),
             ).build()
+            tally_count()  # the overview's figures, as the worker counts them
         self.totals.activities = history.held
         self.totals.participations = history.participations
         self.totals.stores = history.stores

@@ -228,6 +228,9 @@ class OverviewOut(Schema):
     riders: int = Field(description="在册红骑手")
     units_reported: int = Field(description="向本区域社区报到的单位（双报到）")
     members_reported: int = Field(description="向本区域社区报到的在职党员（双报到）")
+    counted_at: datetime.datetime | None = Field(
+        description="党员和组织生活数字的统计时间（后台每10分钟统计；未统计为空）"
+    )
 
     @staticmethod
     def resolve_by_kind(obj):

@@ -11,7 +11,7 @@ class PartyConfig(AppConfig):
 
         from jiceng.core import schedule
         from jiceng.gatherings.kinds import Kind, declare
-        from jiceng.party import imports, selectors, services
+        from jiceng.party import imports, selectors, services, tally
         from jiceng.places.imports import Importer, register_importer
 
         # A month before a probation ends, the branch's keepers are texted (once).
@@ -20,6 +20,9 @@ class PartyConfig(AppConfig):
             services.probation_reminders,
             every=datetime.timedelta(days=1),
         )
+
+        # The overview's members and organization life behind, counted every few minutes.
+        schedule.register("party.tally", tally.tally_count, every=datetime.timedelta(minutes=10))
 
         # Each organization-life meeting is a gathering of this kind: the keepers of its
         # branch (its secretary and organization member, the department above) organize it.

@@ -683,3 +683,31 @@ class DualEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.year} {self.get_grade_display()}"
+
+
+class Tally(models.Model):
+    """组织部总览's counted figures for one party organization: its members by category
+    (with those without a person, on the move, and whose probation is due) and, for a
+    branch, whether its organization life is behind this quarter. Counting them over
+    every member and meeting of a county at each view is too slow (400,000 members), so
+    the worker counts them every few minutes (`party.tally`) and the overview sums these
+    rows and says when they were counted (数据截至)."""
+
+    organization = models.OneToOneField(
+        PartyOrganization, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    region_code = RegionCodeField(db_index=True)  # the organization's
+    full = models.PositiveIntegerField(default=0)
+    probationary = models.PositiveIntegerField(default=0)
+    without_person = models.PositiveIntegerField(default=0)
+    probation_due = models.PositiveIntegerField(default=0)
+    mobile = models.PositiveIntegerField(default=0)
+    quarter = models.CharField(max_length=7)
+    behind = models.BooleanField(default=False)
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "党组织统计"
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} @ {self.counted_at:%Y-%m-%d %H:%M}"

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from jiceng.party.models import (
     MonthlyTheme,
     PartyMember,
     PartyOrganization,
+    Tally,
     Transfer,
     Twinning,
 )
@@ -354,20 +355,25 @@ class Completeness:
         return [(Meeting.Kind(k).label, self.held.get(k, 0), n) for k, n in self.required.items()]
 
 
-def completeness(
-    *, user, region_code: str, quarter: str, summary: bool = False
-) -> list[Completeness]:
+# The organizations that keep organization life: branches, and general branches.
+KEEPS_LIFE = (*PartyOrganization.BRANCHES, K.GENERAL_BRANCH)
+
+
+def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
     """组织生活完成情况: every open branch under `region_code`, by region and name, for
     the quarter — in two queries whatever the number of branches. A branch's secretary
-    (who holds no region) sees their own branch. With `summary`, the rows carry neither
-    name nor place nor order (what the overview counts)."""
+    (who holds no region) sees their own branch."""
     require(user, "party.view", region_code if scopes(user, "party.view") else None)
-    first, last = quarter_bounds(quarter)
     branches = _organizations(user).filter(
-        region_code__within=region_code,
-        kind__in=(*PartyOrganization.BRANCHES, K.GENERAL_BRANCH),
-        closed_on__isnull=True,
+        region_code__within=region_code, kind__in=KEEPS_LIFE, closed_on__isnull=True
     )
+    return life_rows(branches, quarter)
+
+
+def life_rows(branches: QuerySet, quarter: str, *, with_place: bool = True) -> list[Completeness]:
+    """The completeness of each of these branches in the quarter, in two queries: by
+    region and name `with_place`, else in no order and without either."""
+    first, last = quarter_bounds(quarter)
     rhythm = {kind: n for kind, n in settings.JICENG_PARTY_RHYTHM.items() if n}
     # The quarter's meetings with minutes filed, one row per branch with a count per kind.
     counts = (
@@ -381,7 +387,7 @@ def completeness(
         .order_by()
     )
     held = {}
-    for org, *n in _fetch(counts) if rhythm else ():
+    for org, *n in fetch_rows(counts) if rhythm else ():
         held[org] = {kind: k for kind, k in zip(rhythm, n, strict=True) if k}
     # Each branch, with whether it has a committee and groups (what it must hold).
     committee = Appointment.objects.filter(
@@ -390,14 +396,14 @@ def completeness(
     groups = PartyOrganization.objects.filter(
         parent=OuterRef("pk"), kind=K.BUILDING_GROUP, closed_on__isnull=True
     )
-    place = () if summary else ("name", "region_code")
+    place = ("name", "region_code") if with_place else ()
     rows = (
         branches.annotate(has_committee=Exists(committee), has_groups=Exists(groups))
         .order_by(*(("region_code", "name") if place else ()))
         .values_list("pk", "has_committee", "has_groups", *place)
     )
     result = []
-    for pk, has_committee, has_groups, *where in _fetch(rows):
+    for pk, has_committee, has_groups, *where in fetch_rows(rows):
         required = dict(rhythm)
         if not has_committee:
             required.pop("committee", None)
@@ -408,7 +414,7 @@ def completeness(
     return result
 
 
-def _fetch(rows: QuerySet) -> list[tuple]:
+def fetch_rows(rows: QuerySet) -> list[tuple]:
     """Thousands of plain rows (ids, names, counts, flags), read as the database gives
     them, past the ORM's per-row conversion (none of these columns needs one)."""
     sql, params = rows.query.sql_with_params()
@@ -445,6 +451,7 @@ class Overview:
     riders: int
     units_reported: int
     members_reported: int
+    counted_at: datetime.datetime | None  # when the members and life behind were counted
 
     @property
     def quarter_label(self) -> str:
@@ -457,6 +464,7 @@ class Overview:
 
 
 PROBATION_NOTICE = datetime.timedelta(days=30)
+TALLIED = ("full", "probationary", "without_person", "probation_due", "mobile")
 
 
 def overview(*, user, region_code: str) -> Overview:
@@ -464,7 +472,9 @@ def overview(*, user, region_code: str) -> Overview:
     without a branch, branches without a secretary, terms due, members by category and
     those whose probation ends within a month, organization life behind this quarter,
     committee members, captains per building, red property (property companies and their
-    part-time grid workers) and riders. A query or two for each figure."""
+    part-time grid workers) and riders. A query or two for each figure; the members' and
+    organization life's are summed from the worker's count (`services.tally_count`,
+    dated by `counted_at`)."""
     from jiceng.accounts.models import Department, Membership
     from jiceng.places.models import Building, BuildingUnit, Region
     from jiceng.residents.models import Rider
@@ -477,18 +487,13 @@ def overview(*, user, region_code: str) -> Overview:
     grid_branches = under.filter(kind=K.GRID_BRANCH)
     grids = Region.objects.filter(code__within=region_code, level=Region.Level.GRID)
     branches = under.filter(kind__in=PartyOrganization.BRANCHES)
-    members = PartyMember.objects.filter(region_code__within=region_code, left_on__isnull=True)
-    year_ago = today - datetime.timedelta(days=365) + PROBATION_NOTICE
-    # The members' figures in one pass over them.
-    probationary = Q(category=PartyMember.Category.PROBATIONARY)
-    counted = members.aggregate(
-        **{c: Count("pk", filter=Q(category=c)) for c in PartyMember.Category.values},
-        without_person=Count("pk", filter=Q(person__isnull=True)),
-        probation_due=Count("pk", filter=probationary & Q(joined_on__lte=year_ago)),
-        mobile=Count("pk", filter=~Q(mobility="")),
-    )
     quarter = quarter_of(today)
-    rows = completeness(user=user, region_code=region_code, quarter=quarter, summary=True)
+    # The members' figures and organization life behind, as the worker last counted them.
+    counted = Tally.objects.filter(region_code__within=region_code).aggregate(
+        **{field: Coalesce(Sum(field), 0) for field in TALLIED},
+        behind=Count("pk", filter=Q(behind=True, quarter=quarter)),
+        counted_at=Min("counted_at"),
+    )
     buildings = Building.objects.filter(region_code__within=region_code)
     reported = DualReport.objects.filter(region_code__within=region_code, ended_on__isnull=True)
     property_posts = Membership.objects.filter(
@@ -510,7 +515,8 @@ def overview(*, user, region_code: str) -> Overview:
         probation_due=counted["probation_due"],
         mobile=counted["mobile"],
         quarter=quarter,
-        behind=sum(1 for r in rows if r.behind),
+        behind=counted["behind"],
+        counted_at=counted["counted_at"],
         committee_members=Appointment.objects.filter(
             organization__in=grid_branches, ended_on__isnull=True
         ).count(),
