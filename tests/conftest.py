@@ -165,6 +165,15 @@ def client_for(user: User | None) -> Client:
     return client
 
 
+def resident_client(resident) -> Client:
+    """A client signed in as a resident (as after the phone's one-time code)."""
+    client = Client()
+    session = client.session
+    session["resident_id"] = resident.pk
+    session.save()
+    return client
+
+
 @pytest.fixture
 def reference_data(transactional_db):
     """Tests that commit (live server, concurrency) empty the database after each test,

@@ -16,18 +16,11 @@ from jiceng.core.personal import clear
 from jiceng.places.services import captain_appoint
 from jiceng.residents import services as resident_services
 from tests import factories
+from tests.conftest import resident_client
 
 
 def _key(page: str) -> str:
     return re.search(r'name="submission" value="([^"]+)"', page).group(1)
-
-
-def _signed_in(resident) -> Client:
-    client = Client()
-    session = client.session
-    session["resident_id"] = resident.pk
-    session.save()
-    return client
 
 
 def _api(user) -> Client:
@@ -114,14 +107,14 @@ def _intake(client: Client, grid_code: str, query: str = "") -> str:
 
 def test_the_captain_sees_their_phone_offered_and_that_they_report_as_captain(world, captain):
     building = world.household_a.dwelling.building
-    page = _intake(_signed_in(captain), world.grid_a.code, f"?b={building.pk}")
+    page = _intake(resident_client(captain), world.grid_a.code, f"?b={building.pk}")
     assert "您正以楼栋长（单元长、胡同长）身份反映" in page
     assert re.search(r'name="reporter_phone"[^>]*value="13900007777"', page)
 
 
 def test_a_captain_who_clears_the_phone_reports_without_one_still_as_captain(world, captain):
     building = world.household_a.dwelling.building
-    client = _signed_in(captain)
+    client = resident_client(captain)
     key = _key(_intake(client, world.grid_a.code, f"?b={building.pk}"))
     response = client.post(
         f"/q/{world.grid_a.code}/",
@@ -140,7 +133,7 @@ def test_a_captain_who_clears_the_phone_reports_without_one_still_as_captain(wor
 
 def test_a_captain_who_keeps_the_phone_reports_with_it(world, captain):
     building = world.household_a.dwelling.building
-    client = _signed_in(captain)
+    client = resident_client(captain)
     key = _key(_intake(client, world.grid_a.code, f"?b={building.pk}"))
     client.post(
         f"/q/{world.grid_a.code}/",
@@ -165,7 +158,7 @@ def test_a_rider_is_told_and_their_cleared_phone_is_not_added(world):
         platform="美团外卖",
         paired_with=worker,
     )
-    client = _signed_in(resident)
+    client = resident_client(resident)
     page = _intake(client, world.grid_a.code)
     assert "您正以红骑手身份反映" in page
     assert re.search(r'name="reporter_phone"[^>]*value="13900008888"', page)
@@ -179,7 +172,7 @@ def test_a_rider_is_told_and_their_cleared_phone_is_not_added(world):
 
 def test_a_resident_who_is_nobody_is_offered_nothing(world):
     resident = factories.resident(person=world.person_a, phone="13900009999")
-    page = _intake(_signed_in(resident), world.grid_a.code)
+    page = _intake(resident_client(resident), world.grid_a.code)
     assert "身份反映" not in page and "13900009999" not in page
 
 

@@ -24,15 +24,7 @@ from jiceng.places.services import captain_appoint
 from jiceng.residents import services as resident_services
 from jiceng.residents.models import Rider
 from tests import factories
-from tests.conftest import client_for
-
-
-def _signed_in(resident) -> Client:
-    client = Client()
-    session = client.session
-    session["resident_id"] = resident.pk
-    session.save()
-    return client
+from tests.conftest import client_for, resident_client
 
 
 def _report(client: Client, grid_code: str, building=None, text="楼道灯不亮") -> Case:
@@ -105,7 +97,7 @@ def test_a_captain_lives_in_the_grid_and_the_other_grid_cannot_name_one(world):
 def test_the_captain_sees_their_building_masked_and_no_other(world, captain):
     own = world.household_a.dwelling.building
     neighbour = factories.household_with_people(world.grid_a.code, name="丙邻楼人")
-    page = _signed_in(captain).get("/me/building/")
+    page = resident_client(captain).get("/me/building/")
     text = page.content.decode()
     assert f'data-building="{own.pk}"' in text
     assert mask_name(world.household_a.head.name) in text
@@ -136,11 +128,11 @@ def test_a_unit_captain_sees_their_unit_and_a_captain_who_moved_sees_nothing(wor
         actor=Actor.staff(world.a("grid_worker")), building=building, person=head, unit=unit2
     )
     resident = factories.resident(person=head)
-    text = _signed_in(resident).get("/me/building/").content.decode()
+    text = resident_client(resident).get("/me/building/").content.decode()
     assert mask_name("丁楼上") in text and "2单元单元长" in text
     assert mask_name(world.household_a.head.name) not in text
     Person.objects.filter(pk=head.pk).update(region_code=world.grid_b.code)
-    text = _signed_in(resident).get("/me/building/").content.decode()
+    text = resident_client(resident).get("/me/building/").content.decode()
     assert f'data-building="{building.pk}"' not in text
     with pytest.raises(NotFound):
         building_rooms(user=Actor.of_resident(resident), building=building)
@@ -164,17 +156,18 @@ def test_a_minor_cannot_be_a_captain(world):
 
 def test_a_captains_report_for_their_building_is_tagged_theirs(world, captain):
     own = world.household_a.dwelling.building
-    case = _report(_signed_in(captain), world.grid_a.code, own)
+    case = _report(resident_client(captain), world.grid_a.code, own)
     assert case.reported_as == Case.ReportedAs.CAPTAIN
     assert clear(case.reporter_phone) == clear(captain.phone)  # under their 我的诉求
     other = Building.objects.create(region_code=world.grid_a.code, name="9号楼")
-    elsewhere = _report(_signed_in(captain), world.grid_a.code, other, text="别的楼门坏了")
+    elsewhere = _report(resident_client(captain), world.grid_a.code, other, text="别的楼门坏了")
     assert elsewhere.reported_as == ""
 
 
 def test_a_resident_who_is_nobody_reports_untagged(world):
     resident = factories.resident(person=world.person_a)
-    case = _report(_signed_in(resident), world.grid_a.code, world.household_a.dwelling.building)
+    building = world.household_a.dwelling.building
+    case = _report(resident_client(resident), world.grid_a.code, building)
     assert case.reported_as == ""
 
 
@@ -198,7 +191,7 @@ def test_the_grid_worker_registers_a_rider_paired_with_them(world):
     assert AuditEvent.objects.filter(action="rider.register", outcome="success").count() == 1
     listed = client_for(worker).get(f"/regions/{world.grid_a.code}/riders/").content.decode()
     assert "美团外卖" in listed
-    case = _report(_signed_in(resident), world.grid_a.code, text="路口井盖缺失")
+    case = _report(resident_client(resident), world.grid_a.code, text="路口井盖缺失")
     assert case.reported_as == Case.ReportedAs.RIDER
 
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -26,7 +25,7 @@ from jiceng.party.imports import write_dual_year
 from jiceng.party.models import DualEvaluation, DualReport, PartyMember, PartyOrganization
 from jiceng.party.selectors import overview
 from tests import factories
-from tests.conftest import client_for
+from tests.conftest import client_for, resident_client
 
 K = PartyOrganization.Kind
 TODAY = timezone.localdate()
@@ -78,14 +77,6 @@ def unit(world):
     return {"branch": branch, "member": member, "resident": factories.resident(person=person)}
 
 
-def _signed_in(resident) -> Client:
-    client = Client()
-    session = client.session
-    session["resident_id"] = resident.pk
-    session.save()
-    return client
-
-
 def test_a_unit_reports_to_a_community_once(world, unit):
     department = Actor.staff(world.a("org_department"))
     report = services.unit_report(
@@ -113,7 +104,7 @@ def test_a_unit_reports_to_a_community_once(world, unit):
 
 
 def test_a_member_reports_where_they_live_by_themselves(world, unit):
-    page = _signed_in(unit["resident"]).post("/me/party-report/")
+    page = resident_client(unit["resident"]).post("/me/party-report/")
     assert page.status_code == 302
     report = DualReport.objects.get(member=unit["member"])
     assert report.region_code == "370829001001" and report.registered_by is None
@@ -398,6 +389,6 @@ def test_my_party_report_names_the_community_reported_to(world, unit):
     person = unit["member"].person
     person.region_code = world.grid_b.code  # moved since
     person.save(update_fields=["region_code"])
-    page = _signed_in(unit["resident"]).get("/me/party-report/").content.decode()
+    page = resident_client(unit["resident"]).get("/me/party-report/").content.decode()
     assert f'<strong data-reported-to="{COMMUNITY_A}">城南社区</strong>' in page
     assert "卧龙山社区" not in page
