@@ -63,6 +63,10 @@ def test_a_staff_entry_with_the_required_answer_is_recorded_with_it(world, catal
     assert case.answers == {"trapped": "yes"}
     assert (case.channel, case.submitted_by) == ("staff", world.a("grid_worker"))
     assert Event.objects.filter(case=case, action="submit").count() == 1
+    # The case page reads the answer as the question and its option's name.
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "<dt>是否有人被困？</dt><dd>是</dd>" in page
+    assert "<dt>trapped</dt>" not in page
 
 
 def test_a_staff_entry_without_the_required_answer_says_so_and_keeps_the_form(

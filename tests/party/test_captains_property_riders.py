@@ -296,6 +296,13 @@ def test_the_property_worker_reports_and_handles_routed_requests_not_the_registe
     assert case.reported_as == Case.ReportedAs.PROPERTY
     worker = world.a("grid_worker")
     case = case_services.case_accept(actor=worker, case=case)
+    # Dispatching, the company serving this grid is offered first; one that does not isn't.
+    Department.objects.create(region_code="370829", name="远方物业", kind="property")
+    page = client_for(worker).get(f"/cases/{case.pk}/")
+    groups = dict(page.context["dispatch_form"].fields["target"].choices)
+    company = property_worker.department
+    assert groups["服务本网格的物业"] == [(f"department:{company.pk}", company.name)]
+    assert "远方物业" in {name for _, name in groups["部门"]}
     case = case_services.case_dispatch(
         actor=worker, case=case, department=property_worker.department
     )

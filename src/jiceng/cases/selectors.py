@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from jiceng.cases.models import Case, Category, Event, Notification
+from jiceng.cases.models import Case, Category, Event, Notification, Question
 from jiceng.cases.workflow import PROCESS
 from jiceng.core.access import has_permission, reach_q, require, scope_q, scopes
 from jiceng.core.actors import user_of
@@ -504,3 +504,23 @@ def resident_cases(*, phone: str, claimed_ids) -> QuerySet[Case]:
         .select_related("category")
         .order_by("-received_at", "-id")
     )
+
+
+def case_answers(case: Case) -> list[tuple[str, str]]:
+    """The answers to the category's extra questions as a person reads them: (问题, 回答)
+    in the questions' order, an option shown by its name (是, not yes); an answer to a
+    question the category no longer asks keeps its code."""
+    if not case.answers:
+        return []
+    left = dict(case.answers)
+    shown = []
+    for question in case.category.questions.all() if case.category_id else ():
+        if question.code not in left:
+            continue
+        value = left.pop(question.code)
+        names = {str(v.get("key")): str(v.get("name", v.get("key"))) for v in question.values}
+        if question.datatype == Question.Datatype.NUMBER and isinstance(value, float):
+            value = f"{value:g}"
+        values = value if isinstance(value, list) else [value]
+        shown.append((question.label, "、".join(names.get(str(v), str(v)) for v in values)))
+    return shown + [(code, str(value)) for code, value in left.items()]

@@ -30,7 +30,7 @@ from jiceng.core.links import public_base_url
 from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import CappedPaginator, page_of
 from jiceng.core.photos import clean_photo
-from jiceng.core.region_codes import community_of, county_of
+from jiceng.core.region_codes import ancestors_of, community_of, county_of
 from jiceng.places.models import Region
 from jiceng.places.region_names import region_name
 from jiceng.places.reports import region_and_period
@@ -330,13 +330,22 @@ def _dispatch_choices(case: Case) -> list:
     people = [
         (f"user:{u.pk}", f"{u}（{u.department or '网格'}）") for u in services.handlers_for(case)
     ]
-    departments = [
-        (f"department:{d.pk}", d.name)
-        for d in Department.objects.filter(region_code=county_of(case.region_code)).order_by(
-            "kind", "name"
-        )
-    ]
-    return [("人员", people), ("部门", departments)]
+    departments = Department.objects.filter(region_code=county_of(case.region_code))
+    # 红色物业: the property companies whose part-time grid workers serve this grid first.
+    serving = set(
+        departments.filter(
+            kind=Department.Kind.PROPERTY,
+            staff__is_active=True,
+            staff__memberships__role="property_grid_worker",
+            staff__memberships__is_active=True,
+            staff__memberships__region_code__in=[*ancestors_of(case.region_code), case.region_code],
+        ).values_list("pk", flat=True)
+    )
+    groups = {True: [], False: []}
+    for department in departments.order_by("kind", "name"):
+        groups[department.pk in serving].append((f"department:{department.pk}", department.name))
+    here = [("服务本网格的物业", groups[True])] if groups[True] else []
+    return [("人员", people), *here, ("部门", groups[False])]
 
 
 @require_GET
@@ -347,6 +356,7 @@ def case_detail(request, pk: int):
     actions = selectors.available_actions(user, case)
     context = {
         "case": case,
+        "answers": selectors.case_answers(case),
         "events": [(event, event_label(event)) for event in selectors.case_events(case=case)],
         "photos": list(case.photos.all()),
         "actions": actions,
