@@ -3,8 +3,10 @@ the county's monthly theme, members on the roster and told by SMS, checked in by
 rotating code, minutes filed; the quarter's completeness counts what was held."""
 
 import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from jiceng.core.actors import Actor
@@ -17,6 +19,8 @@ from jiceng.party.models import Appointment, Meeting, PartyMember
 from jiceng.party.tally import tally_count
 from tests.factories import PersonFactory
 from tests.factories import resident as make_resident
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
 
@@ -119,8 +123,9 @@ def test_completeness_counts_held_meetings_against_the_rhythm(world, branch):
     today = timezone.localdate()
     quarter = selectors.quarter_of(today)
     department = Actor.staff(world.a("org_department"))
+    over = selectors.quarter_bounds(quarter)[1] + datetime.timedelta(days=1)  # all of it due
     rows = {r.organization_id: r for r in selectors.completeness(
-        user=department, region_code="370829", quarter=quarter)}  # fmt: skip
+        user=department, region_code="370829", quarter=quarter, as_of=over)}  # fmt: skip
     assert set(rows) == {world.branch_a.pk, world.branch_a2.pk, world.branch_b.pk}
     assert "committee" not in rows[branch.pk].required  # no committee: none required
     assert rows[branch.pk].behind == ["assembly", "lecture", "theme_day"]
@@ -133,7 +138,9 @@ def test_completeness_counts_held_meetings_against_the_rhythm(world, branch):
         post="organizer", started_on=today,
     )  # fmt: skip
     row = next(
-        r for r in selectors.completeness(user=department, region_code="370829", quarter=quarter)
+        r for r in selectors.completeness(
+            user=department, region_code="370829", quarter=quarter, as_of=over
+        )
         if r.organization_id == branch.pk
     )  # fmt: skip
     assert row.held == {"lecture": 1}
@@ -148,9 +155,11 @@ def test_completeness_counts_held_meetings_against_the_rhythm(world, branch):
     assert [r.organization_id for r in own] == [branch.pk]
 
 
+@time_machine.travel(datetime.datetime(2026, 12, 31, 10, tzinfo=SHANGHAI))
 def test_the_overview_counts_the_branches_behind_as_the_report_does(world, branch):
     """The worker's count of branches behind agrees with the completeness report, and a
-    branch that catches up leaves the count at the next count."""
+    branch that catches up leaves the count at the next count. On the quarter's last day
+    two of its three theme days are due, and the assembly and lecture not yet."""
     department = Actor.staff(world.a("org_department"))
     quarter = selectors.quarter_of(timezone.localdate())
     Appointment.objects.filter(organization__region_code__within="370829").exclude(
@@ -158,11 +167,13 @@ def test_the_overview_counts_the_branches_behind_as_the_report_does(world, branc
     ).delete()  # no committees: the rhythm is assembly, lecture and theme day
     tally_count()
     report = selectors.completeness(user=department, region_code="370829", quarter=quarter)
+    assert {tuple(r.behind) for r in report} == {("theme_day",)}
+    assert report[0].due == {"assembly": 0, "lecture": 0, "theme_day": 2}
     behind = sum(1 for r in report if r.behind)
     assert behind == 3
     assert selectors.overview(user=department, region_code="370829").behind == behind
     secretary = Actor.staff(world.a("branch_secretary"))
-    for kind in ("assembly", "lecture", "theme_day", "theme_day", "theme_day"):
+    for kind in ("theme_day", "theme_day"):
         meeting = _schedule(world, branch, kind=kind, title=f"{kind}会")
         services.meeting_begin(actor=secretary, meeting=meeting)
         services.meeting_close(actor=secretary, meeting=meeting)
@@ -170,3 +181,11 @@ def test_the_overview_counts_the_branches_behind_as_the_report_does(world, branc
     assert selectors.overview(user=department, region_code="370829").behind == 3  # as counted
     tally_count()
     assert selectors.overview(user=department, region_code="370829").behind == 2
+
+
+def test_a_quarters_rhythm_falls_due_as_its_days_pass():
+    share = selectors.due_share
+    assert share("2026Q4", datetime.date(2026, 9, 30)) == 0  # not begun
+    assert share("2026Q4", datetime.date(2026, 10, 1)) == 0  # its first day: nothing yet
+    assert share("2026Q4", datetime.date(2026, 12, 1)) == 61 / 92  # two months gone
+    assert share("2026Q4", datetime.date(2027, 1, 1)) == 1  # over: all of it

@@ -188,6 +188,7 @@ class CompletenessOut(Schema):
     region_code: str
     held: dict[str, int]
     required: dict[str, int]
+    due: dict[str, int] = Field(description="截至今日应开（季度进行中按已过天数折算）")
     behind: list[str]
 
 

@@ -344,11 +344,12 @@ class Completeness:
     region_code: str
     held: dict
     required: dict
+    due: dict  # what should be held by now: all of it once the quarter is over
 
     @property
     def behind(self) -> list[str]:
-        """The kinds held fewer times than required."""
-        return [k for k, n in self.required.items() if self.held.get(k, 0) < n]
+        """The kinds held fewer times than are due by now."""
+        return [k for k, n in self.due.items() if self.held.get(k, 0) < n]
 
     @property
     def rows(self) -> list[tuple[str, int, int]]:
@@ -359,21 +360,41 @@ class Completeness:
 KEEPS_LIFE = (*PartyOrganization.BRANCHES, K.GENERAL_BRANCH)
 
 
-def completeness(*, user, region_code: str, quarter: str) -> list[Completeness]:
+def completeness(
+    *, user, region_code: str, quarter: str, as_of: datetime.date | None = None
+) -> list[Completeness]:
     """组织生活完成情况: every open branch under `region_code`, by region and name, for
-    the quarter — in two queries whatever the number of branches. A branch's secretary
-    (who holds no region) sees their own branch."""
+    the quarter (as of `as_of`, today by default) — in two queries whatever the number of
+    branches. A branch's secretary (who holds no region) sees their own branch."""
     require(user, "party.view", region_code if scopes(user, "party.view") else None)
     branches = _organizations(user).filter(
         region_code__within=region_code, kind__in=KEEPS_LIFE, closed_on__isnull=True
     )
-    return life_rows(branches, quarter)
+    return life_rows(branches, quarter, as_of=as_of)
 
 
-def life_rows(branches: QuerySet, quarter: str, *, with_place: bool = True) -> list[Completeness]:
+def due_share(quarter: str, as_of: datetime.date | None = None) -> float:
+    """How much of a quarter's rhythm is due by `as_of` (today): the share of its days
+    gone by — none before it starts, all of it once it is over. Three theme days a
+    quarter are due one by one as its months pass, not all on its first day."""
+    first, last = quarter_bounds(quarter)
+    as_of = as_of or timezone.localdate()
+    if as_of > last:
+        return 1.0
+    return max(0, (as_of - first).days) / ((last - first).days + 1)
+
+
+def life_rows(
+    branches: QuerySet,
+    quarter: str,
+    *,
+    with_place: bool = True,
+    as_of: datetime.date | None = None,
+) -> list[Completeness]:
     """The completeness of each of these branches in the quarter, in two queries: by
     region and name `with_place`, else in no order and without either."""
     first, last = quarter_bounds(quarter)
+    share = due_share(quarter, as_of)
     rhythm = {kind: n for kind, n in settings.JICENG_PARTY_RHYTHM.items() if n}
     # The quarter's meetings with minutes filed, one row per branch with a count per kind.
     counts = (
@@ -410,7 +431,8 @@ def life_rows(branches: QuerySet, quarter: str, *, with_place: bool = True) -> l
         if not has_groups:
             required.pop("group", None)
         name, code = where or ("", "")
-        result.append(Completeness(pk, name, code, held.get(pk, {}), required))
+        due = {kind: int(n * share) for kind, n in required.items()}
+        result.append(Completeness(pk, name, code, held.get(pk, {}), required, due))
     return result
 
 

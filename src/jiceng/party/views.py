@@ -926,6 +926,7 @@ def completeness(request):
             "following": selectors.quarter_of(last + datetime.timedelta(days=1)),
             "region_code": region_code,
             "only_behind": request.GET.get("behind") == "1",
+            "in_progress": 0 < selectors.due_share(selectors.quarter_of(first)) < 1,
         },
     )
 
