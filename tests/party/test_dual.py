@@ -259,24 +259,43 @@ def test_the_year_workbook_lists_the_reports_of_that_year_and_what_was_done_ther
     assert len(numbers) == 2
 
 
-def test_an_ended_report_is_not_rated(world, unit):
+def test_an_ended_report_is_rated_for_the_years_it_held_and_no_later(world, unit):
+    """Reported two years ago, ended last June: rated for last year (from last year's
+    page), refused for this year, and nothing written by the refusal."""
     department = Actor.staff(world.a("org_department"))
     report = services.member_report(actor=department, member=unit["member"])
     services.dual_report_end(actor=department, report=report, reason="调离本县")
+    last = TODAY.year - 1
+    DualReport.objects.filter(pk=report.pk).update(
+        reported_on=datetime.date(last - 1, 3, 1), ended_on=datetime.date(last, 6, 30)
+    )
+    report.refresh_from_db()
     community = world.a("community_worker")
     with pytest.raises(DomainError) as refused:
         services.dual_evaluate(
             actor=Actor.staff(community), report=report, year=TODAY.year, grade="good"
         )
-    assert refused.value.code == "report_ended" and "已结束" in refused.value.message
+    assert refused.value.code == "report_ended"
     page = client_for(community).post(
         f"/party/dual/reports/{report.pk}/evaluate/",
         {"year": TODAY.year, "grade": "good"},
         follow=True,
     )
-    assert "该报到已结束，不能再评价。" in page.content.decode()
+    assert "该报到已于此前结束，不能评价这一年度。" in page.content.decode()
     assert not DualEvaluation.objects.exists()
     assert not AuditEvent.objects.filter(action="party.dual_evaluate").exists()
+    # This year's page does not list it; last year's does, and rates it.
+    code = report.region_code
+    assert f'data-report="{report.pk}"' not in client_for(community).get(
+        f"/party/dual/{code}/"
+    ).content.decode()
+    listed = client_for(community).get(f"/party/dual/{code}/?year={last}").content.decode()
+    assert f'data-report="{report.pk}"' in listed and f"{last}-06-30结束" in listed
+    client_for(community).post(
+        f"/party/dual/reports/{report.pk}/evaluate/", {"year": last, "grade": "good"}
+    )
+    assert DualEvaluation.objects.get().year == last
+    assert client_for(community).get(f"/party/dual/{code}/?year=1990").status_code == 404
 
 
 def test_a_rating_replaced_keeps_what_it_replaced_in_the_audit_trail(world, unit):
@@ -360,6 +379,9 @@ def test_the_unit_page_confirms_a_report_and_ends_one(world, unit):
     url = f"/party/o/{branch.pk}/dual/"
     page = department.get(url).content.decode()
     assert 'class="stack" data-confirm="单位报到登记后不能修改' in page
+    member = unit["member"]  # offered with the masked ID that tells two of a name apart
+    shown = mask_id_number(clear(member.person.id_number))
+    assert f'<option value="{member.pk}">{member.name}（{shown}）</option>' in page
     department.post(
         url, {"form": "unit", "community": COMMUNITY_A, "reported_on": TODAY.isoformat()}
     )

@@ -102,7 +102,7 @@ class MemberOut(Schema):
 
     @staticmethod
     def resolve_id_number(obj: PartyMember) -> str:
-        return mask_id_number(clear(obj.person.id_number if obj.person_id else obj.id_number))
+        return mask_id_number(clear(obj.known_id_number))
 
 
 @router.get(

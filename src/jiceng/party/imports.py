@@ -348,7 +348,7 @@ def write_ledger(*, actor: Actor, organization: PartyOrganization, year: int, ta
     )
     count = 0
     for m in members.iterator(chunk_size=500):
-        number = m.person.id_number if m.person_id else m.id_number
+        number = m.known_id_number
         phone = m.person.phone if m.person_id else m.phone
         sheet.append(
             [
@@ -493,7 +493,7 @@ def write_dual_year(*, actor: Actor, organization: PartyOrganization, year: int,
     )  # fmt: skip
     for report in reports:
         member = report.member
-        number = member.person.id_number if member.person_id else member.id_number
+        number = member.known_id_number
         people.append(
             [
                 safe_cell(member.name),

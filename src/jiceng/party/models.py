@@ -369,6 +369,11 @@ class PartyMember(models.Model):
         return self.left_on is None
 
     @property
+    def known_id_number(self):
+        """The ID number as sealed: the person's once linked, else as entered."""
+        return self.person.id_number if self.person_id else self.id_number
+
+    @property
     def probation_ends_on(self) -> datetime.date | None:
         """A probationary member's year ends (STANDARDS: one year from admission)."""
         if self.category != self.Category.PROBATIONARY or self.joined_on is None:

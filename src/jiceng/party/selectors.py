@@ -566,13 +566,14 @@ def overview(*, user, region_code: str) -> Overview:
 # --- 双报到 ---------------------------------------------------------------------------------
 
 
-def dual_to_community(*, user, code: str) -> QuerySet:
-    """The units and members reported to a community and not ended: for the community,
-    and for who keeps the register. Read a page of them through `dual_year_of`."""
+def dual_to_community(*, user, code: str, year: int) -> QuerySet:
+    """The units and members reported to a community and in force at some time in `year`
+    (ended since included): for the community, and for who keeps the register. Read a
+    page of them through `dual_year_of`."""
     if not (has_permission(user, "party.dual", code) or has_permission(user, "party.manage", code)):
         raise NotFound()
     return (
-        DualReport.objects.filter(region_code=code, ended_on__isnull=True)
+        DualReport.objects.filter(_active_in(year), region_code=code)
         .select_related("organization", "member__organization", "member__person")
         .order_by("kind", "reported_on", "pk")
     )

@@ -892,7 +892,7 @@ def transfer_accept(*, actor: Actor, transfer: Transfer) -> Transfer:
         if not locked.to_organization.is_open:
             raise DomainError("接收党组织已撤销，请退回后重新申请。", code="organization_closed")
         member = locked.member
-        number = clear(member.person.id_number if member.person_id else member.id_number)
+        number = clear(member.known_id_number)
         if number and _same_number(locked.to_organization, number).exclude(pk=member.pk).exists():
             raise DomainError(
                 "接收党组织已登记该身份证号的党员，请核实后退回，或先减少重复的记录。",
@@ -1278,15 +1278,15 @@ def dual_report_end(*, actor: Actor, report: DualReport, reason: str) -> DualRep
 def dual_evaluate(
     *, actor: Actor, report: DualReport, year: int, grade: str, comment: str = ""
 ) -> DualEvaluation:
-    """The community's evaluation of a unit or member reported to it and not ended, for a
-    year that has begun; given again the same year, it replaces the first (the audit
-    trail keeps what it replaced). An ended report is no longer listed by the community,
-    so it is no longer rated."""
+    """The community's evaluation of a unit or member reported to it, for a year that has
+    begun and in which the report was in force (a report ended in March is still rated
+    for that year, at its end or later); given again the same year, it replaces the first
+    (the audit trail keeps what it replaced)."""
     actor = actor_required(actor)
     require(actor, "party.dual", report.region_code)
     locked = DualReport.objects.select_for_update().get(pk=report.pk)
-    if locked.ended_on is not None:
-        raise DomainError("该报到已结束，不能再评价。", code="report_ended")
+    if locked.ended_on is not None and year > locked.ended_on.year:
+        raise DomainError("该报到已于此前结束，不能评价这一年度。", code="report_ended")
     if grade not in DualEvaluation.Grade.values:
         raise DomainError("请选择评价等次。", code="grade_unknown", field="grade")
     if not locked.reported_on.year <= year <= timezone.localdate().year:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,7 +20,7 @@ from jiceng.core.access import assignments, has_permission, require, scopes
 from jiceng.core.actors import Actor
 from jiceng.core.deadlines import Clock
 from jiceng.core.errors import DomainError, NotFound
-from jiceng.core.masking import mask_phone
+from jiceng.core.masking import mask_id_number, mask_phone
 from jiceng.core.numbers import whole_number
 from jiceng.core.pagination import page_of
 from jiceng.core.region_codes import community_of, county_of
@@ -1054,7 +1055,12 @@ def dual_unit(request, pk: int):
                 "member"
             )
         )
+        .select_related("person")
         .order_by("name", "pk")
+    )
+    # Two of one name are told apart by their masked ID numbers.
+    member_form.fields["member"].label_from_instance = lambda member: (
+        f"{member.name}（{mask_id_number(member.known_id_number)}）"
     )
     member_form.fields["community"].choices = [("", "（按居住地）"), *communities]
     if request.method == "POST":
@@ -1118,11 +1124,18 @@ def _workbook(write, request, org: PartyOrganization, year: int, name: str) -> H
 
 @require_GET
 def dual_community(request, code: str):
-    """双报到 at a community: the units and in-service members reported to it, what each
-    did here this year, and its evaluation of each this year."""
+    """双报到 at a community: the units and in-service members reported to it in a year
+    (`?year=`, this year by default; the years since its first report are offered), what
+    each did here that year, and its evaluation of each for that year."""
     user = request.user
-    year = timezone.localdate().year
-    page = page_of(request, selectors.dual_to_community(user=user, code=code), 50)
+    this_year = timezone.localdate().year
+    year = whole_number(request.GET.get("year", "")) or this_year
+    first = DualReport.objects.filter(region_code=code).order_by("reported_on").first()
+    years = list(range(this_year, (first.reported_on.year if first else this_year) - 1, -1))
+    if year not in years:
+        raise NotFound()
+    reports = selectors.dual_to_community(user=user, code=code, year=year)
+    page = page_of(request, reports, 50)
     page.object_list = selectors.dual_year_of(page.object_list, year)
     return render(
         request,
@@ -1132,6 +1145,7 @@ def dual_community(request, code: str):
             "page": page,
             "grades": DualEvaluation.Grade.choices,
             "year": year,
+            "years": years,
             "may_evaluate": has_permission(user, "party.dual", code),
         },
     )
@@ -1165,7 +1179,9 @@ def dual_evaluate(request, pk: int):
         messages.success(request, "已记录评价。")
     except DomainError as refusal:
         messages.error(request, refusal.message)
-    return redirect("party:dual_community", code=report.region_code)
+    back = reverse("party:dual_community", args=[report.region_code])
+    year = whole_number(request.POST.get("year", ""))
+    return redirect(f"{back}?year={year}" if year else back)
 
 
 @require_POST
