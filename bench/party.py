@@ -270,9 +270,8 @@ def main() -> int:
         from jiceng.party.tally import tally_count
 
         count_took = timed(tally_count, 3)
-        print(
-            f"the worker's count (party.tally) of the county: {statistics.median(count_took):.0f} ms"
-        )
+        took_ms = statistics.median(count_took)
+        print(f"the worker's count (party.tally) of the county: {took_ms:.0f} ms")
         rows = []
         cases = []
         for where, code in (("county", COUNTY), ("town", town)):
