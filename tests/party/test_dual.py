@@ -286,9 +286,10 @@ def test_an_ended_report_is_rated_for_the_years_it_held_and_no_later(world, unit
     assert not AuditEvent.objects.filter(action="party.dual_evaluate").exists()
     # This year's page does not list it; last year's does, and rates it.
     code = report.region_code
-    assert f'data-report="{report.pk}"' not in client_for(community).get(
-        f"/party/dual/{code}/"
-    ).content.decode()
+    assert (
+        f'data-report="{report.pk}"'
+        not in client_for(community).get(f"/party/dual/{code}/").content.decode()
+    )
     listed = client_for(community).get(f"/party/dual/{code}/?year={last}").content.decode()
     assert f'data-report="{report.pk}"' in listed and f"{last}-06-30结束" in listed
     client_for(community).post(
