@@ -51,14 +51,19 @@ def mask_text(value: str | None) -> str:
 SPECIAL_GROUPS_MASK = "******"
 
 
+def full_years(birth_date: datetime.date, today: datetime.date | None = None) -> int:
+    """A person's age in whole years today (or on `today`)."""
+    today = today or datetime.date.today()
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - before_birthday
+
+
 def age_band(birth_date: datetime.date | None, today: datetime.date | None = None) -> str:
     """30–39岁 (a ten-year band; under 10 and 80 and over at the ends)."""
     birth_date = _clear(birth_date)
     if birth_date is None:
         return ""
-    today = today or datetime.date.today()
-    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
-    age = today.year - birth_date.year - before_birthday
+    age = full_years(birth_date, today)
     if age >= 80:
         return "80岁及以上"
     low = max(age, 0) // 10 * 10

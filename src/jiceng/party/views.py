@@ -1130,11 +1130,11 @@ def dual_community(request, code: str):
     user = request.user
     this_year = timezone.localdate().year
     year = whole_number(request.GET.get("year", "")) or this_year
+    reports = selectors.dual_to_community(user=user, code=code, year=year)  # may they look
     first = DualReport.objects.filter(region_code=code).order_by("reported_on").first()
     years = list(range(this_year, (first.reported_on.year if first else this_year) - 1, -1))
     if year not in years:
         raise NotFound()
-    reports = selectors.dual_to_community(user=user, code=code, year=year)
     page = page_of(request, reports, 50)
     page.object_list = selectors.dual_year_of(page.object_list, year)
     return render(

@@ -1,7 +1,5 @@
 """Writes to the region tree and 一标三实, and the audited reveal of personal data."""
 
-import datetime
-
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,6 +7,7 @@ from jiceng.core import audit, personal
 from jiceng.core.access import has_permission, require
 from jiceng.core.actors import Actor
 from jiceng.core.errors import DomainError
+from jiceng.core.masking import full_years
 from jiceng.core.region_codes import is_within, level_of
 from jiceng.places.imports import import_job_create  # noqa: F401  the pipeline's entry, for other apps
 from jiceng.places.models import Building, BuildingUnit, Household, MoveCheck, Person, Region
@@ -137,18 +136,6 @@ def grid_update(
 # --- 楼栋长、单元长、胡同长 -----------------------------------------------------------------
 
 
-def _age(birth_date: datetime.date | None) -> int:
-    """Full years today; a person whose birth date is not known counts as an adult."""
-    if birth_date is None:
-        return CAPTAIN_MIN_AGE
-    today = timezone.localdate()
-    return (
-        today.year
-        - birth_date.year
-        - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    )
-
-
 @transaction.atomic
 def captain_appoint(
     *, actor: Actor, building: Building, person: Person | None, unit: BuildingUnit | None = None
@@ -164,7 +151,8 @@ def captain_appoint(
         raise DomainError(
             "楼栋长须是本网格登记的居民。", code="captain_not_in_grid", field="person"
         )
-    if person is not None and _age(personal.clear(person.birth_date)) < CAPTAIN_MIN_AGE:
+    born = personal.clear(person.birth_date) if person is not None else None
+    if born is not None and full_years(born, timezone.localdate()) < CAPTAIN_MIN_AGE:
         raise DomainError(
             f"楼栋长、单元长须年满{CAPTAIN_MIN_AGE}周岁。", code="captain_minor", field="person"
         )
