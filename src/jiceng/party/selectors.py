@@ -486,6 +486,17 @@ class Overview:
 
 
 PROBATION_NOTICE = datetime.timedelta(days=30)
+
+
+def probation_due_q(today: datetime.date) -> Q:
+    """Probationary members whose year ends within PROBATION_NOTICE of `today`, or has
+    ended without their 转正 being decided: the overview's figure and the reminder's."""
+    return Q(
+        category=PartyMember.Category.PROBATIONARY,
+        joined_on__lte=today - datetime.timedelta(days=365) + PROBATION_NOTICE,
+    )
+
+
 TALLIED = ("full", "probationary", "without_person", "probation_due", "mobile")
 
 
@@ -495,7 +506,7 @@ def overview(*, user, region_code: str) -> Overview:
     those whose probation ends within a month, organization life behind this quarter,
     committee members, captains per building, red property (property companies and their
     part-time grid workers) and riders. A query or two for each figure; the members' and
-    organization life's are summed from the worker's count (`services.tally_count`,
+    organization life's are summed from the worker's count (`tally.tally_count`,
     dated by `counted_at`)."""
     from jiceng.accounts.models import Department, Membership
     from jiceng.places.models import Building, BuildingUnit, Region

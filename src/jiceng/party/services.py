@@ -52,7 +52,7 @@ from jiceng.party.models import (
     Twinning,
     term_years,
 )
-from jiceng.party.selectors import PROBATION_NOTICE, member_list
+from jiceng.party.selectors import member_list, probation_due_q
 from jiceng.party.workflow import PROCESS
 from jiceng.places.models import Person, Region
 from jiceng.places.selectors import person_get, region_get_any
@@ -1328,11 +1328,9 @@ def probation_reminders(*, actor: Actor) -> int:
     from jiceng.core.models import OutboxMessage
 
     today = timezone.localdate()
-    due = PartyMember.objects.filter(
-        category=PartyMember.Category.PROBATIONARY,
-        left_on__isnull=True,
-        joined_on__lte=today - datetime.timedelta(days=365) + PROBATION_NOTICE,
-    ).select_related("organization")
+    due = PartyMember.objects.filter(probation_due_q(today), left_on__isnull=True).select_related(
+        "organization"
+    )
     keepers: dict[int, list[User]] = {}
     for appointment in Appointment.objects.filter(
         organization__in=due.values("organization"),

@@ -4,8 +4,6 @@ branch's organization life is behind this quarter. Counted over every member and
 by the worker every few minutes (`party.tally`), not at each view of a county's 400,000
 members; the overview sums the rows and shows when they were counted."""
 
-import datetime
-
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -13,10 +11,10 @@ from django.utils import timezone
 from jiceng.party.models import PartyMember, PartyOrganization, Tally
 from jiceng.party.selectors import (
     KEEPS_LIFE,
-    PROBATION_NOTICE,
     TALLIED,
     fetch_rows,
     life_rows,
+    probation_due_q,
     quarter_of,
 )
 
@@ -30,15 +28,13 @@ def tally_count(*, actor=None, region_code: str = "") -> int:
     organizations = PartyOrganization.objects.filter(closed_on__isnull=True)
     if region_code:
         organizations = organizations.filter(region_code__within=region_code)
-    year_ago = today - datetime.timedelta(days=365) + PROBATION_NOTICE
-    probationary = Q(category=PartyMember.Category.PROBATIONARY)
     per_organization = (
         PartyMember.objects.filter(organization__in=organizations, left_on__isnull=True)
         .values_list("organization")
         .annotate(
             **{c: Count("pk", filter=Q(category=c)) for c in PartyMember.Category.values},
             without_person=Count("pk", filter=Q(person__isnull=True)),
-            probation_due=Count("pk", filter=probationary & Q(joined_on__lte=year_ago)),
+            probation_due=Count("pk", filter=probation_due_q(today)),
             mobile=Count("pk", filter=~Q(mobility="")),
         )
         .order_by()
